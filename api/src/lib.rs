@@ -1,0 +1,1 @@
+//! Typed Flux v2 custom resources.

@@ -1,0 +1,1 @@
+//! flux-rs: a Rust re-implementation of the Flux v2 CLI.

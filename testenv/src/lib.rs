@@ -1,0 +1,1 @@
+//! Local Kubernetes API server with simulated Flux controllers.
