@@ -6,11 +6,13 @@
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+/// Names an object in the same namespace.
 #[derive(Serialize, Deserialize, JsonSchema, Clone, Debug, Default, PartialEq)]
 pub struct LocalObjectReference {
     pub name: String,
 }
 
+/// Labels and annotations added to every object created.
 #[derive(Serialize, Deserialize, JsonSchema, Clone, Debug, Default, PartialEq)]
 pub struct CommonMetadata {
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -19,6 +21,7 @@ pub struct CommonMetadata {
     pub labels: Option<std::collections::BTreeMap<String, String>>,
 }
 
+/// One observation of an object's state, in the Kubernetes condition format.
 #[derive(Serialize, Deserialize, JsonSchema, Clone, Debug, Default, PartialEq)]
 pub struct Condition {
     #[serde(rename = "lastTransitionTime")]
@@ -31,13 +34,14 @@ pub struct Condition {
     pub observed_generation: Option<i64>,
     #[schemars(extend("pattern" = "^[A-Za-z]([A-Za-z0-9_,:]*[A-Za-z0-9_])?$", "minLength" = 1, "maxLength" = 1024))]
     pub reason: String,
-    pub status: Status,
+    pub status: ConditionStatus,
     #[schemars(extend("pattern" = "^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])$", "maxLength" = 316))]
     pub r#type: String,
 }
 
+/// Whether a condition holds.
 #[derive(Serialize, Deserialize, JsonSchema, Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
-pub enum Status {
+pub enum ConditionStatus {
     #[default]
     #[serde(rename = "True")]
     True,
@@ -47,8 +51,9 @@ pub enum Status {
     Unknown,
 }
 
+/// Points at an object by API version, kind, name and optionally namespace.
 #[derive(Serialize, Deserialize, JsonSchema, Clone, Debug, Default, PartialEq)]
-pub struct HealthCheck {
+pub struct NamespacedObjectKindReference {
     #[serde(rename = "apiVersion", skip_serializing_if = "Option::is_none")]
     pub api_version: Option<String>,
     pub kind: String,
@@ -58,7 +63,7 @@ pub struct HealthCheck {
 }
 
 #[derive(Serialize, Deserialize, JsonSchema, Clone, Debug, Default, PartialEq)]
-pub struct Ref {
+pub struct GitRepositoryRef {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub branch: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -81,7 +86,7 @@ pub enum ReconcileStrategy {
 }
 
 #[derive(Serialize, Deserialize, JsonSchema, Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
-pub enum Kind {
+pub enum HelmChartSourceKind {
     #[default]
     #[serde(rename = "HelmRepository")]
     HelmRepository,
@@ -92,7 +97,7 @@ pub enum Kind {
 }
 
 #[derive(Serialize, Deserialize, JsonSchema, Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
-pub enum VerifyProvider {
+pub enum VerificationProvider {
     #[default]
     #[serde(rename = "cosign")]
     Cosign,
@@ -100,8 +105,9 @@ pub enum VerifyProvider {
     Notation,
 }
 
+/// Another object of the same kind to wait for.
 #[derive(Serialize, Deserialize, JsonSchema, Clone, Debug, Default, PartialEq)]
-pub struct DependsOn {
+pub struct DependencyReference {
     pub name: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub namespace: Option<String>,
@@ -110,14 +116,14 @@ pub struct DependsOn {
 }
 
 #[derive(Serialize, Deserialize, JsonSchema, Clone, Debug, Default, PartialEq)]
-pub struct Ignore {
+pub struct IgnoreRule {
     pub paths: Vec<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub target: Option<Target>,
+    pub target: Option<Selector>,
 }
 
 #[derive(Serialize, Deserialize, JsonSchema, Clone, Debug, Default, PartialEq)]
-pub struct Target {
+pub struct Selector {
     #[serde(rename = "annotationSelector", skip_serializing_if = "Option::is_none")]
     pub annotation_selector: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -147,24 +153,25 @@ pub struct HealthCheckExpr {
     pub kind: Option<String>,
 }
 
+/// Access to a remote cluster.
 #[derive(Serialize, Deserialize, JsonSchema, Clone, Debug, Default, PartialEq)]
 #[schemars(extend("x-kubernetes-validations" = [{"message": "exactly one of spec.kubeConfig.configMapRef or spec.kubeConfig.secretRef must be specified", "rule": "has(self.configMapRef) || has(self.secretRef)"}, {"message": "exactly one of spec.kubeConfig.configMapRef or spec.kubeConfig.secretRef must be specified", "rule": "!has(self.configMapRef) || !has(self.secretRef)"}]))]
 pub struct KubeConfig {
     #[serde(rename = "configMapRef", skip_serializing_if = "Option::is_none")]
     pub config_map_ref: Option<LocalObjectReference>,
     #[serde(rename = "secretRef", skip_serializing_if = "Option::is_none")]
-    pub secret_ref: Option<KubeConfigLocalObjectReference>,
+    pub secret_ref: Option<SecretKeyReference>,
 }
 
 #[derive(Serialize, Deserialize, JsonSchema, Clone, Debug, Default, PartialEq)]
-pub struct KubeConfigLocalObjectReference {
+pub struct SecretKeyReference {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub key: Option<String>,
     pub name: String,
 }
 
 #[derive(Serialize, Deserialize, JsonSchema, Clone, Debug, Default, PartialEq)]
-pub struct Image {
+pub struct KustomizeImage {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub digest: Option<String>,
     pub name: String,
@@ -175,14 +182,14 @@ pub struct Image {
 }
 
 #[derive(Serialize, Deserialize, JsonSchema, Clone, Debug, Default, PartialEq)]
-pub struct Patch {
+pub struct KustomizePatch {
     pub patch: String,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub target: Option<Target>,
+    pub target: Option<Selector>,
 }
 
 #[derive(Serialize, Deserialize, JsonSchema, Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
-pub enum ValuesFromKind {
+pub enum ValuesReferenceKind {
     #[default]
     #[serde(rename = "Secret")]
     Secret,
@@ -190,13 +197,15 @@ pub enum ValuesFromKind {
     ConfigMap,
 }
 
+/// The objects applied in the last reconciliation.
 #[derive(Serialize, Deserialize, JsonSchema, Clone, Debug, Default, PartialEq)]
-pub struct Inventory {
-    pub entries: Vec<Entry>,
+pub struct ResourceInventory {
+    pub entries: Vec<ResourceRef>,
 }
 
+/// One applied object, by ID and version.
 #[derive(Serialize, Deserialize, JsonSchema, Clone, Debug, Default, PartialEq)]
-pub struct Entry {
+pub struct ResourceRef {
     pub id: String,
     pub v: String,
 }
@@ -214,7 +223,7 @@ pub struct NamespaceSelector {
 }
 
 #[derive(Serialize, Deserialize, JsonSchema, Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
-pub enum HelmRepositoryProvider {
+pub enum CloudProvider {
     #[default]
     #[serde(rename = "generic")]
     Generic,

@@ -35,13 +35,14 @@ pub struct HelmReleaseSpec {
     /// The chart to install.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub chart: Option<HelmReleaseChart>,
+    /// A HelmChart or OCIRepository holding the chart, instead of a chart template.
     #[serde(rename = "chartRef", skip_serializing_if = "Option::is_none")]
     pub chart_ref: Option<HelmReleaseChartRef>,
     #[serde(rename = "commonMetadata", skip_serializing_if = "Option::is_none")]
     pub common_metadata: Option<crate::common::CommonMetadata>,
     /// Objects that must be ready before this one is reconciled.
     #[serde(rename = "dependsOn", skip_serializing_if = "Option::is_none")]
-    pub depends_on: Option<Vec<crate::common::DependsOn>>,
+    pub depends_on: Option<Vec<crate::common::DependencyReference>>,
     #[serde(rename = "driftDetection", skip_serializing_if = "Option::is_none")]
     pub drift_detection: Option<HelmReleaseDriftDetection>,
     #[serde(rename = "healthCheckExprs", skip_serializing_if = "Option::is_none")]
@@ -62,6 +63,7 @@ pub struct HelmReleaseSpec {
     pub post_render_strategy: Option<HelmReleasePostRenderStrategy>,
     #[serde(rename = "postRenderers", skip_serializing_if = "Option::is_none")]
     pub post_renderers: Option<Vec<HelmReleasePostRenderer>>,
+    /// Name of the Helm release, when not derived from the object.
     #[serde(rename = "releaseName", skip_serializing_if = "Option::is_none")]
     #[schemars(extend("minLength" = 1, "maxLength" = 53))]
     pub release_name: Option<String>,
@@ -77,6 +79,7 @@ pub struct HelmReleaseSpec {
     /// Stops reconciliation while true.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub suspend: Option<bool>,
+    /// Namespace the release is installed into.
     #[serde(rename = "targetNamespace", skip_serializing_if = "Option::is_none")]
     #[schemars(extend("minLength" = 1, "maxLength" = 63))]
     pub target_namespace: Option<String>,
@@ -123,21 +126,21 @@ pub struct HelmReleaseChartSpec {
     #[schemars(extend("default" = "ChartVersion"))]
     pub reconcile_strategy: Option<crate::common::ReconcileStrategy>,
     #[serde(rename = "sourceRef")]
-    pub source_ref: HelmReleaseSourceRef,
+    pub source_ref: HelmReleaseChartSourceRef,
     #[serde(rename = "valuesFiles", skip_serializing_if = "Option::is_none")]
     pub values_files: Option<Vec<String>>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub verify: Option<HelmReleaseVerify>,
+    pub verify: Option<HelmReleaseChartVerification>,
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schemars(extend("default" = "*"))]
     pub version: Option<String>,
 }
 
 #[derive(Serialize, Deserialize, JsonSchema, Clone, Debug, Default, PartialEq)]
-pub struct HelmReleaseSourceRef {
+pub struct HelmReleaseChartSourceRef {
     #[serde(rename = "apiVersion", skip_serializing_if = "Option::is_none")]
     pub api_version: Option<String>,
-    pub kind: crate::common::Kind,
+    pub kind: crate::common::HelmChartSourceKind,
     #[schemars(extend("minLength" = 1, "maxLength" = 253))]
     pub name: String,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -146,9 +149,9 @@ pub struct HelmReleaseSourceRef {
 }
 
 #[derive(Serialize, Deserialize, JsonSchema, Clone, Debug, Default, PartialEq)]
-pub struct HelmReleaseVerify {
+pub struct HelmReleaseChartVerification {
     #[schemars(extend("default" = "cosign"))]
-    pub provider: crate::common::VerifyProvider,
+    pub provider: crate::common::VerificationProvider,
     #[serde(rename = "secretRef", skip_serializing_if = "Option::is_none")]
     pub secret_ref: Option<crate::common::LocalObjectReference>,
 }
@@ -157,7 +160,7 @@ pub struct HelmReleaseVerify {
 pub struct HelmReleaseChartRef {
     #[serde(rename = "apiVersion", skip_serializing_if = "Option::is_none")]
     pub api_version: Option<String>,
-    pub kind: HelmReleaseKind,
+    pub kind: HelmReleaseChartRefKind,
     #[schemars(extend("minLength" = 1, "maxLength" = 253))]
     pub name: String,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -166,7 +169,7 @@ pub struct HelmReleaseChartRef {
 }
 
 #[derive(Serialize, Deserialize, JsonSchema, Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
-pub enum HelmReleaseKind {
+pub enum HelmReleaseChartRefKind {
     #[default]
     #[serde(rename = "OCIRepository")]
     OCIRepository,
@@ -179,13 +182,13 @@ pub enum HelmReleaseKind {
 #[derive(Serialize, Deserialize, JsonSchema, Clone, Debug, Default, PartialEq)]
 pub struct HelmReleaseDriftDetection {
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub ignore: Option<Vec<crate::common::Ignore>>,
+    pub ignore: Option<Vec<crate::common::IgnoreRule>>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub mode: Option<HelmReleaseMode>,
+    pub mode: Option<HelmReleaseDriftDetectionMode>,
 }
 
 #[derive(Serialize, Deserialize, JsonSchema, Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
-pub enum HelmReleaseMode {
+pub enum HelmReleaseDriftDetectionMode {
     #[default]
     #[serde(rename = "enabled")]
     Enabled,
@@ -198,7 +201,7 @@ pub enum HelmReleaseMode {
 #[derive(Serialize, Deserialize, JsonSchema, Clone, Debug, Default, PartialEq)]
 pub struct HelmReleaseInstall {
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub crds: Option<HelmReleaseCrds>,
+    pub crds: Option<HelmReleaseCrdsPolicy>,
     #[serde(rename = "createNamespace", skip_serializing_if = "Option::is_none")]
     pub create_namespace: Option<bool>,
     #[serde(rename = "disableHooks", skip_serializing_if = "Option::is_none")]
@@ -223,7 +226,7 @@ pub struct HelmReleaseInstall {
     #[serde(rename = "disableWaitForJobs", skip_serializing_if = "Option::is_none")]
     pub disable_wait_for_jobs: Option<bool>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub remediation: Option<HelmReleaseRemediation>,
+    pub remediation: Option<HelmReleaseInstallRemediation>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub replace: Option<bool>,
     #[serde(rename = "serverSideApply", skip_serializing_if = "Option::is_none")]
@@ -231,14 +234,14 @@ pub struct HelmReleaseInstall {
     #[serde(rename = "skipCRDs", skip_serializing_if = "Option::is_none")]
     pub skip_cr_ds: Option<bool>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub strategy: Option<HelmReleaseStrategy>,
+    pub strategy: Option<HelmReleaseInstallStrategy>,
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schemars(extend("pattern" = "^([0-9]+(\\.[0-9]+)?(ms|s|m|h))+$"))]
     pub timeout: Option<String>,
 }
 
 #[derive(Serialize, Deserialize, JsonSchema, Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
-pub enum HelmReleaseCrds {
+pub enum HelmReleaseCrdsPolicy {
     #[default]
     #[serde(rename = "Skip")]
     Skip,
@@ -249,7 +252,7 @@ pub enum HelmReleaseCrds {
 }
 
 #[derive(Serialize, Deserialize, JsonSchema, Clone, Debug, Default, PartialEq)]
-pub struct HelmReleaseRemediation {
+pub struct HelmReleaseInstallRemediation {
     #[serde(rename = "ignoreTestFailures", skip_serializing_if = "Option::is_none")]
     pub ignore_test_failures: Option<bool>,
     #[serde(
@@ -264,15 +267,15 @@ pub struct HelmReleaseRemediation {
 
 #[derive(Serialize, Deserialize, JsonSchema, Clone, Debug, Default, PartialEq)]
 #[schemars(extend("x-kubernetes-validations" = [{"message": ".retryInterval cannot be set when .name is 'RemediateOnFailure'", "rule": "!has(self.retryInterval) || self.name != 'RemediateOnFailure'"}]))]
-pub struct HelmReleaseStrategy {
-    pub name: HelmReleaseName,
+pub struct HelmReleaseInstallStrategy {
+    pub name: HelmReleaseStrategyName,
     #[serde(rename = "retryInterval", skip_serializing_if = "Option::is_none")]
     #[schemars(extend("pattern" = "^([0-9]+(\\.[0-9]+)?(ms|s|m|h))+$"))]
     pub retry_interval: Option<String>,
 }
 
 #[derive(Serialize, Deserialize, JsonSchema, Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
-pub enum HelmReleaseName {
+pub enum HelmReleaseStrategyName {
     #[default]
     #[serde(rename = "RemediateOnFailure")]
     RemediateOnFailure,
@@ -300,9 +303,9 @@ pub struct HelmReleasePostRenderer {
 #[derive(Serialize, Deserialize, JsonSchema, Clone, Debug, Default, PartialEq)]
 pub struct HelmReleaseKustomize {
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub images: Option<Vec<crate::common::Image>>,
+    pub images: Option<Vec<crate::common::KustomizeImage>>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub patches: Option<Vec<crate::common::Patch>>,
+    pub patches: Option<Vec<crate::common::KustomizePatch>>,
 }
 
 #[derive(Serialize, Deserialize, JsonSchema, Clone, Debug, Default, PartialEq)]
@@ -320,14 +323,14 @@ pub struct HelmReleaseRollback {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub recreate: Option<bool>,
     #[serde(rename = "serverSideApply", skip_serializing_if = "Option::is_none")]
-    pub server_side_apply: Option<HelmReleaseServerSideApply>,
+    pub server_side_apply: Option<HelmReleaseServerSideApplyMode>,
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schemars(extend("pattern" = "^([0-9]+(\\.[0-9]+)?(ms|s|m|h))+$"))]
     pub timeout: Option<String>,
 }
 
 #[derive(Serialize, Deserialize, JsonSchema, Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
-pub enum HelmReleaseServerSideApply {
+pub enum HelmReleaseServerSideApplyMode {
     #[default]
     #[serde(rename = "enabled")]
     Enabled,
@@ -342,7 +345,7 @@ pub struct HelmReleaseTest {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub enable: Option<bool>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub filters: Option<Vec<HelmReleaseFilter>>,
+    pub filters: Option<Vec<HelmReleaseTestFilter>>,
     #[serde(rename = "ignoreFailures", skip_serializing_if = "Option::is_none")]
     pub ignore_failures: Option<bool>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -351,7 +354,7 @@ pub struct HelmReleaseTest {
 }
 
 #[derive(Serialize, Deserialize, JsonSchema, Clone, Debug, Default, PartialEq)]
-pub struct HelmReleaseFilter {
+pub struct HelmReleaseTestFilter {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub exclude: Option<bool>,
     #[schemars(extend("minLength" = 1, "maxLength" = 253))]
@@ -398,7 +401,7 @@ pub struct HelmReleaseUpgrade {
     #[serde(rename = "cleanupOnFail", skip_serializing_if = "Option::is_none")]
     pub cleanup_on_fail: Option<bool>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub crds: Option<HelmReleaseCrds>,
+    pub crds: Option<HelmReleaseCrdsPolicy>,
     #[serde(rename = "disableHooks", skip_serializing_if = "Option::is_none")]
     pub disable_hooks: Option<bool>,
     #[serde(
@@ -427,7 +430,7 @@ pub struct HelmReleaseUpgrade {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub remediation: Option<HelmReleaseUpgradeRemediation>,
     #[serde(rename = "serverSideApply", skip_serializing_if = "Option::is_none")]
-    pub server_side_apply: Option<HelmReleaseServerSideApply>,
+    pub server_side_apply: Option<HelmReleaseServerSideApplyMode>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub strategy: Option<HelmReleaseUpgradeStrategy>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -472,7 +475,7 @@ pub enum HelmReleaseRemediationStrategy {
 #[derive(Serialize, Deserialize, JsonSchema, Clone, Debug, Default, PartialEq)]
 #[schemars(extend("x-kubernetes-validations" = [{"message": ".retryInterval can only be set when .name is 'RetryOnFailure'", "rule": "!has(self.retryInterval) || self.name == 'RetryOnFailure'"}]))]
 pub struct HelmReleaseUpgradeStrategy {
-    pub name: HelmReleaseName,
+    pub name: HelmReleaseStrategyName,
     #[serde(rename = "retryInterval", skip_serializing_if = "Option::is_none")]
     #[schemars(extend("pattern" = "^([0-9]+(\\.[0-9]+)?(ms|s|m|h))+$"))]
     pub retry_interval: Option<String>,
@@ -480,7 +483,7 @@ pub struct HelmReleaseUpgradeStrategy {
 
 #[derive(Serialize, Deserialize, JsonSchema, Clone, Debug, Default, PartialEq)]
 pub struct HelmReleaseValuesFrom {
-    pub kind: crate::common::ValuesFromKind,
+    pub kind: crate::common::ValuesReferenceKind,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub literal: Option<bool>,
     #[schemars(extend("minLength" = 1, "maxLength" = 253))]
@@ -522,12 +525,12 @@ pub struct HelmReleaseStatus {
     #[serde(rename = "helmChart", skip_serializing_if = "Option::is_none")]
     pub helm_chart: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub history: Option<Vec<HelmReleaseHistory>>,
+    pub history: Option<Vec<HelmReleaseSnapshot>>,
     #[serde(rename = "installFailures", skip_serializing_if = "Option::is_none")]
     #[schemars(extend("format" = "int64"))]
     pub install_failures: Option<i64>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub inventory: Option<crate::common::Inventory>,
+    pub inventory: Option<crate::common::ResourceInventory>,
     #[serde(
         rename = "lastAttemptedConfigDigest",
         skip_serializing_if = "Option::is_none"
@@ -603,7 +606,7 @@ pub struct HelmReleaseStatus {
 }
 
 #[derive(Serialize, Deserialize, JsonSchema, Clone, Debug, Default, PartialEq)]
-pub struct HelmReleaseHistory {
+pub struct HelmReleaseSnapshot {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub action: Option<String>,
     #[serde(rename = "apiVersion", skip_serializing_if = "Option::is_none")]
@@ -632,13 +635,13 @@ pub struct HelmReleaseHistory {
     pub oci_digest: Option<String>,
     pub status: String,
     #[serde(rename = "testHooks", skip_serializing_if = "Option::is_none")]
-    pub test_hooks: Option<std::collections::BTreeMap<String, HelmReleaseTestHooks>>,
+    pub test_hooks: Option<std::collections::BTreeMap<String, HelmReleaseTestHookStatus>>,
     #[schemars(transform = crate::schema::drop_format)]
     pub version: i64,
 }
 
 #[derive(Serialize, Deserialize, JsonSchema, Clone, Debug, Default, PartialEq)]
-pub struct HelmReleaseTestHooks {
+pub struct HelmReleaseTestHookStatus {
     #[serde(rename = "lastCompleted", skip_serializing_if = "Option::is_none")]
     #[schemars(extend("format" = "date-time"))]
     pub last_completed: Option<String>,

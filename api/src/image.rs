@@ -85,22 +85,22 @@ pub struct ImagePolicyImageRepositoryRef {
 #[derive(Serialize, Deserialize, JsonSchema, Clone, Debug, Default, PartialEq)]
 pub struct ImagePolicyPolicy {
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub alphabetical: Option<ImagePolicyAlphabetical>,
+    pub alphabetical: Option<ImagePolicySortPolicy>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub numerical: Option<ImagePolicyAlphabetical>,
+    pub numerical: Option<ImagePolicySortPolicy>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub semver: Option<ImagePolicySemver>,
 }
 
 #[derive(Serialize, Deserialize, JsonSchema, Clone, Debug, Default, PartialEq)]
-pub struct ImagePolicyAlphabetical {
+pub struct ImagePolicySortPolicy {
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schemars(extend("default" = "asc"))]
-    pub order: Option<ImagePolicyOrder>,
+    pub order: Option<ImagePolicySortOrder>,
 }
 
 #[derive(Serialize, Deserialize, JsonSchema, Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
-pub enum ImagePolicyOrder {
+pub enum ImagePolicySortOrder {
     #[default]
     #[serde(rename = "asc")]
     Asc,
@@ -127,7 +127,7 @@ pub struct ImagePolicyStatus {
     )]
     pub last_handled_reconcile_at: Option<String>,
     #[serde(rename = "latestRef", skip_serializing_if = "Option::is_none")]
-    pub latest_ref: Option<LatestRef>,
+    pub latest_ref: Option<ImageRef>,
     /// Generation last handled by the controller.
     #[serde(rename = "observedGeneration", skip_serializing_if = "Option::is_none")]
     #[schemars(extend("format" = "int64"))]
@@ -136,11 +136,11 @@ pub struct ImagePolicyStatus {
         rename = "observedPreviousRef",
         skip_serializing_if = "Option::is_none"
     )]
-    pub observed_previous_ref: Option<LatestRef>,
+    pub observed_previous_ref: Option<ImageRef>,
 }
 
 #[derive(Serialize, Deserialize, JsonSchema, Clone, Debug, Default, PartialEq)]
-pub struct LatestRef {
+pub struct ImageRef {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub digest: Option<String>,
     pub name: String,
@@ -191,7 +191,7 @@ pub struct ImageRepositorySpec {
     pub interval: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schemars(extend("default" = "generic"))]
-    pub provider: Option<crate::common::HelmRepositoryProvider>,
+    pub provider: Option<crate::common::CloudProvider>,
     #[serde(rename = "proxySecretRef", skip_serializing_if = "Option::is_none")]
     pub proxy_secret_ref: Option<crate::common::LocalObjectReference>,
     /// Secret holding credentials.
@@ -279,6 +279,7 @@ pub struct ImageRepositoryLastScanResult {
     derive = "Default"
 )]
 pub struct ImageUpdateAutomationSpec {
+    /// How to check out, commit and push.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub git: Option<ImageUpdateAutomationGit>,
     /// How often the object is reconciled.
@@ -292,6 +293,7 @@ pub struct ImageUpdateAutomationSpec {
     /// Stops reconciliation while true.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub suspend: Option<bool>,
+    /// How files are updated with the chosen images.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub update: Option<ImageUpdateAutomationUpdate>,
 }
@@ -307,7 +309,7 @@ pub struct ImageUpdateAutomationGit {
 
 #[derive(Serialize, Deserialize, JsonSchema, Clone, Debug, Default, PartialEq)]
 pub struct ImageUpdateAutomationCheckout {
-    pub r#ref: crate::common::Ref,
+    pub r#ref: crate::common::GitRepositoryRef,
 }
 
 #[derive(Serialize, Deserialize, JsonSchema, Clone, Debug, Default, PartialEq)]
@@ -336,11 +338,11 @@ pub struct ImageUpdateAutomationSigningKey {
     #[serde(rename = "secretRef")]
     pub secret_ref: crate::common::LocalObjectReference,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub r#type: Option<ImageUpdateAutomationType>,
+    pub r#type: Option<ImageUpdateAutomationSigningKeyType>,
 }
 
 #[derive(Serialize, Deserialize, JsonSchema, Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
-pub enum ImageUpdateAutomationType {
+pub enum ImageUpdateAutomationSigningKeyType {
     #[default]
     #[serde(rename = "gpg")]
     Gpg,
@@ -383,14 +385,14 @@ pub struct ImageUpdateAutomationSourceRef {
     #[serde(rename = "apiVersion", skip_serializing_if = "Option::is_none")]
     pub api_version: Option<String>,
     #[schemars(extend("default" = "GitRepository"))]
-    pub kind: ImageUpdateAutomationKind,
+    pub kind: ImageUpdateAutomationSourceKind,
     pub name: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub namespace: Option<String>,
 }
 
 #[derive(Serialize, Deserialize, JsonSchema, Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
-pub enum ImageUpdateAutomationKind {
+pub enum ImageUpdateAutomationSourceKind {
     #[default]
     #[serde(rename = "GitRepository")]
     GitRepository,
@@ -403,11 +405,11 @@ pub struct ImageUpdateAutomationUpdate {
     pub path: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schemars(extend("default" = "Setters"))]
-    pub strategy: Option<ImageUpdateAutomationStrategy>,
+    pub strategy: Option<ImageUpdateAutomationUpdateStrategy>,
 }
 
 #[derive(Serialize, Deserialize, JsonSchema, Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
-pub enum ImageUpdateAutomationStrategy {
+pub enum ImageUpdateAutomationUpdateStrategy {
     #[default]
     #[serde(rename = "Setters")]
     Setters,
@@ -442,7 +444,7 @@ pub struct ImageUpdateAutomationStatus {
     #[schemars(extend("format" = "int64"))]
     pub observed_generation: Option<i64>,
     #[serde(rename = "observedPolicies", skip_serializing_if = "Option::is_none")]
-    pub observed_policies: Option<std::collections::BTreeMap<String, LatestRef>>,
+    pub observed_policies: Option<std::collections::BTreeMap<String, ImageRef>>,
     #[serde(
         rename = "observedSourceRevision",
         skip_serializing_if = "Option::is_none"

@@ -43,23 +43,23 @@ pub struct KustomizationSpec {
     pub deletion_policy: Option<KustomizationDeletionPolicy>,
     /// Objects that must be ready before this one is reconciled.
     #[serde(rename = "dependsOn", skip_serializing_if = "Option::is_none")]
-    pub depends_on: Option<Vec<crate::common::DependsOn>>,
+    pub depends_on: Option<Vec<crate::common::DependencyReference>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schemars(extend("default" = false))]
     pub force: Option<bool>,
     #[serde(rename = "healthCheckExprs", skip_serializing_if = "Option::is_none")]
     pub health_check_exprs: Option<Vec<crate::common::HealthCheckExpr>>,
     #[serde(rename = "healthChecks", skip_serializing_if = "Option::is_none")]
-    pub health_checks: Option<Vec<crate::common::HealthCheck>>,
+    pub health_checks: Option<Vec<crate::common::NamespacedObjectKindReference>>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub ignore: Option<Vec<crate::common::Ignore>>,
+    pub ignore: Option<Vec<crate::common::IgnoreRule>>,
     #[serde(
         rename = "ignoreMissingComponents",
         skip_serializing_if = "Option::is_none"
     )]
     pub ignore_missing_components: Option<bool>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub images: Option<Vec<crate::common::Image>>,
+    pub images: Option<Vec<crate::common::KustomizeImage>>,
     /// How often the object is reconciled.
     #[schemars(extend("pattern" = "^([0-9]+(\\.[0-9]+)?(ms|s|m|h))+$"))]
     pub interval: String,
@@ -72,7 +72,7 @@ pub struct KustomizationSpec {
     #[schemars(extend("minLength" = 1, "maxLength" = 200))]
     pub name_suffix: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub patches: Option<Vec<crate::common::Patch>>,
+    pub patches: Option<Vec<crate::common::KustomizePatch>>,
     /// Path inside the source artifact.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub path: Option<String>,
@@ -92,6 +92,7 @@ pub struct KustomizationSpec {
     /// Stops reconciliation while true.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub suspend: Option<bool>,
+    /// Namespace set on every object applied.
     #[serde(rename = "targetNamespace", skip_serializing_if = "Option::is_none")]
     #[schemars(extend("minLength" = 1, "maxLength" = 63))]
     pub target_namespace: Option<String>,
@@ -114,7 +115,7 @@ pub enum KustomizationBuildMetadata {
 
 #[derive(Serialize, Deserialize, JsonSchema, Clone, Debug, Default, PartialEq)]
 pub struct KustomizationDecryption {
-    pub provider: KustomizationProvider,
+    pub provider: KustomizationDecryptionProvider,
     #[serde(rename = "secretRef", skip_serializing_if = "Option::is_none")]
     pub secret_ref: Option<crate::common::LocalObjectReference>,
     #[serde(rename = "serviceAccountName", skip_serializing_if = "Option::is_none")]
@@ -122,7 +123,7 @@ pub struct KustomizationDecryption {
 }
 
 #[derive(Serialize, Deserialize, JsonSchema, Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
-pub enum KustomizationProvider {
+pub enum KustomizationDecryptionProvider {
     #[default]
     #[serde(rename = "sops")]
     Sops,
@@ -153,7 +154,7 @@ pub struct KustomizationPostBuild {
 
 #[derive(Serialize, Deserialize, JsonSchema, Clone, Debug, Default, PartialEq)]
 pub struct KustomizationSubstituteFrom {
-    pub kind: crate::common::ValuesFromKind,
+    pub kind: crate::common::ValuesReferenceKind,
     #[schemars(extend("minLength" = 1, "maxLength" = 253))]
     pub name: String,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -174,14 +175,14 @@ pub enum KustomizationSubstituteStrategy {
 pub struct KustomizationSourceRef {
     #[serde(rename = "apiVersion", skip_serializing_if = "Option::is_none")]
     pub api_version: Option<String>,
-    pub kind: KustomizationKind,
+    pub kind: KustomizationSourceKind,
     pub name: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub namespace: Option<String>,
 }
 
 #[derive(Serialize, Deserialize, JsonSchema, Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
-pub enum KustomizationKind {
+pub enum KustomizationSourceKind {
     #[default]
     #[serde(rename = "OCIRepository")]
     OCIRepository,
@@ -201,9 +202,9 @@ pub struct KustomizationStatus {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub conditions: Option<Vec<crate::common::Condition>>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub history: Option<Vec<KustomizationHistory>>,
+    pub history: Option<Vec<KustomizationSnapshot>>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub inventory: Option<crate::common::Inventory>,
+    pub inventory: Option<crate::common::ResourceInventory>,
     #[serde(
         rename = "lastAppliedOriginRevision",
         skip_serializing_if = "Option::is_none"
@@ -232,7 +233,7 @@ pub struct KustomizationStatus {
 }
 
 #[derive(Serialize, Deserialize, JsonSchema, Clone, Debug, Default, PartialEq)]
-pub struct KustomizationHistory {
+pub struct KustomizationSnapshot {
     pub digest: String,
     #[serde(rename = "firstReconciled")]
     #[schemars(extend("format" = "date-time"))]

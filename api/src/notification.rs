@@ -63,7 +63,7 @@ pub enum AlertEventSeverity {
 pub struct AlertEventSource {
     #[serde(rename = "apiVersion", skip_serializing_if = "Option::is_none")]
     pub api_version: Option<String>,
-    pub kind: Kind,
+    pub kind: EventSourceKind,
     #[serde(rename = "matchLabels", skip_serializing_if = "Option::is_none")]
     pub match_labels: Option<std::collections::BTreeMap<String, String>>,
     #[schemars(extend("minLength" = 1, "maxLength" = 253))]
@@ -74,7 +74,7 @@ pub struct AlertEventSource {
 }
 
 #[derive(Serialize, Deserialize, JsonSchema, Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
-pub enum Kind {
+pub enum EventSourceKind {
     #[default]
     #[serde(rename = "Bucket")]
     Bucket,
@@ -155,7 +155,7 @@ pub struct ProviderSpec {
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schemars(extend("pattern" = "^([0-9]+(\\.[0-9]+)?(ms|s|m))+$"))]
     pub timeout: Option<String>,
-    /// Kind of provider or receiver.
+    /// Which kind of service this object talks to.
     pub r#type: ProviderType,
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schemars(extend("maxLength" = 2048))]
@@ -266,6 +266,7 @@ pub struct ReceiverSpec {
     pub oidc_providers: Option<Vec<ReceiverOidcProvider>>,
     #[serde(rename = "resourceFilter", skip_serializing_if = "Option::is_none")]
     pub resource_filter: Option<String>,
+    /// Objects to reconcile when the webhook is called.
     pub resources: Vec<ReceiverResource>,
     /// Secret holding credentials.
     #[serde(rename = "secretRef", skip_serializing_if = "Option::is_none")]
@@ -273,7 +274,7 @@ pub struct ReceiverSpec {
     /// Stops reconciliation while true.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub suspend: Option<bool>,
-    /// Kind of provider or receiver.
+    /// Which kind of service this object talks to.
     pub r#type: ReceiverType,
 }
 
@@ -285,19 +286,19 @@ pub struct ReceiverOidcProvider {
     #[schemars(extend("pattern" = "^https?://"))]
     pub issuer_url: String,
     #[schemars(extend("minItems" = 1))]
-    pub validations: Vec<ReceiverValidation>,
+    pub validations: Vec<ReceiverOidcValidation>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub variables: Option<Vec<ReceiverVariable>>,
+    pub variables: Option<Vec<ReceiverOidcVariable>>,
 }
 
 #[derive(Serialize, Deserialize, JsonSchema, Clone, Debug, Default, PartialEq)]
-pub struct ReceiverValidation {
+pub struct ReceiverOidcValidation {
     pub expression: String,
     pub message: String,
 }
 
 #[derive(Serialize, Deserialize, JsonSchema, Clone, Debug, Default, PartialEq)]
-pub struct ReceiverVariable {
+pub struct ReceiverOidcVariable {
     pub expression: String,
     pub name: String,
 }
@@ -308,7 +309,7 @@ pub struct ReceiverResource {
     pub api_version: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub filter: Option<String>,
-    pub kind: Kind,
+    pub kind: EventSourceKind,
     #[serde(rename = "matchLabels", skip_serializing_if = "Option::is_none")]
     pub match_labels: Option<std::collections::BTreeMap<String, String>>,
     #[schemars(extend("minLength" = 1, "maxLength" = 253))]
@@ -366,6 +367,7 @@ pub struct ReceiverStatus {
     #[serde(rename = "observedGeneration", skip_serializing_if = "Option::is_none")]
     #[schemars(extend("format" = "int64"))]
     pub observed_generation: Option<i64>,
+    /// Path under which the webhook listens.
     #[serde(rename = "webhookPath", skip_serializing_if = "Option::is_none")]
     pub webhook_path: Option<String>,
 }

@@ -32,10 +32,12 @@ use serde::{Deserialize, Serialize};
 )]
 #[schemars(extend("x-kubernetes-validations" = [{"message": "STS configuration is only supported for the 'aws' and 'generic' Bucket providers", "rule": "self.provider == 'aws' || self.provider == 'generic' || !has(self.sts)"}, {"message": "'aws' is the only supported STS provider for the 'aws' Bucket provider", "rule": "self.provider != 'aws' || !has(self.sts) || self.sts.provider == 'aws'"}, {"message": "'ldap' is the only supported STS provider for the 'generic' Bucket provider", "rule": "self.provider != 'generic' || !has(self.sts) || self.sts.provider == 'ldap'"}, {"message": "spec.sts.secretRef is not required for the 'aws' STS provider", "rule": "!has(self.sts) || self.sts.provider != 'aws' || !has(self.sts.secretRef)"}, {"message": "spec.sts.certSecretRef is not required for the 'aws' STS provider", "rule": "!has(self.sts) || self.sts.provider != 'aws' || !has(self.sts.certSecretRef)"}, {"message": "ServiceAccountName is not supported for the 'generic' Bucket provider", "rule": "self.provider != 'generic' || !has(self.serviceAccountName)"}, {"message": "cannot set both .spec.secretRef and .spec.serviceAccountName", "rule": "!has(self.secretRef) || !has(self.serviceAccountName)"}]))]
 pub struct BucketSpec {
+    /// Name of the bucket.
     #[serde(rename = "bucketName")]
     pub bucket_name: String,
     #[serde(rename = "certSecretRef", skip_serializing_if = "Option::is_none")]
     pub cert_secret_ref: Option<crate::common::LocalObjectReference>,
+    /// Address of the object storage service.
     pub endpoint: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub ignore: Option<String>,
@@ -89,13 +91,13 @@ pub struct BucketSts {
     pub cert_secret_ref: Option<crate::common::LocalObjectReference>,
     #[schemars(extend("pattern" = "^(http|https)://.*$"))]
     pub endpoint: String,
-    pub provider: BucketStProvider,
+    pub provider: BucketStsProvider,
     #[serde(rename = "secretRef", skip_serializing_if = "Option::is_none")]
     pub secret_ref: Option<crate::common::LocalObjectReference>,
 }
 
 #[derive(Serialize, Deserialize, JsonSchema, Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
-pub enum BucketStProvider {
+pub enum BucketStsProvider {
     #[default]
     #[serde(rename = "aws")]
     Aws,
@@ -129,6 +131,7 @@ pub struct BucketStatus {
     pub url: Option<String>,
 }
 
+/// A tarball (or other file) produced by a source, with its revision and digest.
 #[derive(Serialize, Deserialize, JsonSchema, Clone, Debug, Default, PartialEq)]
 pub struct Artifact {
     #[schemars(extend("pattern" = "^[a-z0-9]+(?:[.+_-][a-z0-9]+)*:[a-zA-Z0-9=_-]+$"))]
@@ -173,7 +176,7 @@ pub struct Artifact {
 pub struct ExternalArtifactSpec {
     /// The source the artifact is taken from.
     #[serde(rename = "sourceRef", skip_serializing_if = "Option::is_none")]
-    pub source_ref: Option<crate::common::HealthCheck>,
+    pub source_ref: Option<crate::common::NamespacedObjectKindReference>,
 }
 
 /// Observed state, as reported by the controller.
@@ -226,8 +229,9 @@ pub struct GitRepositorySpec {
     pub proxy_secret_ref: Option<crate::common::LocalObjectReference>,
     #[serde(rename = "recurseSubmodules", skip_serializing_if = "Option::is_none")]
     pub recurse_submodules: Option<bool>,
+    /// Which branch, tag, semver range or commit to check out.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub r#ref: Option<crate::common::Ref>,
+    pub r#ref: Option<crate::common::GitRepositoryRef>,
     /// Secret holding credentials.
     #[serde(rename = "secretRef", skip_serializing_if = "Option::is_none")]
     pub secret_ref: Option<crate::common::LocalObjectReference>,
@@ -276,13 +280,13 @@ pub enum GitRepositoryProvider {
 pub struct GitRepositoryVerify {
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schemars(extend("default" = "HEAD"))]
-    pub mode: Option<GitRepositoryMode>,
+    pub mode: Option<GitRepositoryVerifyMode>,
     #[serde(rename = "secretRef")]
     pub secret_ref: crate::common::LocalObjectReference,
 }
 
 #[derive(Serialize, Deserialize, JsonSchema, Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
-pub enum GitRepositoryMode {
+pub enum GitRepositoryVerifyMode {
     #[default]
     #[serde(rename = "head")]
     Head,
@@ -389,6 +393,7 @@ pub struct HelmChartSpec {
     pub values_files: Option<Vec<String>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub verify: Option<HelmChartVerify>,
+    /// Chart version or semver range.
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schemars(extend("default" = "*"))]
     pub version: Option<String>,
@@ -398,7 +403,7 @@ pub struct HelmChartSpec {
 pub struct HelmChartSourceRef {
     #[serde(rename = "apiVersion", skip_serializing_if = "Option::is_none")]
     pub api_version: Option<String>,
-    pub kind: crate::common::Kind,
+    pub kind: crate::common::HelmChartSourceKind,
     pub name: String,
 }
 
@@ -407,7 +412,7 @@ pub struct HelmChartVerify {
     #[serde(rename = "matchOIDCIdentity", skip_serializing_if = "Option::is_none")]
     pub match_oidc_identity: Option<Vec<MatchOIDCIdentity>>,
     #[schemars(extend("default" = "cosign"))]
-    pub provider: crate::common::VerifyProvider,
+    pub provider: crate::common::VerificationProvider,
     #[serde(rename = "secretRef", skip_serializing_if = "Option::is_none")]
     pub secret_ref: Option<crate::common::LocalObjectReference>,
 }
@@ -493,7 +498,7 @@ pub struct HelmRepositorySpec {
     pub pass_credentials: Option<bool>,
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schemars(extend("default" = "generic"))]
-    pub provider: Option<crate::common::HelmRepositoryProvider>,
+    pub provider: Option<crate::common::CloudProvider>,
     /// Secret holding credentials.
     #[serde(rename = "secretRef", skip_serializing_if = "Option::is_none")]
     pub secret_ref: Option<crate::common::LocalObjectReference>,
@@ -504,7 +509,7 @@ pub struct HelmRepositorySpec {
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schemars(extend("pattern" = "^([0-9]+(\\.[0-9]+)?(ms|s|m))+$"))]
     pub timeout: Option<String>,
-    /// Kind of provider or receiver.
+    /// Repository type: a classic HTTP index or an OCI registry.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub r#type: Option<HelmRepositoryType>,
     /// Address of the source.
@@ -583,9 +588,10 @@ pub struct OCIRepositorySpec {
     pub layer_selector: Option<OCIRepositoryLayerSelector>,
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schemars(extend("default" = "generic"))]
-    pub provider: Option<crate::common::HelmRepositoryProvider>,
+    pub provider: Option<crate::common::CloudProvider>,
     #[serde(rename = "proxySecretRef", skip_serializing_if = "Option::is_none")]
     pub proxy_secret_ref: Option<crate::common::LocalObjectReference>,
+    /// Which tag, semver range or digest to pull.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub r#ref: Option<OCIRepositoryRef>,
     /// Secret holding credentials.
@@ -613,11 +619,11 @@ pub struct OCIRepositoryLayerSelector {
     #[serde(rename = "mediaType", skip_serializing_if = "Option::is_none")]
     pub media_type: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub operation: Option<OCIRepositoryOperation>,
+    pub operation: Option<OCIRepositoryLayerOperation>,
 }
 
 #[derive(Serialize, Deserialize, JsonSchema, Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
-pub enum OCIRepositoryOperation {
+pub enum OCIRepositoryLayerOperation {
     #[default]
     #[serde(rename = "extract")]
     Extract,
@@ -642,7 +648,7 @@ pub struct OCIRepositoryVerify {
     #[serde(rename = "matchOIDCIdentity", skip_serializing_if = "Option::is_none")]
     pub match_oidc_identity: Option<Vec<MatchOIDCIdentity>>,
     #[schemars(extend("default" = "cosign"))]
-    pub provider: crate::common::VerifyProvider,
+    pub provider: crate::common::VerificationProvider,
     #[serde(rename = "secretRef", skip_serializing_if = "Option::is_none")]
     pub secret_ref: Option<crate::common::LocalObjectReference>,
     #[serde(

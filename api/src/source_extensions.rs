@@ -32,6 +32,7 @@ use serde::{Deserialize, Serialize};
 )]
 #[schemars(extend("x-kubernetes-validations" = [{"message": "artifact names must be valid Kubernetes object names when pathPattern is not set", "rule": "has(self.pathPattern) && size(self.pathPattern) > 0 || self.artifacts.all(a, a.name.matches('^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$'))"}]))]
 pub struct ArtifactGeneratorSpec {
+    /// The artifacts to build from the sources.
     #[schemars(extend("minItems" = 1, "maxItems" = 1000))]
     pub artifacts: Vec<ArtifactGeneratorArtifact>,
     #[serde(rename = "commonMetadata", skip_serializing_if = "Option::is_none")]
@@ -39,6 +40,7 @@ pub struct ArtifactGeneratorSpec {
     #[serde(rename = "pathPattern", skip_serializing_if = "Option::is_none")]
     #[schemars(extend("pattern" = "^@([a-z0-9]([a-z0-9_-]*[a-z0-9])?)/(.*)$", "maxLength" = 1024))]
     pub path_pattern: Option<String>,
+    /// The sources files are taken from.
     #[schemars(extend("minItems" = 1, "maxItems" = 1000))]
     pub sources: Vec<ArtifactGeneratorSource>,
 }
@@ -65,13 +67,13 @@ pub struct ArtifactGeneratorCopy {
     #[schemars(extend("pattern" = "^@([a-z0-9]([a-z0-9_-]*[a-z0-9])?)/(.*)$", "minLength" = 1, "maxLength" = 1024))]
     pub from: String,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub strategy: Option<ArtifactGeneratorStrategy>,
+    pub strategy: Option<ArtifactGeneratorCopyStrategy>,
     #[schemars(extend("pattern" = "^@artifact/([^/]{0,1}|[^./][^/]|[.][^./]|[^/]{3,})(/([^/]{0,1}|[^./][^/]|[.][^./]|[^/]{3,}))*$", "minLength" = 1, "maxLength" = 1024))]
     pub to: String,
 }
 
 #[derive(Serialize, Deserialize, JsonSchema, Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
-pub enum ArtifactGeneratorStrategy {
+pub enum ArtifactGeneratorCopyStrategy {
     #[default]
     #[serde(rename = "Overwrite")]
     Overwrite,
@@ -85,7 +87,7 @@ pub enum ArtifactGeneratorStrategy {
 pub struct ArtifactGeneratorSource {
     #[schemars(extend("pattern" = "^[a-z0-9]([a-z0-9_-]*[a-z0-9])?$", "maxLength" = 63))]
     pub alias: String,
-    pub kind: ArtifactGeneratorKind,
+    pub kind: ArtifactGeneratorSourceKind,
     #[schemars(extend("pattern" = "^[a-z0-9]([a-z0-9-]*[a-z0-9])?$", "maxLength" = 253))]
     pub name: String,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -94,7 +96,7 @@ pub struct ArtifactGeneratorSource {
 }
 
 #[derive(Serialize, Deserialize, JsonSchema, Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
-pub enum ArtifactGeneratorKind {
+pub enum ArtifactGeneratorSourceKind {
     #[default]
     #[serde(rename = "Bucket")]
     Bucket,
@@ -115,7 +117,7 @@ pub struct ArtifactGeneratorStatus {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub conditions: Option<Vec<crate::common::Condition>>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub inventory: Option<Vec<ArtifactGeneratorInventory>>,
+    pub inventory: Option<Vec<ArtifactGeneratorInventoryEntry>>,
     /// Value of the reconcile request annotation last handled.
     #[serde(
         rename = "lastHandledReconcileAt",
@@ -130,7 +132,7 @@ pub struct ArtifactGeneratorStatus {
 }
 
 #[derive(Serialize, Deserialize, JsonSchema, Clone, Debug, Default, PartialEq)]
-pub struct ArtifactGeneratorInventory {
+pub struct ArtifactGeneratorInventoryEntry {
     pub digest: String,
     pub filename: String,
     pub name: String,

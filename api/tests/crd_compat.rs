@@ -195,6 +195,30 @@ struct Stats {
     constraints_equal: usize,
     facets: usize,
     facets_equal: usize,
+    /// paths or schema keywords we have and upstream has not
+    extra: usize,
+}
+
+/// Every keyword used in schema nodes (not inside values such as defaults).
+fn keywords(node: &Value, out: &mut std::collections::BTreeSet<String>) {
+    let Some(obj) = node.as_object() else { return };
+    for (k, v) in obj {
+        out.insert(k.clone());
+        match k.as_str() {
+            "properties" => v
+                .as_object()
+                .into_iter()
+                .flat_map(|p| p.values())
+                .for_each(|s| keywords(s, out)),
+            "items" | "additionalProperties" | "not" => keywords(v, out),
+            "allOf" | "anyOf" | "oneOf" => v
+                .as_array()
+                .into_iter()
+                .flatten()
+                .for_each(|s| keywords(s, out)),
+            _ => {}
+        }
+    }
 }
 
 fn pct(a: usize, b: usize) -> f64 {
@@ -236,6 +260,17 @@ fn compare_schema(up: &Value, ours: &Value, stats: &mut Stats, diffs: &mut Vec<S
                 ));
             }
         }
+    }
+    for path in our_paths.keys().filter(|p| !up_paths.contains_key(*p)) {
+        diffs.push(format!("extra path {}", pstr(path)));
+        stats.extra += 1;
+    }
+    let (mut up_keys, mut our_keys) = (Default::default(), Default::default());
+    keywords(up, &mut up_keys);
+    keywords(ours, &mut our_keys);
+    for k in our_keys.difference(&up_keys) {
+        diffs.push(format!("schema keyword {k:?} not used upstream"));
+        stats.extra += 1;
     }
     // the root node itself (required, type) is not a path; compare its facets too
     for facet in ["type", "required"] {
@@ -321,6 +356,9 @@ fn crds_match_upstream() {
         for d in &diffs {
             println!("    {d}");
         }
+        if stats.extra > 0 {
+            failures.push(format!("{name}: {} extra paths or keywords", stats.extra));
+        }
         if stats.covered != stats.paths {
             failures.push(format!(
                 "{name}: {} upstream paths missing",
@@ -356,4 +394,18 @@ fn crds_match_upstream() {
     assert!(failures.is_empty(), "{}", failures.join("\n"));
     assert!(pct(total.constraints_equal, total.constraints) >= 95.0);
     assert!(pct(total.facets_equal, total.facets) >= 95.0);
+}
+
+#[test]
+#[ignore = "debugging aid: dumps our CRDs as JSON to $FLUX_API_DUMP"]
+fn dump_crds() {
+    let dir = std::env::var("FLUX_API_DUMP").expect("FLUX_API_DUMP");
+    for c in flux_api::crds() {
+        let name = c.crd.metadata.name.clone().unwrap();
+        std::fs::write(
+            format!("{dir}/{name}.json"),
+            serde_json::to_string_pretty(&c.crd).unwrap(),
+        )
+        .unwrap();
+    }
 }

@@ -29,7 +29,9 @@ fn roundtrip_object(v: &Value) -> Option<Result<Value, String>> {
         ("source.toolkit.fluxcd.io/v1", "HelmChart") => roundtrip::<HelmChart>(v),
         ("source.toolkit.fluxcd.io/v1", "Bucket") => roundtrip::<Bucket>(v),
         ("source.toolkit.fluxcd.io/v1", "ExternalArtifact") => roundtrip::<ExternalArtifact>(v),
-        ("source.extensions.fluxcd.io/v1beta1", "ArtifactGenerator") => roundtrip::<ArtifactGenerator>(v),
+        ("source.extensions.fluxcd.io/v1beta1", "ArtifactGenerator") => {
+            roundtrip::<ArtifactGenerator>(v)
+        }
         ("kustomize.toolkit.fluxcd.io/v1", "Kustomization") => roundtrip::<Kustomization>(v),
         ("helm.toolkit.fluxcd.io/v2", "HelmRelease") => roundtrip::<HelmRelease>(v),
         ("notification.toolkit.fluxcd.io/v1beta3", "Alert") => roundtrip::<Alert>(v),
@@ -37,7 +39,9 @@ fn roundtrip_object(v: &Value) -> Option<Result<Value, String>> {
         ("notification.toolkit.fluxcd.io/v1", "Receiver") => roundtrip::<Receiver>(v),
         ("image.toolkit.fluxcd.io/v1", "ImageRepository") => roundtrip::<ImageRepository>(v),
         ("image.toolkit.fluxcd.io/v1", "ImagePolicy") => roundtrip::<ImagePolicy>(v),
-        ("image.toolkit.fluxcd.io/v1", "ImageUpdateAutomation") => roundtrip::<ImageUpdateAutomation>(v),
+        ("image.toolkit.fluxcd.io/v1", "ImageUpdateAutomation") => {
+            roundtrip::<ImageUpdateAutomation>(v)
+        }
         (_, k) if NON_FLUX.contains(&k) && !api_version.contains("fluxcd.io") => return None,
         _ => Err(format!("unexpected kind {api_version} {kind}")),
     };
@@ -73,7 +77,9 @@ fn fill_placeholders(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     let mut rest = text;
     while let Some(start) = rest.find("{{") {
-        let Some(len) = rest[start..].find("}}") else { break };
+        let Some(len) = rest[start..].find("}}") else {
+            break;
+        };
         out.push_str(&rest[..start]);
         out.push_str("placeholder");
         rest = &rest[start + len + 2..];
@@ -98,7 +104,11 @@ fn objects(file: &Path) -> Option<Vec<Value>> {
 #[test]
 fn testdata_objects_roundtrip() {
     let root = common::shared_dir().join("conformance/flux2-testdata");
-    assert!(root.is_dir(), "conformance data not found at {}", root.display());
+    assert!(
+        root.is_dir(),
+        "conformance data not found at {}",
+        root.display()
+    );
     let mut dirs: Vec<_> = std::fs::read_dir(&root)
         .unwrap()
         .map(|e| e.unwrap().path())
@@ -130,8 +140,15 @@ fn testdata_objects_roundtrip() {
         }
     }
     println!("round-tripped {checked} Flux objects, skipped {skipped} non-Flux objects");
-    assert!(checked >= 30, "expected many Flux objects in the test data, found {checked}");
-    assert!(failures.is_empty(), "round-trip failures:\n{}", failures.join("\n"));
+    assert!(
+        checked >= 30,
+        "expected many Flux objects in the test data, found {checked}"
+    );
+    assert!(
+        failures.is_empty(),
+        "round-trip failures:\n{}",
+        failures.join("\n")
+    );
 }
 
 #[test]
@@ -140,10 +157,16 @@ fn diff_reports_lost_added_and_changed_fields() {
     let b = serde_json::json!({"spec": {"y": [1, 3], "w": true}, "z": "a"});
     let mut d = Vec::new();
     diff(&a, &b, "", &mut d);
-    assert_eq!(d, vec![".spec.x: lost", ".spec.y[1]: 2 -> 3", ".spec.w: added"]);
+    assert_eq!(
+        d,
+        vec![".spec.x: lost", ".spec.y[1]: 2 -> 3", ".spec.w: added"]
+    );
 }
 
 #[test]
 fn placeholders_are_filled() {
-    assert_eq!(fill_placeholders("ns: {{ .fluxns }}\n"), "ns: placeholder\n");
+    assert_eq!(
+        fill_placeholders("ns: {{ .fluxns }}\n"),
+        "ns: placeholder\n"
+    );
 }

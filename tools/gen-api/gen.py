@@ -104,7 +104,23 @@ FIELD_DOCS = {
     ".spec.chart": "The chart to install.",
     ".spec.eventSources": "Objects whose events are forwarded.",
     ".spec.providerRef": "Provider that receives the events.",
-    ".spec.type": "Kind of provider or receiver.",
+    ".spec.type": "Which kind of service this object talks to.",
+    "HelmRepository.spec.type": "Repository type: a classic HTTP index or an OCI registry.",
+    "Kustomization.spec.targetNamespace": "Namespace set on every object applied.",
+    "HelmRelease.spec.releaseName": "Name of the Helm release, when not derived from the object.",
+    "HelmRelease.spec.targetNamespace": "Namespace the release is installed into.",
+    "HelmRelease.spec.chartRef": "A HelmChart or OCIRepository holding the chart, instead of a chart template.",
+    "GitRepository.spec.ref": "Which branch, tag, semver range or commit to check out.",
+    "OCIRepository.spec.ref": "Which tag, semver range or digest to pull.",
+    "HelmChart.spec.version": "Chart version or semver range.",
+    "Bucket.spec.bucketName": "Name of the bucket.",
+    "Bucket.spec.endpoint": "Address of the object storage service.",
+    "ArtifactGenerator.spec.sources": "The sources files are taken from.",
+    "ArtifactGenerator.spec.artifacts": "The artifacts to build from the sources.",
+    "ImageUpdateAutomation.spec.git": "How to check out, commit and push.",
+    "ImageUpdateAutomation.spec.update": "How files are updated with the chosen images.",
+    "Receiver.spec.resources": "Objects to reconcile when the webhook is called.",
+    "Receiver.status.webhookPath": "Path under which the webhook listens.",
     ".spec.image": "Image repository address.",
     ".spec.policy": "How the latest tag is chosen.",
     ".status.conditions": "Latest observations of the object's state.",
@@ -113,11 +129,76 @@ FIELD_DOCS = {
     ".status.lastHandledReconcileAt": "Value of the reconcile request annotation last handled.",
 }
 
+# Own-words docs for shared types, by generated type name.
+TYPE_DOCS = {
+    "Condition": "One observation of an object's state, in the Kubernetes condition format.",
+    "ConditionStatus": "Whether a condition holds.",
+    "Artifact": "A tarball (or other file) produced by a source, with its revision and digest.",
+    "LocalObjectReference": "Names an object in the same namespace.",
+    "NamespacedObjectKindReference": "Points at an object by API version, kind, name and optionally namespace.",
+    "DependencyReference": "Another object of the same kind to wait for.",
+    "ResourceInventory": "The objects applied in the last reconciliation.",
+    "ResourceRef": "One applied object, by ID and version.",
+    "KubeConfig": "Access to a remote cluster.",
+    "CommonMetadata": "Labels and annotations added to every object created.",
+}
+
 # Preferred names for types shared between places (default name -> name).
 RENAMES = {
     "SecretRef": "LocalObjectReference",
-    "Conditions": "Condition",
-    "Condition": "Condition",
+}
+
+# Explicit type names, keyed by the first place a type is used ("Kind<path>").
+NAMES = {
+    "Alert.spec.eventSources[].kind": "EventSourceKind",
+    "ArtifactGenerator.status.conditions[].status": "ConditionStatus",
+    "GitRepository.spec.ref": "GitRepositoryRef",
+    "HelmChart.spec.sourceRef.kind": "HelmChartSourceKind",
+    "ExternalArtifact.spec.sourceRef": "NamespacedObjectKindReference",
+    "HelmRelease.spec.driftDetection.ignore[]": "IgnoreRule",
+    "HelmRelease.spec.driftDetection.ignore[].target": "Selector",
+    "HelmRelease.spec.dependsOn[]": "DependencyReference",
+    "HelmRelease.status.inventory": "ResourceInventory",
+    "HelmRelease.status.inventory.entries[]": "ResourceRef",
+    "HelmRelease.spec.postRenderers[].kustomize.images[]": "KustomizeImage",
+    "HelmRelease.spec.postRenderers[].kustomize.patches[]": "KustomizePatch",
+    "HelmRelease.spec.kubeConfig.secretRef": "SecretKeyReference",
+    "HelmRepository.spec.provider": "CloudProvider",
+    "HelmChart.spec.verify.provider": "VerificationProvider",
+    "HelmRelease.spec.install.strategy": "HelmReleaseInstallStrategy",
+    "HelmRelease.spec.install.strategy.name": "HelmReleaseStrategyName",
+    "HelmRelease.spec.install.remediation": "HelmReleaseInstallRemediation",
+    "HelmRelease.spec.chart.spec.sourceRef": "HelmReleaseChartSourceRef",
+    "HelmRelease.spec.chart.spec.verify": "HelmReleaseChartVerification",
+    "HelmRelease.spec.chartRef.kind": "HelmReleaseChartRefKind",
+    "HelmRelease.spec.driftDetection.mode": "HelmReleaseDriftDetectionMode",
+    "HelmRelease.spec.install.crds": "HelmReleaseCrdsPolicy",
+    "HelmRelease.spec.rollback.serverSideApply": "HelmReleaseServerSideApplyMode",
+    "HelmRelease.spec.test.filters[]": "HelmReleaseTestFilter",
+    "HelmRelease.status.history[]": "HelmReleaseSnapshot",
+    "HelmRelease.status.history[].testHooks{}": "HelmReleaseTestHookStatus",
+    "ImagePolicy.spec.policy.alphabetical": "ImagePolicySortPolicy",
+    "ImagePolicy.spec.policy.alphabetical.order": "ImagePolicySortOrder",
+    "ImagePolicy.status.latestRef": "ImageRef",
+    "ImageUpdateAutomation.spec.git.commit.signingKey.type": "ImageUpdateAutomationSigningKeyType",
+    "ImageUpdateAutomation.spec.sourceRef.kind": "ImageUpdateAutomationSourceKind",
+    "ImageUpdateAutomation.spec.update.strategy": "ImageUpdateAutomationUpdateStrategy",
+    "Kustomization.spec.decryption.provider": "KustomizationDecryptionProvider",
+    "Kustomization.spec.sourceRef.kind": "KustomizationSourceKind",
+    "Kustomization.status.history[]": "KustomizationSnapshot",
+    "Bucket.spec.sts.provider": "BucketStsProvider",
+    "GitRepository.spec.verify.mode": "GitRepositoryVerifyMode",
+    "ArtifactGenerator.spec.sources[].kind": "ArtifactGeneratorSourceKind",
+    "ArtifactGenerator.spec.artifacts[].copy[].strategy": "ArtifactGeneratorCopyStrategy",
+    "ArtifactGenerator.status.inventory[]": "ArtifactGeneratorInventoryEntry",
+    "Receiver.spec.oidcProviders[].validations[]": "ReceiverOidcValidation",
+    "Receiver.spec.oidcProviders[].variables[]": "ReceiverOidcVariable",
+    "OCIRepository.spec.layerSelector.operation": "OCIRepositoryLayerOperation",
+    "HelmRelease.spec.valuesFrom[].kind": "ValuesReferenceKind",
+    "HelmRelease.spec.upgrade.remediation": "HelmReleaseUpgradeRemediation",
+    "HelmRelease.spec.upgrade.remediation.strategy": "HelmReleaseRemediationStrategy",
+    "HelmRelease.spec.upgrade.strategy": "HelmReleaseUpgradeStrategy",
+    "HelmRelease.spec.waitStrategy.name": "HelmReleaseWaitStrategyName",
 }
 
 RUST_KEYWORDS = {
@@ -246,7 +327,9 @@ class Gen:
             module = "common" if len(info["modules"]) > 1 else next(iter(info["modules"]))
             info["module"] = module
             kind, path, field = info["uses"][0]
-            if path in ([".spec"], [".status"]) and len(info["uses"]) == 1:
+            if kind + "".join(path) in NAMES:
+                cands = [NAMES[kind + "".join(path)]]
+            elif path in ([".spec"], [".status"]) and len(info["uses"]) == 1:
                 cands = [kind + pascal(path[0][1:])]
             else:
                 fields = [f for (_, _, f) in info["uses"]]
@@ -346,7 +429,7 @@ class Gen:
         module = info["module"]
         kind, path, _ = info["uses"][0]
         p = "".join(path)
-        doc = None
+        doc = TYPE_DOCS.get(info["name"])
         if len(info["uses"]) == 1 and p in (".spec", ".status"):
             doc = FIELD_DOCS.get(p)
         if doc:
@@ -364,7 +447,7 @@ class Gen:
         for name, sub in node["properties"].items():
             fdoc = None
             if len(info["uses"]) == 1 and len(path) == 1:
-                fdoc = FIELD_DOCS.get(p + "." + name)
+                fdoc = FIELD_DOCS.get(kind + p + "." + name) or FIELD_DOCS.get(p + "." + name)
             if fdoc:
                 out.append("    /// %s" % fdoc)
             rname = snake(name)
@@ -391,6 +474,8 @@ class Gen:
 
     def emit_enum(self, info, out):
         values = info["node"]["enum"]
+        if info["name"] in TYPE_DOCS:
+            out.append("/// %s" % TYPE_DOCS[info["name"]])
         out.append("#[derive(Serialize, Deserialize, JsonSchema, Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]")
         out.append("pub enum %s {" % info["name"])
         seen = set()
