@@ -58,11 +58,11 @@ pub struct ImagePolicySpec {
 
 #[derive(Serialize, Deserialize, JsonSchema, Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 pub enum ImagePolicyDigestReflectionPolicy {
-    #[default]
     #[serde(rename = "Always")]
     Always,
     #[serde(rename = "IfNotPresent")]
     IfNotPresent,
+    #[default]
     #[serde(rename = "Never")]
     Never,
 }

@@ -125,4 +125,28 @@ mod tests {
         let v = serde_json::to_value(&gr).unwrap();
         assert_eq!(v["spec"], serde_json::json!({"interval": "", "url": ""}));
     }
+
+    #[test]
+    fn schema_defaults_are_not_applied_on_deserialise() {
+        let input = serde_json::json!({
+            "apiVersion": "notification.toolkit.fluxcd.io/v1beta3",
+            "kind": "Alert",
+            "metadata": {"name": "a", "namespace": "flux-system"},
+            "spec": {"eventSources": [{"kind": "GitRepository", "name": "*"}], "providerRef": {"name": "slack"}}
+        });
+        let alert: Alert = serde_json::from_value(input.clone()).unwrap();
+        assert_eq!(alert.spec.event_severity, None);
+        assert_eq!(serde_json::to_value(&alert).unwrap(), input);
+
+        let crd = crds()
+            .into_iter()
+            .find(|c| c.crd.spec.names.kind == "Alert")
+            .unwrap()
+            .crd;
+        let schema = serde_json::to_value(&crd.spec.versions[0].schema).unwrap();
+        let severity =
+            &schema["openAPIV3Schema"]["properties"]["spec"]["properties"]["eventSeverity"];
+        assert_eq!(severity["default"], "info");
+        assert_eq!(severity["enum"], serde_json::json!(["info", "error"]));
+    }
 }

@@ -287,9 +287,9 @@ pub struct GitRepositoryVerify {
 
 #[derive(Serialize, Deserialize, JsonSchema, Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 pub enum GitRepositoryVerifyMode {
-    #[default]
     #[serde(rename = "head")]
     Head,
+    #[default]
     #[serde(rename = "HEAD")]
     HEAD,
     #[serde(rename = "Tag")]

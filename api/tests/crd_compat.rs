@@ -395,17 +395,3 @@ fn crds_match_upstream() {
     assert!(pct(total.constraints_equal, total.constraints) >= 95.0);
     assert!(pct(total.facets_equal, total.facets) >= 95.0);
 }
-
-#[test]
-#[ignore = "debugging aid: dumps our CRDs as JSON to $FLUX_API_DUMP"]
-fn dump_crds() {
-    let dir = std::env::var("FLUX_API_DUMP").expect("FLUX_API_DUMP");
-    for c in flux_api::crds() {
-        let name = c.crd.metadata.name.clone().unwrap();
-        std::fs::write(
-            format!("{dir}/{name}.json"),
-            serde_json::to_string_pretty(&c.crd).unwrap(),
-        )
-        .unwrap();
-    }
-}

@@ -314,6 +314,8 @@ class Gen:
                 self.visit(sub, kind, module, path + ["." + name], name)
         elif is_enum(node):
             self.note({"enum": node["enum"]}, kind, module, path, field, "enum")
+            if "default" in node:
+                self.types["enum:" + key_of({"enum": node["enum"]})].setdefault("default", node["default"])
         elif node.get("type") == "array" and isinstance(node.get("items"), dict):
             self.visit(node["items"], kind, module, path + ["[]"], singular(field))
         elif node.get("type") == "object" and isinstance(node.get("additionalProperties"), dict):
@@ -479,12 +481,13 @@ class Gen:
         out.append("#[derive(Serialize, Deserialize, JsonSchema, Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]")
         out.append("pub enum %s {" % info["name"])
         seen = set()
-        for i, v in enumerate(values):
+        default = info.get("default", values[0])
+        for v in values:
             vn = pascal(str(v))
             while vn in seen:
                 vn += "X"
             seen.add(vn)
-            if i == 0:
+            if v == default:
                 out.append("    #[default]")
             out.append("    #[serde(rename = %s)]" % rust_str(v))
             out.append("    %s," % vn)
