@@ -6,6 +6,7 @@
 use kube::CustomResourceExt;
 
 use crate::schema::schema_of;
+use crate::{helm, image, kustomize, notification, source, source_extensions};
 
 pub use crate::helm::{HelmRelease, HelmReleaseSpec, HelmReleaseStatus};
 pub use crate::image::{ImagePolicy, ImagePolicySpec, ImagePolicyStatus};
@@ -137,5 +138,3 @@ pub(crate) fn all_crds() -> Vec<crate::CrdInfo> {
         ),
     ]
 }
-
-use crate::{helm, image, kustomize, notification, source, source_extensions};

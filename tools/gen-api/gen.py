@@ -621,22 +621,21 @@ def main():
     out.append("use kube::CustomResourceExt;")
     out.append("")
     out.append("use crate::schema::schema_of;")
+    out.append("use crate::{%s};" % ", ".join(sorted({m for (_, _, m, _, _) in table})))
     out.append("")
-    for crd_name, kind, module, _component, _has_status in table:
-        items = [kind, kind + "Spec"] + ([kind + "Status"] if _has_status else [])
+    for _, kind, module, _, has_status in table:
+        items = [kind, kind + "Spec"] + ([kind + "Status"] if has_status else [])
         out.append("pub use crate::%s::{%s};" % (module, ", ".join(items)))
     out.append("")
     out.append("/// Every CRD, sorted by CRD name.")
     out.append("pub(crate) fn all_crds() -> Vec<crate::CrdInfo> {")
     out.append("    vec![")
-    for crd_name, kind, module, component, has_status in table:
+    for _, kind, module, component, has_status in table:
         status = "Some(schema_of::<%s::%sStatus>())" % (module, kind) if has_status else "None"
         out.append("        crate::build_crd(%s::%s::crd(), %s, %s, schema_of::<%s::%sSpec>(), %s)," % (
             module, kind, rust_str(component), rust_str(KIND_DOCS[kind]), module, kind, status))
     out.append("    ]")
     out.append("}")
-    out.append("")
-    out.append("use crate::{%s};" % ", ".join(sorted({m for (_, _, m, _, _) in table})))
     with open(os.path.join(OUT, "kinds.rs"), "w") as fh:
         fh.write("\n".join(out) + "\n")
 
