@@ -1,1 +1,228 @@
-//! Local Kubernetes API server with simulated Flux controllers.
+//! A local stand-in for a Kubernetes API server, with simulated Flux controllers.
+//!
+//! It serves HTTPS on 127.0.0.1 with a generated CA, requires a bearer token, and writes a
+//! kubeconfig, so the real `kubectl`, kube-rs and the `flux` binary work against it unchanged.
+//!
+//! ```no_run
+//! # async fn demo() -> anyhow::Result<()> {
+//! let env = testenv::TestEnv::start(testenv::Options::default()).await?;
+//! let kubeconfig = env.kubeconfig_path(); // pass to kubectl / flux via KUBECONFIG
+//! # let _ = kubeconfig;
+//! env.stop().await;
+//! # Ok(()) }
+//! ```
+
+mod discovery;
+mod error;
+mod fields;
+mod logs;
+mod patch;
+mod proto;
+mod registry;
+mod schema;
+mod selector;
+mod server;
+mod store;
+mod tls;
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use base64::Engine;
+use tokio::sync::watch;
+
+pub use error::ApiError;
+
+/// Faults injected into request handling, for reliability tests.
+#[derive(Debug, Clone, Default)]
+pub struct Faults {
+    /// Added before every request is answered.
+    pub latency: Duration,
+    /// Fraction (0..=1) of requests answered 429 TooManyRequests with a Retry-After header.
+    pub throttle_ratio: f64,
+    /// Retry-After seconds sent with 429 (at least 1).
+    pub retry_after_secs: u64,
+    /// Fraction (0..=1) of requests answered with `error_code`.
+    pub error_ratio: f64,
+    /// 500 (InternalError) or 503 (ServiceUnavailable).
+    pub error_code: u16,
+    /// Watch streams end after this many events.
+    pub watch_cut_after: Option<usize>,
+    /// Connections are closed as soon as they are accepted.
+    pub unreachable: bool,
+}
+
+/// How to start a [`TestEnv`].
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// Port on 127.0.0.1; 0 picks a free one.
+    pub port: u16,
+    /// Where to write the kubeconfig; by default a file in a temporary directory removed on stop.
+    pub kubeconfig_path: Option<PathBuf>,
+    /// Run the simulated Flux controllers and the Deployment controller.
+    pub controllers: bool,
+    /// How long a simulated controller takes to handle a reconcile.
+    pub reconcile_delay: Duration,
+    /// How long a Deployment takes to become available.
+    pub deployment_delay: Duration,
+    pub faults: Faults,
+    /// Events kept for resuming watches; older resourceVersions get 410 Gone.
+    pub watch_history: usize,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            port: 0,
+            kubeconfig_path: None,
+            controllers: true,
+            reconcile_delay: Duration::from_millis(100),
+            deployment_delay: Duration::from_millis(200),
+            faults: Faults::default(),
+            watch_history: 100_000,
+        }
+    }
+}
+
+/// A running server. Dropping it stops the server too; [`TestEnv::stop`] also waits for it.
+pub struct TestEnv {
+    addr: SocketAddr,
+    kubeconfig: String,
+    kubeconfig_path: PathBuf,
+    ca_pem: String,
+    token: String,
+    shared: Arc<server::Shared>,
+    shutdown: watch::Sender<bool>,
+    server: Option<tokio::task::JoinHandle<()>>,
+    _tmp: Option<tempfile::TempDir>,
+}
+
+impl TestEnv {
+    /// Starts the server (and the controllers unless disabled) on the current tokio runtime.
+    pub async fn start(options: Options) -> Result<TestEnv> {
+        let certs = tls::generate().context("generating certificates")?;
+        let listener = tokio::net::TcpListener::bind(("127.0.0.1", options.port))
+            .await
+            .with_context(|| format!("binding 127.0.0.1:{}", options.port))?;
+        let addr = listener.local_addr()?;
+        let token = format!("{}{}", store::random_suffix(20), store::random_suffix(20));
+        let (shutdown, shutdown_rx) = watch::channel(false);
+        let shared = Arc::new(server::Shared {
+            store: store::Store::new(options.watch_history.max(1)),
+            logs: Arc::new(logs::Logs::default()),
+            token: token.clone(),
+            faults: RwLock::new(options.faults.clone()),
+            addr,
+            shutdown: shutdown_rx,
+        });
+        let kubeconfig = kubeconfig(addr, &certs.ca_pem, &token);
+        let (kubeconfig_path, tmp) = match &options.kubeconfig_path {
+            Some(p) => (p.clone(), None),
+            None => {
+                let dir = tempfile::Builder::new().prefix("flux-testenv-").tempdir()?;
+                (dir.path().join("kubeconfig"), Some(dir))
+            }
+        };
+        if let Some(parent) = kubeconfig_path.parent().filter(|p| !p.as_os_str().is_empty()) {
+            std::fs::create_dir_all(parent)?;
+        }
+        std::fs::write(&kubeconfig_path, &kubeconfig)
+            .with_context(|| format!("writing {}", kubeconfig_path.display()))?;
+        let server = tokio::spawn(server::serve(listener, certs.server, shared.clone()));
+        Ok(TestEnv {
+            addr,
+            kubeconfig,
+            kubeconfig_path,
+            ca_pem: certs.ca_pem,
+            token,
+            shared,
+            shutdown,
+            server: Some(server),
+            _tmp: tmp,
+        })
+    }
+
+    /// The kubeconfig file pointing at this server.
+    pub fn kubeconfig_path(&self) -> &Path {
+        &self.kubeconfig_path
+    }
+
+    /// The kubeconfig's contents (YAML).
+    pub fn kubeconfig(&self) -> &str {
+        &self.kubeconfig
+    }
+
+    /// `https://127.0.0.1:PORT`.
+    pub fn url(&self) -> String {
+        format!("https://{}", self.addr)
+    }
+
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// The bearer token every request must carry.
+    pub fn token(&self) -> &str {
+        &self.token
+    }
+
+    /// PEM of the CA that signed the serving certificate.
+    pub fn ca_pem(&self) -> &str {
+        &self.ca_pem
+    }
+
+    /// Replaces the injected faults; takes effect for the next request.
+    pub fn set_faults(&self, faults: Faults) {
+        *self.shared.faults.write().unwrap_or_else(|e| e.into_inner()) = faults;
+    }
+
+    /// A kube-rs client for this server.
+    #[cfg(feature = "client")]
+    pub async fn client(&self) -> Result<kube::Client> {
+        let kc = kube::config::Kubeconfig::from_yaml(&self.kubeconfig)?;
+        let config = kube::Config::from_custom_kubeconfig(kc, &kube::config::KubeConfigOptions::default()).await?;
+        Ok(kube::Client::try_from(config)?)
+    }
+
+    /// Stops serving, closes open connections and watches, and removes the temporary kubeconfig.
+    pub async fn stop(mut self) {
+        let _ = self.shutdown.send(true);
+        if let Some(s) = self.server.take() {
+            let _ = s.await;
+        }
+    }
+}
+
+impl Drop for TestEnv {
+    fn drop(&mut self) {
+        let _ = self.shutdown.send(true);
+    }
+}
+
+fn kubeconfig(addr: SocketAddr, ca_pem: &str, token: &str) -> String {
+    let ca = base64::engine::general_purpose::STANDARD.encode(ca_pem);
+    format!(
+        "apiVersion: v1
+kind: Config
+clusters:
+- name: flux-testenv
+  cluster:
+    server: https://{addr}
+    certificate-authority-data: {ca}
+contexts:
+- name: flux-testenv
+  context:
+    cluster: flux-testenv
+    user: flux-testenv
+current-context: flux-testenv
+users:
+- name: flux-testenv
+  user:
+    token: {token}
+preferences: {{}}
+"
+    )
+}
