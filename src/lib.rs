@@ -1,1 +1,124 @@
 //! flux-rs: a Rust re-implementation of the Flux v2 CLI.
+//!
+//! `main.rs` only calls [`run`]; everything else is reachable from tests.
+
+// Output goes through `output::Printer`; tests may print measurements.
+#![cfg_attr(not(test), deny(clippy::print_stdout, clippy::print_stderr))]
+
+pub mod cli;
+pub mod cluster;
+pub mod commands;
+pub mod duration;
+pub mod env;
+pub mod error;
+pub mod generated;
+pub mod output;
+pub mod render;
+pub mod settings;
+pub mod validate;
+
+use std::ffi::OsString;
+
+use clap::Parser;
+use clap::error::ErrorKind;
+
+use crate::cli::Cli;
+use crate::commands::{Ctx, dispatch};
+use crate::error::ExitStatus;
+use crate::output::Printer;
+use crate::settings::GlobalOptions;
+
+/// Parses `args`, runs the command and returns how it ended. Errors are
+/// printed as one `✗ <error>` line on stderr, like upstream.
+pub fn run<I, T>(args: I) -> ExitStatus
+where
+    I: IntoIterator<Item = T>,
+    T: Into<OsString> + Clone,
+{
+    let printer = Printer::stdio();
+    let cli = match Cli::try_parse_from(args) {
+        Ok(cli) => cli,
+        Err(err) => return report_parse_error(&printer, &err),
+    };
+    if cli.print_version {
+        return write_or_fail(&printer, &commands::version::version_line());
+    }
+    let Some(command) = &cli.command else {
+        return write_or_fail(
+            &printer,
+            &format!("{}\n", cli::command().render_long_help()),
+        );
+    };
+    let env_lookup = |key: &str| std::env::var(key).ok();
+    let global = match GlobalOptions::resolve(&cli.global, &env_lookup, &printer) {
+        Ok(global) => global,
+        Err(err) => {
+            printer.failure(&err.to_string());
+            return ExitStatus::Failure;
+        }
+    };
+    let ctx = Ctx::new(global, printer.clone());
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(err) => {
+            printer.failure(&format!("unable to start the async runtime: {err}"));
+            return ExitStatus::Failure;
+        }
+    };
+    let outcome = runtime.block_on(async {
+        tokio::select! {
+            result = dispatch(&ctx, command) => Some(result),
+            _ = tokio::signal::ctrl_c() => None,
+        }
+    });
+    match outcome {
+        Some(Ok(status)) => status,
+        Some(Err(err)) if is_broken_pipe(&err) => ExitStatus::Success,
+        Some(Err(err)) => {
+            printer.failure(&format!("{err:#}"));
+            ExitStatus::Failure
+        }
+        None => {
+            printer.failure("interrupted");
+            ExitStatus::Interrupted
+        }
+    }
+}
+
+fn write_or_fail(printer: &Printer, text: &str) -> ExitStatus {
+    match printer.out(text) {
+        Ok(()) => ExitStatus::Success,
+        Err(err) if err.kind() == std::io::ErrorKind::BrokenPipe => ExitStatus::Success,
+        Err(err) => {
+            printer.failure(&format!("unable to write to stdout: {err}"));
+            ExitStatus::Failure
+        }
+    }
+}
+
+/// `flux … | head` must not report an error when the reader goes away.
+fn is_broken_pipe(err: &anyhow::Error) -> bool {
+    err.chain()
+        .filter_map(|cause| cause.downcast_ref::<std::io::Error>())
+        .any(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+}
+
+/// Help and version go to stdout with status 0; every other parse error is
+/// a `✗` line with status 1, as upstream exits 1 for usage errors.
+fn report_parse_error(printer: &Printer, err: &clap::Error) -> ExitStatus {
+    match err.kind() {
+        ErrorKind::DisplayHelp
+        | ErrorKind::DisplayVersion
+        | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => {
+            write_or_fail(printer, &err.render().to_string())
+        }
+        _ => {
+            let text = err.render().to_string();
+            printer.failure(text.trim_end().trim_start_matches("error: "));
+            ExitStatus::Failure
+        }
+    }
+}

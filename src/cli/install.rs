@@ -1,0 +1,65 @@
+use clap::Args;
+
+use super::value::{LogLevel, go_bool};
+
+/// Render the Flux components for a cluster.
+///
+/// With --export the manifests are printed to stdout, ready to be committed
+/// or piped to `kubectl apply -f -`; nothing touches the cluster.
+#[derive(Debug, Clone, Args)]
+#[command(
+    after_help = "Examples:\n  # Print the default install set\n  flux install --export > flux-system.yaml\n\n  # Add the image automation controllers and use a private registry\n  flux install --export --components-extra=image-reflector-controller,image-automation-controller \\\n    --registry=registry.example.com/fluxcd --image-pull-secret=regcred"
+)]
+pub struct InstallArgs {
+    /// Print the manifests to stdout instead of applying them (required in this release).
+    #[arg(long, required = true, num_args = 0..=1, require_equals = true, default_missing_value = "true", value_parser = go_bool)]
+    pub export: bool,
+
+    /// Flux version to render; this binary embeds one distribution (see `flux version --client`).
+    #[arg(short = 'v', long = "version", value_name = "VERSION")]
+    pub version: Option<String>,
+
+    /// Controllers to install.
+    #[arg(
+        long,
+        value_delimiter = ',',
+        default_value = "source-controller,kustomize-controller,helm-controller,notification-controller"
+    )]
+    pub components: Vec<String>,
+
+    /// Extra controllers to install: image-reflector-controller, image-automation-controller, source-watcher.
+    #[arg(long, value_delimiter = ',')]
+    pub components_extra: Vec<String>,
+
+    /// Container registry to pull the controller images from.
+    #[arg(long, default_value = "ghcr.io/fluxcd")]
+    pub registry: String,
+
+    /// Registry credentials as user:password, stored in the --image-pull-secret Secret on install.
+    #[arg(long, value_name = "USER:PASSWORD")]
+    pub registry_creds: Option<String>,
+
+    /// Name of the Secret the controllers use to pull their images.
+    #[arg(long, value_name = "NAME")]
+    pub image_pull_secret: Option<String>,
+
+    /// Make the controllers watch objects in every namespace (false: only their own namespace).
+    #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "true", value_parser = go_bool)]
+    pub watch_all_namespaces: bool,
+
+    /// Restrict network access to the Flux namespace with NetworkPolicies.
+    #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "true", value_parser = go_bool)]
+    pub network_policy: bool,
+
+    /// Log level of the controllers: debug, info or error.
+    #[arg(long, default_value = "info", value_name = "LEVEL")]
+    pub log_level: LogLevel,
+
+    /// Internal domain name of the cluster.
+    #[arg(long, default_value = "cluster.local", value_name = "DOMAIN")]
+    pub cluster_domain: String,
+
+    /// Taint keys the controllers tolerate (operator Exists).
+    #[arg(long, value_delimiter = ',', value_name = "KEYS")]
+    pub toleration_keys: Vec<String>,
+}

@@ -1,0 +1,195 @@
+//! The clap command tree. Only argument types live here: no I/O, no clients,
+//! so `--help`, completion and docs generation never build anything.
+
+mod completion;
+mod install;
+mod value;
+mod version;
+
+use clap::{ArgAction, Args, CommandFactory, Parser, Subcommand};
+
+pub use completion::{CompletionArgs, Shell};
+pub use install::InstallArgs;
+pub use value::{LogLevel, go_bool};
+pub use version::{VersionArgs, VersionOutput};
+
+use crate::duration::GoDuration;
+
+/// Command line interface for Flux, the GitOps toolkit for Kubernetes.
+#[derive(Debug, Parser)]
+#[command(
+    name = "flux",
+    disable_version_flag = true,
+    disable_help_subcommand = false,
+    propagate_version = false,
+    max_term_width = 100
+)]
+pub struct Cli {
+    /// Print the CLI version and exit.
+    #[arg(short = 'v', long = "version", action = ArgAction::SetTrue)]
+    pub print_version: bool,
+
+    #[command(flatten)]
+    pub global: GlobalArgs,
+
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+/// Flags accepted by every command.
+#[derive(Debug, Clone, Args)]
+pub struct GlobalArgs {
+    /// The namespace scope for this operation [default: flux-system, or $FLUX_SYSTEM_NAMESPACE].
+    #[arg(short = 'n', long, global = true, value_name = "NAMESPACE")]
+    pub namespace: Option<String>,
+
+    /// Timeout for this operation, in Go duration syntax (e.g. 90s, 5m0s, 1h30m).
+    #[arg(long, global = true, default_value = "5m0s", value_name = "DURATION")]
+    pub timeout: GoDuration,
+
+    /// Print the generated objects.
+    #[arg(long, global = true, num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false", value_parser = go_bool)]
+    pub verbose: bool,
+
+    /// Use the namespace of the current kubeconfig context when --namespace is not given.
+    #[arg(long, global = true, num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false", value_parser = go_bool)]
+    pub ns_follows_kube_context: bool,
+
+    /// Path to the kubeconfig file.
+    #[arg(long, global = true, value_name = "PATH")]
+    pub kubeconfig: Option<String>,
+
+    /// The name of the kubeconfig context to use.
+    #[arg(long, global = true)]
+    pub context: Option<String>,
+
+    /// The name of the kubeconfig cluster to use.
+    #[arg(long, global = true)]
+    pub cluster: Option<String>,
+
+    /// The name of the kubeconfig user to use.
+    #[arg(long, global = true)]
+    pub user: Option<String>,
+
+    /// The address and port of the Kubernetes API server.
+    #[arg(long, global = true)]
+    pub server: Option<String>,
+
+    /// Server name to use for server certificate validation.
+    #[arg(long, global = true)]
+    pub tls_server_name: Option<String>,
+
+    /// Do not verify the server's certificate (insecure).
+    #[arg(long, global = true, num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false", value_parser = go_bool)]
+    pub insecure_skip_tls_verify: bool,
+
+    /// Path to a CA certificate file for the API server.
+    #[arg(long, global = true, value_name = "PATH")]
+    pub certificate_authority: Option<String>,
+
+    /// Path to a client certificate file for TLS.
+    #[arg(long, global = true, value_name = "PATH")]
+    pub client_certificate: Option<String>,
+
+    /// Path to a client key file for TLS.
+    #[arg(long, global = true, value_name = "PATH")]
+    pub client_key: Option<String>,
+
+    /// Bearer token for authentication to the API server.
+    #[arg(long, global = true)]
+    pub token: Option<String>,
+
+    /// Username to impersonate for the operation.
+    #[arg(long = "as", global = true, value_name = "USER")]
+    pub impersonate: Option<String>,
+
+    /// Group to impersonate for the operation; repeat for several groups.
+    #[arg(long = "as-group", global = true, value_name = "GROUP", action = ArgAction::Append)]
+    pub impersonate_groups: Vec<String>,
+
+    /// UID to impersonate for the operation.
+    #[arg(long = "as-uid", global = true, value_name = "UID")]
+    pub impersonate_uid: Option<String>,
+
+    /// Disable response compression for requests to the server.
+    #[arg(long, global = true, num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false", value_parser = go_bool)]
+    pub disable_compression: bool,
+
+    /// Accepted for compatibility with upstream scripts; flux-rs does not throttle requests.
+    #[arg(long, global = true, default_value_t = 50.0, value_name = "QPS")]
+    pub kube_api_qps: f32,
+
+    /// Accepted for compatibility with upstream scripts; flux-rs does not throttle requests.
+    #[arg(long, global = true, default_value_t = 300, value_name = "BURST")]
+    pub kube_api_burst: u32,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Install or export the Flux components.
+    Install(InstallArgs),
+    /// Print the version of the CLI and of the Flux components.
+    Version(VersionArgs),
+    /// Generate shell completion scripts.
+    Completion(CompletionArgs),
+}
+
+/// The full clap command, for help, completions and generated docs.
+pub fn command() -> clap::Command {
+    Cli::command()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(args: &[&str]) -> Result<Cli, clap::Error> {
+        Cli::try_parse_from(std::iter::once("flux").chain(args.iter().copied()))
+    }
+
+    #[test]
+    fn command_tree_is_consistent() {
+        command().debug_assert();
+    }
+
+    #[test]
+    fn global_flags_are_accepted_after_subcommands() {
+        let cli = parse(&["install", "--export", "-n", "gitops", "--timeout", "1m30s"]).unwrap();
+        assert_eq!(cli.global.namespace.as_deref(), Some("gitops"));
+        assert_eq!(cli.global.timeout.to_string(), "1m30s");
+    }
+
+    #[test]
+    fn timeout_defaults_to_five_minutes() {
+        let cli = parse(&["version", "--client"]).unwrap();
+        assert_eq!(cli.global.timeout.to_string(), "5m0s");
+    }
+
+    #[test]
+    fn invalid_timeout_is_rejected_with_go_message() {
+        let err = parse(&["version", "--timeout", "5"])
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("missing unit in duration"), "{err}");
+    }
+
+    #[test]
+    fn boolean_flags_take_go_style_values() {
+        let cli = parse(&["version", "--insecure-skip-tls-verify=T", "--verbose"]).unwrap();
+        assert!(cli.global.insecure_skip_tls_verify);
+        assert!(cli.global.verbose);
+        let cli = parse(&["version", "--verbose=false"]).unwrap();
+        assert!(!cli.global.verbose);
+    }
+
+    #[test]
+    fn as_group_is_repeatable_without_comma_splitting() {
+        let cli = parse(&["version", "--as-group", "a,b", "--as-group", "c"]).unwrap();
+        assert_eq!(cli.global.impersonate_groups, vec!["a,b", "c"]);
+    }
+
+    #[test]
+    fn root_version_flag_is_short_v() {
+        assert!(parse(&["-v"]).unwrap().print_version);
+    }
+}

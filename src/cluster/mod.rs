@@ -1,0 +1,319 @@
+//! Building a Kubernetes client from kubeconfig plus the global flag
+//! overrides, lazily: commands that never talk to the cluster never read
+//! kubeconfig.
+
+use kube::config::{
+    AuthInfo, Cluster, Context, KubeConfigOptions, Kubeconfig, NamedAuthInfo, NamedCluster,
+    NamedContext,
+};
+use tokio::sync::OnceCell;
+
+use crate::settings::{ConnectionOptions, EnvLookup};
+
+/// Why a client could not be built.
+#[derive(Debug, thiserror::Error)]
+pub enum ClientError {
+    #[error("unable to read kubeconfig {path}: {source}")]
+    ReadKubeconfig {
+        path: String,
+        #[source]
+        source: kube::config::KubeconfigError,
+    },
+    #[error(
+        "invalid configuration: no kubeconfig found; set KUBECONFIG, pass --kubeconfig, or give --server (with --token or client certificates)"
+    )]
+    NoConfiguration,
+    #[error("invalid kubeconfig: {0}")]
+    InvalidKubeconfig(#[source] kube::config::KubeconfigError),
+    #[error("unable to create the Kubernetes client: {0}")]
+    Client(#[source] kube::Error),
+}
+
+/// Creates the client on first use and hands out clones afterwards.
+pub struct ClientFactory {
+    options: ConnectionOptions,
+    client: OnceCell<kube::Client>,
+}
+
+impl ClientFactory {
+    pub fn new(options: ConnectionOptions) -> Self {
+        Self {
+            options,
+            client: OnceCell::new(),
+        }
+    }
+
+    pub async fn client(&self) -> Result<kube::Client, ClientError> {
+        self.client
+            .get_or_try_init(|| async {
+                let config = build_config(&self.options).await?;
+                kube::Client::try_from(config).map_err(ClientError::Client)
+            })
+            .await
+            .cloned()
+    }
+}
+
+fn read_kubeconfig(options: &ConnectionOptions) -> Result<Option<Kubeconfig>, ClientError> {
+    match &options.kubeconfig {
+        Some(path) => {
+            Kubeconfig::read_from(path)
+                .map(Some)
+                .map_err(|source| ClientError::ReadKubeconfig {
+                    path: path.clone(),
+                    source,
+                })
+        }
+        None => Ok(Kubeconfig::read().ok()),
+    }
+}
+
+/// The kubeconfig with the flag overrides applied to the selected cluster and user.
+async fn build_config(options: &ConnectionOptions) -> Result<kube::Config, ClientError> {
+    let kubeconfig = match read_kubeconfig(options)? {
+        Some(kubeconfig) => kubeconfig,
+        None if options.server.is_some() => flag_only_kubeconfig(),
+        None => {
+            return kube::Config::incluster().map_err(|_| ClientError::NoConfiguration);
+        }
+    };
+    let mut kubeconfig = kubeconfig;
+    let selection = apply_overrides(&mut kubeconfig, options);
+    let mut config = kube::Config::from_custom_kubeconfig(kubeconfig, &selection)
+        .await
+        .map_err(ClientError::InvalidKubeconfig)?;
+    config.disable_compression = options.disable_compression;
+    Ok(config)
+}
+
+const FLAGS_ENTRY: &str = "flux-flags";
+
+/// A kubeconfig with one empty context, filled in by the flag overrides.
+fn flag_only_kubeconfig() -> Kubeconfig {
+    Kubeconfig {
+        clusters: vec![NamedCluster {
+            name: FLAGS_ENTRY.into(),
+            cluster: Some(Cluster::default()),
+            ..Default::default()
+        }],
+        auth_infos: vec![NamedAuthInfo {
+            name: FLAGS_ENTRY.into(),
+            auth_info: Some(AuthInfo::default()),
+            ..Default::default()
+        }],
+        contexts: vec![NamedContext {
+            name: FLAGS_ENTRY.into(),
+            context: Some(Context {
+                cluster: FLAGS_ENTRY.into(),
+                user: Some(FLAGS_ENTRY.into()),
+                ..Default::default()
+            }),
+            ..Default::default()
+        }],
+        current_context: Some(FLAGS_ENTRY.into()),
+        ..Default::default()
+    }
+}
+
+/// Applies --server, --token, TLS and impersonation flags to the cluster and
+/// user that the selected context uses, and returns the selection to load.
+fn apply_overrides(kubeconfig: &mut Kubeconfig, options: &ConnectionOptions) -> KubeConfigOptions {
+    let context_name = options
+        .context
+        .clone()
+        .or_else(|| kubeconfig.current_context.clone());
+    let context = context_name
+        .as_deref()
+        .and_then(|name| kubeconfig.contexts.iter().find(|c| c.name == name))
+        .and_then(|c| c.context.clone());
+    let cluster_name = options
+        .cluster
+        .clone()
+        .or_else(|| context.as_ref().map(|c| c.cluster.clone()));
+    let user_name = options
+        .user
+        .clone()
+        .or_else(|| context.as_ref().and_then(|c| c.user.clone()));
+
+    if let Some(cluster_name) = &cluster_name
+        && let Some(cluster) = kubeconfig
+            .clusters
+            .iter_mut()
+            .find(|c| &c.name == cluster_name)
+            .and_then(|c| c.cluster.as_mut())
+    {
+        if let Some(server) = &options.server {
+            cluster.server = Some(server.clone());
+        }
+        if let Some(name) = &options.tls_server_name {
+            cluster.tls_server_name = Some(name.clone());
+        }
+        if options.insecure_skip_tls_verify {
+            cluster.insecure_skip_tls_verify = Some(true);
+            cluster.certificate_authority = None;
+            cluster.certificate_authority_data = None;
+        }
+        if let Some(ca) = &options.certificate_authority {
+            cluster.certificate_authority = Some(ca.clone());
+            cluster.certificate_authority_data = None;
+        }
+    }
+    if let Some(user_name) = &user_name
+        && let Some(user) = kubeconfig
+            .auth_infos
+            .iter_mut()
+            .find(|u| &u.name == user_name)
+            .and_then(|u| u.auth_info.as_mut())
+    {
+        if let Some(token) = &options.token {
+            user.token = Some(token.clone().into());
+            user.token_file = None;
+        }
+        if let Some(cert) = &options.client_certificate {
+            user.client_certificate = Some(cert.clone());
+            user.client_certificate_data = None;
+        }
+        if let Some(key) = &options.client_key {
+            user.client_key = Some(key.clone());
+            user.client_key_data = None;
+        }
+        if let Some(who) = &options.impersonate {
+            user.impersonate = Some(who.clone());
+        }
+        if !options.impersonate_groups.is_empty() {
+            user.impersonate_groups = Some(options.impersonate_groups.clone());
+        }
+        if let Some(uid) = &options.impersonate_uid {
+            user.impersonate_uid = Some(uid.clone());
+        }
+    }
+    KubeConfigOptions {
+        context: context_name,
+        cluster: cluster_name,
+        user: user_name,
+    }
+}
+
+/// The namespace of the selected kubeconfig context, if it sets one. Errors
+/// reading kubeconfig are ignored here, as upstream does.
+pub fn context_namespace(options: &ConnectionOptions, env_lookup: EnvLookup<'_>) -> Option<String> {
+    let kubeconfig = match &options.kubeconfig {
+        Some(path) => Kubeconfig::read_from(path).ok()?,
+        None => match env_lookup("KUBECONFIG") {
+            Some(paths) if !paths.is_empty() => std::env::split_paths(&paths)
+                .filter_map(|p| Kubeconfig::read_from(p).ok())
+                .reduce(|a, b| a.merge(b).unwrap_or_default())?,
+            _ => Kubeconfig::read().ok()?,
+        },
+    };
+    let name = options.context.clone().or(kubeconfig.current_context)?;
+    kubeconfig
+        .contexts
+        .into_iter()
+        .find(|c| c.name == name)?
+        .context?
+        .namespace
+        .filter(|ns| !ns.is_empty())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const KUBECONFIG: &str = r#"
+apiVersion: v1
+kind: Config
+current-context: dev
+contexts:
+- name: dev
+  context: {cluster: dev-cluster, user: dev-user, namespace: apps}
+- name: prod
+  context: {cluster: prod-cluster, user: prod-user}
+clusters:
+- name: dev-cluster
+  cluster: {server: "https://127.0.0.1:6443", certificate-authority-data: "Zm9v"}
+- name: prod-cluster
+  cluster: {server: "https://10.0.0.1:6443"}
+users:
+- name: dev-user
+  user: {token: dev-token}
+- name: prod-user
+  user: {token: prod-token}
+"#;
+
+    fn kubeconfig() -> Kubeconfig {
+        Kubeconfig::from_yaml(KUBECONFIG).unwrap()
+    }
+
+    #[test]
+    fn overrides_apply_to_the_selected_context_only() {
+        let mut kc = kubeconfig();
+        let options = ConnectionOptions {
+            context: Some("prod".into()),
+            server: Some("https://example.test:443".into()),
+            token: Some("flag-token".into()),
+            insecure_skip_tls_verify: true,
+            ..Default::default()
+        };
+        let selection = apply_overrides(&mut kc, &options);
+        assert_eq!(selection.context.as_deref(), Some("prod"));
+        let prod = kc
+            .clusters
+            .iter()
+            .find(|c| c.name == "prod-cluster")
+            .unwrap();
+        assert_eq!(
+            prod.cluster.as_ref().unwrap().server.as_deref(),
+            Some("https://example.test:443")
+        );
+        assert_eq!(
+            prod.cluster.as_ref().unwrap().insecure_skip_tls_verify,
+            Some(true)
+        );
+        let dev = kc
+            .clusters
+            .iter()
+            .find(|c| c.name == "dev-cluster")
+            .unwrap();
+        assert_eq!(
+            dev.cluster.as_ref().unwrap().server.as_deref(),
+            Some("https://127.0.0.1:6443")
+        );
+        let dev_user = kc.auth_infos.iter().find(|u| u.name == "dev-user").unwrap();
+        assert!(dev_user.auth_info.as_ref().unwrap().impersonate.is_none());
+    }
+
+    #[test]
+    fn context_namespace_reads_the_current_or_named_context() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("config");
+        std::fs::write(&path, KUBECONFIG).unwrap();
+        let no_env = |_: &str| None;
+        let mut options = ConnectionOptions {
+            kubeconfig: Some(path.to_string_lossy().into_owned()),
+            ..Default::default()
+        };
+        assert_eq!(
+            context_namespace(&options, &no_env).as_deref(),
+            Some("apps")
+        );
+        options.context = Some("prod".into());
+        assert_eq!(context_namespace(&options, &no_env), None);
+    }
+
+    #[tokio::test]
+    async fn missing_kubeconfig_file_is_a_clear_error() {
+        let options = ConnectionOptions {
+            kubeconfig: Some("/nonexistent/kubeconfig".into()),
+            ..Default::default()
+        };
+        let Err(err) = ClientFactory::new(options).client().await else {
+            panic!("a client was built from a missing kubeconfig")
+        };
+        assert!(
+            err.to_string()
+                .starts_with("unable to read kubeconfig /nonexistent/kubeconfig"),
+            "{err}"
+        );
+    }
+}

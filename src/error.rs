@@ -1,0 +1,51 @@
+//! Typed errors raised before any work starts, and the exit-code policy
+//! (documented in docs/exit-codes.md).
+
+use std::process::ExitCode;
+
+/// Bad input detected while resolving flags; nothing has been sent anywhere.
+#[derive(Debug, thiserror::Error)]
+pub enum UsageError {
+    #[error("namespace must be a valid DNS label: {0:?}")]
+    InvalidNamespace(String),
+}
+
+/// How a command ended; `main` turns it into the process exit code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExitStatus {
+    /// The command did what was asked.
+    Success,
+    /// The command failed or found problems (flux uses 1 for every failure,
+    /// usage errors included).
+    Failure,
+    /// Interrupted by Ctrl-C (128 + SIGINT, as shells report it).
+    Interrupted,
+}
+
+impl ExitStatus {
+    pub fn code(self) -> u8 {
+        match self {
+            Self::Success => 0,
+            Self::Failure => 1,
+            Self::Interrupted => 130,
+        }
+    }
+}
+
+impl From<ExitStatus> for ExitCode {
+    fn from(status: ExitStatus) -> Self {
+        ExitCode::from(status.code())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn exit_codes_match_the_documented_table() {
+        assert_eq!(ExitStatus::Success.code(), 0);
+        assert_eq!(ExitStatus::Failure.code(), 1);
+        assert_eq!(ExitStatus::Interrupted.code(), 130);
+    }
+}

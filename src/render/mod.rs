@@ -1,0 +1,5 @@
+//! Pure renderers: options in, objects or YAML text out. No I/O here.
+
+pub mod components;
+pub mod install;
+pub mod yaml;
