@@ -1,0 +1,52 @@
+//! Test harness: runs the built binary with a pinned, hermetic environment.
+
+use std::path::PathBuf;
+
+use assert_cmd::Command;
+
+/// The `flux` binary with an environment that cannot leak the developer's
+/// cluster or namespace into a test.
+pub fn flux() -> Command {
+    let mut cmd = Command::cargo_bin("flux").expect("the flux binary is built");
+    cmd.env_remove("FLUX_SYSTEM_NAMESPACE")
+        .env_remove("FLUX_NS_FOLLOWS_KUBE_CONTEXT")
+        .env("KUBECONFIG", "/nonexistent/kubeconfig")
+        .env("HOME", std::env::temp_dir())
+        .env("NO_COLOR", "1")
+        .env("CI", "1");
+    cmd
+}
+
+/// Output of one run.
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+pub fn run(args: &[&str]) -> Run {
+    let output = flux().args(args).output().expect("flux runs");
+    Run {
+        code: output.status.code().unwrap_or(-1),
+        stdout: String::from_utf8(output.stdout).expect("stdout is UTF-8"),
+        stderr: String::from_utf8(output.stderr).expect("stderr is UTF-8"),
+    }
+}
+
+/// The repository root (for generated files).
+pub fn repo_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// The shared reference data (`../shared` beside the clone, or `$FLUX_SHARED_DIR`).
+pub fn shared_dir() -> PathBuf {
+    let dir = std::env::var_os("FLUX_SHARED_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| repo_root().join("..").join("shared"));
+    assert!(
+        dir.join("reference/flux-v2.9/index.json").is_file(),
+        "reference data not found at {}: set FLUX_SHARED_DIR to the shared/ directory",
+        dir.display()
+    );
+    dir
+}
