@@ -35,8 +35,18 @@ fn groups(defs: &[ResourceDef]) -> BTreeMap<String, Vec<String>> {
     let mut out: BTreeMap<String, Vec<String>> = BTreeMap::new();
     for d in defs.iter().filter(|d| !d.group.is_empty()) {
         let vs = out.entry(d.group.clone()).or_default();
-        let mut served: Vec<&str> = d.versions.iter().filter(|v| v.served).map(|v| v.name.as_str()).collect();
-        served.sort_by_key(|v| (v != &d.storage_version(), std::cmp::Reverse(version_priority(v))));
+        let mut served: Vec<&str> = d
+            .versions
+            .iter()
+            .filter(|v| v.served)
+            .map(|v| v.name.as_str())
+            .collect();
+        served.sort_by_key(|v| {
+            (
+                v != &d.storage_version(),
+                std::cmp::Reverse(version_priority(v)),
+            )
+        });
         for v in served {
             if !vs.iter().any(|x| x == v) {
                 vs.push(v.to_string());
@@ -49,7 +59,10 @@ fn groups(defs: &[ResourceDef]) -> BTreeMap<String, Vec<String>> {
 /// Kubernetes version ordering: GA > beta > alpha, higher numbers first.
 fn version_priority(v: &str) -> (u8, u32, u32) {
     let rest = v.trim_start_matches('v');
-    let (major, tail) = rest.split_at(rest.find(|c: char| !c.is_ascii_digit()).unwrap_or(rest.len()));
+    let (major, tail) = rest.split_at(
+        rest.find(|c: char| !c.is_ascii_digit())
+            .unwrap_or(rest.len()),
+    );
     let major: u32 = major.parse().unwrap_or(0);
     if tail.is_empty() {
         (3, major, 0)
@@ -63,12 +76,18 @@ fn version_priority(v: &str) -> (u8, u32, u32) {
 }
 
 fn group_doc(name: &str, versions: &[String]) -> Value {
-    let vs: Vec<Value> = versions.iter().map(|v| json!({"groupVersion": format!("{name}/{v}"), "version": v})).collect();
+    let vs: Vec<Value> = versions
+        .iter()
+        .map(|v| json!({"groupVersion": format!("{name}/{v}"), "version": v}))
+        .collect();
     json!({"name": name, "versions": vs, "preferredVersion": vs.first().cloned().unwrap_or(Value::Null)})
 }
 
 pub fn group_list(defs: &[ResourceDef]) -> Value {
-    let groups: Vec<Value> = groups(defs).iter().map(|(g, vs)| group_doc(g, vs)).collect();
+    let groups: Vec<Value> = groups(defs)
+        .iter()
+        .map(|(g, vs)| group_doc(g, vs))
+        .collect();
     json!({"kind": "APIGroupList", "apiVersion": "v1", "groups": groups})
 }
 
@@ -81,8 +100,13 @@ pub fn group(defs: &[ResourceDef], name: &str) -> Option<Value> {
     Some(doc)
 }
 
-fn served_in<'a>(defs: &'a [ResourceDef], group: &'a str, version: &'a str) -> impl Iterator<Item = &'a ResourceDef> {
-    defs.iter().filter(move |d| d.group == group && d.version(version).is_some())
+fn served_in<'a>(
+    defs: &'a [ResourceDef],
+    group: &'a str,
+    version: &'a str,
+) -> impl Iterator<Item = &'a ResourceDef> {
+    defs.iter()
+        .filter(move |d| d.group == group && d.version(version).is_some())
 }
 
 pub fn resource_list(defs: &[ResourceDef], group: &str, version: &str) -> Option<Value> {
@@ -106,7 +130,11 @@ pub fn resource_list(defs: &[ResourceDef], group: &str, version: &str) -> Option
             if *sub == "status" && !d.version(version).is_some_and(|v| v.status || d.builtin) {
                 continue;
             }
-            let verbs: Vec<&str> = if *sub == "log" { vec!["get"] } else { vec!["get", "patch", "update"] };
+            let verbs: Vec<&str> = if *sub == "log" {
+                vec!["get"]
+            } else {
+                vec!["get", "patch", "update"]
+            };
             resources.push(json!({
                 "name": format!("{}/{sub}", d.plural),
                 "singularName": "",
@@ -119,14 +147,23 @@ pub fn resource_list(defs: &[ResourceDef], group: &str, version: &str) -> Option
     if resources.is_empty() {
         return None;
     }
-    let gv = if group.is_empty() { version.to_string() } else { format!("{group}/{version}") };
-    Some(json!({"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": gv, "resources": resources}))
+    let gv = if group.is_empty() {
+        version.to_string()
+    } else {
+        format!("{group}/{version}")
+    };
+    Some(
+        json!({"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": gv, "resources": resources}),
+    )
 }
 
 /// `apidiscovery.k8s.io/v2` APIGroupDiscoveryList for /api (core) or /apis (all groups).
 pub fn aggregated(defs: &[ResourceDef], core: bool) -> Value {
-    let gs: Vec<(String, Vec<String>)> =
-        if core { vec![(String::new(), vec!["v1".to_string()])] } else { groups(defs).into_iter().collect() };
+    let gs: Vec<(String, Vec<String>)> = if core {
+        vec![(String::new(), vec!["v1".to_string()])]
+    } else {
+        groups(defs).into_iter().collect()
+    };
     let items: Vec<Value> = gs
         .iter()
         .map(|(g, vs)| {
@@ -175,7 +212,10 @@ pub fn aggregated(defs: &[ResourceDef], core: bool) -> Value {
 /// /openapi/v3: one document per group-version.
 pub fn openapi_root(defs: &[ResourceDef], hash: u64) -> Value {
     let mut paths = serde_json::Map::new();
-    paths.insert("api/v1".into(), json!({"serverRelativeURL": format!("/openapi/v3/api/v1?hash={hash:016X}")}));
+    paths.insert(
+        "api/v1".into(),
+        json!({"serverRelativeURL": format!("/openapi/v3/api/v1?hash={hash:016X}")}),
+    );
     for (g, vs) in groups(defs) {
         for v in vs {
             paths.insert(
@@ -188,7 +228,11 @@ pub fn openapi_root(defs: &[ResourceDef], hash: u64) -> Value {
 }
 
 fn schema_name(d: &ResourceDef, version: &str) -> String {
-    let g = if d.group.is_empty() { "core".to_string() } else { d.group.split('.').rev().collect::<Vec<_>>().join(".") };
+    let g = if d.group.is_empty() {
+        "core".to_string()
+    } else {
+        d.group.split('.').rev().collect::<Vec<_>>().join(".")
+    };
     format!("{g}.{version}.{}", d.kind)
 }
 
@@ -207,7 +251,11 @@ pub fn openapi_gv(defs: &[ResourceDef], group: &str, version: &str) -> Option<Va
     for d in served_in(defs, group, version) {
         any = true;
         let gvk = json!({"group": group, "version": version, "kind": d.kind});
-        let prefix = if group.is_empty() { "/api/v1".to_string() } else { format!("/apis/{group}/{version}") };
+        let prefix = if group.is_empty() {
+            "/api/v1".to_string()
+        } else {
+            format!("/apis/{group}/{version}")
+        };
         let path = if d.namespaced {
             format!("{prefix}/namespaces/{{namespace}}/{}/{{name}}", d.plural)
         } else {
@@ -215,8 +263,12 @@ pub fn openapi_gv(defs: &[ResourceDef], group: &str, version: &str) -> Option<Va
         };
         let name = schema_name(d, version);
         let ok = json!({"200": {"description": "OK", "content": {"application/json": {"schema": {"$ref": format!("#/components/schemas/{name}")}}}}});
-        let op = json!({"x-kubernetes-group-version-kind": gvk, "parameters": params, "responses": ok});
-        paths.insert(path, json!({"get": op, "put": op, "patch": op, "delete": op}));
+        let op =
+            json!({"x-kubernetes-group-version-kind": gvk, "parameters": params, "responses": ok});
+        paths.insert(
+            path,
+            json!({"get": op, "put": op, "patch": op, "delete": op}),
+        );
         let collection = if d.namespaced {
             format!("{prefix}/namespaces/{{namespace}}/{}", d.plural)
         } else {

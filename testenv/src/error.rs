@@ -22,7 +22,12 @@ pub fn qualified(group: &str, plural: &str) -> String {
 
 impl ApiError {
     fn new(code: u16, reason: &'static str, message: impl Into<String>) -> Self {
-        ApiError { code, reason, message: message.into(), details: None }
+        ApiError {
+            code,
+            reason,
+            message: message.into(),
+            details: None,
+        }
     }
 
     fn with_details(mut self, group: &str, plural: &str, name: &str) -> Self {
@@ -31,13 +36,21 @@ impl ApiError {
     }
 
     pub fn not_found(group: &str, plural: &str, name: &str) -> Self {
-        Self::new(404, "NotFound", format!("{} \"{name}\" not found", qualified(group, plural)))
-            .with_details(group, plural, name)
+        Self::new(
+            404,
+            "NotFound",
+            format!("{} \"{name}\" not found", qualified(group, plural)),
+        )
+        .with_details(group, plural, name)
     }
 
     pub fn already_exists(group: &str, plural: &str, name: &str) -> Self {
-        Self::new(409, "AlreadyExists", format!("{} \"{name}\" already exists", qualified(group, plural)))
-            .with_details(group, plural, name)
+        Self::new(
+            409,
+            "AlreadyExists",
+            format!("{} \"{name}\" already exists", qualified(group, plural)),
+        )
+        .with_details(group, plural, name)
     }
 
     pub fn conflict(group: &str, plural: &str, name: &str) -> Self {
@@ -52,7 +65,13 @@ impl ApiError {
         .with_details(group, plural, name)
     }
 
-    pub fn apply_conflict(group: &str, plural: &str, name: &str, message: String, causes: Vec<Value>) -> Self {
+    pub fn apply_conflict(
+        group: &str,
+        plural: &str,
+        name: &str,
+        message: String,
+        causes: Vec<Value>,
+    ) -> Self {
         let mut e = Self::new(409, "Conflict", message).with_details(group, plural, name);
         if let Some(d) = e.details.as_mut() {
             d["causes"] = Value::Array(causes);
@@ -61,7 +80,11 @@ impl ApiError {
     }
 
     pub fn invalid(group: &str, kind: &str, name: &str, message: impl Into<String>) -> Self {
-        let mut e = Self::new(422, "Invalid", format!("{kind}.{group} \"{name}\" is invalid: {}", message.into()));
+        let mut e = Self::new(
+            422,
+            "Invalid",
+            format!("{kind}.{group} \"{name}\" is invalid: {}", message.into()),
+        );
         e.details = Some(json!({"name": name, "group": group, "kind": kind}));
         e
     }
@@ -75,11 +98,19 @@ impl ApiError {
     }
 
     pub fn method_not_allowed() -> Self {
-        Self::new(405, "MethodNotAllowed", "the server does not allow this method on the requested resource")
+        Self::new(
+            405,
+            "MethodNotAllowed",
+            "the server does not allow this method on the requested resource",
+        )
     }
 
     pub fn path_not_found() -> Self {
-        Self::new(404, "NotFound", "the server could not find the requested resource")
+        Self::new(
+            404,
+            "NotFound",
+            "the server could not find the requested resource",
+        )
     }
 
     pub fn gone(message: impl Into<String>) -> Self {
@@ -87,27 +118,53 @@ impl ApiError {
     }
 
     pub fn too_large(limit: usize) -> Self {
-        Self::new(413, "RequestEntityTooLarge", format!("Request entity too large: limit is {limit}"))
+        Self::new(
+            413,
+            "RequestEntityTooLarge",
+            format!("Request entity too large: limit is {limit}"),
+        )
     }
 
     pub fn unsupported_media_type(content_type: &str) -> Self {
-        Self::new(415, "UnsupportedMediaType", format!("the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml (got {content_type})"))
+        Self::new(
+            415,
+            "UnsupportedMediaType",
+            format!(
+                "the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml (got {content_type})"
+            ),
+        )
     }
 
     pub fn too_many_requests() -> Self {
-        Self::new(429, "TooManyRequests", "Too many requests, please try again later.")
+        Self::new(
+            429,
+            "TooManyRequests",
+            "Too many requests, please try again later.",
+        )
     }
 
     pub fn internal(message: impl Into<String>) -> Self {
-        Self::new(500, "InternalError", format!("Internal error occurred: {}", message.into()))
+        Self::new(
+            500,
+            "InternalError",
+            format!("Internal error occurred: {}", message.into()),
+        )
     }
 
     pub fn unavailable() -> Self {
-        Self::new(503, "ServiceUnavailable", "the server is currently unable to handle the request")
+        Self::new(
+            503,
+            "ServiceUnavailable",
+            "the server is currently unable to handle the request",
+        )
     }
 
     pub fn forbidden_namespace_terminating(name: &str) -> Self {
-        Self::new(403, "Forbidden", format!("namespace {name} is being terminated"))
+        Self::new(
+            403,
+            "Forbidden",
+            format!("namespace {name} is being terminated"),
+        )
     }
 
     /// The `kind: Status` body.

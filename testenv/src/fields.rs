@@ -104,7 +104,11 @@ fn to_fields_v1(set: &BTreeSet<Path>) -> Value {
     for p in set {
         let mut node = &mut root;
         for e in p {
-            node = node.as_object_mut().expect("fieldsV1 nodes are objects").entry(e.clone()).or_insert(json!({}));
+            node = node
+                .as_object_mut()
+                .expect("fieldsV1 nodes are objects")
+                .entry(e.clone())
+                .or_insert(json!({}));
         }
         if p.last().is_some_and(|e| e.starts_with("k:")) {
             node["."] = json!({});
@@ -142,7 +146,9 @@ struct Entry {
 }
 
 fn entries(obj: Option<&Value>) -> Vec<Entry> {
-    let Some(mf) = obj.and_then(|o| o["metadata"]["managedFields"].as_array()) else { return vec![] };
+    let Some(mf) = obj.and_then(|o| o["metadata"]["managedFields"].as_array()) else {
+        return vec![];
+    };
     mf.iter()
         .map(|e| {
             let mut set = BTreeSet::new();
@@ -180,7 +186,9 @@ fn write_entries(obj: &mut Value, entries: Vec<Entry>) {
         })
         .collect();
     if list.is_empty() {
-        obj["metadata"].as_object_mut().map(|m| m.remove("managedFields"));
+        obj["metadata"]
+            .as_object_mut()
+            .map(|m| m.remove("managedFields"));
     } else {
         obj["metadata"]["managedFields"] = Value::Array(list);
     }
@@ -193,7 +201,9 @@ fn get_path<'a>(v: &'a Value, path: &[String]) -> Option<&'a Value> {
             cur.get(f)?
         } else {
             let key: Map<String, Value> = serde_json::from_str(e.strip_prefix("k:")?).ok()?;
-            cur.as_array()?.iter().find(|i| key.iter().all(|(k, kv)| i.get(k) == Some(kv)))?
+            cur.as_array()?
+                .iter()
+                .find(|i| key.iter().all(|(k, kv)| i.get(k) == Some(kv)))?
         };
     }
     Some(cur)
@@ -208,18 +218,27 @@ fn set_path(v: &mut Value, path: &[String], value: Value) {
         if !v.is_object() {
             *v = json!({});
         }
-        let child = v.as_object_mut().expect("just made an object").entry(f.to_string()).or_insert(Value::Null);
+        let child = v
+            .as_object_mut()
+            .expect("just made an object")
+            .entry(f.to_string())
+            .or_insert(Value::Null);
         if rest.is_empty() {
             *child = value;
         } else {
             set_path(child, rest, value);
         }
-    } else if let Some(Ok(key)) = first.strip_prefix("k:").map(serde_json::from_str::<Map<String, Value>>) {
+    } else if let Some(Ok(key)) = first
+        .strip_prefix("k:")
+        .map(serde_json::from_str::<Map<String, Value>>)
+    {
         if !v.is_array() {
             *v = json!([]);
         }
         let arr = v.as_array_mut().expect("just made an array");
-        let pos = arr.iter().position(|i| key.iter().all(|(k, kv)| i.get(k) == Some(kv)));
+        let pos = arr
+            .iter()
+            .position(|i| key.iter().all(|(k, kv)| i.get(k) == Some(kv)));
         let idx = match pos {
             Some(i) => i,
             None => {
@@ -239,15 +258,21 @@ fn set_path(v: &mut Value, path: &[String], value: Value) {
 }
 
 fn remove_path(v: &mut Value, path: &[String]) {
-    let Some((last, parent)) = path.split_last() else { return };
+    let Some((last, parent)) = path.split_last() else {
+        return;
+    };
     let mut cur = v;
     for e in parent {
         let next = if let Some(f) = e.strip_prefix("f:") {
             cur.get_mut(f)
         } else {
-            let key: Option<Map<String, Value>> = e.strip_prefix("k:").and_then(|k| serde_json::from_str(k).ok());
+            let key: Option<Map<String, Value>> = e
+                .strip_prefix("k:")
+                .and_then(|k| serde_json::from_str(k).ok());
             key.and_then(|key| {
-                cur.as_array_mut()?.iter_mut().find(|i| key.iter().all(|(k, kv)| i.get(k) == Some(kv)))
+                cur.as_array_mut()?
+                    .iter_mut()
+                    .find(|i| key.iter().all(|(k, kv)| i.get(k) == Some(kv)))
             })
         };
         match next {
@@ -257,8 +282,12 @@ fn remove_path(v: &mut Value, path: &[String]) {
     }
     if let Some(f) = last.strip_prefix("f:") {
         cur.as_object_mut().map(|m| m.remove(f));
-    } else if let Some(Ok(key)) = last.strip_prefix("k:").map(serde_json::from_str::<Map<String, Value>>) {
-        cur.as_array_mut().map(|a| a.retain(|i| !key.iter().all(|(k, kv)| i.get(k) == Some(kv))));
+    } else if let Some(Ok(key)) = last
+        .strip_prefix("k:")
+        .map(serde_json::from_str::<Map<String, Value>>)
+    {
+        cur.as_array_mut()
+            .map(|a| a.retain(|i| !key.iter().all(|(k, kv)| i.get(k) == Some(kv))));
     }
 }
 
@@ -268,7 +297,10 @@ fn display(path: &[String]) -> String {
         if let Some(f) = e.strip_prefix("f:") {
             s.push('.');
             s.push_str(f);
-        } else if let Some(Ok(key)) = e.strip_prefix("k:").map(serde_json::from_str::<Map<String, Value>>) {
+        } else if let Some(Ok(key)) = e
+            .strip_prefix("k:")
+            .map(serde_json::from_str::<Map<String, Value>>)
+        {
             let parts: Vec<String> = key.iter().map(|(k, v)| format!("{k}={v}")).collect();
             s.push_str(&format!("[{}]", parts.join(",")));
         }
@@ -292,7 +324,10 @@ pub fn track_update(old: Option<&Value>, new: &mut Value, manager: &str, status:
             e.set.retain(|p| !changed.contains(p));
         }
         let sub = if status { "status" } else { "" };
-        match es.iter_mut().find(|e| e.manager == manager && e.operation == "Update" && e.subresource == sub) {
+        match es
+            .iter_mut()
+            .find(|e| e.manager == manager && e.operation == "Update" && e.subresource == sub)
+        {
             Some(e) => {
                 e.set.extend(changed);
                 e.time = now.to_string();
@@ -328,7 +363,9 @@ pub fn apply(
     let mut result = match live {
         None => {
             let mut r = applied.clone();
-            r["metadata"].as_object_mut().map(|m| m.remove("managedFields"));
+            r["metadata"]
+                .as_object_mut()
+                .map(|m| m.remove("managedFields"));
             r
         }
         Some(live) => {
@@ -363,7 +400,9 @@ pub fn apply(
                         json!({"reason": "FieldManagerConflict", "message": format!("conflict with \"{m}\" using {av}"), "field": display(p)})
                     })
                     .collect();
-                return Err(ApiError::apply_conflict(group, plural, name, message, causes));
+                return Err(ApiError::apply_conflict(
+                    group, plural, name, message, causes,
+                ));
             }
             for (m, _, p) in &conflicts {
                 for e in es.iter_mut().filter(|e| &e.manager == m) {
@@ -379,14 +418,20 @@ pub fn apply(
             // Fields this manager applied before and no longer does are removed unless someone else owns them.
             let mut dropped: Vec<&Path> = prev
                 .difference(&new_set)
-                .filter(|p| !es.iter().any(|e| !(e.manager == manager && e.operation == "Apply") && e.set.contains(*p)))
+                .filter(|p| {
+                    !es.iter().any(|e| {
+                        !(e.manager == manager && e.operation == "Apply") && e.set.contains(*p)
+                    })
+                })
                 .collect();
             dropped.sort_by_key(|p| std::cmp::Reverse(p.len()));
             for p in dropped {
                 remove_path(&mut r, p);
             }
             for p in &new_set {
-                let is_leaf = !new_set.iter().any(|q| q.len() > p.len() && q.starts_with(p));
+                let is_leaf = !new_set
+                    .iter()
+                    .any(|q| q.len() > p.len() && q.starts_with(p));
                 if let (true, Some(v)) = (is_leaf, get_path(applied, p)) {
                     set_path(&mut r, p, v.clone());
                 }

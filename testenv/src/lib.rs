@@ -12,6 +12,7 @@
 //! # Ok(()) }
 //! ```
 
+mod controllers;
 mod discovery;
 mod error;
 mod fields;
@@ -98,6 +99,7 @@ pub struct TestEnv {
     shutdown: watch::Sender<bool>,
     server: Option<tokio::task::JoinHandle<()>>,
     _tmp: Option<tempfile::TempDir>,
+    _git_cache: tempfile::TempDir,
 }
 
 impl TestEnv {
@@ -126,11 +128,27 @@ impl TestEnv {
                 (dir.path().join("kubeconfig"), Some(dir))
             }
         };
-        if let Some(parent) = kubeconfig_path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        if let Some(parent) = kubeconfig_path
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+        {
             std::fs::create_dir_all(parent)?;
         }
         std::fs::write(&kubeconfig_path, &kubeconfig)
             .with_context(|| format!("writing {}", kubeconfig_path.display()))?;
+        let git_cache = tempfile::Builder::new()
+            .prefix("flux-testenv-git-")
+            .tempdir()?;
+        if options.controllers {
+            let ctx = controllers::Ctx {
+                store: shared.store.clone(),
+                logs: shared.logs.clone(),
+                reconcile_delay: options.reconcile_delay,
+                deployment_delay: options.deployment_delay,
+                git_cache: git_cache.path().to_path_buf(),
+            };
+            controllers::spawn(Arc::new(ctx), shared.shutdown.clone());
+        }
         let server = tokio::spawn(server::serve(listener, certs.server, shared.clone()));
         Ok(TestEnv {
             addr,
@@ -142,6 +160,7 @@ impl TestEnv {
             shutdown,
             server: Some(server),
             _tmp: tmp,
+            _git_cache: git_cache,
         })
     }
 
@@ -176,14 +195,34 @@ impl TestEnv {
 
     /// Replaces the injected faults; takes effect for the next request.
     pub fn set_faults(&self, faults: Faults) {
-        *self.shared.faults.write().unwrap_or_else(|e| e.into_inner()) = faults;
+        *self
+            .shared
+            .faults
+            .write()
+            .unwrap_or_else(|e| e.into_inner()) = faults;
+    }
+
+    /// Applies multi-document YAML directly into the store (server-side apply as
+    /// `testenv`, conflicts forced); CRDs and Namespaces go first. Handy to install the Flux CRDs.
+    pub fn apply_yaml(&self, yaml: &str) -> Result<()> {
+        let docs = controllers::parse_docs(yaml, "input").map_err(anyhow::Error::msg)?;
+        controllers::apply_docs(&self.shared.store, docs, "testenv", &[], None)
+            .map_err(anyhow::Error::msg)?;
+        Ok(())
+    }
+
+    /// Appends a line to a pod's log, as its container would print it.
+    pub fn write_pod_log(&self, namespace: &str, pod: &str, line: &str) {
+        self.shared.logs.append(namespace, pod, line.to_string());
     }
 
     /// A kube-rs client for this server.
     #[cfg(feature = "client")]
     pub async fn client(&self) -> Result<kube::Client> {
         let kc = kube::config::Kubeconfig::from_yaml(&self.kubeconfig)?;
-        let config = kube::Config::from_custom_kubeconfig(kc, &kube::config::KubeConfigOptions::default()).await?;
+        let config =
+            kube::Config::from_custom_kubeconfig(kc, &kube::config::KubeConfigOptions::default())
+                .await?;
         Ok(kube::Client::try_from(config)?)
     }
 

@@ -24,13 +24,21 @@ const KEEP: usize = 10_000;
 
 impl Default for Logs {
     fn default() -> Self {
-        Logs { lines: Mutex::new(HashMap::new()), tx: broadcast::channel(4096).0 }
+        Logs {
+            lines: Mutex::new(HashMap::new()),
+            tx: broadcast::channel(4096).0,
+        }
     }
 }
 
 impl Logs {
     pub fn append(&self, namespace: &str, pod: &str, text: String) {
-        let line = Line { namespace: namespace.into(), pod: pod.into(), at: SystemTime::now(), text };
+        let line = Line {
+            namespace: namespace.into(),
+            pod: pod.into(),
+            at: SystemTime::now(),
+            text,
+        };
         let mut m = self.lines.lock().unwrap_or_else(|e| e.into_inner());
         let v = m.entry((namespace.into(), pod.into())).or_default();
         v.push(line.clone());
@@ -45,6 +53,11 @@ impl Logs {
     pub fn follow(&self, namespace: &str, pod: &str) -> (Vec<Line>, broadcast::Receiver<Line>) {
         let m = self.lines.lock().unwrap_or_else(|e| e.into_inner());
         let rx = self.tx.subscribe();
-        (m.get(&(namespace.to_string(), pod.to_string())).cloned().unwrap_or_default(), rx)
+        (
+            m.get(&(namespace.to_string(), pod.to_string()))
+                .cloned()
+                .unwrap_or_default(),
+            rx,
+        )
     }
 }

@@ -21,25 +21,44 @@ fn parse(args: &[String]) -> Result<testenv::Options> {
         let flag = flag.as_str();
         let mut value = || -> Result<String> {
             i += 1;
-            args.get(i).cloned().with_context(|| format!("{flag} needs a value"))
+            args.get(i)
+                .cloned()
+                .with_context(|| format!("{flag} needs a value"))
         };
         match flag {
             "--kubeconfig" => o.kubeconfig_path = Some(PathBuf::from(value()?)),
             "--port" => o.port = value()?.parse().context("--port")?,
             "--no-controllers" => o.controllers = false,
-            "--reconcile-delay-ms" => o.reconcile_delay = Duration::from_millis(value()?.parse().with_context(|| flag.to_string())?),
-            "--deployment-delay-ms" => o.deployment_delay = Duration::from_millis(value()?.parse().with_context(|| flag.to_string())?),
-            "--latency-ms" => o.faults.latency = Duration::from_millis(value()?.parse().with_context(|| flag.to_string())?),
-            "--throttle-ratio" => o.faults.throttle_ratio = value()?.parse().with_context(|| flag.to_string())?,
-            "--retry-after" => o.faults.retry_after_secs = value()?.parse().with_context(|| flag.to_string())?,
-            "--error-ratio" => o.faults.error_ratio = value()?.parse().with_context(|| flag.to_string())?,
+            "--reconcile-delay-ms" => {
+                o.reconcile_delay =
+                    Duration::from_millis(value()?.parse().with_context(|| flag.to_string())?)
+            }
+            "--deployment-delay-ms" => {
+                o.deployment_delay =
+                    Duration::from_millis(value()?.parse().with_context(|| flag.to_string())?)
+            }
+            "--latency-ms" => {
+                o.faults.latency =
+                    Duration::from_millis(value()?.parse().with_context(|| flag.to_string())?)
+            }
+            "--throttle-ratio" => {
+                o.faults.throttle_ratio = value()?.parse().with_context(|| flag.to_string())?
+            }
+            "--retry-after" => {
+                o.faults.retry_after_secs = value()?.parse().with_context(|| flag.to_string())?
+            }
+            "--error-ratio" => {
+                o.faults.error_ratio = value()?.parse().with_context(|| flag.to_string())?
+            }
             "--error-code" => {
                 o.faults.error_code = value()?.parse().with_context(|| flag.to_string())?;
                 if ![500, 503].contains(&o.faults.error_code) {
                     bail!("--error-code must be 500 or 503");
                 }
             }
-            "--watch-cut-after" => o.faults.watch_cut_after = Some(value()?.parse().with_context(|| flag.to_string())?),
+            "--watch-cut-after" => {
+                o.faults.watch_cut_after = Some(value()?.parse().with_context(|| flag.to_string())?)
+            }
             "--unreachable" => o.faults.unreachable = true,
             "-h" | "--help" => {
                 println!("{USAGE}");
@@ -60,7 +79,11 @@ async fn main() -> Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let options = parse(&args)?;
     let env = testenv::TestEnv::start(options).await?;
-    println!("flux-testenv serving {} (kubeconfig {})", env.url(), env.kubeconfig_path().display());
+    println!(
+        "flux-testenv serving {} (kubeconfig {})",
+        env.url(),
+        env.kubeconfig_path().display()
+    );
     tokio::signal::ctrl_c().await?;
     env.stop().await;
     Ok(())

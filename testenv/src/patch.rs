@@ -12,11 +12,16 @@ pub fn json_merge(target: &Value, patch: &Value) -> Value {
 }
 
 pub fn json_patch(target: &Value, patch: &Value) -> ApiResult<Value> {
-    let p: json_patch::Patch =
-        serde_json::from_value(patch.clone()).map_err(|e| ApiError::bad_request(format!("invalid JSON patch: {e}")))?;
+    let p: json_patch::Patch = serde_json::from_value(patch.clone())
+        .map_err(|e| ApiError::bad_request(format!("invalid JSON patch: {e}")))?;
     let mut t = target.clone();
     json_patch::patch(&mut t, &p).map_err(|e| {
-        ApiError::invalid("", "", "", format!("the server rejected our request due to an error in our request: {e}"))
+        ApiError::invalid(
+            "",
+            "",
+            "",
+            format!("the server rejected our request due to an error in our request: {e}"),
+        )
     })?;
     Ok(t)
 }

@@ -67,7 +67,9 @@ fn map_entries(parts: &[(u64, Field<'_>)], num: u64, bytes_values: bool) -> Opti
             if let Field::Bytes(x) = ef {
                 match en {
                     1 => k = std::str::from_utf8(x).ok()?.to_string(),
-                    2 if bytes_values => v = json!(base64::engine::general_purpose::STANDARD.encode(x)),
+                    2 if bytes_values => {
+                        v = json!(base64::engine::general_purpose::STANDARD.encode(x))
+                    }
                     2 => v = string(x)?,
                     _ => {}
                 }
@@ -135,8 +137,12 @@ pub fn decode(body: &[u8]) -> Option<Value> {
         match (kind.as_str(), n, f) {
             (_, 1, Field::Bytes(x)) => obj["metadata"] = object_meta(x)?,
             ("Secret", 3, Field::Bytes(x)) if !x.is_empty() => obj["type"] = string(x)?,
-            ("Secret", 5, Field::Varint(v)) | ("ConfigMap", 4, Field::Varint(v)) => obj["immutable"] = json!(*v != 0),
-            ("ServiceAccount", 4, Field::Varint(v)) => obj["automountServiceAccountToken"] = json!(*v != 0),
+            ("Secret", 5, Field::Varint(v)) | ("ConfigMap", 4, Field::Varint(v)) => {
+                obj["immutable"] = json!(*v != 0)
+            }
+            ("ServiceAccount", 4, Field::Varint(v)) => {
+                obj["automountServiceAccountToken"] = json!(*v != 0)
+            }
             _ => {}
         }
     }

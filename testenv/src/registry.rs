@@ -46,7 +46,11 @@ impl ResourceDef {
     }
 
     pub fn api_version(&self, version: &str) -> String {
-        if self.group.is_empty() { version.to_string() } else { format!("{}/{version}", self.group) }
+        if self.group.is_empty() {
+            version.to_string()
+        } else {
+            format!("{}/{version}", self.group)
+        }
     }
 
     pub fn has_status(&self) -> bool {
@@ -54,13 +58,29 @@ impl ResourceDef {
     }
 }
 
-const VERBS: [&str; 8] = ["create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"];
+const VERBS: [&str; 8] = [
+    "create",
+    "delete",
+    "deletecollection",
+    "get",
+    "list",
+    "patch",
+    "update",
+    "watch",
+];
 
 pub fn verbs() -> Vec<&'static str> {
     VERBS.to_vec()
 }
 
-fn builtin(group: &str, plural: &str, kind: &str, namespaced: bool, short: &[&str], subs: &[&'static str]) -> ResourceDef {
+fn builtin(
+    group: &str,
+    plural: &str,
+    kind: &str,
+    namespaced: bool,
+    short: &[&str],
+    subs: &[&'static str],
+) -> ResourceDef {
     ResourceDef {
         group: group.into(),
         plural: plural.into(),
@@ -69,7 +89,11 @@ fn builtin(group: &str, plural: &str, kind: &str, namespaced: bool, short: &[&st
         list_kind: format!("{kind}List"),
         namespaced,
         short_names: short.iter().map(|s| s.to_string()).collect(),
-        categories: if ["pods", "services", "deployments"].contains(&plural) { vec!["all".into()] } else { vec![] },
+        categories: if ["pods", "services", "deployments"].contains(&plural) {
+            vec!["all".into()]
+        } else {
+            vec![]
+        },
         versions: vec![VersionDef {
             name: "v1".into(),
             served: true,
@@ -91,38 +115,110 @@ pub fn builtins() -> Vec<ResourceDef> {
         builtin("", "services", "Service", true, &["svc"], &["status"]),
         builtin("", "pods", "Pod", true, &["po"], &["status", "log"]),
         builtin("", "events", "Event", true, &["ev"], &[]),
-        builtin("", "resourcequotas", "ResourceQuota", true, &["quota"], &["status"]),
-        builtin("apps", "deployments", "Deployment", true, &["deploy"], &["status"]),
+        builtin(
+            "",
+            "resourcequotas",
+            "ResourceQuota",
+            true,
+            &["quota"],
+            &["status"],
+        ),
+        builtin(
+            "apps",
+            "deployments",
+            "Deployment",
+            true,
+            &["deploy"],
+            &["status"],
+        ),
         builtin("events.k8s.io", "events", "Event", true, &["ev"], &[]),
-        builtin("rbac.authorization.k8s.io", "clusterroles", "ClusterRole", false, &[], &[]),
-        builtin("rbac.authorization.k8s.io", "clusterrolebindings", "ClusterRoleBinding", false, &[], &[]),
+        builtin(
+            "rbac.authorization.k8s.io",
+            "clusterroles",
+            "ClusterRole",
+            false,
+            &[],
+            &[],
+        ),
+        builtin(
+            "rbac.authorization.k8s.io",
+            "clusterrolebindings",
+            "ClusterRoleBinding",
+            false,
+            &[],
+            &[],
+        ),
         builtin("rbac.authorization.k8s.io", "roles", "Role", true, &[], &[]),
-        builtin("rbac.authorization.k8s.io", "rolebindings", "RoleBinding", true, &[], &[]),
-        builtin("networking.k8s.io", "networkpolicies", "NetworkPolicy", true, &["netpol"], &[]),
-        builtin("apiextensions.k8s.io", "customresourcedefinitions", "CustomResourceDefinition", false, &["crd", "crds"], &["status"]),
+        builtin(
+            "rbac.authorization.k8s.io",
+            "rolebindings",
+            "RoleBinding",
+            true,
+            &[],
+            &[],
+        ),
+        builtin(
+            "networking.k8s.io",
+            "networkpolicies",
+            "NetworkPolicy",
+            true,
+            &["netpol"],
+            &[],
+        ),
+        builtin(
+            "apiextensions.k8s.io",
+            "customresourcedefinitions",
+            "CustomResourceDefinition",
+            false,
+            &["crd", "crds"],
+            &["status"],
+        ),
     ]
 }
 
 /// Reads a CRD object into the type it defines; `Err` carries the validation message.
 pub fn from_crd(crd: &Value) -> Result<ResourceDef, String> {
     let spec = crd.get("spec").ok_or("spec: Required value")?;
-    let group = spec["group"].as_str().filter(|s| !s.is_empty()).ok_or("spec.group: Required value")?;
+    let group = spec["group"]
+        .as_str()
+        .filter(|s| !s.is_empty())
+        .ok_or("spec.group: Required value")?;
     let names = &spec["names"];
-    let plural = names["plural"].as_str().filter(|s| !s.is_empty()).ok_or("spec.names.plural: Required value")?;
-    let kind = names["kind"].as_str().filter(|s| !s.is_empty()).ok_or("spec.names.kind: Required value")?;
+    let plural = names["plural"]
+        .as_str()
+        .filter(|s| !s.is_empty())
+        .ok_or("spec.names.plural: Required value")?;
+    let kind = names["kind"]
+        .as_str()
+        .filter(|s| !s.is_empty())
+        .ok_or("spec.names.kind: Required value")?;
     let expected = format!("{plural}.{group}");
     let name = crd["metadata"]["name"].as_str().unwrap_or_default();
     if name != expected {
-        return Err(format!("metadata.name: Invalid value: \"{name}\": must be spec.names.plural+\".\"+spec.group"));
+        return Err(format!(
+            "metadata.name: Invalid value: \"{name}\": must be spec.names.plural+\".\"+spec.group"
+        ));
     }
     let scope = spec["scope"].as_str().unwrap_or("Namespaced");
     let strs = |v: &Value| -> Vec<String> {
-        v.as_array().map(|a| a.iter().filter_map(|s| s.as_str().map(String::from)).collect()).unwrap_or_default()
+        v.as_array()
+            .map(|a| {
+                a.iter()
+                    .filter_map(|s| s.as_str().map(String::from))
+                    .collect()
+            })
+            .unwrap_or_default()
     };
     let mut versions = vec![];
-    for v in spec["versions"].as_array().ok_or("spec.versions: Required value")? {
+    for v in spec["versions"]
+        .as_array()
+        .ok_or("spec.versions: Required value")?
+    {
         versions.push(VersionDef {
-            name: v["name"].as_str().ok_or("spec.versions.name: Required value")?.to_string(),
+            name: v["name"]
+                .as_str()
+                .ok_or("spec.versions.name: Required value")?
+                .to_string(),
             served: v["served"].as_bool().unwrap_or(true),
             storage: v["storage"].as_bool().unwrap_or(false),
             schema: v["schema"].get("openAPIV3Schema").cloned(),
@@ -130,15 +226,24 @@ pub fn from_crd(crd: &Value) -> Result<ResourceDef, String> {
         });
     }
     if versions.is_empty() {
-        return Err("spec.versions: Invalid value: must have exactly one version marked as storage version".into());
+        return Err(
+            "spec.versions: Invalid value: must have exactly one version marked as storage version"
+                .into(),
+        );
     }
     let has_status = versions.iter().any(|v| v.status);
     Ok(ResourceDef {
         group: group.into(),
         plural: plural.into(),
-        singular: names["singular"].as_str().map(String::from).unwrap_or_else(|| kind.to_lowercase()),
+        singular: names["singular"]
+            .as_str()
+            .map(String::from)
+            .unwrap_or_else(|| kind.to_lowercase()),
         kind: kind.into(),
-        list_kind: names["listKind"].as_str().map(String::from).unwrap_or_else(|| format!("{kind}List")),
+        list_kind: names["listKind"]
+            .as_str()
+            .map(String::from)
+            .unwrap_or_else(|| format!("{kind}List")),
         namespaced: scope == "Namespaced",
         short_names: strs(&names["shortNames"]),
         categories: strs(&names["categories"]),
@@ -153,14 +258,27 @@ pub fn crd_status(crd: &Value, now: &str) -> Value {
     let spec = &crd["spec"];
     let stored: Vec<Value> = spec["versions"]
         .as_array()
-        .map(|a| a.iter().filter(|v| v["storage"].as_bool() == Some(true)).map(|v| v["name"].clone()).collect())
+        .map(|a| {
+            a.iter()
+                .filter(|v| v["storage"].as_bool() == Some(true))
+                .map(|v| v["name"].clone())
+                .collect()
+        })
         .unwrap_or_default();
     let mut accepted = spec["names"].clone();
     if accepted.get("singular").is_none() {
-        accepted["singular"] = json!(spec["names"]["kind"].as_str().unwrap_or_default().to_lowercase());
+        accepted["singular"] = json!(
+            spec["names"]["kind"]
+                .as_str()
+                .unwrap_or_default()
+                .to_lowercase()
+        );
     }
     if accepted.get("listKind").is_none() {
-        accepted["listKind"] = json!(format!("{}List", spec["names"]["kind"].as_str().unwrap_or_default()));
+        accepted["listKind"] = json!(format!(
+            "{}List",
+            spec["names"]["kind"].as_str().unwrap_or_default()
+        ));
     }
     json!({
         "acceptedNames": accepted,

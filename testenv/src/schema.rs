@@ -24,12 +24,22 @@ pub fn prune_and_default(obj: &mut Value, schema: &Value) {
 }
 
 fn preserves(schema: &Value) -> bool {
-    schema.get("x-kubernetes-preserve-unknown-fields").and_then(Value::as_bool) == Some(true)
-        || schema.get("x-kubernetes-embedded-resource").and_then(Value::as_bool) == Some(true) && schema.get("properties").is_none()
+    schema
+        .get("x-kubernetes-preserve-unknown-fields")
+        .and_then(Value::as_bool)
+        == Some(true)
+        || schema
+            .get("x-kubernetes-embedded-resource")
+            .and_then(Value::as_bool)
+            == Some(true)
+            && schema.get("properties").is_none()
 }
 
 fn default_props(obj: &mut Value, schema: &Value) {
-    let (Some(m), Some(props)) = (obj.as_object_mut(), schema.get("properties").and_then(Value::as_object)) else {
+    let (Some(m), Some(props)) = (
+        obj.as_object_mut(),
+        schema.get("properties").and_then(Value::as_object),
+    ) else {
         return;
     };
     for (k, s) in props {
@@ -48,9 +58,16 @@ fn walk(v: &mut Value, schema: &Value) {
         Value::Object(m) => {
             let props = schema.get("properties").and_then(Value::as_object);
             let additional = schema.get("additionalProperties");
-            let keep_unknown = preserves(schema) || additional.and_then(Value::as_bool) == Some(true);
-            let embedded = schema.get("x-kubernetes-embedded-resource").and_then(Value::as_bool) == Some(true);
-            if props.is_none() && additional.is_none() && !schema.get("type").is_some_and(|t| t == "object") {
+            let keep_unknown =
+                preserves(schema) || additional.and_then(Value::as_bool) == Some(true);
+            let embedded = schema
+                .get("x-kubernetes-embedded-resource")
+                .and_then(Value::as_bool)
+                == Some(true);
+            if props.is_none()
+                && additional.is_none()
+                && !schema.get("type").is_some_and(|t| t == "object")
+            {
                 // Not a structural object schema (int-or-string and the like): leave it alone.
                 return;
             }
@@ -59,7 +76,9 @@ fn walk(v: &mut Value, schema: &Value) {
                 if embedded && matches!(k.as_str(), "apiVersion" | "kind" | "metadata") {
                     continue;
                 }
-                let sub = props.and_then(|p| p.get(&k)).or(additional.filter(|a| a.is_object()));
+                let sub = props
+                    .and_then(|p| p.get(&k))
+                    .or(additional.filter(|a| a.is_object()));
                 match sub {
                     Some(s) => walk(m.get_mut(&k).expect("key listed above"), s),
                     None if !keep_unknown => {

@@ -27,16 +27,21 @@ pub struct LabelSelector(Vec<Req>);
 fn valid_key(k: &str) -> bool {
     !k.is_empty()
         && k.len() <= 316
-        && k.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '/'))
+        && k.chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '/'))
         && k.split('/').count() <= 2
 }
 
 fn valid_value(v: &str) -> bool {
-    v.len() <= 63 && v.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+    v.len() <= 63
+        && v.chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
 }
 
 fn parse_err(s: &str) -> ApiError {
-    ApiError::bad_request(format!("unable to parse requirement: found '{s}', expected: identifier"))
+    ApiError::bad_request(format!(
+        "unable to parse requirement: found '{s}', expected: identifier"
+    ))
 }
 
 impl LabelSelector {
@@ -69,9 +74,17 @@ impl LabelSelector {
             }
             skip_ws(&mut i);
             if negate {
-                reqs.push(Req { key, op: Op::NotExists, values: vec![] });
+                reqs.push(Req {
+                    key,
+                    op: Op::NotExists,
+                    values: vec![],
+                });
             } else if i >= chars.len() || chars[i] == ',' {
-                reqs.push(Req { key, op: Op::Exists, values: vec![] });
+                reqs.push(Req {
+                    key,
+                    op: Op::Exists,
+                    values: vec![],
+                });
             } else {
                 let rest: String = chars[i..].iter().collect();
                 let (op, len) = if rest.starts_with("==") {
@@ -93,20 +106,38 @@ impl LabelSelector {
                 skip_ws(&mut i);
                 let values = if matches!(op, Op::In | Op::NotIn) {
                     if i >= chars.len() || chars[i] != '(' {
-                        return Err(ApiError::bad_request("unable to parse requirement: found '', expected: '('"));
+                        return Err(ApiError::bad_request(
+                            "unable to parse requirement: found '', expected: '('",
+                        ));
                     }
-                    let close = chars[i..].iter().position(|c| *c == ')').map(|p| p + i).ok_or_else(|| {
-                        ApiError::bad_request("unable to parse requirement: found '', expected: ')'")
-                    })?;
+                    let close = chars[i..]
+                        .iter()
+                        .position(|c| *c == ')')
+                        .map(|p| p + i)
+                        .ok_or_else(|| {
+                            ApiError::bad_request(
+                                "unable to parse requirement: found '', expected: ')'",
+                            )
+                        })?;
                     let inner: String = chars[i + 1..close].iter().collect();
                     i = close + 1;
-                    inner.split(',').map(|v| v.trim().to_string()).filter(|v| !v.is_empty()).collect()
+                    inner
+                        .split(',')
+                        .map(|v| v.trim().to_string())
+                        .filter(|v| !v.is_empty())
+                        .collect()
                 } else {
                     let start = i;
                     while i < chars.len() && chars[i] != ',' {
                         i += 1;
                     }
-                    vec![chars[start..i].iter().collect::<String>().trim().to_string()]
+                    vec![
+                        chars[start..i]
+                            .iter()
+                            .collect::<String>()
+                            .trim()
+                            .to_string(),
+                    ]
                 };
                 if let Some(bad) = values.iter().find(|v| !valid_value(v)) {
                     return Err(ApiError::bad_request(format!(
@@ -156,11 +187,15 @@ impl FieldSelector {
             } else if let Some((k, v)) = part.split_once('=') {
                 (k, true, v)
             } else {
-                return Err(ApiError::bad_request(format!("invalid selector: '{s}'; can't understand '{part}'")));
+                return Err(ApiError::bad_request(format!(
+                    "invalid selector: '{s}'; can't understand '{part}'"
+                )));
             };
             let path = path.trim();
             if path.is_empty() || !path.chars().all(|c| c.is_ascii_alphanumeric() || c == '.') {
-                return Err(ApiError::bad_request(format!("invalid selector: '{s}'; can't understand '{part}'")));
+                return Err(ApiError::bad_request(format!(
+                    "invalid selector: '{s}'; can't understand '{part}'"
+                )));
             }
             reqs.push((path.to_string(), eq, value.trim().to_string()));
         }

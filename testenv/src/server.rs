@@ -16,8 +16,8 @@ use hyper_util::rt::{TokioExecutor, TokioIo};
 use serde_json::{Value, json};
 use tokio::net::TcpListener;
 use tokio::sync::{broadcast, mpsc, watch};
-use tokio_stream::wrappers::ReceiverStream;
 use tokio_stream::StreamExt;
+use tokio_stream::wrappers::ReceiverStream;
 
 use crate::error::{ApiError, ApiResult};
 use crate::logs::Logs;
@@ -45,7 +45,10 @@ pub struct Shared {
 
 impl Shared {
     fn faults(&self) -> Faults {
-        self.faults.read().unwrap_or_else(|e| e.into_inner()).clone()
+        self.faults
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
     }
 }
 
@@ -70,7 +73,11 @@ pub async fn serve(listener: TcpListener, tls: Arc<rustls::ServerConfig>, shared
         let shared = shared.clone();
         tokio::spawn(async move {
             let mut shutdown = shared.shutdown.clone();
-            let Ok(Ok(tls)) = tokio::time::timeout(Duration::from_secs(10), acceptor.accept(tcp)).await else { return };
+            let Ok(Ok(tls)) =
+                tokio::time::timeout(Duration::from_secs(10), acceptor.accept(tcp)).await
+            else {
+                return;
+            };
             let svc = hyper::service::service_fn(move |req| {
                 let shared = shared.clone();
                 async move { Ok::<_, Infallible>(handle(shared, req).await) }
@@ -90,7 +97,11 @@ fn full(bytes: impl Into<Bytes>) -> Body {
 }
 
 fn json_response(code: u16, v: &Value) -> Response<Body> {
-    bytes_response(code, "application/json", serde_json::to_vec(v).unwrap_or_default())
+    bytes_response(
+        code,
+        "application/json",
+        serde_json::to_vec(v).unwrap_or_default(),
+    )
 }
 
 fn bytes_response(code: u16, content_type: &str, body: Vec<u8>) -> Response<Body> {
@@ -122,11 +133,18 @@ async fn handle(shared: Arc<Shared>, req: Request<Incoming>) -> Response<Body> {
     }
     if faults.throttle_ratio > 0.0 && fastrand::f64() < faults.throttle_ratio {
         let mut r = error_response(&ApiError::too_many_requests());
-        r.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(faults.retry_after_secs.max(1)));
+        r.headers_mut().insert(
+            header::RETRY_AFTER,
+            HeaderValue::from(faults.retry_after_secs.max(1)),
+        );
         return r;
     }
     if faults.error_ratio > 0.0 && fastrand::f64() < faults.error_ratio {
-        let e = if faults.error_code == 503 { ApiError::unavailable() } else { ApiError::internal("injected fault") };
+        let e = if faults.error_code == 503 {
+            ApiError::unavailable()
+        } else {
+            ApiError::internal("injected fault")
+        };
         return error_response(&e);
     }
     match route(&shared, req, &faults).await {
@@ -138,17 +156,33 @@ async fn handle(shared: Arc<Shared>, req: Request<Incoming>) -> Response<Body> {
 type Query = HashMap<String, String>;
 
 fn accept(req: &Request<Incoming>) -> String {
-    req.headers().get(header::ACCEPT).and_then(|v| v.to_str().ok()).unwrap_or_default().to_string()
+    req.headers()
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_string()
 }
 
 const AGGREGATED: &str = "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList";
 
-async fn route(shared: &Arc<Shared>, req: Request<Incoming>, faults: &Faults) -> ApiResult<Response<Body>> {
+async fn route(
+    shared: &Arc<Shared>,
+    req: Request<Incoming>,
+    faults: &Faults,
+) -> ApiResult<Response<Body>> {
     let path = req.uri().path().to_string();
-    let query: Query = form_urlencoded::parse(req.uri().query().unwrap_or_default().as_bytes()).into_owned().collect();
+    let query: Query = form_urlencoded::parse(req.uri().query().unwrap_or_default().as_bytes())
+        .into_owned()
+        .collect();
     let segs: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
     let store = &shared.store;
-    let get_only = |req: &Request<Incoming>| if req.method() == Method::GET { Ok(()) } else { Err(ApiError::method_not_allowed()) };
+    let get_only = |req: &Request<Incoming>| {
+        if req.method() == Method::GET {
+            Ok(())
+        } else {
+            Err(ApiError::method_not_allowed())
+        }
+    };
     let aggregated = accept(&req).contains("as=APIGroupDiscoveryList");
     match segs.as_slice() {
         ["version"] => {
@@ -159,36 +193,58 @@ async fn route(shared: &Arc<Shared>, req: Request<Incoming>, faults: &Faults) ->
         ["api"] => {
             get_only(&req)?;
             if aggregated {
-                return Ok(bytes_response(200, AGGREGATED, serde_json::to_vec(&discovery::aggregated(&store.defs(), true)).unwrap_or_default()));
+                return Ok(bytes_response(
+                    200,
+                    AGGREGATED,
+                    serde_json::to_vec(&discovery::aggregated(&store.defs(), true))
+                        .unwrap_or_default(),
+                ));
             }
-            Ok(json_response(200, &discovery::core_versions(&shared.addr.to_string())))
+            Ok(json_response(
+                200,
+                &discovery::core_versions(&shared.addr.to_string()),
+            ))
         }
         ["apis"] => {
             get_only(&req)?;
             if aggregated {
-                return Ok(bytes_response(200, AGGREGATED, serde_json::to_vec(&discovery::aggregated(&store.defs(), false)).unwrap_or_default()));
+                return Ok(bytes_response(
+                    200,
+                    AGGREGATED,
+                    serde_json::to_vec(&discovery::aggregated(&store.defs(), false))
+                        .unwrap_or_default(),
+                ));
             }
             Ok(json_response(200, &discovery::group_list(&store.defs())))
         }
         ["api", "v1"] => {
             get_only(&req)?;
-            discovery::resource_list(&store.defs(), "", "v1").map(|d| json_response(200, &d)).ok_or_else(ApiError::path_not_found)
+            discovery::resource_list(&store.defs(), "", "v1")
+                .map(|d| json_response(200, &d))
+                .ok_or_else(ApiError::path_not_found)
         }
         ["apis", g] => {
             get_only(&req)?;
-            discovery::group(&store.defs(), g).map(|d| json_response(200, &d)).ok_or_else(ApiError::path_not_found)
+            discovery::group(&store.defs(), g)
+                .map(|d| json_response(200, &d))
+                .ok_or_else(ApiError::path_not_found)
         }
         ["apis", g, v] => {
             get_only(&req)?;
-            discovery::resource_list(&store.defs(), g, v).map(|d| json_response(200, &d)).ok_or_else(ApiError::path_not_found)
+            discovery::resource_list(&store.defs(), g, v)
+                .map(|d| json_response(200, &d))
+                .ok_or_else(ApiError::path_not_found)
         }
-        ["openapi", "v3"] => Ok(json_response(200, &discovery::openapi_root(&store.defs(), store.discovery_gen()))),
-        ["openapi", "v3", "api", "v1"] => {
-            discovery::openapi_gv(&store.defs(), "", "v1").map(|d| json_response(200, &d)).ok_or_else(ApiError::path_not_found)
-        }
-        ["openapi", "v3", "apis", g, v] => {
-            discovery::openapi_gv(&store.defs(), g, v).map(|d| json_response(200, &d)).ok_or_else(ApiError::path_not_found)
-        }
+        ["openapi", "v3"] => Ok(json_response(
+            200,
+            &discovery::openapi_root(&store.defs(), store.discovery_gen()),
+        )),
+        ["openapi", "v3", "api", "v1"] => discovery::openapi_gv(&store.defs(), "", "v1")
+            .map(|d| json_response(200, &d))
+            .ok_or_else(ApiError::path_not_found),
+        ["openapi", "v3", "apis", g, v] => discovery::openapi_gv(&store.defs(), g, v)
+            .map(|d| json_response(200, &d))
+            .ok_or_else(ApiError::path_not_found),
         ["api", "v1", rest @ ..] => {
             let rest: Vec<String> = rest.iter().map(|s| s.to_string()).collect();
             resource(shared, req, query, "", "v1", &rest, faults).await
@@ -212,7 +268,9 @@ struct Target {
 
 fn target(store: &Store, group: &str, version: &str, rest: &[String]) -> ApiResult<Target> {
     let (ns, rest) = match rest {
-        [n, ns, r, ..] if n == "namespaces" && !(rest.len() == 3 && (r == "status" || r == "finalize")) => {
+        [n, ns, r, ..]
+            if n == "namespaces" && !(rest.len() == 3 && (r == "status" || r == "finalize")) =>
+        {
             (Some(ns.clone()), &rest[2..])
         }
         _ => (None, rest),
@@ -223,7 +281,10 @@ fn target(store: &Store, group: &str, version: &str, rest: &[String]) -> ApiResu
         [p, n, s] => (p, Some(n.clone()), Some(s.clone())),
         _ => return Err(ApiError::path_not_found()),
     };
-    let def = store.def(group, plural).filter(|d| d.version(version).is_some()).ok_or_else(ApiError::path_not_found)?;
+    let def = store
+        .def(group, plural)
+        .filter(|d| d.version(version).is_some())
+        .ok_or_else(ApiError::path_not_found)?;
     if ns.is_some() && !def.namespaced {
         return Err(ApiError::path_not_found());
     }
@@ -235,7 +296,13 @@ fn target(store: &Store, group: &str, version: &str, rest: &[String]) -> ApiResu
     if name.is_some() && def.namespaced && ns.is_none() {
         return Err(ApiError::path_not_found());
     }
-    Ok(Target { def, version: version.to_string(), ns, name, sub })
+    Ok(Target {
+        def,
+        version: version.to_string(),
+        ns,
+        name,
+        sub,
+    })
 }
 
 /// The object as served in `version` (objects are stored in the version they were written in).
@@ -246,12 +313,20 @@ fn present(obj: &Value, def: &ResourceDef, version: &str) -> Value {
 }
 
 async fn read_body(req: Request<Incoming>) -> ApiResult<(String, Bytes)> {
-    if let Some(len) = req.headers().get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.parse::<usize>().ok())
+    if let Some(len) = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok()?.parse::<usize>().ok())
         && len > MAX_BODY
     {
         return Err(ApiError::too_large(MAX_BODY));
     }
-    let ct = req.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("application/json").to_string();
+    let ct = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("application/json")
+        .to_string();
     let body = Limited::new(req.into_body(), MAX_BODY)
         .collect()
         .await
@@ -268,15 +343,18 @@ async fn read_body(req: Request<Incoming>) -> ApiResult<(String, Bytes)> {
 
 fn parse_object(def: &ResourceDef, body: &[u8], yaml: bool) -> ApiResult<Value> {
     if body.starts_with(b"k8s\0") {
-        return crate::proto::decode(body)
-            .ok_or_else(|| ApiError::unsupported_media_type("application/vnd.kubernetes.protobuf"));
+        return crate::proto::decode(body).ok_or_else(|| {
+            ApiError::unsupported_media_type("application/vnd.kubernetes.protobuf")
+        });
     }
     let parsed: Result<Value, String> = match serde_json::from_slice(body) {
         Ok(v) => Ok(v),
         Err(e) if !yaml => Err(format!("json parse error: {e}")),
         Err(_) => std::str::from_utf8(body)
             .map_err(|e| e.to_string())
-            .and_then(|s| serde_saphyr::from_str::<Value>(s).map_err(|e| format!("yaml parse error: {e}"))),
+            .and_then(|s| {
+                serde_saphyr::from_str::<Value>(s).map_err(|e| format!("yaml parse error: {e}"))
+            }),
     };
     let v = parsed.map_err(|m| {
         ApiError::bad_request(format!(
@@ -294,7 +372,13 @@ fn parse_object(def: &ResourceDef, body: &[u8], yaml: bool) -> ApiResult<Value> 
 }
 
 fn manager(query: &Query, user_agent: &str) -> String {
-    query.get("fieldManager").cloned().unwrap_or_else(|| user_agent.split('/').next().unwrap_or("unknown").to_string())
+    query.get("fieldManager").cloned().unwrap_or_else(|| {
+        user_agent
+            .split('/')
+            .next()
+            .unwrap_or("unknown")
+            .to_string()
+    })
 }
 
 async fn resource(
@@ -311,13 +395,20 @@ async fn resource(
     let def = &t.def;
     let ns = t.ns.clone().unwrap_or_default();
     let dry_run = query.contains_key("dryRun");
-    let user_agent = req.headers().get(header::USER_AGENT).and_then(|v| v.to_str().ok()).unwrap_or("unknown").to_string();
+    let user_agent = req
+        .headers()
+        .get(header::USER_AGENT)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("unknown")
+        .to_string();
     let status_sub = t.sub.as_deref() == Some("status");
     let method = req.method().clone();
     match (method, &t.name) {
         (Method::GET, None) => {
-            let labels = LabelSelector::parse(query.get("labelSelector").map(String::as_str).unwrap_or(""))?;
-            let fields = FieldSelector::parse(query.get("fieldSelector").map(String::as_str).unwrap_or(""))?;
+            let labels =
+                LabelSelector::parse(query.get("labelSelector").map(String::as_str).unwrap_or(""))?;
+            let fields =
+                FieldSelector::parse(query.get("fieldSelector").map(String::as_str).unwrap_or(""))?;
             let is_watch = query.get("watch").is_some_and(|w| w == "true" || w == "1");
             if is_watch {
                 return watch(shared, &t, &query, labels, fields, faults);
@@ -338,14 +429,22 @@ async fn resource(
             }
             let (_, body) = read_body(req).await?;
             let obj = parse_object(def, &body, false)?;
-            let opts = WriteOpts { status: false, manager: Some(manager(&query, &user_agent)), dry_run };
+            let opts = WriteOpts {
+                status: false,
+                manager: Some(manager(&query, &user_agent)),
+                dry_run,
+            };
             let created = store.create(def, &ns, obj, &opts)?;
             Ok(json_response(201, &present(&created, def, &t.version)))
         }
         (Method::PUT, Some(name)) => {
             let (_, body) = read_body(req).await?;
             let obj = parse_object(def, &body, false)?;
-            let opts = WriteOpts { status: status_sub, manager: Some(manager(&query, &user_agent)), dry_run };
+            let opts = WriteOpts {
+                status: status_sub,
+                manager: Some(manager(&query, &user_agent)),
+                dry_run,
+            };
             let (g, p) = (def.group.clone(), def.plural.clone());
             let updated = store.modify(def, &ns, name, &opts, |cur| match cur {
                 Some(_) => Ok(obj),
@@ -356,34 +455,61 @@ async fn resource(
         (Method::PATCH, Some(name)) => {
             let (ct, body) = read_body(req).await?;
             let ct = ct.split(';').next().unwrap_or_default().trim().to_string();
-            let patched = patch_object(store, &t, name, &ns, &ct, &body, &query, &user_agent, dry_run)?;
+            let patched = patch_object(
+                store,
+                &t,
+                name,
+                &ns,
+                &ct,
+                &body,
+                &query,
+                &user_agent,
+                dry_run,
+            )?;
             Ok(json_response(200, &present(&patched, def, &t.version)))
         }
         (Method::DELETE, Some(name)) => {
             let (_, body) = read_body(req).await?;
-            let opts_body: Value = if body.is_empty() { json!({}) } else { serde_json::from_slice(&body).unwrap_or(json!({})) };
+            let opts_body: Value = if body.is_empty() {
+                json!({})
+            } else {
+                serde_json::from_slice(&body).unwrap_or(json!({}))
+            };
             let propagation = query
                 .get("propagationPolicy")
                 .cloned()
                 .or_else(|| opts_body["propagationPolicy"].as_str().map(String::from))
                 .unwrap_or_default();
             let opts = DeleteOpts {
-                orphan: propagation == "Orphan" || opts_body["orphanDependents"].as_bool() == Some(true),
+                orphan: propagation == "Orphan"
+                    || opts_body["orphanDependents"].as_bool() == Some(true),
                 precondition_uid: opts_body["preconditions"]["uid"].as_str().map(String::from),
-                precondition_rv: opts_body["preconditions"]["resourceVersion"].as_str().map(String::from),
+                precondition_rv: opts_body["preconditions"]["resourceVersion"]
+                    .as_str()
+                    .map(String::from),
                 dry_run,
             };
             let obj = store.delete(def, &ns, name, &opts)?;
             Ok(json_response(200, &present(&obj, def, &t.version)))
         }
         (Method::DELETE, None) => {
-            let labels = LabelSelector::parse(query.get("labelSelector").map(String::as_str).unwrap_or(""))?;
-            let fields = FieldSelector::parse(query.get("fieldSelector").map(String::as_str).unwrap_or(""))?;
+            let labels =
+                LabelSelector::parse(query.get("labelSelector").map(String::as_str).unwrap_or(""))?;
+            let fields =
+                FieldSelector::parse(query.get("fieldSelector").map(String::as_str).unwrap_or(""))?;
             let (items, rv) = store.list(def, t.ns.as_deref());
             let mut deleted = vec![];
-            for o in items.iter().filter(|o| labels.matches(o) && fields.matches(o)) {
-                let opts = DeleteOpts { dry_run, ..Default::default() };
-                if let Ok(d) = store.delete(def, meta_str(o, "namespace"), meta_str(o, "name"), &opts) {
+            for o in items
+                .iter()
+                .filter(|o| labels.matches(o) && fields.matches(o))
+            {
+                let opts = DeleteOpts {
+                    dry_run,
+                    ..Default::default()
+                };
+                if let Ok(d) =
+                    store.delete(def, meta_str(o, "namespace"), meta_str(o, "name"), &opts)
+                {
                     deleted.push(present(&d, def, &t.version));
                 }
             }
@@ -416,27 +542,52 @@ fn patch_object(
     match content_type {
         "application/apply-patch+yaml" | "application/apply-patch+json" => {
             let Some(mgr) = query.get("fieldManager").filter(|m| !m.is_empty()) else {
-                return Err(ApiError::bad_request("PATCH, application/apply-patch+yaml: fieldManager is required for apply requests"));
+                return Err(ApiError::bad_request(
+                    "PATCH, application/apply-patch+yaml: fieldManager is required for apply requests",
+                ));
             };
             let mut applied = parse_object(def, body, true)?;
             if applied["apiVersion"].as_str().is_none() || applied["kind"].as_str().is_none() {
                 return Err(ApiError::bad_request("invalid object type: /, Kind="));
             }
-            if applied["metadata"]["name"].as_str().is_none_or(|n| n.is_empty()) {
+            if applied["metadata"]["name"]
+                .as_str()
+                .is_none_or(|n| n.is_empty())
+            {
                 applied["metadata"]["name"] = json!(name);
             }
             let force = query.get("force").is_some_and(|f| f == "true");
-            let opts = WriteOpts { status: status_sub, manager: None, dry_run };
+            let opts = WriteOpts {
+                status: status_sub,
+                manager: None,
+                dry_run,
+            };
             store.modify(def, ns, name, &opts, |cur| {
-                fields::apply(&def.group, &def.plural, cur, &applied, mgr, force, status_sub, &now())
+                fields::apply(
+                    &def.group,
+                    &def.plural,
+                    cur,
+                    &applied,
+                    mgr,
+                    force,
+                    status_sub,
+                    &now(),
+                )
             })
         }
-        "application/merge-patch+json" | "application/json-patch+json" | "application/strategic-merge-patch+json" => {
+        "application/merge-patch+json"
+        | "application/json-patch+json"
+        | "application/strategic-merge-patch+json" => {
             if content_type == "application/strategic-merge-patch+json" && !def.builtin {
                 return Err(ApiError::unsupported_media_type(content_type));
             }
-            let patch_v: Value = serde_json::from_slice(body).map_err(|e| bad_patch(e.to_string()))?;
-            let opts = WriteOpts { status: status_sub, manager: Some(manager(query, user_agent)), dry_run };
+            let patch_v: Value =
+                serde_json::from_slice(body).map_err(|e| bad_patch(e.to_string()))?;
+            let opts = WriteOpts {
+                status: status_sub,
+                manager: Some(manager(query, user_agent)),
+                dry_run,
+            };
             store.modify(def, ns, name, &opts, |cur| {
                 let cur = cur.ok_or_else(not_found)?;
                 match content_type {
@@ -449,7 +600,9 @@ fn patch_object(
                     "application/json-patch+json" => patch::json_patch(cur, &patch_v),
                     _ => {
                         if !patch_v.is_object() {
-                            return Err(bad_patch("a strategic merge patch must be a JSON object".into()));
+                            return Err(bad_patch(
+                                "a strategic merge patch must be a JSON object".into(),
+                            ));
                         }
                         Ok(patch::strategic(cur, &patch_v))
                     }
@@ -460,10 +613,20 @@ fn patch_object(
     }
 }
 
-fn list(store: &Store, t: &Target, query: &Query, labels: &LabelSelector, fields: &FieldSelector) -> ApiResult<Response<Body>> {
+fn list(
+    store: &Store,
+    t: &Target,
+    query: &Query,
+    labels: &LabelSelector,
+    fields: &FieldSelector,
+) -> ApiResult<Response<Body>> {
     let def = &t.def;
     let (items, rv) = store.list(def, t.ns.as_deref());
-    let limit: usize = query.get("limit").and_then(|l| l.parse().ok()).filter(|l| *l > 0).unwrap_or(usize::MAX);
+    let limit: usize = query
+        .get("limit")
+        .and_then(|l| l.parse().ok())
+        .filter(|l| *l > 0)
+        .unwrap_or(usize::MAX);
     let start_after = match query.get("continue").filter(|c| !c.is_empty()) {
         Some(c) => {
             let raw = base64::engine::general_purpose::URL_SAFE_NO_PAD
@@ -477,7 +640,10 @@ fn list(store: &Store, t: &Target, query: &Query, labels: &LabelSelector, fields
         None => None,
     };
     let mut matching = items.iter().filter(|o| {
-        let key = (meta_str(o, "namespace").to_string(), meta_str(o, "name").to_string());
+        let key = (
+            meta_str(o, "namespace").to_string(),
+            meta_str(o, "name").to_string(),
+        );
         start_after.as_ref().is_none_or(|s| key > *s) && labels.matches(o) && fields.matches(o)
     });
     let page: Vec<&std::sync::Arc<Value>> = matching.by_ref().take(limit).collect();
@@ -487,21 +653,35 @@ fn list(store: &Store, t: &Target, query: &Query, labels: &LabelSelector, fields
     if remaining > 0
         && let Some(last) = page.last()
     {
-        let key = format!("{}\0{}", meta_str(last, "namespace"), meta_str(last, "name"));
+        let key = format!(
+            "{}\0{}",
+            meta_str(last, "namespace"),
+            meta_str(last, "name")
+        );
         metadata["continue"] = json!(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(key));
         metadata["remainingItemCount"] = json!(remaining);
     }
     // Written by hand: 10,000 objects must serialize without building one big Value.
     let mut out = Vec::with_capacity(page.len() * 512 + 256);
-    out.extend_from_slice(format!("{{\"kind\":{},\"apiVersion\":{},\"metadata\":{},\"items\":[", json!(def.list_kind), json!(api_version), metadata).as_bytes());
+    out.extend_from_slice(
+        format!(
+            "{{\"kind\":{},\"apiVersion\":{},\"metadata\":{},\"items\":[",
+            json!(def.list_kind),
+            json!(api_version),
+            metadata
+        )
+        .as_bytes(),
+    );
     for (i, o) in page.iter().enumerate() {
         if i > 0 {
             out.push(b',');
         }
         if o["apiVersion"].as_str() == Some(api_version.as_str()) {
-            serde_json::to_writer(&mut out, &***o).map_err(|e| ApiError::internal(e.to_string()))?;
+            serde_json::to_writer(&mut out, &***o)
+                .map_err(|e| ApiError::internal(e.to_string()))?;
         } else {
-            serde_json::to_writer(&mut out, &present(o, def, &t.version)).map_err(|e| ApiError::internal(e.to_string()))?;
+            serde_json::to_writer(&mut out, &present(o, def, &t.version))
+                .map_err(|e| ApiError::internal(e.to_string()))?;
         }
     }
     out.extend_from_slice(b"]}");
@@ -530,12 +710,23 @@ fn watch(
     let ns = t.ns.clone();
     let initial_events = query.get("sendInitialEvents").is_some_and(|v| v == "true");
     let rv: Option<u64> = match query.get("resourceVersion").filter(|r| !r.is_empty()) {
-        Some(r) => Some(r.parse().map_err(|_| ApiError::bad_request(format!("invalid resource version: {r}")))?),
+        Some(r) => Some(
+            r.parse()
+                .map_err(|_| ApiError::bad_request(format!("invalid resource version: {r}")))?,
+        ),
         None => None,
     };
-    let (first, mut rx) = shared.store.watch(&def, ns.as_deref(), if initial_events { None } else { rv })?;
-    let bookmarks = query.get("allowWatchBookmarks").is_some_and(|v| v == "true");
-    let timeout = query.get("timeoutSeconds").and_then(|s| s.parse::<u64>().ok()).map(Duration::from_secs);
+    let (first, mut rx) =
+        shared
+            .store
+            .watch(&def, ns.as_deref(), if initial_events { None } else { rv })?;
+    let bookmarks = query
+        .get("allowWatchBookmarks")
+        .is_some_and(|v| v == "true");
+    let timeout = query
+        .get("timeoutSeconds")
+        .and_then(|s| s.parse::<u64>().ok())
+        .map(Duration::from_secs);
     let cut_after = faults.watch_cut_after;
     let (tx, body_rx) = mpsc::channel::<Bytes>(256);
     let mut shutdown = shared.shutdown.clone();
@@ -546,23 +737,36 @@ fn watch(
         let mut last_rv = start_rv.max(rv.unwrap_or(0));
         let key = def.key();
         let encode = |etype: &str, obj: &Value| -> Bytes {
-            let mut line = serde_json::to_vec(&json!({"type": etype, "object": obj})).unwrap_or_default();
+            let mut line =
+                serde_json::to_vec(&json!({"type": etype, "object": obj})).unwrap_or_default();
             line.push(b'\n');
             Bytes::from(line)
         };
         let matches = |o: &Value| {
-            ns.as_deref().is_none_or(|n| meta_str(o, "namespace") == n) && labels.matches(o) && fields.matches(o)
+            ns.as_deref().is_none_or(|n| meta_str(o, "namespace") == n)
+                && labels.matches(o)
+                && fields.matches(o)
         };
         let bookmark = |rv: u64, initial_end: bool| {
             let mut meta = json!({"resourceVersion": rv.to_string()});
             if initial_end {
                 meta["annotations"] = json!({"k8s.io/initial-events-end": "true"});
             }
-            encode("BOOKMARK", &json!({"kind": def.kind, "apiVersion": def.api_version(&version), "metadata": meta}))
+            encode(
+                "BOOKMARK",
+                &json!({"kind": def.kind, "apiVersion": def.api_version(&version), "metadata": meta}),
+            )
         };
         for ev in first {
             if matches(&ev.object) {
-                if tx.send(encode(ev.etype.as_str(), &present(&ev.object, &def, &version))).await.is_err() {
+                if tx
+                    .send(encode(
+                        ev.etype.as_str(),
+                        &present(&ev.object, &def, &version),
+                    ))
+                    .await
+                    .is_err()
+                {
                     return;
                 }
                 sent += 1;
@@ -575,9 +779,11 @@ fn watch(
         if initial_events && tx.send(bookmark(last_rv, true)).await.is_err() {
             return;
         }
-        let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + BOOKMARK_EVERY, BOOKMARK_EVERY);
+        let mut tick =
+            tokio::time::interval_at(tokio::time::Instant::now() + BOOKMARK_EVERY, BOOKMARK_EVERY);
         loop {
-            let sleep_until = deadline.unwrap_or_else(|| tokio::time::Instant::now() + Duration::from_secs(86400));
+            let sleep_until = deadline
+                .unwrap_or_else(|| tokio::time::Instant::now() + Duration::from_secs(86400));
             tokio::select! {
                 ev = rx.recv() => match ev {
                     Ok(ev) => {
@@ -617,7 +823,10 @@ fn pod_logs(shared: &Arc<Shared>, ns: &str, pod: &str, query: &Query) -> Respons
     let follow = query.get("follow").is_some_and(|v| v == "true");
     let timestamps = query.get("timestamps").is_some_and(|v| v == "true");
     let tail: Option<usize> = query.get("tailLines").and_then(|v| v.parse().ok());
-    let since: Option<Duration> = query.get("sinceSeconds").and_then(|v| v.parse().ok()).map(Duration::from_secs);
+    let since: Option<Duration> = query
+        .get("sinceSeconds")
+        .and_then(|v| v.parse().ok())
+        .map(Duration::from_secs);
     let (mut lines, mut rx) = shared.logs.follow(ns, pod);
     if let Some(s) = since {
         let from = SystemTime::now() - s;
@@ -630,7 +839,11 @@ fn pod_logs(shared: &Arc<Shared>, ns: &str, pod: &str, query: &Query) -> Respons
     let render = move |l: &crate::logs::Line| {
         let mut s = String::new();
         if timestamps {
-            s.push_str(&jiff::Timestamp::try_from(l.at).map(|t| t.to_string()).unwrap_or_default());
+            s.push_str(
+                &jiff::Timestamp::try_from(l.at)
+                    .map(|t| t.to_string())
+                    .unwrap_or_default(),
+            );
             s.push(' ');
         }
         s.push_str(&l.text);

@@ -87,7 +87,9 @@ pub struct Store {
 }
 
 pub fn now() -> String {
-    jiff::Timestamp::now().strftime("%Y-%m-%dT%H:%M:%SZ").to_string()
+    jiff::Timestamp::now()
+        .strftime("%Y-%m-%dT%H:%M:%SZ")
+        .to_string()
 }
 
 fn uid() -> String {
@@ -98,12 +100,21 @@ fn uid() -> String {
     b[6] = (b[6] & 0x0f) | 0x40;
     b[8] = (b[8] & 0x3f) | 0x80;
     let h: String = b.iter().map(|x| format!("{x:02x}")).collect();
-    format!("{}-{}-{}-{}-{}", &h[0..8], &h[8..12], &h[12..16], &h[16..20], &h[20..32])
+    format!(
+        "{}-{}-{}-{}-{}",
+        &h[0..8],
+        &h[8..12],
+        &h[12..16],
+        &h[16..20],
+        &h[20..32]
+    )
 }
 
 pub fn random_suffix(n: usize) -> String {
     const ALPHA: &[u8] = b"bcdfghjklmnpqrstvwxz2456789";
-    (0..n).map(|_| ALPHA[fastrand::usize(..ALPHA.len())] as char).collect()
+    (0..n)
+        .map(|_| ALPHA[fastrand::usize(..ALPHA.len())] as char)
+        .collect()
 }
 
 pub fn meta_str<'a>(obj: &'a Value, field: &str) -> &'a str {
@@ -153,11 +164,18 @@ impl Store {
         for d in registry::builtins() {
             inner.defs.insert(d.key(), d);
         }
-        let store = Arc::new(Store { inner: Mutex::new(inner), tx });
-        let ns = store.def("", "namespaces").expect("namespaces are built in");
+        let store = Arc::new(Store {
+            inner: Mutex::new(inner),
+            tx,
+        });
+        let ns = store
+            .def("", "namespaces")
+            .expect("namespaces are built in");
         for name in ["default", "kube-system", "kube-public", "kube-node-lease"] {
             let obj = json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}});
-            store.create(&ns, "", obj, &WriteOpts::default()).expect("fresh store");
+            store
+                .create(&ns, "", obj, &WriteOpts::default())
+                .expect("fresh store");
         }
         store
     }
@@ -171,7 +189,10 @@ impl Store {
     }
 
     pub fn def(&self, group: &str, plural: &str) -> Option<ResourceDef> {
-        self.lock().defs.get(&(group.to_string(), plural.to_string())).cloned()
+        self.lock()
+            .defs
+            .get(&(group.to_string(), plural.to_string()))
+            .cloned()
     }
 
     pub fn defs(&self) -> Vec<ResourceDef> {
@@ -237,7 +258,10 @@ impl Store {
         let first = match rv {
             Some(rv) if rv > 0 => {
                 if rv < inner.compacted {
-                    return Err(ApiError::gone(format!("too old resource version: {rv} ({})", inner.compacted + 1)));
+                    return Err(ApiError::gone(format!(
+                        "too old resource version: {rv} ({})",
+                        inner.compacted + 1
+                    )));
                 }
                 inner
                     .log
@@ -254,7 +278,10 @@ impl Store {
                         .filter(|((n, _), _)| ns.is_none_or(|ns| ns == n))
                         .map(|(_, o)| {
                             Arc::new(Event {
-                                rv: o["metadata"]["resourceVersion"].as_str().and_then(|s| s.parse().ok()).unwrap_or(0),
+                                rv: o["metadata"]["resourceVersion"]
+                                    .as_str()
+                                    .and_then(|s| s.parse().ok())
+                                    .unwrap_or(0),
                                 group: key.0.clone(),
                                 plural: key.1.clone(),
                                 etype: EventType::Added,
@@ -268,7 +295,13 @@ impl Store {
         Ok((first, rx))
     }
 
-    pub fn create(&self, def: &ResourceDef, ns: &str, obj: Value, opts: &WriteOpts) -> ApiResult<Arc<Value>> {
+    pub fn create(
+        &self,
+        def: &ResourceDef,
+        ns: &str,
+        obj: Value,
+        opts: &WriteOpts,
+    ) -> ApiResult<Arc<Value>> {
         let mut inner = self.lock();
         self.create_locked(&mut inner, def, ns, obj, opts)
     }
@@ -282,7 +315,9 @@ impl Store {
         opts: &WriteOpts,
     ) -> ApiResult<Arc<Value>> {
         if !obj.is_object() {
-            return Err(ApiError::bad_request("the request body must be a JSON object"));
+            return Err(ApiError::bad_request(
+                "the request body must be a JSON object",
+            ));
         }
         if !obj["metadata"].is_object() {
             obj["metadata"] = json!({});
@@ -310,7 +345,11 @@ impl Store {
                 return Err(ApiError::not_found("", "namespaces", ns));
             }
         }
-        if inner.objs.get(&def.key()).is_some_and(|m| m.contains_key(&(ns.to_string(), name.clone()))) {
+        if inner
+            .objs
+            .get(&def.key())
+            .is_some_and(|m| m.contains_key(&(ns.to_string(), name.clone())))
+        {
             return Err(ApiError::already_exists(&def.group, &def.plural, &name));
         }
         let obj = self.prepare(inner, def, ns, None, obj, opts)?;
@@ -331,7 +370,11 @@ impl Store {
         f: impl FnOnce(Option<&Value>) -> ApiResult<Value>,
     ) -> ApiResult<Arc<Value>> {
         let mut inner = self.lock();
-        let cur = inner.objs.get(&def.key()).and_then(|m| m.get(&(ns.to_string(), name.to_string()))).cloned();
+        let cur = inner
+            .objs
+            .get(&def.key())
+            .and_then(|m| m.get(&(ns.to_string(), name.to_string())))
+            .cloned();
         let new = f(cur.as_deref())?;
         let Some(old) = cur else {
             if opts.status {
@@ -340,7 +383,9 @@ impl Store {
             return self.create_locked(&mut inner, def, ns, new, opts);
         };
         if !new.is_object() {
-            return Err(ApiError::bad_request("the request body must be a JSON object"));
+            return Err(ApiError::bad_request(
+                "the request body must be a JSON object",
+            ));
         }
         let new_name = meta_str(&new, "name");
         if !new_name.is_empty() && new_name != name {
@@ -357,7 +402,9 @@ impl Store {
             return Ok(if opts.dry_run { Arc::new(new) } else { old });
         }
         let finalized = new["metadata"].get("deletionTimestamp").is_some()
-            && new["metadata"]["finalizers"].as_array().is_none_or(|a| a.is_empty());
+            && new["metadata"]["finalizers"]
+                .as_array()
+                .is_none_or(|a| a.is_empty());
         let obj = self.commit(&mut inner, def, ns, name, new, EventType::Modified);
         if finalized {
             self.remove_locked(&mut inner, def, ns, name, false);
@@ -428,7 +475,13 @@ impl Store {
                     }
                     obj = o;
                 } else {
-                    for f in ["uid", "creationTimestamp", "deletionTimestamp", "deletionGracePeriodSeconds", "generation"] {
+                    for f in [
+                        "uid",
+                        "creationTimestamp",
+                        "deletionTimestamp",
+                        "deletionGracePeriodSeconds",
+                        "generation",
+                    ] {
                         match old["metadata"].get(f) {
                             Some(v) => obj["metadata"][f] = v.clone(),
                             None => {
@@ -450,7 +503,12 @@ impl Store {
                 let m = &mut obj["metadata"];
                 m["uid"] = json!(uid());
                 m["creationTimestamp"] = json!(now);
-                for f in ["deletionTimestamp", "deletionGracePeriodSeconds", "resourceVersion", "generation"] {
+                for f in [
+                    "deletionTimestamp",
+                    "deletionGracePeriodSeconds",
+                    "resourceVersion",
+                    "generation",
+                ] {
                     m.as_object_mut().map(|m| m.remove(f));
                 }
                 if def.has_status() {
@@ -473,11 +531,17 @@ impl Store {
                 }
             }
             ("apiextensions.k8s.io", "customresourcedefinitions") => {
-                let d = registry::from_crd(&obj).map_err(|m| ApiError::invalid(&def.group, &def.kind, &name, m))?;
+                let d = registry::from_crd(&obj)
+                    .map_err(|m| ApiError::invalid(&def.group, &def.kind, &name, m))?;
                 if let Some(existing) = inner.defs.get(&d.key())
                     && existing.builtin
                 {
-                    return Err(ApiError::invalid(&def.group, &def.kind, &name, "spec.group: the group is reserved"));
+                    return Err(ApiError::invalid(
+                        &def.group,
+                        &def.kind,
+                        &name,
+                        "spec.group: the group is reserved",
+                    ));
                 }
                 obj["status"] = registry::crd_status(&obj, &now);
             }
@@ -492,9 +556,12 @@ impl Store {
                 }
             }
             ("", "secrets") => {
-                if let Some(Value::Object(sd)) = obj.as_object_mut().and_then(|m| m.remove("stringData")) {
+                if let Some(Value::Object(sd)) =
+                    obj.as_object_mut().and_then(|m| m.remove("stringData"))
+                {
                     for (k, v) in sd {
-                        let enc = base64::engine::general_purpose::STANDARD.encode(v.as_str().unwrap_or_default());
+                        let enc = base64::engine::general_purpose::STANDARD
+                            .encode(v.as_str().unwrap_or_default());
                         obj["data"][k] = json!(enc);
                     }
                 }
@@ -513,7 +580,11 @@ impl Store {
                 None => 1,
                 Some(old) => {
                     let g = old["metadata"]["generation"].as_i64().unwrap_or(1);
-                    if spec_part(def, old) != spec_part(def, &obj) { g + 1 } else { g }
+                    if spec_part(def, old) != spec_part(def, &obj) {
+                        g + 1
+                    } else {
+                        g
+                    }
                 }
             };
             obj["metadata"]["generation"] = json!(generation);
@@ -524,7 +595,15 @@ impl Store {
         Ok(obj)
     }
 
-    fn commit(&self, inner: &mut Inner, def: &ResourceDef, ns: &str, name: &str, mut obj: Value, etype: EventType) -> Arc<Value> {
+    fn commit(
+        &self,
+        inner: &mut Inner,
+        def: &ResourceDef,
+        ns: &str,
+        name: &str,
+        mut obj: Value,
+        etype: EventType,
+    ) -> Arc<Value> {
         inner.rv += 1;
         let rv = inner.rv;
         obj["metadata"]["resourceVersion"] = json!(rv.to_string());
@@ -546,7 +625,13 @@ impl Store {
     }
 
     fn emit(&self, inner: &mut Inner, def: &ResourceDef, etype: EventType, object: Arc<Value>) {
-        let ev = Arc::new(Event { rv: inner.rv, group: def.group.clone(), plural: def.plural.clone(), etype, object });
+        let ev = Arc::new(Event {
+            rv: inner.rv,
+            group: def.group.clone(),
+            plural: def.plural.clone(),
+            etype,
+            object,
+        });
         inner.log.push_back(ev.clone());
         while inner.log.len() > inner.log_cap {
             if let Some(e) = inner.log.pop_front() {
@@ -558,7 +643,13 @@ impl Store {
     }
 
     /// Deletes an object; with finalizers it only gets a deletionTimestamp.
-    pub fn delete(&self, def: &ResourceDef, ns: &str, name: &str, opts: &DeleteOpts) -> ApiResult<Arc<Value>> {
+    pub fn delete(
+        &self,
+        def: &ResourceDef,
+        ns: &str,
+        name: &str,
+        opts: &DeleteOpts,
+    ) -> ApiResult<Arc<Value>> {
         let mut inner = self.lock();
         let cur = inner
             .objs
@@ -579,7 +670,9 @@ impl Store {
         if opts.dry_run {
             return Ok(cur);
         }
-        let has_finalizers = cur["metadata"]["finalizers"].as_array().is_some_and(|a| !a.is_empty());
+        let has_finalizers = cur["metadata"]["finalizers"]
+            .as_array()
+            .is_some_and(|a| !a.is_empty());
         if has_finalizers && !(def.group.is_empty() && def.plural == "namespaces") {
             if cur["metadata"].get("deletionTimestamp").is_some() {
                 return Ok(cur);
@@ -589,11 +682,23 @@ impl Store {
             obj["metadata"]["deletionGracePeriodSeconds"] = json!(0);
             return Ok(self.commit(&mut inner, def, ns, name, obj, EventType::Modified));
         }
-        Ok(self.remove_locked(&mut inner, def, ns, name, opts.orphan).unwrap_or(cur))
+        Ok(self
+            .remove_locked(&mut inner, def, ns, name, opts.orphan)
+            .unwrap_or(cur))
     }
 
-    fn remove_locked(&self, inner: &mut Inner, def: &ResourceDef, ns: &str, name: &str, orphan: bool) -> Option<Arc<Value>> {
-        let removed = inner.objs.get_mut(&def.key())?.remove(&(ns.to_string(), name.to_string()))?;
+    fn remove_locked(
+        &self,
+        inner: &mut Inner,
+        def: &ResourceDef,
+        ns: &str,
+        name: &str,
+        orphan: bool,
+    ) -> Option<Arc<Value>> {
+        let removed = inner
+            .objs
+            .get_mut(&def.key())?
+            .remove(&(ns.to_string(), name.to_string()))?;
         inner.rv += 1;
         let mut gone = (*removed).clone();
         gone["metadata"]["resourceVersion"] = json!(inner.rv.to_string());
@@ -604,7 +709,11 @@ impl Store {
             && def.plural == "customresourcedefinitions"
             && let Ok(d) = registry::from_crd(&removed)
         {
-            let keys: Vec<Key> = inner.objs.get(&d.key()).map(|m| m.keys().cloned().collect()).unwrap_or_default();
+            let keys: Vec<Key> = inner
+                .objs
+                .get(&d.key())
+                .map(|m| m.keys().cloned().collect())
+                .unwrap_or_default();
             for (n, o) in keys {
                 self.remove_locked(inner, &d, &n, &o, true);
             }
@@ -613,12 +722,22 @@ impl Store {
             inner.discovery_gen += 1;
         }
         if def.group.is_empty() && def.plural == "namespaces" {
-            let defs: Vec<ResourceDef> = inner.defs.values().filter(|d| d.namespaced).cloned().collect();
+            let defs: Vec<ResourceDef> = inner
+                .defs
+                .values()
+                .filter(|d| d.namespaced)
+                .cloned()
+                .collect();
             for d in defs {
                 let names: Vec<String> = inner
                     .objs
                     .get(&d.key())
-                    .map(|m| m.keys().filter(|(n, _)| n == name).map(|(_, o)| o.clone()).collect())
+                    .map(|m| {
+                        m.keys()
+                            .filter(|(n, _)| n == name)
+                            .map(|(_, o)| o.clone())
+                            .collect()
+                    })
                     .unwrap_or_default();
                 for o in names {
                     self.remove_locked(inner, &d, name, &o, true);

@@ -1,0 +1,1178 @@
+//! The Flux controllers: sources, Kustomization, HelmRelease, Receiver and the image kinds.
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+
+use serde_json::{Map, Value, json};
+
+use super::{Ctx, apply, build, event, git, log, sha256_hex};
+use crate::registry::ResourceDef;
+use crate::store::{EventType, WriteOpts, meta_str, now};
+
+const SOURCE: &str = "source.toolkit.fluxcd.io";
+const FINALIZER: &str = "finalizers.fluxcd.io";
+const REQUESTED_AT: &str = "reconcile.fluxcd.io/requestedAt";
+const FORCE_AT: &str = "reconcile.fluxcd.io/forceAt";
+const RESET_AT: &str = "reconcile.fluxcd.io/resetAt";
+
+/// (group, plural, controller) of every kind simulated here.
+const KINDS: [(&str, &str, &str); 11] = [
+    (SOURCE, "gitrepositories", "source-controller"),
+    (SOURCE, "ocirepositories", "source-controller"),
+    (SOURCE, "helmrepositories", "source-controller"),
+    (SOURCE, "helmcharts", "source-controller"),
+    (SOURCE, "buckets", "source-controller"),
+    (
+        "kustomize.toolkit.fluxcd.io",
+        "kustomizations",
+        "kustomize-controller",
+    ),
+    ("helm.toolkit.fluxcd.io", "helmreleases", "helm-controller"),
+    (
+        "notification.toolkit.fluxcd.io",
+        "receivers",
+        "notification-controller",
+    ),
+    (
+        "image.toolkit.fluxcd.io",
+        "imagerepositories",
+        "image-reflector-controller",
+    ),
+    (
+        "image.toolkit.fluxcd.io",
+        "imagepolicies",
+        "image-reflector-controller",
+    ),
+    (
+        "image.toolkit.fluxcd.io",
+        "imageupdateautomations",
+        "image-automation-controller",
+    ),
+];
+
+type Key = (String, String, String, String);
+
+/// Kinds whose objects read the status of `plural`'s objects, and so are re-queued with them.
+fn dependents(plural: &str) -> &'static [&'static str] {
+    match plural {
+        "gitrepositories" | "ocirepositories" | "buckets" => {
+            &["kustomizations", "helmcharts", "helmreleases"]
+        }
+        "helmrepositories" => &["helmcharts"],
+        "helmcharts" => &["helmreleases"],
+        "kustomizations" => &["kustomizations"],
+        "helmreleases" => &["helmreleases"],
+        "imagerepositories" => &["imagepolicies"],
+        _ => &[],
+    }
+}
+
+pub async fn run(ctx: Arc<Ctx>, mut shutdown: tokio::sync::watch::Receiver<bool>) {
+    let mut rx = ctx.store.subscribe();
+    let mut dirty: BTreeSet<Key> = BTreeSet::new();
+    loop {
+        // Take everything queued, then work through it.
+        loop {
+            match rx.try_recv() {
+                Ok(ev) => queue(
+                    &ctx, &mut dirty, &ev.group, &ev.plural, &ev.object, ev.etype,
+                ),
+                Err(tokio::sync::broadcast::error::TryRecvError::Lagged(_)) => {
+                    queue_all(&ctx, &mut dirty)
+                }
+                Err(_) => break,
+            }
+        }
+        if let Some(key) = dirty.pop_first() {
+            reconcile(&ctx, &key).await;
+            continue;
+        }
+        tokio::select! {
+            ev = rx.recv() => match ev {
+                Ok(ev) => queue(&ctx, &mut dirty, &ev.group, &ev.plural, &ev.object, ev.etype),
+                Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => queue_all(&ctx, &mut dirty),
+                Err(_) => return,
+            },
+            _ = shutdown.changed() => return,
+        }
+    }
+}
+
+fn controller_of(group: &str, plural: &str) -> Option<&'static str> {
+    KINDS
+        .iter()
+        .find(|(g, p, _)| *g == group && *p == plural)
+        .map(|(_, _, c)| *c)
+}
+
+fn queue(
+    ctx: &Ctx,
+    dirty: &mut BTreeSet<Key>,
+    group: &str,
+    plural: &str,
+    obj: &Value,
+    etype: EventType,
+) {
+    if controller_of(group, plural).is_none() {
+        return;
+    }
+    if etype != EventType::Deleted {
+        dirty.insert((
+            group.into(),
+            plural.into(),
+            meta_str(obj, "namespace").into(),
+            meta_str(obj, "name").into(),
+        ));
+    }
+    for dep in dependents(plural) {
+        let Some((g, p, _)) = KINDS.iter().find(|(_, p, _)| p == dep) else {
+            continue;
+        };
+        let Some(def) = ctx.store.def(g, p) else {
+            continue;
+        };
+        for o in ctx.store.list(&def, None).0 {
+            dirty.insert((
+                g.to_string(),
+                p.to_string(),
+                meta_str(&o, "namespace").into(),
+                meta_str(&o, "name").into(),
+            ));
+        }
+    }
+}
+
+fn queue_all(ctx: &Ctx, dirty: &mut BTreeSet<Key>) {
+    for (g, p, _) in KINDS {
+        let Some(def) = ctx.store.def(g, p) else {
+            continue;
+        };
+        for o in ctx.store.list(&def, None).0 {
+            dirty.insert((
+                g.into(),
+                p.into(),
+                meta_str(&o, "namespace").into(),
+                meta_str(&o, "name").into(),
+            ));
+        }
+    }
+}
+
+fn get(ctx: &Ctx, group: &str, plural: &str, ns: &str, name: &str) -> Option<Arc<Value>> {
+    let def = ctx.store.def(group, plural)?;
+    ctx.store.get(&def, ns, name).ok()
+}
+
+fn plural_of(kind: &str) -> &'static str {
+    match kind {
+        "GitRepository" => "gitrepositories",
+        "OCIRepository" => "ocirepositories",
+        "HelmRepository" => "helmrepositories",
+        "HelmChart" => "helmcharts",
+        "Bucket" => "buckets",
+        "ExternalArtifact" => "externalartifacts",
+        _ => "",
+    }
+}
+
+fn condition(obj: &Value, t: &str) -> Option<Value> {
+    obj["status"]["conditions"]
+        .as_array()?
+        .iter()
+        .find(|c| c["type"] == t)
+        .cloned()
+}
+
+fn is_ready(obj: &Value) -> bool {
+    condition(obj, "Ready").is_some_and(|c| c["status"] == "True")
+        && obj["status"]["observedGeneration"] == obj["metadata"]["generation"]
+}
+
+/// What a reconcile arrived at.
+struct Outcome {
+    ready: bool,
+    reason: String,
+    message: String,
+    /// Status fields besides conditions, observedGeneration and lastHandled*.
+    fields: Map<String, Value>,
+    /// Extra conditions (ArtifactInStorage, Released, ...).
+    extra: Vec<(String, bool, String)>,
+}
+
+impl Outcome {
+    fn ok(reason: &str, message: String) -> Self {
+        Outcome {
+            ready: true,
+            reason: reason.into(),
+            message,
+            fields: Map::new(),
+            extra: vec![],
+        }
+    }
+    fn fail(reason: &str, message: String) -> Self {
+        Outcome {
+            ready: false,
+            reason: reason.into(),
+            message,
+            fields: Map::new(),
+            extra: vec![],
+        }
+    }
+    fn with(mut self, k: &str, v: Value) -> Self {
+        self.fields.insert(k.into(), v);
+        self
+    }
+}
+
+fn cond(t: &str, ok: bool, reason: &str, message: &str, generation: &Value, now: &str) -> Value {
+    json!({
+        "type": t,
+        "status": if ok { "True" } else { "False" },
+        "reason": reason,
+        "message": message,
+        "observedGeneration": generation,
+        "lastTransitionTime": now,
+    })
+}
+
+/// Status without the timestamps that change on every write.
+fn stable(v: &Value) -> Value {
+    match v {
+        Value::Object(m) => Value::Object(
+            m.iter()
+                .filter(|(k, _)| {
+                    !matches!(
+                        k.as_str(),
+                        "lastTransitionTime"
+                            | "lastUpdateTime"
+                            | "scanTime"
+                            | "lastAutomationRunTime"
+                            | "lastDeployed"
+                            | "firstDeployed"
+                    )
+                })
+                .map(|(k, v)| (k.clone(), stable(v)))
+                .collect(),
+        ),
+        Value::Array(a) => Value::Array(a.iter().map(stable).collect()),
+        other => other.clone(),
+    }
+}
+
+fn write_status(
+    ctx: &Ctx,
+    def: &ResourceDef,
+    obj: &Value,
+    controller: &str,
+    status: Value,
+) -> bool {
+    let opts = WriteOpts {
+        status: true,
+        manager: Some(controller.into()),
+        dry_run: false,
+    };
+    let before = meta_str(obj, "resourceVersion").to_string();
+    ctx.store
+        .modify(
+            def,
+            meta_str(obj, "namespace"),
+            meta_str(obj, "name"),
+            &opts,
+            |cur| {
+                let mut o = cur.cloned().unwrap_or(Value::Null);
+                o["status"] = status;
+                Ok(o)
+            },
+        )
+        .is_ok_and(|o| meta_str(&o, "resourceVersion") != before)
+}
+
+fn set_finalizer(ctx: &Ctx, def: &ResourceDef, obj: &Value, present: bool) {
+    let opts = WriteOpts {
+        manager: Some("flux-controller".into()),
+        ..Default::default()
+    };
+    let _ = ctx.store.modify(
+        def,
+        meta_str(obj, "namespace"),
+        meta_str(obj, "name"),
+        &opts,
+        |cur| {
+            let mut o = cur.cloned().unwrap_or(Value::Null);
+            let mut fins: Vec<Value> = o["metadata"]["finalizers"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default();
+            fins.retain(|f| f != FINALIZER);
+            if present {
+                fins.push(json!(FINALIZER));
+            }
+            if fins.is_empty() {
+                o["metadata"]
+                    .as_object_mut()
+                    .map(|m| m.remove("finalizers"));
+            } else {
+                o["metadata"]["finalizers"] = Value::Array(fins);
+            }
+            Ok(o)
+        },
+    );
+}
+
+async fn reconcile(ctx: &Ctx, key: &Key) {
+    let (group, plural, ns, name) = key;
+    let Some(def) = ctx.store.def(group, plural) else {
+        return;
+    };
+    let Ok(obj) = ctx.store.get(&def, ns, name) else {
+        return;
+    };
+    let controller = controller_of(group, plural).unwrap_or("flux");
+    let has_finalizer = obj["metadata"]["finalizers"]
+        .as_array()
+        .is_some_and(|f| f.iter().any(|x| x == FINALIZER));
+    if obj["metadata"].get("deletionTimestamp").is_some() {
+        if has_finalizer {
+            finalize(ctx, &obj);
+            set_finalizer(ctx, &def, &obj, false);
+            log(
+                ctx,
+                controller,
+                "info",
+                "garbage collection completed",
+                &obj,
+            );
+        }
+        return;
+    }
+    if obj["spec"]["suspend"].as_bool() == Some(true) {
+        return;
+    }
+    if !has_finalizer {
+        // Queued again by the metadata write.
+        set_finalizer(ctx, &def, &obj, true);
+        return;
+    }
+    let annotations = obj["metadata"]["annotations"].clone();
+    let requested = annotations[REQUESTED_AT].as_str().map(String::from);
+    let status = obj["status"].clone();
+    let request_pending =
+        requested.is_some() && requested.as_deref() != status["lastHandledReconcileAt"].as_str();
+    let generation = obj["metadata"]["generation"].clone();
+    let gen_changed = status["observedGeneration"] != generation;
+    let plural_str = plural.as_str();
+    let helm_pending = plural_str == "helmreleases"
+        && (annotations[FORCE_AT]
+            .as_str()
+            .is_some_and(|f| Some(f) != status["lastHandledForceAt"].as_str())
+            || annotations[RESET_AT]
+                .as_str()
+                .is_some_and(|r| Some(r) != status["lastHandledResetAt"].as_str()));
+    let mut obj = obj;
+    if (request_pending || gen_changed || helm_pending) && !ctx.reconcile_delay.is_zero() {
+        // Progressing first, as kstatus-aware controllers report while they work.
+        let mut s = status;
+        if !s.is_object() {
+            s = json!({});
+        }
+        let now = now();
+        let mut conds: Vec<Value> = s["conditions"].as_array().cloned().unwrap_or_default();
+        conds.retain(|c| c["type"] != "Ready" && c["type"] != "Reconciling");
+        conds.insert(
+            0,
+            cond(
+                "Reconciling",
+                true,
+                "Progressing",
+                "Reconciliation in progress",
+                &generation,
+                &now,
+            ),
+        );
+        conds.insert(0, json!({"type": "Ready", "status": "Unknown", "reason": "Progressing", "message": "Reconciliation in progress", "observedGeneration": generation, "lastTransitionTime": now}));
+        s["conditions"] = Value::Array(conds);
+        write_status(ctx, &def, &obj, controller, s);
+        tokio::time::sleep(ctx.reconcile_delay).await;
+        match ctx.store.get(&def, ns, name) {
+            Ok(o) => obj = o,
+            Err(_) => return,
+        }
+    }
+    let outcome = match plural_str {
+        "gitrepositories" => git_repository(ctx, &obj),
+        "ocirepositories" => oci_repository(&obj),
+        "helmrepositories" => helm_repository(&obj),
+        "helmcharts" => helm_chart(ctx, &obj),
+        "buckets" => bucket(&obj),
+        "kustomizations" => kustomization(ctx, &obj),
+        "helmreleases" => helm_release(ctx, &obj),
+        "receivers" => receiver(&obj),
+        "imagerepositories" => image_repository(&obj),
+        "imagepolicies" => image_policy(ctx, &obj),
+        _ => image_update_automation(),
+    };
+    let now = now();
+    let old = &obj["status"];
+    let mut status = json!({});
+    for (k, v) in &outcome.fields {
+        status[k] = v.clone();
+    }
+    let mut conds = vec![cond(
+        "Ready",
+        outcome.ready,
+        &outcome.reason,
+        &outcome.message,
+        &generation,
+        &now,
+    )];
+    for (t, ok, reason) in &outcome.extra {
+        conds.push(cond(t, *ok, reason, &outcome.message, &generation, &now));
+    }
+    // A condition keeps its lastTransitionTime while its status holds.
+    for c in conds.iter_mut() {
+        if let Some(prev) = condition(&obj, c["type"].as_str().unwrap_or_default())
+            && prev["status"] == c["status"]
+            && prev["lastTransitionTime"].is_string()
+        {
+            c["lastTransitionTime"] = prev["lastTransitionTime"].clone();
+        }
+    }
+    status["conditions"] = Value::Array(conds);
+    status["observedGeneration"] = generation.clone();
+    for (field, value) in [
+        ("lastHandledReconcileAt", requested.clone()),
+        (
+            "lastHandledForceAt",
+            annotations[FORCE_AT].as_str().map(String::from),
+        ),
+        (
+            "lastHandledResetAt",
+            annotations[RESET_AT].as_str().map(String::from),
+        ),
+    ] {
+        if field != "lastHandledReconcileAt" && plural_str != "helmreleases" {
+            continue;
+        }
+        match value {
+            Some(v) => status[field] = json!(v),
+            None => {
+                if let Some(v) = old.get(field) {
+                    status[field] = v.clone();
+                }
+            }
+        }
+    }
+    if stable(&status) == stable(old) {
+        return;
+    }
+    let ready_changed = condition(&obj, "Ready").is_none_or(|c| {
+        c["status"] != status["conditions"][0]["status"] || c["message"] != json!(outcome.message)
+    });
+    if write_status(ctx, &def, &obj, controller, status) && ready_changed {
+        let event_reason = if outcome.ready && plural_str.ends_with("repositories")
+            || plural_str == "buckets" && outcome.ready
+        {
+            "NewArtifact"
+        } else {
+            outcome.reason.as_str()
+        };
+        event(
+            ctx,
+            controller,
+            &obj,
+            !outcome.ready,
+            event_reason,
+            &outcome.message,
+        );
+        log(
+            ctx,
+            controller,
+            if outcome.ready { "info" } else { "error" },
+            &outcome.message,
+            &obj,
+        );
+    }
+}
+
+/// Cleanup on deletion: a Kustomization with prune deletes what it applied; a HelmRelease its chart.
+fn finalize(ctx: &Ctx, obj: &Value) {
+    match obj["kind"].as_str() {
+        Some("Kustomization") if obj["spec"]["prune"].as_bool() == Some(true) => {
+            let old = obj["status"]["inventory"]["entries"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default();
+            apply::prune(&ctx.store, &old, &[]);
+        }
+        Some("HelmRelease") => {
+            if let Some(chart) = obj["status"]["helmChart"].as_str()
+                && let Some((ns, name)) = chart.split_once('/')
+                && let Some(def) = ctx.store.def(SOURCE, "helmcharts")
+            {
+                let _ = ctx.store.delete(&def, ns, name, &Default::default());
+            }
+        }
+        _ => {}
+    }
+}
+
+fn artifact(kind_dir: &str, obj: &Value, revision: &str, file: &str) -> Value {
+    let path = format!(
+        "{kind_dir}/{}/{}/{file}",
+        meta_str(obj, "namespace"),
+        meta_str(obj, "name")
+    );
+    let digest = sha256_hex(format!("{path}{revision}").as_bytes());
+    json!({
+        "path": path,
+        "url": format!("http://source-controller.flux-system.svc.cluster.local./{path}"),
+        "revision": revision,
+        "digest": format!("sha256:{digest}"),
+        "lastUpdateTime": now(),
+        "size": 1024 + (git::fnv(digest.as_bytes()) % 65536),
+    })
+}
+
+fn source_ready(message: String, art: Value) -> Outcome {
+    let mut o = Outcome::ok("Succeeded", message).with("artifact", art);
+    o.extra
+        .push(("ArtifactInStorage".into(), true, "Succeeded".into()));
+    o
+}
+
+fn git_repository(ctx: &Ctx, obj: &Value) -> Outcome {
+    let url = obj["spec"]["url"].as_str().unwrap_or_default();
+    let git_ref = obj["spec"]["ref"].clone();
+    if url.is_empty() || !(url.contains("://") || url.starts_with('/') || url.contains('@')) {
+        return Outcome::fail("URLInvalid", format!("invalid URL '{url}'"));
+    }
+    let resolved = if git::is_local(url) {
+        git::resolve(url, &git_ref, &ctx.git_cache)
+    } else {
+        // Unreachable from here: a stable made-up commit for the URL and ref.
+        let commit: String = sha256_hex(format!("{url}{git_ref}").as_bytes())[..40].to_string();
+        let s = |k: &str| {
+            git_ref
+                .get(k)
+                .and_then(Value::as_str)
+                .filter(|v| !v.is_empty())
+                .map(String::from)
+        };
+        let label = s("name")
+            .or(s("tag"))
+            .or(s("semver").map(|_| "v1.0.0".to_string()))
+            .or(s("branch"));
+        let revision = match (s("commit"), label) {
+            (Some(c), Some(l)) => format!("{l}@sha1:{c}"),
+            (Some(c), None) => format!("sha1:{c}"),
+            (None, Some(l)) => format!("{l}@sha1:{commit}"),
+            (None, None) => format!("master@sha1:{commit}"),
+        };
+        Ok(git::Resolved {
+            revision,
+            commit,
+            repo: Default::default(),
+        })
+    };
+    match resolved {
+        Ok(r) => {
+            let art = artifact(
+                "gitrepository",
+                obj,
+                &r.revision,
+                &format!("{}.tar.gz", r.commit),
+            );
+            source_ready(
+                format!("stored artifact for revision '{}'", r.revision),
+                art,
+            )
+        }
+        Err(message) => {
+            let mut o = Outcome::fail("GitOperationFailed", message);
+            o.extra
+                .push(("FetchFailed".into(), true, "GitOperationFailed".into()));
+            if let Some(a) = obj["status"].get("artifact") {
+                o = o.with("artifact", a.clone());
+            }
+            o
+        }
+    }
+}
+
+fn oci_repository(obj: &Value) -> Outcome {
+    let url = obj["spec"]["url"].as_str().unwrap_or_default();
+    if !url.starts_with("oci://") {
+        return Outcome::fail(
+            "URLInvalid",
+            format!("URL must be in format 'oci://<domain>/<org>/<repo>': {url}"),
+        );
+    }
+    let r = &obj["spec"]["ref"];
+    let digest = sha256_hex(format!("{url}{r}").as_bytes());
+    let revision = match (
+        r["digest"].as_str(),
+        r["tag"].as_str(),
+        r["semver"].as_str(),
+    ) {
+        (Some(d), _, _) => d.to_string(),
+        (None, Some(t), _) => format!("{t}@sha256:{digest}"),
+        (None, None, Some(_)) => format!("1.0.0@sha256:{digest}"),
+        _ => format!("latest@sha256:{digest}"),
+    };
+    let art = artifact(
+        "ocirepository",
+        obj,
+        &revision,
+        &format!("{}.tar.gz", &digest[..32]),
+    );
+    source_ready(format!("stored artifact for digest '{revision}'"), art)
+}
+
+fn helm_repository(obj: &Value) -> Outcome {
+    let url = obj["spec"]["url"].as_str().unwrap_or_default();
+    if obj["spec"]["type"] == "oci" {
+        if !url.starts_with("oci://") {
+            return Outcome::fail(
+                "URLInvalid",
+                format!("URL must be in format 'oci://<domain>/<org>/<repo>': {url}"),
+            );
+        }
+        return Outcome::ok("Succeeded", "Helm repository is ready".into());
+    }
+    if !(url.starts_with("http://") || url.starts_with("https://")) {
+        return Outcome::fail(
+            "URLInvalid",
+            format!(
+                "invalid Helm repository URL: scheme \"{}\" not supported",
+                url.split("://").next().unwrap_or_default()
+            ),
+        );
+    }
+    let revision = format!("sha256:{}", sha256_hex(url.as_bytes()));
+    let art = artifact(
+        "helmrepository",
+        obj,
+        &revision,
+        &format!("index-{}.yaml", &revision[7..23]),
+    );
+    source_ready(format!("stored artifact: revision '{revision}'"), art)
+}
+
+fn bucket(obj: &Value) -> Outcome {
+    let spec = &obj["spec"];
+    let revision = format!(
+        "sha256:{}",
+        sha256_hex(
+            format!(
+                "{}{}{}",
+                spec["endpoint"], spec["bucketName"], spec["prefix"]
+            )
+            .as_bytes()
+        )
+    );
+    let art = artifact(
+        "bucket",
+        obj,
+        &revision,
+        &format!("{}.tar.gz", &revision[7..39]),
+    );
+    source_ready(format!("stored artifact for revision '{revision}'"), art)
+}
+
+/// The source a Kustomization or HelmChart points at, if it has an artifact.
+fn source_artifact(
+    ctx: &Ctx,
+    obj: &Value,
+    source_ref: &Value,
+) -> Result<(Arc<Value>, Value), Outcome> {
+    let kind = source_ref["kind"].as_str().unwrap_or_default();
+    let name = source_ref["name"].as_str().unwrap_or_default();
+    let ns = source_ref["namespace"]
+        .as_str()
+        .unwrap_or(meta_str(obj, "namespace"));
+    let Some(src) = get(ctx, SOURCE, plural_of(kind), ns, name) else {
+        return Err(Outcome::fail(
+            "ArtifactFailed",
+            format!("Source '{kind}/{ns}/{name}' not found"),
+        ));
+    };
+    match src["status"].get("artifact").filter(|_| is_ready(&src)) {
+        Some(a) => {
+            let a = a.clone();
+            Ok((src, a))
+        }
+        None => Err(Outcome::fail(
+            "ArtifactFailed",
+            "Source artifact not found, retrying in 30s".into(),
+        )),
+    }
+}
+
+fn helm_chart(ctx: &Ctx, obj: &Value) -> Outcome {
+    let spec = &obj["spec"];
+    let chart = spec["chart"].as_str().unwrap_or_default();
+    let (src, art) = match source_artifact(ctx, obj, &spec["sourceRef"]) {
+        Ok(s) => s,
+        Err(mut o) => {
+            o.reason = "SourceUnavailable".into();
+            return o;
+        }
+    };
+    let wanted = spec["version"].as_str().unwrap_or("*");
+    let version = if src["kind"] == "GitRepository" {
+        // The version in the chart's own Chart.yaml.
+        let url = src["spec"]["url"].as_str().unwrap_or_default();
+        git::is_local(url)
+            .then(|| git::resolve(url, &src["spec"]["ref"], &ctx.git_cache).ok())
+            .flatten()
+            .and_then(|r| git::files(&r, chart).ok())
+            .and_then(|files| files.into_iter().find(|(p, _)| p == "Chart.yaml"))
+            .and_then(|(_, text)| serde_saphyr::from_str::<Value>(&text).ok())
+            .and_then(|c| c["version"].as_str().map(String::from))
+            .unwrap_or_else(|| "0.1.0".into())
+    } else if semver::Version::parse(wanted).is_ok() {
+        wanted.to_string()
+    } else {
+        "1.0.0".to_string()
+    };
+    let revision = version;
+    let name = chart.rsplit('/').next().unwrap_or(chart);
+    let a = artifact(
+        "helmchart",
+        obj,
+        &revision,
+        &format!("{name}-{revision}.tgz"),
+    );
+    let mut o = Outcome::ok(
+        "ChartPullSucceeded",
+        format!("pulled '{name}' chart with version '{revision}'"),
+    )
+    .with("artifact", a);
+    o.extra
+        .push(("ArtifactInStorage".into(), true, "Succeeded".into()));
+    o.fields.insert("observedChartName".into(), json!(name));
+    o.fields.insert(
+        "observedSourceArtifactRevision".into(),
+        art["revision"].clone(),
+    );
+    o
+}
+
+fn dependencies_ready(ctx: &Ctx, obj: &Value, group: &str, plural: &str) -> Result<(), Outcome> {
+    for d in obj["spec"]["dependsOn"].as_array().into_iter().flatten() {
+        let name = d["name"].as_str().unwrap_or_default();
+        let ns = d["namespace"]
+            .as_str()
+            .unwrap_or(meta_str(obj, "namespace"));
+        let ready = get(ctx, group, plural, ns, name).is_some_and(|o| is_ready(&o));
+        if !ready {
+            return Err(Outcome::fail(
+                "DependencyNotReady",
+                format!("dependency '{ns}/{name}' is not ready"),
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn kustomization(ctx: &Ctx, obj: &Value) -> Outcome {
+    let spec = &obj["spec"];
+    let keep = |mut o: Outcome| {
+        for f in ["inventory", "lastAppliedRevision", "lastAttemptedRevision"] {
+            if let Some(v) = obj["status"].get(f) {
+                o.fields.entry(f).or_insert(v.clone());
+            }
+        }
+        o
+    };
+    if let Err(o) = dependencies_ready(ctx, obj, "kustomize.toolkit.fluxcd.io", "kustomizations") {
+        return keep(o);
+    }
+    let (src, art) = match source_artifact(ctx, obj, &spec["sourceRef"]) {
+        Ok(s) => s,
+        Err(o) => return keep(o),
+    };
+    let revision = art["revision"].as_str().unwrap_or_default().to_string();
+    let fail = |m: String| {
+        keep(Outcome::fail("BuildFailed", m).with("lastAttemptedRevision", json!(revision)))
+    };
+    let url = src["spec"]["url"].as_str().unwrap_or_default();
+    let docs = if src["kind"] == "GitRepository" && git::is_local(url) {
+        let resolved = match git::resolve(url, &src["spec"]["ref"], &ctx.git_cache) {
+            Ok(r) => r,
+            Err(m) => return fail(m),
+        };
+        let path = spec["path"].as_str().unwrap_or("./");
+        let files = match git::files(&resolved, path) {
+            Ok(f) => f,
+            Err(m) => return fail(m),
+        };
+        let substitute = spec["postBuild"]["substitute"].as_object().cloned();
+        match build::build(files, substitute.as_ref()) {
+            Ok(d) => d,
+            Err(m) => return fail(m),
+        }
+    } else {
+        // Sources without local content contribute nothing to apply.
+        vec![]
+    };
+    let (name, ns) = (meta_str(obj, "name"), meta_str(obj, "namespace"));
+    let labels = [
+        ("kustomize.toolkit.fluxcd.io/name", name),
+        ("kustomize.toolkit.fluxcd.io/namespace", ns),
+    ];
+    let inventory = match apply::apply_docs(
+        &ctx.store,
+        docs,
+        "kustomize-controller",
+        &labels,
+        spec["targetNamespace"].as_str(),
+    ) {
+        Ok(i) => i,
+        Err(m) => {
+            return keep(
+                Outcome::fail("ReconciliationFailed", m)
+                    .with("lastAttemptedRevision", json!(revision)),
+            );
+        }
+    };
+    if spec["prune"].as_bool() == Some(true) {
+        let old = obj["status"]["inventory"]["entries"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
+        apply::prune(&ctx.store, &old, &inventory);
+    }
+    Outcome::ok(
+        "ReconciliationSucceeded",
+        format!("Applied revision: {revision}"),
+    )
+    .with("lastAppliedRevision", json!(revision))
+    .with("lastAttemptedRevision", json!(revision))
+    .with("inventory", json!({"entries": inventory}))
+}
+
+fn helm_release(ctx: &Ctx, obj: &Value) -> Outcome {
+    let spec = &obj["spec"];
+    let (name, ns) = (meta_str(obj, "name"), meta_str(obj, "namespace"));
+    let keep = |mut o: Outcome| {
+        for f in [
+            "history",
+            "lastAttemptedRevision",
+            "helmChart",
+            "lastAttemptedGeneration",
+            "lastAttemptedConfigDigest",
+            "lastAttemptedReleaseAction",
+            "storageNamespace",
+        ] {
+            if let Some(v) = obj["status"].get(f) {
+                o.fields.entry(f).or_insert(v.clone());
+            }
+        }
+        o
+    };
+    if let Err(o) = dependencies_ready(ctx, obj, "helm.toolkit.fluxcd.io", "helmreleases") {
+        return keep(o);
+    }
+    let (chart_obj, helm_chart) = if let Some(chart_ref) =
+        spec.get("chartRef").filter(|c| c.is_object())
+    {
+        let kind = chart_ref["kind"].as_str().unwrap_or_default();
+        let rns = chart_ref["namespace"].as_str().unwrap_or(ns);
+        let rname = chart_ref["name"].as_str().unwrap_or_default();
+        match get(ctx, SOURCE, plural_of(kind), rns, rname) {
+            Some(o) => (o, None),
+            None => {
+                return keep(Outcome::fail(
+                    "SourceNotReady",
+                    format!("could not get Source object: {kind} '{rns}/{rname}' not found"),
+                ));
+            }
+        }
+    } else {
+        let cs = &spec["chart"]["spec"];
+        let src_ns = cs["sourceRef"]["namespace"].as_str().unwrap_or(ns);
+        let chart_name = format!("{ns}-{name}");
+        let Some(def) = ctx.store.def(SOURCE, "helmcharts") else {
+            return keep(Outcome::fail(
+                "SourceNotReady",
+                "HelmChart kind is not installed".into(),
+            ));
+        };
+        let mut chart_spec = json!({
+            "chart": cs["chart"],
+            "version": cs["version"].as_str().unwrap_or("*"),
+            "sourceRef": {"kind": cs["sourceRef"]["kind"], "name": cs["sourceRef"]["name"]},
+            "interval": cs["interval"].as_str().unwrap_or(spec["interval"].as_str().unwrap_or("10m")),
+            "reconcileStrategy": cs["reconcileStrategy"].as_str().unwrap_or("ChartVersion"),
+        });
+        if let Some(v) = cs.get("valuesFiles") {
+            chart_spec["valuesFiles"] = v.clone();
+        }
+        let doc = json!({
+            "apiVersion": format!("{SOURCE}/v1"),
+            "kind": "HelmChart",
+            "metadata": {"name": chart_name, "namespace": src_ns, "labels": {"helm.toolkit.fluxcd.io/name": name, "helm.toolkit.fluxcd.io/namespace": ns}},
+            "spec": chart_spec,
+        });
+        let applied = ctx
+            .store
+            .modify(&def, src_ns, &chart_name, &WriteOpts::default(), |cur| {
+                crate::fields::apply(
+                    SOURCE,
+                    "helmcharts",
+                    cur,
+                    &doc,
+                    "helm-controller",
+                    true,
+                    false,
+                    &now(),
+                )
+            });
+        match applied {
+            Ok(o) => (o, Some(format!("{src_ns}/{chart_name}"))),
+            Err(e) => return keep(Outcome::fail("SourceNotReady", e.message)),
+        }
+    };
+    let chart_kind = chart_obj["kind"].as_str().unwrap_or_default().to_string();
+    if !is_ready(&chart_obj) {
+        let mut o = keep(Outcome::fail(
+            "SourceNotReady",
+            format!(
+                "{chart_kind} '{}/{}' is not ready",
+                meta_str(&chart_obj, "namespace"),
+                meta_str(&chart_obj, "name")
+            ),
+        ));
+        if let Some(h) = &helm_chart {
+            o.fields.insert("helmChart".into(), json!(h));
+        }
+        return o;
+    }
+    let revision = chart_obj["status"]["artifact"]["revision"]
+        .as_str()
+        .unwrap_or("0.1.0")
+        .to_string();
+    let chart_name = chart_obj["status"]["observedChartName"]
+        .as_str()
+        .or(chart_obj["spec"]["chart"].as_str())
+        .unwrap_or(meta_str(&chart_obj, "name"))
+        .to_string();
+    let release = spec["releaseName"]
+        .as_str()
+        .map(String::from)
+        .unwrap_or_else(|| match spec["targetNamespace"].as_str() {
+            Some(t) => format!("{t}-{name}"),
+            None => name.to_string(),
+        });
+    let storage_ns = spec["storageNamespace"]
+        .as_str()
+        .unwrap_or(spec["targetNamespace"].as_str().unwrap_or(ns))
+        .to_string();
+    let config_digest = format!(
+        "sha256:{}",
+        sha256_hex(spec["values"].to_string().as_bytes())
+    );
+    let history: Vec<Value> = obj["status"]["history"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    let last = history.first();
+    let force = spec_annotation_pending(obj, FORCE_AT, "lastHandledForceAt");
+    let changed = last.is_none_or(|l| {
+        l["chartVersion"] != json!(revision) || l["configDigest"] != json!(config_digest)
+    }) || force;
+    let mut o = if changed {
+        let version = last.and_then(|l| l["version"].as_u64()).unwrap_or(0) + 1;
+        let action = if last.is_none() { "install" } else { "upgrade" };
+        let now = now();
+        let snapshot = json!({
+            "name": release,
+            "namespace": spec["targetNamespace"].as_str().unwrap_or(ns),
+            "version": version,
+            "status": "deployed",
+            "chartName": chart_name,
+            "chartVersion": revision,
+            "appVersion": revision,
+            "configDigest": config_digest,
+            "digest": format!("sha256:{}", sha256_hex(format!("{release}{version}{revision}{config_digest}").as_bytes())),
+            "firstDeployed": last.map(|l| l["firstDeployed"].clone()).unwrap_or(json!(now)),
+            "lastDeployed": now,
+        });
+        let mut h = vec![snapshot];
+        h.extend(history.iter().take(4).map(|s| {
+            let mut s = s.clone();
+            s["status"] = json!("superseded");
+            s
+        }));
+        let (reason, verb) = if action == "install" {
+            ("InstallSucceeded", "install")
+        } else {
+            ("UpgradeSucceeded", "upgrade")
+        };
+        let msg = format!(
+            "Helm {verb} succeeded for release {}/{release}.v{version} with chart {chart_name}@{revision}",
+            spec["targetNamespace"].as_str().unwrap_or(ns)
+        );
+        Outcome::ok(reason, msg)
+            .with("history", Value::Array(h))
+            .with("lastAttemptedReleaseAction", json!(action))
+    } else {
+        let prev = condition(obj, "Ready");
+        let reason = prev
+            .as_ref()
+            .and_then(|c| c["reason"].as_str())
+            .unwrap_or("InstallSucceeded")
+            .to_string();
+        let msg = prev
+            .as_ref()
+            .and_then(|c| c["message"].as_str())
+            .unwrap_or_default()
+            .to_string();
+        keep(Outcome::ok(&reason, msg))
+    };
+    let reason = o.reason.clone();
+    o.extra.push(("Released".into(), true, reason));
+    o = o
+        .with("lastAttemptedRevision", json!(revision))
+        .with(
+            "lastAttemptedGeneration",
+            obj["metadata"]["generation"].clone(),
+        )
+        .with("lastAttemptedConfigDigest", json!(config_digest))
+        .with("storageNamespace", json!(storage_ns))
+        .with("installFailures", json!(0))
+        .with("upgradeFailures", json!(0));
+    if let Some(h) = helm_chart {
+        o = o.with("helmChart", json!(h));
+    }
+    o
+}
+
+fn spec_annotation_pending(obj: &Value, annotation: &str, handled: &str) -> bool {
+    obj["metadata"]["annotations"][annotation]
+        .as_str()
+        .is_some_and(|v| Some(v) != obj["status"][handled].as_str())
+}
+
+fn receiver(obj: &Value) -> Outcome {
+    let token = obj["spec"]["secretRef"]["name"]
+        .as_str()
+        .unwrap_or_default();
+    let path = format!(
+        "/hook/{}",
+        sha256_hex(
+            format!(
+                "{token}{}{}",
+                meta_str(obj, "name"),
+                meta_str(obj, "namespace")
+            )
+            .as_bytes()
+        )
+    );
+    Outcome::ok(
+        "Succeeded",
+        format!("Receiver initialized for path: {path}"),
+    )
+    .with("webhookPath", json!(path))
+}
+
+/// The tags a simulated registry has for every image.
+const TAGS: [&str; 5] = ["1.0.0", "1.0.1", "1.1.0", "1.2.0", "2.0.0-rc.1"];
+
+fn image_repository(obj: &Value) -> Outcome {
+    let image = obj["spec"]["image"].as_str().unwrap_or_default();
+    if image.is_empty() || image.contains("://") {
+        return Outcome::fail(
+            "ImageURLInvalid",
+            format!("could not parse reference: {image}"),
+        );
+    }
+    let canonical = if image
+        .split('/')
+        .next()
+        .is_some_and(|h| h.contains('.') || h.contains(':'))
+    {
+        image.to_string()
+    } else if image.contains('/') {
+        format!("index.docker.io/{image}")
+    } else {
+        format!("index.docker.io/library/{image}")
+    };
+    let mut latest: Vec<&str> = TAGS.to_vec();
+    latest.reverse();
+    Outcome::ok(
+        "Succeeded",
+        format!("successful scan: found {} tags", TAGS.len()),
+    )
+    .with("canonicalImageName", json!(canonical))
+    .with(
+        "lastScanResult",
+        json!({"tagCount": TAGS.len(), "scanTime": now(), "latestTags": latest}),
+    )
+}
+
+fn image_policy(ctx: &Ctx, obj: &Value) -> Outcome {
+    let r = &obj["spec"]["imageRepositoryRef"];
+    let ns = r["namespace"]
+        .as_str()
+        .unwrap_or(meta_str(obj, "namespace"));
+    let name = r["name"].as_str().unwrap_or_default();
+    let Some(repo) = get(
+        ctx,
+        "image.toolkit.fluxcd.io",
+        "imagerepositories",
+        ns,
+        name,
+    ) else {
+        return Outcome::fail(
+            "DependencyNotReady",
+            format!("referenced ImageRepository '{ns}/{name}' not found"),
+        );
+    };
+    if !is_ready(&repo) {
+        return Outcome::fail(
+            "DependencyNotReady",
+            format!("referenced ImageRepository '{ns}/{name}' is not ready"),
+        );
+    }
+    let policy = &obj["spec"]["policy"];
+    let tag = if let Some(range) = policy["semver"]["range"].as_str() {
+        let Some(req) = git::semver_req(range) else {
+            return Outcome::fail(
+                "InvalidPolicy",
+                format!("invalid policy: semver parse error: improper constraint: {range}"),
+            );
+        };
+        TAGS.iter()
+            .filter_map(|t| semver::Version::parse(t).ok().filter(|v| req.matches(v)))
+            .max()
+            .map(|v| v.to_string())
+    } else if let Some(order) = policy["alphabetical"]["order"].as_str() {
+        if order == "desc" {
+            TAGS.iter().min()
+        } else {
+            TAGS.iter().max()
+        }
+        .map(|t| t.to_string())
+    } else {
+        TAGS.iter().max().map(|t| t.to_string())
+    };
+    let image = repo["spec"]["image"].as_str().unwrap_or_default();
+    match tag {
+        Some(tag) => Outcome::ok(
+            "Succeeded",
+            format!("Latest image tag for {image} resolved to {tag}"),
+        )
+        .with("latestRef", json!({"name": image, "tag": tag})),
+        None => Outcome::fail(
+            "ReconciliationFailed",
+            "unable to determine latest version from provided list".into(),
+        ),
+    }
+}
+
+fn image_update_automation() -> Outcome {
+    Outcome::ok("Succeeded", "repository up-to-date".into())
+        .with("lastAutomationRunTime", json!(now()))
+}

@@ -1,0 +1,199 @@
+//! Git resolution with libgit2: references to `<ref>@sha1:<commit>` revisions, and reading
+//! manifests from a commit's tree.
+
+use std::path::{Path, PathBuf};
+
+use git2::{Oid, Repository};
+use serde_json::Value;
+
+/// A resolved Git reference.
+#[derive(Debug, Clone)]
+pub struct Resolved {
+    pub revision: String,
+    pub commit: String,
+    /// The repository holding the commit (the source itself, or a local fetch of it).
+    pub repo: PathBuf,
+}
+
+/// Whether `url` points at something on this machine (a path, file://, or a loopback server).
+pub fn is_local(url: &str) -> bool {
+    if url.starts_with('/') || url.starts_with("file://") {
+        return true;
+    }
+    let host = url
+        .split_once("://")
+        .map(|(_, rest)| rest)
+        .unwrap_or(url)
+        .split(['/', ':'])
+        .next()
+        .unwrap_or_default();
+    let host = host.rsplit('@').next().unwrap_or(host);
+    matches!(host, "127.0.0.1" | "localhost" | "[::1]")
+}
+
+fn clone_error(url: &str, e: impl std::fmt::Display) -> String {
+    format!("failed to checkout and determine revision: unable to clone '{url}': {e}")
+}
+
+fn open(url: &str, cache: &Path) -> Result<(Repository, bool), String> {
+    if let Some(p) = url
+        .strip_prefix("file://")
+        .or(url.starts_with('/').then_some(url))
+    {
+        return Repository::open(p)
+            .map(|r| (r, false))
+            .map_err(|e| clone_error(url, e.message()));
+    }
+    // Remote (loopback) servers: fetch into a bare repository kept per URL.
+    let dir = cache.join(format!("{:016x}", fnv(url.as_bytes())));
+    let repo = match Repository::open_bare(&dir) {
+        Ok(r) => r,
+        Err(_) => Repository::init_bare(&dir).map_err(|e| clone_error(url, e.message()))?,
+    };
+    {
+        let mut remote = repo
+            .remote_anonymous(url)
+            .map_err(|e| clone_error(url, e.message()))?;
+        remote
+            .fetch(
+                &["+refs/heads/*:refs/heads/*", "+refs/tags/*:refs/tags/*"],
+                None,
+                None,
+            )
+            .map_err(|e| clone_error(url, e.message()))?;
+    }
+    Ok((repo, true))
+}
+
+pub fn fnv(b: &[u8]) -> u64 {
+    b.iter().fold(0xcbf29ce484222325u64, |h, x| {
+        (h ^ u64::from(*x)).wrapping_mul(0x100000001b3)
+    })
+}
+
+fn peel(repo: &Repository, refname: &str) -> Option<Oid> {
+    repo.find_reference(refname)
+        .ok()?
+        .peel_to_commit()
+        .ok()
+        .map(|c| c.id())
+}
+
+fn parse_semver(tag: &str) -> Option<semver::Version> {
+    semver::Version::parse(tag.strip_prefix('v').unwrap_or(tag)).ok()
+}
+
+/// Masterminds-style constraints ("1.x", ">=1.0 <2.0", "*") as a semver requirement.
+pub fn semver_req(c: &str) -> Option<semver::VersionReq> {
+    let c = c.trim();
+    if c.is_empty() || c == "*" {
+        return Some(semver::VersionReq::STAR);
+    }
+    let parts: Vec<String> = c
+        .split([' ', ','])
+        .filter(|p| !p.is_empty())
+        .map(|p| {
+            p.replace(".x", ".*")
+                .replace(".X", ".*")
+                .trim_start_matches('v')
+                .to_string()
+        })
+        .collect();
+    semver::VersionReq::parse(&parts.join(", ")).ok()
+}
+
+/// Resolves `spec.ref` of a GitRepository against `url`.
+pub fn resolve(url: &str, git_ref: &Value, cache: &Path) -> Result<Resolved, String> {
+    let (repo, _) = open(url, cache)?;
+    let s = |k: &str| {
+        git_ref
+            .get(k)
+            .and_then(Value::as_str)
+            .filter(|v| !v.is_empty())
+    };
+    let not_found = |r: &str| clone_error(url, format!("couldn't find remote ref \"{r}\""));
+    let (label, oid) = if let Some(commit) = s("commit") {
+        let oid = Oid::from_str(commit).map_err(|e| clone_error(url, e.message()))?;
+        repo.find_commit(oid)
+            .map_err(|_| clone_error(url, format!("git commit '{commit}' not found")))?;
+        (s("branch").map(String::from), oid)
+    } else if let Some(name) = s("name") {
+        (
+            Some(name.to_string()),
+            peel(&repo, name).ok_or_else(|| not_found(name))?,
+        )
+    } else if let Some(c) = s("semver") {
+        let req = semver_req(c).ok_or_else(|| format!("failed to checkout and determine revision: semver parse error: improper constraint: {c}"))?;
+        let names = repo
+            .tag_names(None)
+            .map_err(|e| clone_error(url, e.message()))?;
+        let best = names
+            .iter()
+            .flatten()
+            .filter_map(|t| {
+                parse_semver(t)
+                    .filter(|v| req.matches(v))
+                    .map(|v| (v, t.to_string()))
+            })
+            .max_by(|a, b| a.0.cmp(&b.0))
+            .ok_or_else(|| {
+                format!("failed to checkout and determine revision: no match found for semver: {c}")
+            })?;
+        let oid =
+            peel(&repo, &format!("refs/tags/{}", best.1)).ok_or_else(|| not_found(&best.1))?;
+        (Some(best.1), oid)
+    } else if let Some(tag) = s("tag") {
+        (
+            Some(tag.to_string()),
+            peel(&repo, &format!("refs/tags/{tag}"))
+                .ok_or_else(|| not_found(&format!("refs/tags/{tag}")))?,
+        )
+    } else {
+        let branch = s("branch").unwrap_or("master");
+        let oid = peel(&repo, &format!("refs/heads/{branch}"))
+            .or_else(|| peel(&repo, &format!("refs/remotes/origin/{branch}")))
+            .ok_or_else(|| not_found(&format!("refs/heads/{branch}")))?;
+        (Some(branch.to_string()), oid)
+    };
+    let commit = oid.to_string();
+    let revision = match label {
+        Some(l) => format!("{l}@sha1:{commit}"),
+        None => format!("sha1:{commit}"),
+    };
+    Ok(Resolved {
+        revision,
+        commit,
+        repo: repo.path().to_path_buf(),
+    })
+}
+
+/// Files (path relative to `dir`, contents) under `dir` in the commit, recursively.
+pub fn files(r: &Resolved, dir: &str) -> Result<Vec<(String, String)>, String> {
+    let repo = Repository::open(&r.repo).map_err(|e| e.message().to_string())?;
+    let commit = repo
+        .find_commit(Oid::from_str(&r.commit).map_err(|e| e.message().to_string())?)
+        .map_err(|e| e.message().to_string())?;
+    let root = commit.tree().map_err(|e| e.message().to_string())?;
+    let dir = dir.trim_start_matches("./").trim_matches('/');
+    let tree = if dir.is_empty() || dir == "." {
+        root
+    } else {
+        let entry = root.get_path(Path::new(dir)).map_err(|_| {
+            format!("kustomization path not found: stat {dir}: no such file or directory")
+        })?;
+        repo.find_tree(entry.id())
+            .map_err(|_| format!("kustomization path not found: {dir} is not a directory"))?
+    };
+    let mut out = vec![];
+    tree.walk(git2::TreeWalkMode::PreOrder, |parent, entry| {
+        if entry.kind() == Some(git2::ObjectType::Blob)
+            && let Ok(blob) = repo.find_blob(entry.id())
+        {
+            let name = format!("{parent}{}", entry.name().unwrap_or_default());
+            out.push((name, String::from_utf8_lossy(blob.content()).into_owned()));
+        }
+        git2::TreeWalkResult::Ok
+    })
+    .map_err(|e| e.message().to_string())?;
+    Ok(out)
+}

@@ -1,0 +1,166 @@
+//! Helpers shared by the integration tests.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::Duration;
+
+use testenv::{Options, TestEnv};
+
+pub async fn start() -> TestEnv {
+    TestEnv::start(Options::default())
+        .await
+        .expect("testenv starts")
+}
+
+pub async fn start_without_controllers() -> TestEnv {
+    TestEnv::start(Options {
+        controllers: false,
+        ..Options::default()
+    })
+    .await
+    .expect("testenv starts")
+}
+
+/// The kubectl binary, or None (with the reason printed) when it is not installed.
+pub fn kubectl_bin() -> Option<PathBuf> {
+    let found = std::env::var_os("PATH")
+        .into_iter()
+        .flat_map(|p| std::env::split_paths(&p).collect::<Vec<_>>())
+        .map(|d| d.join("kubectl"))
+        .find(|p| p.is_file());
+    if found.is_none() {
+        eprintln!("skipping: kubectl is not installed");
+    }
+    found
+}
+
+pub struct Out {
+    pub ok: bool,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+pub fn kubectl_cmd(bin: &Path, env: &TestEnv, args: &[&str]) -> tokio::process::Command {
+    let mut c = tokio::process::Command::new(bin);
+    c.args(args)
+        .env("KUBECONFIG", env.kubeconfig_path())
+        .env(
+            "KUBECACHEDIR",
+            env.kubeconfig_path().with_extension("cache"),
+        )
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true);
+    c
+}
+
+/// Runs kubectl to completion (bounded by 60 s).
+pub async fn kubectl(bin: &Path, env: &TestEnv, args: &[&str]) -> Out {
+    let child = kubectl_cmd(bin, env, args).output();
+    let out = tokio::time::timeout(Duration::from_secs(60), child)
+        .await
+        .unwrap_or_else(|_| panic!("kubectl {args:?} timed out"))
+        .expect("kubectl runs");
+    Out {
+        ok: out.status.success(),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+/// Runs kubectl and fails the test unless it succeeds.
+pub async fn kubectl_ok(bin: &Path, env: &TestEnv, args: &[&str]) -> String {
+    let out = kubectl(bin, env, args).await;
+    assert!(
+        out.ok,
+        "kubectl {args:?} failed:\n{}\n{}",
+        out.stdout, out.stderr
+    );
+    out.stdout
+}
+
+/// Runs kubectl with `input` on stdin.
+pub async fn kubectl_stdin(bin: &Path, env: &TestEnv, args: &[&str], input: &str) -> Out {
+    use tokio::io::AsyncWriteExt;
+    let mut cmd = kubectl_cmd(bin, env, args);
+    cmd.stdin(Stdio::piped());
+    let mut child = cmd.spawn().expect("kubectl runs");
+    let mut stdin = child.stdin.take().expect("piped stdin");
+    stdin
+        .write_all(input.as_bytes())
+        .await
+        .expect("write stdin");
+    drop(stdin);
+    let out = tokio::time::timeout(Duration::from_secs(60), child.wait_with_output())
+        .await
+        .expect("kubectl timed out")
+        .expect("kubectl runs");
+    Out {
+        ok: out.status.success(),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+pub const WIDGET_CRD: &str = r#"
+apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata:
+  name: widgets.example.com
+spec:
+  group: example.com
+  names: {plural: widgets, singular: widget, kind: Widget, listKind: WidgetList, shortNames: [wd]}
+  scope: Namespaced
+  versions:
+  - name: v1
+    served: true
+    storage: true
+    subresources: {status: {}}
+    schema:
+      openAPIV3Schema:
+        type: object
+        properties:
+          spec:
+            type: object
+            properties:
+              size: {type: integer, default: 3}
+              color: {type: string}
+              tags: {type: array, items: {type: string}}
+              extra: {type: object, x-kubernetes-preserve-unknown-fields: true}
+          status:
+            type: object
+            properties:
+              observedGeneration: {type: integer}
+              conditions:
+                type: array
+                items: {type: object, x-kubernetes-preserve-unknown-fields: true}
+"#;
+
+/// Polls `f` every 50 ms until it returns Some, for at most `secs` seconds.
+pub async fn eventually<T, F, Fut>(secs: u64, mut f: F) -> Option<T>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(secs);
+    loop {
+        if let Some(v) = f().await {
+            return Some(v);
+        }
+        if tokio::time::Instant::now() > deadline {
+            return None;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// Reads upstream Flux CRDs from the shared reference directory, if present.
+pub fn flux_crds_dir() -> Option<PathBuf> {
+    let base = std::env::var_os("FLUX_SHARED_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared"));
+    let dir = base.join("reference/flux-v2.9/crds");
+    dir.is_dir().then_some(dir)
+}
