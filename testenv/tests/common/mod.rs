@@ -164,3 +164,82 @@ pub fn flux_crds_dir() -> Option<PathBuf> {
     let dir = base.join("reference/flux-v2.9/crds");
     dir.is_dir().then_some(dir)
 }
+
+/// Applies every upstream Flux CRD to `env`.
+pub fn install_flux_crds(env: &TestEnv) {
+    let dir = flux_crds_dir()
+        .expect("the Flux CRDs at shared/reference/flux-v2.9/crds (set FLUX_SHARED_DIR)");
+    for entry in std::fs::read_dir(dir).expect("read crds dir") {
+        let path = entry.expect("dir entry").path();
+        if path.extension().is_some_and(|e| e == "yaml") {
+            let text = std::fs::read_to_string(&path).expect("read crd");
+            env.apply_yaml(&text)
+                .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        }
+    }
+}
+
+/// A dynamic API for a kind.
+pub fn dyn_api(
+    client: &kube::Client,
+    group: &str,
+    version: &str,
+    kind: &str,
+    plural: &str,
+    ns: &str,
+) -> kube::Api<kube::api::DynamicObject> {
+    let ar = kube::api::ApiResource {
+        group: group.into(),
+        version: version.into(),
+        api_version: if group.is_empty() {
+            version.into()
+        } else {
+            format!("{group}/{version}")
+        },
+        kind: kind.into(),
+        plural: plural.into(),
+    };
+    kube::Api::namespaced_with(client.clone(), ns, &ar)
+}
+
+/// Waits (up to `secs`) until the object exists and `pred` holds for its JSON.
+pub async fn wait_obj(
+    api: &kube::Api<kube::api::DynamicObject>,
+    name: &str,
+    secs: u64,
+    pred: impl Fn(&serde_json::Value) -> bool,
+) -> serde_json::Value {
+    let mut last = serde_json::Value::Null;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(secs);
+    while tokio::time::Instant::now() < deadline {
+        if let Ok(Some(o)) = api.get_opt(name).await {
+            last = serde_json::to_value(&o).expect("json");
+            if pred(&last) {
+                return last;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("{name} never matched; last seen:\n{last:#}")
+}
+
+/// Ready=True with status for the current generation.
+pub fn ready(v: &serde_json::Value) -> bool {
+    v["status"]["observedGeneration"] == v["metadata"]["generation"]
+        && v["status"]["conditions"].as_array().is_some_and(|c| {
+            c.iter()
+                .any(|c| c["type"] == "Ready" && c["status"] == "True")
+        })
+}
+
+pub fn ready_status(v: &serde_json::Value) -> Option<(String, String, String)> {
+    let c = v["status"]["conditions"]
+        .as_array()?
+        .iter()
+        .find(|c| c["type"] == "Ready")?;
+    Some((
+        c["status"].as_str()?.to_string(),
+        c["reason"].as_str()?.to_string(),
+        c["message"].as_str()?.to_string(),
+    ))
+}

@@ -1,0 +1,806 @@
+//! The simulated Flux controllers, one test per behaviour.
+
+mod common;
+
+use common::*;
+use kube::api::{DeleteParams, DynamicObject, Patch, PatchParams, PostParams};
+use serde_json::{Value, json};
+
+/// A Git repository in a temp dir, committed with libgit2.
+struct Repo {
+    dir: tempfile::TempDir,
+    repo: git2::Repository,
+}
+
+impl Repo {
+    fn new() -> Repo {
+        let dir = tempfile::tempdir().expect("tmp");
+        let mut opts = git2::RepositoryInitOptions::new();
+        opts.initial_head("main");
+        let repo = git2::Repository::init_opts(dir.path(), &opts).expect("git init");
+        Repo { dir, repo }
+    }
+
+    fn url(&self) -> String {
+        format!("file://{}", self.dir.path().display())
+    }
+
+    /// Writes (Some) or removes (None) files, commits them all on main, returns the commit id.
+    fn commit(&self, files: &[(&str, Option<&str>)], msg: &str) -> String {
+        for (path, content) in files {
+            let p = self.dir.path().join(path);
+            match content {
+                Some(c) => {
+                    std::fs::create_dir_all(p.parent().expect("parent")).expect("mkdir");
+                    std::fs::write(&p, c).expect("write");
+                }
+                None => std::fs::remove_file(&p).expect("rm"),
+            }
+        }
+        let mut index = self.repo.index().expect("index");
+        index
+            .add_all(["*"], git2::IndexAddOption::DEFAULT, None)
+            .expect("add");
+        index.update_all(["*"], None).expect("update");
+        index.write().expect("write index");
+        let tree = self
+            .repo
+            .find_tree(index.write_tree().expect("tree"))
+            .expect("tree");
+        let sig = git2::Signature::now("test", "test@example.com").expect("sig");
+        let parent = self.repo.head().ok().and_then(|h| h.peel_to_commit().ok());
+        let parents: Vec<&git2::Commit<'_>> = parent.iter().collect();
+        self.repo
+            .commit(Some("HEAD"), &sig, &sig, msg, &tree, &parents)
+            .expect("commit")
+            .to_string()
+    }
+
+    fn tag(&self, name: &str) {
+        let head = self
+            .repo
+            .head()
+            .expect("head")
+            .peel(git2::ObjectType::Commit)
+            .expect("commit");
+        self.repo.tag_lightweight(name, &head, false).expect("tag");
+    }
+}
+
+async fn setup() -> (testenv::TestEnv, kube::Client) {
+    let env = testenv::TestEnv::start(testenv::Options {
+        reconcile_delay: std::time::Duration::from_millis(20),
+        deployment_delay: std::time::Duration::from_millis(20),
+        ..Default::default()
+    })
+    .await
+    .expect("start");
+    install_flux_crds(&env);
+    let client = env.client().await.expect("client");
+    (env, client)
+}
+
+fn gitrepos(c: &kube::Client, ns: &str) -> kube::Api<DynamicObject> {
+    dyn_api(
+        c,
+        "source.toolkit.fluxcd.io",
+        "v1",
+        "GitRepository",
+        "gitrepositories",
+        ns,
+    )
+}
+
+fn kustomizations(c: &kube::Client, ns: &str) -> kube::Api<DynamicObject> {
+    dyn_api(
+        c,
+        "kustomize.toolkit.fluxcd.io",
+        "v1",
+        "Kustomization",
+        "kustomizations",
+        ns,
+    )
+}
+
+async fn create(api: &kube::Api<DynamicObject>, v: Value) -> DynamicObject {
+    let obj: DynamicObject = serde_json::from_value(v).expect("object");
+    api.create(&PostParams::default(), &obj)
+        .await
+        .expect("create")
+}
+
+fn git_repo(name: &str, url: &str, r: Value) -> Value {
+    json!({
+        "apiVersion": "source.toolkit.fluxcd.io/v1",
+        "kind": "GitRepository",
+        "metadata": {"name": name, "namespace": "default"},
+        "spec": {"interval": "1m", "url": url, "ref": r},
+    })
+}
+
+async fn annotate(api: &kube::Api<DynamicObject>, name: &str, key: &str, value: &str) {
+    let patch = json!({"metadata": {"annotations": {key: value}}});
+    api.patch(name, &PatchParams::default(), &Patch::Merge(&patch))
+        .await
+        .expect("annotate");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn git_repository_resolves_branch_tag_semver_and_commit() {
+    let (_env, c) = setup().await;
+    let repo = Repo::new();
+    let first = repo.commit(&[("a.txt", Some("1"))], "one");
+    repo.tag("v1.0.0");
+    let second = repo.commit(&[("a.txt", Some("2"))], "two");
+    repo.tag("v1.1.0");
+    repo.tag("not-semver");
+    let api = gitrepos(&c, "default");
+    let cases = [
+        (
+            "branch",
+            json!({"branch": "main"}),
+            format!("main@sha1:{second}"),
+        ),
+        (
+            "tag",
+            json!({"tag": "v1.0.0"}),
+            format!("v1.0.0@sha1:{first}"),
+        ),
+        (
+            "semver",
+            json!({"semver": ">=1.0.0 <1.1.0"}),
+            format!("v1.0.0@sha1:{first}"),
+        ),
+        (
+            "semver-latest",
+            json!({"semver": "1.x"}),
+            format!("v1.1.0@sha1:{second}"),
+        ),
+        ("commit", json!({"commit": first}), format!("sha1:{first}")),
+    ];
+    for (name, r, _) in &cases {
+        create(&api, git_repo(name, &repo.url(), r.clone())).await;
+    }
+    for (name, _, want) in &cases {
+        let v = wait_obj(&api, name, 20, ready).await;
+        assert_eq!(v["status"]["artifact"]["revision"], json!(want), "{name}");
+        let (_, reason, message) = ready_status(&v).expect("Ready");
+        assert_eq!(reason, "Succeeded");
+        assert_eq!(message, format!("stored artifact for revision '{want}'"));
+        assert!(
+            v["status"]["artifact"]["digest"]
+                .as_str()
+                .is_some_and(|d| d.starts_with("sha256:"))
+        );
+        assert!(
+            v["metadata"]["finalizers"]
+                .as_array()
+                .is_some_and(|f| f.contains(&json!("finalizers.fluxcd.io")))
+        );
+    }
+    // A plain path works as well as file://.
+    create(
+        &api,
+        git_repo(
+            "path",
+            &repo.dir.path().display().to_string(),
+            json!({"branch": "main"}),
+        ),
+    )
+    .await;
+    let v = wait_obj(&api, "path", 20, ready).await;
+    assert_eq!(
+        v["status"]["artifact"]["revision"],
+        json!(format!("main@sha1:{second}"))
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn unreachable_or_invalid_git_sources_are_not_ready() {
+    let (_env, c) = setup().await;
+    let repo = Repo::new();
+    repo.commit(&[("a.txt", Some("1"))], "one");
+    let api = gitrepos(&c, "default");
+    create(
+        &api,
+        git_repo(
+            "missing",
+            "file:///nonexistent/repo",
+            json!({"branch": "main"}),
+        ),
+    )
+    .await;
+    create(
+        &api,
+        git_repo("nobranch", &repo.url(), json!({"branch": "nope"})),
+    )
+    .await;
+    create(
+        &api,
+        git_repo(
+            "remote",
+            "https://github.com/example/app",
+            json!({"branch": "main"}),
+        ),
+    )
+    .await;
+    let failed = |v: &Value| ready_status(v).is_some_and(|(s, _, _)| s == "False");
+    let v = wait_obj(&api, "missing", 20, failed).await;
+    let (_, reason, message) = ready_status(&v).expect("Ready");
+    assert_eq!(reason, "GitOperationFailed");
+    assert!(
+        message.starts_with(
+            "failed to checkout and determine revision: unable to clone 'file:///nonexistent/repo'"
+        ),
+        "{message}"
+    );
+    let v = wait_obj(&api, "nobranch", 20, failed).await;
+    assert!(
+        ready_status(&v)
+            .expect("Ready")
+            .2
+            .contains("couldn't find remote ref \"refs/heads/nope\"")
+    );
+    // Remote hosts cannot be reached from here: a deterministic revision stands in.
+    let v = wait_obj(&api, "remote", 20, ready).await;
+    let rev = v["status"]["artifact"]["revision"]
+        .as_str()
+        .expect("revision")
+        .to_string();
+    assert!(
+        rev.starts_with("main@sha1:") && rev.len() == "main@sha1:".len() + 40,
+        "{rev}"
+    );
+}
+
+const NAMESPACE: &str = "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: apps\n";
+
+fn cm(name: &str, value: &str) -> String {
+    format!(
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {name}\n  namespace: apps\ndata:\n  value: \"{value}\"\n"
+    )
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn kustomization_full_cycle_applies_updates_and_prunes() {
+    let (_env, c) = setup().await;
+    let repo = Repo::new();
+    repo.commit(
+        &[
+            ("deploy/ns.yaml", Some(NAMESPACE)),
+            ("deploy/a.yaml", Some(&cm("a", "one"))),
+            ("deploy/b.yaml", Some(&cm("b", "one"))),
+            ("README.md", Some("not a manifest")),
+        ],
+        "init",
+    );
+    let gr = gitrepos(&c, "default");
+    let ks = kustomizations(&c, "default");
+    create(&gr, git_repo("app", &repo.url(), json!({"branch": "main"}))).await;
+    create(
+        &ks,
+        json!({
+            "apiVersion": "kustomize.toolkit.fluxcd.io/v1",
+            "kind": "Kustomization",
+            "metadata": {"name": "app", "namespace": "default"},
+            "spec": {"interval": "1m", "path": "./deploy", "prune": true, "sourceRef": {"kind": "GitRepository", "name": "app"}},
+        }),
+    )
+    .await;
+    let v = wait_obj(&ks, "app", 20, ready).await;
+    let rev1 = v["status"]["lastAppliedRevision"]
+        .as_str()
+        .expect("revision")
+        .to_string();
+    assert!(rev1.starts_with("main@sha1:"));
+    assert_eq!(v["status"]["lastAttemptedRevision"], json!(rev1));
+    assert_eq!(
+        ready_status(&v).expect("Ready").2,
+        format!("Applied revision: {rev1}")
+    );
+    let ids: Vec<&str> = v["status"]["inventory"]["entries"]
+        .as_array()
+        .expect("inventory")
+        .iter()
+        .filter_map(|e| e["id"].as_str())
+        .collect();
+    assert_eq!(
+        ids,
+        ["_apps__Namespace", "apps_a__ConfigMap", "apps_b__ConfigMap"]
+    );
+    let cms: kube::Api<k8s_openapi::api::core::v1::ConfigMap> =
+        kube::Api::namespaced(c.clone(), "apps");
+    let a = cms.get("a").await.expect("a applied");
+    assert_eq!(
+        a.metadata
+            .labels
+            .as_ref()
+            .and_then(|l| l.get("kustomize.toolkit.fluxcd.io/name"))
+            .map(String::as_str),
+        Some("app")
+    );
+    assert!(cms.get("b").await.is_ok());
+
+    // Change a, remove b, then ask for a reconcile of the source.
+    let commit2 = repo.commit(
+        &[
+            ("deploy/a.yaml", Some(&cm("a", "two"))),
+            ("deploy/b.yaml", None),
+        ],
+        "update",
+    );
+    annotate(
+        &gr,
+        "app",
+        "reconcile.fluxcd.io/requestedAt",
+        "2026-01-01T00:00:00Z",
+    )
+    .await;
+    let g = wait_obj(&gr, "app", 20, |v| {
+        v["status"]["lastHandledReconcileAt"] == "2026-01-01T00:00:00Z"
+    })
+    .await;
+    assert_eq!(
+        g["status"]["artifact"]["revision"],
+        json!(format!("main@sha1:{commit2}"))
+    );
+    let v = wait_obj(&ks, "app", 20, |v| {
+        v["status"]["lastAppliedRevision"] == json!(format!("main@sha1:{commit2}"))
+    })
+    .await;
+    assert_eq!(
+        v["status"]["inventory"]["entries"].as_array().map(Vec::len),
+        Some(2)
+    );
+    let a = cms.get("a").await.expect("a");
+    assert_eq!(a.data.expect("data")["value"], "two");
+    assert!(cms.get_opt("b").await.expect("get").is_none(), "b pruned");
+
+    // Deleting the Kustomization (prune: true) garbage-collects what it applied.
+    ks.delete("app", &DeleteParams::default())
+        .await
+        .expect("delete");
+    let gone = eventually(20, || async {
+        cms.get_opt("a")
+            .await
+            .ok()
+            .flatten()
+            .is_none()
+            .then_some(())
+    })
+    .await;
+    assert!(gone.is_some(), "a deleted with its Kustomization");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn kustomization_waits_for_dependencies_and_builds_with_substitutions() {
+    let (_env, c) = setup().await;
+    let repo = Repo::new();
+    repo.commit(
+        &[
+            ("apps/kustomization.yaml", Some("resources:\n  - ns.yaml\n  - cms\n")),
+            ("apps/ns.yaml", Some(NAMESPACE)),
+            ("apps/cms/kustomization.yaml", Some("resources: [c.yaml]\n")),
+            ("apps/cms/c.yaml", Some("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: c\ndata:\n  env: ${ENV}\n  region: ${REGION:=eu}\n")),
+            ("apps/ignored.yaml", Some(&cm("ignored", "x"))),
+        ],
+        "init",
+    );
+    let gr = gitrepos(&c, "default");
+    let ks = kustomizations(&c, "default");
+    create(&gr, git_repo("app", &repo.url(), json!({"branch": "main"}))).await;
+    let kustomization = |name: &str, deps: Value, path: &str| {
+        json!({
+            "apiVersion": "kustomize.toolkit.fluxcd.io/v1",
+            "kind": "Kustomization",
+            "metadata": {"name": name, "namespace": "default"},
+            "spec": {
+                "interval": "1m", "path": path, "prune": false, "dependsOn": deps, "targetNamespace": "apps",
+                "sourceRef": {"kind": "GitRepository", "name": "app"},
+                "postBuild": {"substitute": {"ENV": "prod"}},
+            },
+        })
+    };
+    create(
+        &ks,
+        kustomization("second", json!([{"name": "first"}]), "./apps"),
+    )
+    .await;
+    let v = wait_obj(&ks, "second", 20, |v| {
+        ready_status(v).is_some_and(|(s, _, _)| s == "False")
+    })
+    .await;
+    let (_, reason, message) = ready_status(&v).expect("Ready");
+    assert_eq!(
+        (reason.as_str(), message.as_str()),
+        (
+            "DependencyNotReady",
+            "dependency 'default/first' is not ready"
+        )
+    );
+    create(&ks, kustomization("first", json!([]), "./apps")).await;
+    wait_obj(&ks, "first", 20, ready).await;
+    wait_obj(&ks, "second", 20, ready).await;
+    let cms: kube::Api<k8s_openapi::api::core::v1::ConfigMap> =
+        kube::Api::namespaced(c.clone(), "apps");
+    let data = cms.get("c").await.expect("c").data.expect("data");
+    assert_eq!(
+        (data["env"].as_str(), data["region"].as_str()),
+        ("prod", "eu")
+    );
+    assert!(
+        cms.get_opt("ignored").await.expect("get").is_none(),
+        "only kustomization.yaml resources are applied"
+    );
+    // A missing path fails the build.
+    create(&ks, kustomization("broken", json!([]), "./nope")).await;
+    let v = wait_obj(&ks, "broken", 20, |v| {
+        ready_status(v).is_some_and(|(s, _, _)| s == "False")
+    })
+    .await;
+    assert_eq!(ready_status(&v).expect("Ready").1, "BuildFailed");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn suspended_objects_are_left_alone_and_requests_are_handled() {
+    let (_env, c) = setup().await;
+    let repo = Repo::new();
+    repo.commit(&[("a.txt", Some("1"))], "one");
+    let api = gitrepos(&c, "default");
+    let mut obj = git_repo("held", &repo.url(), json!({"branch": "main"}));
+    obj["spec"]["suspend"] = json!(true);
+    create(&api, obj).await;
+    annotate(&api, "held", "reconcile.fluxcd.io/requestedAt", "first").await;
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    let v = serde_json::to_value(api.get("held").await.expect("get")).expect("json");
+    assert!(
+        v["status"].get("lastHandledReconcileAt").is_none(),
+        "suspended: {v}"
+    );
+    api.patch(
+        "held",
+        &PatchParams::default(),
+        &Patch::Merge(&json!({"spec": {"suspend": false}})),
+    )
+    .await
+    .expect("resume");
+    let v = wait_obj(&api, "held", 20, |v| {
+        v["status"]["lastHandledReconcileAt"] == "first" && ready(v)
+    })
+    .await;
+    let conds = v["status"]["conditions"].as_array().expect("conditions");
+    assert!(
+        conds
+            .iter()
+            .all(|c| c["observedGeneration"] == v["metadata"]["generation"])
+    );
+    assert!(conds.iter().any(|c| c["type"] == "ArtifactInStorage"));
+    // In progress, the Ready condition is Unknown with Reconciling=True.
+    let slow = testenv::TestEnv::start(testenv::Options {
+        reconcile_delay: std::time::Duration::from_secs(3),
+        ..Default::default()
+    })
+    .await
+    .expect("start");
+    install_flux_crds(&slow);
+    let sc = slow.client().await.expect("client");
+    let sapi = gitrepos(&sc, "default");
+    create(
+        &sapi,
+        git_repo("slow", &repo.url(), json!({"branch": "main"})),
+    )
+    .await;
+    let v = wait_obj(&sapi, "slow", 10, |v| {
+        ready_status(v).is_some_and(|(s, _, _)| s == "Unknown")
+    })
+    .await;
+    let conds = v["status"]["conditions"].as_array().expect("conditions");
+    assert!(conds.iter().any(|c| c["type"] == "Reconciling"
+        && c["status"] == "True"
+        && c["reason"] == "Progressing"));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn helm_release_installs_upgrades_and_handles_force_and_reset() {
+    let (_env, c) = setup().await;
+    let repos = dyn_api(
+        &c,
+        "source.toolkit.fluxcd.io",
+        "v1",
+        "HelmRepository",
+        "helmrepositories",
+        "default",
+    );
+    let charts = dyn_api(
+        &c,
+        "source.toolkit.fluxcd.io",
+        "v1",
+        "HelmChart",
+        "helmcharts",
+        "default",
+    );
+    let hrs = dyn_api(
+        &c,
+        "helm.toolkit.fluxcd.io",
+        "v2",
+        "HelmRelease",
+        "helmreleases",
+        "default",
+    );
+    create(&repos, json!({"apiVersion": "source.toolkit.fluxcd.io/v1", "kind": "HelmRepository", "metadata": {"name": "podinfo", "namespace": "default"}, "spec": {"interval": "5m", "url": "https://stefanprodan.github.io/podinfo"}})).await;
+    create(&hrs, json!({
+        "apiVersion": "helm.toolkit.fluxcd.io/v2", "kind": "HelmRelease",
+        "metadata": {"name": "podinfo", "namespace": "default"},
+        "spec": {"interval": "5m", "chart": {"spec": {"chart": "podinfo", "version": "6.5.4", "sourceRef": {"kind": "HelmRepository", "name": "podinfo"}}}, "values": {"replicaCount": 1}},
+    }))
+    .await;
+    let r = wait_obj(&repos, "podinfo", 20, ready).await;
+    assert!(
+        ready_status(&r)
+            .expect("Ready")
+            .2
+            .starts_with("stored artifact: revision 'sha256:")
+    );
+    let chart = wait_obj(&charts, "default-podinfo", 20, ready).await;
+    assert_eq!(chart["status"]["artifact"]["revision"], "6.5.4");
+    assert_eq!(
+        ready_status(&chart).expect("Ready").2,
+        "pulled 'podinfo' chart with version '6.5.4'"
+    );
+    let v = wait_obj(&hrs, "podinfo", 20, ready).await;
+    assert_eq!(v["status"]["lastAttemptedRevision"], "6.5.4");
+    assert_eq!(v["status"]["helmChart"], "default/default-podinfo");
+    assert_eq!(v["status"]["history"][0]["version"], 1);
+    assert_eq!(v["status"]["history"][0]["chartVersion"], "6.5.4");
+    let (_, reason, message) = ready_status(&v).expect("Ready");
+    assert_eq!(reason, "InstallSucceeded");
+    assert_eq!(
+        message,
+        "Helm install succeeded for release default/podinfo.v1 with chart podinfo@6.5.4"
+    );
+    // New values upgrade.
+    hrs.patch(
+        "podinfo",
+        &PatchParams::default(),
+        &Patch::Merge(&json!({"spec": {"values": {"replicaCount": 2}}})),
+    )
+    .await
+    .expect("patch");
+    let v = wait_obj(&hrs, "podinfo", 20, |v| {
+        ready(v) && v["status"]["history"][0]["version"] == 2
+    })
+    .await;
+    assert_eq!(ready_status(&v).expect("Ready").1, "UpgradeSucceeded");
+    assert_eq!(v["status"]["history"][1]["status"], "superseded");
+    // forceAt (with requestedAt) forces a new release; resetAt is acknowledged.
+    let patch = json!({"metadata": {"annotations": {"reconcile.fluxcd.io/requestedAt": "t1", "reconcile.fluxcd.io/forceAt": "t1", "reconcile.fluxcd.io/resetAt": "t1"}}});
+    hrs.patch("podinfo", &PatchParams::default(), &Patch::Merge(&patch))
+        .await
+        .expect("patch");
+    let v = wait_obj(&hrs, "podinfo", 20, |v| {
+        v["status"]["lastHandledForceAt"] == "t1"
+    })
+    .await;
+    assert_eq!(v["status"]["lastHandledReconcileAt"], "t1");
+    assert_eq!(v["status"]["lastHandledResetAt"], "t1");
+    assert_eq!(v["status"]["history"][0]["version"], 3);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn other_sources_notification_and_image_kinds_get_status() {
+    let (_env, c) = setup().await;
+    let oci = dyn_api(
+        &c,
+        "source.toolkit.fluxcd.io",
+        "v1",
+        "OCIRepository",
+        "ocirepositories",
+        "default",
+    );
+    let buckets = dyn_api(
+        &c,
+        "source.toolkit.fluxcd.io",
+        "v1",
+        "Bucket",
+        "buckets",
+        "default",
+    );
+    let receivers = dyn_api(
+        &c,
+        "notification.toolkit.fluxcd.io",
+        "v1",
+        "Receiver",
+        "receivers",
+        "default",
+    );
+    let irepos = dyn_api(
+        &c,
+        "image.toolkit.fluxcd.io",
+        "v1",
+        "ImageRepository",
+        "imagerepositories",
+        "default",
+    );
+    let ipols = dyn_api(
+        &c,
+        "image.toolkit.fluxcd.io",
+        "v1",
+        "ImagePolicy",
+        "imagepolicies",
+        "default",
+    );
+    let iuas = dyn_api(
+        &c,
+        "image.toolkit.fluxcd.io",
+        "v1",
+        "ImageUpdateAutomation",
+        "imageupdateautomations",
+        "default",
+    );
+    let meta = |n: &str| json!({"name": n, "namespace": "default"});
+    create(&oci, json!({"apiVersion": "source.toolkit.fluxcd.io/v1", "kind": "OCIRepository", "metadata": meta("manifests"), "spec": {"interval": "1m", "url": "oci://ghcr.io/org/manifests", "ref": {"tag": "v1"}}})).await;
+    create(&oci, json!({"apiVersion": "source.toolkit.fluxcd.io/v1", "kind": "OCIRepository", "metadata": meta("bad"), "spec": {"interval": "1m", "url": "https://ghcr.io/org/manifests"}})).await;
+    create(&buckets, json!({"apiVersion": "source.toolkit.fluxcd.io/v1", "kind": "Bucket", "metadata": meta("b"), "spec": {"interval": "1m", "bucketName": "x", "endpoint": "minio:9000"}})).await;
+    create(&receivers, json!({"apiVersion": "notification.toolkit.fluxcd.io/v1", "kind": "Receiver", "metadata": meta("hook"), "spec": {"type": "github", "secretRef": {"name": "token"}, "resources": [{"kind": "GitRepository", "name": "app"}]}})).await;
+    create(&irepos, json!({"apiVersion": "image.toolkit.fluxcd.io/v1", "kind": "ImageRepository", "metadata": meta("app"), "spec": {"interval": "1m", "image": "ghcr.io/org/app"}})).await;
+    create(&ipols, json!({"apiVersion": "image.toolkit.fluxcd.io/v1", "kind": "ImagePolicy", "metadata": meta("app"), "spec": {"imageRepositoryRef": {"name": "app"}, "policy": {"semver": {"range": ">=1.0.0 <2.0.0"}}}})).await;
+    create(&iuas, json!({"apiVersion": "image.toolkit.fluxcd.io/v1", "kind": "ImageUpdateAutomation", "metadata": meta("auto"), "spec": {"interval": "1m", "sourceRef": {"kind": "GitRepository", "name": "app"}, "git": {"commit": {"author": {"name": "flux", "email": "flux@example.com"}}}}})).await;
+    let v = wait_obj(&oci, "manifests", 20, ready).await;
+    assert!(
+        v["status"]["artifact"]["revision"]
+            .as_str()
+            .is_some_and(|r| r.starts_with("v1@sha256:"))
+    );
+    let v = wait_obj(&oci, "bad", 20, |v| {
+        ready_status(v).is_some_and(|(s, _, _)| s == "False")
+    })
+    .await;
+    assert_eq!(ready_status(&v).expect("Ready").1, "URLInvalid");
+    let v = wait_obj(&buckets, "b", 20, ready).await;
+    assert!(
+        v["status"]["artifact"]["revision"]
+            .as_str()
+            .is_some_and(|r| r.starts_with("sha256:"))
+    );
+    let v = wait_obj(&receivers, "hook", 20, ready).await;
+    let path = v["status"]["webhookPath"].as_str().expect("webhookPath");
+    assert!(path.starts_with("/hook/") && path.len() == 6 + 64);
+    let v = wait_obj(&irepos, "app", 20, ready).await;
+    assert_eq!(v["status"]["lastScanResult"]["tagCount"], 5);
+    assert!(v["status"]["lastScanResult"]["scanTime"].is_string());
+    let v = wait_obj(&ipols, "app", 20, ready).await;
+    assert_eq!(
+        v["status"]["latestRef"],
+        json!({"name": "ghcr.io/org/app", "tag": "1.2.0"})
+    );
+    let v = wait_obj(&iuas, "auto", 20, ready).await;
+    assert!(v["status"]["lastAutomationRunTime"].is_string());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn controllers_emit_events_and_log_lines() {
+    let (env, c) = setup().await;
+    // A source-controller Deployment in flux-system gets a pod whose log carries reconciles.
+    env.apply_yaml(
+        "apiVersion: v1\nkind: Namespace\nmetadata: {name: flux-system}\n---\napiVersion: apps/v1\nkind: Deployment\nmetadata: {name: source-controller, namespace: flux-system}\nspec:\n  replicas: 1\n  selector: {matchLabels: {app: source-controller}}\n  template:\n    metadata: {labels: {app: source-controller}}\n    spec: {containers: [{name: manager, image: ghcr.io/fluxcd/source-controller:v1.7.0}]}\n",
+    )
+    .expect("apply");
+    let deploys = dyn_api(&c, "apps", "v1", "Deployment", "deployments", "flux-system");
+    let d = wait_obj(&deploys, "source-controller", 20, |v| {
+        v["status"]["availableReplicas"] == 1
+    })
+    .await;
+    assert_eq!(
+        d["status"]["observedGeneration"],
+        d["metadata"]["generation"]
+    );
+    assert!(
+        d["status"]["conditions"]
+            .as_array()
+            .expect("conds")
+            .iter()
+            .any(|c| c["type"] == "Progressing" && c["reason"] == "NewReplicaSetAvailable")
+    );
+    let repo = Repo::new();
+    repo.commit(&[("a.txt", Some("1"))], "one");
+    create(
+        &gitrepos(&c, "default"),
+        git_repo("app", &repo.url(), json!({"branch": "main"})),
+    )
+    .await;
+    wait_obj(&gitrepos(&c, "default"), "app", 20, ready).await;
+    let events: kube::Api<k8s_openapi::api::core::v1::Event> =
+        kube::Api::namespaced(c.clone(), "default");
+    let lp = kube::api::ListParams::default()
+        .fields("involvedObject.kind=GitRepository,involvedObject.name=app");
+    let found = eventually(10, || async {
+        events.list(&lp).await.ok().filter(|l| !l.items.is_empty())
+    })
+    .await
+    .expect("an event");
+    let e = &found.items[0];
+    assert_eq!(e.reason.as_deref(), Some("NewArtifact"));
+    assert_eq!(e.type_.as_deref(), Some("Normal"));
+    assert_eq!(
+        e.source.as_ref().and_then(|s| s.component.as_deref()),
+        Some("source-controller")
+    );
+    let pods: kube::Api<k8s_openapi::api::core::v1::Pod> =
+        kube::Api::namespaced(c.clone(), "flux-system");
+    let pod = pods
+        .list(&kube::api::ListParams::default().labels("app=source-controller"))
+        .await
+        .expect("pods")
+        .items[0]
+        .clone();
+    let name = pod.metadata.name.expect("name");
+    let logs = pods.logs(&name, &Default::default()).await.expect("logs");
+    let line: Value = logs
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .find(|l| l["controllerKind"] == "GitRepository")
+        .expect("a reconcile line");
+    for field in [
+        "level",
+        "ts",
+        "msg",
+        "controller",
+        "name",
+        "namespace",
+        "reconcileID",
+    ] {
+        assert!(line.get(field).is_some(), "{field} in {line}");
+    }
+    assert_eq!(line["name"], "app");
+    assert_eq!(
+        line["GitRepository"],
+        json!({"name": "app", "namespace": "default"})
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn bootstrap_style_sync_applies_components_from_the_repository() {
+    let (_env, c) = setup().await;
+    // A flux-system layout: CRDs and a controller Deployment committed, synced by a Kustomization.
+    let crds_dir = flux_crds_dir().expect("crds");
+    let gitrepo_crd =
+        std::fs::read_to_string(crds_dir.join("gitrepositories.source.toolkit.fluxcd.io.yaml"))
+            .expect("crd");
+    let components = format!(
+        "{NS}---\n{gitrepo_crd}\n---\napiVersion: apps/v1\nkind: Deployment\nmetadata: {{name: source-controller, namespace: flux-system}}\nspec:\n  selector: {{matchLabels: {{app: source-controller}}}}\n  template:\n    metadata: {{labels: {{app: source-controller}}}}\n    spec: {{containers: [{{name: manager, image: ghcr.io/fluxcd/source-controller:v1.7.0}}]}}\n",
+        NS = "apiVersion: v1\nkind: Namespace\nmetadata: {name: flux-system}\n"
+    );
+    let repo = Repo::new();
+    repo.commit(
+        &[
+            ("clusters/dev/flux-system/gotk-components.yaml", Some(&components)),
+            ("clusters/dev/flux-system/kustomization.yaml", Some("apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n- gotk-components.yaml\n")),
+        ],
+        "Add Flux components",
+    );
+    let nsapi: kube::Api<k8s_openapi::api::core::v1::Namespace> = kube::Api::all(c.clone());
+    nsapi
+        .create(
+            &PostParams::default(),
+            &serde_json::from_value(json!({"metadata": {"name": "flux-system"}})).expect("ns"),
+        )
+        .await
+        .expect("namespace");
+    create(&gitrepos(&c, "flux-system"), {
+        let mut g = git_repo("flux-system", &repo.url(), json!({"branch": "main"}));
+        g["metadata"]["namespace"] = json!("flux-system");
+        g
+    })
+    .await;
+    create(
+        &kustomizations(&c, "flux-system"),
+        json!({"apiVersion": "kustomize.toolkit.fluxcd.io/v1", "kind": "Kustomization", "metadata": {"name": "flux-system", "namespace": "flux-system"}, "spec": {"interval": "10m", "path": "./clusters/dev", "prune": true, "sourceRef": {"kind": "GitRepository", "name": "flux-system"}}}),
+    )
+    .await;
+    wait_obj(&kustomizations(&c, "flux-system"), "flux-system", 20, ready).await;
+    let deploys = dyn_api(&c, "apps", "v1", "Deployment", "deployments", "flux-system");
+    wait_obj(&deploys, "source-controller", 20, |v| {
+        v["status"]["readyReplicas"] == 1
+    })
+    .await;
+}
