@@ -716,10 +716,19 @@ fn watch(
         ),
         None => None,
     };
-    let (first, mut rx) =
-        shared
-            .store
-            .watch(&def, ns.as_deref(), if initial_events { None } else { rv })?;
+    let watched = shared
+        .store
+        .watch(&def, ns.as_deref(), if initial_events { None } else { rv });
+    let (first, mut rx) = match watched {
+        Ok(w) => w,
+        // Like the watch cache: 200 and a single ERROR event.
+        Err(e) => {
+            let mut line = serde_json::to_vec(&json!({"type": "ERROR", "object": e.to_status()}))
+                .unwrap_or_default();
+            line.push(b'\n');
+            return Ok(bytes_response(200, "application/json", line));
+        }
+    };
     let bookmarks = query
         .get("allowWatchBookmarks")
         .is_some_and(|v| v == "true");

@@ -243,3 +243,46 @@ pub fn ready_status(v: &serde_json::Value) -> Option<(String, String, String)> {
         c["message"].as_str()?.to_string(),
     ))
 }
+
+/// A client that sends no credentials (and trusts the server's certificate).
+pub fn anonymous_client(env: &TestEnv) -> kube::Client {
+    let mut config = kube::Config::new(env.url().parse().expect("url"));
+    config.accept_invalid_certs = true;
+    kube::Client::try_from(config).expect("client")
+}
+
+/// Sends a raw request; returns the status code, headers and body.
+pub async fn raw(
+    client: &kube::Client,
+    method: &str,
+    path: &str,
+    content_type: &str,
+    body: Vec<u8>,
+) -> (u16, http::HeaderMap, Vec<u8>) {
+    use http_body_util::BodyExt;
+    let req = http::Request::builder()
+        .method(method)
+        .uri(path)
+        .header("content-type", content_type)
+        .body(kube::client::Body::from(body))
+        .expect("request");
+    let resp = client.send(req).await.expect("response");
+    let code = resp.status().as_u16();
+    let headers = resp.headers().clone();
+    let body = resp
+        .into_body()
+        .collect()
+        .await
+        .map(|b| b.to_bytes().to_vec())
+        .unwrap_or_default();
+    (code, headers, body)
+}
+
+/// The `kind: Status` body of an error response.
+pub fn status_body(body: &[u8]) -> serde_json::Value {
+    let v: serde_json::Value = serde_json::from_slice(body).expect("a JSON body");
+    assert_eq!(v["kind"], "Status", "{v}");
+    assert_eq!(v["apiVersion"], "v1");
+    assert_eq!(v["status"], "Failure");
+    v
+}
