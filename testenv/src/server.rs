@@ -31,6 +31,9 @@ type Body = BoxBody<Bytes, Infallible>;
 /// The API server's request body limit.
 pub const MAX_BODY: usize = 3 * 1024 * 1024;
 
+/// Oversized bodies up to this size are read before the 413 is sent.
+const DRAIN_LIMIT: usize = 16 * 1024 * 1024;
+
 /// How often a watch with allowWatchBookmarks gets a BOOKMARK.
 const BOOKMARK_EVERY: Duration = Duration::from_secs(5);
 
@@ -313,12 +316,13 @@ fn present(obj: &Value, def: &ResourceDef, version: &str) -> Value {
 }
 
 async fn read_body(req: Request<Incoming>) -> ApiResult<(String, Bytes)> {
-    if let Some(len) = req
+    let declared = req
         .headers()
         .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok()?.parse::<usize>().ok())
-        && len > MAX_BODY
-    {
+        .and_then(|v| v.to_str().ok()?.parse::<usize>().ok());
+    if declared.is_some_and(|len| len > MAX_BODY) {
+        // Read (and drop) a moderately large body so the client sees the 413, not a reset.
+        let _ = Limited::new(req.into_body(), DRAIN_LIMIT).collect().await;
         return Err(ApiError::too_large(MAX_BODY));
     }
     let ct = req
