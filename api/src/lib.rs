@@ -49,6 +49,30 @@ pub struct CrdInfo {
     pub crd: CustomResourceDefinition,
 }
 
+impl CrdInfo {
+    /// The CRD as JSON, ready to be written out.
+    ///
+    /// `JSONSchemaProps` keeps `minimum`/`maximum` as `f64`, which serialises
+    /// as `0.0`; upstream CRDs write integers (`minimum: 0`). Whole-valued
+    /// bounds are therefore turned back into JSON integers here. Serialise
+    /// CRDs through this rather than `serde_json::to_value(&info.crd)`.
+    pub fn to_json(&self) -> serde_json::Value {
+        let mut value =
+            serde_json::to_value(&self.crd).expect("a CustomResourceDefinition serialises to JSON");
+        if let Some(versions) = value
+            .pointer_mut("/spec/versions")
+            .and_then(serde_json::Value::as_array_mut)
+        {
+            for version in versions {
+                if let Some(schema) = version.pointer_mut("/schema/openAPIV3Schema") {
+                    schema::integer_bounds(schema);
+                }
+            }
+        }
+        value
+    }
+}
+
 /// Every CRD, sorted by CRD name (metadata.name).
 pub fn crds() -> Vec<CrdInfo> {
     let mut all = kinds::all_crds();
@@ -117,6 +141,27 @@ mod tests {
                 Some("disabled")
             );
         }
+    }
+
+    #[test]
+    fn whole_valued_bounds_are_written_as_integers() {
+        let info = crds()
+            .into_iter()
+            .find(|c| c.crd.spec.names.kind == "GitRepository")
+            .unwrap();
+        let typed = serde_json::to_value(&info.crd).unwrap();
+        let json = info.to_json();
+        let path = "/spec/versions/0/schema/openAPIV3Schema/properties/status/properties/conditions/items/properties/observedGeneration/minimum";
+        assert!(typed.pointer(path).unwrap().is_f64());
+        assert_eq!(json.pointer(path), Some(&serde_json::json!(0)));
+        assert!(json.pointer(path).unwrap().is_u64());
+        let yaml = serde_saphyr::to_string(&json).unwrap();
+        assert!(yaml.contains("minimum: 0\n"), "{yaml}");
+        assert!(!yaml.contains("minimum: 0.0"), "{yaml}");
+        // only the bounds change
+        let mut expected = typed;
+        *expected.pointer_mut(path).unwrap() = serde_json::json!(0);
+        assert_eq!(json, expected);
     }
 
     #[test]

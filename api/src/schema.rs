@@ -111,9 +111,67 @@ pub(crate) fn root_schema(description: &str, spec: Value, status: Option<Value>)
     json!({"description": description, "type": "object", "properties": props})
 }
 
+/// Rewrites whole-valued `minimum`/`maximum` of a schema and its subschemas
+/// as JSON integers (they come out of `JSONSchemaProps` as `f64`).
+pub(crate) fn integer_bounds(v: &mut Value) {
+    let Some(obj) = v.as_object_mut() else {
+        return;
+    };
+    for key in ["minimum", "maximum"] {
+        if let Some(Value::Number(n)) = obj.get(key)
+            && let Some(x) = n.as_f64()
+            && x.fract() == 0.0
+            && x.abs() < 2f64.powi(53)
+        {
+            obj.insert(key.into(), Value::from(x as i64));
+        }
+    }
+    if let Some(Value::Object(props)) = obj.get_mut("properties") {
+        props.values_mut().for_each(integer_bounds);
+    }
+    for key in ["items", "additionalProperties", "not"] {
+        if let Some(sub) = obj.get_mut(key) {
+            integer_bounds(sub);
+        }
+    }
+    for key in ["anyOf", "oneOf", "allOf"] {
+        if let Some(Value::Array(subs)) = obj.get_mut(key) {
+            subs.iter_mut().for_each(integer_bounds);
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn bounds_become_integers_when_whole() {
+        let mut v = json!({
+            "type": "object",
+            "properties": {
+                "a": {"type": "integer", "minimum": 0.0, "maximum": 10.0},
+                "b": {"type": "number", "minimum": 0.5},
+                "c": {"type": "array", "items": {"type": "integer", "minimum": -3.0}},
+                "d": {"type": "object", "additionalProperties": {"type": "integer", "maximum": 7.0}},
+                "e": {"anyOf": [{"type": "integer", "minimum": 1.0}]},
+                "f": {"type": "object", "default": {"minimum": 2.0}}
+            }
+        });
+        integer_bounds(&mut v);
+        assert!(v["properties"]["a"]["minimum"].is_i64());
+        assert_eq!(v["properties"]["a"]["minimum"], json!(0));
+        assert_eq!(v["properties"]["a"]["maximum"], json!(10));
+        assert_eq!(v["properties"]["b"]["minimum"], json!(0.5));
+        assert_eq!(v["properties"]["c"]["items"]["minimum"], json!(-3));
+        assert_eq!(
+            v["properties"]["d"]["additionalProperties"]["maximum"],
+            json!(7)
+        );
+        assert_eq!(v["properties"]["e"]["anyOf"][0]["minimum"], json!(1));
+        // values inside defaults are data, not schema: left alone
+        assert!(v["properties"]["f"]["default"]["minimum"].is_f64());
+    }
 
     #[test]
     fn optional_fields_lose_null() {

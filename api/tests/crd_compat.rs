@@ -166,7 +166,7 @@ fn facet_value(node: &Value, facet: &str) -> Option<Value> {
 }
 
 /// Equality as in compare_install.py (Python): numbers compare by value, so
-/// `0` equals `0.0` (JSONSchemaProps stores minimum/maximum as f64).
+/// `0` equals `0.0`.
 fn same(a: Option<&Value>, b: Option<&Value>) -> bool {
     match (a, b) {
         (Some(Value::Number(x)), Some(Value::Number(y))) => x.as_f64() == y.as_f64(),
@@ -287,7 +287,7 @@ fn crds_match_upstream() {
     let ours: BTreeMap<String, Value> = flux_api::crds()
         .into_iter()
         .map(|c| {
-            let v = serde_json::to_value(&c.crd).unwrap();
+            let v = c.to_json();
             (c.crd.metadata.name.clone().unwrap(), v)
         })
         .collect();
@@ -303,25 +303,32 @@ fn crds_match_upstream() {
             .get(&name)
             .unwrap_or_else(|| panic!("no CRD {name} in flux_api::crds()"));
 
-        // exact parts
-        assert_eq!(mine["spec"]["group"], up["spec"]["group"], "{name}: group");
-        assert_eq!(mine["spec"]["scope"], up["spec"]["scope"], "{name}: scope");
-        assert_eq!(mine["spec"]["names"], up["spec"]["names"], "{name}: names");
-        assert_eq!(
-            mine["metadata"]["annotations"]["kustomize.toolkit.fluxcd.io/substitute"],
-            up["metadata"]["annotations"]["kustomize.toolkit.fluxcd.io/substitute"],
-            "{name}: substitute annotation"
+        // exact parts: every mismatch is recorded (and fails the test below)
+        let mut exact = |what: &str, ours: Option<&Value>, theirs: Option<&Value>| {
+            if ours != theirs {
+                failures.push(format!("{name}: {what}: upstream={theirs:?} ours={ours:?}"));
+            }
+        };
+        for key in ["group", "scope", "names"] {
+            exact(key, mine["spec"].get(key), up["spec"].get(key));
+        }
+        let annotation = |v: &Value| {
+            v["metadata"]["annotations"]
+                .get("kustomize.toolkit.fluxcd.io/substitute")
+                .cloned()
+        };
+        exact(
+            "substitute annotation",
+            annotation(mine).as_ref(),
+            annotation(&up).as_ref(),
         );
         let up_versions = up["spec"]["versions"].as_array().unwrap();
         let my_versions = mine["spec"]["versions"].as_array().unwrap();
-        assert_eq!(
-            my_versions.len(),
-            up_versions.len(),
-            "{name}: number of versions"
+        exact(
+            "number of versions",
+            Some(&Value::from(my_versions.len())),
+            Some(&Value::from(up_versions.len())),
         );
-
-        let mut stats = Stats::default();
-        let mut diffs = Vec::new();
         for (u, m) in up_versions.iter().zip(my_versions) {
             for key in [
                 "name",
@@ -332,8 +339,13 @@ fn crds_match_upstream() {
                 "additionalPrinterColumns",
                 "subresources",
             ] {
-                assert_eq!(m.get(key), u.get(key), "{name}: versions[].{key}");
+                exact(&format!("versions[].{key}"), m.get(key), u.get(key));
             }
+        }
+
+        let mut stats = Stats::default();
+        let mut diffs = Vec::new();
+        for (u, m) in up_versions.iter().zip(my_versions) {
             compare_schema(
                 &u["schema"]["openAPIV3Schema"],
                 &m["schema"]["openAPIV3Schema"],
