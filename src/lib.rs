@@ -12,8 +12,11 @@ pub mod duration;
 pub mod env;
 pub mod error;
 pub mod generated;
+pub mod kinds;
 pub mod output;
+pub mod prompt;
 pub mod render;
+pub mod secret;
 pub mod settings;
 pub mod validate;
 
@@ -35,6 +38,10 @@ where
     I: IntoIterator<Item = T>,
     T: Into<OsString> + Clone,
 {
+    let args: Vec<OsString> = args.into_iter().map(Into::into).collect();
+    if commands::completion::answer_request(args.clone()) {
+        return ExitStatus::Success;
+    }
     let printer = Printer::stdio();
     let cli = match Cli::try_parse_from(args) {
         Ok(cli) => cli,

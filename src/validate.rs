@@ -17,6 +17,22 @@ pub fn is_dns_subdomain(s: &str) -> bool {
     s.len() <= 253 && s.split('.').all(is_dns_label)
 }
 
+/// An object name that cannot be sent to the API server.
+#[derive(Debug, thiserror::Error, PartialEq)]
+#[error(
+    "invalid name '{0}': object names are lower-case alphanumerics, '-' or '.', at most 253 characters, starting and ending alphanumeric"
+)]
+pub struct InvalidName(pub String);
+
+/// Checks an object name (a DNS subdomain) before any request is sent.
+pub fn check_object_name(name: &str) -> Result<(), InvalidName> {
+    if is_dns_subdomain(name) {
+        Ok(())
+    } else {
+        Err(InvalidName(name.to_string()))
+    }
+}
+
 /// A qualified name as used for label keys and taint keys: an optional
 /// DNS-subdomain prefix and '/', then 1-63 alphanumerics, '-', '_' or '.',
 /// starting and ending alphanumeric. Returns what is wrong, if anything.

@@ -2,15 +2,22 @@
 //! so `--help`, completion and docs generation never build anything.
 
 mod completion;
+mod create;
 mod install;
+pub mod target;
 mod value;
+pub mod verbs;
 mod version;
 
 use clap::{ArgAction, Args, CommandFactory, Parser, Subcommand};
 
 pub use completion::{CompletionArgs, Shell};
+pub use create::*;
 pub use install::InstallArgs;
 pub use value::{LogLevel, go_bool};
+pub use verbs::{
+    DeleteCommand, ExportCommand, GetCommand, ReconcileCommand, ResumeCommand, SuspendCommand,
+};
 pub use version::{VersionArgs, VersionOutput};
 
 use crate::duration::GoDuration;
@@ -126,12 +133,26 @@ pub struct GlobalArgs {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Get Flux objects and their status.
+    Get(GetCommand),
+    /// Trigger a reconciliation and wait for it to finish.
+    Reconcile(ReconcileCommand),
+    /// Suspend the reconciliation of objects.
+    Suspend(SuspendCommand),
+    /// Resume the reconciliation of suspended objects.
+    Resume(ResumeCommand),
+    /// Print objects as YAML, ready to be committed to Git.
+    Export(ExportCommand),
+    /// Delete Flux objects.
+    Delete(DeleteCommand),
     /// Install or export the Flux components.
     Install(InstallArgs),
     /// Print the version of the CLI and of the Flux components.
     Version(VersionArgs),
     /// Generate shell completion scripts.
     Completion(CompletionArgs),
+    /// Create or update sources, workloads, notifications, image automation, secrets and tenants.
+    Create(Box<CreateArgs>),
 }
 
 /// The full clap command, for help, completions and generated docs.

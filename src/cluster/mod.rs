@@ -2,6 +2,8 @@
 //! overrides, lazily: commands that never talk to the cluster never read
 //! kubeconfig.
 
+pub mod objects;
+
 use kube::config::{
     AuthInfo, Cluster, Context, KubeConfigOptions, Kubeconfig, NamedAuthInfo, NamedCluster,
     NamedContext,

@@ -2,7 +2,13 @@
 //! this file holds the only dispatch over [`Command`].
 
 pub mod completion;
+pub mod create;
+pub mod delete;
+pub mod export;
+pub mod get;
 pub mod install;
+pub mod reconcile;
+pub mod suspend;
 pub mod version;
 
 use crate::cli::Command;
@@ -32,8 +38,15 @@ impl Ctx {
 
 pub async fn dispatch(ctx: &Ctx, command: &Command) -> anyhow::Result<ExitStatus> {
     match command {
+        Command::Get(command) => get::run(ctx, command).await,
+        Command::Reconcile(command) => reconcile::run(ctx, command).await,
+        Command::Suspend(command) => suspend::suspend(ctx, &command.target).await,
+        Command::Resume(command) => suspend::resume(ctx, &command.target).await,
+        Command::Export(command) => export::run(ctx, command).await,
+        Command::Delete(command) => delete::run(ctx, command).await,
         Command::Install(args) => install::run(ctx, args).await,
         Command::Version(args) => version::run(ctx, args).await,
         Command::Completion(args) => completion::run(ctx, args).await,
+        Command::Create(args) => create::run(ctx, args).await,
     }
 }

@@ -150,9 +150,11 @@ pub fn objects(options: &InstallOptions) -> Result<Vec<Value>, InstallError> {
     let crds = flux_api::crds();
     for component in &selected {
         for info in crds.iter().filter(|info| info.component == component.name) {
-            let mut crd = info.crd.clone();
-            crd.metadata.labels = Some(builder.component_labels(component, None));
-            out.push(to_value(crd));
+            let mut crd = info.to_json();
+            crd["metadata"]["labels"] =
+                serde_json::to_value(builder.component_labels(component, None))
+                    .expect("string maps serialise to JSON");
+            out.push(crd);
         }
         out.push(to_value(builder.service_account(component)));
         let mut services: Vec<_> = component.services.iter().collect();

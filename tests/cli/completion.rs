@@ -23,8 +23,12 @@ fn completion_scripts_match_the_committed_files() {
 #[test]
 fn bash_completion_loads_in_bash() {
     let out = run(&["completion", "bash"]);
+    let dir = tempfile::tempdir().unwrap();
+    let script = dir.path().join("flux.bash");
+    std::fs::write(&script, &out.stdout).unwrap();
     let status = std::process::Command::new("bash")
-        .args(["-n", "-c", &out.stdout])
+        .arg("-n")
+        .arg(&script)
         .status()
         .expect("bash runs");
     assert!(status.success(), "bash rejected the completion script");
@@ -40,4 +44,23 @@ fn unknown_shell_is_rejected() {
         out.stderr
     );
     assert_eq!(out.stdout, "");
+}
+
+#[test]
+fn the_binary_answers_completion_requests() {
+    let output = crate::common::flux()
+        .env("COMPLETE", "bash")
+        .env("_CLAP_COMPLETE_INDEX", "2")
+        .env("_CLAP_COMPLETE_COMP_TYPE", "9")
+        .env("_CLAP_COMPLETE_SPACE", "true")
+        .env("_CLAP_IFS", "\n")
+        .args(["--", "flux", "get", "kus"])
+        .output()
+        .unwrap();
+    assert!(output.status.success());
+    let candidates = String::from_utf8(output.stdout).unwrap();
+    assert!(
+        candidates.lines().any(|c| c.starts_with("kustomization")),
+        "{candidates}"
+    );
 }

@@ -3,7 +3,14 @@
 mod common;
 
 mod completion;
+mod create_errors;
+mod create_objects;
+mod create_secret;
+mod create_source;
 mod errors;
+mod export;
 mod generated;
+mod get;
 mod install;
+mod lifecycle;
 mod version;

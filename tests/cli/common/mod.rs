@@ -50,3 +50,5 @@ pub fn shared_dir() -> PathBuf {
     );
     dir
 }
+
+pub mod cluster;

@@ -1,0 +1,984 @@
+//! `flux create …`: one args struct per kind. Flags, defaults and value
+//! checks follow upstream; the command bodies live in `commands::create`.
+
+use clap::{Args, Subcommand};
+
+use super::value::go_bool;
+use crate::duration::GoDuration;
+
+/// Create or update Flux objects and secrets.
+#[derive(Debug, Clone, Args)]
+pub struct CreateArgs {
+    #[command(subcommand)]
+    pub kind: CreateKind,
+}
+
+#[derive(Debug, Clone, Subcommand)]
+pub enum CreateKind {
+    /// Create or update sources.
+    Source(CreateSourceArgs),
+    /// Create or update a Kustomization.
+    #[command(visible_alias = "ks")]
+    Kustomization(CreateKustomizationArgs),
+    /// Create or update a HelmRelease.
+    #[command(visible_alias = "hr")]
+    Helmrelease(CreateHelmReleaseArgs),
+    /// Create or update an Alert.
+    Alert(CreateAlertArgs),
+    /// Create or update a Provider for alerts.
+    #[command(name = "alert-provider")]
+    AlertProvider(CreateAlertProviderArgs),
+    /// Create or update a Receiver.
+    Receiver(CreateReceiverArgs),
+    /// Create or update image automation objects.
+    Image(CreateImageArgs),
+    /// Create or update Kubernetes secrets for Flux.
+    Secret(CreateSecretArgs),
+    /// Create or update a tenant: namespaces, service account and role binding.
+    Tenant(CreateTenantArgs),
+}
+
+/// The object name and the flags every `create` subcommand accepts.
+#[derive(Debug, Clone, Args)]
+pub struct CreateCommon {
+    /// Name of the object to create.
+    #[arg(value_name = "NAME")]
+    pub name: Option<String>,
+
+    /// Further positional words are ignored, as upstream does.
+    #[arg(hide = true, value_name = "IGNORED")]
+    pub ignored: Vec<String>,
+
+    /// Export in YAML format to stdout (required in this release).
+    #[arg(long, required = true, num_args = 0..=1, require_equals = true, default_missing_value = "true", value_parser = go_bool)]
+    pub export: bool,
+
+    /// Set labels on the resource (can specify multiple labels with commas: label1=one,label2=two).
+    #[arg(long, value_delimiter = ',', value_name = "KEY=VALUE")]
+    pub label: Vec<String>,
+}
+
+/// `create` flags plus the reconciliation interval.
+#[derive(Debug, Clone, Args)]
+pub struct CreateWithInterval {
+    #[command(flatten)]
+    pub common: CreateCommon,
+
+    /// Source sync interval.
+    #[arg(long, default_value = "1m0s", value_name = "DURATION")]
+    pub interval: GoDuration,
+}
+
+/// `create source` flags: interval and fetch timeout.
+#[derive(Debug, Clone, Args)]
+pub struct CreateSourceCommon {
+    #[command(flatten)]
+    pub base: CreateWithInterval,
+
+    /// Set a timeout for fetch operations performed by source-controller (e.g. 'git clone' or 'helm repo add').
+    #[arg(long, default_value = "0s", value_name = "DURATION")]
+    pub fetch_timeout: GoDuration,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct CreateSourceArgs {
+    #[command(subcommand)]
+    pub kind: CreateSourceKind,
+}
+
+#[derive(Debug, Clone, Subcommand)]
+pub enum CreateSourceKind {
+    /// Create or update a GitRepository source.
+    Git(CreateSourceGitArgs),
+    /// Create or update a HelmRepository source.
+    Helm(CreateSourceHelmArgs),
+    /// Create or update an OCIRepository.
+    Oci(CreateSourceOciArgs),
+    /// Create or update a Bucket source.
+    Bucket(CreateSourceBucketArgs),
+    /// Create or update a HelmChart source.
+    Chart(CreateSourceChartArgs),
+}
+
+/// SSH key generation flags shared by `create source git` and `create secret git`.
+#[derive(Debug, Clone, Args)]
+pub struct SshKeyArgs {
+    /// SSH public key algorithm (rsa, ecdsa, ed25519).
+    #[arg(long, default_value = "ecdsa", value_parser = parse_key_algorithm, value_name = "ALGORITHM")]
+    pub ssh_key_algorithm: crate::secret::KeyAlgorithm,
+
+    /// SSH RSA public key bit size (multiplies of 8, min 1024).
+    #[arg(long, default_value = "2048", value_parser = parse_rsa_bits, value_name = "BITS")]
+    pub ssh_rsa_bits: usize,
+
+    /// SSH ECDSA public key curve (p256, p384, p521).
+    #[arg(long, default_value = "p384", value_parser = parse_ecdsa_curve, value_name = "CURVE")]
+    pub ssh_ecdsa_curve: crate::secret::EcdsaCurve,
+}
+
+/// Generate a GitRepository source.
+#[derive(Debug, Clone, Args)]
+#[command(
+    after_help = "Examples:\n  # Create a source for a public Git repository\n  flux create source git podinfo --url=https://github.com/stefanprodan/podinfo --branch=master --export"
+)]
+pub struct CreateSourceGitArgs {
+    #[command(flatten)]
+    pub common: CreateSourceCommon,
+
+    /// Git address, e.g. ssh://git@host/org/repository.
+    #[arg(long, default_value = "")]
+    pub url: String,
+    /// Git branch.
+    #[arg(long, default_value = "")]
+    pub branch: String,
+    /// Git tag.
+    #[arg(long, default_value = "")]
+    pub tag: String,
+    /// Git tag semver range.
+    #[arg(long, default_value = "")]
+    pub tag_semver: String,
+    /// Git reference name.
+    #[arg(long, default_value = "")]
+    pub ref_name: String,
+    /// Git commit.
+    #[arg(long, default_value = "")]
+    pub commit: String,
+    /// Basic authentication username.
+    #[arg(short = 'u', long, default_value = "")]
+    pub username: String,
+    /// Basic authentication password, or the passphrase of --private-key-file.
+    #[arg(short = 'p', long, default_value = "")]
+    pub password: String,
+    #[command(flatten)]
+    pub ssh: SshKeyArgs,
+    /// The name of an existing secret containing SSH or basic credentials.
+    #[arg(long, default_value = "")]
+    pub secret_ref: String,
+    /// The name of an existing secret containing the proxy address and credentials.
+    #[arg(long, default_value = "")]
+    pub proxy_secret_ref: String,
+    /// The Git provider name (generic, github, aws, azure).
+    #[arg(long, value_parser = parse_git_provider)]
+    pub provider: Option<String>,
+    /// Path to TLS CA file used for validating self-signed certificates.
+    #[arg(long, default_value = "")]
+    pub ca_file: String,
+    /// Path to a passwordless private key file used for authenticating to the Git SSH server.
+    #[arg(long, default_value = "")]
+    pub private_key_file: String,
+    /// When enabled, configures the GitRepository source to initialize and include Git submodules.
+    #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false", value_parser = go_bool)]
+    pub recurse_submodules: bool,
+    /// Assumes the deploy key is already setup, skips confirmation.
+    #[arg(short = 's', long, num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false", value_parser = go_bool)]
+    pub silent: bool,
+    /// Set paths to ignore in git resource (can specify multiple paths with commas: path1,path2).
+    #[arg(long, value_delimiter = ',')]
+    pub ignore_paths: Vec<String>,
+    /// Set paths to sparse checkout in git resource (can specify multiple paths with commas: path1,path2).
+    #[arg(long, value_delimiter = ',')]
+    pub sparse_checkout_paths: Vec<String>,
+}
+
+/// Generate a HelmRepository source.
+#[derive(Debug, Clone, Args)]
+pub struct CreateSourceHelmArgs {
+    #[command(flatten)]
+    pub common: CreateSourceCommon,
+
+    /// Helm repository address.
+    #[arg(long, default_value = "")]
+    pub url: String,
+    /// Basic authentication username.
+    #[arg(short = 'u', long, default_value = "")]
+    pub username: String,
+    /// Basic authentication password.
+    #[arg(short = 'p', long, default_value = "")]
+    pub password: String,
+    /// TLS authentication cert file path.
+    #[arg(long, default_value = "")]
+    pub cert_file: String,
+    /// TLS authentication key file path.
+    #[arg(long, default_value = "")]
+    pub key_file: String,
+    /// TLS authentication CA file path.
+    #[arg(long, default_value = "")]
+    pub ca_file: String,
+    /// The name of an existing secret containing TLS or basic auth credentials.
+    #[arg(long, default_value = "")]
+    pub secret_ref: String,
+    /// The OCI provider name (generic, aws, azure, gcp); used only with oci:// URLs.
+    #[arg(long, default_value = "")]
+    pub oci_provider: String,
+    /// Pass credentials to all domains.
+    #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false", value_parser = go_bool)]
+    pub pass_credentials: bool,
+}
+
+/// Generate an OCIRepository.
+#[derive(Debug, Clone, Args)]
+pub struct CreateSourceOciArgs {
+    #[command(flatten)]
+    pub common: CreateSourceCommon,
+
+    /// The OCI repository URL.
+    #[arg(long, default_value = "")]
+    pub url: String,
+    /// The OCI artifact tag.
+    #[arg(long, default_value = "")]
+    pub tag: String,
+    /// The OCI artifact tag semver range.
+    #[arg(long, default_value = "")]
+    pub tag_semver: String,
+    /// The OCI artifact digest.
+    #[arg(long, default_value = "")]
+    pub digest: String,
+    /// The OCI provider name (generic, aws, azure, gcp).
+    #[arg(long, default_value = "generic", value_parser = parse_oci_provider)]
+    pub provider: String,
+    /// The name of the Kubernetes image pull secret (type 'kubernetes.io/dockerconfigjson').
+    #[arg(long, default_value = "")]
+    pub secret_ref: String,
+    /// The name of an existing secret containing the proxy address and credentials.
+    #[arg(long, default_value = "")]
+    pub proxy_secret_ref: String,
+    /// The name of the Kubernetes service account that refers to an image pull secret.
+    #[arg(long, default_value = "")]
+    pub service_account: String,
+    /// The name of a secret to use for TLS certificates.
+    #[arg(long, default_value = "")]
+    pub cert_ref: String,
+    /// The OCI verify provider name (cosign).
+    #[arg(long, value_parser = parse_oci_verify_provider)]
+    pub verify_provider: Option<String>,
+    /// The name of a secret to use for signature verification.
+    #[arg(long, default_value = "")]
+    pub verify_secret_ref: String,
+    /// Regular expression to use for the OIDC subject during signature verification.
+    #[arg(long, default_value = "")]
+    pub verify_subject: String,
+    /// Regular expression to use for the OIDC issuer during signature verification.
+    #[arg(long, default_value = "")]
+    pub verify_issuer: String,
+    /// Set paths to ignore resources (can specify multiple paths with commas: path1,path2).
+    #[arg(long, value_delimiter = ',')]
+    pub ignore_paths: Vec<String>,
+    /// Ignore TLS certificate errors (insecure).
+    #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false", value_parser = go_bool)]
+    pub insecure: bool,
+    /// The layer to extract or copy, as '<media-type>:<operation>' where operation is extract or copy.
+    #[arg(long, default_value = "")]
+    pub layer_selector: String,
+}
+
+/// Generate a Bucket source.
+#[derive(Debug, Clone, Args)]
+pub struct CreateSourceBucketArgs {
+    #[command(flatten)]
+    pub common: CreateSourceCommon,
+
+    /// The bucket name.
+    #[arg(long, default_value = "")]
+    pub bucket_name: String,
+    /// The bucket endpoint address.
+    #[arg(long, default_value = "")]
+    pub endpoint: String,
+    /// The S3 compatible storage provider name (generic, aws, azure, gcp).
+    #[arg(long, default_value = "generic", value_parser = parse_bucket_provider)]
+    pub provider: String,
+    /// The bucket region.
+    #[arg(long, default_value = "")]
+    pub region: String,
+    /// For when a non-TLS connection is required.
+    #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false", value_parser = go_bool)]
+    pub insecure: bool,
+    /// The bucket access key.
+    #[arg(long, default_value = "")]
+    pub access_key: String,
+    /// The bucket secret key.
+    #[arg(long, default_value = "")]
+    pub secret_key: String,
+    /// The name of an existing secret containing credentials.
+    #[arg(long, default_value = "")]
+    pub secret_ref: String,
+    /// The name of an existing secret containing the proxy address and credentials.
+    #[arg(long, default_value = "")]
+    pub proxy_secret_ref: String,
+    /// Set paths to ignore in bucket resource (can specify multiple paths with commas: path1,path2).
+    #[arg(long, value_delimiter = ',')]
+    pub ignore_paths: Vec<String>,
+}
+
+/// Generate a HelmChart source.
+#[derive(Debug, Clone, Args)]
+pub struct CreateSourceChartArgs {
+    #[command(flatten)]
+    pub common: CreateSourceCommon,
+
+    /// Source that contains the chart in the format '<kind>/<name>', where kind must be one of: (HelmRepository, GitRepository, Bucket).
+    #[arg(long)]
+    pub source: Option<String>,
+    /// Helm chart name or path.
+    #[arg(long, default_value = "")]
+    pub chart: String,
+    /// Helm chart version, accepts a semver range (ignored for charts from GitRepository sources).
+    #[arg(long, default_value = "")]
+    pub chart_version: String,
+    /// The reconcile strategy to use: ChartVersion or Revision.
+    #[arg(long, default_value = "ChartVersion")]
+    pub reconcile_strategy: String,
+    /// The verify provider name (cosign).
+    #[arg(long, value_parser = parse_oci_verify_provider)]
+    pub verify_provider: Option<String>,
+    /// The name of a secret to use for signature verification.
+    #[arg(long, default_value = "")]
+    pub verify_secret_ref: String,
+    /// Regular expression to use for the OIDC subject during signature verification.
+    #[arg(long, default_value = "")]
+    pub verify_subject: String,
+    /// Regular expression to use for the OIDC issuer during signature verification.
+    #[arg(long, default_value = "")]
+    pub verify_issuer: String,
+}
+
+/// Generate a Kustomization.
+#[derive(Debug, Clone, Args)]
+pub struct CreateKustomizationArgs {
+    #[command(flatten)]
+    pub common: CreateWithInterval,
+
+    /// Source that contains the Kubernetes manifests in the format '[<kind>/]<name>.<namespace>', where kind must be one of: (OCIRepository, GitRepository, Bucket); kind defaults to GitRepository.
+    #[arg(long)]
+    pub source: Option<String>,
+    /// Path to the directory containing a kustomization.yaml file.
+    #[arg(long, default_value = "./")]
+    pub path: String,
+    /// Enable garbage collection.
+    #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false", value_parser = go_bool)]
+    pub prune: bool,
+    /// Enable health checking of all the applied resources.
+    #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false", value_parser = go_bool)]
+    pub wait: bool,
+    /// Workload to be included in the health assessment, in the format '<kind>/<name>.<namespace>'.
+    #[arg(long, value_delimiter = ',')]
+    pub health_check: Vec<String>,
+    /// Timeout of health checking operations.
+    #[arg(long, default_value = "2m0s", value_name = "DURATION")]
+    pub health_check_timeout: GoDuration,
+    /// Kustomization that must be ready before this one, in the format '<name>' or '<namespace>/<name>'.
+    #[arg(long, value_delimiter = ',')]
+    pub depends_on: Vec<String>,
+    /// The name of the service account to impersonate when reconciling this Kustomization.
+    #[arg(long, default_value = "")]
+    pub service_account: String,
+    /// Decryption provider (sops).
+    #[arg(long, value_parser = parse_decryption_provider)]
+    pub decryption_provider: Option<String>,
+    /// Set the Kubernetes secret name that contains the OpenPGP private keys used for sops decryption.
+    #[arg(long, default_value = "")]
+    pub decryption_secret: String,
+    /// Overrides the namespace of all Kustomization objects reconciled by this Kustomization.
+    #[arg(long, default_value = "")]
+    pub target_namespace: String,
+    /// The name of the Kubernetes secret that contains a key with the kubeconfig file for connecting to a remote cluster.
+    #[arg(long, default_value = "")]
+    pub kubeconfig_secret_ref: String,
+    /// The interval at which to retry a previously failed reconciliation.
+    #[arg(long, default_value = "0s", value_name = "DURATION")]
+    pub retry_interval: GoDuration,
+    /// Deprecated: this arg is no longer used, all resources are validated using server-side apply dry-run.
+    #[arg(long, hide = true)]
+    pub validation: Option<String>,
+}
+
+/// Generate a HelmRelease.
+#[derive(Debug, Clone, Args)]
+pub struct CreateHelmReleaseArgs {
+    #[command(flatten)]
+    pub common: CreateWithInterval,
+
+    /// Source that contains the chart in the format '<kind>/<name>.<namespace>', where kind must be one of: (HelmRepository, GitRepository, Bucket).
+    #[arg(long)]
+    pub source: Option<String>,
+    /// Helm chart name or path.
+    #[arg(long, default_value = "")]
+    pub chart: String,
+    /// Helm chart version, accepts a semver range (ignored for charts from GitRepository sources).
+    #[arg(long, default_value = "")]
+    pub chart_version: String,
+    /// The name of the HelmChart or OCIRepository resource to use, in the format '<kind>/<name>.<namespace>'.
+    #[arg(long, default_value = "")]
+    pub chart_ref: String,
+    /// The interval of which to check for new chart versions.
+    #[arg(long, default_value = "0s", value_name = "DURATION")]
+    pub chart_interval: GoDuration,
+    /// The reconcile strategy for the chart: Revision or ChartVersion.
+    #[arg(long, default_value = "ChartVersion")]
+    pub reconcile_strategy: String,
+    /// Name used for the Helm release, defaults to a composition of '[<target-namespace>-]<HelmRelease-name>'.
+    #[arg(long, default_value = "")]
+    pub release_name: String,
+    /// Namespace to install this release, defaults to the HelmRelease namespace.
+    #[arg(long, default_value = "")]
+    pub target_namespace: String,
+    /// Namespace to store the Helm release, defaults to the target namespace.
+    #[arg(long, default_value = "")]
+    pub storage_namespace: String,
+    /// Create the target namespace if it does not exist.
+    #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false", value_parser = go_bool)]
+    pub create_target_namespace: bool,
+    /// HelmReleases that must be ready before this release can be installed, in the format '<namespace>/<name>'.
+    #[arg(long, value_delimiter = ',')]
+    pub depends_on: Vec<String>,
+    /// The name of the service account to impersonate when reconciling this HelmRelease.
+    #[arg(long, default_value = "")]
+    pub service_account: String,
+    /// Local path to values.yaml files, or - to read from stdin.
+    #[arg(long, value_delimiter = ',')]
+    pub values: Vec<String>,
+    /// A Kubernetes object reference that contains the values.yaml data key in the format '<kind>/<name>', where kind must be one of: (Secret, ConfigMap).
+    #[arg(long, value_delimiter = ',')]
+    pub values_from: Vec<String>,
+    /// Upgrade CRDs policy (Skip, Create, CreateReplace).
+    #[arg(long, value_parser = parse_crds_policy)]
+    pub crds: Option<String>,
+    /// The name of the Kubernetes secret that contains a key with the kubeconfig file for connecting to a remote cluster.
+    #[arg(long, default_value = "")]
+    pub kubeconfig_secret_ref: String,
+}
+
+/// Generate an Alert.
+#[derive(Debug, Clone, Args)]
+pub struct CreateAlertArgs {
+    #[command(flatten)]
+    pub common: CreateWithInterval,
+
+    /// Reference to provider.
+    #[arg(long, default_value = "")]
+    pub provider_ref: String,
+    /// Severity of events to send alerts for.
+    #[arg(long, default_value = "")]
+    pub event_severity: String,
+    /// Sources that should generate alerts (<kind>/<name>).
+    #[arg(long, value_delimiter = ',')]
+    pub event_source: Vec<String>,
+}
+
+/// Generate a Provider for alerts.
+#[derive(Debug, Clone, Args)]
+pub struct CreateAlertProviderArgs {
+    #[command(flatten)]
+    pub common: CreateWithInterval,
+
+    /// Type of provider.
+    #[arg(long = "type", default_value = "")]
+    pub provider_type: String,
+    /// Channel to send messages to in the case of a chat provider.
+    #[arg(long, default_value = "")]
+    pub channel: String,
+    /// Bot username used by the provider.
+    #[arg(long, default_value = "")]
+    pub username: String,
+    /// Path to either the git repository, chat provider or webhook.
+    #[arg(long, default_value = "")]
+    pub address: String,
+    /// Name of secret containing authentication token.
+    #[arg(long, default_value = "")]
+    pub secret_ref: String,
+}
+
+/// Generate a Receiver.
+#[derive(Debug, Clone, Args)]
+pub struct CreateReceiverArgs {
+    #[command(flatten)]
+    pub common: CreateWithInterval,
+
+    /// Type of receiver.
+    #[arg(long = "type", value_parser = parse_receiver_type)]
+    pub receiver_type: Option<String>,
+    /// Name of secret containing the token used to validate requests.
+    #[arg(long, default_value = "")]
+    pub secret_ref: String,
+    /// Events to subscribe to.
+    #[arg(long, value_delimiter = ',')]
+    pub event: Vec<String>,
+    /// Resources that should be notified, in the format '<kind>/<name>'.
+    #[arg(long, value_delimiter = ',')]
+    pub resource: Vec<String>,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct CreateImageArgs {
+    #[command(subcommand)]
+    pub kind: CreateImageKind,
+}
+
+#[derive(Debug, Clone, Subcommand)]
+pub enum CreateImageKind {
+    /// Create or update an ImageRepository object.
+    Repository(CreateImageRepositoryArgs),
+    /// Create or update an ImagePolicy object.
+    Policy(CreateImagePolicyArgs),
+    /// Create or update an ImageUpdateAutomation object.
+    Update(CreateImageUpdateArgs),
+}
+
+/// Generate an ImageRepository.
+#[derive(Debug, Clone, Args)]
+pub struct CreateImageRepositoryArgs {
+    #[command(flatten)]
+    pub common: CreateWithInterval,
+
+    /// The image repository to scan; e.g., library/alpine.
+    #[arg(long, default_value = "")]
+    pub image: String,
+    /// The name of a docker-registry secret to use for credentials.
+    #[arg(long, default_value = "")]
+    pub secret_ref: String,
+    /// The name of a secret to use for TLS certificates.
+    #[arg(long, default_value = "")]
+    pub cert_ref: String,
+    /// A timeout for scanning; this defaults to the interval if not set.
+    #[arg(long, default_value = "0s", value_name = "DURATION")]
+    pub scan_timeout: GoDuration,
+}
+
+/// Generate an ImagePolicy.
+#[derive(Debug, Clone, Args)]
+pub struct CreateImagePolicyArgs {
+    #[command(flatten)]
+    pub common: CreateCommon,
+
+    /// The name of an image repository object.
+    #[arg(long, default_value = "")]
+    pub image_ref: String,
+    /// A semver range to apply to tags; e.g., '1.x'.
+    #[arg(long, default_value = "")]
+    pub select_semver: String,
+    /// Use alphabetical sorting to select image; either "asc" meaning select the last, or "desc" meaning select the first.
+    #[arg(long, default_value = "")]
+    pub select_alpha: String,
+    /// Use numeric sorting to select image; either "asc" meaning select the last, or "desc" meaning select the first.
+    #[arg(long, default_value = "")]
+    pub select_numeric: String,
+    /// A regular expression pattern used to filter the image tags.
+    #[arg(long, default_value = "")]
+    pub filter_regex: String,
+    /// Replacement pattern (using capture groups from --filter-regex) to use for sorting.
+    #[arg(long, default_value = "")]
+    pub filter_extract: String,
+    /// The digest reflection policy: Never, IfNotPresent or Always.
+    #[arg(long, default_value = "")]
+    pub reflect_digest: String,
+    /// Digest reflection interval; only with --reflect-digest=Always.
+    #[arg(long, default_value = "0s", value_name = "DURATION")]
+    pub interval: GoDuration,
+}
+
+/// Generate an ImageUpdateAutomation.
+#[derive(Debug, Clone, Args)]
+pub struct CreateImageUpdateArgs {
+    #[command(flatten)]
+    pub common: CreateWithInterval,
+
+    /// The name of a GitRepository resource with a reference to the repository to update.
+    #[arg(long, default_value = "")]
+    pub git_repo_ref: String,
+    /// The namespace of the GitRepository resource, defaults to the ImageUpdateAutomation namespace.
+    #[arg(long, default_value = "")]
+    pub git_repo_namespace: String,
+    /// Path to the directory containing the manifests to be updated.
+    #[arg(long, default_value = "")]
+    pub git_repo_path: String,
+    /// The branch to checkout.
+    #[arg(long, default_value = "")]
+    pub checkout_branch: String,
+    /// The branch to push commits to, defaults to the checkout branch if not specified.
+    #[arg(long, default_value = "")]
+    pub push_branch: String,
+    /// A template for commit messages.
+    #[arg(long, default_value = "")]
+    pub commit_template: String,
+    /// The name to use for commit author.
+    #[arg(long, default_value = "")]
+    pub author_name: String,
+    /// The email to use for commit author.
+    #[arg(long, default_value = "")]
+    pub author_email: String,
+    /// The name of a secret holding the key used for signing commits.
+    #[arg(long, default_value = "")]
+    pub signing_key_secret: String,
+    /// The type of the signing key: gpg or ssh.
+    #[arg(long, default_value = "")]
+    pub signing_key_type: String,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct CreateSecretArgs {
+    #[command(subcommand)]
+    pub kind: CreateSecretKind,
+}
+
+#[derive(Debug, Clone, Subcommand)]
+pub enum CreateSecretKind {
+    /// Create or update a Kubernetes secret for Git authentication.
+    Git(CreateSecretGitArgs),
+    /// Create or update a Kubernetes secret for Helm repository authentication.
+    Helm(CreateSecretHelmArgs),
+    /// Create or update a Kubernetes secret with TLS certificates.
+    Tls(CreateSecretTlsArgs),
+    /// Create or update a Kubernetes image pull secret.
+    Oci(CreateSecretOciArgs),
+    /// Create or update a GitHub App secret.
+    Githubapp(CreateSecretGithubAppArgs),
+    /// Create or update a Kubernetes secret for Notation verification.
+    Notation(CreateSecretNotationArgs),
+    /// Create or update a Kubernetes secret for proxy authentication.
+    Proxy(CreateSecretProxyArgs),
+    /// Create or update a Kubernetes secret for a notification Receiver.
+    Receiver(CreateSecretReceiverArgs),
+}
+
+/// Generate a Secret for Git authentication.
+#[derive(Debug, Clone, Args)]
+pub struct CreateSecretGitArgs {
+    #[command(flatten)]
+    pub common: CreateWithInterval,
+
+    /// Git address, e.g. ssh://git@host/org/repository.
+    #[arg(long, default_value = "")]
+    pub url: String,
+    /// Basic authentication username.
+    #[arg(short = 'u', long, default_value = "")]
+    pub username: String,
+    /// Basic authentication password, or the passphrase of --private-key-file.
+    #[arg(short = 'p', long, default_value = "")]
+    pub password: String,
+    /// Bearer token used for authentication.
+    #[arg(long, default_value = "")]
+    pub bearer_token: String,
+    /// Path to CA certificate file used for validating self-signed certificates.
+    #[arg(long, default_value = "")]
+    pub ca_crt_file: String,
+    /// Path to a private key file used for authenticating to the Git SSH server.
+    #[arg(long, default_value = "")]
+    pub private_key_file: String,
+    #[command(flatten)]
+    pub ssh: SshKeyArgs,
+}
+
+/// Generate a Secret for Helm repository authentication.
+#[derive(Debug, Clone, Args)]
+pub struct CreateSecretHelmArgs {
+    #[command(flatten)]
+    pub common: CreateWithInterval,
+
+    /// Basic authentication username.
+    #[arg(short = 'u', long, default_value = "")]
+    pub username: String,
+    /// Basic authentication password.
+    #[arg(short = 'p', long, default_value = "")]
+    pub password: String,
+    #[command(flatten)]
+    pub tls: TlsFileArgs,
+}
+
+/// TLS file flags shared by `create secret helm` and `create secret tls`.
+#[derive(Debug, Clone, Args)]
+pub struct TlsFileArgs {
+    /// TLS authentication cert file path.
+    #[arg(long, default_value = "")]
+    pub tls_crt_file: String,
+    /// TLS authentication key file path.
+    #[arg(long, default_value = "")]
+    pub tls_key_file: String,
+    /// TLS authentication CA file path.
+    #[arg(long, default_value = "")]
+    pub ca_crt_file: String,
+}
+
+/// Generate a Secret with TLS certificates.
+#[derive(Debug, Clone, Args)]
+pub struct CreateSecretTlsArgs {
+    #[command(flatten)]
+    pub common: CreateWithInterval,
+    #[command(flatten)]
+    pub tls: TlsFileArgs,
+}
+
+/// Generate an image pull Secret.
+#[derive(Debug, Clone, Args)]
+pub struct CreateSecretOciArgs {
+    #[command(flatten)]
+    pub common: CreateWithInterval,
+
+    /// Oci repository address e.g ghcr.io/stefanprodan/charts.
+    #[arg(long, default_value = "")]
+    pub url: String,
+    /// Basic authentication username.
+    #[arg(short = 'u', long, default_value = "")]
+    pub username: String,
+    /// Basic authentication password.
+    #[arg(short = 'p', long, default_value = "")]
+    pub password: String,
+}
+
+/// Generate a GitHub App Secret.
+#[derive(Debug, Clone, Args)]
+pub struct CreateSecretGithubAppArgs {
+    #[command(flatten)]
+    pub common: CreateWithInterval,
+
+    /// GitHub App ID.
+    #[arg(long, default_value = "")]
+    pub app_id: String,
+    /// GitHub App Installation Owner (organization or user).
+    #[arg(long, default_value = "")]
+    pub app_installation_owner: String,
+    /// GitHub App Installation ID.
+    #[arg(long, default_value = "")]
+    pub app_installation_id: String,
+    /// Path to a PEM-encoded GitHub App private key.
+    #[arg(long, default_value = "")]
+    pub app_private_key: String,
+    /// GitHub App API base URL.
+    #[arg(long, default_value = "")]
+    pub app_base_url: String,
+}
+
+/// Generate a Secret with a Notation trust policy and CA certificates.
+#[derive(Debug, Clone, Args)]
+pub struct CreateSecretNotationArgs {
+    #[command(flatten)]
+    pub common: CreateWithInterval,
+
+    /// Path to a Notation trust policy JSON file.
+    #[arg(long, default_value = "")]
+    pub trust_policy_file: String,
+    /// Paths to TLS CA certificate files (.crt or .pem).
+    #[arg(long, value_delimiter = ',')]
+    pub ca_cert_file: Vec<String>,
+}
+
+/// Generate a Secret for proxy authentication.
+#[derive(Debug, Clone, Args)]
+pub struct CreateSecretProxyArgs {
+    #[command(flatten)]
+    pub common: CreateWithInterval,
+
+    /// Proxy address.
+    #[arg(long, default_value = "")]
+    pub address: String,
+    /// Basic authentication username.
+    #[arg(short = 'u', long, default_value = "")]
+    pub username: String,
+    /// Basic authentication password.
+    #[arg(short = 'p', long, default_value = "")]
+    pub password: String,
+}
+
+/// Generate a Secret for a notification Receiver.
+#[derive(Debug, Clone, Args)]
+pub struct CreateSecretReceiverArgs {
+    #[command(flatten)]
+    pub common: CreateWithInterval,
+
+    /// Receiver type.
+    #[arg(long = "type", value_parser = parse_receiver_type)]
+    pub receiver_type: Option<String>,
+    /// Webhook token; a random 64-character hex token is generated when empty.
+    #[arg(long, default_value = "")]
+    pub token: String,
+    /// Hostname of the webhook receiver, used in the webhook URL annotation.
+    #[arg(long, default_value = "")]
+    pub hostname: String,
+    /// Email claim expected from GCR (Google Pub/Sub) tokens; required for --type=gcr.
+    #[arg(long, default_value = "")]
+    pub email_claim: String,
+    /// Audience claim expected from GCR tokens; defaults to the webhook URL.
+    #[arg(long, default_value = "")]
+    pub audience_claim: String,
+}
+
+/// Generate the objects of a tenant.
+#[derive(Debug, Clone, Args)]
+pub struct CreateTenantArgs {
+    #[command(flatten)]
+    pub common: CreateWithInterval,
+
+    /// Namespaces belonging to this tenant.
+    #[arg(long, value_delimiter = ',')]
+    pub with_namespace: Vec<String>,
+    /// Cluster role bound in each tenant namespace.
+    #[arg(long, default_value = "cluster-admin")]
+    pub cluster_role: String,
+    /// Service account belonging to this tenant, defaults to the tenant name.
+    #[arg(long, default_value = "")]
+    pub with_service_account: String,
+    /// Skip creation of the tenant namespaces.
+    #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false", value_parser = go_bool)]
+    pub skip_namespace: bool,
+}
+
+fn one_of(
+    value: &str,
+    allowed: &[&str],
+    unsupported: impl Fn(&str) -> String,
+) -> Result<String, String> {
+    if allowed.contains(&value) {
+        Ok(value.to_string())
+    } else {
+        Err(unsupported(value))
+    }
+}
+
+fn parse_git_provider(value: &str) -> Result<String, String> {
+    if value.trim().is_empty() {
+        return Err("no source Git provider given, please specify the Git provider name".into());
+    }
+    one_of(value, &["generic", "github", "aws", "azure"], |v| {
+        format!(
+            "source Git provider '{v}' is not supported, must be one of: generic|github|aws|azure"
+        )
+    })
+}
+
+fn parse_oci_provider(value: &str) -> Result<String, String> {
+    if value.trim().is_empty() {
+        return Err("no source OCI provider given, please specify the OCI provider name, available options are: (generic, aws, azure, gcp)".into());
+    }
+    one_of(value, &["generic", "aws", "azure", "gcp"], |v| {
+        format!(
+            "source OCI provider '{v}' is not supported, must be one of: generic, aws, azure, gcp"
+        )
+    })
+}
+
+fn parse_bucket_provider(value: &str) -> Result<String, String> {
+    if value.trim().is_empty() {
+        return Err("no source bucket provider given, please specify the bucket provider name, available options are: (generic, aws, azure, gcp)".into());
+    }
+    one_of(value, &["generic", "aws", "azure", "gcp"], |v| {
+        format!(
+            "source bucket provider '{v}' is not supported, must be one of: generic, aws, azure, gcp"
+        )
+    })
+}
+
+fn parse_oci_verify_provider(value: &str) -> Result<String, String> {
+    if value.trim().is_empty() {
+        return Err("no source OCI verify provider given, please specify the verify provider name, available options are: (cosign)".into());
+    }
+    one_of(value, &["cosign"], |v| {
+        format!("source OCI verify provider '{v}' is not supported, must be one of: cosign")
+    })
+}
+
+fn parse_decryption_provider(value: &str) -> Result<String, String> {
+    if value.trim().is_empty() {
+        return Err("no decryption provider given, please specify the decryption provider name, available options are: (sops)".into());
+    }
+    one_of(value, &["sops"], |v| {
+        format!("unsupported decryption provider '{v}', must be one of: sops")
+    })
+}
+
+fn parse_crds_policy(value: &str) -> Result<String, String> {
+    if value.trim().is_empty() {
+        return Err(
+            "no upgrade CRDs policy given, must be one of: Skip, Create, CreateReplace".into(),
+        );
+    }
+    one_of(value, &["Skip", "Create", "CreateReplace"], |v| {
+        format!(
+            "unsupported upgrade CRDs policy '{v}', must be one of: Skip, Create, CreateReplace"
+        )
+    })
+}
+
+/// Receiver types the CLI accepts (`create receiver`, `create secret receiver`).
+pub const RECEIVER_TYPES: &[&str] = &[
+    "generic",
+    "generic-hmac",
+    "github",
+    "gitlab",
+    "bitbucket",
+    "harbor",
+    "dockerhub",
+    "quay",
+    "gcr",
+    "nexus",
+    "acr",
+    "cdevents",
+];
+
+fn parse_receiver_type(value: &str) -> Result<String, String> {
+    if value.trim().is_empty() {
+        return Err("no receiver type given, please specify the receiver type".into());
+    }
+    one_of(value, RECEIVER_TYPES, |v| {
+        format!(
+            "receiver type '{v}' is not supported, must be one of: {}",
+            RECEIVER_TYPES.join(", ")
+        )
+    })
+}
+
+fn parse_key_algorithm(value: &str) -> Result<crate::secret::KeyAlgorithm, String> {
+    value.parse()
+}
+
+fn parse_ecdsa_curve(value: &str) -> Result<crate::secret::EcdsaCurve, String> {
+    value.parse()
+}
+
+fn parse_rsa_bits(value: &str) -> Result<usize, String> {
+    if value.is_empty() {
+        return Ok(2048);
+    }
+    let bits: usize = value
+        .parse()
+        .map_err(|_| format!("strconv.Atoi: parsing \"{value}\": invalid syntax"))?;
+    if bits < 1024 {
+        return Err("RSA key bit size must be at least 1024".into());
+    }
+    if bits % 8 != 0 {
+        return Err("RSA key bit size must be a multiples of 8".into());
+    }
+    Ok(bits)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rsa_bits_follow_upstream_rules() {
+        assert_eq!(parse_rsa_bits(""), Ok(2048));
+        assert_eq!(parse_rsa_bits("4096"), Ok(4096));
+        assert_eq!(
+            parse_rsa_bits("512").unwrap_err(),
+            "RSA key bit size must be at least 1024"
+        );
+        assert_eq!(
+            parse_rsa_bits("1025").unwrap_err(),
+            "RSA key bit size must be a multiples of 8"
+        );
+        assert!(parse_rsa_bits("x").is_err());
+    }
+
+    #[test]
+    fn enumerated_flags_reject_unknown_values_with_the_choices() {
+        assert_eq!(
+            parse_git_provider("dummy").unwrap_err(),
+            "source Git provider 'dummy' is not supported, must be one of: generic|github|aws|azure"
+        );
+        assert!(parse_receiver_type("github").is_ok());
+        assert!(
+            parse_receiver_type("")
+                .unwrap_err()
+                .starts_with("no receiver type")
+        );
+        assert!(parse_crds_policy("CreateReplace").is_ok());
+    }
+}

@@ -1,0 +1,224 @@
+//! Generic access to Flux objects through kube's dynamic API, driven by the
+//! kind registry: listing with paging, patching, and watch-based waits.
+
+use std::time::Duration;
+
+use futures::StreamExt;
+use kube::api::{Api, DynamicObject, ListParams, Patch, PatchParams};
+use kube::runtime::watcher::{self, Event};
+use serde_json::Value;
+
+use crate::kinds::{KindSpec, Progress};
+
+/// Page size for lists: big lists never need one giant response.
+const PAGE_SIZE: u32 = 500;
+
+/// A problem talking to the cluster about a kind, worded for the user.
+#[derive(Debug, thiserror::Error)]
+pub enum ObjectError {
+    #[error(
+        "no matches for kind \"{kind}\" in version \"{api_version}\": the Flux CRDs are not installed; run 'flux install' (or 'flux check' to see what is missing)"
+    )]
+    KindNotInstalled {
+        kind: &'static str,
+        api_version: String,
+    },
+    #[error("{resource} \"{name}\" not found")]
+    NotFound { resource: String, name: String },
+    #[error(
+        "the API server rejected the credentials (401 Unauthorized): check the kubeconfig user, --token or client certificates"
+    )]
+    Unauthorized,
+    #[error("{0}")]
+    Forbidden(String),
+    #[error("{0}")]
+    Api(String),
+    #[error("unable to reach the Kubernetes API server: {0}")]
+    Unreachable(String),
+    #[error("timed out after {timeout} waiting for {kind} {namespace}/{name}{last_error}")]
+    Timeout {
+        kind: &'static str,
+        namespace: String,
+        name: String,
+        timeout: String,
+        last_error: String,
+    },
+    #[error("{kind} {namespace}/{name} was deleted while waiting for it")]
+    Deleted {
+        kind: &'static str,
+        namespace: String,
+        name: String,
+    },
+    #[error("{0}")]
+    Failed(String),
+}
+
+impl ObjectError {
+    /// Errors that retrying cannot fix.
+    pub fn is_permanent(&self) -> bool {
+        matches!(
+            self,
+            Self::KindNotInstalled { .. }
+                | Self::NotFound { .. }
+                | Self::Unauthorized
+                | Self::Forbidden(_)
+        )
+    }
+
+    /// Classifies a kube error for `spec`; `name` is the object asked for, if any.
+    pub fn from_kube(spec: &KindSpec, name: Option<&str>, err: kube::Error) -> Self {
+        match err {
+            kube::Error::Api(status) => match status.code {
+                401 => Self::Unauthorized,
+                403 => Self::Forbidden(status.message),
+                404 if name.is_some()
+                    && status.reason == "NotFound"
+                    && status.message.contains(" not found") =>
+                {
+                    Self::NotFound {
+                        resource: spec.resource_name(),
+                        name: name.unwrap_or_default().to_string(),
+                    }
+                }
+                404 => Self::KindNotInstalled {
+                    kind: spec.kind,
+                    api_version: spec.api_version(),
+                },
+                _ => Self::Api(status.message),
+            },
+            kube::Error::HyperError(e) => Self::Unreachable(e.to_string()),
+            kube::Error::Service(e) => Self::Unreachable(e.to_string()),
+            other => Self::Api(other.to_string()),
+        }
+    }
+}
+
+/// The typed handle for `spec` in `namespace`, or across namespaces.
+pub fn api(client: kube::Client, spec: &KindSpec, namespace: Option<&str>) -> Api<DynamicObject> {
+    let resource = spec.api_resource();
+    match namespace {
+        Some(ns) => Api::namespaced_with(client, ns, &resource),
+        None => Api::all_with(client, &resource),
+    }
+}
+
+/// Lists every object matching `params`, a page at a time.
+pub async fn list(
+    spec: &KindSpec,
+    api: &Api<DynamicObject>,
+    params: &ListParams,
+) -> Result<Vec<Value>, ObjectError> {
+    let mut out = Vec::new();
+    let mut params = params.clone().limit(PAGE_SIZE);
+    loop {
+        let page = api
+            .list(&params)
+            .await
+            .map_err(|e| ObjectError::from_kube(spec, None, e))?;
+        out.extend(page.items.into_iter().map(to_value));
+        match page.metadata.continue_ {
+            Some(token) if !token.is_empty() => params = params.continue_token(&token),
+            _ => return Ok(out),
+        }
+    }
+}
+
+pub fn to_value(object: DynamicObject) -> Value {
+    serde_json::to_value(object).expect("dynamic objects serialise to JSON")
+}
+
+pub async fn get(
+    spec: &KindSpec,
+    api: &Api<DynamicObject>,
+    name: &str,
+) -> Result<Value, ObjectError> {
+    api.get(name)
+        .await
+        .map(to_value)
+        .map_err(|e| ObjectError::from_kube(spec, Some(name), e))
+}
+
+/// A JSON merge patch; it carries no resourceVersion, so it cannot conflict.
+pub async fn merge_patch(
+    spec: &KindSpec,
+    api: &Api<DynamicObject>,
+    name: &str,
+    patch: &Value,
+) -> Result<Value, ObjectError> {
+    api.patch(name, &PatchParams::default(), &Patch::Merge(patch))
+        .await
+        .map(to_value)
+        .map_err(|e| ObjectError::from_kube(spec, Some(name), e))
+}
+
+/// Watches one object until `check` says it is done or failed, or `timeout`
+/// passes. The first evaluation uses the current state, so an object that
+/// is already done returns at once; afterwards every change is evaluated
+/// as it arrives (no polling).
+pub async fn wait_for(
+    spec: &'static KindSpec,
+    api: &Api<DynamicObject>,
+    namespace: &str,
+    name: &str,
+    timeout: Duration,
+    check: impl Fn(&Value) -> Progress,
+) -> Result<Value, ObjectError> {
+    let config = watcher::Config::default().fields(&format!("metadata.name={name}"));
+    let mut stream = watcher::watcher(api.clone(), config).boxed();
+    let mut last_error = None;
+    let wait = async {
+        let mut backoff = Duration::from_millis(100);
+        loop {
+            match stream.next().await {
+                None => return Err(ObjectError::Api("the watch ended unexpectedly".into())),
+                Some(Ok(Event::Apply(object) | Event::InitApply(object))) => {
+                    backoff = Duration::from_millis(100);
+                    let value = to_value(object);
+                    match check(&value) {
+                        Progress::Done => return Ok(value),
+                        Progress::Failed(message) => return Err(ObjectError::Failed(message)),
+                        Progress::Pending => {}
+                    }
+                }
+                Some(Ok(Event::Delete(_))) => {
+                    return Err(ObjectError::Deleted {
+                        kind: spec.kind,
+                        namespace: namespace.into(),
+                        name: name.into(),
+                    });
+                }
+                Some(Ok(Event::Init | Event::InitDone)) => {}
+                // The watcher resumes after an error (re-listing if needed);
+                // only errors that retrying cannot fix end the wait.
+                Some(Err(err)) => {
+                    let err = match err {
+                        watcher::Error::InitialListFailed(e)
+                        | watcher::Error::WatchStartFailed(e)
+                        | watcher::Error::WatchFailed(e) => {
+                            ObjectError::from_kube(spec, Some(name), e)
+                        }
+                        other => ObjectError::Api(other.to_string()),
+                    };
+                    if err.is_permanent() {
+                        return Err(err);
+                    }
+                    last_error = Some(err.to_string());
+                    tokio::time::sleep(backoff).await;
+                    backoff = (backoff * 2).min(Duration::from_secs(5));
+                }
+            }
+        }
+    };
+    let outcome = tokio::time::timeout(timeout, wait).await;
+    outcome.unwrap_or_else(|_| {
+        Err(ObjectError::Timeout {
+            kind: spec.kind,
+            namespace: namespace.into(),
+            name: name.into(),
+            timeout: crate::duration::GoDuration::new(timeout).to_string(),
+            last_error: last_error
+                .map(|e| format!(" (last error: {e})"))
+                .unwrap_or_default(),
+        })
+    })
+}

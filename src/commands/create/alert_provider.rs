@@ -1,0 +1,32 @@
+//! `flux create alert-provider`.
+
+use flux_api::{Provider, ProviderSpec};
+
+use super::{api_enum, local_ref, non_empty, object_meta};
+use crate::cli::CreateAlertProviderArgs;
+use crate::render::create::{CreateError, check_name, export_document, invalid, parse_labels};
+
+pub fn build(args: &CreateAlertProviderArgs, namespace: &str) -> Result<Provider, CreateError> {
+    let common = &args.common.common;
+    let name = check_name(common.name.as_deref())?;
+    if args.provider_type.is_empty() {
+        return Err(invalid("Provider type is required"));
+    }
+    let labels = parse_labels(&common.label)?;
+    let spec = ProviderSpec {
+        r#type: api_enum("provider type", &args.provider_type)?,
+        channel: non_empty(&args.channel),
+        username: non_empty(&args.username),
+        address: non_empty(&args.address),
+        secret_ref: local_ref(&args.secret_ref),
+        ..ProviderSpec::default()
+    };
+    Ok(Provider {
+        metadata: object_meta(name, namespace, labels),
+        spec,
+    })
+}
+
+pub fn export(args: &CreateAlertProviderArgs, namespace: &str) -> anyhow::Result<String> {
+    Ok(export_document(&build(args, namespace)?)?)
+}

@@ -1,0 +1,182 @@
+//! `flux create …`: each kind's module turns its flags into a typed object,
+//! checking what upstream checks in upstream's order, then prints it with
+//! the export framing. Live mode (applying to the cluster) is not in this
+//! release, so `--export` is required by the argument parser.
+
+pub mod alert;
+pub mod alert_provider;
+pub mod helmrelease;
+pub mod image_policy;
+pub mod image_repository;
+pub mod image_update;
+pub mod kustomization;
+pub mod receiver;
+pub mod secret_git;
+pub mod secret_githubapp;
+pub mod secret_helm;
+pub mod secret_notation;
+pub mod secret_oci;
+pub mod secret_proxy;
+pub mod secret_receiver;
+pub mod secret_tls;
+pub mod source_bucket;
+pub mod source_chart;
+pub mod source_git;
+pub mod source_helm;
+pub mod source_oci;
+pub mod tenant;
+
+use std::collections::BTreeMap;
+
+use anyhow::Context;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+use serde::de::DeserializeOwned;
+
+use crate::cli::{CreateArgs, CreateImageKind, CreateKind, CreateSecretKind, CreateSourceKind};
+use crate::commands::Ctx;
+use crate::duration::GoDuration;
+use crate::error::ExitStatus;
+use crate::render::create::{CreateError, invalid};
+
+pub async fn run(ctx: &Ctx, args: &CreateArgs) -> anyhow::Result<ExitStatus> {
+    let ns = ctx.global.namespace.as_str();
+    let printer = &ctx.printer;
+    let text = match &args.kind {
+        CreateKind::Source(source) => match &source.kind {
+            CreateSourceKind::Git(a) => source_git::export(a, ns)?,
+            CreateSourceKind::Helm(a) => source_helm::export(a, ns)?,
+            CreateSourceKind::Oci(a) => source_oci::export(a, ns)?,
+            CreateSourceKind::Bucket(a) => source_bucket::export(a, ns)?,
+            CreateSourceKind::Chart(a) => source_chart::export(a, ns, printer)?,
+        },
+        CreateKind::Kustomization(a) => kustomization::export(a, ns, printer)?,
+        CreateKind::Helmrelease(a) => helmrelease::export(a, ns)?,
+        CreateKind::Alert(a) => alert::export(a, ns)?,
+        CreateKind::AlertProvider(a) => alert_provider::export(a, ns)?,
+        CreateKind::Receiver(a) => receiver::export(a, ns)?,
+        CreateKind::Image(image) => match &image.kind {
+            CreateImageKind::Repository(a) => image_repository::export(a, ns)?,
+            CreateImageKind::Policy(a) => image_policy::export(a, ns)?,
+            CreateImageKind::Update(a) => image_update::export(a, ns)?,
+        },
+        CreateKind::Secret(secret) => match &secret.kind {
+            CreateSecretKind::Git(a) => secret_git::export(a, ns).await?,
+            CreateSecretKind::Helm(a) => secret_helm::export(a, ns)?,
+            CreateSecretKind::Tls(a) => secret_tls::export(a, ns)?,
+            CreateSecretKind::Oci(a) => secret_oci::export(a, ns)?,
+            CreateSecretKind::Githubapp(a) => secret_githubapp::export(a, ns)?,
+            CreateSecretKind::Notation(a) => secret_notation::export(a, ns)?,
+            CreateSecretKind::Proxy(a) => secret_proxy::export(a, ns)?,
+            CreateSecretKind::Receiver(a) => secret_receiver::export(a, ns)?,
+        },
+        CreateKind::Tenant(a) => tenant::export(a)?,
+    };
+    printer
+        .out(&text)
+        .context("unable to write the objects to stdout")?;
+    Ok(ExitStatus::Success)
+}
+
+/// Object metadata as `create` writes it: labels only when there are some.
+pub fn object_meta(name: &str, namespace: &str, labels: BTreeMap<String, String>) -> ObjectMeta {
+    ObjectMeta {
+        name: Some(name.to_string()),
+        namespace: Some(namespace.to_string()),
+        labels: (!labels.is_empty()).then_some(labels),
+        ..ObjectMeta::default()
+    }
+}
+
+/// A duration in Go's canonical form, as the API types store it.
+pub fn go_duration(d: GoDuration) -> String {
+    d.to_string()
+}
+
+/// `Some(s)` unless `s` is empty (Go's "omit if empty").
+pub fn non_empty(s: &str) -> Option<String> {
+    (!s.is_empty()).then(|| s.to_string())
+}
+
+/// A `LocalObjectReference` for a non-empty name.
+pub fn local_ref(name: &str) -> Option<flux_api::common::LocalObjectReference> {
+    non_empty(name).map(|name| flux_api::common::LocalObjectReference { name })
+}
+
+/// Reads an API enum from its wire spelling. Upstream passes some values
+/// through unchecked and lets the API server refuse them; flux-rs checks
+/// them here so the exported YAML is always valid for the CRD.
+pub fn api_enum<T: DeserializeOwned>(what: &str, value: &str) -> Result<T, CreateError> {
+    serde_json::from_value(serde_json::Value::String(value.to_string()))
+        .map_err(|_| invalid(format!("{what} '{value}' is not supported by the Flux API")))
+}
+
+/// The error of a flag whose value is checked when it is parsed, worded as
+/// upstream's flag parser words it.
+pub fn flag_error(flag: &str, value: &str, reason: impl std::fmt::Display) -> CreateError {
+    invalid(format!(
+        "invalid argument \"{value}\" for \"--{flag}\" flag: {reason}"
+    ))
+}
+
+/// Reads a file named on the command line; the error reads like Go's
+/// (`open <path>: no such file or directory`).
+pub fn read_file(path: &str) -> Result<Vec<u8>, String> {
+    std::fs::read(path).map_err(|e| {
+        let reason = match e.kind() {
+            std::io::ErrorKind::NotFound => "no such file or directory".to_string(),
+            std::io::ErrorKind::PermissionDenied => "permission denied".to_string(),
+            std::io::ErrorKind::IsADirectory => "is a directory".to_string(),
+            _ => e.to_string(),
+        };
+        format!("open {path}: {reason}")
+    })
+}
+
+/// Reads a file as UTF-8 text (key and certificate files are PEM text).
+pub fn read_text(path: &str) -> Result<String, String> {
+    let bytes = read_file(path)?;
+    String::from_utf8(bytes).map_err(|_| format!("read {path}: not valid UTF-8 text"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn missing_files_read_like_go_errors() {
+        assert_eq!(
+            read_file("/nonexistent/x").unwrap_err(),
+            "open /nonexistent/x: no such file or directory"
+        );
+    }
+
+    #[test]
+    fn api_enums_are_read_from_their_wire_names() {
+        let p: flux_api::common::CloudProvider = api_enum("provider", "azure").unwrap();
+        assert_eq!(p, flux_api::common::CloudProvider::Azure);
+        let err = api_enum::<flux_api::common::CloudProvider>("provider", "ibm").unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "provider 'ibm' is not supported by the Flux API"
+        );
+    }
+}
+
+/// A `v1` Secret carrying `stringData`, as every `create secret` builds it.
+pub fn secret_object(
+    name: &str,
+    namespace: &str,
+    labels: BTreeMap<String, String>,
+    annotations: BTreeMap<String, String>,
+    string_data: BTreeMap<String, String>,
+    secret_type: Option<&str>,
+) -> k8s_openapi::api::core::v1::Secret {
+    let mut metadata = object_meta(name, namespace, labels);
+    metadata.annotations = (!annotations.is_empty()).then_some(annotations);
+    k8s_openapi::api::core::v1::Secret {
+        metadata,
+        string_data: Some(string_data),
+        type_: secret_type.map(str::to_string),
+        ..Default::default()
+    }
+}

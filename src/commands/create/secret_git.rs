@@ -1,0 +1,112 @@
+//! `flux create secret git`: SSH keys with the host's known_hosts line, or
+//! HTTP(S) basic auth / bearer token, with an optional CA.
+
+use std::collections::BTreeMap;
+
+use k8s_openapi::api::core::v1::Secret;
+
+use super::source_git::git_url_scheme;
+use super::{read_text, secret_object};
+use crate::cli::{CreateSecretGitArgs, SshKeyArgs};
+use crate::render::create::{check_name, export_secret_document, invalid, parse_labels};
+use crate::secret::{
+    KeyPair, KeySpec, SCAN_TIMEOUT, generate_keypair, load_private_key, scan_known_hosts,
+};
+
+/// The key pair for an SSH Git secret: from `--private-key-file`
+/// (decrypted with `password` when given) or freshly generated.
+pub fn ssh_key_pair(
+    private_key_file: &str,
+    password: &str,
+    ssh: &SshKeyArgs,
+) -> anyhow::Result<KeyPair> {
+    if private_key_file.is_empty() {
+        return Ok(generate_keypair(KeySpec {
+            algorithm: ssh.ssh_key_algorithm,
+            rsa_bits: ssh.ssh_rsa_bits,
+            curve: ssh.ssh_ecdsa_curve,
+        })?);
+    }
+    let pem = read_text(private_key_file)
+        .map_err(|e| invalid(format!("failed to open private key file: {e}")))?;
+    Ok(load_private_key(&pem, password)?)
+}
+
+/// Host and port of an SSH Git URL (port 22 when absent).
+pub fn ssh_host_port(raw: &str) -> anyhow::Result<(String, u16)> {
+    let url = url::Url::parse(raw).map_err(|e| invalid(format!("git URL parse failed: {e}")))?;
+    let host = url.host_str().unwrap_or_default().to_string();
+    Ok((host, url.port().unwrap_or(22)))
+}
+
+pub async fn build(args: &CreateSecretGitArgs, namespace: &str) -> anyhow::Result<Secret> {
+    let common = &args.common.common;
+    let name = check_name(common.name.as_deref())?;
+    if args.url.is_empty() {
+        return Err(invalid("url is required").into());
+    }
+    let scheme = git_url_scheme(&args.url)?;
+    let labels = parse_labels(&common.label)?;
+    let mut data = BTreeMap::new();
+    match scheme.as_str() {
+        "ssh" => {
+            let pair = ssh_key_pair(&args.private_key_file, &args.password, &args.ssh)?;
+            let (host, port) = ssh_host_port(&args.url)?;
+            let known_hosts = scan_known_hosts(&host, port, SCAN_TIMEOUT).await?;
+            data.insert("identity".to_string(), pair.private_key);
+            data.insert("identity.pub".to_string(), pair.public_key);
+            data.insert("known_hosts".to_string(), known_hosts);
+            if !args.password.is_empty() {
+                data.insert("password".to_string(), args.password.clone());
+            }
+        }
+        "http" | "https" => {
+            let basic = !args.username.is_empty() && !args.password.is_empty();
+            let token = !args.bearer_token.is_empty();
+            if !basic && !token {
+                return Err(invalid(
+                    "for Git over HTTP/S the username and password, or a bearer token is required",
+                )
+                .into());
+            }
+            if basic && token {
+                return Err(
+                    invalid("user credentials and bearer token cannot be used together").into(),
+                );
+            }
+            if basic {
+                data.insert("username".to_string(), args.username.clone());
+                data.insert("password".to_string(), args.password.clone());
+            }
+            if token {
+                data.insert("bearerToken".to_string(), args.bearer_token.clone());
+            }
+            if !args.ca_crt_file.is_empty() {
+                let ca = read_text(&args.ca_crt_file)
+                    .map_err(|e| invalid(format!("unable to read TLS CA file: {e}")))?;
+                data.insert("ca.crt".to_string(), ca);
+            }
+        }
+        other => {
+            return Err(invalid(format!(
+                "git URL scheme '{other}' not supported, can be: ssh, http and https"
+            ))
+            .into());
+        }
+    }
+    Ok(secret_object(
+        name,
+        namespace,
+        labels,
+        BTreeMap::new(),
+        data,
+        None,
+    ))
+}
+
+pub async fn export(args: &CreateSecretGitArgs, namespace: &str) -> anyhow::Result<String> {
+    Ok(export_secret_document(
+        &build(args, namespace).await?,
+        true,
+    )?)
+}

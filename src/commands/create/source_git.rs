@@ -1,0 +1,108 @@
+//! `flux create source git`.
+
+use flux_api::common::GitRepositoryRef;
+use flux_api::{GitRepository, GitRepositorySpec};
+
+use super::{api_enum, go_duration, local_ref, non_empty, object_meta};
+use crate::cli::CreateSourceGitArgs;
+use crate::render::create::{CreateError, check_name, export_document, invalid, parse_labels};
+
+/// Scheme of a Git URL, as `url.Parse` would report it (empty for a
+/// scheme-less address such as `host/path`).
+pub fn git_url_scheme(raw: &str) -> Result<String, CreateError> {
+    match url::Url::parse(raw) {
+        Ok(parsed) => Ok(parsed.scheme().to_string()),
+        Err(url::ParseError::RelativeUrlWithoutBase) => Ok(String::new()),
+        Err(e) => Err(invalid(format!("git URL parse failed: {e}"))),
+    }
+}
+
+fn unsupported_scheme(scheme: &str) -> CreateError {
+    invalid(format!(
+        "git URL scheme '{scheme}' not supported, can be: ssh, http and https"
+    ))
+}
+
+/// The Git reference, by upstream's precedence: commit (with the branch
+/// when given), ref name, semver, tag, branch.
+fn git_ref(args: &CreateSourceGitArgs) -> Option<GitRepositoryRef> {
+    let mut r = GitRepositoryRef::default();
+    if !args.commit.is_empty() {
+        r.commit = Some(args.commit.clone());
+        r.branch = non_empty(&args.branch);
+    } else if !args.ref_name.is_empty() {
+        r.name = Some(args.ref_name.clone());
+    } else if !args.tag_semver.is_empty() {
+        r.semver = Some(args.tag_semver.clone());
+    } else if !args.tag.is_empty() {
+        r.tag = Some(args.tag.clone());
+    } else if !args.branch.is_empty() {
+        r.branch = Some(args.branch.clone());
+    } else {
+        return None;
+    }
+    Some(r)
+}
+
+/// Builds the GitRepository. Credential flags only matter in live mode,
+/// where they become a Secret; `--secret-ref` names an existing one.
+pub fn build(args: &CreateSourceGitArgs, namespace: &str) -> Result<GitRepository, CreateError> {
+    let common = &args.common.base.common;
+    let name = check_name(common.name.as_deref())?;
+    if args.url.is_empty() {
+        return Err(invalid("url is required"));
+    }
+    let scheme = git_url_scheme(&args.url)?;
+    if !matches!(scheme.as_str(), "ssh" | "http" | "https") {
+        return Err(unsupported_scheme(&scheme));
+    }
+    let reference = git_ref(args).ok_or_else(|| {
+        invalid("a Git ref is required, use one of the following: --branch, --tag, --commit, --ref-name or --tag-semver")
+    })?;
+    if !args.ca_file.is_empty() && scheme == "ssh" {
+        return Err(invalid(
+            "specifying a CA file is not supported for Git over SSH",
+        ));
+    }
+    let labels = parse_labels(&common.label)?;
+    let provider = match &args.provider {
+        Some(p) => Some(api_enum("source Git provider", p)?),
+        None => None,
+    };
+    let fetch_timeout = args.common.fetch_timeout;
+    let spec = GitRepositorySpec {
+        url: args.url.clone(),
+        interval: go_duration(args.common.base.interval),
+        r#ref: Some(reference),
+        provider,
+        proxy_secret_ref: local_ref(&args.proxy_secret_ref),
+        secret_ref: local_ref(&args.secret_ref),
+        recurse_submodules: args.recurse_submodules.then_some(true),
+        ignore: (!args.ignore_paths.is_empty()).then(|| args.ignore_paths.join("\n")),
+        sparse_checkout: (!args.sparse_checkout_paths.is_empty())
+            .then(|| args.sparse_checkout_paths.clone()),
+        timeout: (!fetch_timeout.as_std().is_zero()).then(|| go_duration(fetch_timeout)),
+        ..GitRepositorySpec::default()
+    };
+    Ok(GitRepository {
+        metadata: object_meta(name, namespace, labels),
+        spec,
+        status: None,
+    })
+}
+
+pub fn export(args: &CreateSourceGitArgs, namespace: &str) -> anyhow::Result<String> {
+    Ok(export_document(&build(args, namespace)?)?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scheme_of_urls() {
+        assert_eq!(git_url_scheme("ssh://git@github.com/x").unwrap(), "ssh");
+        assert_eq!(git_url_scheme("github.com/x").unwrap(), "");
+        assert!(git_url_scheme("https://[::1").is_err());
+    }
+}

@@ -1,0 +1,130 @@
+//! `flux create source oci`.
+
+use flux_api::source::{
+    MatchOIDCIdentity, OCIRepositoryLayerOperation, OCIRepositoryLayerSelector, OCIRepositoryRef,
+    OCIRepositoryVerify,
+};
+use flux_api::{OCIRepository, OCIRepositorySpec};
+
+use super::{api_enum, go_duration, local_ref, non_empty, object_meta};
+use crate::cli::CreateSourceOciArgs;
+use crate::render::create::{CreateError, check_name, export_document, invalid, parse_labels};
+
+/// `<media-type>:<operation>`, split at the first colon.
+pub fn parse_layer_selector(value: &str) -> Result<OCIRepositoryLayerSelector, CreateError> {
+    let (media_type, operation) = value
+        .split_once(':')
+        .filter(|(m, o)| !m.is_empty() && !o.is_empty())
+        .ok_or_else(|| {
+            invalid(format!(
+                "invalid --layer-selector \"{value}\": must be in the format '<media-type>:<operation>'"
+            ))
+        })?;
+    let operation = match operation {
+        "extract" => OCIRepositoryLayerOperation::Extract,
+        "copy" => OCIRepositoryLayerOperation::Copy,
+        _ => {
+            return Err(invalid(format!(
+                "invalid --layer-selector \"{value}\": operation must be \"extract\" or \"copy\""
+            )));
+        }
+    };
+    Ok(OCIRepositoryLayerSelector {
+        media_type: Some(media_type.to_string()),
+        operation: Some(operation),
+    })
+}
+
+pub fn build(args: &CreateSourceOciArgs, namespace: &str) -> Result<OCIRepository, CreateError> {
+    let common = &args.common.base.common;
+    let name = check_name(common.name.as_deref())?;
+    if args.url.is_empty() {
+        return Err(invalid("url is required"));
+    }
+    if args.tag.is_empty() && args.tag_semver.is_empty() && args.digest.is_empty() {
+        return Err(invalid("--tag, --tag-semver or --digest is required"));
+    }
+    let layer_selector = if args.layer_selector.is_empty() {
+        None
+    } else {
+        Some(parse_layer_selector(&args.layer_selector)?)
+    };
+    let labels = parse_labels(&common.label)?;
+    let verify = match &args.verify_provider {
+        None => {
+            if !args.verify_secret_ref.is_empty() {
+                return Err(invalid(
+                    "a verification provider must be specified when a secret is specified",
+                ));
+            }
+            if !args.verify_issuer.is_empty() || !args.verify_subject.is_empty() {
+                return Err(invalid(
+                    "a verification provider must be specified when OIDC issuer/subject is specified",
+                ));
+            }
+            None
+        }
+        Some(provider) => Some(OCIRepositoryVerify {
+            provider: api_enum("verify provider", provider)?,
+            secret_ref: local_ref(&args.verify_secret_ref),
+            match_oidc_identity: (!args.verify_issuer.is_empty()
+                || !args.verify_subject.is_empty())
+            .then(|| {
+                vec![MatchOIDCIdentity {
+                    issuer: args.verify_issuer.clone(),
+                    subject: args.verify_subject.clone(),
+                }]
+            }),
+            ..OCIRepositoryVerify::default()
+        }),
+    };
+    let fetch_timeout = args.common.fetch_timeout;
+    let spec = OCIRepositorySpec {
+        url: args.url.clone(),
+        interval: go_duration(args.common.base.interval),
+        provider: Some(api_enum("OCI provider", &args.provider)?),
+        r#ref: Some(OCIRepositoryRef {
+            tag: non_empty(&args.tag),
+            semver: non_empty(&args.tag_semver),
+            digest: non_empty(&args.digest),
+            ..OCIRepositoryRef::default()
+        }),
+        ignore: (!args.ignore_paths.is_empty()).then(|| args.ignore_paths.join("\n")),
+        insecure: args.insecure.then_some(true),
+        layer_selector,
+        timeout: (!fetch_timeout.as_std().is_zero()).then(|| go_duration(fetch_timeout)),
+        service_account_name: non_empty(&args.service_account),
+        secret_ref: local_ref(&args.secret_ref),
+        proxy_secret_ref: local_ref(&args.proxy_secret_ref),
+        cert_secret_ref: local_ref(&args.cert_ref),
+        verify,
+        ..OCIRepositorySpec::default()
+    };
+    Ok(OCIRepository {
+        metadata: object_meta(name, namespace, labels),
+        spec,
+        status: None,
+    })
+}
+
+pub fn export(args: &CreateSourceOciArgs, namespace: &str) -> anyhow::Result<String> {
+    Ok(export_document(&build(args, namespace)?)?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn layer_selector_needs_both_parts_and_a_known_operation() {
+        let s = parse_layer_selector("application/vnd.x+gzip:copy").unwrap();
+        assert_eq!(s.media_type.as_deref(), Some("application/vnd.x+gzip"));
+        assert_eq!(s.operation, Some(OCIRepositoryLayerOperation::Copy));
+        assert!(parse_layer_selector("a:").is_err());
+        assert!(parse_layer_selector("novalue").is_err());
+        assert_eq!(
+            parse_layer_selector("a:move").unwrap_err().to_string(),
+            "invalid --layer-selector \"a:move\": operation must be \"extract\" or \"copy\""
+        );
+    }
+}

@@ -1,0 +1,119 @@
+//! `flux create tenant`: per tenant namespace, the Namespace, a
+//! ServiceAccount and a RoleBinding of the reconciler identity.
+
+use std::collections::BTreeMap;
+
+use k8s_openapi::api::core::v1::{Namespace, ServiceAccount};
+use k8s_openapi::api::rbac::v1::{RoleBinding, RoleRef, Subject};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+
+use crate::cli::CreateTenantArgs;
+use crate::render::create::{
+    CreateError, check_name, dns1123_label_problems, dns1123_subdomain_problems, export_document,
+    invalid, parse_labels, qualified_name_problems,
+};
+
+/// Label marking every object of a tenant.
+pub const TENANT_LABEL: &str = "toolkit.fluxcd.io/tenant";
+const RBAC_GROUP: &str = "rbac.authorization.k8s.io";
+
+/// The objects of one tenant namespace.
+pub struct TenantObjects {
+    /// `None` with `--skip-namespace`.
+    pub namespace: Option<Namespace>,
+    pub service_account: ServiceAccount,
+    pub role_binding: RoleBinding,
+}
+
+fn problems_error(what: &str, value: &str, problems: Vec<String>) -> Result<(), CreateError> {
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(invalid(format!(
+            "invalid {what} '{value}': [{}]",
+            problems.join(" ")
+        )))
+    }
+}
+
+pub fn build(args: &CreateTenantArgs) -> Result<Vec<TenantObjects>, CreateError> {
+    let common = &args.common.common;
+    let tenant = check_name(common.name.as_deref())?;
+    problems_error("tenant name", tenant, qualified_name_problems(tenant))?;
+    if args.cluster_role.is_empty() {
+        return Err(invalid("cluster-role is required"));
+    }
+    if args.with_namespace.is_empty() {
+        return Err(invalid("with-namespace is required"));
+    }
+    for ns in &args.with_namespace {
+        problems_error("namespace", ns, dns1123_label_problems(ns))?;
+    }
+    let mut labels = parse_labels(&common.label)?;
+    labels.insert(TENANT_LABEL.to_string(), tenant.to_string());
+    let account = if args.with_service_account.is_empty() {
+        tenant.to_string()
+    } else {
+        args.with_service_account.clone()
+    };
+    problems_error(
+        "service-account name",
+        &account,
+        dns1123_subdomain_problems(&account),
+    )?;
+    let meta =
+        |name: &str, namespace: Option<&str>, labels: &BTreeMap<String, String>| ObjectMeta {
+            name: Some(name.to_string()),
+            namespace: namespace.map(str::to_string),
+            labels: Some(labels.clone()),
+            ..ObjectMeta::default()
+        };
+    Ok(args
+        .with_namespace
+        .iter()
+        .map(|ns| TenantObjects {
+            namespace: (!args.skip_namespace).then(|| Namespace {
+                metadata: meta(ns, None, &labels),
+                ..Namespace::default()
+            }),
+            service_account: ServiceAccount {
+                metadata: meta(&account, Some(ns), &labels),
+                ..ServiceAccount::default()
+            },
+            role_binding: RoleBinding {
+                metadata: meta(&format!("{tenant}-reconciler"), Some(ns), &labels),
+                role_ref: RoleRef {
+                    api_group: RBAC_GROUP.to_string(),
+                    kind: "ClusterRole".to_string(),
+                    name: args.cluster_role.clone(),
+                },
+                subjects: Some(vec![
+                    Subject {
+                        api_group: Some(RBAC_GROUP.to_string()),
+                        kind: "User".to_string(),
+                        name: format!("gotk:{ns}:reconciler"),
+                        namespace: None,
+                    },
+                    Subject {
+                        api_group: None,
+                        kind: "ServiceAccount".to_string(),
+                        name: account.clone(),
+                        namespace: Some(ns.clone()),
+                    },
+                ]),
+            },
+        })
+        .collect())
+}
+
+pub fn export(args: &CreateTenantArgs) -> anyhow::Result<String> {
+    let mut out = String::new();
+    for objects in build(args)? {
+        if let Some(namespace) = &objects.namespace {
+            out.push_str(&export_document(namespace)?);
+        }
+        out.push_str(&export_document(&objects.service_account)?);
+        out.push_str(&export_document(&objects.role_binding)?);
+    }
+    Ok(out)
+}

@@ -1,0 +1,284 @@
+//! SSH key pairs: generation (PKCS#8 PEM private key, authorized_keys public
+//! key) and loading of a user's private key file.
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use p256::elliptic_curve::sec1::ToEncodedPoint;
+use pkcs8::{DecodePrivateKey, EncodePrivateKey, LineEnding};
+use rand::rngs::OsRng;
+use rsa::traits::PublicKeyParts;
+
+use super::{EcdsaCurve, KeyAlgorithm, KeySpec, SecretError};
+
+/// A private key as stored in a Secret, with its public half in
+/// authorized_keys format (`<type> <base64>\n`).
+#[derive(Clone)]
+pub struct KeyPair {
+    pub private_key: String,
+    pub public_key: String,
+}
+
+impl std::fmt::Debug for KeyPair {
+    // The private half never reaches logs or panic messages.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("KeyPair")
+            .field("public_key", &self.public_key)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Generates a key pair; the private key is PKCS#8 PEM (`BEGIN PRIVATE KEY`).
+pub fn generate_keypair(spec: KeySpec) -> Result<KeyPair, SecretError> {
+    let key = match spec.algorithm {
+        KeyAlgorithm::Rsa => {
+            let key = rsa::RsaPrivateKey::new(&mut OsRng, spec.rsa_bits)
+                .map_err(|e| SecretError::Key(format!("failed to generate RSA key: {e}")))?;
+            AnyKey::Rsa(key)
+        }
+        KeyAlgorithm::Ecdsa => match spec.curve {
+            EcdsaCurve::P256 => AnyKey::P256(p256::SecretKey::random(&mut OsRng)),
+            EcdsaCurve::P384 => AnyKey::P384(p384::SecretKey::random(&mut OsRng)),
+            EcdsaCurve::P521 => AnyKey::P521(p521::SecretKey::random(&mut OsRng)),
+        },
+        KeyAlgorithm::Ed25519 => AnyKey::Ed25519(ed25519_dalek::SigningKey::generate(&mut OsRng)),
+    };
+    let private_key = key.to_pkcs8_pem()?;
+    Ok(KeyPair {
+        private_key,
+        public_key: key.authorized_key(),
+    })
+}
+
+/// Reads a private key file for a Git secret. The file content is kept as is
+/// (it may be passphrase-protected, `password` then goes in the secret too);
+/// the passphrase is only used to derive the public key.
+pub fn load_private_key(pem: &str, password: &str) -> Result<KeyPair, SecretError> {
+    let public_key = if pem.contains("-----BEGIN OPENSSH PRIVATE KEY-----") {
+        openssh_public_key(pem, password)?
+    } else {
+        AnyKey::from_pem(pem)?.authorized_key()
+    };
+    Ok(KeyPair {
+        private_key: pem.to_string(),
+        public_key,
+    })
+}
+
+fn openssh_public_key(pem: &str, password: &str) -> Result<String, SecretError> {
+    let key = ssh_key::PrivateKey::from_openssh(pem)
+        .map_err(|e| SecretError::Key(format!("ssh: {e}")))?;
+    let key = if key.is_encrypted() {
+        if password.is_empty() {
+            return Err(SecretError::Key(
+                "ssh: this private key is passphrase protected".into(),
+            ));
+        }
+        key.decrypt(password)
+            .map_err(|_| SecretError::Key("x509: decryption password incorrect".into()))?
+    } else {
+        key
+    };
+    let mut public = key.public_key().clone();
+    public.set_comment("");
+    let line = public
+        .to_openssh()
+        .map_err(|e| SecretError::Key(format!("ssh: {e}")))?;
+    Ok(format!("{}\n", line.trim_end()))
+}
+
+/// The key kinds the CLI generates or accepts in PEM form.
+enum AnyKey {
+    Rsa(rsa::RsaPrivateKey),
+    P256(p256::SecretKey),
+    P384(p384::SecretKey),
+    P521(p521::SecretKey),
+    Ed25519(ed25519_dalek::SigningKey),
+}
+
+impl AnyKey {
+    /// Parses PKCS#8 (`PRIVATE KEY`), PKCS#1 (`RSA PRIVATE KEY`) or SEC1
+    /// (`EC PRIVATE KEY`) PEM.
+    fn from_pem(pem: &str) -> Result<Self, SecretError> {
+        use rsa::pkcs1::DecodeRsaPrivateKey;
+        if pem.contains("-----BEGIN RSA PRIVATE KEY-----") {
+            return rsa::RsaPrivateKey::from_pkcs1_pem(pem)
+                .map(Self::Rsa)
+                .map_err(|e| SecretError::Key(format!("x509: {e}")));
+        }
+        if pem.contains("-----BEGIN EC PRIVATE KEY-----") {
+            if let Ok(k) = p256::SecretKey::from_sec1_pem(pem) {
+                return Ok(Self::P256(k));
+            }
+            if let Ok(k) = p384::SecretKey::from_sec1_pem(pem) {
+                return Ok(Self::P384(k));
+            }
+            return p521::SecretKey::from_sec1_pem(pem)
+                .map(Self::P521)
+                .map_err(|e| SecretError::Key(format!("x509: {e}")));
+        }
+        if pem.contains("-----BEGIN PRIVATE KEY-----") {
+            if let Ok(k) = rsa::RsaPrivateKey::from_pkcs8_pem(pem) {
+                return Ok(Self::Rsa(k));
+            }
+            if let Ok(k) = p256::SecretKey::from_pkcs8_pem(pem) {
+                return Ok(Self::P256(k));
+            }
+            if let Ok(k) = p384::SecretKey::from_pkcs8_pem(pem) {
+                return Ok(Self::P384(k));
+            }
+            if let Ok(k) = p521::SecretKey::from_pkcs8_pem(pem) {
+                return Ok(Self::P521(k));
+            }
+            return ed25519_dalek::SigningKey::from_pkcs8_pem(pem)
+                .map(Self::Ed25519)
+                .map_err(|_| SecretError::Key("x509: unsupported private key type".into()));
+        }
+        Err(SecretError::Key("ssh: no key found".into()))
+    }
+
+    fn to_pkcs8_pem(&self) -> Result<String, SecretError> {
+        let pem = match self {
+            Self::Rsa(k) => k.to_pkcs8_pem(LineEnding::LF),
+            Self::P256(k) => k.to_pkcs8_pem(LineEnding::LF),
+            Self::P384(k) => k.to_pkcs8_pem(LineEnding::LF),
+            Self::P521(k) => k.to_pkcs8_pem(LineEnding::LF),
+            Self::Ed25519(k) => k.to_pkcs8_pem(LineEnding::LF),
+        };
+        pem.map(|p| p.to_string())
+            .map_err(|e| SecretError::Key(format!("failed to encode private key: {e}")))
+    }
+
+    /// `<type> <base64 wire encoding>\n`, as `ssh.MarshalAuthorizedKey` writes it.
+    fn authorized_key(&self) -> String {
+        let (kind, blob) = match self {
+            Self::Rsa(k) => {
+                let mut blob = Vec::new();
+                put_string(&mut blob, b"ssh-rsa");
+                put_mpint(&mut blob, &k.e().to_bytes_be());
+                put_mpint(&mut blob, &k.n().to_bytes_be());
+                ("ssh-rsa", blob)
+            }
+            Self::P256(k) => ecdsa_blob(
+                "nistp256",
+                k.public_key().to_encoded_point(false).as_bytes(),
+            ),
+            Self::P384(k) => ecdsa_blob(
+                "nistp384",
+                k.public_key().to_encoded_point(false).as_bytes(),
+            ),
+            Self::P521(k) => ecdsa_blob(
+                "nistp521",
+                k.public_key().to_encoded_point(false).as_bytes(),
+            ),
+            Self::Ed25519(k) => {
+                let mut blob = Vec::new();
+                put_string(&mut blob, b"ssh-ed25519");
+                put_string(&mut blob, k.verifying_key().as_bytes());
+                ("ssh-ed25519", blob)
+            }
+        };
+        format!("{kind} {}\n", STANDARD.encode(blob))
+    }
+}
+
+fn ecdsa_blob(curve: &'static str, point: &[u8]) -> (&'static str, Vec<u8>) {
+    let kind = match curve {
+        "nistp256" => "ecdsa-sha2-nistp256",
+        "nistp384" => "ecdsa-sha2-nistp384",
+        _ => "ecdsa-sha2-nistp521",
+    };
+    let mut blob = Vec::new();
+    put_string(&mut blob, kind.as_bytes());
+    put_string(&mut blob, curve.as_bytes());
+    put_string(&mut blob, point);
+    (kind, blob)
+}
+
+/// SSH wire `string`: u32 length then bytes.
+fn put_string(out: &mut Vec<u8>, bytes: &[u8]) {
+    out.extend_from_slice(&(bytes.len() as u32).to_be_bytes());
+    out.extend_from_slice(bytes);
+}
+
+/// SSH wire `mpint` of a non-negative big-endian number: no leading zero
+/// bytes, plus one zero byte when the top bit is set.
+fn put_mpint(out: &mut Vec<u8>, be: &[u8]) {
+    let trimmed: &[u8] = {
+        let start = be.iter().position(|b| *b != 0).unwrap_or(be.len());
+        &be[start..]
+    };
+    if trimmed.first().is_some_and(|b| b & 0x80 != 0) {
+        let mut padded = Vec::with_capacity(trimmed.len() + 1);
+        padded.push(0);
+        padded.extend_from_slice(trimmed);
+        put_string(out, &padded);
+    } else {
+        put_string(out, trimmed);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn spec(algorithm: KeyAlgorithm, curve: EcdsaCurve) -> KeySpec {
+        KeySpec {
+            algorithm,
+            rsa_bits: 1024,
+            curve,
+        }
+    }
+
+    #[test]
+    fn generated_keys_are_pkcs8_with_matching_public_key() {
+        for (alg, curve, prefix) in [
+            (KeyAlgorithm::Ed25519, EcdsaCurve::P384, "ssh-ed25519 "),
+            (
+                KeyAlgorithm::Ecdsa,
+                EcdsaCurve::P256,
+                "ecdsa-sha2-nistp256 ",
+            ),
+            (
+                KeyAlgorithm::Ecdsa,
+                EcdsaCurve::P384,
+                "ecdsa-sha2-nistp384 ",
+            ),
+            (
+                KeyAlgorithm::Ecdsa,
+                EcdsaCurve::P521,
+                "ecdsa-sha2-nistp521 ",
+            ),
+            (KeyAlgorithm::Rsa, EcdsaCurve::P384, "ssh-rsa "),
+        ] {
+            let pair = generate_keypair(spec(alg, curve)).unwrap();
+            assert!(
+                pair.private_key
+                    .starts_with("-----BEGIN PRIVATE KEY-----\n")
+            );
+            assert!(pair.public_key.starts_with(prefix), "{}", pair.public_key);
+            assert!(pair.public_key.ends_with('\n'));
+            // Reloading the PEM derives the same public key.
+            let again = load_private_key(&pair.private_key, "").unwrap();
+            assert_eq!(again.public_key, pair.public_key);
+            assert!(!format!("{pair:?}").contains("PRIVATE"));
+        }
+    }
+
+    #[test]
+    fn garbage_is_not_a_key() {
+        assert_eq!(
+            load_private_key("hello", "").unwrap_err().to_string(),
+            "ssh: no key found"
+        );
+    }
+
+    #[test]
+    fn mpint_adds_a_zero_byte_for_high_bit() {
+        let mut out = Vec::new();
+        put_mpint(&mut out, &[0x00, 0x80, 0x01]);
+        assert_eq!(out, [0, 0, 0, 3, 0, 0x80, 0x01]);
+        let mut out = Vec::new();
+        put_mpint(&mut out, &[0x01, 0x00, 0x01]);
+        assert_eq!(out, [0, 0, 0, 3, 1, 0, 1]);
+    }
+}

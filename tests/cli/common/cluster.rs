@@ -1,0 +1,144 @@
+//! A testenv API server per test, with the Flux install set applied, and
+//! helpers to load upstream fixtures into it.
+
+use std::path::Path;
+use std::time::Duration;
+
+use kube::api::{Api, DynamicObject, Patch, PatchParams, PostParams};
+use kube::discovery::{Discovery, Scope};
+use serde_json::Value;
+use testenv::{Options, TestEnv};
+
+use super::{Run, flux};
+
+pub struct Cluster {
+    // Dropped after `env` so the server's tasks can shut down.
+    env: Option<TestEnv>,
+    runtime: tokio::runtime::Runtime,
+}
+
+impl Drop for Cluster {
+    fn drop(&mut self) {
+        if let Some(env) = self.env.take() {
+            self.runtime.block_on(env.stop());
+        }
+    }
+}
+
+impl Cluster {
+    /// A server with every Flux CRD and component installed; `controllers`
+    /// turns the simulated Flux controllers on.
+    pub fn start(controllers: bool) -> Self {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .expect("tokio runtime");
+        let options = Options {
+            controllers,
+            reconcile_delay: Duration::from_millis(50),
+            deployment_delay: Duration::from_millis(50),
+            ..Options::default()
+        };
+        let env = runtime
+            .block_on(TestEnv::start(options))
+            .expect("testenv starts");
+        let mut install = flux_rs::render::install::InstallOptions::default();
+        install.components.extend(
+            flux_rs::render::components::extra_names()
+                .into_iter()
+                .map(String::from),
+        );
+        let manifests = flux_rs::render::install::render(&install).expect("install set renders");
+        env.apply_yaml(&manifests).expect("install set applies");
+        Self {
+            env: Some(env),
+            runtime,
+        }
+    }
+
+    fn env(&self) -> &TestEnv {
+        self.env.as_ref().expect("running")
+    }
+
+    pub fn kubeconfig(&self) -> &Path {
+        self.env().kubeconfig_path()
+    }
+
+    /// Runs the built `flux` binary against this server.
+    pub fn flux(&self, args: &[&str]) -> Run {
+        let output = flux()
+            .env("KUBECONFIG", self.kubeconfig())
+            .args(args)
+            .timeout(Duration::from_secs(120))
+            .output()
+            .expect("flux runs");
+        Run {
+            code: output.status.code().unwrap_or(-1),
+            stdout: String::from_utf8(output.stdout).expect("stdout is UTF-8"),
+            stderr: String::from_utf8(output.stderr).expect("stderr is UTF-8"),
+        }
+    }
+
+    /// Creates every object of a multi-document YAML, then writes each
+    /// object's `status` through the status subresource, as upstream's
+    /// tests load their fixtures.
+    pub fn load(&self, yaml: &str) {
+        let docs: Vec<Value> = flux_rs::render::yaml::from_str_multi(yaml).expect("fixture parses");
+        self.runtime.block_on(async {
+            let client = self.env().client().await.expect("client");
+            let discovery = Discovery::new(client.clone())
+                .run()
+                .await
+                .expect("discovery");
+            for doc in docs {
+                let api_version = doc["apiVersion"].as_str().unwrap();
+                let (group, version) = api_version.rsplit_once('/').unwrap_or(("", api_version));
+                let gvk =
+                    kube::api::GroupVersionKind::gvk(group, version, doc["kind"].as_str().unwrap());
+                let (resource, caps) = discovery.resolve_gvk(&gvk).expect("kind is served");
+                let api: Api<DynamicObject> =
+                    match (caps.scope, doc["metadata"]["namespace"].as_str()) {
+                        (Scope::Namespaced, Some(ns)) => {
+                            Api::namespaced_with(client.clone(), ns, &resource)
+                        }
+                        _ => Api::all_with(client.clone(), &resource),
+                    };
+                let object: DynamicObject = serde_json::from_value(doc.clone()).unwrap();
+                let created = match api.create(&PostParams::default(), &object).await {
+                    Ok(created) => created,
+                    // The install set already made the Flux namespace.
+                    Err(kube::Error::Api(status))
+                        if status.code == 409 && doc["kind"] == "Namespace" =>
+                    {
+                        continue;
+                    }
+                    Err(err) => panic!("fixture object not created: {err}"),
+                };
+                if let Some(status) = doc.get("status") {
+                    let name = created.metadata.name.clone().unwrap();
+                    let patch = serde_json::json!({"status": status});
+                    api.patch_status(&name, &PatchParams::default(), &Patch::Merge(&patch))
+                        .await
+                        .expect("fixture status written");
+                }
+            }
+        });
+    }
+}
+
+/// Reads an upstream conformance file with its template fields filled in,
+/// as upstream's tests execute them as Go templates: the namespace fields
+/// get the test namespace, and a `range` over data the tests do not pass
+/// renders as nothing.
+pub fn fixture(path: &str, namespace: &str) -> String {
+    let full = super::shared_dir()
+        .join("conformance/flux2-testdata")
+        .join(path);
+    let text = std::fs::read_to_string(&full)
+        .unwrap_or_else(|e| panic!("{}: {e}", full.display()))
+        .replace("{{ .fluxns }}", namespace)
+        .replace("{{ .ns }}", namespace);
+    let range = regex::Regex::new(r"\{\{range [^}]*\}\}.*?\{\{end\}\}").unwrap();
+    range.replace_all(&text, "").into_owned()
+}

@@ -1,0 +1,161 @@
+//! `flux get` against testenv, compared with upstream's golden tables.
+
+use crate::common::cluster::{Cluster, fixture};
+use crate::common::shared_dir;
+
+fn golden(path: &str) -> String {
+    std::fs::read_to_string(shared_dir().join("conformance/flux2-testdata").join(path)).unwrap()
+}
+
+fn loaded(path: &str) -> Cluster {
+    let cluster = Cluster::start(false);
+    cluster.load(&fixture(path, "flux-system"));
+    cluster
+}
+
+#[test]
+fn sources_git_table_matches_upstream_goldens() {
+    let cluster = loaded("get/objects.yaml");
+    for (args, golden_file) in [
+        (&["get", "sources", "git"][..], "get/get.golden"),
+        (
+            &[
+                "get",
+                "sources",
+                "git",
+                "-l",
+                "sharding.fluxcd.io/key=shard1",
+            ],
+            "get/get_label_one.golden",
+        ),
+        (
+            &[
+                "get",
+                "sources",
+                "git",
+                "-l",
+                "sharding.fluxcd.io/key notin (shard1, shard2)",
+            ],
+            "get/get_label_two.golden",
+        ),
+    ] {
+        let out = cluster.flux(args);
+        assert_eq!(out.code, 0, "{args:?}: {}", out.stderr);
+        assert_eq!(out.stdout, golden(golden_file), "{args:?}");
+        assert_eq!(out.stderr, "");
+    }
+}
+
+#[test]
+fn status_selector_matches_upstream_goldens() {
+    let cluster = loaded("get/status_objects.yaml");
+    for (selector, golden_file) in [
+        ("Ready=True", "get/get_status_ready_true.golden"),
+        ("Ready=False", "get/get_status_ready_false.golden"),
+        ("Ready!=True", "get/get_status_ready_not_true.golden"),
+    ] {
+        let out = cluster.flux(&["get", "sources", "git", "--status-selector", selector]);
+        assert_eq!(out.code, 0, "{selector}: {}", out.stderr);
+        assert_eq!(out.stdout, golden(golden_file), "{selector}");
+    }
+    let out = cluster.flux(&["get", "all", "--status-selector", "foo=bar"]);
+    assert_eq!((out.code, out.stdout.as_str()), (0, ""), "{}", out.stderr);
+}
+
+#[test]
+fn notification_kinds_are_always_ready() {
+    let cluster = loaded("get/notification_objects.yaml");
+    for args in [
+        &["get", "alerts"][..],
+        &["get", "alert-providers"],
+        &["get", "all"],
+    ] {
+        let plain = cluster.flux(args);
+        assert_eq!(plain.code, 0, "{args:?}: {}", plain.stderr);
+        assert!(!plain.stdout.is_empty(), "{args:?} printed nothing");
+        let mut filtered_args = args.to_vec();
+        filtered_args.extend(["--status-selector", "Ready=True"]);
+        assert_eq!(
+            cluster.flux(&filtered_args).stdout,
+            plain.stdout,
+            "{args:?}"
+        );
+    }
+}
+
+#[test]
+fn get_all_prefixes_names_and_separates_tables() {
+    let cluster = loaded("get/kustomization_only.yaml");
+    let out = cluster.flux(&["get", "all"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(
+        out.stdout.lines().any(|l| l.starts_with("kustomization/")),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stdout.ends_with("\n\n"),
+        "each table is followed by an empty line"
+    );
+}
+
+#[test]
+fn missing_objects_are_errors_naming_the_namespace() {
+    let cluster = loaded("get/objects.yaml");
+    let out = cluster.flux(&["get", "ks", "non-existent-resource"]);
+    assert_eq!(out.code, 1);
+    assert_eq!(
+        out.stderr,
+        "✗ Kustomization object 'non-existent-resource' not found in \"flux-system\" namespace\n"
+    );
+    let out = cluster.flux(&["get", "hr", "-n", "default"]);
+    assert_eq!(
+        out.stderr,
+        "✗ no HelmRelease objects found in \"default\" namespace\n"
+    );
+    let out = cluster.flux(&["get", "hr", "-A"]);
+    assert_eq!(
+        out.stderr,
+        "✗ no HelmRelease objects found in any namespace\n"
+    );
+}
+
+#[test]
+fn machine_readable_output_is_a_kubectl_style_list() {
+    let cluster = loaded("get/objects.yaml");
+    let out = cluster.flux(&["get", "sources", "git", "-o", "json"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let list: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+    assert_eq!(list["kind"], "List");
+    assert_eq!(list["items"].as_array().unwrap().len(), 3);
+    assert_eq!(list["items"][0]["kind"], "GitRepository");
+    let out = cluster.flux(&["get", "sources", "git", "-o", "yaml"]);
+    let list: serde_json::Value = flux_rs::render::yaml::from_str(&out.stdout).unwrap();
+    assert_eq!(list["items"].as_array().unwrap().len(), 3);
+}
+
+#[test]
+fn all_namespaces_and_wide_add_columns() {
+    let cluster = loaded("get/objects.yaml");
+    let out = cluster.flux(&["get", "sources", "git", "-A", "-o", "wide", "--no-header"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let first = out.stdout.lines().next().unwrap();
+    let cells: Vec<&str> = first.split('\t').map(str::trim).collect();
+    assert_eq!(cells[0], "flux-system");
+    assert_eq!(cells[1], "podinfo");
+    assert!(
+        cells.contains(&"ssh://git@github.com/example/repo"),
+        "{first}"
+    );
+}
+
+#[test]
+fn watch_on_all_is_rejected() {
+    let cluster = Cluster::start(false);
+    let out = cluster.flux(&["get", "all", "--watch"]);
+    assert_eq!(out.code, 1);
+    assert_eq!(
+        out.stderr,
+        "✗ expected a single resource type, but found all\n"
+    );
+}

@@ -1,0 +1,260 @@
+//! reconcile, suspend, resume and delete against testenv's simulated
+//! controllers, compared with upstream's golden progress lines.
+
+use std::path::Path;
+use std::process::Command;
+
+use crate::common::cluster::{Cluster, fixture};
+
+const NS: &str = "tkfg-1";
+
+fn git(dir: &Path, args: &[&str]) {
+    let status = Command::new("git")
+        .args([
+            "-c",
+            "user.name=test",
+            "-c",
+            "user.email=test@example.com",
+            "-c",
+            "init.defaultBranch=main",
+        ])
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .expect("git runs");
+    assert!(
+        status.status.success(),
+        "git {args:?}: {}",
+        String::from_utf8_lossy(&status.stderr)
+    );
+}
+
+/// A local repository with one manifest, tagged 6.3.5 like upstream's e2e source.
+fn repository() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    git(dir.path(), &["init", "-q"]);
+    std::fs::write(
+        dir.path().join("configmap.yaml"),
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: podinfo\n  namespace: default\ndata:\n  greeting: hello\n",
+    )
+    .unwrap();
+    git(dir.path(), &["add", "."]);
+    git(dir.path(), &["commit", "-q", "-m", "podinfo"]);
+    git(dir.path(), &["tag", "6.3.5"]);
+    dir
+}
+
+/// A cluster with GitRepository and Kustomization `tkfg` from `repo`.
+fn cluster_with_kustomization(repo: &Path) -> Cluster {
+    let cluster = Cluster::start(true);
+    let url = format!("file://{}", repo.display());
+    cluster.load(&format!(
+        "apiVersion: v1
+kind: Namespace
+metadata:
+  name: {NS}
+---
+apiVersion: source.toolkit.fluxcd.io/v1
+kind: GitRepository
+metadata:
+  name: tkfg
+  namespace: {NS}
+spec:
+  interval: 1m0s
+  url: {url}
+  ref:
+    tag: 6.3.5
+---
+apiVersion: kustomize.toolkit.fluxcd.io/v1
+kind: Kustomization
+metadata:
+  name: tkfg
+  namespace: {NS}
+spec:
+  interval: 5m0s
+  path: ./
+  prune: true
+  sourceRef:
+    kind: GitRepository
+    name: tkfg
+"
+    ));
+    // Wait until the controllers have reconciled once, as `flux create` would.
+    let out = cluster.flux(&["resume", "ks", "tkfg", "-n", NS]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    cluster
+}
+
+/// Upstream's golden with its namespace filled in and revisions of its
+/// podinfo checkout replaced by ours.
+fn expected(golden: &str, commit: &str) -> String {
+    let text = fixture(golden, NS);
+    let sha = regex::Regex::new(r"@sha1:[0-9a-f]{40}").unwrap();
+    let short = regex::Regex::new(r"@sha1:[0-9a-f]{8}\b").unwrap();
+    let text = sha
+        .replace_all(&text, format!("@sha1:{commit}").as_str())
+        .into_owned();
+    short
+        .replace_all(&text, format!("@sha1:{}", &commit[..8]).as_str())
+        .into_owned()
+}
+
+fn head(repo: &Path) -> String {
+    let out = Command::new("git")
+        .args(["rev-parse", "HEAD"])
+        .current_dir(repo)
+        .output()
+        .unwrap();
+    String::from_utf8(out.stdout).unwrap().trim().to_string()
+}
+
+#[test]
+fn kustomization_lifecycle_matches_upstream_goldens() {
+    let repo = repository();
+    let commit = head(repo.path());
+    let cluster = cluster_with_kustomization(repo.path());
+    let steps: &[(&[&str], &str)] = &[
+        (
+            &["get", "kustomization", "tkfg"],
+            "kustomization/get_kustomization_from_git.golden",
+        ),
+        (
+            &["reconcile", "kustomization", "tkfg", "--with-source"],
+            "kustomization/reconcile_kustomization_from_git.golden",
+        ),
+        (
+            &["suspend", "kustomization", "tkfg"],
+            "kustomization/suspend_kustomization_from_git.golden",
+        ),
+        (
+            &["suspend", "kustomization", "tkfg", "foo", "tkfg", "bar"],
+            "kustomization/suspend_kustomization_from_git_multiple_args.golden",
+        ),
+        (
+            &["resume", "kustomization", "tkfg"],
+            "kustomization/resume_kustomization_from_git.golden",
+        ),
+        (
+            &["resume", "kustomization", "tkfg", "tkfg"],
+            "kustomization/resume_kustomization_from_git_multiple_args.golden",
+        ),
+        (
+            &["delete", "kustomization", "tkfg", "--silent"],
+            "kustomization/delete_kustomization_from_git.golden",
+        ),
+    ];
+    for (args, golden) in steps {
+        let mut args = args.to_vec();
+        args.extend(["-n", NS]);
+        let out = cluster.flux(&args);
+        let shown = if args[0] == "get" {
+            &out.stdout
+        } else {
+            &out.stderr
+        };
+        assert_eq!(
+            shown,
+            &expected(golden, &commit),
+            "{args:?} (stderr: {})",
+            out.stderr
+        );
+    }
+}
+
+/// Decisions where flux-rs deliberately differs from upstream.
+#[test]
+fn missing_names_are_named_and_fail_the_command() {
+    let repo = repository();
+    let commit = head(repo.path());
+    let cluster = cluster_with_kustomization(repo.path());
+    // Upstream names the first argument ('tkfg') whatever was missing and exits 0.
+    let out = cluster.flux(&["resume", "kustomization", "tkfg", "foo", "--wait", "-n", NS]);
+    assert_eq!(
+        out.stderr,
+        format!(
+            "► resuming kustomization tkfg in {NS} namespace\n✔ kustomization resumed\n✗ Kustomization object 'foo' not found in {NS} namespace\n◎ waiting for Kustomization reconciliation\n✔ Kustomization tkfg reconciliation completed\n✔ applied revision 6.3.5@sha1:{commit}\n"
+        )
+    );
+    assert_eq!(out.code, 1, "a missing name fails the command");
+    let out = cluster.flux(&["suspend", "kustomization", "foo", "-n", NS]);
+    assert_eq!(
+        (out.code, out.stderr.as_str()),
+        (
+            1,
+            format!("✗ Kustomization foo not found in {NS} namespace\n").as_str()
+        )
+    );
+}
+
+#[test]
+fn reconcile_errors_are_clear() {
+    let repo = repository();
+    let cluster = cluster_with_kustomization(repo.path());
+    let out = cluster.flux(&["reconcile", "ks", "nope", "-n", NS]);
+    assert_eq!(out.code, 1);
+    assert_eq!(
+        out.stderr,
+        "✗ kustomizations.kustomize.toolkit.fluxcd.io \"nope\" not found\n"
+    );
+    let out = cluster.flux(&["reconcile", "ks", "-n", NS]);
+    assert_eq!(
+        (out.code, out.stderr.as_str()),
+        (1, "✗ Kustomization name is required\n")
+    );
+    let out = cluster.flux(&["suspend", "ks", "tkfg", "-n", NS]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let out = cluster.flux(&["reconcile", "ks", "tkfg", "-n", NS]);
+    assert_eq!(
+        (out.code, out.stderr.as_str()),
+        (1, "✗ resource is suspended\n")
+    );
+    let out = cluster.flux(&["reconcile", "source", "git", "tkfg", "--force", "-n", NS]);
+    assert_eq!(
+        (out.code, out.stderr.as_str()),
+        (
+            1,
+            "✗ --force and --reset are only available for helmreleases\n"
+        )
+    );
+}
+
+#[test]
+fn failing_source_exits_with_the_controller_message() {
+    let cluster = Cluster::start(true);
+    cluster.load(&format!(
+        "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: {NS}\n---\napiVersion: source.toolkit.fluxcd.io/v1\nkind: GitRepository\nmetadata:\n  name: broken\n  namespace: {NS}\nspec:\n  interval: 1m0s\n  url: file:///nonexistent/repository\n  ref:\n    branch: main\n"
+    ));
+    let out = cluster.flux(&["reconcile", "source", "git", "broken", "-n", NS]);
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    let last = out.stderr.lines().last().unwrap();
+    assert!(
+        last.starts_with("✗ GitRepository reconciliation failed: '"),
+        "{}",
+        out.stderr
+    );
+}
+
+#[test]
+fn several_names_reconcile_concurrently() {
+    let repo = repository();
+    let cluster = cluster_with_kustomization(repo.path());
+    cluster.load(&format!(
+        "apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata:\n  name: second\n  namespace: {NS}\nspec:\n  interval: 5m0s\n  path: ./\n  prune: false\n  sourceRef:\n    kind: GitRepository\n    name: tkfg\n"
+    ));
+    let out = cluster.flux(&["reconcile", "ks", "tkfg", "second", "-n", NS]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(
+        out.stderr.matches("✔ applied revision 6.3.5@sha1:").count(),
+        2,
+        "{}",
+        out.stderr
+    );
+    let out = cluster.flux(&["reconcile", "ks", "--all", "-n", NS]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(
+        out.stderr.matches("✔ Kustomization annotated").count(),
+        2,
+        "{}",
+        out.stderr
+    );
+}
