@@ -10,48 +10,132 @@ use common::*;
 async fn malformed_unknown_bad_selector_oversized_and_unauthenticated() {
     let env = start_without_controllers().await;
     let c = env.client().await.expect("client");
-    let (code, _, body) = raw(&c, "POST", "/api/v1/namespaces/default/configmaps", "application/json", b"{not json".to_vec()).await;
+    let (code, _, body) = raw(
+        &c,
+        "POST",
+        "/api/v1/namespaces/default/configmaps",
+        "application/json",
+        b"{not json".to_vec(),
+    )
+    .await;
     assert_eq!(code, 400);
     let s = status_body(&body);
     assert_eq!(s["reason"], "BadRequest");
-    assert!(s["message"].as_str().is_some_and(|m| m.contains("couldn't get version/kind")), "{s}");
+    assert!(
+        s["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("couldn't get version/kind")),
+        "{s}"
+    );
 
-    let (code, _, body) = raw(&c, "GET", "/apis/example.com/v1/namespaces/default/gizmos", "application/json", vec![]).await;
+    let (code, _, body) = raw(
+        &c,
+        "GET",
+        "/apis/example.com/v1/namespaces/default/gizmos",
+        "application/json",
+        vec![],
+    )
+    .await;
     assert_eq!(code, 404);
     assert_eq!(status_body(&body)["reason"], "NotFound");
     let (code, _, body) = raw(&c, "GET", "/api/v1/nothings", "application/json", vec![]).await;
     assert_eq!(code, 404);
-    assert_eq!(status_body(&body)["message"], "the server could not find the requested resource");
+    assert_eq!(
+        status_body(&body)["message"],
+        "the server could not find the requested resource"
+    );
 
-    let (code, _, body) = raw(&c, "GET", "/api/v1/configmaps?labelSelector=a%20in%20(b", "application/json", vec![]).await;
+    let (code, _, body) = raw(
+        &c,
+        "GET",
+        "/api/v1/configmaps?labelSelector=a%20in%20(b",
+        "application/json",
+        vec![],
+    )
+    .await;
     assert_eq!(code, 400);
     assert_eq!(status_body(&body)["reason"], "BadRequest");
-    let (code, _, body) = raw(&c, "GET", "/api/v1/configmaps?fieldSelector=nonsense", "application/json", vec![]).await;
+    let (code, _, body) = raw(
+        &c,
+        "GET",
+        "/api/v1/configmaps?fieldSelector=nonsense",
+        "application/json",
+        vec![],
+    )
+    .await;
     assert_eq!(code, 400);
     status_body(&body);
 
-    let big = format!("{{\"metadata\":{{\"name\":\"big\"}},\"data\":{{\"k\":\"{}\"}}}}", "x".repeat(4 * 1024 * 1024));
-    let (code, _, body) = raw(&c, "POST", "/api/v1/namespaces/default/configmaps", "application/json", big.into_bytes()).await;
+    let big = format!(
+        "{{\"metadata\":{{\"name\":\"big\"}},\"data\":{{\"k\":\"{}\"}}}}",
+        "x".repeat(4 * 1024 * 1024)
+    );
+    let (code, _, body) = raw(
+        &c,
+        "POST",
+        "/api/v1/namespaces/default/configmaps",
+        "application/json",
+        big.into_bytes(),
+    )
+    .await;
     assert_eq!(code, 413);
     assert_eq!(status_body(&body)["reason"], "RequestEntityTooLarge");
 
-    let (code, _, body) = raw(&c, "PATCH", "/api/v1/namespaces/default/configmaps/x", "text/plain", b"{}".to_vec()).await;
+    let (code, _, body) = raw(
+        &c,
+        "PATCH",
+        "/api/v1/namespaces/default/configmaps/x",
+        "text/plain",
+        b"{}".to_vec(),
+    )
+    .await;
     assert_eq!(code, 415);
     status_body(&body);
-    let (code, _, body) = raw(&c, "PUT", "/api/v1/namespaces/default/configmaps", "application/json", b"{}".to_vec()).await;
+    let (code, _, body) = raw(
+        &c,
+        "PUT",
+        "/api/v1/namespaces/default/configmaps",
+        "application/json",
+        b"{}".to_vec(),
+    )
+    .await;
     assert_eq!(code, 405);
     status_body(&body);
 
     let anon = anonymous_client(&env);
-    let (code, _, body) = raw(&anon, "GET", "/api/v1/namespaces", "application/json", vec![]).await;
+    let (code, _, body) = raw(
+        &anon,
+        "GET",
+        "/api/v1/namespaces",
+        "application/json",
+        vec![],
+    )
+    .await;
     assert_eq!(code, 401);
     let s = status_body(&body);
-    assert_eq!((s["reason"].as_str(), s["message"].as_str()), (Some("Unauthorized"), Some("Unauthorized")));
+    assert_eq!(
+        (s["reason"].as_str(), s["message"].as_str()),
+        (Some("Unauthorized"), Some("Unauthorized"))
+    );
 }
 
 const SEGMENTS: [&str; 16] = [
-    "api", "apis", "v1", "namespaces", "default", "configmaps", "pods", "log", "status", "apps", "deployments",
-    "apiextensions.k8s.io", "customresourcedefinitions", "%00", "..", "x",
+    "api",
+    "apis",
+    "v1",
+    "namespaces",
+    "default",
+    "configmaps",
+    "pods",
+    "log",
+    "status",
+    "apps",
+    "deployments",
+    "apiextensions.k8s.io",
+    "customresourcedefinitions",
+    "%00",
+    "..",
+    "x",
 ];
 const METHODS: [&str; 6] = ["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"];
 const TYPES: [&str; 6] = [
@@ -67,7 +151,8 @@ fn random_body(rng: &mut fastrand::Rng) -> Vec<u8> {
     match rng.u8(0..5) {
         0 => vec![],
         1 => (0..rng.usize(0..512)).map(|_| rng.u8(..)).collect(),
-        2 => br#"{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"f"},"data":{"a":"b"}}"#.to_vec(),
+        2 => br#"{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"f"},"data":{"a":"b"}}"#
+            .to_vec(),
         3 => br#"[{"op":"replace","path":"/metadata/labels","value":{"a":"b"}}]"#.to_vec(),
         _ => {
             let mut b = br#"{"metadata":{"name":"f","labels":{"a":null}},"spec":{"x":[1,{"$patch":"delete"}]}}"#.to_vec();
@@ -88,10 +173,20 @@ async fn random_requests_never_break_the_server() {
     // Bounded in count and time.
     while sent < 1500 && started.elapsed() < Duration::from_secs(60) {
         let depth = rng.usize(0..7);
-        let path: Vec<&str> = (0..depth).map(|_| SEGMENTS[rng.usize(..SEGMENTS.len())]).collect();
+        let path: Vec<&str> = (0..depth)
+            .map(|_| SEGMENTS[rng.usize(..SEGMENTS.len())])
+            .collect();
         let mut uri = format!("/{}", path.join("/"));
         if rng.bool() {
-            uri.push_str(["?watch=true&timeoutSeconds=1", "?limit=2&continue=zz", "?labelSelector=a!=", "?fieldManager=f&force=true", "?dryRun=All"][rng.usize(0..5)]);
+            uri.push_str(
+                [
+                    "?watch=true&timeoutSeconds=1",
+                    "?limit=2&continue=zz",
+                    "?labelSelector=a!=",
+                    "?fieldManager=f&force=true",
+                    "?dryRun=All",
+                ][rng.usize(0..5)],
+            );
         }
         let method = METHODS[rng.usize(..METHODS.len())];
         let ct = TYPES[rng.usize(..TYPES.len())];

@@ -248,6 +248,17 @@ pub fn ready_status(v: &serde_json::Value) -> Option<(String, String, String)> {
 pub fn anonymous_client(env: &TestEnv) -> kube::Client {
     let mut config = kube::Config::new(env.url().parse().expect("url"));
     config.accept_invalid_certs = true;
+    config.default_retry = false;
+    kube::Client::try_from(config).expect("client")
+}
+
+/// A client for `env` that does not retry 429/503, to observe injected faults.
+pub async fn no_retry_client(env: &TestEnv) -> kube::Client {
+    let kc = kube::config::Kubeconfig::from_yaml(env.kubeconfig()).expect("kubeconfig");
+    let mut config = kube::Config::from_custom_kubeconfig(kc, &Default::default())
+        .await
+        .expect("config");
+    config.default_retry = false;
     kube::Client::try_from(config).expect("client")
 }
 
