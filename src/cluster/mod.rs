@@ -2,6 +2,7 @@
 //! overrides, lazily: commands that never talk to the cluster never read
 //! kubeconfig.
 
+pub mod apply;
 pub mod objects;
 
 use kube::config::{

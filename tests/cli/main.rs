@@ -2,6 +2,7 @@
 
 mod common;
 
+mod apply;
 mod completion;
 mod create_errors;
 mod create_objects;

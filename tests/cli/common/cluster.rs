@@ -57,6 +57,35 @@ impl Cluster {
         }
     }
 
+    /// An empty server (no Flux objects) with the controllers on.
+    pub fn empty() -> Self {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .expect("tokio runtime");
+        let options = Options {
+            reconcile_delay: Duration::from_millis(50),
+            deployment_delay: Duration::from_millis(50),
+            ..Options::default()
+        };
+        let env = runtime
+            .block_on(TestEnv::start(options))
+            .expect("testenv starts");
+        Self {
+            env: Some(env),
+            runtime,
+        }
+    }
+
+    /// Runs `f` with a client on the test's runtime.
+    pub fn with_client<T>(&self, f: impl AsyncFnOnce(kube::Client) -> T) -> T {
+        self.runtime.block_on(async {
+            let client = self.env().client().await.expect("client");
+            f(client).await
+        })
+    }
+
     fn env(&self) -> &TestEnv {
         self.env.as_ref().expect("running")
     }
