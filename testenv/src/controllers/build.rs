@@ -39,8 +39,16 @@ fn in_dir<'a>(files: &'a BTreeMap<String, String>, dir: &str, name: &str) -> Opt
 
 /// Parses YAML documents, expanding `kind: List`.
 pub fn parse_docs(text: &str, origin: &str) -> Result<Vec<Value>, String> {
-    let docs: Vec<Value> =
-        serde_saphyr::from_multiple(text).map_err(|e| format!("failed to decode {origin}: {e}"))?;
+    // The default budget stops at 1,024 documents; manifests (and benchmarks) can have more.
+    let mut budget = serde_saphyr::Budget::default();
+    budget.max_documents = budget.max_documents.max(text.len() / 8 + 1024);
+    budget.max_events = budget.max_events.max(text.len() * 2);
+    budget.max_nodes = budget.max_nodes.max(text.len());
+    budget.max_total_scalar_bytes = budget.max_total_scalar_bytes.max(text.len() * 2);
+    let mut options = serde_saphyr::Options::default();
+    options.budget = Some(budget);
+    let docs: Vec<Value> = serde_saphyr::from_multiple_with_options(text, options)
+        .map_err(|e| format!("failed to decode {origin}: {e}"))?;
     let mut out = vec![];
     for d in docs {
         if !d.is_object() {
