@@ -9,8 +9,9 @@ use crate::duration::GoDuration;
 /// Create or update Flux objects and secrets.
 #[derive(Debug, Clone, Args)]
 pub struct CreateArgs {
+    // Boxed: the kinds' flag structs are large next to other commands' args.
     #[command(subcommand)]
-    pub kind: CreateKind,
+    pub kind: Box<CreateKind>,
 }
 
 #[derive(Debug, Clone, Subcommand)]
@@ -942,7 +943,7 @@ fn parse_rsa_bits(value: &str) -> Result<usize, String> {
     if bits < 1024 {
         return Err("RSA key bit size must be at least 1024".into());
     }
-    if bits % 8 != 0 {
+    if !bits.is_multiple_of(8) {
         return Err("RSA key bit size must be a multiples of 8".into());
     }
     Ok(bits)

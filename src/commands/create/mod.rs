@@ -41,7 +41,7 @@ use crate::render::create::{CreateError, invalid};
 pub async fn run(ctx: &Ctx, args: &CreateArgs) -> anyhow::Result<ExitStatus> {
     let ns = ctx.global.namespace.as_str();
     let printer = &ctx.printer;
-    let text = match &args.kind {
+    let text = match args.kind.as_ref() {
         CreateKind::Source(source) => match &source.kind {
             CreateSourceKind::Git(a) => source_git::export(a, ns)?,
             CreateSourceKind::Helm(a) => source_helm::export(a, ns)?,
@@ -138,6 +138,25 @@ pub fn read_text(path: &str) -> Result<String, String> {
     String::from_utf8(bytes).map_err(|_| format!("read {path}: not valid UTF-8 text"))
 }
 
+/// A `v1` Secret carrying `stringData`, as every `create secret` builds it.
+pub fn secret_object(
+    name: &str,
+    namespace: &str,
+    labels: BTreeMap<String, String>,
+    annotations: BTreeMap<String, String>,
+    string_data: BTreeMap<String, String>,
+    secret_type: Option<&str>,
+) -> k8s_openapi::api::core::v1::Secret {
+    let mut metadata = object_meta(name, namespace, labels);
+    metadata.annotations = (!annotations.is_empty()).then_some(annotations);
+    k8s_openapi::api::core::v1::Secret {
+        metadata,
+        string_data: Some(string_data),
+        type_: secret_type.map(str::to_string),
+        ..Default::default()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -159,24 +178,5 @@ mod tests {
             err.to_string(),
             "provider 'ibm' is not supported by the Flux API"
         );
-    }
-}
-
-/// A `v1` Secret carrying `stringData`, as every `create secret` builds it.
-pub fn secret_object(
-    name: &str,
-    namespace: &str,
-    labels: BTreeMap<String, String>,
-    annotations: BTreeMap<String, String>,
-    string_data: BTreeMap<String, String>,
-    secret_type: Option<&str>,
-) -> k8s_openapi::api::core::v1::Secret {
-    let mut metadata = object_meta(name, namespace, labels);
-    metadata.annotations = (!annotations.is_empty()).then_some(annotations);
-    k8s_openapi::api::core::v1::Secret {
-        metadata,
-        string_data: Some(string_data),
-        type_: secret_type.map(str::to_string),
-        ..Default::default()
     }
 }
