@@ -211,6 +211,10 @@ fn receiver_secrets_carry_the_webhook_annotation() {
     assert_eq!(data["email"], "sa@project.iam.gserviceaccount.com");
     assert_eq!(
         data["audience"],
+        "https://flux.example.com/hook/6d6c55e9affb9d1e0d101ce604ae4270880ec1ff24d1bd2d928fcd64243d21a4"
+    );
+    assert_eq!(
+        data["audience"],
         s.metadata.annotations.unwrap()["notification.toolkit.fluxcd.io/webhook"]
     );
     let out = export(
