@@ -25,8 +25,16 @@ pub enum CreateKind {
     #[command(visible_alias = "hr")]
     Helmrelease(CreateHelmReleaseArgs),
     /// Create or update an Alert.
+    ///
+    /// ⚠️  Please note that this command is in preview and under development.
+    /// While we try our best to not introduce breaking changes, they may occur when
+    /// we adapt to new features and/or find better ways to facilitate what it does.
     Alert(CreateAlertArgs),
     /// Create or update a Provider for alerts.
+    ///
+    /// ⚠️  Please note that this command is in preview and under development.
+    /// While we try our best to not introduce breaking changes, they may occur when
+    /// we adapt to new features and/or find better ways to facilitate what it does.
     #[command(name = "alert-provider")]
     AlertProvider(CreateAlertProviderArgs),
     /// Create or update a Receiver.
@@ -36,6 +44,10 @@ pub enum CreateKind {
     /// Create or update Kubernetes secrets for Flux.
     Secret(CreateSecretArgs),
     /// Create or update a tenant: namespaces, service account and role binding.
+    ///
+    /// ⚠️  Please note that this command is in preview and under development.
+    /// While we try our best to not introduce breaking changes, they may occur when
+    /// we adapt to new features and/or find better ways to facilitate what it does.
     Tenant(CreateTenantArgs),
 }
 
@@ -94,6 +106,10 @@ pub enum CreateSourceKind {
     /// Create or update a HelmRepository source.
     Helm(CreateSourceHelmArgs),
     /// Create or update an OCIRepository.
+    ///
+    /// ⚠️  Please note that this command is in preview and under development.
+    /// While we try our best to not introduce breaking changes, they may occur when
+    /// we adapt to new features and/or find better ways to facilitate what it does.
     Oci(CreateSourceOciArgs),
     /// Create or update a Bucket source.
     Bucket(CreateSourceBucketArgs),
@@ -183,6 +199,9 @@ pub struct CreateSourceGitArgs {
 
 /// Generate a HelmRepository source.
 #[derive(Debug, Clone, Args)]
+#[command(
+    after_help = "Examples:\n  # A HelmRepository for a public chart repository\n  flux create source helm podinfo --url=https://stefanprodan.github.io/charts/podinfo --interval=10m --export\n\n  # An OCI Helm repository using an existing pull secret\n  flux create source helm podinfo --url=oci://ghcr.io/stefanprodan/charts --secret-ref=ghcr-auth --export"
+)]
 pub struct CreateSourceHelmArgs {
     #[command(flatten)]
     pub common: CreateSourceCommon,
@@ -218,6 +237,9 @@ pub struct CreateSourceHelmArgs {
 
 /// Generate an OCIRepository.
 #[derive(Debug, Clone, Args)]
+#[command(
+    after_help = "Examples:\n  # An OCIRepository following a tag\n  flux create source oci podinfo --url=oci://ghcr.io/stefanprodan/manifests/podinfo --tag=6.3.5 --interval=10m --export\n\n  # Verify the artifact's cosign signature\n  flux create source oci podinfo --url=oci://ghcr.io/stefanprodan/manifests/podinfo --tag-semver='>=6.0.0' --verify-provider=cosign --export"
+)]
 pub struct CreateSourceOciArgs {
     #[command(flatten)]
     pub common: CreateSourceCommon,
@@ -274,6 +296,9 @@ pub struct CreateSourceOciArgs {
 
 /// Generate a Bucket source.
 #[derive(Debug, Clone, Args)]
+#[command(
+    after_help = "Examples:\n  # A Bucket on a MinIO server, with an existing credentials secret\n  flux create source bucket podinfo --bucket-name=podinfo --endpoint=minio.minio.svc.cluster.local:9000 --insecure=true --secret-ref=minio-creds --export"
+)]
 pub struct CreateSourceBucketArgs {
     #[command(flatten)]
     pub common: CreateSourceCommon,
@@ -312,6 +337,9 @@ pub struct CreateSourceBucketArgs {
 
 /// Generate a HelmChart source.
 #[derive(Debug, Clone, Args)]
+#[command(
+    after_help = "Examples:\n  # A HelmChart from a HelmRepository\n  flux create source chart podinfo --source=HelmRepository/podinfo --chart=podinfo --chart-version='>=6.0.0' --export\n\n  # A HelmChart from a path in a GitRepository\n  flux create source chart podinfo --source=GitRepository/podinfo --chart=./charts/podinfo --export"
+)]
 pub struct CreateSourceChartArgs {
     #[command(flatten)]
     pub common: CreateSourceCommon,
@@ -344,6 +372,9 @@ pub struct CreateSourceChartArgs {
 
 /// Generate a Kustomization.
 #[derive(Debug, Clone, Args)]
+#[command(
+    after_help = "Examples:\n  # Apply ./deploy from the GitRepository podinfo, with garbage collection\n  flux create kustomization podinfo --source=podinfo --path=./deploy --prune=true --interval=10m --export\n\n  # Wait for a Deployment after applying an OCIRepository's manifests\n  flux create ks podinfo --source=OCIRepository/podinfo --health-check=Deployment/podinfo.default --export"
+)]
 pub struct CreateKustomizationArgs {
     #[command(flatten)]
     pub common: CreateWithInterval,
@@ -394,6 +425,9 @@ pub struct CreateKustomizationArgs {
 
 /// Generate a HelmRelease.
 #[derive(Debug, Clone, Args)]
+#[command(
+    after_help = "Examples:\n  # Install a chart from a HelmRepository, with values from a file\n  flux create hr podinfo --source=HelmRepository/podinfo --chart=podinfo --values=./values.yaml --export\n\n  # Install the chart of an OCIRepository\n  flux create hr podinfo --chart-ref=OCIRepository/podinfo --target-namespace=apps --create-target-namespace --export"
+)]
 pub struct CreateHelmReleaseArgs {
     #[command(flatten)]
     pub common: CreateWithInterval,
@@ -450,6 +484,9 @@ pub struct CreateHelmReleaseArgs {
 
 /// Generate an Alert.
 #[derive(Debug, Clone, Args)]
+#[command(
+    after_help = "Examples:\n  # Send error events of all Kustomizations to the Provider slack\n  flux create alert all-ks --provider-ref=slack --event-severity=error --event-source='Kustomization/*' --export"
+)]
 pub struct CreateAlertArgs {
     #[command(flatten)]
     pub common: CreateWithInterval,
@@ -467,6 +504,9 @@ pub struct CreateAlertArgs {
 
 /// Generate a Provider for alerts.
 #[derive(Debug, Clone, Args)]
+#[command(
+    after_help = "Examples:\n  # A Slack provider whose webhook address is in the secret slack-url\n  flux create alert-provider slack --type=slack --channel=general --secret-ref=slack-url --export"
+)]
 pub struct CreateAlertProviderArgs {
     #[command(flatten)]
     pub common: CreateWithInterval,
@@ -490,6 +530,9 @@ pub struct CreateAlertProviderArgs {
 
 /// Generate a Receiver.
 #[derive(Debug, Clone, Args)]
+#[command(
+    after_help = "Examples:\n  # Reconcile the GitRepository webapp on GitHub push events\n  flux create receiver github --type=github --event=ping,push --secret-ref=webhook-token --resource=GitRepository/webapp --export"
+)]
 pub struct CreateReceiverArgs {
     #[command(flatten)]
     pub common: CreateWithInterval,
@@ -526,6 +569,9 @@ pub enum CreateImageKind {
 
 /// Generate an ImageRepository.
 #[derive(Debug, Clone, Args)]
+#[command(
+    after_help = "Examples:\n  # Scan the tags of an image every five minutes\n  flux create image repository podinfo --image=ghcr.io/stefanprodan/podinfo --interval=5m --export"
+)]
 pub struct CreateImageRepositoryArgs {
     #[command(flatten)]
     pub common: CreateWithInterval,
@@ -546,6 +592,9 @@ pub struct CreateImageRepositoryArgs {
 
 /// Generate an ImagePolicy.
 #[derive(Debug, Clone, Args)]
+#[command(
+    after_help = "Examples:\n  # Select the newest 5.0.x tag\n  flux create image policy podinfo --image-ref=podinfo --select-semver=5.0.x --export\n\n  # Select the newest main-<timestamp> tag by its number\n  flux create image policy podinfo --image-ref=podinfo --select-numeric=asc --filter-regex='^main-[a-f0-9]+-(?P<ts>[0-9]+)' --filter-extract='$ts' --export"
+)]
 pub struct CreateImagePolicyArgs {
     #[command(flatten)]
     pub common: CreateCommon,
@@ -578,6 +627,9 @@ pub struct CreateImagePolicyArgs {
 
 /// Generate an ImageUpdateAutomation.
 #[derive(Debug, Clone, Args)]
+#[command(
+    after_help = "Examples:\n  # Commit image updates to main under ./clusters/prod\n  flux create image update flux-system --git-repo-ref=flux-system --git-repo-path=./clusters/prod --checkout-branch=main --author-name=flux --author-email=flux@example.com --export"
+)]
 pub struct CreateImageUpdateArgs {
     #[command(flatten)]
     pub common: CreateWithInterval,
@@ -629,10 +681,22 @@ pub enum CreateSecretKind {
     /// Create or update a Kubernetes secret with TLS certificates.
     Tls(CreateSecretTlsArgs),
     /// Create or update a Kubernetes image pull secret.
+    ///
+    /// ⚠️  Please note that this command is in preview and under development.
+    /// While we try our best to not introduce breaking changes, they may occur when
+    /// we adapt to new features and/or find better ways to facilitate what it does.
     Oci(CreateSecretOciArgs),
     /// Create or update a GitHub App secret.
+    ///
+    /// ⚠️  Please note that this command is in preview and under development.
+    /// While we try our best to not introduce breaking changes, they may occur when
+    /// we adapt to new features and/or find better ways to facilitate what it does.
     Githubapp(CreateSecretGithubAppArgs),
     /// Create or update a Kubernetes secret for Notation verification.
+    ///
+    /// ⚠️  Please note that this command is in preview and under development.
+    /// While we try our best to not introduce breaking changes, they may occur when
+    /// we adapt to new features and/or find better ways to facilitate what it does.
     Notation(CreateSecretNotationArgs),
     /// Create or update a Kubernetes secret for proxy authentication.
     Proxy(CreateSecretProxyArgs),
@@ -642,6 +706,9 @@ pub enum CreateSecretKind {
 
 /// Generate a Secret for Git authentication.
 #[derive(Debug, Clone, Args)]
+#[command(
+    after_help = "Examples:\n  # Basic authentication over HTTPS\n  flux create secret git podinfo-auth --url=https://github.com/stefanprodan/podinfo --username=user --password=token --export\n\n  # A generated ECDSA deploy key, with the host key of the SSH server\n  flux create secret git podinfo-auth --url=ssh://git@github.com/stefanprodan/podinfo --export\n\n  # An existing private key\n  flux create secret git podinfo-auth --url=ssh://git@github.com/stefanprodan/podinfo --private-key-file=./id_ecdsa --export"
+)]
 pub struct CreateSecretGitArgs {
     #[command(flatten)]
     pub common: CreateWithInterval,
@@ -670,6 +737,9 @@ pub struct CreateSecretGitArgs {
 
 /// Generate a Secret for Helm repository authentication.
 #[derive(Debug, Clone, Args)]
+#[command(
+    after_help = "Examples:\n  # Basic authentication for a Helm repository\n  flux create secret helm repo-auth --username=user --password=pass --export"
+)]
 pub struct CreateSecretHelmArgs {
     #[command(flatten)]
     pub common: CreateWithInterval,
@@ -700,6 +770,9 @@ pub struct TlsFileArgs {
 
 /// Generate a Secret with TLS certificates.
 #[derive(Debug, Clone, Args)]
+#[command(
+    after_help = "Examples:\n  # A client certificate pair and a CA\n  flux create secret tls certs --tls-crt-file=./client.crt --tls-key-file=./client.key --ca-crt-file=./ca.crt --export"
+)]
 pub struct CreateSecretTlsArgs {
     #[command(flatten)]
     pub common: CreateWithInterval,
@@ -709,6 +782,9 @@ pub struct CreateSecretTlsArgs {
 
 /// Generate an image pull Secret.
 #[derive(Debug, Clone, Args)]
+#[command(
+    after_help = "Examples:\n  # An image pull secret for GitHub Container Registry\n  flux create secret oci ghcr-auth --url=ghcr.io --username=user --password=token --export"
+)]
 pub struct CreateSecretOciArgs {
     #[command(flatten)]
     pub common: CreateWithInterval,
@@ -726,6 +802,9 @@ pub struct CreateSecretOciArgs {
 
 /// Generate a GitHub App Secret.
 #[derive(Debug, Clone, Args)]
+#[command(
+    after_help = "Examples:\n  # GitHub App credentials for an organisation's installation\n  flux create secret githubapp app-auth --app-id=1 --app-installation-owner=my-org --app-private-key=./app.pem --export"
+)]
 pub struct CreateSecretGithubAppArgs {
     #[command(flatten)]
     pub common: CreateWithInterval,
@@ -749,6 +828,9 @@ pub struct CreateSecretGithubAppArgs {
 
 /// Generate a Secret with a Notation trust policy and CA certificates.
 #[derive(Debug, Clone, Args)]
+#[command(
+    after_help = "Examples:\n  # A trust policy with its CA certificate\n  flux create secret notation notation-cfg --trust-policy-file=./trustpolicy.json --ca-cert-file=./ca.crt --export"
+)]
 pub struct CreateSecretNotationArgs {
     #[command(flatten)]
     pub common: CreateWithInterval,
@@ -763,6 +845,9 @@ pub struct CreateSecretNotationArgs {
 
 /// Generate a Secret for proxy authentication.
 #[derive(Debug, Clone, Args)]
+#[command(
+    after_help = "Examples:\n  # Proxy address and credentials\n  flux create secret proxy proxy-auth --address=https://proxy.example.com --username=user --password=pass --export"
+)]
 pub struct CreateSecretProxyArgs {
     #[command(flatten)]
     pub common: CreateWithInterval,
@@ -780,6 +865,9 @@ pub struct CreateSecretProxyArgs {
 
 /// Generate a Secret for a notification Receiver.
 #[derive(Debug, Clone, Args)]
+#[command(
+    after_help = "Examples:\n  # A GitHub webhook token with a generated value\n  flux create secret receiver github-token --type=github --hostname=flux.example.com --export"
+)]
 pub struct CreateSecretReceiverArgs {
     #[command(flatten)]
     pub common: CreateWithInterval,
@@ -803,6 +891,9 @@ pub struct CreateSecretReceiverArgs {
 
 /// Generate the objects of a tenant.
 #[derive(Debug, Clone, Args)]
+#[command(
+    after_help = "Examples:\n  # A tenant owning two namespaces, bound to the admin role\n  flux create tenant dev-team --with-namespace=frontend --with-namespace=backend --cluster-role=admin --export"
+)]
 pub struct CreateTenantArgs {
     #[command(flatten)]
     pub common: CreateWithInterval,
