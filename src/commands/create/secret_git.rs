@@ -8,7 +8,9 @@ use k8s_openapi::api::core::v1::Secret;
 use super::source_git::git_url_scheme;
 use super::{read_text, secret_object};
 use crate::cli::{CreateSecretGitArgs, SshKeyArgs};
-use crate::render::create::{check_name, export_secret_document, invalid, parse_labels};
+use crate::render::create::{
+    check_name, export_secret_document, invalid, parse_labels, url_parse_error,
+};
 use crate::secret::{
     KeyPair, KeySpec, SCAN_TIMEOUT, generate_keypair, load_private_key, scan_known_hosts,
 };
@@ -34,7 +36,8 @@ pub fn ssh_key_pair(
 
 /// Host and port of an SSH Git URL (port 22 when absent).
 pub fn ssh_host_port(raw: &str) -> anyhow::Result<(String, u16)> {
-    let url = url::Url::parse(raw).map_err(|e| invalid(format!("git URL parse failed: {e}")))?;
+    let url = url::Url::parse(raw)
+        .map_err(|e| invalid(format!("git URL parse failed: {}", url_parse_error(raw, e))))?;
     let host = url.host_str().unwrap_or_default().to_string();
     Ok((host, url.port().unwrap_or(22)))
 }
@@ -109,4 +112,21 @@ pub async fn export(args: &CreateSecretGitArgs, namespace: &str) -> anyhow::Resu
         &build(args, namespace).await?,
         true,
     )?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ssh_port_defaults_to_22() {
+        assert_eq!(
+            ssh_host_port("ssh://git@github.com/org/repo").unwrap(),
+            ("github.com".to_string(), 22)
+        );
+        assert_eq!(
+            ssh_host_port("ssh://git@git.example.com:2222/repo").unwrap(),
+            ("git.example.com".to_string(), 2222)
+        );
+    }
 }

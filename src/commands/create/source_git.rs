@@ -5,15 +5,26 @@ use flux_api::{GitRepository, GitRepositorySpec};
 
 use super::{api_enum, go_duration, local_ref, non_empty, object_meta};
 use crate::cli::CreateSourceGitArgs;
-use crate::render::create::{CreateError, check_name, export_document, invalid, parse_labels};
+use crate::render::create::{
+    CreateError, check_name, export_document, invalid, parse_labels, url_parse_error,
+};
 
 /// Scheme of a Git URL, as `url.Parse` would report it (empty for a
 /// scheme-less address such as `host/path`).
 pub fn git_url_scheme(raw: &str) -> Result<String, CreateError> {
     match url::Url::parse(raw) {
         Ok(parsed) => Ok(parsed.scheme().to_string()),
-        Err(url::ParseError::RelativeUrlWithoutBase) => Ok(String::new()),
-        Err(e) => Err(invalid(format!("git URL parse failed: {e}"))),
+        // Go reads `host/path` as a path without a scheme, but refuses a
+        // colon in the first segment (scp-like `git@host:path`).
+        Err(url::ParseError::RelativeUrlWithoutBase)
+            if !raw.split('/').next().is_some_and(|f| f.contains(':')) =>
+        {
+            Ok(String::new())
+        }
+        Err(e) => Err(invalid(format!(
+            "git URL parse failed: {}",
+            url_parse_error(raw, e)
+        ))),
     }
 }
 
@@ -104,5 +115,11 @@ mod tests {
         assert_eq!(git_url_scheme("ssh://git@github.com/x").unwrap(), "ssh");
         assert_eq!(git_url_scheme("github.com/x").unwrap(), "");
         assert!(git_url_scheme("https://[::1").is_err());
+        assert_eq!(
+            git_url_scheme("git@github.com:org/repo")
+                .unwrap_err()
+                .to_string(),
+            "git URL parse failed: parse \"git@github.com:org/repo\": first path segment in URL cannot contain colon"
+        );
     }
 }

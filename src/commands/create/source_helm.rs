@@ -5,7 +5,9 @@ use flux_api::{HelmRepository, HelmRepositorySpec};
 
 use super::{api_enum, go_duration, local_ref, object_meta};
 use crate::cli::CreateSourceHelmArgs;
-use crate::render::create::{CreateError, check_name, export_document, invalid, parse_labels};
+use crate::render::create::{
+    CreateError, check_name, export_document, invalid, parse_labels, url_parse_error,
+};
 
 pub fn build(args: &CreateSourceHelmArgs, namespace: &str) -> Result<HelmRepository, CreateError> {
     let common = &args.common.base.common;
@@ -14,7 +16,12 @@ pub fn build(args: &CreateSourceHelmArgs, namespace: &str) -> Result<HelmReposit
         return Err(invalid("url is required"));
     }
     let labels = parse_labels(&common.label)?;
-    let url = url::Url::parse(&args.url).map_err(|e| invalid(format!("url parse failed: {e}")))?;
+    let url = url::Url::parse(&args.url).map_err(|e| {
+        invalid(format!(
+            "url parse failed: {}",
+            url_parse_error(&args.url, e)
+        ))
+    })?;
     if !matches!(url.scheme(), "http" | "https" | "oci") {
         return Err(invalid(format!(
             "url scheme '{}' not supported, can be: http, https and oci",

@@ -8,7 +8,7 @@ use serde::Serialize;
 
 pub use parse::{
     DependsOn, HealthCheck, KindName, parse_depends_on, parse_health_check, parse_kind_name,
-    parse_kind_name_namespace, safe_relative_path,
+    parse_kind_name_namespace, safe_relative_path, url_parse_error,
 };
 pub use validate::{
     check_name, dns1123_label_problems, dns1123_subdomain_problems, label_value_problems,

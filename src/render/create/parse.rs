@@ -83,6 +83,37 @@ pub fn safe_relative_path(s: &str) -> String {
     format!("./{}", parts.join("/"))
 }
 
+/// Why a URL does not parse, worded as Go's `url.Parse` words the common
+/// cases (`parse "<url>": <reason>`), so messages match upstream's.
+pub fn url_parse_error(raw: &str, err: url::ParseError) -> String {
+    let reason = match err {
+        url::ParseError::RelativeUrlWithoutBase
+            if raw
+                .split('/')
+                .next()
+                .is_some_and(|first| first.contains(':')) =>
+        {
+            "first path segment in URL cannot contain colon".to_string()
+        }
+        url::ParseError::InvalidPort => {
+            let authority = raw
+                .split_once("://")
+                .map_or(raw, |(_, rest)| rest)
+                .split('/')
+                .next()
+                .unwrap_or_default();
+            let host_port = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
+            let after_host = match host_port.split_once(']') {
+                Some((_, rest)) => rest,
+                None => host_port.find(':').map_or("", |i| &host_port[i..]),
+            };
+            format!("invalid port {after_host:?} after host")
+        }
+        other => other.to_string(),
+    };
+    format!("parse {raw:?}: {reason}")
+}
+
 /// A `--health-check` entry.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HealthCheck {
@@ -174,6 +205,19 @@ mod tests {
         assert_eq!(safe_relative_path("../x"), "./x");
         assert_eq!(safe_relative_path("/abs/p"), "./abs/p");
         assert_eq!(safe_relative_path(" ./a//b/../c "), "./a/c");
+    }
+
+    #[test]
+    fn url_errors_read_like_go() {
+        let err = |raw: &str| url_parse_error(raw, url::Url::parse(raw).unwrap_err());
+        assert_eq!(
+            err("git@github.com:org/repo"),
+            "parse \"git@github.com:org/repo\": first path segment in URL cannot contain colon"
+        );
+        assert_eq!(
+            err("ssh://git@github.com:org/repo"),
+            "parse \"ssh://git@github.com:org/repo\": invalid port \":org\" after host"
+        );
     }
 
     #[test]
