@@ -122,12 +122,12 @@ pub fn receiver_webhook_url(hostname: &str, token: &str, name: &str, namespace: 
     format!("https://{hostname}/hook/{}", hex::encode(digest))
 }
 
-/// The `.dockerconfigjson` document of an image pull secret: compact JSON
-/// with the entry keys in the order Go's encoder writes them.
+/// The `.dockerconfigjson` document of an image pull secret: JSON indented
+/// by two spaces, entry keys in the order Go's encoder writes them.
 pub fn docker_config_json(server: &str, username: &str, password: &str) -> String {
     let auth = STANDARD.encode(format!("{username}:{password}"));
     format!(
-        "{{\"auths\":{{{}:{{\"username\":{},\"password\":{},\"auth\":{}}}}}}}",
+        "{{\n  \"auths\": {{\n    {}: {{\n      \"username\": {},\n      \"password\": {},\n      \"auth\": {}\n    }}\n  }}\n}}",
         json_string(server),
         json_string(username),
         json_string(password),
@@ -178,7 +178,7 @@ mod tests {
         let json = docker_config_json("ghcr.io", "user", "pass");
         assert_eq!(
             json,
-            r#"{"auths":{"ghcr.io":{"username":"user","password":"pass","auth":"dXNlcjpwYXNz"}}}"#
+            "{\n  \"auths\": {\n    \"ghcr.io\": {\n      \"username\": \"user\",\n      \"password\": \"pass\",\n      \"auth\": \"dXNlcjpwYXNz\"\n    }\n  }\n}"
         );
         assert!(docker_config_json("r", "a<b", "&").contains(r#""a\u003cb""#));
     }

@@ -55,6 +55,13 @@ fn helm_basic_auth_golden_by_spec() {
         "---\napiVersion: v1\nkind: Secret\nmetadata:\n  name: helm-secret\n  namespace: my-namespace\nstringData:\n  password: my-password\n  username: my-username\ntype: kubernetes.io/basic-auth\n\n"
     );
     secret(&out);
+    // Without any credential the secret has no data at all (Go omits the
+    // empty map).
+    let out = export("create secret helm helm-secret --namespace=my-namespace --export");
+    assert_eq!(
+        out,
+        "---\napiVersion: v1\nkind: Secret\nmetadata:\n  name: helm-secret\n  namespace: my-namespace\n\n"
+    );
 }
 
 /// A self-signed certificate and its key, made with openssl.
@@ -130,7 +137,7 @@ fn oci_proxy_githubapp_secrets() {
     );
     assert_eq!(
         out,
-        "---\napiVersion: v1\nkind: Secret\nmetadata:\n  name: ghcr\n  namespace: my-namespace\nstringData:\n  .dockerconfigjson: '{\"auths\":{\"ghcr.io\":{\"username\":\"stefanprodan\",\"password\":\"password\",\"auth\":\"c3RlZmFucHJvZGFuOnBhc3N3b3Jk\"}}}'\ntype: kubernetes.io/dockerconfigjson\n\n"
+        "---\napiVersion: v1\nkind: Secret\nmetadata:\n  name: ghcr\n  namespace: my-namespace\nstringData:\n  .dockerconfigjson: |-\n    {\n      \"auths\": {\n        \"ghcr.io\": {\n          \"username\": \"stefanprodan\",\n          \"password\": \"password\",\n          \"auth\": \"c3RlZmFucHJvZGFuOnBhc3N3b3Jk\"\n        }\n      }\n    }\ntype: kubernetes.io/dockerconfigjson\n\n"
     );
     let out = export(
         "create secret proxy proxy-secret --address=https://my-proxy.com --username=my-username --password=my-password --namespace=my-namespace --export",

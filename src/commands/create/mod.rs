@@ -151,7 +151,8 @@ pub fn secret_object(
     metadata.annotations = (!annotations.is_empty()).then_some(annotations);
     k8s_openapi::api::core::v1::Secret {
         metadata,
-        string_data: Some(string_data),
+        // Go omits an empty map, so a secret without data has no stringData.
+        string_data: (!string_data.is_empty()).then_some(string_data),
         type_: secret_type.map(str::to_string),
         ..Default::default()
     }
