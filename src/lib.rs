@@ -5,6 +5,7 @@
 // Output goes through `output::Printer`; tests may print measurements.
 #![cfg_attr(not(test), deny(clippy::print_stdout, clippy::print_stderr))]
 
+pub mod bootstrap;
 pub mod cli;
 pub mod cluster;
 pub mod commands;

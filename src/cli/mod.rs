@@ -1,6 +1,7 @@
 //! The clap command tree. Only argument types live here: no I/O, no clients,
 //! so `--help`, completion and docs generation never build anything.
 
+mod bootstrap;
 mod completion;
 mod create;
 mod install;
@@ -11,6 +12,7 @@ mod version;
 
 use clap::{ArgAction, Args, CommandFactory, Parser, Subcommand};
 
+pub use bootstrap::{BootstrapCommand, BootstrapCommonArgs, BootstrapGitArgs, BootstrapProvider};
 pub use completion::{CompletionArgs, Shell};
 pub use create::*;
 pub use install::InstallArgs;
@@ -153,6 +155,8 @@ pub enum Command {
     Completion(CompletionArgs),
     /// Create or update sources, workloads, notifications, image automation, secrets and tenants.
     Create(Box<CreateArgs>),
+    /// Deploy Flux on a cluster the GitOps way, from a Git repository.
+    Bootstrap(Box<BootstrapCommand>),
 }
 
 /// The full clap command, for help, completions and generated docs.

@@ -1,6 +1,7 @@
 //! Command implementations. Each module has one async `run(ctx, args)`;
 //! this file holds the only dispatch over [`Command`].
 
+pub mod bootstrap;
 pub mod completion;
 pub mod create;
 pub mod delete;
@@ -48,5 +49,6 @@ pub async fn dispatch(ctx: &Ctx, command: &Command) -> anyhow::Result<ExitStatus
         Command::Version(args) => version::run(ctx, args).await,
         Command::Completion(args) => completion::run(ctx, args).await,
         Command::Create(args) => create::run(ctx, args).await,
+        Command::Bootstrap(command) => bootstrap::run(ctx, command).await,
     }
 }

@@ -4,4 +4,5 @@ pub mod components;
 pub mod create;
 pub mod export;
 pub mod install;
+pub mod sync;
 pub mod yaml;

@@ -1,0 +1,354 @@
+//! The bootstrap work tree: a single-branch clone in a temporary directory
+//! (removed on drop), commits of everything that changed, and pushes that
+//! never force. libgit2 does the work, so no `git` binary is needed.
+
+use std::cell::{Cell, RefCell};
+use std::path::Path;
+
+use git2::{
+    Cred, CredentialType, Direction, FetchOptions, IndexAddOption, PushOptions, RemoteCallbacks,
+    Repository,
+};
+
+/// How the CLI itself authenticates to the Git server.
+#[derive(Clone, Default)]
+pub enum GitAuth {
+    /// Local repositories and anonymous access.
+    #[default]
+    None,
+    /// HTTP(S) basic auth; with a provider token the password is the token.
+    Basic { username: String, password: String },
+    /// SSH with a private key (PEM or OpenSSH text).
+    SshKey {
+        username: String,
+        private_key: String,
+        passphrase: Option<String>,
+    },
+}
+
+impl std::fmt::Debug for GitAuth {
+    // Passwords and keys never reach logs or panic messages.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::None => f.write_str("None"),
+            Self::Basic { username, .. } => write!(f, "Basic({username})"),
+            Self::SshKey { username, .. } => write!(f, "SshKey({username})"),
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum GitError {
+    #[error("{}", .0.message())]
+    Git(git2::Error),
+    #[error("{0}")]
+    Io(#[from] std::io::Error),
+    #[error("push rejected: {0}")]
+    Rejected(String),
+}
+
+impl From<git2::Error> for GitError {
+    fn from(err: git2::Error) -> Self {
+        Self::Git(err)
+    }
+}
+
+impl GitError {
+    /// A push refused because the branch moved on the server since the clone.
+    pub fn is_conflict(&self) -> bool {
+        match self {
+            Self::Rejected(_) => true,
+            Self::Git(e) => e.code() == git2::ErrorCode::NotFastForward,
+            _ => false,
+        }
+    }
+}
+
+/// What the clone found on the server.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Cloned {
+    /// The branch exists.
+    Branch,
+    /// The repository has no commits; the first commit starts the branch.
+    Empty,
+    /// The branch did not exist; it starts from this other branch.
+    NewBranchFrom(String),
+}
+
+/// A clone of one branch in a temporary directory.
+pub struct WorkTree {
+    // Declared before `dir` so the repository closes before the directory goes.
+    repo: Repository,
+    dir: tempfile::TempDir,
+    branch: String,
+    auth: GitAuth,
+}
+
+fn callbacks(auth: &GitAuth) -> RemoteCallbacks<'_> {
+    let mut callbacks = RemoteCallbacks::new();
+    // libgit2 asks again after a refused credential; answer once, then fail
+    // instead of looping.
+    let asked = Cell::new(false);
+    callbacks.credentials(move |_url, url_user, allowed| {
+        if asked.replace(true) {
+            return Err(git2::Error::from_str("authentication failed"));
+        }
+        match auth {
+            GitAuth::Basic { username, password }
+                if allowed.contains(CredentialType::USER_PASS_PLAINTEXT) =>
+            {
+                Cred::userpass_plaintext(username, password)
+            }
+            GitAuth::SshKey {
+                username,
+                private_key,
+                passphrase,
+            } if allowed.contains(CredentialType::SSH_MEMORY)
+                || allowed.contains(CredentialType::SSH_KEY) =>
+            {
+                let user = url_user.unwrap_or(username);
+                Cred::ssh_key_from_memory(user, None, private_key, passphrase.as_deref())
+            }
+            GitAuth::SshKey { username, .. } if allowed.contains(CredentialType::USERNAME) => {
+                Cred::username(url_user.unwrap_or(username))
+            }
+            _ => Err(git2::Error::from_str(
+                "the server asked for credentials and none were given",
+            )),
+        }
+    });
+    callbacks
+}
+
+impl WorkTree {
+    /// Clones `branch` of `url`. An empty repository starts the branch; a
+    /// missing branch is created from the server's default branch.
+    pub fn clone(url: &str, branch: &str, auth: &GitAuth) -> Result<(Self, Cloned), GitError> {
+        let dir = tempfile::Builder::new()
+            .prefix("flux-bootstrap-")
+            .tempdir()?;
+        let repo = Repository::init(dir.path())?;
+        repo.remote("origin", url)?;
+        let wanted = format!("refs/heads/{branch}");
+        // Listing the remote's refs directly trips a git2 bug on empty
+        // repositories, so fetch every branch head and look locally.
+        let default = {
+            let mut remote = repo.find_remote("origin")?;
+            let connection = remote.connect_auth(Direction::Fetch, Some(callbacks(auth)), None)?;
+            connection
+                .default_branch()
+                .ok()
+                .and_then(|b| b.as_str().map(String::from))
+        };
+        let mut options = FetchOptions::new();
+        options.remote_callbacks(callbacks(auth));
+        options.download_tags(git2::AutotagOption::None);
+        repo.find_remote("origin")?.fetch(
+            &["+refs/heads/*:refs/remotes/origin/*"],
+            Some(&mut options),
+            None,
+        )?;
+        let heads: Vec<String> = repo
+            .references_glob("refs/remotes/origin/*")?
+            .flatten()
+            .filter_map(|r| {
+                r.name()
+                    .map(|n| n.replace("refs/remotes/origin/", "refs/heads/"))
+            })
+            .collect();
+        let (source, cloned) = if heads.contains(&wanted) {
+            (Some(wanted.clone()), Cloned::Branch)
+        } else {
+            let base = default
+                .filter(|d| heads.contains(d))
+                .or_else(|| heads.first().cloned());
+            match base {
+                Some(base) => {
+                    let short = base.trim_start_matches("refs/heads/").to_string();
+                    (Some(base), Cloned::NewBranchFrom(short))
+                }
+                None => (None, Cloned::Empty),
+            }
+        };
+        if let Some(source) = source {
+            let tracking = format!(
+                "refs/remotes/origin/{}",
+                source.trim_start_matches("refs/heads/")
+            );
+            let commit = repo.find_reference(&tracking)?.peel_to_commit()?;
+            repo.branch(branch, &commit, true)?;
+            repo.set_head(&wanted)?;
+            repo.checkout_head(Some(git2::build::CheckoutBuilder::new().force()))?;
+        } else {
+            repo.set_head(&wanted)?;
+        }
+        let tree = WorkTree {
+            repo,
+            dir,
+            branch: branch.to_string(),
+            auth: auth.clone(),
+        };
+        Ok((tree, cloned))
+    }
+
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// Reads a file of the work tree; `None` when it does not exist.
+    pub fn read(&self, relative: &str) -> Option<String> {
+        std::fs::read_to_string(self.dir.path().join(relative)).ok()
+    }
+
+    /// Writes a file of the work tree, creating its directories.
+    pub fn write(&self, relative: &str, content: &str) -> Result<(), GitError> {
+        let path = self.dir.path().join(relative);
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent)?;
+        }
+        std::fs::write(path, content)?;
+        Ok(())
+    }
+
+    /// The commit the branch points at, if it has one.
+    pub fn head(&self) -> Option<String> {
+        self.repo
+            .head()
+            .ok()
+            .and_then(|h| h.target())
+            .map(|oid| oid.to_string())
+    }
+
+    /// Stages every change (new, modified, deleted) and commits it; `None`
+    /// when nothing changed.
+    pub fn commit(&self, message: &str, author: &Author) -> Result<Option<String>, GitError> {
+        let mut index = self.repo.index()?;
+        index.add_all(["*"], IndexAddOption::DEFAULT, None)?;
+        index.update_all(["*"], None)?;
+        index.write()?;
+        let tree_id = index.write_tree()?;
+        let parent = self.repo.head().ok().and_then(|h| h.peel_to_commit().ok());
+        if parent.as_ref().is_some_and(|p| p.tree_id() == tree_id) {
+            return Ok(None);
+        }
+        // Written by hand: libgit2 refuses an empty email, which is
+        // upstream's default author.
+        let seconds = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs())
+            .unwrap_or_default();
+        let person = format!("{} <{}> {seconds} +0000", author.name, author.email);
+        let mut raw = format!("tree {tree_id}\n");
+        if let Some(parent) = &parent {
+            raw.push_str(&format!("parent {}\n", parent.id()));
+        }
+        raw.push_str(&format!("author {person}\ncommitter {person}\n\n{message}"));
+        if !raw.ends_with('\n') {
+            raw.push('\n');
+        }
+        let oid = self
+            .repo
+            .odb()?
+            .write(git2::ObjectType::Commit, raw.as_bytes())?;
+        let branch_ref = format!("refs/heads/{}", self.branch);
+        self.repo
+            .reference(&branch_ref, oid, true, "bootstrap commit")?;
+        Ok(Some(oid.to_string()))
+    }
+
+    /// Pushes the branch to `origin` (never forced).
+    pub fn push(&self) -> Result<(), GitError> {
+        let refspec = format!("refs/heads/{0}:refs/heads/{0}", self.branch);
+        let rejected = RefCell::new(None);
+        {
+            let mut cbs = callbacks(&self.auth);
+            cbs.push_update_reference(|name, status| {
+                if let Some(status) = status {
+                    *rejected.borrow_mut() = Some(format!("{name}: {status}"));
+                }
+                Ok(())
+            });
+            let mut options = PushOptions::new();
+            options.remote_callbacks(cbs);
+            self.repo
+                .find_remote("origin")?
+                .push(&[refspec.as_str()], Some(&mut options))?;
+        }
+        match rejected.into_inner() {
+            Some(reason) => Err(GitError::Rejected(reason)),
+            None => Ok(()),
+        }
+    }
+}
+
+/// Commit author (and committer).
+#[derive(Debug, Clone)]
+pub struct Author {
+    pub name: String,
+    pub email: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn bare() -> (tempfile::TempDir, String) {
+        let dir = tempfile::tempdir().unwrap();
+        Repository::init_bare(dir.path()).unwrap();
+        let url = format!("file://{}", dir.path().display());
+        (dir, url)
+    }
+
+    fn author() -> Author {
+        Author {
+            name: "Flux".into(),
+            email: String::new(),
+        }
+    }
+
+    #[test]
+    fn empty_repository_gets_the_branch_and_commits_only_changes() {
+        let (_remote, url) = bare();
+        let (tree, cloned) = WorkTree::clone(&url, "main", &GitAuth::None).unwrap();
+        assert_eq!(cloned, Cloned::Empty);
+        tree.write("a/b.yaml", "x: 1\n").unwrap();
+        let first = tree.commit("first", &author()).unwrap().unwrap();
+        assert_eq!(tree.commit("again", &author()).unwrap(), None);
+        tree.push().unwrap();
+        let (again, cloned) = WorkTree::clone(&url, "main", &GitAuth::None).unwrap();
+        assert_eq!(cloned, Cloned::Branch);
+        assert_eq!(again.head().as_deref(), Some(first.as_str()));
+        assert_eq!(again.read("a/b.yaml").as_deref(), Some("x: 1\n"));
+    }
+
+    #[test]
+    fn missing_branch_starts_from_the_default_branch() {
+        let (_remote, url) = bare();
+        let (tree, _) = WorkTree::clone(&url, "main", &GitAuth::None).unwrap();
+        tree.write("README", "hi\n").unwrap();
+        let base = tree.commit("base", &author()).unwrap().unwrap();
+        tree.push().unwrap();
+        let (other, cloned) = WorkTree::clone(&url, "staging", &GitAuth::None).unwrap();
+        assert_eq!(cloned, Cloned::NewBranchFrom("main".into()));
+        assert_eq!(other.head().as_deref(), Some(base.as_str()));
+        assert_eq!(other.read("README").as_deref(), Some("hi\n"));
+    }
+
+    #[test]
+    fn a_push_after_the_remote_moved_is_a_conflict() {
+        let (_remote, url) = bare();
+        let (first, _) = WorkTree::clone(&url, "main", &GitAuth::None).unwrap();
+        first.write("a", "1").unwrap();
+        first.commit("a", &author()).unwrap();
+        first.push().unwrap();
+        let (one, _) = WorkTree::clone(&url, "main", &GitAuth::None).unwrap();
+        let (two, _) = WorkTree::clone(&url, "main", &GitAuth::None).unwrap();
+        one.write("b", "1").unwrap();
+        one.commit("b", &author()).unwrap();
+        one.push().unwrap();
+        two.write("c", "1").unwrap();
+        two.commit("c", &author()).unwrap();
+        let err = two.push().unwrap_err();
+        assert!(err.is_conflict(), "{err}");
+    }
+}

@@ -1,0 +1,187 @@
+//! The source Secret the GitRepository authenticates with. It is created
+//! once and then left alone: a re-run generates no new key unless the
+//! credentials given on the command line differ from the stored ones.
+
+use std::collections::BTreeMap;
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use k8s_openapi::api::core::v1::Secret;
+use kube::api::Api;
+use serde_json::json;
+
+use super::{Bootstrap, BootstrapError};
+use crate::cluster::apply::apply_all;
+use crate::secret::{KeyPair, KeySpec, SCAN_TIMEOUT, generate_keypair, scan_known_hosts};
+
+/// What goes into the source Secret.
+#[derive(Clone)]
+pub enum SecretPlan {
+    /// A repository on this machine needs no credentials; the Secret is
+    /// still created, empty, so the GitRepository's secretRef resolves.
+    Empty,
+    /// An SSH deploy key: the given one, or a new one of `spec`, plus the
+    /// host key of `host:port`.
+    Ssh {
+        key: Option<KeyPair>,
+        spec: KeySpec,
+        host: String,
+        port: u16,
+        /// Passphrase of the given key, stored as `password`.
+        password: String,
+    },
+    /// HTTP(S) basic auth (a provider token is the password).
+    Basic {
+        username: String,
+        password: String,
+        ca: Option<String>,
+    },
+}
+
+impl std::fmt::Debug for SecretPlan {
+    // Keys and passwords never reach logs or panic messages.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Empty => f.write_str("Empty"),
+            Self::Ssh {
+                key, host, port, ..
+            } => write!(
+                f,
+                "Ssh {{ given_key: {}, host: {host}:{port} }}",
+                key.is_some()
+            ),
+            Self::Basic { username, .. } => write!(f, "Basic {{ username: {username} }}"),
+        }
+    }
+}
+
+impl SecretPlan {
+    /// Whether the command line carries credential material; without it an
+    /// existing Secret is always kept.
+    pub(super) fn explicit(&self) -> bool {
+        match self {
+            Self::Empty => false,
+            Self::Ssh { key, .. } => key.is_some(),
+            Self::Basic { .. } => true,
+        }
+    }
+
+    /// A few words on the Secret's contents, for the dry-run plan.
+    pub(super) fn describe(&self) -> &'static str {
+        match self {
+            Self::Empty => "no credentials: the repository is on this machine",
+            Self::Ssh { key: Some(_), .. } => "the given SSH key and the host's known_hosts",
+            Self::Ssh { key: None, .. } => "a new SSH key and the host's known_hosts",
+            Self::Basic { .. } => "HTTP basic auth",
+        }
+    }
+
+    /// Whether `existing` already holds the explicit credentials.
+    pub(super) fn stored_in(&self, existing: &Secret) -> bool {
+        let data = existing.data.clone().unwrap_or_default();
+        let get = |key: &str| {
+            data.get(key)
+                .map(|v| String::from_utf8_lossy(&v.0).into_owned())
+        };
+        match self {
+            Self::Empty => true,
+            Self::Ssh { key, password, .. } => {
+                key.as_ref()
+                    .is_some_and(|k| get("identity").as_deref() == Some(k.private_key.as_str()))
+                    && get("password").unwrap_or_default() == *password
+            }
+            Self::Basic {
+                username,
+                password,
+                ca,
+            } => {
+                get("username").unwrap_or_default() == *username
+                    && get("password").unwrap_or_default() == *password
+                    && get("ca.crt") == *ca
+            }
+        }
+    }
+}
+
+/// Creates the source Secret when it is missing (or the given credentials
+/// changed), printing upstream's lines. Returns the public key when a new
+/// SSH key was made, so a provider can register it as a deploy key.
+pub async fn reconcile(
+    run: &Bootstrap<'_>,
+    client: &kube::Client,
+    on_public_key: &mut dyn FnMut(&str) -> Result<(), BootstrapError>,
+) -> Result<(), BootstrapError> {
+    let options = run.options;
+    let ns = &options.sync.namespace;
+    let name = &options.sync.secret_name;
+    let printer = run.printer;
+    printer.action(&format!(
+        "determining if source secret \"{ns}/{name}\" exists"
+    ));
+    let secrets: Api<Secret> = Api::namespaced(client.clone(), ns);
+    let existing = secrets
+        .get_opt(name)
+        .await
+        .map_err(BootstrapError::api(format!("get Secret {ns}/{name}")))?;
+    if let Some(existing) = &existing
+        && (!options.secret.explicit() || options.secret.stored_in(existing))
+    {
+        printer.success("source secret up to date");
+        return Ok(());
+    }
+    printer.action("generating source secret");
+    let mut data = BTreeMap::new();
+    match &options.secret {
+        SecretPlan::Empty => {}
+        SecretPlan::Ssh {
+            key,
+            spec,
+            host,
+            port,
+            password,
+        } => {
+            let pair = match key {
+                Some(pair) => pair.clone(),
+                None => generate_keypair(*spec)?,
+            };
+            let known_hosts = scan_known_hosts(host, *port, SCAN_TIMEOUT).await?;
+            printer.success(&format!("public key: {}", pair.public_key.trim()));
+            on_public_key(&pair.public_key)?;
+            data.insert("identity", pair.private_key);
+            data.insert("identity.pub", pair.public_key);
+            data.insert("known_hosts", known_hosts);
+            if !password.is_empty() {
+                data.insert("password", password.clone());
+            }
+        }
+        SecretPlan::Basic {
+            username,
+            password,
+            ca,
+        } => {
+            if !username.is_empty() && !password.is_empty() {
+                data.insert("username", username.clone());
+                data.insert("password", password.clone());
+            }
+            if let Some(ca) = ca {
+                data.insert("ca.crt", ca.clone());
+            }
+        }
+    }
+    printer.action(&format!("applying source secret \"{ns}/{name}\""));
+    // `data` (base64) rather than stringData, so that server-side apply
+    // replaces exactly the keys bootstrap owns.
+    let encoded: BTreeMap<&str, String> = data
+        .into_iter()
+        .map(|(k, v)| (k, STANDARD.encode(v)))
+        .collect();
+    let object = json!({
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "metadata": {"name": name, "namespace": ns},
+        "data": encoded,
+    });
+    apply_all(client, &[object], ns).await?;
+    printer.success("reconciled source secret");
+    Ok(())
+}

@@ -1,0 +1,198 @@
+use clap::{Args, Subcommand};
+
+use super::value::{LogLevel, go_bool};
+use crate::duration::GoDuration;
+use crate::secret::{EcdsaCurve, KeyAlgorithm};
+
+/// Deploy Flux on a cluster the GitOps way: commit the Flux manifests to a
+/// Git repository, install them, and make the cluster follow the repository.
+///
+/// Running it again is safe: nothing is committed when the manifests are up
+/// to date, an existing source secret is kept, and an interrupted run is
+/// finished.
+#[derive(Debug, Args)]
+pub struct BootstrapCommand {
+    #[command(flatten)]
+    pub common: BootstrapCommonArgs,
+
+    #[command(subcommand)]
+    pub provider: BootstrapProvider,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum BootstrapProvider {
+    /// Bootstrap with any Git server, or a repository on this machine.
+    Git(BootstrapGitArgs),
+}
+
+/// Flags shared by every `bootstrap` provider.
+#[derive(Debug, Clone, Args)]
+pub struct BootstrapCommonArgs {
+    /// Flux version to install; this binary embeds one distribution (see `flux version --client`).
+    #[arg(short = 'v', long = "version", global = true, value_name = "VERSION")]
+    pub version: Option<String>,
+
+    /// Controllers to install.
+    #[arg(
+        long,
+        global = true,
+        value_delimiter = ',',
+        default_value = "source-controller,kustomize-controller,helm-controller,notification-controller"
+    )]
+    pub components: Vec<String>,
+
+    /// Extra controllers to install: image-reflector-controller, image-automation-controller, source-watcher.
+    #[arg(long, global = true, value_delimiter = ',')]
+    pub components_extra: Vec<String>,
+
+    /// Container registry to pull the controller images from.
+    #[arg(long, global = true, default_value = "ghcr.io/fluxcd")]
+    pub registry: String,
+
+    /// Registry credentials as user:password, stored in the --image-pull-secret Secret.
+    #[arg(long, global = true, value_name = "USER:PASSWORD")]
+    pub registry_creds: Option<String>,
+
+    /// Name of the Secret the controllers use to pull their images.
+    #[arg(long, global = true, value_name = "NAME")]
+    pub image_pull_secret: Option<String>,
+
+    /// Git branch to commit to and sync from; created when it does not exist.
+    #[arg(long, global = true, default_value = "main")]
+    pub branch: String,
+
+    /// Make the GitRepository check out Git submodules too.
+    #[arg(long, global = true, num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false", value_parser = go_bool)]
+    pub recurse_submodules: bool,
+
+    /// Directories the GitRepository checks out (sparse checkout); all when empty.
+    #[arg(long, global = true, value_delimiter = ',', value_name = "DIRS")]
+    pub sparse_checkout: Vec<String>,
+
+    /// Make the controllers watch objects in every namespace (false: only their own namespace).
+    #[arg(long, global = true, num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "true", value_parser = go_bool)]
+    pub watch_all_namespaces: bool,
+
+    /// Restrict network access to the Flux namespace with NetworkPolicies.
+    #[arg(long, global = true, num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "true", value_parser = go_bool)]
+    pub network_policy: bool,
+
+    /// Authenticate with a username and password (or token) over HTTPS instead of an SSH deploy key.
+    #[arg(long, global = true, num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false", value_parser = go_bool)]
+    pub token_auth: bool,
+
+    /// Log level of the controllers: debug, info or error.
+    #[arg(long, global = true, default_value = "info", value_name = "LEVEL")]
+    pub log_level: LogLevel,
+
+    /// Internal domain name of the cluster.
+    #[arg(
+        long,
+        global = true,
+        default_value = "cluster.local",
+        value_name = "DOMAIN"
+    )]
+    pub cluster_domain: String,
+
+    /// Taint keys the controllers tolerate (operator Exists).
+    #[arg(long, global = true, value_delimiter = ',', value_name = "KEYS")]
+    pub toleration_keys: Vec<String>,
+
+    /// Name of the Secret the GitRepository authenticates with.
+    #[arg(long, global = true, default_value = "flux-system")]
+    pub secret_name: String,
+
+    /// SSH public key algorithm (rsa, ecdsa, ed25519).
+    #[arg(long, global = true, default_value = "ecdsa", value_parser = |s: &str| s.parse::<KeyAlgorithm>(), value_name = "ALGORITHM")]
+    pub ssh_key_algorithm: KeyAlgorithm,
+
+    /// SSH RSA public key bit size (multiples of 8, min 1024).
+    #[arg(long, global = true, default_value = "2048", value_parser = rsa_bits, value_name = "BITS")]
+    pub ssh_rsa_bits: usize,
+
+    /// SSH ECDSA public key curve (p256, p384, p521).
+    #[arg(long, global = true, default_value = "p384", value_parser = |s: &str| s.parse::<EcdsaCurve>(), value_name = "CURVE")]
+    pub ssh_ecdsa_curve: EcdsaCurve,
+
+    /// SSH host (optionally host:port) when it differs from the URL's host.
+    #[arg(long, global = true, default_value = "", value_name = "HOST")]
+    pub ssh_hostname: String,
+
+    /// CA bundle for HTTPS to the Git server; stored as ca.crt in token modes.
+    #[arg(long, global = true, default_value = "", value_name = "PATH")]
+    pub ca_file: String,
+
+    /// Private key for the Git server (instead of generating a deploy key).
+    #[arg(long, global = true, default_value = "", value_name = "PATH")]
+    pub private_key_file: String,
+
+    /// Commit author name.
+    #[arg(long, global = true, default_value = "Flux")]
+    pub author_name: String,
+
+    /// Commit author email.
+    #[arg(long, global = true, default_value = "")]
+    pub author_email: String,
+
+    /// Text appended to the commit messages after a blank line.
+    #[arg(long, global = true, default_value = "", value_name = "TEXT")]
+    pub commit_message_appendix: String,
+
+    /// Print what would be committed, applied and requested (with diffs), and change nothing.
+    #[arg(long, global = true, num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false", value_parser = go_bool)]
+    pub dry_run: bool,
+}
+
+/// Bootstrap with a Git repository reached by URL: file:// or a local path,
+/// ssh://, or http(s):// with --token-auth.
+#[derive(Debug, Clone, Args)]
+#[command(
+    after_help = "Examples:\n  # A (bare) repository on this machine\n  flux bootstrap git --url=file:///srv/git/fleet.git --path=clusters/dev\n\n  # SSH with a key the server already trusts\n  flux bootstrap git --url=ssh://git@example.com/fleet.git --private-key-file=./id_ecdsa --silent\n\n  # HTTPS with a token\n  GIT_PASSWORD=... flux bootstrap git --url=https://example.com/fleet.git --token-auth --username=flux\n\n  # Show what would change\n  flux bootstrap git --url=file:///srv/git/fleet.git --dry-run"
+)]
+pub struct BootstrapGitArgs {
+    /// Git repository URL.
+    #[arg(long, default_value = "")]
+    pub url: String,
+
+    /// How often the GitRepository checks for new commits.
+    #[arg(long, default_value = "1m0s", value_name = "DURATION")]
+    pub interval: GoDuration,
+
+    /// Directory in the repository that holds the cluster's configuration.
+    #[arg(long, default_value = "")]
+    pub path: String,
+
+    /// Git username (HTTP(S) basic auth, or the SSH user).
+    #[arg(short = 'u', long, default_value = "git")]
+    pub username: String,
+
+    /// Git password or token; read from $GIT_PASSWORD when not given.
+    #[arg(
+        short = 'p',
+        long,
+        env = "GIT_PASSWORD",
+        hide_env_values = true,
+        default_value = ""
+    )]
+    pub password: String,
+
+    /// Do not ask for confirmation (e.g. to give a new deploy key access).
+    #[arg(short = 's', long, num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false", value_parser = go_bool)]
+    pub silent: bool,
+
+    /// Allow plain HTTP (credentials are then sent unencrypted).
+    #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false", value_parser = go_bool)]
+    pub allow_insecure_http: bool,
+}
+
+fn rsa_bits(value: &str) -> Result<usize, String> {
+    if value.is_empty() {
+        return Ok(2048);
+    }
+    match value.parse::<usize>() {
+        Ok(bits) if bits >= 1024 && bits % 8 == 0 => Ok(bits),
+        _ => Err(format!(
+            "RSA key bit size must be a multiple of 8 and at least 1024, got {value}"
+        )),
+    }
+}

@@ -1,0 +1,357 @@
+//! `flux bootstrap <provider>`: resolve the flags into
+//! [`BootstrapOptions`], then hand over to [`crate::bootstrap`].
+
+use std::io::IsTerminal;
+
+use anyhow::{Context, bail};
+
+use crate::bootstrap::{Author, Bootstrap, BootstrapOptions, GitAuth, SecretPlan};
+use crate::cli::{BootstrapCommand, BootstrapCommonArgs, BootstrapGitArgs, BootstrapProvider};
+use crate::commands::Ctx;
+use crate::commands::install::InstallFlagError;
+use crate::error::ExitStatus;
+use crate::render::components::FLUX_VERSION;
+use crate::render::install::InstallOptions;
+use crate::render::sync::{SyncOptions, normalize_path};
+use crate::secret::{KeyPair, KeySpec, load_private_key};
+
+pub async fn run(ctx: &Ctx, command: &BootstrapCommand) -> anyhow::Result<ExitStatus> {
+    let options = match &command.provider {
+        BootstrapProvider::Git(args) => resolve_git(ctx, &command.common, args)?,
+    };
+    let confirm = |question: &str| crate::prompt::confirm(question);
+    let bootstrap = Bootstrap {
+        options: &options,
+        printer: &ctx.printer,
+        kube: &ctx.kube,
+        confirm: &confirm,
+    };
+    if command.common.dry_run {
+        let plan = bootstrap.plan().await?;
+        ctx.printer
+            .out(&plan)
+            .context("unable to write the plan to stdout")?;
+        return Ok(ExitStatus::Success);
+    }
+    tokio::time::timeout(ctx.global.timeout, bootstrap.run())
+        .await
+        .map_err(|_| {
+            anyhow::anyhow!(
+                "bootstrap did not finish within --timeout {}; run it again to finish",
+                crate::duration::GoDuration::new(ctx.global.timeout)
+            )
+        })??;
+    Ok(ExitStatus::Success)
+}
+
+/// Install options and the install flags' checks, shared by every provider.
+fn resolve_install(
+    common: &BootstrapCommonArgs,
+    namespace: &str,
+) -> anyhow::Result<(InstallOptions, Option<(String, String)>)> {
+    let install = InstallOptions {
+        namespace: namespace.to_string(),
+        components: common
+            .components
+            .iter()
+            .chain(&common.components_extra)
+            .cloned()
+            .collect(),
+        registry: common.registry.clone(),
+        image_pull_secret: common.image_pull_secret.clone(),
+        watch_all_namespaces: common.watch_all_namespaces,
+        network_policy: common.network_policy,
+        log_level: common.log_level,
+        cluster_domain: common.cluster_domain.clone(),
+        toleration_keys: common.toleration_keys.clone(),
+    };
+    install.validate()?;
+    for required in ["source-controller", "kustomize-controller"] {
+        if !install.components.iter().any(|c| c == required) {
+            bail!("component {required} is required");
+        }
+    }
+    if let Some(version) = &common.version {
+        if version != "latest" && !version.starts_with('v') {
+            return Err(InstallFlagError::VersionPrefix(version.clone()).into());
+        }
+        if version != FLUX_VERSION {
+            return Err(InstallFlagError::VersionUnavailable(version.clone()).into());
+        }
+    }
+    let creds = match &common.registry_creds {
+        None => None,
+        Some(creds) => {
+            if common.image_pull_secret.is_none() {
+                return Err(InstallFlagError::CredsWithoutSecret.into());
+            }
+            match creds.split_once(':') {
+                Some((user, password)) if !password.contains(':') => {
+                    Some((user.to_string(), password.to_string()))
+                }
+                _ => return Err(InstallFlagError::CredsFormat.into()),
+            }
+        }
+    };
+    Ok((install, creds))
+}
+
+fn read_file(path: &str, what: &str) -> anyhow::Result<String> {
+    std::fs::read_to_string(path).with_context(|| format!("unable to read {what} {path}"))
+}
+
+fn key_spec(common: &BootstrapCommonArgs) -> KeySpec {
+    KeySpec {
+        algorithm: common.ssh_key_algorithm,
+        rsa_bits: common.ssh_rsa_bits,
+        curve: common.ssh_ecdsa_curve,
+    }
+}
+
+fn private_key(common: &BootstrapCommonArgs, password: &str) -> anyhow::Result<Option<KeyPair>> {
+    if common.private_key_file.is_empty() {
+        return Ok(None);
+    }
+    let pem = read_file(&common.private_key_file, "private key file")?;
+    Ok(Some(load_private_key(&pem, password).with_context(
+        || {
+            format!(
+                "unable to load private key file {}",
+                common.private_key_file
+            )
+        },
+    )?))
+}
+
+/// Reads a secret from the terminal with echo off; fails without a terminal
+/// so that CI runs never hang on a prompt.
+pub fn prompt_secret(prompt: &str, hint: &str) -> anyhow::Result<String> {
+    if !std::io::stdin().is_terminal() {
+        bail!("{hint}");
+    }
+    dialoguer::Password::new()
+        .with_prompt(prompt)
+        .allow_empty_password(true)
+        .interact()
+        .context("unable to read the answer")
+}
+
+/// `host` and `port` of an `--ssh-hostname` value (`host[:port]`).
+fn split_host_port(value: &str, default_port: u16) -> anyhow::Result<(String, u16)> {
+    match value.rsplit_once(':') {
+        Some((host, port)) if !host.contains(']') || host.ends_with(']') => {
+            let port = port
+                .parse()
+                .with_context(|| format!("invalid port in --ssh-hostname {value:?}"))?;
+            Ok((host.trim_matches(['[', ']']).to_string(), port))
+        }
+        _ => Ok((value.to_string(), default_port)),
+    }
+}
+
+fn resolve_git(
+    ctx: &Ctx,
+    common: &BootstrapCommonArgs,
+    args: &BootstrapGitArgs,
+) -> anyhow::Result<BootstrapOptions> {
+    let namespace = ctx.global.namespace.clone();
+    let target_path = normalize_path(&args.path)?;
+    let (install, registry_creds) = resolve_install(common, &namespace)?;
+    if args.url.is_empty() {
+        bail!("url is required");
+    }
+    let mut sync = SyncOptions {
+        namespace,
+        url: String::new(),
+        branch: common.branch.clone(),
+        interval: args.interval,
+        secret_name: common.secret_name.clone(),
+        target_path,
+        recurse_submodules: common.recurse_submodules,
+        sparse_checkout: common.sparse_checkout.clone(),
+    };
+    let ca = match common.ca_file.as_str() {
+        "" => None,
+        path => Some(read_file(path, "CA file")?),
+    };
+    let (repository_url, git_auth, secret) = if let Some(local) = local_repository(&args.url)? {
+        sync.url = local.clone();
+        (local, GitAuth::None, SecretPlan::Empty)
+    } else {
+        let url =
+            url::Url::parse(&args.url).with_context(|| format!("invalid --url {:?}", args.url))?;
+        let scheme = url.scheme().to_string();
+        if !matches!(scheme.as_str(), "ssh" | "http" | "https") {
+            bail!("scheme \"{scheme}\" is not supported");
+        }
+        if scheme == "http" && !args.allow_insecure_http {
+            bail!("scheme http is insecure, pass --allow-insecure-http=true to allow it");
+        }
+        let mut password = args.password.clone();
+        if common.token_auth && password.is_empty() {
+            password = prompt_secret(
+                "Please enter your Git repository password: ",
+                "a password or token is required with --token-auth: set GIT_PASSWORD or pass --password",
+            )?;
+        }
+        let key = private_key(common, &password)?;
+        if common.token_auth {
+            if scheme == "ssh" {
+                bail!("--token-auth needs an http(s) URL, got {}", args.url);
+            }
+            let mut sync_url = url.clone();
+            let _ = sync_url.set_username("");
+            let _ = sync_url.set_password(None);
+            if !args.allow_insecure_http {
+                let _ = sync_url.set_scheme("https");
+            }
+            sync.url = sync_url.to_string();
+            let auth = GitAuth::Basic {
+                username: args.username.clone(),
+                password: password.clone(),
+            };
+            let secret = SecretPlan::Basic {
+                username: args.username.clone(),
+                password,
+                ca,
+            };
+            (sync.url.clone(), auth, secret)
+        } else {
+            // SSH sync, whatever scheme the CLI itself uses to push.
+            let user = if args.username != "git" {
+                args.username.clone()
+            } else if !url.username().is_empty() {
+                url.username().to_string()
+            } else {
+                "git".to_string()
+            };
+            let url_port = url.port();
+            let host = url.host_str().unwrap_or_default().to_string();
+            let (ssh_host, ssh_port) = if common.ssh_hostname.is_empty() {
+                (
+                    host.clone(),
+                    if scheme == "ssh" {
+                        url_port.unwrap_or(22)
+                    } else {
+                        22
+                    },
+                )
+            } else {
+                split_host_port(&common.ssh_hostname, 22)?
+            };
+            let authority = if common.ssh_hostname.is_empty() {
+                match url_port {
+                    Some(port) => format!("{host}:{port}"),
+                    None => host.clone(),
+                }
+            } else {
+                common.ssh_hostname.clone()
+            };
+            sync.url = format!("ssh://{user}@{authority}{}", url.path());
+            let auth = if scheme == "ssh" {
+                match &key {
+                    Some(pair) => GitAuth::SshKey {
+                        username: user.clone(),
+                        private_key: pair.private_key.clone(),
+                        passphrase: (!password.is_empty()).then(|| password.clone()),
+                    },
+                    None => bail!(
+                        "--private-key-file is required for an ssh:// URL: the key the CLI pushes with (the cluster gets the same key)"
+                    ),
+                }
+            } else if password.is_empty() {
+                GitAuth::None
+            } else {
+                GitAuth::Basic {
+                    username: args.username.clone(),
+                    password: password.clone(),
+                }
+            };
+            let secret = SecretPlan::Ssh {
+                key,
+                spec: key_spec(common),
+                host: ssh_host,
+                port: ssh_port,
+                password: if common.private_key_file.is_empty() {
+                    String::new()
+                } else {
+                    password
+                },
+            };
+            (args.url.clone(), auth, secret)
+        }
+    };
+    Ok(BootstrapOptions {
+        install,
+        registry_creds,
+        sync,
+        repository_url,
+        git_auth,
+        author: Author {
+            name: common.author_name.clone(),
+            email: common.author_email.clone(),
+        },
+        commit_message_appendix: common.commit_message_appendix.clone(),
+        secret,
+        silent: args.silent,
+        timeout: ctx.global.timeout,
+    })
+}
+
+/// A `file://` URL or a path on this machine, as an absolute `file://` URL
+/// (the controllers may run with another working directory).
+fn local_repository(raw: &str) -> anyhow::Result<Option<String>> {
+    let path = if let Some(path) = raw.strip_prefix("file://") {
+        path.to_string()
+    } else if raw.contains("://") || is_scp_like(raw) {
+        return Ok(None);
+    } else {
+        raw.to_string()
+    };
+    let absolute = std::fs::canonicalize(&path)
+        .with_context(|| format!("Git repository {raw} not found on this machine"))?;
+    Ok(Some(format!("file://{}", absolute.display())))
+}
+
+/// `user@host:path`, Git's short SSH form.
+fn is_scp_like(raw: &str) -> bool {
+    match raw.split_once(':') {
+        Some((before, _)) => before.contains('@') && !before.contains('/'),
+        None => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scp_like_urls_are_not_paths() {
+        assert!(is_scp_like("git@github.com:org/repo"));
+        assert!(!is_scp_like("./repo"));
+        assert!(!is_scp_like("/srv/a@b:c/repo"));
+    }
+
+    #[test]
+    fn ssh_hostname_may_carry_a_port() {
+        assert_eq!(
+            split_host_port("git.example.com:7999", 22).unwrap(),
+            ("git.example.com".to_string(), 7999)
+        );
+        assert_eq!(
+            split_host_port("git.example.com", 22).unwrap(),
+            ("git.example.com".to_string(), 22)
+        );
+    }
+
+    #[test]
+    fn local_repositories_become_absolute_file_urls() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = local_repository(&dir.path().display().to_string())
+            .unwrap()
+            .unwrap();
+        assert!(url.starts_with("file:///"), "{url}");
+        assert!(local_repository("https://example.com/x").unwrap().is_none());
+        assert!(local_repository("/nonexistent/repo").is_err());
+    }
+}
