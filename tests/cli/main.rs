@@ -3,6 +3,7 @@
 mod common;
 
 mod apply;
+mod bootstrap;
 mod completion;
 mod create_errors;
 mod create_objects;

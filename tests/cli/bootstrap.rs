@@ -1,0 +1,500 @@
+//! `flux bootstrap git` against testenv, whose simulated controllers clone
+//! the repository bootstrap pushed to and apply what they find there.
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+
+use git2::Repository;
+use serde_json::Value;
+
+use crate::common::Run;
+use crate::common::cluster::Cluster;
+
+/// A bare repository whose HEAD names `main`, as `git init --bare -b main`.
+fn bare_repo() -> (tempfile::TempDir, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let repo = Repository::init_bare(dir.path()).unwrap();
+    repo.set_head("refs/heads/main").unwrap();
+    let url = format!("file://{}", dir.path().display());
+    (dir, url)
+}
+
+fn head(dir: &Path, branch: &str) -> Option<String> {
+    let repo = Repository::open_bare(dir).unwrap();
+    repo.find_reference(&format!("refs/heads/{branch}"))
+        .ok()
+        .and_then(|r| r.target())
+        .map(|oid| oid.to_string())
+}
+
+fn commit_count(dir: &Path, branch: &str) -> usize {
+    let repo = Repository::open_bare(dir).unwrap();
+    let mut walk = repo.revwalk().unwrap();
+    walk.push_ref(&format!("refs/heads/{branch}")).unwrap();
+    walk.count()
+}
+
+/// A file's content at the tip of `branch`.
+fn file_at(dir: &Path, branch: &str, path: &str) -> Option<String> {
+    let repo = Repository::open_bare(dir).unwrap();
+    let commit = repo
+        .find_reference(&format!("refs/heads/{branch}"))
+        .ok()?
+        .peel_to_commit()
+        .ok()?;
+    let entry = commit.tree().ok()?.get_path(Path::new(path)).ok()?;
+    let blob = repo.find_blob(entry.id()).ok()?;
+    Some(String::from_utf8_lossy(blob.content()).into_owned())
+}
+
+/// Commits `files` onto `branch` of a bare repository (a user's push).
+fn push_files(dir: &Path, branch: &str, files: &[(&str, &str)], message: &str) -> String {
+    let repo = Repository::open_bare(dir).unwrap();
+    let parent = repo
+        .find_reference(&format!("refs/heads/{branch}"))
+        .ok()
+        .and_then(|r| r.peel_to_commit().ok());
+    let mut index = git2::Index::new().unwrap();
+    if let Some(parent) = &parent {
+        index.read_tree(&parent.tree().unwrap()).unwrap();
+    }
+    for (path, content) in files {
+        let blob = repo.blob(content.as_bytes()).unwrap();
+        let entry = git2::IndexEntry {
+            ctime: git2::IndexTime::new(0, 0),
+            mtime: git2::IndexTime::new(0, 0),
+            dev: 0,
+            ino: 0,
+            mode: 0o100644,
+            uid: 0,
+            gid: 0,
+            file_size: content.len() as u32,
+            id: blob,
+            flags: 0,
+            flags_extended: 0,
+            path: path.as_bytes().to_vec(),
+        };
+        index.add(&entry).unwrap();
+    }
+    let tree = repo.find_tree(index.write_tree_to(&repo).unwrap()).unwrap();
+    let sig = git2::Signature::now("Someone", "someone@example.com").unwrap();
+    let parents: Vec<&git2::Commit> = parent.iter().collect();
+    repo.commit(
+        Some(&format!("refs/heads/{branch}")),
+        &sig,
+        &sig,
+        message,
+        &tree,
+        &parents,
+    )
+    .unwrap()
+    .to_string()
+}
+
+fn get_object(cluster: &Cluster, api_version: &str, kind: &str, name: &str) -> Option<Value> {
+    let (group, version) = api_version.rsplit_once('/').unwrap_or(("", api_version));
+    let plural = format!("{}s", kind.to_lowercase());
+    cluster.with_client(async |client| {
+        let resource = kube::api::ApiResource {
+            group: group.into(),
+            version: version.into(),
+            api_version: api_version.into(),
+            kind: kind.into(),
+            plural,
+        };
+        let namespaced = kind != "Namespace";
+        let api: kube::Api<kube::api::DynamicObject> = if namespaced {
+            kube::Api::namespaced_with(client, "flux-system", &resource)
+        } else {
+            kube::Api::all_with(client, &resource)
+        };
+        api.get_opt(name)
+            .await
+            .unwrap()
+            .map(|o| serde_json::to_value(o).unwrap())
+    })
+}
+
+fn assert_ok(run: &Run) {
+    assert_eq!(
+        run.code, 0,
+        "stdout:\n{}\nstderr:\n{}",
+        run.stdout, run.stderr
+    );
+}
+
+fn ready_at(cluster: &Cluster, revision: &str) {
+    let ks = get_object(
+        cluster,
+        "kustomize.toolkit.fluxcd.io/v1",
+        "Kustomization",
+        "flux-system",
+    )
+    .expect("the flux-system Kustomization exists");
+    assert_eq!(ks["status"]["lastAppliedRevision"], revision, "{ks:#}");
+    let ready = ks["status"]["conditions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["type"] == "Ready")
+        .unwrap();
+    assert_eq!(ready["status"], "True", "{ks:#}");
+}
+
+const UPSTREAM_FIRST_RUN: &[&str] = &[
+    "► cloning branch \"main\" from Git repository \"{url}\"",
+    "✔ cloned repository",
+    "► generating component manifests",
+    "✔ generated component manifests",
+    "✔ committed component manifests to \"main\" (\"",
+    "► pushing component manifests to \"{url}\"",
+    "► installing components in \"flux-system\" namespace",
+    "✔ installed components",
+    "✔ reconciled components",
+    "► determining if source secret \"flux-system/flux-system\" exists",
+    "► generating source secret",
+    "► applying source secret \"flux-system/flux-system\"",
+    "✔ reconciled source secret",
+    "► generating sync manifests",
+    "✔ generated sync manifests",
+    "✔ committed sync manifests to \"main\" (\"",
+    "► pushing sync manifests to \"{url}\"",
+    "► applying sync manifests",
+    "✔ reconciled sync configuration",
+    "◎ waiting for GitRepository \"flux-system/flux-system\" to be reconciled",
+    "✔ GitRepository reconciled successfully",
+    "◎ waiting for Kustomization \"flux-system/flux-system\" to be reconciled",
+    "✔ Kustomization reconciled successfully",
+    "► confirming components are healthy",
+    "✔ helm-controller: deployment ready",
+    "✔ kustomize-controller: deployment ready",
+    "✔ notification-controller: deployment ready",
+    "✔ source-controller: deployment ready",
+    "✔ all components are healthy",
+];
+
+#[test]
+fn bootstrap_git_file_url_end_to_end_then_rerun_changes_nothing() {
+    let cluster = Cluster::empty();
+    let (dir, url) = bare_repo();
+    let args = [
+        "bootstrap",
+        "git",
+        "--url",
+        &url,
+        "--path=clusters/dev",
+        "--author-email=flux@example.com",
+        "--commit-message-appendix=[skip ci]",
+    ];
+    let first = cluster.flux(&args);
+    assert_ok(&first);
+    let lines: Vec<&str> = first.stderr.lines().collect();
+    assert_eq!(lines.len(), UPSTREAM_FIRST_RUN.len(), "{}", first.stderr);
+    for (line, expected) in lines.iter().zip(UPSTREAM_FIRST_RUN) {
+        let expected = expected.replace("{url}", &url);
+        assert!(line.starts_with(&expected), "{line:?} vs {expected:?}");
+    }
+    let tip = head(dir.path(), "main").unwrap();
+    assert_eq!(commit_count(dir.path(), "main"), 2);
+    let sync = file_at(
+        dir.path(),
+        "main",
+        "clusters/dev/flux-system/gotk-sync.yaml",
+    )
+    .unwrap();
+    assert!(sync.contains(&format!("  url: {url}\n")), "{sync}");
+    assert!(sync.contains("  path: ./clusters/dev\n"), "{sync}");
+    assert_eq!(
+        file_at(
+            dir.path(),
+            "main",
+            "clusters/dev/flux-system/kustomization.yaml"
+        )
+        .unwrap(),
+        "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n- gotk-components.yaml\n- gotk-sync.yaml\n"
+    );
+    let repo = Repository::open_bare(dir.path()).unwrap();
+    let commit = repo
+        .find_commit(git2::Oid::from_str(&tip).unwrap())
+        .unwrap();
+    assert_eq!(
+        commit.message().unwrap(),
+        "Add Flux sync manifests\n\n[skip ci]\n"
+    );
+    assert_eq!(commit.author().email(), Some("flux@example.com"));
+    ready_at(&cluster, &format!("main@sha1:{tip}"));
+    let secret = get_object(&cluster, "v1", "Secret", "flux-system").unwrap();
+
+    let second = cluster.flux(&args);
+    assert_ok(&second);
+    for expected in [
+        "✔ component manifests are up to date",
+        "✔ source secret up to date",
+        "✔ sync manifests are up to date",
+        "✔ all components are healthy",
+    ] {
+        assert!(second.stderr.contains(expected), "{}", second.stderr);
+    }
+    assert!(!second.stderr.contains("committed"), "{}", second.stderr);
+    assert!(!second.stderr.contains("installing components"));
+    assert_eq!(head(dir.path(), "main").unwrap(), tip);
+    let again = get_object(&cluster, "v1", "Secret", "flux-system").unwrap();
+    assert_eq!(
+        secret["metadata"]["resourceVersion"],
+        again["metadata"]["resourceVersion"]
+    );
+}
+
+#[test]
+fn bootstrap_git_local_path_creates_a_missing_branch_from_the_default_one() {
+    let cluster = Cluster::empty();
+    let (dir, _) = bare_repo();
+    push_files(dir.path(), "main", &[("README.md", "fleet\n")], "init");
+    let path = dir.path().display().to_string();
+    let run = cluster.flux(&["bootstrap", "git", "--url", &path, "--branch=staging"]);
+    assert_ok(&run);
+    assert!(
+        run.stderr
+            .contains("► branch \"staging\" does not exist yet, starting it from \"main\""),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(commit_count(dir.path(), "staging"), 3);
+    assert_eq!(
+        file_at(dir.path(), "staging", "README.md").as_deref(),
+        Some("fleet\n")
+    );
+    assert!(file_at(dir.path(), "staging", "flux-system/gotk-sync.yaml").is_some());
+    let tip = head(dir.path(), "staging").unwrap();
+    ready_at(&cluster, &format!("staging@sha1:{tip}"));
+}
+
+/// The built binary with the harness's environment, stderr piped.
+fn spawn(cluster: &Cluster, args: &[&str]) -> Child {
+    Command::new(assert_cmd::cargo::cargo_bin("flux"))
+        .args(args)
+        .env_remove("FLUX_SYSTEM_NAMESPACE")
+        .env("KUBECONFIG", cluster.kubeconfig())
+        .env("HOME", std::env::temp_dir())
+        .env("CI", "1")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("flux starts")
+}
+
+/// Reads stderr until a line starts with `marker`, then calls `at_marker`
+/// with the process id; returns the lines read.
+fn until_marker(child: &mut Child, marker: &str, at_marker: impl FnOnce(u32)) -> Vec<String> {
+    let stderr = child.stderr.take().unwrap();
+    let mut lines = Vec::new();
+    let mut reader = BufReader::new(stderr);
+    let mut at_marker = Some(at_marker);
+    loop {
+        let mut line = String::new();
+        if reader.read_line(&mut line).unwrap() == 0 {
+            break;
+        }
+        let hit = line.starts_with(marker);
+        lines.push(line);
+        if hit && let Some(f) = at_marker.take() {
+            f(child.id());
+        }
+    }
+    assert!(
+        at_marker.is_none(),
+        "marker {marker:?} never seen: {lines:?}"
+    );
+    lines
+}
+
+fn signal(pid: u32, sig: &str) {
+    let status = Command::new("kill")
+        .args([sig, &pid.to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+}
+
+#[test]
+fn bootstrap_git_killed_at_any_step_is_finished_by_a_rerun() {
+    for marker in [
+        "► installing components",
+        "► generating source secret",
+        "► applying sync manifests",
+    ] {
+        let cluster = Cluster::empty();
+        let (dir, url) = bare_repo();
+        let args = ["bootstrap", "git", "--url", url.as_str()];
+        let mut child = spawn(&cluster, &args);
+        until_marker(&mut child, marker, |pid| signal(pid, "-KILL"));
+        let status = child.wait().unwrap();
+        assert!(!status.success(), "killed at {marker}");
+        let rerun = cluster.flux(&args);
+        assert_ok(&rerun);
+        let tip = head(dir.path(), "main").unwrap();
+        assert_eq!(commit_count(dir.path(), "main"), 2, "killed at {marker}");
+        ready_at(&cluster, &format!("main@sha1:{tip}"));
+    }
+}
+
+#[test]
+fn bootstrap_git_retries_a_push_rejected_because_the_branch_moved() {
+    let cluster = Cluster::empty();
+    let (dir, url) = bare_repo();
+    let args = ["bootstrap", "git", "--url", url.as_str()];
+    let mut child = spawn(&cluster, &args);
+    // Freeze the run after its clone, move the branch, then let it push.
+    let lines = until_marker(&mut child, "► determining if source secret", |pid| {
+        signal(pid, "-STOP");
+        push_files(dir.path(), "main", &[("apps/app.yaml", "# app\n")], "user");
+        signal(pid, "-CONT");
+    });
+    assert!(child.wait().unwrap().success(), "{lines:?}");
+    let text = lines.concat();
+    assert!(
+        text.contains("◎ git conflict detected, retrying with a fresh clone"),
+        "{text}"
+    );
+    assert_eq!(
+        file_at(dir.path(), "main", "apps/app.yaml").as_deref(),
+        Some("# app\n")
+    );
+    assert!(file_at(dir.path(), "main", "flux-system/gotk-sync.yaml").is_some());
+    let tip = head(dir.path(), "main").unwrap();
+    ready_at(&cluster, &format!("main@sha1:{tip}"));
+}
+
+/// Bad input stops before anything is pushed or applied.
+fn assert_untouched(cluster: &Cluster, dir: &Path, before: Option<String>) {
+    assert_eq!(head(dir, "main"), before);
+    assert!(get_object(cluster, "v1", "Namespace", "flux-system").is_none());
+}
+
+#[test]
+fn bootstrap_git_rejects_a_path_outside_the_repository() {
+    let cluster = Cluster::empty();
+    let (dir, url) = bare_repo();
+    let run = cluster.flux(&["bootstrap", "git", "--url", &url, "--path=../x"]);
+    assert_eq!(run.code, 1);
+    assert_eq!(
+        run.stderr,
+        "✗ invalid --path \"../x\": it must be a path inside the repository (relative, without '..' leaving the root)\n"
+    );
+    assert_untouched(&cluster, dir.path(), None);
+}
+
+#[test]
+fn bootstrap_git_refuses_to_overwrite_a_file_it_did_not_generate() {
+    let cluster = Cluster::empty();
+    let (dir, url) = bare_repo();
+    let before = push_files(
+        dir.path(),
+        "main",
+        &[("clusters/dev/flux-system/gotk-sync.yaml", "hello: world\n")],
+        "mine",
+    );
+    let run = cluster.flux(&["bootstrap", "git", "--url", &url, "--path=clusters/dev"]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert!(
+        run.stderr.ends_with(
+            "✗ clusters/dev/flux-system/gotk-sync.yaml exists in the repository and was not generated by flux; move it away or choose another --path\n"
+        ),
+        "{}",
+        run.stderr
+    );
+    assert_untouched(&cluster, dir.path(), Some(before));
+}
+
+#[test]
+fn bootstrap_git_reports_an_unreachable_host_without_leaking_the_password() {
+    let cluster = Cluster::empty();
+    let (dir, _) = bare_repo();
+    let output = crate::common::flux()
+        .env("KUBECONFIG", cluster.kubeconfig())
+        .env("GIT_PASSWORD", "s3cr3t-token")
+        .args([
+            "bootstrap",
+            "git",
+            "--url=http://127.0.0.1:1/fleet.git",
+            "--allow-insecure-http",
+            "--token-auth",
+        ])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    assert!(
+        stderr.contains("⚠️  clone failure: ") && stderr.contains("✗ failed to clone repository: "),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("s3cr3t-token"), "{stderr}");
+    assert_untouched(&cluster, dir.path(), None);
+}
+
+#[test]
+fn bootstrap_git_token_auth_without_a_token_fails_when_it_cannot_prompt() {
+    let run = crate::common::run(&[
+        "bootstrap",
+        "git",
+        "--url=https://git.example.com/fleet.git",
+        "--token-auth",
+    ]);
+    assert_eq!(run.code, 1);
+    assert_eq!(
+        run.stderr,
+        "✗ a password or token is required with --token-auth: set GIT_PASSWORD or pass --password\n"
+    );
+}
+
+#[test]
+fn bootstrap_git_dry_run_prints_the_plan_and_changes_nothing() {
+    let cluster = Cluster::empty();
+    let (dir, url) = bare_repo();
+    let run = cluster.flux(&["bootstrap", "git", "--url", &url, "--dry-run"]);
+    assert_ok(&run);
+    for expected in [
+        "  create flux-system/gotk-components.yaml (",
+        "  create flux-system/gotk-sync.yaml (",
+        "  create flux-system/kustomization.yaml (",
+        "  would commit and push 3 file(s) to main",
+        "    CustomResourceDefinition/gitrepositories.source.toolkit.fluxcd.io",
+        "  would create source secret flux-system/flux-system",
+        "    Kustomization/flux-system/flux-system",
+    ] {
+        assert!(run.stdout.contains(expected), "{expected}\n{}", run.stdout);
+    }
+    assert_untouched(&cluster, dir.path(), None);
+
+    // After a bootstrap, a changed flag shows up as a diff.
+    assert_ok(&cluster.flux(&["bootstrap", "git", "--url", &url]));
+    let tip = head(dir.path(), "main");
+    let run = cluster.flux(&[
+        "bootstrap",
+        "git",
+        "--url",
+        &url,
+        "--interval=5m",
+        "--dry-run",
+    ]);
+    assert_ok(&run);
+    assert!(
+        run.stdout
+            .contains("  unchanged flux-system/gotk-components.yaml"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout
+            .contains("    -  interval: 1m0s\n    +  interval: 5m0s\n"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout
+            .contains("source secret flux-system/flux-system exists and is kept")
+    );
+    assert_eq!(head(dir.path(), "main"), tip);
+}
