@@ -76,9 +76,15 @@ where
             return ExitStatus::Failure;
         }
     };
+    let timeout = ctx.global.timeout;
     let outcome = runtime.block_on(async {
         tokio::select! {
-            result = dispatch(&ctx, command) => Some(result),
+            result = tokio::time::timeout(timeout, dispatch(&ctx, command)) => Some(result.unwrap_or_else(|_| {
+                Err(anyhow::anyhow!(
+                    "timed out: the operation did not finish within {} (raise it with --timeout)",
+                    duration::GoDuration::new(timeout)
+                ))
+            })),
             _ = tokio::signal::ctrl_c() => None,
         }
     });

@@ -102,6 +102,40 @@ pub fn api(client: kube::Client, spec: &KindSpec, namespace: Option<&str>) -> Ap
     }
 }
 
+/// Whether a failed request may succeed when sent again: throttling and
+/// server-side trouble, not bad requests or missing permissions.
+fn is_transient(err: &kube::Error) -> bool {
+    match err {
+        kube::Error::Api(status) => matches!(status.code, 429 | 500 | 502 | 503 | 504),
+        kube::Error::HyperError(_) | kube::Error::Service(_) => true,
+        _ => false,
+    }
+}
+
+/// How many times a request is sent before its error is reported.
+const ATTEMPTS: u32 = 6;
+
+/// Sends a request, retrying transient failures with exponential backoff
+/// (0.1 s doubling to 3.2 s). The command's `--timeout` bounds it overall.
+pub async fn retrying<T, F, Fut>(mut request: F) -> Result<T, kube::Error>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, kube::Error>>,
+{
+    let mut delay = Duration::from_millis(100);
+    let mut attempt = 1;
+    loop {
+        match request().await {
+            Err(err) if attempt < ATTEMPTS && is_transient(&err) => {
+                tokio::time::sleep(delay).await;
+                delay *= 2;
+                attempt += 1;
+            }
+            result => return result,
+        }
+    }
+}
+
 /// Lists every object matching `params`, a page at a time.
 pub async fn list(
     spec: &KindSpec,
@@ -111,8 +145,7 @@ pub async fn list(
     let mut out = Vec::new();
     let mut params = params.clone().limit(PAGE_SIZE);
     loop {
-        let page = api
-            .list(&params)
+        let page = retrying(|| api.list(&params))
             .await
             .map_err(|e| ObjectError::from_kube(spec, None, e))?;
         out.extend(page.items.into_iter().map(to_value));
@@ -132,7 +165,7 @@ pub async fn get(
     api: &Api<DynamicObject>,
     name: &str,
 ) -> Result<Value, ObjectError> {
-    api.get(name)
+    retrying(|| api.get(name))
         .await
         .map(to_value)
         .map_err(|e| ObjectError::from_kube(spec, Some(name), e))
@@ -145,7 +178,8 @@ pub async fn merge_patch(
     name: &str,
     patch: &Value,
 ) -> Result<Value, ObjectError> {
-    api.patch(name, &PatchParams::default(), &Patch::Merge(patch))
+    let (params, patch) = (PatchParams::default(), Patch::Merge(patch));
+    retrying(|| api.patch(name, &params, &patch))
         .await
         .map(to_value)
         .map_err(|e| ObjectError::from_kube(spec, Some(name), e))
@@ -221,4 +255,65 @@ pub async fn wait_for(
                 .unwrap_or_default(),
         })
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn api_error(code: u16, reason: &str, message: &str) -> kube::Error {
+        kube::Error::Api(
+            kube::core::Status::failure(message, reason)
+                .with_code(code)
+                .boxed(),
+        )
+    }
+
+    #[test]
+    fn errors_are_classified_for_the_user() {
+        let spec = crate::kinds::by_kind("Kustomization").unwrap();
+        let forbidden = "kustomizations.kustomize.toolkit.fluxcd.io is forbidden: User \"ci\" cannot list resource \"kustomizations\" in API group \"kustomize.toolkit.fluxcd.io\" in the namespace \"flux-system\"";
+        let err = ObjectError::from_kube(spec, None, api_error(403, "Forbidden", forbidden));
+        assert_eq!(
+            err.to_string(),
+            forbidden,
+            "the missing permission is named"
+        );
+        assert!(err.is_permanent());
+        let err = ObjectError::from_kube(
+            spec,
+            Some("apps"),
+            api_error(
+                404,
+                "NotFound",
+                "kustomizations.kustomize.toolkit.fluxcd.io \"apps\" not found",
+            ),
+        );
+        assert_eq!(
+            err.to_string(),
+            "kustomizations.kustomize.toolkit.fluxcd.io \"apps\" not found"
+        );
+        let err = ObjectError::from_kube(
+            spec,
+            None,
+            api_error(
+                404,
+                "NotFound",
+                "the server could not find the requested resource",
+            ),
+        );
+        assert!(matches!(err, ObjectError::KindNotInstalled { .. }));
+    }
+
+    #[test]
+    fn only_throttling_and_server_errors_are_retried() {
+        assert!(is_transient(&api_error(
+            429,
+            "TooManyRequests",
+            "slow down"
+        )));
+        assert!(is_transient(&api_error(503, "ServiceUnavailable", "later")));
+        assert!(!is_transient(&api_error(403, "Forbidden", "no")));
+        assert!(!is_transient(&api_error(409, "Conflict", "no")));
+    }
 }

@@ -11,6 +11,7 @@ mod create_secret;
 mod create_source;
 mod errors;
 mod export;
+mod faults;
 mod generated;
 mod get;
 mod install;

@@ -86,6 +86,16 @@ impl Cluster {
         })
     }
 
+    /// Injects faults into the server's request handling from now on.
+    pub fn set_faults(&self, faults: testenv::Faults) {
+        self.env().set_faults(faults);
+    }
+
+    /// Appends a line to a pod's log, as the pod's container would print it.
+    pub fn write_pod_log(&self, namespace: &str, pod: &str, line: &str) {
+        self.env().write_pod_log(namespace, pod, line);
+    }
+
     fn env(&self) -> &TestEnv {
         self.env.as_ref().expect("running")
     }

@@ -1,0 +1,83 @@
+#!/usr/bin/env bash
+# Benchmarks the cluster commands against testenv, side by side with the
+# real kubectl on the same server in the same run, and prints Markdown for
+# docs/performance.md.
+#
+#   bash scripts/bench-get.sh [OBJECTS]      # default 10000 Kustomizations
+#
+# Needs: hyperfine, GNU time (/usr/bin/time), kubectl, python3.
+# Everything runs on 127.0.0.1; the servers are stopped on exit.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+objects="${1:-10000}"
+for tool in hyperfine kubectl python3 /usr/bin/time; do
+  command -v "$tool" >/dev/null || { echo "missing $tool (apt-get install hyperfine time)" >&2; exit 1; }
+done
+
+cargo build --release --quiet --bin flux
+cargo build --release --quiet -p testenv --bin flux-testenv
+target="${CARGO_TARGET_DIR:-target}/release"
+flux="$target/flux"
+work=$(mktemp -d)
+pids=()
+cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$work"; }
+trap cleanup EXIT
+
+start_server() { # kubeconfig, extra flags…
+  local kc=$1; shift
+  "$target/flux-testenv" --kubeconfig "$kc" "$@" >"$kc.log" 2>&1 &
+  pids+=($!)
+  for _ in $(seq 100); do [ -s "$kc" ] && return; sleep 0.1; done
+  echo "testenv did not start" >&2; exit 1
+}
+
+# 1. Listing: no controllers, so nothing changes while we measure.
+kc="$work/list.kubeconfig"
+start_server "$kc" --no-controllers
+export KUBECONFIG="$kc"
+"$flux" install --export | kubectl apply --server-side -f - >/dev/null
+python3 scripts/seed_kustomizations.py "$kc" "$objects"
+
+echo "### get: $objects Kustomizations in 10 namespaces"
+echo
+hyperfine --shell=none --warmup 2 --runs 10 --style basic --export-markdown "$work/get.md" \
+  -n "flux get kustomizations -A" "$flux get kustomizations -A" \
+  -n "kubectl get kustomizations.kustomize.toolkit.fluxcd.io -A" "kubectl get kustomizations.kustomize.toolkit.fluxcd.io -A" \
+  -n "flux get all -A" "$flux get all -A" \
+  -n "flux get sources git -A" "$flux get sources git -A" >/dev/null
+cat "$work/get.md"
+echo
+peak() { /usr/bin/time -f "%M" "$@" 2>&1 >/dev/null | tail -1; }
+echo "| Command | Peak RSS (KiB) |"
+echo "|:---|---:|"
+echo "| flux get kustomizations -A | $(peak "$flux" get kustomizations -A) |"
+echo "| kubectl get kustomizations.kustomize.toolkit.fluxcd.io -A | $(peak kubectl get kustomizations.kustomize.toolkit.fluxcd.io -A) |"
+echo
+
+# 2. Reconcile latency: the simulated controller answers after a fixed delay;
+# what flux adds beyond it is the time from the status update to exit (plus
+# process start, one GET and one PATCH before the wait begins).
+kc="$work/reconcile.kubeconfig"
+delay_ms=500
+start_server "$kc" --reconcile-delay-ms "$delay_ms"
+export KUBECONFIG="$kc"
+"$flux" install --export | kubectl apply --server-side -f - >/dev/null
+repo="$work/repo"
+git init -q -b main "$repo"
+echo "hello" >"$repo/README"
+git -C "$repo" -c user.name=bench -c user.email=bench@example.com add .
+git -C "$repo" -c user.name=bench -c user.email=bench@example.com commit -q -m init
+kubectl apply -f - >/dev/null <<EOF
+apiVersion: source.toolkit.fluxcd.io/v1
+kind: GitRepository
+metadata: {name: bench, namespace: flux-system}
+spec: {interval: 1h, url: "file://$repo", ref: {branch: main}}
+EOF
+kubectl wait -n flux-system gitrepository/bench --for=condition=Ready --timeout=60s >/dev/null
+echo "### reconcile: controller delay ${delay_ms} ms"
+echo
+hyperfine --shell=none --warmup 1 --runs 10 --style basic --export-markdown "$work/reconcile.md" \
+  -n "flux reconcile source git bench" "$flux reconcile source git bench" >/dev/null
+cat "$work/reconcile.md"
+echo
+echo "machine: $(nproc) cores, $(uname -srm); $(kubectl version --client 2>/dev/null | head -1)"
