@@ -75,13 +75,18 @@ async fn list_10k(env: &TestEnv) {
         ms(times[times.len() - 1]),
         times.len()
     );
-    let req = http::Request::get("/apis/example.com/v1/namespaces/default/widgets?labelSelector=shard%3Ds3")
-        .body(kube::client::Body::empty())
-        .expect("request");
+    let req = http::Request::get(
+        "/apis/example.com/v1/namespaces/default/widgets?labelSelector=shard%3Ds3",
+    )
+    .body(kube::client::Body::empty())
+    .expect("request");
     let t = Instant::now();
     let resp = client.send(req).await.expect("list");
     resp.into_body().collect().await.expect("body");
-    println!("list with a label selector (1,000 of 10,000 match): {}", ms(t.elapsed()));
+    println!(
+        "list with a label selector (1,000 of 10,000 match): {}",
+        ms(t.elapsed())
+    );
 }
 
 async fn watchers_1000(env: &TestEnv) {
@@ -104,13 +109,23 @@ async fn watchers_1000(env: &TestEnv) {
     }
     let rv = {
         let api: Api<DynamicObject> = Api::namespaced_with(clients[0].clone(), "bench", &ar);
-        api.list_metadata(&Default::default()).await.expect("list").metadata.resource_version.expect("rv")
+        api.list_metadata(&Default::default())
+            .await
+            .expect("list")
+            .metadata
+            .resource_version
+            .expect("rv")
     };
     for i in 0..N {
-        let api: Api<DynamicObject> = Api::namespaced_with(clients[i % clients.len()].clone(), "bench", &ar);
+        let api: Api<DynamicObject> =
+            Api::namespaced_with(clients[i % clients.len()].clone(), "bench", &ar);
         let (ready_tx, got_tx, rv) = (ready_tx.clone(), got_tx.clone(), rv.clone());
         tasks.push(tokio::spawn(async move {
-            let mut s = api.watch(&WatchParams::default().timeout(120), &rv).await.expect("watch").boxed();
+            let mut s = api
+                .watch(&WatchParams::default().timeout(120), &rv)
+                .await
+                .expect("watch")
+                .boxed();
             ready_tx.send(()).await.expect("ready");
             while let Some(ev) = s.next().await {
                 if let Ok(WatchEvent::Added(_)) = ev {
@@ -131,18 +146,30 @@ async fn watchers_1000(env: &TestEnv) {
     for _ in 0..N {
         last = got_rx.recv().await.expect("event delivered");
     }
-    println!("one change delivered to all {N} watchers in {}", ms(last - sent));
+    println!(
+        "one change delivered to all {N} watchers in {}",
+        ms(last - sent)
+    );
     for t in tasks {
         t.await.expect("task");
     }
 }
 
 fn main() {
-    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("runtime");
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
     rt.block_on(async {
-        let env = TestEnv::start(Options { controllers: false, ..Default::default() }).await.expect("start");
+        let env = TestEnv::start(Options {
+            controllers: false,
+            ..Default::default()
+        })
+        .await
+        .expect("start");
         list_10k(&env).await;
-        env.apply_yaml("apiVersion: v1\nkind: Namespace\nmetadata: {name: bench}\n").expect("ns");
+        env.apply_yaml("apiVersion: v1\nkind: Namespace\nmetadata: {name: bench}\n")
+            .expect("ns");
         watchers_1000(&env).await;
         env.stop().await;
     });

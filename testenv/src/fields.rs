@@ -5,6 +5,7 @@ use std::collections::BTreeSet;
 use serde_json::{Map, Value, json};
 
 use crate::error::{ApiError, ApiResult};
+use crate::registry::ResourceDef;
 
 /// A field path: elements are `f:<field>` or `k:<json key of a list item>`.
 type Path = Vec<String>;
@@ -285,9 +286,9 @@ fn remove_path(v: &mut Value, path: &[String]) {
     } else if let Some(Ok(key)) = last
         .strip_prefix("k:")
         .map(serde_json::from_str::<Map<String, Value>>)
+        && let Some(a) = cur.as_array_mut()
     {
-        cur.as_array_mut()
-            .map(|a| a.retain(|i| !key.iter().all(|(k, kv)| i.get(k) == Some(kv))));
+        a.retain(|i| !key.iter().all(|(k, kv)| i.get(k) == Some(kv)));
     }
 }
 
@@ -347,15 +348,15 @@ pub fn track_update(old: Option<&Value>, new: &mut Value, manager: &str, status:
 
 /// Server-side apply of `applied` by `manager` onto `live`.
 pub fn apply(
-    group: &str,
-    plural: &str,
+    def: &ResourceDef,
     live: Option<&Value>,
     applied: &Value,
     manager: &str,
     force: bool,
     status: bool,
-    now: &str,
 ) -> ApiResult<Value> {
+    let (group, plural) = (def.group.as_str(), def.plural.as_str());
+    let now = &crate::store::now();
     let name = applied["metadata"]["name"].as_str().unwrap_or_default();
     let new_set = paths(applied, status);
     let sub = if status { "status" } else { "" };

@@ -24,6 +24,7 @@ mod schema;
 mod selector;
 mod server;
 mod store;
+mod table;
 mod tls;
 
 use std::net::SocketAddr;

@@ -86,7 +86,7 @@ fn object_meta(b: &[u8]) -> Option<Value> {
     for (n, f) in &parts {
         match (n, f) {
             // proto2 strings are sent even when empty; JSON omits them.
-            (_, Field::Bytes(x)) if x.is_empty() => {}
+            (_, Field::Bytes([])) => {}
             (1, Field::Bytes(x)) => m["name"] = string(x)?,
             (2, Field::Bytes(x)) => m["generateName"] = string(x)?,
             (3, Field::Bytes(x)) => m["namespace"] = string(x)?,

@@ -9,6 +9,8 @@ pub struct VersionDef {
     pub storage: bool,
     pub schema: Option<Value>,
     pub status: bool,
+    /// additionalPrinterColumns, for Table output.
+    pub columns: Vec<Value>,
 }
 
 #[derive(Debug, Clone)]
@@ -100,6 +102,7 @@ fn builtin(
             storage: true,
             schema: None,
             status: subs.contains(&"status"),
+            columns: vec![],
         }],
         builtin: true,
         subresources: subs.to_vec(),
@@ -223,6 +226,10 @@ pub fn from_crd(crd: &Value) -> Result<ResourceDef, String> {
             storage: v["storage"].as_bool().unwrap_or(false),
             schema: v["schema"].get("openAPIV3Schema").cloned(),
             status: v["subresources"].get("status").is_some(),
+            columns: v["additionalPrinterColumns"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default(),
         });
     }
     if versions.is_empty() {

@@ -23,8 +23,8 @@ use crate::error::{ApiError, ApiResult};
 use crate::logs::Logs;
 use crate::registry::ResourceDef;
 use crate::selector::{FieldSelector, LabelSelector};
-use crate::store::{DeleteOpts, EventType, Store, WriteOpts, meta_str, now};
-use crate::{Faults, discovery, fields, patch};
+use crate::store::{DeleteOpts, EventType, Store, WriteOpts, meta_str};
+use crate::{Faults, discovery, fields, patch, table};
 
 type Body = BoxBody<Bytes, Infallible>;
 
@@ -417,7 +417,14 @@ async fn resource(
             if is_watch {
                 return watch(shared, &t, &query, labels, fields, faults);
             }
-            list(store, &t, &query, &labels, &fields)
+            list(
+                store,
+                &t,
+                &query,
+                &labels,
+                &fields,
+                table_request(&req, &query),
+            )
         }
         (Method::GET, Some(name)) => {
             if t.sub.as_deref() == Some("log") {
@@ -425,7 +432,15 @@ async fn resource(
                 return Ok(pod_logs(shared, &ns, name, &query));
             }
             let obj = store.get(def, &ns, name)?;
-            Ok(json_response(200, &present(&obj, def, &t.version)))
+            let obj = present(&obj, def, &t.version);
+            if let Some(include) = table_request(&req, &query) {
+                let rv = meta_str(&obj, "resourceVersion").to_string();
+                return Ok(json_response(
+                    200,
+                    &table::table(def, &t.version, &[obj], &rv, &include),
+                ));
+            }
+            Ok(json_response(200, &obj))
         }
         (Method::POST, None) => {
             if def.namespaced && t.ns.is_none() {
@@ -567,16 +582,7 @@ fn patch_object(
                 dry_run,
             };
             store.modify(def, ns, name, &opts, |cur| {
-                fields::apply(
-                    &def.group,
-                    &def.plural,
-                    cur,
-                    &applied,
-                    mgr,
-                    force,
-                    status_sub,
-                    &now(),
-                )
+                fields::apply(def, cur, &applied, mgr, force, status_sub)
             })
         }
         "application/merge-patch+json"
@@ -617,12 +623,27 @@ fn patch_object(
     }
 }
 
+/// The includeObject setting when the client asked for a Table (kubectl get does).
+fn table_request(req: &Request<Incoming>, query: &Query) -> Option<String> {
+    accept(req)
+        .split(',')
+        .next()
+        .is_some_and(|first| first.contains("as=Table"))
+        .then(|| {
+            query
+                .get("includeObject")
+                .cloned()
+                .unwrap_or_else(|| "Metadata".into())
+        })
+}
+
 fn list(
     store: &Store,
     t: &Target,
     query: &Query,
     labels: &LabelSelector,
     fields: &FieldSelector,
+    table: Option<String>,
 ) -> ApiResult<Response<Body>> {
     let def = &t.def;
     let (items, rv) = store.list(def, t.ns.as_deref());
@@ -664,6 +685,12 @@ fn list(
         );
         metadata["continue"] = json!(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(key));
         metadata["remainingItemCount"] = json!(remaining);
+    }
+    if let Some(include) = table {
+        let objects: Vec<Value> = page.iter().map(|o| present(o, def, &t.version)).collect();
+        let mut tbl = table::table(def, &t.version, &objects, &rv.to_string(), &include);
+        tbl["metadata"] = metadata;
+        return Ok(json_response(200, &tbl));
     }
     // Written by hand: 10,000 objects must serialize without building one big Value.
     let mut out = Vec::with_capacity(page.len() * 512 + 256);

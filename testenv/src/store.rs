@@ -40,6 +40,9 @@ pub struct Event {
     pub object: Arc<Value>,
 }
 
+/// The events a watch sends first, and the receiver for the rest.
+pub type WatchStart = (Vec<Arc<Event>>, broadcast::Receiver<Arc<Event>>);
+
 /// Which endpoint a write came through.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Sub {
@@ -251,7 +254,7 @@ impl Store {
         def: &ResourceDef,
         ns: Option<&str>,
         rv: Option<u64>,
-    ) -> ApiResult<(Vec<Arc<Event>>, broadcast::Receiver<Arc<Event>>)> {
+    ) -> ApiResult<WatchStart> {
         let inner = self.lock();
         let rx = self.tx.subscribe();
         let key = def.key();

@@ -804,3 +804,25 @@ async fn bootstrap_style_sync_applies_components_from_the_repository() {
     })
     .await;
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn sources_are_polled_at_their_interval() {
+    let (_env, c) = setup().await;
+    let repo = Repo::new();
+    repo.commit(&[("a.txt", Some("1"))], "one");
+    let api = gitrepos(&c, "default");
+    let mut obj = git_repo("polled", &repo.url(), json!({"branch": "main"}));
+    obj["spec"]["interval"] = json!("1s");
+    create(&api, obj).await;
+    wait_obj(&api, "polled", 20, ready).await;
+    let second = repo.commit(&[("a.txt", Some("2"))], "two");
+    let want = json!(format!("main@sha1:{second}"));
+    let v = wait_obj(&api, "polled", 20, |v| {
+        v["status"]["artifact"]["revision"] == want
+    })
+    .await;
+    assert!(
+        v["status"].get("lastHandledReconcileAt").is_none(),
+        "no request was needed"
+    );
+}

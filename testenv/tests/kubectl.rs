@@ -641,3 +641,75 @@ async fn requests_without_the_token_are_rejected() {
         "{stderr}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn get_prints_server_side_columns() {
+    let Some(k) = kubectl_bin() else { return };
+    let env = start().await;
+    let crd = r#"
+apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata: {name: gadgets.example.com}
+spec:
+  group: example.com
+  names: {plural: gadgets, singular: gadget, kind: Gadget}
+  scope: Namespaced
+  versions:
+  - name: v1
+    served: true
+    storage: true
+    additionalPrinterColumns:
+    - {name: Color, type: string, jsonPath: .spec.color}
+    - {name: Ready, type: string, jsonPath: '.status.conditions[?(@.type=="Ready")].status'}
+    - {name: Age, type: date, jsonPath: .metadata.creationTimestamp}
+    schema:
+      openAPIV3Schema: {type: object, x-kubernetes-preserve-unknown-fields: true}
+"#;
+    assert!(kubectl_stdin(&k, &env, &["apply", "-f", "-"], crd).await.ok);
+    let g = "apiVersion: example.com/v1\nkind: Gadget\nmetadata: {name: g1, namespace: default}\nspec: {color: teal}\nstatus: {conditions: [{type: Ready, status: \"True\"}]}\n";
+    assert!(kubectl_stdin(&k, &env, &["apply", "-f", "-"], g).await.ok);
+    let out = kubectl_ok(&k, &env, &["get", "gadgets"]).await;
+    let mut lines = out.lines();
+    let header: Vec<&str> = lines.next().expect("header").split_whitespace().collect();
+    assert_eq!(header, ["NAME", "COLOR", "READY", "AGE"], "{out}");
+    let row: Vec<&str> = lines.next().expect("row").split_whitespace().collect();
+    assert_eq!(&row[..3], ["g1", "teal", "True"], "{out}");
+    assert!(row[3].ends_with('s'), "{out}");
+    assert!(
+        kubectl_stdin(&k, &env, &["apply", "-f", "-"], DEPLOYMENT)
+            .await
+            .ok
+    );
+    kubectl_ok(
+        &k,
+        &env,
+        &["rollout", "status", "deployment/web", "--timeout=30s"],
+    )
+    .await;
+    let out = kubectl_ok(&k, &env, &["get", "deployments"]).await;
+    let header: Vec<&str> = out
+        .lines()
+        .next()
+        .expect("header")
+        .split_whitespace()
+        .collect();
+    assert_eq!(
+        header,
+        ["NAME", "READY", "UP-TO-DATE", "AVAILABLE", "AGE"],
+        "{out}"
+    );
+    assert!(
+        out.lines()
+            .nth(1)
+            .is_some_and(|l| l.starts_with("web") && l.contains("1/1")),
+        "{out}"
+    );
+    let out = kubectl_ok(&k, &env, &["get", "pods", "-A"]).await;
+    assert!(
+        out.lines()
+            .next()
+            .is_some_and(|h| h.starts_with("NAMESPACE") && h.contains("STATUS")),
+        "{out}"
+    );
+    assert!(out.contains("Running"), "{out}");
+}

@@ -3,7 +3,7 @@
 use serde_json::{Value, json};
 
 use crate::fields;
-use crate::store::{DeleteOpts, Store, WriteOpts, now};
+use crate::store::{DeleteOpts, Store, WriteOpts};
 
 fn order(kind: &str) -> u8 {
     match kind {
@@ -62,16 +62,7 @@ pub fn apply_docs(
         let opts = WriteOpts::default();
         store
             .modify(&def, &ns, &name, &opts, |cur| {
-                fields::apply(
-                    &def.group,
-                    &def.plural,
-                    cur,
-                    &doc,
-                    manager,
-                    true,
-                    false,
-                    &now(),
-                )
+                fields::apply(&def, cur, &doc, manager, true, false)
             })
             .map_err(|e| {
                 format!(

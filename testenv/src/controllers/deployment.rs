@@ -128,11 +128,27 @@ fn reconcile(ctx: &Ctx, ns: &str, name: &str) {
                 .as_object_mut()
                 .map(|m| m.remove("annotations"));
         }
-        if ctx
+        // Status is dropped on create; the kubelet reports it through /status.
+        let pod_status = pod["status"].clone();
+        let created = ctx
             .store
             .create(&pdef, ns, pod, &WriteOpts::default())
-            .is_ok()
-        {
+            .is_ok();
+        let kubelet = WriteOpts {
+            status: true,
+            manager: Some("kubelet".into()),
+            dry_run: false,
+        };
+        let reported = created
+            && ctx
+                .store
+                .modify(&pdef, ns, &pod_name, &kubelet, |cur| {
+                    let mut o = cur.cloned().unwrap_or(Value::Null);
+                    o["status"] = pod_status;
+                    Ok(o)
+                })
+                .is_ok();
+        if reported {
             let image = containers
                 .first()
                 .and_then(|c| c["image"].as_str())

@@ -1,7 +1,8 @@
 //! The Flux controllers: sources, Kustomization, HelmRelease, Receiver and the image kinds.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use serde_json::{Map, Value, json};
 
@@ -70,6 +71,8 @@ fn dependents(plural: &str) -> &'static [&'static str] {
 pub async fn run(ctx: Arc<Ctx>, mut shutdown: tokio::sync::watch::Receiver<bool>) {
     let mut rx = ctx.store.subscribe();
     let mut dirty: BTreeSet<Key> = BTreeSet::new();
+    let mut last_run: HashMap<Key, Instant> = HashMap::new();
+    let mut tick = tokio::time::interval(Duration::from_secs(1));
     loop {
         // Take everything queued, then work through it.
         loop {
@@ -85,6 +88,7 @@ pub async fn run(ctx: Arc<Ctx>, mut shutdown: tokio::sync::watch::Receiver<bool>
         }
         if let Some(key) = dirty.pop_first() {
             reconcile(&ctx, &key).await;
+            last_run.insert(key, Instant::now());
             continue;
         }
         tokio::select! {
@@ -93,9 +97,70 @@ pub async fn run(ctx: Arc<Ctx>, mut shutdown: tokio::sync::watch::Receiver<bool>
                 Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => queue_all(&ctx, &mut dirty),
                 Err(_) => return,
             },
+            _ = tick.tick() => due(&ctx, &mut dirty, &mut last_run),
             _ = shutdown.changed() => return,
         }
     }
+}
+
+/// Go durations as in `spec.interval` ("1m", "1h30m", "10s", "500ms").
+pub fn parse_duration(s: &str) -> Option<Duration> {
+    let mut total = 0f64;
+    let mut rest = s.trim();
+    if rest.is_empty() {
+        return None;
+    }
+    while !rest.is_empty() {
+        let n = rest
+            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+            .unwrap_or(rest.len());
+        let value: f64 = rest[..n].parse().ok()?;
+        rest = &rest[n..];
+        let u = rest
+            .find(|c: char| c.is_ascii_digit())
+            .unwrap_or(rest.len());
+        let secs = match &rest[..u] {
+            "h" => 3600.0,
+            "m" => 60.0,
+            "s" => 1.0,
+            "ms" => 0.001,
+            _ => return None,
+        };
+        total += value * secs;
+        rest = &rest[u..];
+    }
+    Some(Duration::from_secs_f64(total))
+}
+
+/// Queues the objects whose `spec.interval` has passed since they were last reconciled, as the
+/// controllers requeue after every successful reconcile.
+fn due(ctx: &Ctx, dirty: &mut BTreeSet<Key>, last_run: &mut HashMap<Key, Instant>) {
+    let mut live = BTreeSet::new();
+    for (g, p, _) in KINDS {
+        let Some(def) = ctx.store.def(g, p) else {
+            continue;
+        };
+        for o in ctx.store.list(&def, None).0 {
+            let key: Key = (
+                g.into(),
+                p.into(),
+                meta_str(&o, "namespace").into(),
+                meta_str(&o, "name").into(),
+            );
+            let interval = o["spec"]["interval"]
+                .as_str()
+                .and_then(parse_duration)
+                .unwrap_or(Duration::from_secs(600));
+            if last_run
+                .get(&key)
+                .is_some_and(|t| t.elapsed() >= interval.max(Duration::from_secs(1)))
+            {
+                dirty.insert(key.clone());
+            }
+            live.insert(key);
+        }
+    }
+    last_run.retain(|k, _| live.contains(k));
 }
 
 fn controller_of(group: &str, plural: &str) -> Option<&'static str> {
@@ -469,13 +534,12 @@ async fn reconcile(ctx: &Ctx, key: &Key) {
         c["status"] != status["conditions"][0]["status"] || c["message"] != json!(outcome.message)
     });
     if write_status(ctx, &def, &obj, controller, status) && ready_changed {
-        let event_reason = if outcome.ready && plural_str.ends_with("repositories")
-            || plural_str == "buckets" && outcome.ready
-        {
-            "NewArtifact"
-        } else {
-            outcome.reason.as_str()
-        };
+        let event_reason =
+            if outcome.ready && (plural_str.ends_with("repositories") || plural_str == "buckets") {
+                "NewArtifact"
+            } else {
+                outcome.reason.as_str()
+            };
         event(
             ctx,
             controller,
@@ -918,16 +982,7 @@ fn helm_release(ctx: &Ctx, obj: &Value) -> Outcome {
         let applied = ctx
             .store
             .modify(&def, src_ns, &chart_name, &WriteOpts::default(), |cur| {
-                crate::fields::apply(
-                    SOURCE,
-                    "helmcharts",
-                    cur,
-                    &doc,
-                    "helm-controller",
-                    true,
-                    false,
-                    &now(),
-                )
+                crate::fields::apply(&def, cur, &doc, "helm-controller", true, false)
             });
         match applied {
             Ok(o) => (o, Some(format!("{src_ns}/{chart_name}"))),
