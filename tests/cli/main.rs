@@ -4,6 +4,7 @@ mod common;
 
 mod apply;
 mod bootstrap;
+mod bootstrap_http;
 mod completion;
 mod create_errors;
 mod create_objects;

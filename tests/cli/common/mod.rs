@@ -52,3 +52,4 @@ pub fn shared_dir() -> PathBuf {
 }
 
 pub mod cluster;
+pub mod git_servers;

@@ -1,0 +1,273 @@
+//! Real Git servers on 127.0.0.1 for bootstrap tests: `git http-backend`
+//! behind a tiny HTTP/1.1 server with basic auth.
+
+use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+
+use base64::Engine;
+
+/// One request the server answered.
+#[derive(Debug, Clone)]
+pub struct Request {
+    pub method: String,
+    pub target: String,
+    pub authorization: Option<String>,
+    pub status: u16,
+}
+
+type Hook = Box<dyn FnOnce() + Send>;
+
+struct State {
+    root: PathBuf,
+    username: String,
+    password: String,
+    anonymous_fetch: bool,
+    requests: Mutex<Vec<Request>>,
+    before_push: Mutex<Option<Hook>>,
+}
+
+/// Smart HTTP Git server. Pushes always need basic auth; fetches too unless
+/// `anonymous_fetch` (testenv's controllers fetch without credentials).
+pub struct HttpGitServer {
+    _root: tempfile::TempDir,
+    state: Arc<State>,
+    port: u16,
+    stop: Arc<AtomicBool>,
+}
+
+impl HttpGitServer {
+    pub fn start(username: &str, password: &str, anonymous_fetch: bool) -> Self {
+        let root = tempfile::tempdir().unwrap();
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let state = Arc::new(State {
+            root: root.path().to_path_buf(),
+            username: username.into(),
+            password: password.into(),
+            anonymous_fetch,
+            requests: Mutex::new(Vec::new()),
+            before_push: Mutex::new(None),
+        });
+        let stop = Arc::new(AtomicBool::new(false));
+        let (state2, stop2) = (state.clone(), stop.clone());
+        std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                if stop2.load(Ordering::SeqCst) {
+                    break;
+                }
+                let Ok(stream) = stream else { continue };
+                let state = state2.clone();
+                std::thread::spawn(move || {
+                    let _ = serve(&state, stream);
+                });
+            }
+        });
+        Self {
+            _root: root,
+            state,
+            port,
+            stop,
+        }
+    }
+
+    /// A bare repository `name` whose HEAD is `main`.
+    pub fn create_repo(&self, name: &str) -> PathBuf {
+        let path = self.state.root.join(name);
+        let repo = git2::Repository::init_bare(&path).unwrap();
+        repo.set_head("refs/heads/main").unwrap();
+        path
+    }
+
+    pub fn url(&self, name: &str) -> String {
+        format!("http://127.0.0.1:{}/{name}", self.port)
+    }
+
+    pub fn requests(&self) -> Vec<Request> {
+        self.state.requests.lock().unwrap().clone()
+    }
+
+    /// Runs `hook` when the next push arrives, before Git sees it.
+    pub fn before_next_push(&self, hook: impl FnOnce() + Send + 'static) {
+        *self.state.before_push.lock().unwrap() = Some(Box::new(hook));
+    }
+}
+
+impl Drop for HttpGitServer {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+        let _ = TcpStream::connect(("127.0.0.1", self.port));
+    }
+}
+
+fn respond(stream: &mut TcpStream, status: u16, headers: &[(String, String)], body: &[u8]) {
+    let mut head = format!("HTTP/1.1 {status} {}\r\n", reason(status));
+    for (k, v) in headers {
+        head.push_str(&format!("{k}: {v}\r\n"));
+    }
+    head.push_str(&format!(
+        "Content-Length: {}\r\nConnection: close\r\n\r\n",
+        body.len()
+    ));
+    let _ = stream.write_all(head.as_bytes());
+    let _ = stream.write_all(body);
+}
+
+fn reason(status: u16) -> &'static str {
+    match status {
+        200 => "OK",
+        401 => "Unauthorized",
+        403 => "Forbidden",
+        404 => "Not Found",
+        _ => "Status",
+    }
+}
+
+fn serve(state: &State, mut stream: TcpStream) -> std::io::Result<()> {
+    let mut reader = BufReader::new(stream.try_clone()?);
+    let mut line = String::new();
+    reader.read_line(&mut line)?;
+    let mut parts = line.split_whitespace();
+    let method = parts.next().unwrap_or_default().to_string();
+    let target = parts.next().unwrap_or_default().to_string();
+    let mut headers = BTreeMap::new();
+    loop {
+        let mut header = String::new();
+        if reader.read_line(&mut header)? == 0 || header.trim().is_empty() {
+            break;
+        }
+        if let Some((k, v)) = header.split_once(':') {
+            headers.insert(k.trim().to_ascii_lowercase(), v.trim().to_string());
+        }
+    }
+    let body = read_body(&mut reader, &headers)?;
+    let (path, query) = target.split_once('?').unwrap_or((&target, ""));
+    let push = path.ends_with("/git-receive-pack") || query.contains("service=git-receive-pack");
+    let authorization = headers.get("authorization").cloned();
+    let expected = format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD
+            .encode(format!("{}:{}", state.username, state.password))
+    );
+    let authenticated = authorization.as_deref() == Some(expected.as_str());
+    let record = |status: u16| {
+        state.requests.lock().unwrap().push(Request {
+            method: method.clone(),
+            target: target.clone(),
+            authorization: authorization.clone(),
+            status,
+        });
+    };
+    if (push || !state.anonymous_fetch) && !authenticated {
+        record(401);
+        respond(
+            &mut stream,
+            401,
+            &[("WWW-Authenticate".into(), "Basic realm=\"git\"".into())],
+            b"authentication required\n",
+        );
+        return Ok(());
+    }
+    if push && method == "POST" {
+        let hook = state.before_push.lock().unwrap().take();
+        if let Some(hook) = hook {
+            hook();
+        }
+    }
+    let mut cgi = Command::new("git");
+    cgi.arg("http-backend")
+        .env("GIT_PROJECT_ROOT", &state.root)
+        .env("GIT_HTTP_EXPORT_ALL", "1")
+        .env("REQUEST_METHOD", &method)
+        .env("PATH_INFO", path)
+        .env("QUERY_STRING", query)
+        .env("CONTENT_LENGTH", body.len().to_string())
+        .env("REMOTE_ADDR", "127.0.0.1")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null());
+    if let Some(v) = headers.get("content-type") {
+        cgi.env("CONTENT_TYPE", v);
+    }
+    if let Some(v) = headers.get("git-protocol") {
+        cgi.env("GIT_PROTOCOL", v);
+    }
+    if let Some(v) = headers.get("content-encoding") {
+        cgi.env("HTTP_CONTENT_ENCODING", v);
+    }
+    if authenticated {
+        cgi.env("REMOTE_USER", &state.username);
+    }
+    let mut child = cgi.spawn()?;
+    let mut stdin = child.stdin.take().unwrap();
+    let writer = std::thread::spawn(move || {
+        let _ = stdin.write_all(&body);
+    });
+    let output = child.wait_with_output()?;
+    let _ = writer.join();
+    let (status, headers, body) = parse_cgi(&output.stdout);
+    record(status);
+    respond(&mut stream, status, &headers, body);
+    Ok(())
+}
+
+fn read_body(
+    reader: &mut BufReader<TcpStream>,
+    headers: &BTreeMap<String, String>,
+) -> std::io::Result<Vec<u8>> {
+    let mut body = Vec::new();
+    if headers
+        .get("transfer-encoding")
+        .is_some_and(|v| v.eq_ignore_ascii_case("chunked"))
+    {
+        loop {
+            let mut size = String::new();
+            reader.read_line(&mut size)?;
+            let size = usize::from_str_radix(size.trim().split(';').next().unwrap_or("0"), 16)
+                .unwrap_or(0);
+            let mut chunk = vec![0; size + 2];
+            reader.read_exact(&mut chunk)?;
+            if size == 0 {
+                break;
+            }
+            body.extend_from_slice(&chunk[..size]);
+        }
+    } else if let Some(length) = headers.get("content-length") {
+        let mut buf = vec![0; length.parse().unwrap_or(0)];
+        reader.read_exact(&mut buf)?;
+        body = buf;
+    }
+    Ok(body)
+}
+
+/// CGI output: headers (with an optional `Status:`), a blank line, the body.
+fn parse_cgi(out: &[u8]) -> (u16, Vec<(String, String)>, &[u8]) {
+    let split = out
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .map(|i| (i, i + 4))
+        .or_else(|| {
+            out.windows(2)
+                .position(|w| w == b"\n\n")
+                .map(|i| (i, i + 2))
+        });
+    let Some((end, body_start)) = split else {
+        return (500, Vec::new(), out);
+    };
+    let mut status = 200;
+    let mut headers = Vec::new();
+    for line in String::from_utf8_lossy(&out[..end]).lines() {
+        if let Some((k, v)) = line.split_once(':') {
+            if k.eq_ignore_ascii_case("status") {
+                status = v.trim()[..3].parse().unwrap_or(500);
+            } else {
+                headers.push((k.trim().to_string(), v.trim().to_string()));
+            }
+        }
+    }
+    (status, headers, &out[body_start..])
+}
