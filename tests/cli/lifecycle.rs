@@ -258,3 +258,88 @@ fn several_names_reconcile_concurrently() {
         out.stderr
     );
 }
+
+const HR_NS: &str = "thrfg-1";
+
+#[test]
+fn helmrelease_lifecycle_matches_upstream_goldens() {
+    let repo = repository();
+    std::fs::create_dir_all(repo.path().join("charts/podinfo")).unwrap();
+    std::fs::write(
+        repo.path().join("charts/podinfo/Chart.yaml"),
+        "apiVersion: v2\nname: podinfo\nversion: 6.3.5\n",
+    )
+    .unwrap();
+    git(repo.path(), &["add", "."]);
+    git(repo.path(), &["commit", "-q", "-m", "chart"]);
+    git(repo.path(), &["tag", "-f", "6.3.5"]);
+    let commit = head(repo.path());
+    let cluster = Cluster::start(true);
+    cluster.load(&format!(
+        "apiVersion: v1
+kind: Namespace
+metadata:
+  name: {HR_NS}
+---
+apiVersion: source.toolkit.fluxcd.io/v1
+kind: GitRepository
+metadata:
+  name: thrfg
+  namespace: {HR_NS}
+spec:
+  interval: 1m0s
+  url: file://{}
+  ref:
+    tag: 6.3.5
+---
+apiVersion: helm.toolkit.fluxcd.io/v2
+kind: HelmRelease
+metadata:
+  name: thrfg
+  namespace: {HR_NS}
+spec:
+  interval: 1m0s
+  chart:
+    spec:
+      chart: ./charts/podinfo
+      sourceRef:
+        kind: GitRepository
+        name: thrfg
+",
+        repo.path().display()
+    ));
+    let out = cluster.flux(&["resume", "hr", "thrfg", "-n", HR_NS]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let golden = |path: &str| {
+        let text = fixture(path, HR_NS);
+        regex::Regex::new(r"@sha1:[0-9a-f]{40}")
+            .unwrap()
+            .replace_all(&text, format!("@sha1:{commit}").as_str())
+            .into_owned()
+    };
+    let steps: &[(&[&str], &str)] = &[
+        (
+            &["reconcile", "helmrelease", "thrfg", "--with-source"],
+            "helmrelease/reconcile_helmrelease_from_git.golden",
+        ),
+        (
+            &["suspend", "helmrelease", "thrfg"],
+            "helmrelease/suspend_helmrelease_from_git.golden",
+        ),
+        (
+            &["resume", "helmrelease", "thrfg"],
+            "helmrelease/resume_helmrelease_from_git.golden",
+        ),
+        (
+            &["delete", "helmrelease", "thrfg", "--silent"],
+            "helmrelease/delete_helmrelease_from_git.golden",
+        ),
+    ];
+    for (args, path) in steps {
+        let mut args = args.to_vec();
+        args.extend(["-n", HR_NS]);
+        let out = cluster.flux(&args);
+        assert_eq!(out.stderr, golden(path), "{args:?}");
+        assert_eq!(out.code, 0);
+    }
+}
