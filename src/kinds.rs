@@ -97,6 +97,18 @@ pub struct KindSpec {
     pub deletable: bool,
     /// Listed by `flux get all`.
     pub in_get_all: bool,
+    /// No controller status: `get` always shows it Ready (Alert, Provider).
+    pub always_ready: bool,
+    /// `get --show-source` adds a SOURCE column.
+    pub show_source: bool,
+    /// `reconcile --force/--reset` apply (HelmRelease).
+    pub forceable: bool,
+}
+
+impl std::fmt::Debug for KindSpec {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.kind)
+    }
 }
 
 impl KindSpec {
@@ -119,9 +131,10 @@ impl KindSpec {
         format!("{}.{}", self.plural, self.group)
     }
 
-    /// Whether a reconcile request would be ignored (oci HelmRepository).
+    /// Whether a reconcile request would be ignored: objects without
+    /// controller status (oci HelmRepository) have nothing to wait for.
     pub fn reconcile_unsupported(&self, object: &Value) -> bool {
-        self.kind == "HelmRepository" && is_oci_helm_repository(object)
+        (self.readiness)(object) == Readiness::Static
     }
 }
 
@@ -456,6 +469,9 @@ pub static KINDS: &[KindSpec] = &[
         suspendable: true,
         deletable: true,
         in_get_all: true,
+        always_ready: false,
+        show_source: false,
+        forceable: false,
     },
     KindSpec {
         kind: "Bucket",
@@ -475,6 +491,9 @@ pub static KINDS: &[KindSpec] = &[
         suspendable: true,
         deletable: true,
         in_get_all: true,
+        always_ready: false,
+        show_source: false,
+        forceable: false,
     },
     KindSpec {
         kind: "GitRepository",
@@ -494,6 +513,9 @@ pub static KINDS: &[KindSpec] = &[
         suspendable: true,
         deletable: true,
         in_get_all: true,
+        always_ready: false,
+        show_source: false,
+        forceable: false,
     },
     KindSpec {
         kind: "HelmRepository",
@@ -521,6 +543,9 @@ pub static KINDS: &[KindSpec] = &[
         suspendable: true,
         deletable: true,
         in_get_all: true,
+        always_ready: false,
+        show_source: false,
+        forceable: false,
     },
     KindSpec {
         kind: "HelmChart",
@@ -549,6 +574,9 @@ pub static KINDS: &[KindSpec] = &[
         suspendable: true,
         deletable: true,
         in_get_all: true,
+        always_ready: false,
+        show_source: false,
+        forceable: false,
     },
     KindSpec {
         kind: "ExternalArtifact",
@@ -574,6 +602,9 @@ pub static KINDS: &[KindSpec] = &[
         suspendable: false,
         deletable: false,
         in_get_all: true,
+        always_ready: false,
+        show_source: false,
+        forceable: false,
     },
     KindSpec {
         kind: "ImageRepository",
@@ -600,6 +631,9 @@ pub static KINDS: &[KindSpec] = &[
         suspendable: true,
         deletable: true,
         in_get_all: true,
+        always_ready: false,
+        show_source: false,
+        forceable: false,
     },
     KindSpec {
         kind: "ImagePolicy",
@@ -626,6 +660,9 @@ pub static KINDS: &[KindSpec] = &[
         suspendable: true,
         deletable: true,
         in_get_all: true,
+        always_ready: false,
+        show_source: false,
+        forceable: false,
     },
     KindSpec {
         kind: "ImageUpdateAutomation",
@@ -651,6 +688,9 @@ pub static KINDS: &[KindSpec] = &[
         suspendable: true,
         deletable: true,
         in_get_all: true,
+        always_ready: false,
+        show_source: false,
+        forceable: false,
     },
     KindSpec {
         kind: "HelmRelease",
@@ -678,6 +718,9 @@ pub static KINDS: &[KindSpec] = &[
         suspendable: true,
         deletable: true,
         in_get_all: true,
+        always_ready: false,
+        show_source: true,
+        forceable: true,
     },
     KindSpec {
         kind: "Kustomization",
@@ -706,6 +749,9 @@ pub static KINDS: &[KindSpec] = &[
         suspendable: true,
         deletable: true,
         in_get_all: true,
+        always_ready: false,
+        show_source: true,
+        forceable: false,
     },
     KindSpec {
         kind: "Receiver",
@@ -730,6 +776,9 @@ pub static KINDS: &[KindSpec] = &[
         suspendable: true,
         deletable: true,
         in_get_all: true,
+        always_ready: false,
+        show_source: false,
+        forceable: false,
     },
     KindSpec {
         kind: "Provider",
@@ -753,6 +802,9 @@ pub static KINDS: &[KindSpec] = &[
         suspendable: true,
         deletable: true,
         in_get_all: true,
+        always_ready: true,
+        show_source: false,
+        forceable: false,
     },
     KindSpec {
         kind: "Alert",
@@ -777,6 +829,9 @@ pub static KINDS: &[KindSpec] = &[
         suspendable: true,
         deletable: true,
         in_get_all: true,
+        always_ready: true,
+        show_source: false,
+        forceable: false,
     },
     KindSpec {
         kind: "ArtifactGenerator",
@@ -801,6 +856,9 @@ pub static KINDS: &[KindSpec] = &[
         suspendable: false,
         deletable: false,
         in_get_all: false,
+        always_ready: false,
+        show_source: false,
+        forceable: false,
     },
 ];
 

@@ -49,12 +49,6 @@ where
     }
 }
 
-impl std::fmt::Debug for KindSpec {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.kind)
-    }
-}
-
 fn kind_words<V: Verb>(kind: &KindSpec) -> (&'static str, &'static [&'static str]) {
     if V::LISTS {
         (kind.get_word, kind.get_aliases)

@@ -137,7 +137,7 @@ fn list_document(items: Vec<Value>, output: GetOutput) -> String {
 }
 
 fn check_show_source(spec: &KindSpec, args: &GetArgs) -> anyhow::Result<()> {
-    if args.show_source && !matches!(spec.kind, "Kustomization" | "HelmRelease") {
+    if args.show_source && !spec.show_source {
         bail!("--show-source is only available for kustomizations and helmreleases");
     }
     Ok(())

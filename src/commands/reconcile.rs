@@ -85,8 +85,8 @@ fn reconcile_object<'a>(
             "annotating {} {name} in {namespace} namespace",
             spec.kind
         ));
-        let force = options.force && spec.kind == "HelmRelease";
-        let reset = options.reset && spec.kind == "HelmRelease";
+        let force = options.force && spec.forceable;
+        let reset = options.reset && spec.forceable;
         objects::merge_patch(
             spec,
             &api,
@@ -159,7 +159,7 @@ fn source_of(
             let chart_ref = &object["spec"]["chartRef"];
             if chart_ref.is_object() {
                 let (spec, ns, name) = reference(chart_ref, &["HelmChart", "OCIRepository"])?;
-                let nested = spec.kind == "HelmChart";
+                let nested = spec.with_source.is_some();
                 return Ok((spec, ns, name, nested));
             }
             let chart = kinds::by_kind("HelmChart").expect("HelmChart is registered");
@@ -182,7 +182,7 @@ pub async fn run(ctx: &Ctx, command: &ReconcileCommand) -> anyhow::Result<ExitSt
     if args.with_source && spec.with_source.is_none() {
         bail!("--with-source is only available for kustomizations, helmreleases and source charts");
     }
-    if (args.force || args.reset) && spec.kind != "HelmRelease" {
+    if (args.force || args.reset) && !spec.forceable {
         bail!("--force and --reset are only available for helmreleases");
     }
     let namespace = ctx.global.namespace.clone();
