@@ -25,8 +25,10 @@ fn install_set_applies_then_reapplies_unchanged() {
         .map(|a| a.to_string())
         .collect();
     assert!(changed.is_empty(), "re-applying changed {changed:?}");
-    let mut upgraded = InstallOptions::default();
-    upgraded.log_level = flux_rs::cli::LogLevel::Debug;
+    let upgraded = InstallOptions {
+        log_level: flux_rs::cli::LogLevel::Debug,
+        ..Default::default()
+    };
     let set = objects(&upgraded).unwrap();
     let third =
         cluster.with_client(async |client| apply_all(&client, &set, "flux-system").await.unwrap());

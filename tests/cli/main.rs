@@ -10,6 +10,7 @@ mod create_errors;
 mod create_objects;
 mod create_secret;
 mod create_source;
+mod e2e;
 mod errors;
 mod export;
 mod faults;
