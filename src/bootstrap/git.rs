@@ -5,6 +5,9 @@
 use std::cell::{Cell, RefCell};
 use std::path::Path;
 
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+
 use git2::{
     Cred, CredentialType, Direction, FetchOptions, IndexAddOption, PushOptions, RemoteCallbacks,
     Repository,
@@ -18,11 +21,13 @@ pub enum GitAuth {
     None,
     /// HTTP(S) basic auth; with a provider token the password is the token.
     Basic { username: String, password: String },
-    /// SSH with a private key (PEM or OpenSSH text).
+    /// SSH with a private key (PEM or OpenSSH text); the server must
+    /// present a host key listed in `known_hosts`.
     SshKey {
         username: String,
         private_key: String,
         passphrase: Option<String>,
+        known_hosts: String,
     },
 }
 
@@ -103,6 +108,7 @@ fn callbacks(auth: &GitAuth) -> RemoteCallbacks<'_> {
                 username,
                 private_key,
                 passphrase,
+                ..
             } if allowed.contains(CredentialType::SSH_MEMORY)
                 || allowed.contains(CredentialType::SSH_KEY) =>
             {
@@ -117,6 +123,24 @@ fn callbacks(auth: &GitAuth) -> RemoteCallbacks<'_> {
             )),
         }
     });
+    if let GitAuth::SshKey { known_hosts, .. } = auth {
+        callbacks.certificate_check(move |cert, host| {
+            let Some(key) = cert.as_hostkey().and_then(|k| k.hostkey()) else {
+                return Ok(git2::CertificateCheckStatus::CertificatePassthrough);
+            };
+            let encoded = STANDARD.encode(key);
+            let known = known_hosts
+                .lines()
+                .any(|line| line.split_whitespace().nth(2) == Some(encoded.as_str()));
+            if known {
+                Ok(git2::CertificateCheckStatus::CertificateOk)
+            } else {
+                Err(git2::Error::from_str(&format!(
+                    "the SSH host key of {host} does not match the scanned known_hosts"
+                )))
+            }
+        });
+    }
     callbacks
 }
 

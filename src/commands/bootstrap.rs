@@ -13,12 +13,23 @@ use crate::error::ExitStatus;
 use crate::render::components::FLUX_VERSION;
 use crate::render::install::InstallOptions;
 use crate::render::sync::{SyncOptions, normalize_path};
-use crate::secret::{KeyPair, KeySpec, load_private_key};
+use crate::secret::{KeyPair, KeySpec, SCAN_TIMEOUT, load_private_key, scan_known_hosts};
 
 pub async fn run(ctx: &Ctx, command: &BootstrapCommand) -> anyhow::Result<ExitStatus> {
-    let options = match &command.provider {
+    let mut options = match &command.provider {
         BootstrapProvider::Git(args) => resolve_git(ctx, &command.common, args)?,
     };
+    if let GitAuth::SshKey { known_hosts, .. } = &mut options.git_auth {
+        // As upstream: trust the host key the server presents now.
+        let url = url::Url::parse(&options.repository_url)?;
+        let host = url.host_str().unwrap_or_default();
+        *known_hosts = scan_known_hosts(host, url.port().unwrap_or(22), SCAN_TIMEOUT).await?;
+    }
+    if !command.common.ca_file.is_empty() {
+        // SAFETY: set once, before any Git operation of this process.
+        unsafe { git2::opts::set_ssl_cert_file(&command.common.ca_file) }
+            .with_context(|| format!("unable to use --ca-file {}", command.common.ca_file))?;
+    }
     let confirm = |question: &str| crate::prompt::confirm(question);
     let bootstrap = Bootstrap {
         options: &options,
@@ -254,6 +265,8 @@ fn resolve_git(
                         username: user.clone(),
                         private_key: pair.private_key.clone(),
                         passphrase: (!password.is_empty()).then(|| password.clone()),
+                        // Filled in by a live scan before the clone.
+                        known_hosts: String::new(),
                     },
                     None => bail!(
                         "--private-key-file is required for an ssh:// URL: the key the CLI pushes with (the cluster gets the same key)"

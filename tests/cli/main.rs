@@ -5,6 +5,7 @@ mod common;
 mod apply;
 mod bootstrap;
 mod bootstrap_http;
+mod bootstrap_ssh;
 mod completion;
 mod create_errors;
 mod create_objects;
