@@ -17,6 +17,9 @@ v2.9 line pins, e.g. a checkout of each controller repository:
 | image-automation-controller | github.com/fluxcd/image-automation-controller | v1.2.4 |
 | source-watcher | github.com/fluxcd/source-watcher | v2.2.3 |
 
+The committed api/src was generated from the CRDs of the Flux v2.9.4
+release, i.e. these controllers' CRD files at the tags above.
+
 YAML documents that are not CRDs of the Flux API groups below are ignored.
 Controller CRD files may still serve older API versions; only the version in
 VERSIONS is generated for each kind.
