@@ -3,6 +3,7 @@
 //! kubeconfig.
 
 pub mod apply;
+pub mod health;
 pub mod objects;
 
 use kube::config::{
