@@ -2,18 +2,19 @@ use clap::Args;
 
 use super::value::{LogLevel, go_bool};
 
-/// Render the Flux components for a cluster.
-///
-/// With --export the manifests are printed to stdout, ready to be committed
-/// or piped to `kubectl apply -f -`; nothing touches the cluster.
+/// Flags of `flux install`.
 #[derive(Debug, Clone, Args)]
 #[command(
-    after_help = "Examples:\n  # Print the default install set\n  flux install --export > flux-system.yaml\n\n  # Add the image automation controllers and use a private registry\n  flux install --export --components-extra=image-reflector-controller,image-automation-controller \\\n    --registry=registry.example.com/fluxcd --image-pull-secret=regcred"
+    after_help = "Examples:\n  # Install the default components into flux-system\n  flux install\n\n  # Print the default install set\n  flux install --export > flux-system.yaml\n\n  # Add the image automation controllers and use a private registry\n  flux install --export --components-extra=image-reflector-controller,image-automation-controller \\\n    --registry=registry.example.com/fluxcd --image-pull-secret=regcred"
 )]
 pub struct InstallArgs {
-    /// Print the manifests to stdout instead of applying them (required in this release).
-    #[arg(long, required = true, num_args = 0..=1, require_equals = true, default_missing_value = "true", value_parser = go_bool)]
+    /// Print the manifests to stdout instead of applying them.
+    #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false", value_parser = go_bool)]
     pub export: bool,
+
+    /// Override an installation managed by another tool without asking.
+    #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false", value_parser = go_bool)]
+    pub force: bool,
 
     /// Flux version to render; this binary embeds one distribution (see `flux version --client`).
     #[arg(short = 'v', long = "version", value_name = "VERSION")]

@@ -2,10 +2,14 @@
 //! so `--help`, completion and docs generation never build anything.
 
 mod bootstrap;
+mod check;
 mod completion;
 mod create;
+mod events;
 mod install;
+mod logs;
 pub mod target;
+mod uninstall;
 mod value;
 pub mod verbs;
 mod version;
@@ -13,9 +17,13 @@ mod version;
 use clap::{ArgAction, Args, CommandFactory, Parser, Subcommand};
 
 pub use bootstrap::{BootstrapCommand, BootstrapCommonArgs, BootstrapGitArgs, BootstrapProvider};
+pub use check::CheckArgs;
 pub use completion::{CompletionArgs, Shell};
 pub use create::*;
+pub use events::EventsArgs;
 pub use install::InstallArgs;
+pub use logs::LogsArgs;
+pub use uninstall::UninstallArgs;
 pub use value::{LogLevel, go_bool};
 pub use verbs::{
     DeleteCommand, ExportCommand, GetCommand, ReconcileCommand, ResumeCommand, SuspendCommand,
@@ -148,7 +156,46 @@ pub enum Command {
     /// Delete Flux objects.
     Delete(DeleteCommand),
     /// Install or export the Flux components.
+    ///
+    /// The manifests are applied server-side and the command waits until every
+    /// controller has rolled out; running it again upgrades in place. With
+    /// --export the manifests are printed to stdout instead and nothing
+    /// touches the cluster.
     Install(InstallArgs),
+    /// Remove Flux and its custom resources from the cluster.
+    ///
+    /// Deletes the controllers, removes the finalizers of every Flux object,
+    /// then deletes the Flux CRDs (and with them every Flux object) and the
+    /// namespace. Exits 1 when something could not be deleted.
+    Uninstall(UninstallArgs),
+    /// Check the cluster's prerequisites and the Flux installation.
+    ///
+    /// With --pre only the Kubernetes version is checked; otherwise also the
+    /// Flux distribution, the controllers' rollout and the CRDs. Exits 1 when
+    /// any check fails.
+    ///
+    /// ⚠️  Please note that this command is in preview and under development.
+    /// While we try our best to not introduce breaking changes, they may occur when
+    /// we adapt to new features and/or find better ways to facilitate what it does.
+    Check(CheckArgs),
+    /// Print the Flux controllers' logs.
+    ///
+    /// The controllers run in --flux-namespace; -n/--namespace (or -A) selects
+    /// the namespace of the objects the entries are about.
+    ///
+    /// ⚠️  Please note that this command is in preview and under development.
+    /// While we try our best to not introduce breaking changes, they may occur when
+    /// we adapt to new features and/or find better ways to facilitate what it does.
+    Logs(LogsArgs),
+    /// Display Kubernetes events for Flux objects.
+    ///
+    /// With --for Kind/name the events of that object and of the objects it
+    /// refers to (its source, chart, provider or image repository) are shown.
+    ///
+    /// ⚠️  Please note that this command is in preview and under development.
+    /// While we try our best to not introduce breaking changes, they may occur when
+    /// we adapt to new features and/or find better ways to facilitate what it does.
+    Events(EventsArgs),
     /// Print the version of the CLI and of the Flux components.
     Version(VersionArgs),
     /// Generate shell completion scripts.

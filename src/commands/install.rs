@@ -1,10 +1,20 @@
-use anyhow::Context;
+use std::collections::BTreeMap;
+
+use anyhow::{Context, anyhow, bail};
+use k8s_openapi::ByteString;
+use k8s_openapi::api::apps::v1::Deployment;
+use k8s_openapi::api::core::v1::Secret;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+use kube::api::{Api, Patch, PatchParams};
 
 use crate::cli::InstallArgs;
+use crate::cluster::apply::{FIELD_MANAGER, apply_all};
+use crate::cluster::health::{self, Deadline, Rollout, cluster_info};
 use crate::commands::Ctx;
 use crate::error::ExitStatus;
 use crate::render::components::FLUX_VERSION;
-use crate::render::install::{InstallOptions, render};
+use crate::render::install::{InstallOptions, objects, render};
+use crate::secret::docker_config_json;
 
 /// Bad `install` flags, reported before anything is rendered.
 #[derive(Debug, thiserror::Error, PartialEq)]
@@ -62,11 +72,145 @@ pub fn resolve(args: &InstallArgs, namespace: &str) -> anyhow::Result<InstallOpt
 
 pub async fn run(ctx: &Ctx, args: &InstallArgs) -> anyhow::Result<ExitStatus> {
     let options = resolve(args, &ctx.global.namespace)?;
+    if !args.export {
+        return install(ctx, args, &options).await;
+    }
     let manifests = render(&options)?;
     ctx.printer
         .out(&manifests)
         .context("unable to write the manifests to stdout")?;
     Ok(ExitStatus::Success)
+}
+
+/// The live install: apply the install set server-side, add the pull
+/// secret, then wait for every controller to roll out.
+async fn install(
+    ctx: &Ctx,
+    args: &InstallArgs,
+    options: &InstallOptions,
+) -> anyhow::Result<ExitStatus> {
+    let printer = &ctx.printer;
+    let namespace = &options.namespace;
+    let deadline = Deadline::after(ctx.global.timeout);
+    printer.generate("generating manifests");
+    let install_set = objects(options)?;
+    if ctx.global.verbose {
+        printer
+            .out(&render(options)?)
+            .context("unable to write the manifests to stdout")?;
+    }
+    printer.success("manifests build completed");
+    printer.action(&format!("installing components in {namespace} namespace"));
+    let client = ctx.kube.client().await?;
+    let info = cluster_info(&client, &deadline)
+        .await
+        .map_err(|e| anyhow!("cluster info unavailable: {e}"))?;
+    if info.bootstrapped {
+        bail!(
+            "this cluster has already been bootstrapped with Flux {}! Please use 'flux bootstrap' to upgrade",
+            info.version
+        );
+    }
+    if info.installed
+        && !args.force
+        && let Some(manager) = info.foreign_manager()
+    {
+        printer.warning(&format!(
+            "Flux {} has been installed on this cluster with {manager}!",
+            info.version
+        ));
+        let question = format!("Are you sure you want to override the {manager} installation");
+        if !crate::prompt::confirm(&question)? {
+            bail!("installation cancelled");
+        }
+    }
+    let applied = tokio::time::timeout_at(
+        deadline.instant(),
+        apply_all(&client, &install_set, namespace),
+    )
+    .await
+    .map_err(|_| {
+        anyhow!(
+            "install failed: not finished within {} (see --timeout)",
+            deadline.timeout()
+        )
+    })?
+    .map_err(|e| anyhow!("install failed: {e}"))?;
+    let change_set: String = applied.iter().map(|a| format!("{a}\n")).collect();
+    printer
+        .out(&change_set)
+        .context("unable to write the change set to stdout")?;
+    if let (Some(name), Some(creds)) = (&options.image_pull_secret, &args.registry_creds) {
+        printer.action(&format!("generating image pull secret {name}"));
+        apply_pull_secret(
+            &client,
+            &deadline,
+            name,
+            namespace,
+            &options.registry,
+            creds,
+        )
+        .await?;
+    }
+    printer.waiting("verifying installation");
+    let mut components = options.components.clone();
+    components.sort();
+    let deployments: Api<Deployment> = Api::namespaced(client, namespace);
+    let report = health::wait_for_rollouts(&deployments, &components, &deadline, |name, status| {
+        if *status == Rollout::Current {
+            printer.success(&status.line(name));
+        } else {
+            printer.failure(&status.line(name));
+        }
+    })
+    .await
+    .map_err(|e| anyhow!("install failed: {e}"))?;
+    if !report.ready {
+        return Err(match report.last_error {
+            Some(err) => anyhow!("install failed: {err}"),
+            None => anyhow!("install failed"),
+        });
+    }
+    printer.success("install finished");
+    Ok(ExitStatus::Success)
+}
+
+/// Creates or updates the `kubernetes.io/dockerconfigjson` Secret the
+/// controllers pull their images with.
+async fn apply_pull_secret(
+    client: &kube::Client,
+    deadline: &Deadline,
+    name: &str,
+    namespace: &str,
+    registry: &str,
+    creds: &str,
+) -> anyhow::Result<()> {
+    let (username, password) = creds.split_once(':').ok_or(InstallFlagError::CredsFormat)?;
+    let secret = Secret {
+        metadata: ObjectMeta {
+            name: Some(name.into()),
+            namespace: Some(namespace.into()),
+            ..Default::default()
+        },
+        type_: Some("kubernetes.io/dockerconfigjson".into()),
+        data: Some(BTreeMap::from([(
+            ".dockerconfigjson".to_string(),
+            ByteString(docker_config_json(registry, username, password).into_bytes()),
+        )])),
+        ..Default::default()
+    };
+    let api: Api<Secret> = Api::namespaced(client.clone(), namespace);
+    deadline
+        .call(api.patch(
+            name,
+            &PatchParams::apply(FIELD_MANAGER).force(),
+            &Patch::Apply(&secret),
+        ))
+        .await
+        .map_err(|e| {
+            anyhow!("install failed: unable to apply the image pull secret {name}: {e}")
+        })?;
+    Ok(())
 }
 
 #[cfg(test)]

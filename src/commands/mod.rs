@@ -2,14 +2,18 @@
 //! this file holds the only dispatch over [`Command`].
 
 pub mod bootstrap;
+pub mod check;
 pub mod completion;
 pub mod create;
 pub mod delete;
+pub mod events;
 pub mod export;
 pub mod get;
 pub mod install;
+pub mod logs;
 pub mod reconcile;
 pub mod suspend;
+pub mod uninstall;
 pub mod version;
 
 use crate::cli::Command;
@@ -46,6 +50,10 @@ pub async fn dispatch(ctx: &Ctx, command: &Command) -> anyhow::Result<ExitStatus
         Command::Export(command) => export::run(ctx, command).await,
         Command::Delete(command) => delete::run(ctx, command).await,
         Command::Install(args) => install::run(ctx, args).await,
+        Command::Uninstall(args) => uninstall::run(ctx, args).await,
+        Command::Check(args) => check::run(ctx, args).await,
+        Command::Logs(args) => logs::run(ctx, args).await,
+        Command::Events(args) => events::run(ctx, args).await,
         Command::Version(args) => version::run(ctx, args).await,
         Command::Completion(args) => completion::run(ctx, args).await,
         Command::Create(args) => create::run(ctx, args).await,
