@@ -1,0 +1,115 @@
+//! `flux check` against testenv, and the `check --pre` golden.
+
+use std::net::TcpListener;
+use std::time::{Duration, Instant};
+
+use crate::common::cluster::Cluster;
+use crate::common::{run, shared_dir};
+
+/// testenv reports this `gitVersion` (without the `v`).
+const SERVER_VERSION: &str = "1.35.0";
+
+#[test]
+fn check_pre_matches_the_golden() {
+    let cluster = Cluster::empty();
+    let out = cluster.flux(&["check", "--pre"]);
+    let golden = std::fs::read_to_string(
+        shared_dir().join("conformance/flux2-testdata/check/check_pre.golden"),
+    )
+    .unwrap()
+    .replace("{{ .serverVersion }}", SERVER_VERSION);
+    assert_eq!((out.code, out.stdout.as_str()), (0, ""));
+    assert_eq!(out.stderr, golden);
+}
+
+#[test]
+fn check_passes_when_the_controllers_have_rolled_out() {
+    let cluster = Cluster::start(true);
+    let out = cluster.flux(&["check"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(
+        out.stderr.starts_with(
+            "► checking prerequisites\n✔ Kubernetes 1.35.0 >=1.33.0-0\n► checking version in cluster\n✔ distribution: flux-v2.9.4\n✔ bootstrapped: false\n► checking controllers\n"
+        ),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr.contains(
+            "✔ source-controller: deployment ready\n► ghcr.io/fluxcd/source-controller:v1.9.4\n"
+        ),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr
+            .contains("► checking crds\n✔ alerts.notification.toolkit.fluxcd.io/v1beta3\n"),
+        "{}",
+        out.stderr
+    );
+    assert!(out.stderr.ends_with("\n✔ all checks passed\n"));
+    assert_eq!(out.stdout, "");
+}
+
+#[test]
+fn check_fails_on_a_cluster_without_flux() {
+    let cluster = Cluster::empty();
+    let out = cluster.flux(&["check"]);
+    assert_eq!(out.code, 1);
+    assert_eq!(
+        out.stderr,
+        "► checking prerequisites
+✔ Kubernetes 1.35.0 >=1.33.0-0
+► checking version in cluster
+✗ checking failed: customresourcedefinitions.apiextensions.k8s.io \"gitrepositories.source.toolkit.fluxcd.io\" not found
+► checking controllers
+✗ no controllers found in the 'flux-system' namespace with the label selector 'app.kubernetes.io/part-of=flux'
+► checking crds
+✗ no crds found with the label selector 'app.kubernetes.io/part-of=flux'
+⚠️ Flux is not installed in this cluster: run 'flux install' to install it
+✗ check failed
+"
+    );
+}
+
+#[test]
+fn check_reports_a_refused_connection_and_stops() {
+    let out = run(&[
+        "check",
+        "--server=https://127.0.0.1:1",
+        "--insecure-skip-tls-verify",
+    ]);
+    assert_eq!(out.code, 1);
+    assert!(
+        out.stderr.starts_with(
+            "► checking prerequisites\n✗ Kubernetes API call failed: unable to reach the Kubernetes API server: "
+        ),
+        "{}",
+        out.stderr
+    );
+    assert!(out.stderr.ends_with("\n✗ check failed\n"), "{}", out.stderr);
+}
+
+#[test]
+fn a_silent_server_is_given_up_on_within_the_timeout() {
+    // Accepts connections but never answers, like a blackholed address.
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let server = format!("--server=https://{}", listener.local_addr().unwrap());
+    let started = Instant::now();
+    let out = run(&[
+        "check",
+        "--pre",
+        &server,
+        "--insecure-skip-tls-verify",
+        "--timeout=2s",
+    ]);
+    assert!(started.elapsed() < Duration::from_secs(10));
+    assert_eq!(out.code, 1);
+    assert!(
+        out.stderr
+            .contains("unable to reach the Kubernetes API server")
+            || out.stderr.contains("did not finish within 2s"),
+        "{}",
+        out.stderr
+    );
+}

@@ -1,0 +1,179 @@
+//! `flux uninstall` against testenv. Pins the decision on upstream quirk 9:
+//! success lines carry no trailing space, and a refused request exits 1.
+
+use k8s_openapi::api::apps::v1::Deployment;
+use k8s_openapi::api::core::v1::Namespace;
+use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
+use kube::api::{Api, DynamicObject, ListParams};
+use kube::discovery::ApiResource;
+
+use crate::common::cluster::Cluster;
+
+const OBJECTS: &str = "apiVersion: v1
+kind: Namespace
+metadata:
+  name: apps
+---
+apiVersion: source.toolkit.fluxcd.io/v1
+kind: OCIRepository
+metadata:
+  name: podinfo
+  namespace: apps
+  finalizers:
+  - example.com/hold
+spec:
+  interval: 10m0s
+  url: oci://ghcr.io/stefanprodan/manifests/podinfo
+  ref:
+    tag: 6.3.5
+";
+
+struct State {
+    crds: usize,
+    deployments: usize,
+    namespace: bool,
+    finalizers: Option<Vec<String>>,
+}
+
+fn state(cluster: &Cluster) -> State {
+    cluster.with_client(async |client| {
+        let crds = Api::<CustomResourceDefinition>::all(client.clone())
+            .list(&ListParams::default())
+            .await
+            .unwrap()
+            .items
+            .len();
+        let deployments = Api::<Deployment>::namespaced(client.clone(), "flux-system")
+            .list(&ListParams::default())
+            .await
+            .unwrap()
+            .items
+            .len();
+        let namespace = Api::<Namespace>::all(client.clone())
+            .get_opt("flux-system")
+            .await
+            .unwrap()
+            .is_some();
+        let resource = ApiResource {
+            group: "source.toolkit.fluxcd.io".into(),
+            version: "v1".into(),
+            api_version: "source.toolkit.fluxcd.io/v1".into(),
+            kind: "OCIRepository".into(),
+            plural: "ocirepositories".into(),
+        };
+        let finalizers = match crds {
+            0 => None,
+            _ => Api::<DynamicObject>::namespaced_with(client, "apps", &resource)
+                .get_opt("podinfo")
+                .await
+                .unwrap()
+                .map(|o| o.metadata.finalizers.unwrap_or_default()),
+        };
+        State {
+            crds,
+            deployments,
+            namespace,
+            finalizers,
+        }
+    })
+}
+
+fn installed_with_objects() -> Cluster {
+    let cluster = Cluster::start(false);
+    cluster.load(OBJECTS);
+    cluster
+}
+
+#[test]
+fn silent_uninstall_removes_everything_without_hanging_on_finalizers() {
+    let cluster = installed_with_objects();
+    let out = cluster.flux(&["uninstall", "--silent"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(out.stdout, "");
+    let lines: Vec<&str> = out.stderr.lines().collect();
+    assert_eq!(lines[0], "► deleting components in flux-system namespace");
+    assert!(lines.contains(&"✔ Deployment/flux-system/source-controller deleted"));
+    assert!(lines.contains(&"✔ ClusterRole/crd-controller-flux-system deleted"));
+    assert!(lines.contains(&"► deleting toolkit.fluxcd.io finalizers in all namespaces"));
+    assert!(lines.contains(&"✔ OCIRepository/apps/podinfo finalizers deleted"));
+    assert!(lines.contains(&"► deleting toolkit.fluxcd.io custom resource definitions"));
+    assert!(
+        lines.contains(
+            &"✔ CustomResourceDefinition/gitrepositories.source.toolkit.fluxcd.io deleted"
+        )
+    );
+    assert_eq!(lines[lines.len() - 2], "✔ Namespace/flux-system deleted");
+    assert_eq!(lines[lines.len() - 1], "✔ uninstall finished");
+    // Quirk 9, decided: no trailing space after "deleted".
+    assert!(lines.iter().all(|l| !l.ends_with(' ')), "{}", out.stderr);
+    let after = state(&cluster);
+    assert_eq!(
+        (after.crds, after.deployments, after.namespace),
+        (0, 0, false)
+    );
+}
+
+#[test]
+fn dry_run_changes_nothing() {
+    let cluster = installed_with_objects();
+    let before = state(&cluster);
+    let out = cluster.flux(&["uninstall", "--dry-run"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let lines: Vec<&str> = out.stderr.lines().collect();
+    assert!(lines.contains(&"✔ Deployment/flux-system/source-controller deleted (dry run)"));
+    assert!(lines.contains(&"✔ OCIRepository/apps/podinfo finalizers deleted (dry run)"));
+    assert!(lines.contains(&"✔ Namespace/flux-system deleted (dry run)"));
+    assert!(
+        lines
+            .iter()
+            .filter(|l| l.starts_with('✔') && **l != "✔ uninstall finished")
+            .all(|l| l.ends_with(" (dry run)")),
+        "{}",
+        out.stderr
+    );
+    let after = state(&cluster);
+    assert_eq!(after.crds, before.crds);
+    assert_eq!(after.deployments, before.deployments);
+    assert!(after.namespace);
+    assert_eq!(after.finalizers, Some(vec!["example.com/hold".to_string()]));
+}
+
+#[test]
+fn keep_namespace_keeps_it() {
+    let cluster = installed_with_objects();
+    let out = cluster.flux(&["uninstall", "-s", "--keep-namespace"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(!out.stderr.contains("Namespace/"), "{}", out.stderr);
+    let after = state(&cluster);
+    assert_eq!(
+        (after.crds, after.deployments, after.namespace),
+        (0, 0, true)
+    );
+}
+
+#[test]
+fn without_silent_it_asks_and_refuses_without_a_terminal() {
+    let cluster = installed_with_objects();
+    let before = state(&cluster).deployments;
+    let out = cluster.flux(&["uninstall"]);
+    assert_eq!(out.code, 1);
+    assert!(
+        out.stderr.starts_with(
+            "✗ cannot ask \"Are you sure you want to delete Flux and its custom resource definitions\""
+        ),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(state(&cluster).deployments, before);
+}
+
+#[test]
+fn a_refused_request_is_a_failure_not_a_finished_uninstall() {
+    let cluster = installed_with_objects();
+    let out = cluster.flux(&["uninstall", "-s", "--token=wrong"]);
+    assert_eq!(out.code, 1);
+    assert_eq!(
+        out.stderr,
+        "► deleting components in flux-system namespace\n✗ the API server rejected the credentials (401 Unauthorized): check the kubeconfig user, --token or client certificates\n"
+    );
+}
