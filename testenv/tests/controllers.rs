@@ -826,3 +826,79 @@ async fn sources_are_polled_at_their_interval() {
         "no request was needed"
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn git_repository_fetches_from_a_loopback_git_server() {
+    let Ok(git) = which_git() else {
+        eprintln!("skipping: the git binary (for `git daemon`) is not installed");
+        return;
+    };
+    let (_env, c) = setup().await;
+    let repo = Repo::new();
+    let first = repo.commit(&[("a.txt", Some("1"))], "one");
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .expect("bind")
+        .local_addr()
+        .expect("addr")
+        .port();
+    let base = repo.dir.path().parent().expect("parent").to_path_buf();
+    let name = repo
+        .dir
+        .path()
+        .file_name()
+        .expect("name")
+        .to_string_lossy()
+        .into_owned();
+    // git-daemon itself (not the `git daemon` wrapper) so that killing it leaves no orphan.
+    let exec_path = std::process::Command::new(git)
+        .arg("--exec-path")
+        .output()
+        .expect("git --exec-path");
+    let exec_path = String::from_utf8_lossy(&exec_path.stdout)
+        .trim()
+        .to_string();
+    let mut daemon =
+        tokio::process::Command::new(std::path::Path::new(&exec_path).join("git-daemon"))
+            .args(["--reuseaddr", "--export-all", "--listen=127.0.0.1"])
+            .arg(format!("--port={port}"))
+            .arg(format!("--base-path={}", base.display()))
+            .arg(&base)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("git daemon");
+    let up = eventually(10, || async {
+        tokio::net::TcpStream::connect(("127.0.0.1", port))
+            .await
+            .ok()
+            .map(|_| ())
+    })
+    .await;
+    assert!(up.is_some(), "git daemon listening");
+    let url = format!("git://127.0.0.1:{port}/{name}");
+    let api = gitrepos(&c, "default");
+    create(&api, git_repo("served", &url, json!({"branch": "main"}))).await;
+    let v = wait_obj(&api, "served", 20, ready).await;
+    assert_eq!(
+        v["status"]["artifact"]["revision"],
+        json!(format!("main@sha1:{first}"))
+    );
+    let second = repo.commit(&[("a.txt", Some("2"))], "two");
+    annotate(&api, "served", "reconcile.fluxcd.io/requestedAt", "now").await;
+    let want = json!(format!("main@sha1:{second}"));
+    wait_obj(&api, "served", 20, |v| {
+        v["status"]["artifact"]["revision"] == want
+    })
+    .await;
+    daemon.kill().await.expect("stop git daemon");
+}
+
+fn which_git() -> Result<std::path::PathBuf, ()> {
+    std::env::var_os("PATH")
+        .into_iter()
+        .flat_map(|p| std::env::split_paths(&p).collect::<Vec<_>>())
+        .map(|d| d.join("git"))
+        .find(|p| p.is_file())
+        .ok_or(())
+}
