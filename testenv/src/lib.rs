@@ -3,6 +3,11 @@
 //! It serves HTTPS on 127.0.0.1 with a generated CA, requires a bearer token, and writes a
 //! kubeconfig, so the real `kubectl`, kube-rs and the `flux` binary work against it unchanged.
 //!
+//! The server and the simulated controllers are tokio tasks on the runtime that calls
+//! [`TestEnv::start`]: use a multi-threaded runtime that outlives the `TestEnv`, and do not block
+//! its worker threads while the server must answer (run `kubectl`/`flux` with `tokio::process`,
+//! or from a thread outside the runtime).
+//!
 //! ```no_run
 //! # async fn demo() -> anyhow::Result<()> {
 //! let env = testenv::TestEnv::start(testenv::Options::default()).await?;

@@ -675,6 +675,23 @@ async fn other_sources_notification_and_image_kinds_get_status() {
     );
     let v = wait_obj(&iuas, "auto", 20, ready).await;
     assert!(v["status"]["lastAutomationRunTime"].is_string());
+    // A HelmRelease with a chartRef to an OCIRepository uses its artifact revision.
+    let hrs = dyn_api(
+        &c,
+        "helm.toolkit.fluxcd.io",
+        "v2",
+        "HelmRelease",
+        "helmreleases",
+        "default",
+    );
+    create(&hrs, json!({"apiVersion": "helm.toolkit.fluxcd.io/v2", "kind": "HelmRelease", "metadata": meta("oci"), "spec": {"interval": "5m", "chartRef": {"kind": "OCIRepository", "name": "manifests"}}})).await;
+    let v = wait_obj(&hrs, "oci", 20, ready).await;
+    let oci_rev = serde_json::to_value(oci.get("manifests").await.expect("oci")).expect("json")["status"]["artifact"]["revision"].clone();
+    assert_eq!(v["status"]["lastAttemptedRevision"], oci_rev);
+    assert!(
+        v["status"].get("helmChart").is_none(),
+        "no HelmChart for chartRef"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
