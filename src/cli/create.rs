@@ -9,6 +9,10 @@ use crate::duration::GoDuration;
 /// Create or update Flux objects and secrets.
 #[derive(Debug, Clone, Args)]
 pub struct CreateArgs {
+    /// Export in YAML format to stdout instead of applying to the cluster.
+    #[arg(long, global = true, num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false", value_parser = go_bool)]
+    pub export: bool,
+
     // Boxed: the kinds' flag structs are large next to other commands' args.
     #[command(subcommand)]
     pub kind: Box<CreateKind>,
@@ -61,10 +65,6 @@ pub struct CreateCommon {
     /// Further positional words are ignored, as upstream does.
     #[arg(hide = true, value_name = "IGNORED")]
     pub ignored: Vec<String>,
-
-    /// Export in YAML format to stdout (required in this release).
-    #[arg(long, required = true, num_args = 0..=1, require_equals = true, default_missing_value = "true", value_parser = go_bool)]
-    pub export: bool,
 
     /// Set labels on the resource (can specify multiple labels with commas: label1=one,label2=two).
     #[arg(long, value_delimiter = ',', value_name = "KEY=VALUE")]

@@ -4,8 +4,9 @@ use flux_api::common::LocalObjectReference;
 use flux_api::notification::AlertEventSource;
 use flux_api::{Alert, AlertSpec};
 
-use super::{api_enum, object_meta};
+use super::{api_enum, live, object_meta};
 use crate::cli::CreateAlertArgs;
+use crate::commands::Ctx;
 use crate::render::create::{
     CreateError, check_name, export_document, invalid, parse_kind_name_namespace, parse_labels,
 };
@@ -55,4 +56,15 @@ pub fn build(args: &CreateAlertArgs, namespace: &str) -> Result<Alert, CreateErr
 
 pub fn export(args: &CreateAlertArgs, namespace: &str) -> anyhow::Result<String> {
     Ok(export_document(&build(args, namespace)?)?)
+}
+
+pub async fn apply(ctx: &Ctx, args: &CreateAlertArgs) -> anyhow::Result<()> {
+    let alert = build(args, &ctx.global.namespace)?;
+    ctx.printer.generate("generating Alert");
+    let client = ctx.kube.client().await?;
+    let lines = live::Lines::plain("Alert");
+    live::apply_and_wait(ctx, &client, &live::to_json(&alert)?, &lines).await?;
+    let name = alert.metadata.name.unwrap_or_default();
+    ctx.printer.success(&format!("Alert {name} is ready"));
+    Ok(())
 }

@@ -2,8 +2,9 @@
 
 use flux_api::{Provider, ProviderSpec};
 
-use super::{api_enum, local_ref, non_empty, object_meta};
+use super::{api_enum, live, local_ref, non_empty, object_meta};
 use crate::cli::CreateAlertProviderArgs;
+use crate::commands::Ctx;
 use crate::render::create::{CreateError, check_name, export_document, invalid, parse_labels};
 
 pub fn build(args: &CreateAlertProviderArgs, namespace: &str) -> Result<Provider, CreateError> {
@@ -29,4 +30,15 @@ pub fn build(args: &CreateAlertProviderArgs, namespace: &str) -> Result<Provider
 
 pub fn export(args: &CreateAlertProviderArgs, namespace: &str) -> anyhow::Result<String> {
     Ok(export_document(&build(args, namespace)?)?)
+}
+
+pub async fn apply(ctx: &Ctx, args: &CreateAlertProviderArgs) -> anyhow::Result<()> {
+    let provider = build(args, &ctx.global.namespace)?;
+    ctx.printer.generate("generating Provider");
+    let client = ctx.kube.client().await?;
+    let lines = live::Lines::plain("Provider");
+    live::apply_and_wait(ctx, &client, &live::to_json(&provider)?, &lines).await?;
+    let name = provider.metadata.name.unwrap_or_default();
+    ctx.printer.success(&format!("Provider {name} is ready"));
+    Ok(())
 }

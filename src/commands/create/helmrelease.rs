@@ -12,8 +12,9 @@ use flux_api::{HelmRelease, HelmReleaseSpec};
 use serde_json::{Map, Value};
 
 use super::source_chart::parse_chart_source;
-use super::{api_enum, flag_error, go_duration, non_empty, object_meta, read_file};
+use super::{api_enum, flag_error, go_duration, live, non_empty, object_meta, read_file};
 use crate::cli::CreateHelmReleaseArgs;
+use crate::commands::Ctx;
 use crate::render::create::{
     CreateError, check_name, export_document, invalid, parse_depends_on, parse_kind_name,
     parse_kind_name_namespace, parse_labels,
@@ -112,7 +113,14 @@ fn values_from(value: &str) -> Result<HelmReleaseValuesFrom, CreateError> {
     })
 }
 
-pub fn build(args: &CreateHelmReleaseArgs, namespace: &str) -> Result<HelmRelease, CreateError> {
+/// Builds the HelmRelease. Live mode announces the generation between the
+/// label check and the remaining checks, as upstream; `announce` is called
+/// at that point.
+pub fn build(
+    args: &CreateHelmReleaseArgs,
+    namespace: &str,
+    announce: impl FnOnce(),
+) -> Result<HelmRelease, CreateError> {
     let source = match &args.source {
         Some(v) => Some(parse_chart_source(v, true).map_err(|e| flag_error("source", v, e))?),
         None => None,
@@ -133,6 +141,7 @@ pub fn build(args: &CreateHelmReleaseArgs, namespace: &str) -> Result<HelmReleas
         ));
     }
     let labels = parse_labels(&common.label)?;
+    announce();
     if !matches!(
         args.reconcile_strategy.as_str(),
         "Revision" | "ChartVersion"
@@ -231,7 +240,31 @@ pub fn build(args: &CreateHelmReleaseArgs, namespace: &str) -> Result<HelmReleas
 }
 
 pub fn export(args: &CreateHelmReleaseArgs, namespace: &str) -> anyhow::Result<String> {
-    Ok(export_document(&build(args, namespace)?)?)
+    Ok(export_document(&build(args, namespace, || {})?)?)
+}
+
+/// `✔ applied revision`: the chart version of the latest release, else the
+/// revision last attempted.
+fn applied_revision(release: &serde_json::Value) -> &str {
+    let status = &release["status"];
+    status["history"][0]["chartVersion"]
+        .as_str()
+        .or_else(|| status["lastAttemptedRevision"].as_str())
+        .unwrap_or_default()
+}
+
+pub async fn apply(ctx: &Ctx, args: &CreateHelmReleaseArgs) -> anyhow::Result<()> {
+    let release = build(args, &ctx.global.namespace, || {
+        ctx.printer.generate("generating HelmRelease")
+    })?;
+    let client = ctx.kube.client().await?;
+    let lines = live::Lines::plain("HelmRelease");
+    let ready = live::apply_and_wait(ctx, &client, &live::to_json(&release)?, &lines).await?;
+    let name = release.metadata.name.unwrap_or_default();
+    ctx.printer.success(&format!("HelmRelease {name} is ready"));
+    ctx.printer
+        .success(&format!("applied revision {}", applied_revision(&ready)));
+    Ok(())
 }
 
 #[cfg(test)]

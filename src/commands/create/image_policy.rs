@@ -6,8 +6,9 @@ use flux_api::image::{
 };
 use flux_api::{ImagePolicy, ImagePolicySpec};
 
-use super::{api_enum, go_duration, object_meta};
+use super::{api_enum, go_duration, live, object_meta};
 use crate::cli::CreateImagePolicyArgs;
+use crate::commands::Ctx;
 use crate::render::create::{CreateError, check_name, export_document, invalid, parse_labels};
 
 fn sort_order(flag: &str, value: &str) -> Result<ImagePolicySortOrder, CreateError> {
@@ -153,6 +154,20 @@ pub fn build(args: &CreateImagePolicyArgs, namespace: &str) -> Result<ImagePolic
 
 pub fn export(args: &CreateImagePolicyArgs, namespace: &str) -> anyhow::Result<String> {
     Ok(export_document(&build(args, namespace)?)?)
+}
+
+/// Live mode: image objects are written only when they changed.
+pub async fn apply(ctx: &Ctx, args: &CreateImagePolicyArgs) -> anyhow::Result<()> {
+    let object = build(args, &ctx.global.namespace)?;
+    ctx.printer.generate("generating ImagePolicy");
+    let client = ctx.kube.client().await?;
+    let lines = live::Lines {
+        upsert: live::Upsert::ChangesOnly,
+        ..live::Lines::plain("ImagePolicy")
+    };
+    live::apply_and_wait(ctx, &client, &live::to_json(&object)?, &lines).await?;
+    ctx.printer.success("ImagePolicy reconciliation completed");
+    Ok(())
 }
 
 #[cfg(test)]

@@ -2,8 +2,9 @@
 
 use flux_api::{ImageRepository, ImageRepositorySpec};
 
-use super::{go_duration, local_ref, object_meta};
+use super::{go_duration, live, local_ref, object_meta};
 use crate::cli::CreateImageRepositoryArgs;
+use crate::commands::Ctx;
 use crate::render::create::{CreateError, check_name, export_document, invalid, parse_labels};
 
 /// Checks an image repository reference (no tag, no digest): an optional
@@ -61,6 +62,21 @@ pub fn build(
 
 pub fn export(args: &CreateImageRepositoryArgs, namespace: &str) -> anyhow::Result<String> {
     Ok(export_document(&build(args, namespace)?)?)
+}
+
+/// Live mode: image objects are written only when they changed.
+pub async fn apply(ctx: &Ctx, args: &CreateImageRepositoryArgs) -> anyhow::Result<()> {
+    let object = build(args, &ctx.global.namespace)?;
+    ctx.printer.generate("generating ImageRepository");
+    let client = ctx.kube.client().await?;
+    let lines = live::Lines {
+        upsert: live::Upsert::ChangesOnly,
+        ..live::Lines::plain("ImageRepository")
+    };
+    live::apply_and_wait(ctx, &client, &live::to_json(&object)?, &lines).await?;
+    ctx.printer
+        .success("ImageRepository reconciliation completed");
+    Ok(())
 }
 
 #[cfg(test)]

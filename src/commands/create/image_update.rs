@@ -10,8 +10,9 @@ use flux_api::image::{
 };
 use flux_api::{ImageUpdateAutomation, ImageUpdateAutomationSpec};
 
-use super::{go_duration, non_empty, object_meta};
+use super::{go_duration, live, non_empty, object_meta};
 use crate::cli::CreateImageUpdateArgs;
+use crate::commands::Ctx;
 use crate::render::create::{CreateError, check_name, export_document, invalid, parse_labels};
 
 pub fn build(
@@ -95,4 +96,19 @@ pub fn build(
 
 pub fn export(args: &CreateImageUpdateArgs, namespace: &str) -> anyhow::Result<String> {
     Ok(export_document(&build(args, namespace)?)?)
+}
+
+/// Live mode: image objects are written only when they changed.
+pub async fn apply(ctx: &Ctx, args: &CreateImageUpdateArgs) -> anyhow::Result<()> {
+    let object = build(args, &ctx.global.namespace)?;
+    ctx.printer.generate("generating ImageUpdateAutomation");
+    let client = ctx.kube.client().await?;
+    let lines = live::Lines {
+        upsert: live::Upsert::ChangesOnly,
+        ..live::Lines::plain("ImageUpdateAutomation")
+    };
+    live::apply_and_wait(ctx, &client, &live::to_json(&object)?, &lines).await?;
+    ctx.printer
+        .success("ImageUpdateAutomation reconciliation completed");
+    Ok(())
 }

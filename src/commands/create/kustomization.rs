@@ -10,8 +10,9 @@ use flux_api::kustomize::{
 };
 use flux_api::{Kustomization, KustomizationSpec};
 
-use super::{flag_error, go_duration, local_ref, non_empty, object_meta};
+use super::{flag_error, go_duration, live, local_ref, non_empty, object_meta};
 use crate::cli::CreateKustomizationArgs;
+use crate::commands::Ctx;
 use crate::output::Printer;
 use crate::render::create::{
     CreateError, KindName, check_name, export_document, invalid, parse_depends_on,
@@ -57,9 +58,12 @@ pub fn parse_kustomization_source(
     Ok((*kind, parsed))
 }
 
+/// Builds the Kustomization. Live mode announces the generation after the
+/// path and source checks, as upstream; `announce` is called at that point.
 pub fn build(
     args: &CreateKustomizationArgs,
     namespace: &str,
+    announce: impl FnOnce(),
 ) -> Result<Kustomization, CreateError> {
     let source = match &args.source {
         Some(v) => Some(parse_kustomization_source(v).map_err(|e| flag_error("source", v, e))?),
@@ -75,6 +79,7 @@ pub fn build(
         return Err(invalid("path must begin with ./"));
     }
     let (kind, source) = source.ok_or_else(|| invalid("source is required"))?;
+    announce();
     let labels = parse_labels(&common.label)?;
     let health_checks = if args.wait {
         Vec::new()
@@ -159,7 +164,27 @@ pub fn export(
     if args.validation.is_some() {
         printer.out(VALIDATION_DEPRECATED)?;
     }
-    Ok(export_document(&build(args, namespace)?)?)
+    Ok(export_document(&build(args, namespace, || {})?)?)
+}
+
+pub async fn apply(ctx: &Ctx, args: &CreateKustomizationArgs) -> anyhow::Result<()> {
+    if args.validation.is_some() {
+        ctx.printer.out(VALIDATION_DEPRECATED)?;
+    }
+    let kustomization = build(args, &ctx.global.namespace, || {
+        ctx.printer.generate("generating Kustomization")
+    })?;
+    let client = ctx.kube.client().await?;
+    let lines = live::Lines::plain("Kustomization");
+    let ready = live::apply_and_wait(ctx, &client, &live::to_json(&kustomization)?, &lines).await?;
+    let name = kustomization.metadata.name.unwrap_or_default();
+    ctx.printer
+        .success(&format!("Kustomization {name} is ready"));
+    let revision = ready["status"]["lastAppliedRevision"]
+        .as_str()
+        .unwrap_or_default();
+    ctx.printer.success(&format!("applied revision {revision}"));
+    Ok(())
 }
 
 #[cfg(test)]

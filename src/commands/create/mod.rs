@@ -1,7 +1,8 @@
 //! `flux create …`: each kind's module turns its flags into a typed object,
-//! checking what upstream checks in upstream's order, then prints it with
-//! the export framing. Live mode (applying to the cluster) is not in this
-//! release, so `--export` is required by the argument parser.
+//! checking what upstream checks in upstream's order. With `--export` the
+//! object is printed with the export framing; otherwise it is applied to the
+//! cluster and waited for (`live`). Either way all input is checked before
+//! the cluster is contacted.
 
 pub mod alert;
 pub mod alert_provider;
@@ -10,6 +11,7 @@ pub mod image_policy;
 pub mod image_repository;
 pub mod image_update;
 pub mod kustomization;
+pub mod live;
 pub mod receiver;
 pub mod secret_git;
 pub mod secret_githubapp;
@@ -33,48 +35,115 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use serde::de::DeserializeOwned;
 
 use crate::cli::{CreateArgs, CreateImageKind, CreateKind, CreateSecretKind, CreateSourceKind};
+use crate::cluster::ClientFactory;
 use crate::commands::Ctx;
 use crate::duration::GoDuration;
 use crate::error::ExitStatus;
 use crate::render::create::{CreateError, invalid};
 
 pub async fn run(ctx: &Ctx, args: &CreateArgs) -> anyhow::Result<ExitStatus> {
+    if args.export {
+        let text = export(ctx, &args.kind).await?;
+        ctx.printer
+            .out(&text)
+            .context("unable to write the objects to stdout")?;
+    } else {
+        apply(ctx, &args.kind).await?;
+    }
+    Ok(ExitStatus::Success)
+}
+
+async fn export(ctx: &Ctx, kind: &CreateKind) -> anyhow::Result<String> {
     let ns = ctx.global.namespace.as_str();
     let printer = &ctx.printer;
-    let text = match args.kind.as_ref() {
+    match kind {
         CreateKind::Source(source) => match &source.kind {
-            CreateSourceKind::Git(a) => source_git::export(a, ns)?,
-            CreateSourceKind::Helm(a) => source_helm::export(a, ns)?,
-            CreateSourceKind::Oci(a) => source_oci::export(a, ns)?,
-            CreateSourceKind::Bucket(a) => source_bucket::export(a, ns)?,
-            CreateSourceKind::Chart(a) => source_chart::export(a, ns, printer)?,
+            CreateSourceKind::Git(a) => source_git::export(a, ns),
+            CreateSourceKind::Helm(a) => source_helm::export(a, ns),
+            CreateSourceKind::Oci(a) => source_oci::export(a, ns),
+            CreateSourceKind::Bucket(a) => source_bucket::export(a, ns),
+            CreateSourceKind::Chart(a) => source_chart::export(a, ns, printer),
         },
-        CreateKind::Kustomization(a) => kustomization::export(a, ns, printer)?,
-        CreateKind::Helmrelease(a) => helmrelease::export(a, ns)?,
-        CreateKind::Alert(a) => alert::export(a, ns)?,
-        CreateKind::AlertProvider(a) => alert_provider::export(a, ns)?,
-        CreateKind::Receiver(a) => receiver::export(a, ns)?,
+        CreateKind::Kustomization(a) => kustomization::export(a, ns, printer),
+        CreateKind::Helmrelease(a) => helmrelease::export(a, ns),
+        CreateKind::Alert(a) => alert::export(a, ns),
+        CreateKind::AlertProvider(a) => alert_provider::export(a, ns),
+        CreateKind::Receiver(a) => receiver::export(a, ns),
         CreateKind::Image(image) => match &image.kind {
-            CreateImageKind::Repository(a) => image_repository::export(a, ns)?,
-            CreateImageKind::Policy(a) => image_policy::export(a, ns)?,
-            CreateImageKind::Update(a) => image_update::export(a, ns)?,
+            CreateImageKind::Repository(a) => image_repository::export(a, ns),
+            CreateImageKind::Policy(a) => image_policy::export(a, ns),
+            CreateImageKind::Update(a) => image_update::export(a, ns),
         },
         CreateKind::Secret(secret) => match &secret.kind {
-            CreateSecretKind::Git(a) => secret_git::export(a, ns).await?,
-            CreateSecretKind::Helm(a) => secret_helm::export(a, ns)?,
-            CreateSecretKind::Tls(a) => secret_tls::export(a, ns)?,
-            CreateSecretKind::Oci(a) => secret_oci::export(a, ns)?,
-            CreateSecretKind::Githubapp(a) => secret_githubapp::export(a, ns)?,
-            CreateSecretKind::Notation(a) => secret_notation::export(a, ns)?,
-            CreateSecretKind::Proxy(a) => secret_proxy::export(a, ns)?,
-            CreateSecretKind::Receiver(a) => secret_receiver::export(a, ns)?,
+            CreateSecretKind::Git(a) => secret_git::export(a, ns).await,
+            CreateSecretKind::Helm(a) => secret_helm::export(a, ns),
+            CreateSecretKind::Tls(a) => secret_tls::export(a, ns),
+            CreateSecretKind::Oci(a) => secret_oci::export(a, ns),
+            CreateSecretKind::Githubapp(a) => secret_githubapp::export(a, ns),
+            CreateSecretKind::Notation(a) => secret_notation::export(a, ns),
+            CreateSecretKind::Proxy(a) => secret_proxy::export(a, ns),
+            CreateSecretKind::Receiver(a) => secret_receiver::export(a, ns),
         },
-        CreateKind::Tenant(a) => tenant::export(a)?,
-    };
-    printer
-        .out(&text)
-        .context("unable to write the objects to stdout")?;
-    Ok(ExitStatus::Success)
+        CreateKind::Tenant(a) => tenant::export(a),
+    }
+}
+
+async fn apply(ctx: &Ctx, kind: &CreateKind) -> anyhow::Result<()> {
+    let ns = ctx.global.namespace.as_str();
+    match kind {
+        CreateKind::Source(source) => match &source.kind {
+            CreateSourceKind::Git(a) => source_git::apply(ctx, a).await,
+            CreateSourceKind::Helm(a) => source_helm::apply(ctx, a).await,
+            CreateSourceKind::Oci(a) => source_oci::apply(ctx, a).await,
+            CreateSourceKind::Bucket(a) => source_bucket::apply(ctx, a).await,
+            CreateSourceKind::Chart(a) => source_chart::apply(ctx, a).await,
+        },
+        CreateKind::Kustomization(a) => kustomization::apply(ctx, a).await,
+        CreateKind::Helmrelease(a) => helmrelease::apply(ctx, a).await,
+        CreateKind::Alert(a) => alert::apply(ctx, a).await,
+        CreateKind::AlertProvider(a) => alert_provider::apply(ctx, a).await,
+        CreateKind::Receiver(a) => receiver::apply(ctx, a).await,
+        CreateKind::Image(image) => match &image.kind {
+            CreateImageKind::Repository(a) => image_repository::apply(ctx, a).await,
+            CreateImageKind::Policy(a) => image_policy::apply(ctx, a).await,
+            CreateImageKind::Update(a) => image_update::apply(ctx, a).await,
+        },
+        CreateKind::Secret(secret) => {
+            let (what, built) = match &secret.kind {
+                CreateSecretKind::Git(a) => ("git", secret_git::build(a, ns).await?),
+                CreateSecretKind::Helm(a) => ("helm", secret_helm::build(a, ns)?),
+                CreateSecretKind::Tls(a) => ("tls", secret_tls::build(a, ns)?),
+                CreateSecretKind::Oci(a) => ("oci", secret_oci::build(a, ns)?),
+                CreateSecretKind::Githubapp(a) => ("githubapp", secret_githubapp::build(a, ns)?),
+                CreateSecretKind::Notation(a) => {
+                    ("notation configuration", secret_notation::build(a, ns)?)
+                }
+                CreateSecretKind::Proxy(a) => ("proxy", secret_proxy::build(a, ns)?),
+                CreateSecretKind::Receiver(a) => ("receiver", secret_receiver::build(a, ns)?),
+            };
+            let client = match &secret.kind {
+                // Upstream's `--token` of this command shadows the global API
+                // token, but clap hands the value to the global flag too: the
+                // connection must not present the webhook token.
+                CreateSecretKind::Receiver(a)
+                    if ctx.global.connection.token.as_deref() == Some(a.token.as_str()) =>
+                {
+                    let mut options = ctx.global.connection.clone();
+                    options.token = None;
+                    ClientFactory::new(options).client().await?
+                }
+                _ => ctx.kube.client().await?,
+            };
+            live::upsert_secret(&client, &built).await?;
+            // Upstream prints "created" for updates too.
+            ctx.printer.action(&format!(
+                "{what} secret '{}' created in '{ns}' namespace",
+                built.metadata.name.as_deref().unwrap_or_default()
+            ));
+            Ok(())
+        }
+        CreateKind::Tenant(a) => tenant::apply(ctx, a).await,
+    }
 }
 
 /// Object metadata as `create` writes it: labels only when there are some.

@@ -3,8 +3,9 @@
 use flux_api::notification::ReceiverResource;
 use flux_api::{Receiver, ReceiverSpec};
 
-use super::{api_enum, local_ref, object_meta};
+use super::{api_enum, live, local_ref, object_meta};
 use crate::cli::CreateReceiverArgs;
+use crate::commands::Ctx;
 use crate::render::create::{
     CreateError, check_name, export_document, invalid, parse_kind_name, parse_labels,
 };
@@ -53,4 +54,18 @@ pub fn build(args: &CreateReceiverArgs, namespace: &str) -> Result<Receiver, Cre
 
 pub fn export(args: &CreateReceiverArgs, namespace: &str) -> anyhow::Result<String> {
     Ok(export_document(&build(args, namespace)?)?)
+}
+
+pub async fn apply(ctx: &Ctx, args: &CreateReceiverArgs) -> anyhow::Result<()> {
+    let receiver = build(args, &ctx.global.namespace)?;
+    ctx.printer.generate("generating Receiver");
+    let client = ctx.kube.client().await?;
+    let lines = live::Lines::plain("Receiver");
+    let ready = live::apply_and_wait(ctx, &client, &live::to_json(&receiver)?, &lines).await?;
+    let name = receiver.metadata.name.unwrap_or_default();
+    ctx.printer.success(&format!("Receiver {name} is ready"));
+    let path = ready["status"]["webhookPath"].as_str().unwrap_or_default();
+    ctx.printer
+        .success(&format!("generated webhook URL {path}"));
+    Ok(())
 }

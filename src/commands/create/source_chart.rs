@@ -4,8 +4,9 @@ use flux_api::common::HelmChartSourceKind;
 use flux_api::source::{HelmChartSourceRef, HelmChartVerify, MatchOIDCIdentity};
 use flux_api::{HelmChart, HelmChartSpec};
 
-use super::{api_enum, flag_error, go_duration, local_ref, non_empty, object_meta};
+use super::{api_enum, flag_error, go_duration, live, local_ref, non_empty, object_meta};
 use crate::cli::CreateSourceChartArgs;
+use crate::commands::Ctx;
 use crate::output::Printer;
 use crate::render::create::{
     CreateError, KindName, check_name, export_document, invalid, parse_kind_name, parse_labels,
@@ -139,6 +140,25 @@ pub fn export(
         printer.generate("generating HelmChart source")
     })?;
     Ok(export_document(&chart)?)
+}
+
+pub async fn apply(ctx: &Ctx, args: &CreateSourceChartArgs) -> anyhow::Result<()> {
+    let chart = build(args, &ctx.global.namespace, || {
+        ctx.printer.generate("generating HelmChart source")
+    })?;
+    let client = ctx.kube.client().await?;
+    let lines = live::Lines {
+        applied: "source",
+        ..live::Lines::plain("HelmChart source")
+    };
+    let ready = live::apply_and_wait(ctx, &client, &live::to_json(&chart)?, &lines).await?;
+    ctx.printer
+        .success("HelmChart source reconciliation completed");
+    live::fetched_revision(
+        ctx,
+        &ready,
+        "HelmChart source reconciliation completed but no artifact was found",
+    )
 }
 
 #[cfg(test)]

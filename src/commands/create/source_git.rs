@@ -3,11 +3,21 @@
 use flux_api::common::GitRepositoryRef;
 use flux_api::{GitRepository, GitRepositorySpec};
 
-use super::{api_enum, go_duration, local_ref, non_empty, object_meta};
+use std::collections::BTreeMap;
+
+use anyhow::bail;
+use k8s_openapi::api::core::v1::Secret;
+
+use super::secret_git::{ssh_host_port, ssh_key_pair};
+use super::{
+    api_enum, go_duration, live, local_ref, non_empty, object_meta, read_text, secret_object,
+};
 use crate::cli::CreateSourceGitArgs;
+use crate::commands::Ctx;
 use crate::render::create::{
     CreateError, check_name, export_document, invalid, parse_labels, url_parse_error,
 };
+use crate::secret::{SCAN_TIMEOUT, scan_known_hosts};
 
 /// Scheme of a Git URL, as `url.Parse` would report it (empty for a
 /// scheme-less address such as `host/path`).
@@ -104,6 +114,100 @@ pub fn build(args: &CreateSourceGitArgs, namespace: &str) -> Result<GitRepositor
 
 pub fn export(args: &CreateSourceGitArgs, namespace: &str) -> anyhow::Result<String> {
     Ok(export_document(&build(args, namespace)?)?)
+}
+
+/// The credentials secret `<name>` of live mode, from the URL's scheme and
+/// the credential flags; `None` when it would hold nothing.
+async fn credentials(
+    ctx: &Ctx,
+    args: &CreateSourceGitArgs,
+    name: &str,
+    namespace: &str,
+) -> anyhow::Result<Option<Secret>> {
+    let scheme = git_url_scheme(&args.url)?;
+    let mut data = BTreeMap::new();
+    if scheme == "ssh" {
+        let pair = ssh_key_pair(&args.private_key_file, &args.password, &args.ssh)?;
+        let (host, port) = ssh_host_port(&args.url)?;
+        let known_hosts = scan_known_hosts(&host, port, SCAN_TIMEOUT).await?;
+        data.insert("identity".to_string(), pair.private_key);
+        data.insert("identity.pub".to_string(), pair.public_key);
+        data.insert("known_hosts".to_string(), known_hosts);
+        if !args.password.is_empty() {
+            data.insert("password".to_string(), args.password.clone());
+        }
+    } else {
+        if scheme == "http" {
+            // Upstream warns for every http URL, with or without credentials.
+            ctx.printer
+                .warning("insecure configuration: credentials configured for an HTTP URL");
+        }
+        if !args.username.is_empty() && !args.password.is_empty() {
+            data.insert("username".to_string(), args.username.clone());
+            data.insert("password".to_string(), args.password.clone());
+        }
+        if scheme == "https" && !args.ca_file.is_empty() {
+            let ca = read_text(&args.ca_file)
+                .map_err(|e| invalid(format!("unable to read TLS CA file: {e}")))?;
+            data.insert("ca.crt".to_string(), ca);
+        }
+    }
+    Ok((!data.is_empty()).then(|| {
+        secret_object(
+            name,
+            namespace,
+            BTreeMap::new(),
+            BTreeMap::new(),
+            data,
+            None,
+        )
+    }))
+}
+
+/// Live mode: the credentials secret (unless `--secret-ref`), then the
+/// GitRepository, waiting for its first artifact.
+pub async fn apply(ctx: &Ctx, args: &CreateSourceGitArgs) -> anyhow::Result<()> {
+    let namespace = ctx.global.namespace.as_str();
+    let mut repository = build(args, namespace)?;
+    let name = repository.metadata.name.clone().unwrap_or_default();
+    ctx.printer.generate("generating GitRepository source");
+    let secret = if args.secret_ref.is_empty() {
+        credentials(ctx, args, &name, namespace).await?
+    } else {
+        None
+    };
+    let client = ctx.kube.client().await?;
+    if let Some(secret) = secret {
+        let data = secret.string_data.as_ref();
+        let value = |key: &str| data.and_then(|d| d.get(key));
+        if let Some(known_hosts) = value("known_hosts") {
+            ctx.printer.success(&format!(
+                "collected public key from SSH server:\n{known_hosts}"
+            ));
+        }
+        if let Some(public_key) = value("identity.pub") {
+            ctx.printer.generate(&format!("deploy key: {public_key}"));
+            if !args.silent
+                && !crate::prompt::confirm("Have you added the deploy key to your repository")?
+            {
+                bail!("aborting");
+            }
+        }
+        ctx.printer
+            .action("applying secret with repository credentials");
+        live::upsert_secret(&client, &secret).await?;
+        repository.spec.secret_ref = local_ref(&name);
+        ctx.printer.success("authentication configured");
+    }
+    let lines = live::Lines::plain("GitRepository source");
+    let ready = live::apply_and_wait(ctx, &client, &live::to_json(&repository)?, &lines).await?;
+    ctx.printer
+        .success("GitRepository source reconciliation completed");
+    live::fetched_revision(
+        ctx,
+        &ready,
+        "GitRepository source reconciliation completed but no artifact was found",
+    )
 }
 
 #[cfg(test)]

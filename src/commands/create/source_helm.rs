@@ -3,11 +3,17 @@
 use flux_api::source::HelmRepositoryType;
 use flux_api::{HelmRepository, HelmRepositorySpec};
 
-use super::{api_enum, go_duration, local_ref, object_meta};
+use std::collections::BTreeMap;
+
+use k8s_openapi::api::core::v1::Secret;
+
+use super::{api_enum, go_duration, live, local_ref, object_meta, read_text, secret_object};
 use crate::cli::CreateSourceHelmArgs;
+use crate::commands::Ctx;
 use crate::render::create::{
     CreateError, check_name, export_document, invalid, parse_labels, url_parse_error,
 };
+use crate::secret::check_key_pair;
 
 pub fn build(args: &CreateSourceHelmArgs, namespace: &str) -> Result<HelmRepository, CreateError> {
     let common = &args.common.base.common;
@@ -58,4 +64,100 @@ pub fn build(args: &CreateSourceHelmArgs, namespace: &str) -> Result<HelmReposit
 
 pub fn export(args: &CreateSourceHelmArgs, namespace: &str) -> anyhow::Result<String> {
     Ok(export_document(&build(args, namespace)?)?)
+}
+
+/// The credentials secret `helm-<name>` of live mode: a TLS pair, else
+/// basic auth, else only a CA; `None` when no credential flag was given.
+fn credentials(
+    args: &CreateSourceHelmArgs,
+    name: &str,
+    namespace: &str,
+) -> Result<Option<Secret>, CreateError> {
+    let read = |path: &str, what: &str| -> Result<Option<String>, CreateError> {
+        if path.is_empty() {
+            return Ok(None);
+        }
+        read_text(path)
+            .map(Some)
+            .map_err(|e| invalid(format!("{what}: {e}")))
+    };
+    let ca = read(&args.ca_file, "unable to read TLS CA file")?;
+    // Upstream reads the pair only when both files are named.
+    let pair = if args.cert_file.is_empty() || args.key_file.is_empty() {
+        None
+    } else {
+        let cert = read(&args.cert_file, "failed to read cert file")?.unwrap_or_default();
+        let key = read(&args.key_file, "failed to read key file")?.unwrap_or_default();
+        Some((cert, key))
+    };
+    let mut data = BTreeMap::new();
+    let secret_type = if let Some((cert, key)) = pair {
+        check_key_pair(cert.as_bytes(), key.as_bytes()).map_err(|e| invalid(e.to_string()))?;
+        data.insert("tls.crt".to_string(), cert);
+        data.insert("tls.key".to_string(), key);
+        "kubernetes.io/tls"
+    } else if !args.username.is_empty() || !args.password.is_empty() {
+        if args.username.is_empty() {
+            return Err(invalid("username is required"));
+        }
+        if args.password.is_empty() {
+            return Err(invalid("password is required"));
+        }
+        data.insert("username".to_string(), args.username.clone());
+        data.insert("password".to_string(), args.password.clone());
+        "kubernetes.io/basic-auth"
+    } else if ca.is_some() {
+        "Opaque"
+    } else {
+        return Ok(None);
+    };
+    if let Some(ca) = ca {
+        data.insert("ca.crt".to_string(), ca);
+    }
+    Ok(Some(secret_object(
+        &format!("helm-{name}"),
+        namespace,
+        BTreeMap::new(),
+        BTreeMap::new(),
+        data,
+        Some(secret_type),
+    )))
+}
+
+/// Live mode: the credentials secret (unless `--secret-ref`), then the
+/// HelmRepository; OCI repositories have no artifact to wait for.
+pub async fn apply(ctx: &Ctx, args: &CreateSourceHelmArgs) -> anyhow::Result<()> {
+    let namespace = ctx.global.namespace.as_str();
+    let mut repository = build(args, namespace)?;
+    let name = repository.metadata.name.clone().unwrap_or_default();
+    let secret = if args.secret_ref.is_empty() {
+        credentials(args, &name, namespace)?
+    } else {
+        None
+    };
+    let client = ctx.kube.client().await?;
+    ctx.printer.generate("generating HelmRepository source");
+    if let Some(secret) = secret {
+        ctx.printer
+            .action("applying secret with repository credentials");
+        live::upsert_secret(&client, &secret).await?;
+        repository.spec.secret_ref = secret.metadata.name.as_deref().and_then(local_ref);
+        repository.spec.pass_credentials = args.pass_credentials.then_some(true);
+        ctx.printer.success("authentication configured");
+    }
+    let lines = live::Lines {
+        applied: "source",
+        ..live::Lines::plain("HelmRepository source")
+    };
+    let ready = live::apply_and_wait(ctx, &client, &live::to_json(&repository)?, &lines).await?;
+    ctx.printer
+        .success("HelmRepository source reconciliation completed");
+    if repository.spec.r#type == Some(HelmRepositoryType::Oci) {
+        return Ok(());
+    }
+    live::fetched_revision(
+        ctx,
+        &ready,
+        "HelmRepository source reconciliation completed but no artifact was found",
+    )
 }

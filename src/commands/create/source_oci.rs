@@ -6,8 +6,9 @@ use flux_api::source::{
 };
 use flux_api::{OCIRepository, OCIRepositorySpec};
 
-use super::{api_enum, go_duration, local_ref, non_empty, object_meta};
+use super::{api_enum, go_duration, live, local_ref, non_empty, object_meta};
 use crate::cli::CreateSourceOciArgs;
+use crate::commands::Ctx;
 use crate::render::create::{CreateError, check_name, export_document, invalid, parse_labels};
 
 /// `<media-type>:<operation>`, split at the first colon.
@@ -109,6 +110,17 @@ pub fn build(args: &CreateSourceOciArgs, namespace: &str) -> Result<OCIRepositor
 
 pub fn export(args: &CreateSourceOciArgs, namespace: &str) -> anyhow::Result<String> {
     Ok(export_document(&build(args, namespace)?)?)
+}
+
+/// Live mode: upstream prints no "generating" line for OCI sources.
+pub async fn apply(ctx: &Ctx, args: &CreateSourceOciArgs) -> anyhow::Result<()> {
+    let repository = build(args, &ctx.global.namespace)?;
+    let client = ctx.kube.client().await?;
+    let lines = live::Lines::plain("OCIRepository");
+    let ready = live::apply_and_wait(ctx, &client, &live::to_json(&repository)?, &lines).await?;
+    ctx.printer
+        .success("OCIRepository reconciliation completed");
+    live::fetched_revision(ctx, &ready, "no artifact was found")
 }
 
 #[cfg(test)]

@@ -7,7 +7,13 @@ use k8s_openapi::api::core::v1::{Namespace, ServiceAccount};
 use k8s_openapi::api::rbac::v1::{RoleBinding, RoleRef, Subject};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 
+use anyhow::Context;
+use kube::api::{Api, DeleteParams, PostParams};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
 use crate::cli::CreateTenantArgs;
+use crate::commands::Ctx;
 use crate::render::create::{
     CreateError, check_name, dns1123_label_problems, dns1123_subdomain_problems, export_document,
     invalid, parse_labels, qualified_name_problems,
@@ -116,4 +122,88 @@ pub fn export(args: &CreateTenantArgs) -> anyhow::Result<String> {
         out.push_str(&export_document(&objects.role_binding)?);
     }
     Ok(out)
+}
+
+/// Creates `object`, or makes the existing one's labels equal to its labels.
+async fn upsert_labels<K>(api: &Api<K>, object: &K) -> anyhow::Result<()>
+where
+    K: kube::Resource<DynamicType = ()> + Clone + Serialize + DeserializeOwned + std::fmt::Debug,
+{
+    let name = object.meta().name.clone().unwrap_or_default();
+    let failed = || format!("unable to apply {} {name}", K::kind(&()));
+    match api.get_opt(&name).await.with_context(failed)? {
+        None => {
+            api.create(&PostParams::default(), object)
+                .await
+                .with_context(failed)?;
+        }
+        Some(mut existing) if existing.meta().labels != object.meta().labels => {
+            existing.meta_mut().labels = object.meta().labels.clone();
+            api.replace(&name, &PostParams::default(), &existing)
+                .await
+                .with_context(failed)?;
+        }
+        Some(_) => {}
+    }
+    Ok(())
+}
+
+/// Creates the role binding; its roleRef cannot change, so one that
+/// differs is deleted and created again, as upstream does.
+async fn upsert_role_binding(api: &Api<RoleBinding>, binding: &RoleBinding) -> anyhow::Result<()> {
+    let name = binding.metadata.name.clone().unwrap_or_default();
+    let failed = || format!("unable to apply RoleBinding {name}");
+    if let Some(existing) = api.get_opt(&name).await.with_context(failed)? {
+        if existing.subjects == binding.subjects
+            && existing.role_ref == binding.role_ref
+            && existing.metadata.labels == binding.metadata.labels
+        {
+            return Ok(());
+        }
+        api.delete(&name, &DeleteParams::default())
+            .await
+            .with_context(failed)?;
+    }
+    api.create(&PostParams::default(), binding)
+        .await
+        .with_context(failed)?;
+    Ok(())
+}
+
+/// Live mode: per tenant namespace the Namespace, ServiceAccount and
+/// RoleBinding, in that order.
+pub async fn apply(ctx: &Ctx, args: &CreateTenantArgs) -> anyhow::Result<()> {
+    let tenants = build(args)?;
+    let client = ctx.kube.client().await?;
+    for objects in tenants {
+        let namespace = objects
+            .service_account
+            .metadata
+            .namespace
+            .clone()
+            .unwrap_or_default();
+        if let Some(ns) = &objects.namespace {
+            ctx.printer
+                .action(&format!("applying namespace {namespace}"));
+            upsert_labels(&Api::<Namespace>::all(client.clone()), ns).await?;
+        }
+        let account = &objects.service_account;
+        ctx.printer.action(&format!(
+            "applying service account {}",
+            account.metadata.name.as_deref().unwrap_or_default()
+        ));
+        upsert_labels(
+            &Api::<ServiceAccount>::namespaced(client.clone(), &namespace),
+            account,
+        )
+        .await?;
+        let binding = &objects.role_binding;
+        ctx.printer.action(&format!(
+            "applying role binding {}",
+            binding.metadata.name.as_deref().unwrap_or_default()
+        ));
+        upsert_role_binding(&Api::namespaced(client.clone(), &namespace), binding).await?;
+    }
+    ctx.printer.success("tenant setup completed");
+    Ok(())
 }
