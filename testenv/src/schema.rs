@@ -2,9 +2,13 @@
 
 use serde_json::Value;
 
-/// Applies the defaults of `schema` to `obj` and drops fields it does not declare.
-pub fn prune_and_default(obj: &mut Value, schema: &Value) {
-    let Some(m) = obj.as_object_mut() else { return };
+/// Applies the defaults of `schema` to `obj` and drops fields it does not declare; returns the
+/// dotted paths of the dropped fields.
+pub fn prune_and_default(obj: &mut Value, schema: &Value) -> Vec<String> {
+    let mut pruned = vec![];
+    let Some(m) = obj.as_object_mut() else {
+        return pruned;
+    };
     let props = schema.get("properties");
     let preserve = preserves(schema);
     let keys: Vec<String> = m.keys().cloned().collect();
@@ -13,14 +17,16 @@ pub fn prune_and_default(obj: &mut Value, schema: &Value) {
             continue;
         }
         match props.and_then(|p| p.get(&k)) {
-            Some(s) => walk(m.get_mut(&k).expect("key listed above"), s),
+            Some(s) => walk(m.get_mut(&k).expect("key listed above"), s, &k, &mut pruned),
             None if !preserve => {
                 m.remove(&k);
+                pruned.push(k);
             }
             None => {}
         }
     }
     default_props(obj, schema);
+    pruned
 }
 
 fn preserves(schema: &Value) -> bool {
@@ -47,13 +53,13 @@ fn default_props(obj: &mut Value, schema: &Value) {
             && !m.contains_key(k)
         {
             let mut d = d.clone();
-            walk(&mut d, s);
+            walk(&mut d, s, k, &mut vec![]);
             m.insert(k.clone(), d);
         }
     }
 }
 
-fn walk(v: &mut Value, schema: &Value) {
+fn walk(v: &mut Value, schema: &Value, path: &str, pruned: &mut Vec<String>) {
     match v {
         Value::Object(m) => {
             let props = schema.get("properties").and_then(Value::as_object);
@@ -80,9 +86,15 @@ fn walk(v: &mut Value, schema: &Value) {
                     .and_then(|p| p.get(&k))
                     .or(additional.filter(|a| a.is_object()));
                 match sub {
-                    Some(s) => walk(m.get_mut(&k).expect("key listed above"), s),
+                    Some(s) => walk(
+                        m.get_mut(&k).expect("key listed above"),
+                        s,
+                        &format!("{path}.{k}"),
+                        pruned,
+                    ),
                     None if !keep_unknown => {
                         m.remove(&k);
+                        pruned.push(format!("{path}.{k}"));
                     }
                     None => {}
                 }
@@ -91,8 +103,8 @@ fn walk(v: &mut Value, schema: &Value) {
         }
         Value::Array(items) => {
             if let Some(s) = schema.get("items") {
-                for i in items {
-                    walk(i, s);
+                for (n, i) in items.iter_mut().enumerate() {
+                    walk(i, s, &format!("{path}[{n}]"), pruned);
                 }
             }
         }

@@ -23,7 +23,7 @@ use crate::error::{ApiError, ApiResult};
 use crate::logs::Logs;
 use crate::registry::ResourceDef;
 use crate::selector::{FieldSelector, LabelSelector};
-use crate::store::{DeleteOpts, EventType, Store, WriteOpts, meta_str};
+use crate::store::{DeleteOpts, EventType, Store, Validation, WriteOpts, meta_str};
 use crate::{Faults, discovery, fields, patch, table};
 
 type Body = BoxBody<Bytes, Infallible>;
@@ -375,6 +375,15 @@ fn parse_object(def: &ResourceDef, body: &[u8], yaml: bool) -> ApiResult<Value> 
     Ok(v)
 }
 
+/// The fieldValidation parameter: Strict rejects unknown fields, otherwise they are pruned.
+fn validation(query: &Query, apply: bool) -> Validation {
+    match (query.get("fieldValidation").map(String::as_str), apply) {
+        (Some("Strict"), false) => Validation::Strict,
+        (Some("Strict"), true) => Validation::StrictApply,
+        _ => Validation::Prune,
+    }
+}
+
 fn manager(query: &Query, user_agent: &str) -> String {
     query.get("fieldManager").cloned().unwrap_or_else(|| {
         user_agent
@@ -452,6 +461,7 @@ async fn resource(
                 status: false,
                 manager: Some(manager(&query, &user_agent)),
                 dry_run,
+                validation: validation(&query, false),
             };
             let created = store.create(def, &ns, obj, &opts)?;
             Ok(json_response(201, &present(&created, def, &t.version)))
@@ -463,6 +473,7 @@ async fn resource(
                 status: status_sub,
                 manager: Some(manager(&query, &user_agent)),
                 dry_run,
+                validation: validation(&query, false),
             };
             let (g, p) = (def.group.clone(), def.plural.clone());
             let updated = store.modify(def, &ns, name, &opts, |cur| match cur {
@@ -580,6 +591,7 @@ fn patch_object(
                 status: status_sub,
                 manager: None,
                 dry_run,
+                validation: validation(query, true),
             };
             store.modify(def, ns, name, &opts, |cur| {
                 fields::apply(def, cur, &applied, mgr, force, status_sub)
@@ -597,6 +609,7 @@ fn patch_object(
                 status: status_sub,
                 manager: Some(manager(query, user_agent)),
                 dry_run,
+                validation: validation(query, false),
             };
             store.modify(def, ns, name, &opts, |cur| {
                 let cur = cur.ok_or_else(not_found)?;

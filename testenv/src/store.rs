@@ -56,6 +56,19 @@ pub struct WriteOpts {
     /// Field manager of an Update operation (apply records its own fields).
     pub manager: Option<String>,
     pub dry_run: bool,
+    pub validation: Validation,
+}
+
+/// What happens to fields a custom resource's schema does not declare.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Validation {
+    /// Dropped (fieldValidation Ignore/Warn, or none given).
+    #[default]
+    Prune,
+    /// Rejected, as for an update or create with fieldValidation=Strict.
+    Strict,
+    /// Rejected, worded as server-side apply words it.
+    StrictApply,
 }
 
 impl WriteOpts {
@@ -522,7 +535,38 @@ impl Store {
         if !def.builtin
             && let Some(schema) = def.version(&version).and_then(|v| v.schema.as_ref())
         {
-            schema::prune_and_default(&mut obj, schema);
+            let unknown = schema::prune_and_default(&mut obj, schema);
+            if !unknown.is_empty() && opts.validation != Validation::Prune {
+                let message = if opts.validation == Validation::StrictApply {
+                    let fields: Vec<String> = unknown
+                        .iter()
+                        .map(|f| format!(".{f}: field not declared in schema"))
+                        .collect();
+                    format!(
+                        "failed to create typed patch object ({}; {}, Kind={}): {}",
+                        if def.namespaced {
+                            format!("{ns}/{name}")
+                        } else {
+                            name.clone()
+                        },
+                        def.api_version(&version),
+                        def.kind,
+                        fields.join(", ")
+                    )
+                } else {
+                    let fields: Vec<String> = unknown
+                        .iter()
+                        .map(|f| format!("unknown field \"{f}\""))
+                        .collect();
+                    format!(
+                        "{} in version \"{version}\" cannot be handled as a {}: strict decoding error: {}",
+                        def.kind,
+                        def.kind,
+                        fields.join(", ")
+                    )
+                };
+                return Err(ApiError::bad_request(message));
+            }
         }
         // Defaulting by kind, as the built-in registries do.
         match (def.group.as_str(), def.plural.as_str()) {

@@ -12,6 +12,14 @@ const WIDGET: &str = r#"
 apiVersion: example.com/v1
 kind: Widget
 metadata: {name: w1, namespace: default, labels: {app: shop}}
+spec: {color: red}
+"#;
+
+/// WIDGET with a field the schema does not declare.
+const WIDGET_EXTRA: &str = r#"
+apiVersion: example.com/v1
+kind: Widget
+metadata: {name: w1, namespace: default, labels: {app: shop}}
 spec: {color: red, notInSchema: true}
 "#;
 
@@ -53,7 +61,18 @@ async fn client_side_apply_prunes_unknown_fields_and_defaults() {
     let env = start_without_controllers().await;
     let crd = kubectl_stdin(&k, &env, &["apply", "-f", "-"], WIDGET_CRD).await;
     assert!(crd.ok, "{}", crd.stderr);
-    let out = kubectl_stdin(&k, &env, &["apply", "-f", "-"], WIDGET).await;
+    // kubectl validates strictly by default: the server rejects the unknown field...
+    let out = kubectl_stdin(&k, &env, &["apply", "-f", "-"], WIDGET_EXTRA).await;
+    assert!(!out.ok);
+    assert!(
+        out.stderr
+            .contains("strict decoding error: unknown field \"spec.notInSchema\""),
+        "{}",
+        out.stderr
+    );
+    // ...and without validation prunes it.
+    let args = ["apply", "--validate=false", "-f", "-"];
+    let out = kubectl_stdin(&k, &env, &args, WIDGET_EXTRA).await;
     assert!(out.ok, "{}", out.stderr);
     assert!(
         out.stdout.contains("widget.example.com/w1 created"),
@@ -122,6 +141,21 @@ async fn server_side_apply_tracks_managers_and_reports_conflicts() {
         WIDGET,
     )
     .await;
+    let strict = kubectl_stdin(
+        &k,
+        &env,
+        &["apply", "--server-side", "-f", "-"],
+        WIDGET_EXTRA,
+    )
+    .await;
+    assert!(!strict.ok);
+    assert!(
+        strict
+            .stderr
+            .contains(".spec.notInSchema: field not declared in schema"),
+        "{}",
+        strict.stderr
+    );
     assert!(
         out.ok && out.stdout.contains("serverside-applied"),
         "{}{}",

@@ -137,7 +137,7 @@ fn reconcile(ctx: &Ctx, ns: &str, name: &str) {
         let kubelet = WriteOpts {
             status: true,
             manager: Some("kubelet".into()),
-            dry_run: false,
+            ..Default::default()
         };
         let reported = created
             && ctx
@@ -172,7 +172,7 @@ fn reconcile(ctx: &Ctx, ns: &str, name: &str) {
     let opts = WriteOpts {
         status: true,
         manager: Some("kube-controller-manager".into()),
-        dry_run: false,
+        ..Default::default()
     };
     let _ = ctx.store.modify(&ddef, ns, name, &opts, |cur| {
         let mut o = cur.cloned().unwrap_or(Value::Null);

@@ -334,7 +334,7 @@ fn write_status(
     let opts = WriteOpts {
         status: true,
         manager: Some(controller.into()),
-        dry_run: false,
+        ..Default::default()
     };
     let before = meta_str(obj, "resourceVersion").to_string();
     ctx.store
