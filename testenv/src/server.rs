@@ -844,10 +844,14 @@ fn watch(
                             continue;
                         }
                         last_rv = ev.rv;
-                        if !matches(&ev.object) {
-                            continue;
-                        }
-                        if tx.send(encode(ev.etype.as_str(), &present(&ev.object, &def, &version))).await.is_err() {
+                        // Entering or leaving the selector reads as ADDED or DELETED.
+                        let etype = match (ev.etype, ev.prev.as_deref().map(&matches), matches(&ev.object)) {
+                            (EventType::Modified, Some(true), false) => EventType::Deleted,
+                            (EventType::Modified, Some(false), true) => EventType::Added,
+                            (t, _, true) => t,
+                            _ => continue,
+                        };
+                        if tx.send(encode(etype.as_str(), &present(&ev.object, &def, &version))).await.is_err() {
                             return;
                         }
                         sent += 1;

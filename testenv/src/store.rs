@@ -38,6 +38,8 @@ pub struct Event {
     pub plural: String,
     pub etype: EventType,
     pub object: Arc<Value>,
+    /// The object before a MODIFIED change, so watches can tell when it enters or leaves a selector.
+    pub prev: Option<Arc<Value>>,
 }
 
 /// The events a watch sends first, and the receiver for the rest.
@@ -302,6 +304,7 @@ impl Store {
                                 plural: key.1.clone(),
                                 etype: EventType::Added,
                                 object: o.clone(),
+                                prev: None,
                             })
                         })
                         .collect()
@@ -655,7 +658,7 @@ impl Store {
         let rv = inner.rv;
         obj["metadata"]["resourceVersion"] = json!(rv.to_string());
         let obj = Arc::new(obj);
-        inner
+        let prev = inner
             .objs
             .entry(def.key())
             .or_default()
@@ -667,17 +670,25 @@ impl Store {
             inner.defs.insert(d.key(), d);
             inner.discovery_gen += 1;
         }
-        self.emit(inner, def, etype, obj.clone());
+        self.emit(inner, def, etype, obj.clone(), prev);
         obj
     }
 
-    fn emit(&self, inner: &mut Inner, def: &ResourceDef, etype: EventType, object: Arc<Value>) {
+    fn emit(
+        &self,
+        inner: &mut Inner,
+        def: &ResourceDef,
+        etype: EventType,
+        object: Arc<Value>,
+        prev: Option<Arc<Value>>,
+    ) {
         let ev = Arc::new(Event {
             rv: inner.rv,
             group: def.group.clone(),
             plural: def.plural.clone(),
             etype,
             object,
+            prev,
         });
         inner.log.push_back(ev.clone());
         while inner.log.len() > inner.log_cap {
@@ -750,7 +761,7 @@ impl Store {
         let mut gone = (*removed).clone();
         gone["metadata"]["resourceVersion"] = json!(inner.rv.to_string());
         let gone = Arc::new(gone);
-        self.emit(inner, def, EventType::Deleted, gone.clone());
+        self.emit(inner, def, EventType::Deleted, gone.clone(), None);
         // Deleting a CRD deletes its objects; deleting a namespace deletes its contents.
         if def.group == "apiextensions.k8s.io"
             && def.plural == "customresourcedefinitions"

@@ -491,3 +491,48 @@ async fn deleting_an_owner_collects_its_pods_unless_orphaned() {
     assert_eq!(count("gc").await, 0);
     assert_eq!(count("orphan").await, 2);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn label_selector_watches_see_objects_enter_and_leave() {
+    let env = start_without_controllers().await;
+    let c = env.client().await.expect("client");
+    let cms: Api<ConfigMap> = Api::namespaced(c.clone(), "default");
+    let mut s = cms
+        .watch(&WatchParams::default().labels("app=w").timeout(10), "0")
+        .await
+        .expect("watch")
+        .boxed();
+    cms.create(
+        &PostParams::default(),
+        &configmap("moving", json!({"app": "x"})),
+    )
+    .await
+    .expect("create");
+    let relabel = |app: &'static str| {
+        let cms = cms.clone();
+        async move {
+            let p = json!({"metadata": {"labels": {"app": app}}});
+            cms.patch("moving", &PatchParams::default(), &Patch::Merge(&p))
+                .await
+                .expect("relabel");
+        }
+    };
+    relabel("w").await;
+    relabel("x").await;
+    let mut seen = vec![];
+    while seen.len() < 2 {
+        match s.next().await.expect("open").expect("event") {
+            WatchEvent::Added(o) => seen.push(("ADDED", o.metadata.name.expect("name"))),
+            WatchEvent::Deleted(o) => seen.push(("DELETED", o.metadata.name.expect("name"))),
+            WatchEvent::Modified(_) => seen.push(("MODIFIED", String::new())),
+            _ => {}
+        }
+    }
+    assert_eq!(
+        seen,
+        [
+            ("ADDED", "moving".to_string()),
+            ("DELETED", "moving".to_string())
+        ]
+    );
+}
