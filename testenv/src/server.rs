@@ -580,6 +580,11 @@ fn patch_object(
             if applied["apiVersion"].as_str().is_none() || applied["kind"].as_str().is_none() {
                 return Err(ApiError::bad_request("invalid object type: /, Kind="));
             }
+            if !applied["metadata"].is_object() {
+                return Err(ApiError::bad_request(
+                    "error decoding patch: metadata must be an object",
+                ));
+            }
             if applied["metadata"]["name"]
                 .as_str()
                 .is_none_or(|n| n.is_empty())

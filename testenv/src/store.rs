@@ -167,6 +167,62 @@ fn spec_part(def: &ResourceDef, v: &Value) -> Value {
     v
 }
 
+/// Rejects objects whose well-known fields have the wrong JSON type, as decoding into the Go
+/// types would.
+fn check_shape(def: &ResourceDef, obj: &Value) -> ApiResult<()> {
+    let bad = |field: &str, want: &str| {
+        Err(ApiError::bad_request(format!(
+            "{} in version \"v1\" cannot be handled as a {}: json: cannot unmarshal {field} into Go value of type {want}",
+            def.kind, def.kind
+        )))
+    };
+    if !obj.is_object() {
+        return bad("non-object", "map");
+    }
+    let meta = &obj["metadata"];
+    if !meta.is_object() && !meta.is_null() {
+        return bad("metadata", "v1.ObjectMeta");
+    }
+    for (field, want_object) in [
+        ("labels", true),
+        ("annotations", true),
+        ("finalizers", false),
+        ("ownerReferences", false),
+    ] {
+        let v = &meta[field];
+        let ok = v.is_null()
+            || if want_object {
+                v.is_object()
+            } else {
+                v.is_array()
+            };
+        if !ok {
+            return bad(
+                &format!("metadata.{field}"),
+                if want_object {
+                    "map[string]string"
+                } else {
+                    "[]"
+                },
+            );
+        }
+        if want_object
+            && v.as_object()
+                .is_some_and(|m| m.values().any(|x| !x.is_string()))
+        {
+            return bad(&format!("metadata.{field}"), "string");
+        }
+    }
+    if def.builtin {
+        for field in ["spec", "data", "status"] {
+            if !obj[field].is_object() && !obj[field].is_null() {
+                return bad(field, "struct");
+            }
+        }
+    }
+    Ok(())
+}
+
 impl Store {
     pub fn new(log_cap: usize) -> Arc<Store> {
         let (tx, _) = broadcast::channel(1 << 16);
@@ -441,6 +497,7 @@ impl Store {
         mut obj: Value,
         opts: &WriteOpts,
     ) -> ApiResult<Value> {
+        check_shape(def, &obj)?;
         let name = meta_str(&obj, "name").to_string();
         let version = match obj["apiVersion"].as_str() {
             Some(av) => {
@@ -538,7 +595,16 @@ impl Store {
         if !def.builtin
             && let Some(schema) = def.version(&version).and_then(|v| v.schema.as_ref())
         {
-            let unknown = schema::prune_and_default(&mut obj, schema);
+            let report = schema::prune_and_default(&mut obj, schema);
+            if !report.invalid.is_empty() {
+                return Err(ApiError::invalid(
+                    &def.group,
+                    &def.kind,
+                    &name,
+                    report.invalid.join(", "),
+                ));
+            }
+            let unknown = report.pruned;
             if !unknown.is_empty() && opts.validation != Validation::Prune {
                 let message = if opts.validation == Validation::StrictApply {
                     let fields: Vec<String> = unknown

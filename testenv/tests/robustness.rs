@@ -201,3 +201,89 @@ async fn random_requests_never_break_the_server() {
     let (code, _, _) = raw(&c, "GET", "/version", "application/json", vec![]).await;
     assert_eq!(code, 200, "still serving");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn wrongly_typed_fields_are_rejected_not_crashed_on() {
+    let env = start().await;
+    env.apply_yaml(WIDGET_CRD).expect("crd");
+    let c = env.client().await.expect("client");
+    let targets = [
+        ("/api/v1/namespaces/default/configmaps", "v1", "ConfigMap"),
+        ("/api/v1/namespaces/default/secrets", "v1", "Secret"),
+        ("/api/v1/namespaces/default/services", "v1", "Service"),
+        (
+            "/apis/apps/v1/namespaces/default/deployments",
+            "apps/v1",
+            "Deployment",
+        ),
+        ("/api/v1/namespaces", "v1", "Namespace"),
+        (
+            "/apis/example.com/v1/namespaces/default/widgets",
+            "example.com/v1",
+            "Widget",
+        ),
+    ];
+    let shapes = [
+        r#""metadata":"x""#,
+        r#""metadata":{"name":"bad","labels":"x"}"#,
+        r#""metadata":{"name":"bad","labels":{"a":1}}"#,
+        r#""metadata":{"name":"bad","finalizers":"x"}"#,
+        r#""metadata":{"name":"bad"},"spec":"x","data":3"#,
+    ];
+    for (collection, api_version, kind) in targets {
+        // A valid object to update and patch.
+        let good = format!(
+            r#"{{"apiVersion":"{api_version}","kind":"{kind}","metadata":{{"name":"bad"}}}}"#
+        );
+        let (code, _, body) = raw(
+            &c,
+            "POST",
+            collection,
+            "application/json",
+            good.into_bytes(),
+        )
+        .await;
+        assert_eq!(code, 201, "{}", String::from_utf8_lossy(&body));
+        let item = format!("{collection}/bad");
+        for shape in shapes {
+            let body = format!(r#"{{"apiVersion":"{api_version}","kind":"{kind}",{shape}}}"#);
+            for (method, path, ct) in [
+                ("POST", collection, "application/json"),
+                ("PUT", item.as_str(), "application/json"),
+                ("PATCH", item.as_str(), "application/merge-patch+json"),
+                (
+                    "PATCH",
+                    &format!("{item}?fieldManager=t"),
+                    "application/apply-patch+yaml",
+                ),
+            ] {
+                let (code, _, resp) = raw(&c, method, path, ct, body.clone().into_bytes()).await;
+                assert!(
+                    (400..500).contains(&code),
+                    "{method} {path} {shape}: {code} {}",
+                    String::from_utf8_lossy(&resp)
+                );
+                status_body(&resp);
+            }
+        }
+    }
+    // Custom resources are checked against their schema's types, with 422 Invalid.
+    let w = br#"{"apiVersion":"example.com/v1","kind":"Widget","metadata":{"name":"typed"},"spec":{"size":"big"}}"#;
+    let (code, _, body) = raw(
+        &c,
+        "POST",
+        "/apis/example.com/v1/namespaces/default/widgets",
+        "application/json",
+        w.to_vec(),
+    )
+    .await;
+    assert_eq!(code, 422);
+    let s = status_body(&body);
+    assert_eq!(s["reason"], "Invalid");
+    assert_eq!(
+        s["message"],
+        "Widget.example.com \"typed\" is invalid: spec.size: Invalid value: \"string\": spec.size in body must be of type integer: \"string\""
+    );
+    let (code, _, _) = raw(&c, "GET", "/version", "application/json", vec![]).await;
+    assert_eq!(code, 200);
+}

@@ -56,6 +56,13 @@ pub fn apply_docs(
                 .map(|m| m.remove("namespace"));
             String::new()
         };
+        if !doc["metadata"].is_object()
+            || !(doc["metadata"]["labels"].is_object() || doc["metadata"]["labels"].is_null())
+        {
+            return Err(format!(
+                "{kind}/{name}: metadata and metadata.labels must be maps"
+            ));
+        }
         for (k, v) in labels {
             doc["metadata"]["labels"][*k] = json!(v);
         }
