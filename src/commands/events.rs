@@ -368,7 +368,9 @@ async fn watch(
         while let Some(item) = merged.next().await {
             let event = match item {
                 Ok(watcher::Event::Apply(e) | watcher::Event::InitApply(e)) => e,
-                Ok(_) => {
+                // Init comes before the first list request is answered.
+                Ok(watcher::Event::Init) => continue,
+                Ok(watcher::Event::InitDone | watcher::Event::Delete(_)) => {
                     connected = true;
                     continue;
                 }
