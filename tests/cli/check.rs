@@ -113,3 +113,34 @@ fn a_silent_server_is_given_up_on_within_the_timeout() {
         out.stderr
     );
 }
+
+#[test]
+fn every_day_2_command_reports_a_refused_connection() {
+    for command in [
+        &["install"][..],
+        &["uninstall", "--silent"],
+        &["logs"],
+        &["events"],
+        &["events", "--watch"],
+    ] {
+        let args: Vec<&str> = command
+            .iter()
+            .copied()
+            .chain([
+                "--server=https://127.0.0.1:1",
+                "--insecure-skip-tls-verify",
+                "--timeout=5s",
+            ])
+            .collect();
+        let out = run(&args);
+        assert_eq!(out.code, 1, "{command:?}: {}", out.stderr);
+        let last = out.stderr.lines().last().unwrap_or_default();
+        assert!(
+            last.starts_with('✗')
+                && last.contains("unable to reach the Kubernetes API server")
+                && last.contains("Connection refused"),
+            "{command:?}: {}",
+            out.stderr
+        );
+    }
+}

@@ -1,7 +1,8 @@
 //! `flux install` without --export, against an empty testenv cluster.
 
 use k8s_openapi::api::core::v1::Secret;
-use kube::api::Api;
+use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
+use kube::api::{Api, Patch, PatchParams};
 
 use crate::common::cluster::Cluster;
 
@@ -105,13 +106,10 @@ fn install_creates_the_image_pull_secret() {
     );
 }
 
-#[test]
-fn install_refuses_a_bootstrapped_cluster() {
-    let cluster = Cluster::start(false);
+/// Adds a label to the CRD the installation is described by.
+fn label_info_crd(cluster: &Cluster, key: &str, value: &str) {
     cluster.with_client(async |client| {
-        use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
-        use kube::api::{Patch, PatchParams};
-        let patch = serde_json::json!({"metadata": {"labels": {"kustomize.toolkit.fluxcd.io/namespace": "flux-system"}}});
+        let patch = serde_json::json!({"metadata": {"labels": {key: value}}});
         Api::<CustomResourceDefinition>::all(client)
             .patch(
                 "gitrepositories.source.toolkit.fluxcd.io",
@@ -121,6 +119,16 @@ fn install_refuses_a_bootstrapped_cluster() {
             .await
             .unwrap();
     });
+}
+
+#[test]
+fn install_refuses_a_bootstrapped_cluster() {
+    let cluster = Cluster::start(false);
+    label_info_crd(
+        &cluster,
+        "kustomize.toolkit.fluxcd.io/namespace",
+        "flux-system",
+    );
     let out = cluster.flux(&["install"]);
     assert_eq!(out.code, 1);
     assert!(
@@ -131,4 +139,23 @@ fn install_refuses_a_bootstrapped_cluster() {
         out.stderr
     );
     assert_eq!(out.stdout, "");
+}
+
+#[test]
+fn overriding_another_tools_install_needs_confirmation_or_force() {
+    let cluster = Cluster::start(true);
+    label_info_crd(&cluster, "app.kubernetes.io/managed-by", "Helm");
+    let out = cluster.flux(&["install"]);
+    assert_eq!(out.code, 1);
+    assert!(
+        out.stderr.contains(
+            "⚠️ Flux v2.9.4 has been installed on this cluster with Helm!\n✗ cannot ask \"Are you sure you want to override the Helm installation\""
+        ),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(out.stdout, "");
+    let forced = cluster.flux(&["install", "--force"]);
+    assert_eq!(forced.code, 0, "{}", forced.stderr);
+    assert!(forced.stderr.ends_with("✔ install finished\n"));
 }
