@@ -159,12 +159,13 @@ impl ApiError {
         )
     }
 
-    pub fn forbidden_namespace_terminating(name: &str) -> Self {
+    pub fn undeletable_namespace(name: &str) -> Self {
         Self::new(
             403,
             "Forbidden",
-            format!("namespace {name} is being terminated"),
+            format!("namespaces \"{name}\" is forbidden: this namespace may not be deleted"),
         )
+        .with_details("", "namespaces", name)
     }
 
     /// The `kind: Status` body.

@@ -54,7 +54,7 @@ pub struct Faults {
     pub retry_after_secs: u64,
     /// Fraction (0..=1) of requests answered with `error_code`.
     pub error_ratio: f64,
-    /// 500 (InternalError) or 503 (ServiceUnavailable).
+    /// 503 answers ServiceUnavailable; any other value 500 InternalError.
     pub error_code: u16,
     /// Watch streams end after this many events.
     pub watch_cut_after: Option<usize>,

@@ -774,6 +774,12 @@ impl Store {
         name: &str,
         opts: &DeleteOpts,
     ) -> ApiResult<Arc<Value>> {
+        if def.group.is_empty()
+            && def.plural == "namespaces"
+            && ["default", "kube-system", "kube-public"].contains(&name)
+        {
+            return Err(ApiError::undeletable_namespace(name));
+        }
         let mut inner = self.lock();
         let cur = inner
             .objs

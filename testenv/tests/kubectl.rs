@@ -273,6 +273,15 @@ async fn create_namespace_and_namespace_must_exist() {
         "{}",
         out.stderr
     );
+    let out = kubectl(&k, &env, &["delete", "namespace", "default"]).await;
+    assert!(
+        !out.ok
+            && out
+                .stderr
+                .contains("namespaces \"default\" is forbidden: this namespace may not be deleted"),
+        "{}",
+        out.stderr
+    );
     let out = kubectl(&k, &env, &["create", "namespace", "team-a"]).await;
     assert!(
         !out.ok
