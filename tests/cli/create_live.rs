@@ -12,7 +12,7 @@ use kube::api::Api;
 use serde_json::Value;
 
 use crate::common::cluster::{Cluster, fixture};
-use crate::common::git_servers::HttpGitServer;
+use crate::common::git_servers::{HttpGitServer, SshGitServer};
 use crate::common::{Run, flux};
 
 const NS: &str = "tkfg-1";
@@ -780,4 +780,121 @@ fn bad_input_is_rejected_before_contacting_the_cluster() {
         stderr.starts_with("✚ generating Provider\n► applying Provider\n✗ "),
         "{stderr}"
     );
+}
+
+/// Over SSH a deploy key is generated and shown (never the private key),
+/// the server's host key is collected, and the confirmation is refused
+/// without a terminal unless `--silent` is given.
+#[test]
+fn ssh_sources_show_the_deploy_key_and_need_confirmation() {
+    let server = match SshGitServer::start() {
+        Ok(server) => server,
+        Err(reason) => {
+            eprintln!("skipped: {reason}");
+            return;
+        }
+    };
+    let (_, url) = server.create_repo("podinfo");
+    let cluster = cluster();
+    let args = ["source", "git", "deploy", "--url", &url, "--branch=main"];
+    let out = create(&cluster, &args);
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    let host_line = format!("[127.0.0.1]:{} {}", server.port, server.host_key());
+    assert!(
+        out.stderr.starts_with(&format!(
+            "✚ generating GitRepository source\n✔ collected public key from SSH server:\n{host_line}\n✚ deploy key: ecdsa-sha2-nistp384 "
+        )),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr
+            .ends_with("pass --silent to skip the confirmation\n"),
+        "{}",
+        out.stderr
+    );
+    assert!(!out.stderr.contains("PRIVATE KEY"));
+    let missing = cluster.with_client(async |client| {
+        Api::<Secret>::namespaced(client, NS)
+            .get_opt("deploy")
+            .await
+            .unwrap()
+    });
+    assert!(
+        missing.is_none(),
+        "nothing is applied without the confirmation"
+    );
+
+    let mut silent = args.to_vec();
+    silent.extend(["--silent", "--ssh-key-algorithm=ed25519"]);
+    let out = create(&cluster, &silent);
+    assert!(
+        out.stderr.contains("\n✚ deploy key: ssh-ed25519 "),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr.contains("\n\n► applying secret with repository credentials\n✔ authentication configured\n► applying GitRepository source\n"),
+        "{}",
+        out.stderr
+    );
+    assert!(!out.stderr.contains("PRIVATE KEY"));
+    let (_, data) = secret_data(&cluster, "deploy");
+    assert!(data["identity"].starts_with("-----BEGIN PRIVATE KEY-----"));
+    assert!(out.stderr.contains(data["identity.pub"].trim()));
+    assert_eq!(data["known_hosts"], host_line);
+}
+
+/// With the API server unreachable (testenv's fault injection), invalid
+/// input still fails with its own message, and valid input fails to connect.
+#[test]
+fn unreachable_server_does_not_hide_validation_errors() {
+    let cluster = cluster();
+    cluster.set_faults(testenv::Faults {
+        unreachable: true,
+        ..testenv::Faults::default()
+    });
+    let out = create(&cluster, &["kustomization", "apps", "--path=./x"]);
+    assert_eq!(
+        (out.code, out.stderr.as_str()),
+        (1, "✗ source is required\n")
+    );
+    let out = create(&cluster, &["secret", "proxy", "proxy"]);
+    assert_eq!(
+        (out.code, out.stderr.as_str()),
+        (1, "✗ address is required\n")
+    );
+    let out = create(
+        &cluster,
+        &["secret", "proxy", "proxy", "--address=http://p:8080"],
+    );
+    assert_eq!(out.code, 1);
+    assert!(
+        out.stderr.starts_with("✗ unable to apply secret"),
+        "{}",
+        out.stderr
+    );
+}
+
+/// Throttled and failing requests are retried, so a create still succeeds.
+#[test]
+fn transient_server_errors_are_retried() {
+    let cluster = cluster();
+    cluster.set_faults(testenv::Faults {
+        error_ratio: 0.3,
+        error_code: 503,
+        ..testenv::Faults::default()
+    });
+    let out = create(&cluster, &["alert-provider", "slack", "--type=slack"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(
+        out.stderr.ends_with("✔ Provider slack is ready\n"),
+        "{}",
+        out.stderr
+    );
+    let out = create(
+        &cluster,
+        &["secret", "proxy", "proxy", "--address=http://p:8080"],
+    );
+    assert_eq!(out.code, 0, "{}", out.stderr);
 }

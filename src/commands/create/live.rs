@@ -90,7 +90,8 @@ fn name_of(object: &Value) -> (String, String) {
 }
 
 /// Creates `object`, or brings the existing one up to date as `mode` says.
-/// Conflicting writes (someone else updated it meanwhile) are retried.
+/// Conflicting writes (someone else updated it meanwhile) and transient
+/// failures are retried.
 pub async fn upsert(
     client: &kube::Client,
     spec: &'static KindSpec,
@@ -102,13 +103,14 @@ pub async fn upsert(
     let classify = |e| ObjectError::from_kube(spec, Some(&name), e);
     let wanted: DynamicObject =
         serde_json::from_value(object.clone()).map_err(|e| ObjectError::Api(e.to_string()))?;
+    let post = PostParams::default();
     let mut attempts = 0;
     loop {
         attempts += 1;
         let existing = match objects::get(spec, &api, &name).await {
             Ok(existing) => existing,
             Err(ObjectError::NotFound { .. }) => {
-                match api.create(&PostParams::default(), &wanted).await {
+                match objects::retrying(|| api.create(&post, &wanted)).await {
                     Ok(_) => return Ok(Applied::Created),
                     Err(kube::Error::Api(s)) if s.code == 409 && attempts < 3 => continue,
                     Err(e) => return Err(classify(e)),
@@ -131,7 +133,7 @@ pub async fn upsert(
         }
         let body: DynamicObject =
             serde_json::from_value(updated).map_err(|e| ObjectError::Api(e.to_string()))?;
-        match api.replace(&name, &PostParams::default(), &body).await {
+        match objects::retrying(|| api.replace(&name, &post, &body)).await {
             Ok(written) => {
                 // Server-side defaults can make a different-looking spec a
                 // no-op; the server then keeps the resourceVersion.
@@ -158,9 +160,11 @@ pub async fn upsert_secret(client: &kube::Client, secret: &Secret) -> anyhow::Re
     let name = secret.metadata.name.clone().unwrap_or_default();
     let api: Api<Secret> = Api::namespaced(client.clone(), &namespace);
     let failed = || format!("unable to apply secret {namespace}/{name}");
+    let post = PostParams::default();
     for _ in 0..3 {
-        let Some(mut existing) = api.get_opt(&name).await.with_context(failed)? else {
-            match api.create(&PostParams::default(), secret).await {
+        let found = objects::retrying(|| api.get_opt(&name)).await;
+        let Some(mut existing) = found.with_context(failed)? else {
+            match objects::retrying(|| api.create(&post, secret)).await {
                 Err(kube::Error::Api(s)) if s.code == 409 => continue,
                 result => {
                     result.with_context(failed)?;
@@ -174,7 +178,7 @@ pub async fn upsert_secret(client: &kube::Client, secret: &Secret) -> anyhow::Re
             &mut existing.metadata.annotations,
             &secret.metadata.annotations,
         );
-        match api.replace(&name, &PostParams::default(), &existing).await {
+        match objects::retrying(|| api.replace(&name, &post, &existing)).await {
             Err(kube::Error::Api(s)) if s.code == 409 => continue,
             result => {
                 result.with_context(failed)?;

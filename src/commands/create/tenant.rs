@@ -13,6 +13,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use crate::cli::CreateTenantArgs;
+use crate::cluster::objects::retrying;
 use crate::commands::Ctx;
 use crate::render::create::{
     CreateError, check_name, dns1123_label_problems, dns1123_subdomain_problems, export_document,
@@ -131,15 +132,16 @@ where
 {
     let name = object.meta().name.clone().unwrap_or_default();
     let failed = || format!("unable to apply {} {name}", K::kind(&()));
-    match api.get_opt(&name).await.with_context(failed)? {
+    let post = PostParams::default();
+    match retrying(|| api.get_opt(&name)).await.with_context(failed)? {
         None => {
-            api.create(&PostParams::default(), object)
+            retrying(|| api.create(&post, object))
                 .await
                 .with_context(failed)?;
         }
         Some(mut existing) if existing.meta().labels != object.meta().labels => {
             existing.meta_mut().labels = object.meta().labels.clone();
-            api.replace(&name, &PostParams::default(), &existing)
+            retrying(|| api.replace(&name, &post, &existing))
                 .await
                 .with_context(failed)?;
         }
@@ -153,18 +155,19 @@ where
 async fn upsert_role_binding(api: &Api<RoleBinding>, binding: &RoleBinding) -> anyhow::Result<()> {
     let name = binding.metadata.name.clone().unwrap_or_default();
     let failed = || format!("unable to apply RoleBinding {name}");
-    if let Some(existing) = api.get_opt(&name).await.with_context(failed)? {
+    let (post, delete) = (PostParams::default(), DeleteParams::default());
+    if let Some(existing) = retrying(|| api.get_opt(&name)).await.with_context(failed)? {
         if existing.subjects == binding.subjects
             && existing.role_ref == binding.role_ref
             && existing.metadata.labels == binding.metadata.labels
         {
             return Ok(());
         }
-        api.delete(&name, &DeleteParams::default())
+        retrying(|| api.delete(&name, &delete))
             .await
             .with_context(failed)?;
     }
-    api.create(&PostParams::default(), binding)
+    retrying(|| api.create(&post, binding))
         .await
         .with_context(failed)?;
     Ok(())
