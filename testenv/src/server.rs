@@ -424,7 +424,8 @@ async fn resource(
                 FieldSelector::parse(query.get("fieldSelector").map(String::as_str).unwrap_or(""))?;
             let is_watch = query.get("watch").is_some_and(|w| w == "true" || w == "1");
             if is_watch {
-                return watch(shared, &t, &query, labels, fields, faults);
+                let table = table_request(&req, &query);
+                return watch(shared, &t, &query, labels, fields, faults, table);
             }
             list(
                 store,
@@ -753,6 +754,7 @@ fn watch(
     labels: LabelSelector,
     fields: FieldSelector,
     faults: &Faults,
+    table: Option<String>,
 ) -> ApiResult<Response<Body>> {
     let def = t.def.clone();
     let version = t.version.clone();
@@ -805,23 +807,36 @@ fn watch(
                 && labels.matches(o)
                 && fields.matches(o)
         };
+        // Objects as asked for: the object itself, or a one-row Table for kubectl get -w.
+        let render = |obj: &Value| -> Value {
+            let o = present(obj, &def, &version);
+            match &table {
+                Some(include) => {
+                    let rv = meta_str(&o, "resourceVersion").to_string();
+                    table::table(&def, &version, &[o], &rv, include)
+                }
+                None => o,
+            }
+        };
         let bookmark = |rv: u64, initial_end: bool| {
             let mut meta = json!({"resourceVersion": rv.to_string()});
             if initial_end {
                 meta["annotations"] = json!({"k8s.io/initial-events-end": "true"});
             }
-            encode(
-                "BOOKMARK",
-                &json!({"kind": def.kind, "apiVersion": def.api_version(&version), "metadata": meta}),
-            )
+            let object = match table {
+                Some(_) => {
+                    json!({"kind": "Table", "apiVersion": "meta.k8s.io/v1", "metadata": meta, "columnDefinitions": [], "rows": []})
+                }
+                None => {
+                    json!({"kind": def.kind, "apiVersion": def.api_version(&version), "metadata": meta})
+                }
+            };
+            encode("BOOKMARK", &object)
         };
         for ev in first {
             if matches(&ev.object) {
                 if tx
-                    .send(encode(
-                        ev.etype.as_str(),
-                        &present(&ev.object, &def, &version),
-                    ))
+                    .send(encode(ev.etype.as_str(), &render(&ev.object)))
                     .await
                     .is_err()
                 {
@@ -856,7 +871,7 @@ fn watch(
                             (t, _, true) => t,
                             _ => continue,
                         };
-                        if tx.send(encode(etype.as_str(), &present(&ev.object, &def, &version))).await.is_err() {
+                        if tx.send(encode(etype.as_str(), &render(&ev.object))).await.is_err() {
                             return;
                         }
                         sent += 1;

@@ -324,7 +324,14 @@ async fn get_watch_receives_events() {
     let mut child = kubectl_cmd(
         &k,
         &env,
-        &["get", "configmaps", "-n", "default", "-w", "-o", "name"],
+        &[
+            "get",
+            "configmaps",
+            "-n",
+            "default",
+            "-w",
+            "--output-watch-events",
+        ],
     )
     .spawn()
     .expect("kubectl runs");
@@ -338,12 +345,13 @@ async fn get_watch_receives_events() {
     .await;
     kubectl_ok(&k, &env, &["label", "configmap", "watched", "x=y"]).await;
     kubectl_ok(&k, &env, &["delete", "configmap", "watched"]).await;
-    // One line per event: added, modified (labelled), deleted.
+    // A header (server-side Table), then one line per event: added, modified (labelled), deleted.
     let mut seen = vec![];
     let read = async {
         while let Ok(Some(l)) = lines.next_line().await {
-            seen.push(l.clone());
-            if seen.len() == 3 {
+            let cols: Vec<String> = l.split_whitespace().take(2).map(String::from).collect();
+            seen.push(cols.join(" "));
+            if seen.len() == 4 {
                 break;
             }
         }
@@ -351,7 +359,16 @@ async fn get_watch_receives_events() {
     tokio::time::timeout(Duration::from_secs(20), read)
         .await
         .expect("events arrive");
-    assert_eq!(seen, ["configmap/watched"; 3], "{seen:?}");
+    assert_eq!(
+        seen,
+        [
+            "EVENT NAME",
+            "ADDED watched",
+            "MODIFIED watched",
+            "DELETED watched"
+        ],
+        "{seen:?}"
+    );
     child.kill().await.expect("kill kubectl");
 }
 
