@@ -679,14 +679,15 @@ async fn logs_follow_streams_pod_lines() {
     let tail = kubectl_ok(&k, &env, &["logs", &pod, "--tail=1"]).await;
     assert_eq!(tail.lines().count(), 1);
     assert!(tail.contains("later line"));
-    // sinceSeconds: nothing within the last second after a pause, then only the new line.
-    tokio::time::sleep(Duration::from_millis(2100)).await;
+    // sinceSeconds: nothing within the last 3 s after a longer pause, then only the new line
+    // (3 s leaves room for a slow kubectl start on a busy machine).
+    tokio::time::sleep(Duration::from_millis(3100)).await;
     assert_eq!(
-        kubectl_ok(&k, &env, &["logs", &pod, "--since=1s"]).await,
+        kubectl_ok(&k, &env, &["logs", &pod, "--since=3s"]).await,
         ""
     );
     env.write_pod_log("default", &pod, "{\"msg\":\"fresh\"}");
-    let recent = kubectl_ok(&k, &env, &["logs", &pod, "--since=1s"]).await;
+    let recent = kubectl_ok(&k, &env, &["logs", &pod, "--since=3s"]).await;
     assert_eq!(recent.trim(), "{\"msg\":\"fresh\"}");
     assert_eq!(
         kubectl_ok(&k, &env, &["logs", &pod, "--since=1h"])
