@@ -41,7 +41,6 @@ use anyhow::{Context, Result};
 use base64::Engine;
 use tokio::sync::watch;
 
-pub use error::ApiError;
 
 /// Faults injected into request handling, for reliability tests.
 #[derive(Debug, Clone, Default)]
