@@ -41,7 +41,6 @@ use anyhow::{Context, Result};
 use base64::Engine;
 use tokio::sync::watch;
 
-
 /// Faults injected into request handling, for reliability tests.
 #[derive(Debug, Clone, Default)]
 pub struct Faults {

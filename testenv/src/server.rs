@@ -375,12 +375,24 @@ fn parse_object(def: &ResourceDef, body: &[u8], yaml: bool) -> ApiResult<Value> 
     Ok(v)
 }
 
+/// Adds a `Warning: 299` header per message, as the API server reports dropped fields.
+fn with_warnings(mut resp: Response<Body>, warnings: Vec<String>) -> Response<Body> {
+    for w in warnings {
+        let text = format!("299 - \"{}\"", w.replace('\\', "\\\\").replace('"', "\\\""));
+        if let Ok(v) = HeaderValue::from_str(&text) {
+            resp.headers_mut().append(header::WARNING, v);
+        }
+    }
+    resp
+}
+
 /// The fieldValidation parameter: Strict rejects unknown fields, otherwise they are pruned.
 fn validation(query: &Query, apply: bool) -> Validation {
     match (query.get("fieldValidation").map(String::as_str), apply) {
         (Some("Strict"), false) => Validation::Strict,
         (Some("Strict"), true) => Validation::StrictApply,
-        _ => Validation::Prune,
+        (Some("Ignore"), _) => Validation::Prune,
+        _ => Validation::Warn,
     }
 }
 
@@ -463,9 +475,11 @@ async fn resource(
                 manager: Some(manager(&query, &user_agent)),
                 dry_run,
                 validation: validation(&query, false),
+                ..Default::default()
             };
             let created = store.create(def, &ns, obj, &opts)?;
-            Ok(json_response(201, &present(&created, def, &t.version)))
+            let resp = json_response(201, &present(&created, def, &t.version));
+            Ok(with_warnings(resp, opts.warnings.take()))
         }
         (Method::PUT, Some(name)) => {
             let (_, body) = read_body(req).await?;
@@ -475,18 +489,20 @@ async fn resource(
                 manager: Some(manager(&query, &user_agent)),
                 dry_run,
                 validation: validation(&query, false),
+                ..Default::default()
             };
             let (g, p) = (def.group.clone(), def.plural.clone());
             let updated = store.modify(def, &ns, name, &opts, |cur| match cur {
                 Some(_) => Ok(obj),
                 None => Err(ApiError::not_found(&g, &p, name)),
             })?;
-            Ok(json_response(200, &present(&updated, def, &t.version)))
+            let resp = json_response(200, &present(&updated, def, &t.version));
+            Ok(with_warnings(resp, opts.warnings.take()))
         }
         (Method::PATCH, Some(name)) => {
             let (ct, body) = read_body(req).await?;
             let ct = ct.split(';').next().unwrap_or_default().trim().to_string();
-            let patched = patch_object(
+            let (patched, warnings) = patch_object(
                 store,
                 &t,
                 name,
@@ -497,7 +513,10 @@ async fn resource(
                 &user_agent,
                 dry_run,
             )?;
-            Ok(json_response(200, &present(&patched, def, &t.version)))
+            Ok(with_warnings(
+                json_response(200, &present(&patched, def, &t.version)),
+                warnings,
+            ))
         }
         (Method::DELETE, Some(name)) => {
             let (_, body) = read_body(req).await?;
@@ -564,7 +583,7 @@ fn patch_object(
     query: &Query,
     user_agent: &str,
     dry_run: bool,
-) -> ApiResult<std::sync::Arc<Value>> {
+) -> ApiResult<(std::sync::Arc<Value>, Vec<String>)> {
     let def = &t.def;
     let status_sub = t.sub.as_deref() == Some("status");
     let (g, p) = (def.group.clone(), def.plural.clone());
@@ -598,10 +617,12 @@ fn patch_object(
                 manager: None,
                 dry_run,
                 validation: validation(query, true),
+                ..Default::default()
             };
-            store.modify(def, ns, name, &opts, |cur| {
+            let obj = store.modify(def, ns, name, &opts, |cur| {
                 fields::apply(def, cur, &applied, mgr, force, status_sub)
-            })
+            })?;
+            Ok((obj, opts.warnings.take()))
         }
         "application/merge-patch+json"
         | "application/json-patch+json"
@@ -616,8 +637,9 @@ fn patch_object(
                 manager: Some(manager(query, user_agent)),
                 dry_run,
                 validation: validation(query, false),
+                ..Default::default()
             };
-            store.modify(def, ns, name, &opts, |cur| {
+            let obj = store.modify(def, ns, name, &opts, |cur| {
                 let cur = cur.ok_or_else(not_found)?;
                 match content_type {
                     "application/merge-patch+json" => {
@@ -636,7 +658,8 @@ fn patch_object(
                         Ok(patch::strategic(cur, &patch_v))
                     }
                 }
-            })
+            })?;
+            Ok((obj, opts.warnings.take()))
         }
         other => Err(ApiError::unsupported_media_type(other)),
     }

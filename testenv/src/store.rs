@@ -59,14 +59,18 @@ pub struct WriteOpts {
     pub manager: Option<String>,
     pub dry_run: bool,
     pub validation: Validation,
+    /// Unknown fields dropped under `Validation::Warn`, for the response's Warning headers.
+    pub warnings: std::cell::RefCell<Vec<String>>,
 }
 
 /// What happens to fields a custom resource's schema does not declare.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub enum Validation {
-    /// Dropped (fieldValidation Ignore/Warn, or none given).
+    /// Dropped silently (fieldValidation=Ignore, and the controllers' own writes).
     #[default]
     Prune,
+    /// Dropped with a warning (fieldValidation=Warn, the server's default for API requests).
+    Warn,
     /// Rejected, as for an update or create with fieldValidation=Strict.
     Strict,
     /// Rejected, worded as server-side apply words it.
@@ -605,7 +609,11 @@ impl Store {
                 ));
             }
             let unknown = report.pruned;
-            if !unknown.is_empty() && opts.validation != Validation::Prune {
+            if opts.validation == Validation::Warn {
+                opts.warnings
+                    .borrow_mut()
+                    .extend(unknown.iter().map(|f| format!("unknown field \"{f}\"")));
+            } else if !unknown.is_empty() && opts.validation != Validation::Prune {
                 let message = if opts.validation == Validation::StrictApply {
                     let fields: Vec<String> = unknown
                         .iter()

@@ -70,10 +70,16 @@ async fn client_side_apply_prunes_unknown_fields_and_defaults() {
         "{}",
         out.stderr
     );
-    // ...and without validation prunes it.
-    let args = ["apply", "--validate=false", "-f", "-"];
+    // ...with --validate=warn prunes it with a warning...
+    let args = ["apply", "--validate=warn", "-f", "-"];
     let out = kubectl_stdin(&k, &env, &args, WIDGET_EXTRA).await;
     assert!(out.ok, "{}", out.stderr);
+    assert!(
+        out.stderr
+            .contains("Warning: unknown field \"spec.notInSchema\""),
+        "{}",
+        out.stderr
+    );
     assert!(
         out.stdout.contains("widget.example.com/w1 created"),
         "{}",
@@ -94,14 +100,15 @@ async fn client_side_apply_prunes_unknown_fields_and_defaults() {
             .as_str()
             .is_some_and(|u| u.len() == 36)
     );
-    // A second apply with a change patches and bumps the generation.
+    // ...and without validation prunes it silently. A change patches and bumps the generation.
     let out = kubectl_stdin(
         &k,
         &env,
-        &["apply", "-f", "-"],
-        &WIDGET.replace("red", "blue"),
+        &["apply", "--validate=false", "-f", "-"],
+        &WIDGET_EXTRA.replace("red", "blue"),
     )
     .await;
+    assert!(!out.stderr.contains("Warning"), "{}", out.stderr);
     assert!(
         out.stdout.contains("configured"),
         "{}{}",
