@@ -79,8 +79,9 @@ spec:
     name: tkfg
 "
     ));
-    // Wait until the controllers have reconciled once, as `flux create` would.
-    let out = cluster.flux(&["resume", "ks", "tkfg", "-n", NS]);
+    // Wait until the controllers have applied the source once. (`resume`
+    // would accept a Kustomization that is not Ready yet, as upstream does.)
+    let out = cluster.flux(&["reconcile", "ks", "tkfg", "--with-source", "-n", NS]);
     assert_eq!(out.code, 0, "{}", out.stderr);
     cluster
 }
@@ -308,8 +309,21 @@ spec:
 ",
         repo.path().display()
     ));
-    let out = cluster.flux(&["resume", "hr", "thrfg", "-n", HR_NS]);
-    assert_eq!(out.code, 0, "{}", out.stderr);
+    // The release becomes Ready once the controllers made and fetched its chart.
+    let ready = (0..100).any(|_| {
+        let table = cluster
+            .flux(&["get", "hr", "thrfg", "--no-header", "-n", HR_NS])
+            .stdout;
+        let done = table
+            .split('\t')
+            .nth(3)
+            .is_some_and(|cell| cell.trim() == "True");
+        if !done {
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        done
+    });
+    assert!(ready, "the HelmRelease never became Ready");
     let golden = |path: &str| {
         let text = fixture(path, HR_NS);
         regex::Regex::new(r"@sha1:[0-9a-f]{40}")
