@@ -15,9 +15,9 @@ use serde::de::DeserializeOwned;
 use crate::cli::CreateTenantArgs;
 use crate::cluster::objects::retrying;
 use crate::commands::Ctx;
-use crate::render::create::{
-    CreateError, check_name, dns1123_label_problems, dns1123_subdomain_problems, export_document,
-    invalid, parse_labels, qualified_name_problems,
+use crate::render::create::{CreateError, check_name, export_document, invalid, parse_labels};
+use crate::validate::{
+    dns1123_label_problems, dns1123_subdomain_problems, qualified_name_problems,
 };
 
 /// Label marking every object of a tenant.

@@ -10,10 +10,7 @@ pub use parse::{
     DependsOn, HealthCheck, KindName, parse_depends_on, parse_health_check, parse_kind_name,
     parse_kind_name_namespace, safe_relative_path, url_parse_error,
 };
-pub use validate::{
-    check_name, dns1123_label_problems, dns1123_subdomain_problems, label_value_problems,
-    parse_labels, qualified_name_problems,
-};
+pub use validate::{check_name, parse_labels};
 
 /// Bad `create` input, reported as `✗ <message>` before anything is done.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
