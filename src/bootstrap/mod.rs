@@ -9,6 +9,7 @@
 pub mod git;
 mod health;
 mod plan;
+pub mod provider;
 mod secret;
 
 use std::collections::BTreeSet;
@@ -77,6 +78,8 @@ pub enum BootstrapError {
     Install(#[from] InstallError),
     #[error(transparent)]
     Secret(#[from] SecretError),
+    #[error(transparent)]
+    Provider(#[from] provider::ProviderError),
     #[error("{path}: {message}")]
     Manifest { path: String, message: String },
     #[error("{0}")]
@@ -125,12 +128,23 @@ impl Paths {
     }
 }
 
+/// Where a new SSH public key is registered as a deploy key.
+pub struct DeployKey<'a> {
+    pub provider: &'a dyn provider::GitProvider,
+    pub repository: provider::RepositoryRef,
+    pub html_url: String,
+    pub title: String,
+    pub read_only: bool,
+}
+
 /// One bootstrap run: the options, the printer and the cluster.
 pub struct Bootstrap<'a> {
     pub options: &'a BootstrapOptions,
     pub printer: &'a Printer,
     pub kube: &'a ClientFactory,
     pub confirm: Confirm<'a>,
+    /// A provider's deploy keys; without one the user is asked to add the key.
+    pub deploy_key: Option<DeployKey<'a>>,
 }
 
 impl Bootstrap<'_> {
@@ -197,7 +211,7 @@ impl Bootstrap<'_> {
         }
         self.printer.success("reconciled components");
 
-        secret::reconcile(self, &client, &mut |_| Ok(())).await?;
+        secret::reconcile(self, &client).await?;
 
         self.printer.action("generating sync manifests");
         let sync_text = sync::render(&options.sync);

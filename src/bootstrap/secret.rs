@@ -104,13 +104,9 @@ impl SecretPlan {
 }
 
 /// Creates the source Secret when it is missing (or the given credentials
-/// changed), printing upstream's lines. Returns the public key when a new
-/// SSH key was made, so a provider can register it as a deploy key.
-pub async fn reconcile(
-    run: &Bootstrap<'_>,
-    client: &kube::Client,
-    on_public_key: &mut dyn FnMut(&str) -> Result<(), BootstrapError>,
-) -> Result<(), BootstrapError> {
+/// changed), printing upstream's lines. A new SSH key is registered as the
+/// provider's deploy key, or (plain Git) shown for the user to add.
+pub async fn reconcile(run: &Bootstrap<'_>, client: &kube::Client) -> Result<(), BootstrapError> {
     let options = run.options;
     let ns = &options.sync.namespace;
     let name = &options.sync.secret_name;
@@ -146,7 +142,34 @@ pub async fn reconcile(
             };
             let known_hosts = scan_known_hosts(host, *port, SCAN_TIMEOUT).await?;
             printer.success(&format!("public key: {}", pair.public_key.trim()));
-            on_public_key(&pair.public_key)?;
+            match &run.deploy_key {
+                Some(deploy) => {
+                    let changed = deploy
+                        .provider
+                        .ensure_deploy_key(
+                            &deploy.repository,
+                            &deploy.title,
+                            &pair.public_key,
+                            deploy.read_only,
+                        )
+                        .await?;
+                    if changed {
+                        printer.success(&format!(
+                            "configured deploy key \"{}\" for \"{}\"",
+                            deploy.title, deploy.html_url
+                        ));
+                    }
+                }
+                None if key.is_none() && !options.silent => {
+                    let question = "Please give the key access to your repository";
+                    match (run.confirm)(question) {
+                        Ok(true) => {}
+                        Ok(false) => return Err(BootstrapError::Aborted),
+                        Err(err) => return Err(BootstrapError::Prompt(err.to_string())),
+                    }
+                }
+                None => {}
+            }
             data.insert("identity", pair.private_key);
             data.insert("identity.pub", pair.public_key);
             data.insert("known_hosts", known_hosts);

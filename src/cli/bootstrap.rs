@@ -23,6 +23,8 @@ pub struct BootstrapCommand {
 pub enum BootstrapProvider {
     /// Bootstrap with any Git server, or a repository on this machine.
     Git(BootstrapGitArgs),
+    /// Bootstrap with a GitHub (or GitHub Enterprise) repository, created when missing.
+    Github(BootstrapGithubArgs),
 }
 
 /// Flags shared by every `bootstrap` provider.
@@ -183,6 +185,55 @@ pub struct BootstrapGitArgs {
     /// Allow plain HTTP (credentials are then sent unencrypted).
     #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false", value_parser = go_bool)]
     pub allow_insecure_http: bool,
+}
+
+/// Bootstrap with a GitHub repository: it is created when missing, the
+/// generated SSH key becomes its deploy key, and --team grants access.
+/// The token comes from $GITHUB_TOKEN, or a hidden prompt on a terminal.
+#[derive(Debug, Clone, Args)]
+#[command(
+    after_help = "Examples:\n  # An organisation repository, SSH deploy key\n  export GITHUB_TOKEN=<token>\n  flux bootstrap github --owner=acme --repository=fleet --path=clusters/prod\n\n  # A personal repository, HTTPS with the token\n  flux bootstrap github --owner=me --repository=fleet --personal --token-auth"
+)]
+pub struct BootstrapGithubArgs {
+    /// GitHub user or organisation that owns the repository.
+    #[arg(long, default_value = "")]
+    pub owner: String,
+
+    /// Repository name.
+    #[arg(long, default_value = "")]
+    pub repository: String,
+
+    /// Teams to grant access, as name[:permission] (pull, triage, push, maintain, admin; default maintain).
+    #[arg(long, value_delimiter = ',')]
+    pub team: Vec<String>,
+
+    /// The owner is a user, not an organisation.
+    #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false", value_parser = go_bool)]
+    pub personal: bool,
+
+    /// Create the repository as private (false: public).
+    #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "true", value_parser = go_bool)]
+    pub private: bool,
+
+    /// How often the GitRepository checks for new commits.
+    #[arg(long, default_value = "1m0s", value_name = "DURATION")]
+    pub interval: GoDuration,
+
+    /// GitHub hostname (GitHub Enterprise: your server).
+    #[arg(long, default_value = "github.com")]
+    pub hostname: String,
+
+    /// Directory in the repository that holds the cluster's configuration.
+    #[arg(long, default_value = "")]
+    pub path: String,
+
+    /// Give the deploy key write access.
+    #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false", value_parser = go_bool)]
+    pub read_write_key: bool,
+
+    /// Also reconcile the permissions of teams that already have access.
+    #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false", value_parser = go_bool)]
+    pub reconcile: bool,
 }
 
 fn rsa_bits(value: &str) -> Result<usize, String> {

@@ -16,7 +16,9 @@ mod version;
 
 use clap::{ArgAction, Args, CommandFactory, Parser, Subcommand};
 
-pub use bootstrap::{BootstrapCommand, BootstrapCommonArgs, BootstrapGitArgs, BootstrapProvider};
+pub use bootstrap::{
+    BootstrapCommand, BootstrapCommonArgs, BootstrapGitArgs, BootstrapGithubArgs, BootstrapProvider,
+};
 pub use check::CheckArgs;
 pub use completion::{CompletionArgs, Shell};
 pub use create::*;

@@ -5,8 +5,12 @@ use std::io::IsTerminal;
 
 use anyhow::{Context, bail};
 
-use crate::bootstrap::{Author, Bootstrap, BootstrapOptions, GitAuth, SecretPlan};
-use crate::cli::{BootstrapCommand, BootstrapCommonArgs, BootstrapGitArgs, BootstrapProvider};
+use crate::bootstrap::provider::github::GitHub;
+use crate::bootstrap::provider::{GitProvider, RepositoryRef, deploy_key_title, split_team};
+use crate::bootstrap::{Author, Bootstrap, BootstrapOptions, DeployKey, GitAuth, SecretPlan};
+use crate::cli::{
+    BootstrapCommand, BootstrapCommonArgs, BootstrapGitArgs, BootstrapGithubArgs, BootstrapProvider,
+};
 use crate::commands::Ctx;
 use crate::commands::install::InstallFlagError;
 use crate::error::ExitStatus;
@@ -16,8 +20,18 @@ use crate::render::sync::{SyncOptions, normalize_path};
 use crate::secret::{KeyPair, KeySpec, SCAN_TIMEOUT, load_private_key, scan_known_hosts};
 
 pub async fn run(ctx: &Ctx, command: &BootstrapCommand) -> anyhow::Result<ExitStatus> {
+    let common = &command.common;
+    let mut github = None;
     let mut options = match &command.provider {
-        BootstrapProvider::Git(args) => resolve_git(ctx, &command.common, args)?,
+        BootstrapProvider::Git(args) => resolve_git(ctx, common, args)?,
+        BootstrapProvider::Github(args) => {
+            if common.dry_run {
+                bail!("--dry-run is only supported by 'bootstrap git' in this release");
+            }
+            let (options, provider) = resolve_github(ctx, common, args).await?;
+            github = Some(provider);
+            options
+        }
     };
     if let GitAuth::SshKey { known_hosts, .. } = &mut options.git_auth {
         // As upstream: trust the host key the server presents now.
@@ -25,10 +39,10 @@ pub async fn run(ctx: &Ctx, command: &BootstrapCommand) -> anyhow::Result<ExitSt
         let host = url.host_str().unwrap_or_default();
         *known_hosts = scan_known_hosts(host, url.port().unwrap_or(22), SCAN_TIMEOUT).await?;
     }
-    if !command.common.ca_file.is_empty() {
+    if !common.ca_file.is_empty() {
         // SAFETY: set once, before any Git operation of this process.
-        unsafe { git2::opts::set_ssl_cert_file(&command.common.ca_file) }
-            .with_context(|| format!("unable to use --ca-file {}", command.common.ca_file))?;
+        unsafe { git2::opts::set_ssl_cert_file(&common.ca_file) }
+            .with_context(|| format!("unable to use --ca-file {}", common.ca_file))?;
     }
     let confirm = |question: &str| crate::prompt::confirm(question);
     let bootstrap = Bootstrap {
@@ -36,8 +50,9 @@ pub async fn run(ctx: &Ctx, command: &BootstrapCommand) -> anyhow::Result<ExitSt
         printer: &ctx.printer,
         kube: &ctx.kube,
         confirm: &confirm,
+        deploy_key: github.as_ref().map(|p| p.deploy_key()),
     };
-    if command.common.dry_run {
+    if common.dry_run {
         let plan = bootstrap.plan().await?;
         ctx.printer
             .out(&plan)
@@ -53,6 +68,167 @@ pub async fn run(ctx: &Ctx, command: &BootstrapCommand) -> anyhow::Result<ExitSt
             )
         })??;
     Ok(ExitStatus::Success)
+}
+
+/// Where `bootstrap github` reads its token.
+const GITHUB_TOKEN: &str = "GITHUB_TOKEN";
+
+/// A provider repository resolved for the run.
+struct ProviderRun {
+    provider: Box<dyn GitProvider>,
+    repository: RepositoryRef,
+    html_url: String,
+    title: String,
+    read_only: bool,
+}
+
+impl ProviderRun {
+    fn deploy_key(&self) -> DeployKey<'_> {
+        DeployKey {
+            provider: self.provider.as_ref(),
+            repository: self.repository.clone(),
+            html_url: self.html_url.clone(),
+            title: self.title.clone(),
+            read_only: self.read_only,
+        }
+    }
+}
+
+/// A provider token from `variable`, or a hidden prompt on a terminal.
+fn provider_token(variable: &str, provider: &str) -> anyhow::Result<String> {
+    match std::env::var(variable) {
+        Ok(token) if !token.is_empty() => Ok(token),
+        _ => prompt_secret(
+            &format!("Please enter your {provider} personal access token (PAT)"),
+            &format!("{variable} is not set and stdin is not a terminal to ask for the token"),
+        ),
+    }
+}
+
+async fn resolve_github(
+    ctx: &Ctx,
+    common: &BootstrapCommonArgs,
+    args: &BootstrapGithubArgs,
+) -> anyhow::Result<(BootstrapOptions, ProviderRun)> {
+    let namespace = ctx.global.namespace.clone();
+    let target_path = normalize_path(&args.path)?;
+    let (install, registry_creds) = resolve_install(common, &namespace)?;
+    if args.owner.is_empty() {
+        bail!("--owner is required");
+    }
+    if args.repository.is_empty() {
+        bail!("--repository is required");
+    }
+    let token = provider_token(GITHUB_TOKEN, "GitHub")?;
+    let provider = GitHub::new(&args.hostname, &token)?;
+    let printer = &ctx.printer;
+    printer.action(&format!("connecting to {}", args.hostname));
+    let repository = RepositoryRef {
+        owner: args.owner.clone(),
+        name: args.repository.clone(),
+        personal: args.personal,
+    };
+    let found = provider
+        .ensure_repository(&repository, args.private)
+        .await?;
+    if found.created {
+        printer.success(&format!("repository \"{}\" created", found.html_url));
+    }
+    if !args.personal && !args.team.is_empty() {
+        printer.action("reconciling repository permissions");
+        for spec in &args.team {
+            let (team, permission) = split_team(spec, "maintain");
+            match provider
+                .ensure_team(&repository, team, permission, args.reconcile)
+                .await
+            {
+                Ok(true) => printer.success(&format!(
+                    "granted \"{permission}\" permissions to \"{team}\""
+                )),
+                Ok(false) => {}
+                // Best effort, as upstream: the run goes on.
+                Err(err) => printer.failure(&format!(
+                    "failed to grant \"{permission}\" permissions to \"{team}\": {err}"
+                )),
+            }
+        }
+        printer.success("reconciled repository permissions");
+    }
+    let ca = match common.ca_file.as_str() {
+        "" => None,
+        path => Some(read_file(path, "CA file")?),
+    };
+    let host = args
+        .hostname
+        .trim_start_matches("https://")
+        .trim_start_matches("http://")
+        .to_string();
+    let (sync_url, secret) = if common.token_auth {
+        let secret = SecretPlan::Basic {
+            username: "git".into(),
+            password: token.clone(),
+            ca,
+        };
+        (found.clone_url.clone(), secret)
+    } else {
+        let ssh_host = if common.ssh_hostname.is_empty() {
+            host.clone()
+        } else {
+            common.ssh_hostname.clone()
+        };
+        let (scan_host, port) = split_host_port(&ssh_host, 22)?;
+        let url = format!("ssh://git@{ssh_host}/{}/{}", args.owner, args.repository);
+        let secret = SecretPlan::Ssh {
+            key: None,
+            spec: key_spec(common),
+            host: scan_host,
+            port,
+            password: String::new(),
+        };
+        (url, secret)
+    };
+    let sync = SyncOptions {
+        namespace: namespace.clone(),
+        url: sync_url,
+        branch: common.branch.clone(),
+        interval: args.interval,
+        secret_name: common.secret_name.clone(),
+        target_path: target_path.clone(),
+        recurse_submodules: common.recurse_submodules,
+        sparse_checkout: common.sparse_checkout.clone(),
+    };
+    let title = deploy_key_title(
+        &namespace,
+        &common.branch,
+        &common.secret_name,
+        &target_path,
+    );
+    let options = BootstrapOptions {
+        install,
+        registry_creds,
+        sync,
+        repository_url: found.clone_url.clone(),
+        git_auth: GitAuth::Basic {
+            username: args.owner.clone(),
+            password: token,
+        },
+        author: Author {
+            name: common.author_name.clone(),
+            email: common.author_email.clone(),
+        },
+        commit_message_appendix: common.commit_message_appendix.clone(),
+        secret,
+        silent: true,
+        timeout: ctx.global.timeout,
+    };
+    let run = ProviderRun {
+        provider: Box::new(provider),
+        repository,
+        html_url: found.html_url,
+        title,
+        read_only: !args.read_write_key,
+    };
+    Ok((options, run))
 }
 
 /// Install options and the install flags' checks, shared by every provider.

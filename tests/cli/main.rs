@@ -4,6 +4,7 @@ mod common;
 
 mod apply;
 mod bootstrap;
+mod bootstrap_github;
 mod bootstrap_http;
 mod bootstrap_ssh;
 mod check;

@@ -1,0 +1,371 @@
+//! `flux bootstrap github` against a recording fake of the GitHub REST API
+//! (paths, bodies and auth headers as GitHub documents them), with the
+//! repository itself served by the local smart-HTTP Git server, so testenv's
+//! controllers apply what was pushed.
+
+use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpListener;
+use std::sync::{Arc, Mutex};
+
+use serde_json::{Value, json};
+
+use crate::common::Run;
+use crate::common::cluster::Cluster;
+use crate::common::git_servers::HttpGitServer;
+
+const TOKEN: &str = "ghp_fake_token_for_tests";
+
+#[derive(Debug, Clone)]
+struct Call {
+    method: String,
+    path: String,
+    authorization: Option<String>,
+    body: Value,
+}
+
+struct State {
+    repos: BTreeMap<String, Value>,
+    teams: BTreeMap<String, String>,
+    keys: Vec<Value>,
+    calls: Vec<Call>,
+    /// Organisations the token may not create repositories in.
+    foreign: Vec<String>,
+    git_base: String,
+    git: Arc<HttpGitServer>,
+}
+
+/// The fake API; `/api/v3/` like GitHub Enterprise.
+struct FakeGitHub {
+    port: u16,
+    state: Arc<Mutex<State>>,
+}
+
+impl FakeGitHub {
+    fn start(git: Arc<HttpGitServer>) -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let state = Arc::new(Mutex::new(State {
+            repos: BTreeMap::new(),
+            teams: BTreeMap::new(),
+            keys: Vec::new(),
+            calls: Vec::new(),
+            foreign: vec!["someone-else".into()],
+            git_base: git.url(""),
+            git,
+        }));
+        let shared = state.clone();
+        std::thread::spawn(move || {
+            for stream in listener.incoming().flatten() {
+                let state = shared.clone();
+                std::thread::spawn(move || serve(&state, stream));
+            }
+        });
+        Self { port, state }
+    }
+
+    fn hostname(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    fn calls(&self) -> Vec<Call> {
+        self.state.lock().unwrap().calls.clone()
+    }
+}
+
+fn serve(state: &Mutex<State>, mut stream: std::net::TcpStream) {
+    let mut reader = BufReader::new(stream.try_clone().unwrap());
+    let mut line = String::new();
+    if reader.read_line(&mut line).is_err() {
+        return;
+    }
+    let mut parts = line.split_whitespace();
+    let method = parts.next().unwrap_or_default().to_string();
+    let target = parts.next().unwrap_or_default().to_string();
+    let mut headers = BTreeMap::new();
+    loop {
+        let mut header = String::new();
+        if reader.read_line(&mut header).unwrap_or(0) == 0 || header.trim().is_empty() {
+            break;
+        }
+        if let Some((k, v)) = header.split_once(':') {
+            headers.insert(k.trim().to_ascii_lowercase(), v.trim().to_string());
+        }
+    }
+    let length: usize = headers
+        .get("content-length")
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0);
+    let mut body = vec![0; length];
+    let _ = reader.read_exact(&mut body);
+    let body: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+    let path = target
+        .strip_prefix("/api/v3/")
+        .unwrap_or(&target)
+        .to_string();
+    let authorization = headers.get("authorization").cloned();
+    let (status, answer) = {
+        let mut state = state.lock().unwrap();
+        state.calls.push(Call {
+            method: method.clone(),
+            path: path.clone(),
+            authorization: authorization.clone(),
+            body: body.clone(),
+        });
+        if authorization.as_deref() != Some(&format!("Bearer {TOKEN}")) {
+            (401, json!({"message": "Bad credentials"}))
+        } else {
+            route(&mut state, &method, &path, &body)
+        }
+    };
+    let text = if answer.is_null() {
+        String::new()
+    } else {
+        answer.to_string()
+    };
+    let _ = write!(
+        stream,
+        "HTTP/1.1 {status} X\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{text}",
+        text.len()
+    );
+}
+
+fn route(state: &mut State, method: &str, path: &str, body: &Value) -> (u16, Value) {
+    let path = path.split('?').next().unwrap_or(path);
+    let segments: Vec<&str> = path.split('/').collect();
+    match (method, segments.as_slice()) {
+        ("GET", ["user"]) => (200, json!({"login": "me"})),
+        ("GET", ["repos", owner, name]) => match state.repos.get(&format!("{owner}/{name}")) {
+            Some(repo) => (200, repo.clone()),
+            None => (404, json!({"message": "Not Found"})),
+        },
+        ("POST", ["orgs", owner, "repos"]) if state.foreign.iter().any(|f| f == owner) => (
+            403,
+            json!({"message": "You need admin access to the organization before adding a repository to it."}),
+        ),
+        ("POST", ["orgs", owner, "repos"]) => create(state, owner, body),
+        ("POST", ["user", "repos"]) => create(state, "me", body),
+        ("GET", ["orgs", _, "teams", team, "repos", _, _]) => match state.teams.get(*team) {
+            Some(permission) => (200, json!({"role_name": permission})),
+            None => (404, json!({"message": "Not Found"})),
+        },
+        ("PUT", ["orgs", _, "teams", team, "repos", _, _]) => {
+            let permission = body["permission"].as_str().unwrap_or_default();
+            state.teams.insert(team.to_string(), permission.into());
+            (204, Value::Null)
+        }
+        ("GET", ["repos", _, _, "keys"]) => (200, json!(state.keys)),
+        ("POST", ["repos", _, _, "keys"]) => {
+            let mut key = body.clone();
+            key["id"] = json!(state.keys.len() + 1);
+            state.keys.push(key.clone());
+            (201, key)
+        }
+        ("DELETE", ["repos", _, _, "keys", id]) => {
+            let id: u64 = id.parse().unwrap_or_default();
+            state.keys.retain(|k| k["id"].as_u64() != Some(id));
+            (204, Value::Null)
+        }
+        _ => (404, json!({"message": "Not Found"})),
+    }
+}
+
+fn create(state: &mut State, owner: &str, body: &Value) -> (u16, Value) {
+    let name = body["name"].as_str().unwrap_or_default();
+    state.git.create_repo(&format!("{owner}/{name}.git"));
+    let repo = json!({
+        "name": name,
+        "html_url": format!("https://github.example/{owner}/{name}"),
+        "clone_url": format!("{}{owner}/{name}.git", state.git_base),
+    });
+    state.repos.insert(format!("{owner}/{name}"), repo.clone());
+    (201, repo)
+}
+
+fn flux(cluster: &Cluster, token: Option<&str>, args: &[&str]) -> Run {
+    let mut cmd = crate::common::flux();
+    cmd.env("KUBECONFIG", cluster.kubeconfig())
+        .env_remove("GITHUB_TOKEN")
+        .args(args)
+        .timeout(std::time::Duration::from_secs(120));
+    if let Some(token) = token {
+        cmd.env("GITHUB_TOKEN", token);
+    }
+    let output = cmd.output().unwrap();
+    Run {
+        code: output.status.code().unwrap_or(-1),
+        stdout: String::from_utf8(output.stdout).unwrap(),
+        stderr: String::from_utf8(output.stderr).unwrap(),
+    }
+}
+
+fn writes(calls: &[Call]) -> Vec<String> {
+    calls
+        .iter()
+        .filter(|c| c.method != "GET")
+        .map(|c| format!("{} {}", c.method, c.path))
+        .collect()
+}
+
+fn namespace_exists(cluster: &Cluster) -> bool {
+    cluster.with_client(async |client| {
+        let api: kube::Api<k8s_openapi::api::core::v1::Namespace> = kube::Api::all(client);
+        api.get_opt("flux-system").await.unwrap().is_some()
+    })
+}
+
+#[test]
+fn bootstrap_github_creates_the_repository_grants_the_team_and_syncs_then_rerun_writes_nothing() {
+    let cluster = Cluster::empty();
+    let git = Arc::new(HttpGitServer::start("acme", TOKEN, true));
+    let api = FakeGitHub::start(git.clone());
+    let hostname = api.hostname();
+    let args = [
+        "bootstrap",
+        "github",
+        "--owner=acme",
+        "--repository=fleet",
+        "--team=devs",
+        "--token-auth",
+        "--path=clusters/prod",
+        "--hostname",
+        hostname.as_str(),
+    ];
+    let first = flux(&cluster, Some(TOKEN), &args);
+    assert_eq!(first.code, 0, "{}", first.stderr);
+    assert!(!first.stderr.contains(TOKEN));
+    for expected in [
+        format!("► connecting to {hostname}"),
+        "✔ repository \"https://github.example/acme/fleet\" created".to_string(),
+        "► reconciling repository permissions".to_string(),
+        "✔ granted \"maintain\" permissions to \"devs\"".to_string(),
+        "✔ Kustomization reconciled successfully".to_string(),
+    ] {
+        assert!(
+            first.stderr.contains(&expected),
+            "{expected}\n{}",
+            first.stderr
+        );
+    }
+    let calls = api.calls();
+    assert!(
+        calls
+            .iter()
+            .all(|c| c.authorization.as_deref() == Some(&format!("Bearer {TOKEN}")))
+    );
+    assert_eq!(
+        writes(&calls),
+        [
+            "POST orgs/acme/repos",
+            "PUT orgs/acme/teams/devs/repos/acme/fleet"
+        ]
+    );
+    let create = calls.iter().find(|c| c.method == "POST").unwrap();
+    assert_eq!(
+        create.body,
+        json!({"name": "fleet", "visibility": "private", "private": true})
+    );
+    let grant = calls.iter().find(|c| c.method == "PUT").unwrap();
+    assert_eq!(grant.body, json!({"permission": "maintain"}));
+    let pushes = |git: &HttpGitServer| {
+        git.requests()
+            .iter()
+            .filter(|r| r.method == "POST" && r.target.ends_with("git-receive-pack"))
+            .count()
+    };
+    assert_eq!(pushes(&git), 2);
+
+    let second = flux(&cluster, Some(TOKEN), &args);
+    assert_eq!(second.code, 0, "{}", second.stderr);
+    assert!(!second.stderr.contains("created"), "{}", second.stderr);
+    assert_eq!(writes(&api.calls()).len(), 2, "the re-run wrote to the API");
+    assert_eq!(pushes(&git), 2, "the re-run pushed");
+}
+
+#[test]
+fn bootstrap_github_without_a_token_fails_when_it_cannot_prompt() {
+    let cluster = Cluster::empty();
+    let git = Arc::new(HttpGitServer::start("acme", TOKEN, true));
+    let api = FakeGitHub::start(git);
+    let hostname = api.hostname();
+    let run = flux(
+        &cluster,
+        None,
+        &[
+            "bootstrap",
+            "github",
+            "--owner=acme",
+            "--repository=fleet",
+            "--hostname",
+            &hostname,
+        ],
+    );
+    assert_eq!(run.code, 1);
+    assert_eq!(
+        run.stderr,
+        "✗ GITHUB_TOKEN is not set and stdin is not a terminal to ask for the token\n"
+    );
+    assert!(api.calls().is_empty());
+    assert!(!namespace_exists(&cluster));
+}
+
+#[test]
+fn bootstrap_github_wrong_token_is_a_clear_401() {
+    let cluster = Cluster::empty();
+    let git = Arc::new(HttpGitServer::start("acme", TOKEN, true));
+    let api = FakeGitHub::start(git);
+    let hostname = api.hostname();
+    let run = flux(
+        &cluster,
+        Some("ghp_wrong"),
+        &[
+            "bootstrap",
+            "github",
+            "--owner=acme",
+            "--repository=fleet",
+            "--hostname",
+            &hostname,
+        ],
+    );
+    assert_eq!(run.code, 1);
+    assert!(
+        run.stderr.ends_with(
+            "✗ the GitHub API rejected the token (401 Unauthorized): check GITHUB_TOKEN\n"
+        ),
+        "{}",
+        run.stderr
+    );
+    assert!(!run.stderr.contains("ghp_wrong"));
+    assert!(writes(&api.calls()).is_empty());
+    assert!(!namespace_exists(&cluster));
+}
+
+#[test]
+fn bootstrap_github_repository_of_an_organisation_without_access_is_refused() {
+    let cluster = Cluster::empty();
+    let git = Arc::new(HttpGitServer::start("someone-else", TOKEN, true));
+    let api = FakeGitHub::start(git);
+    let hostname = api.hostname();
+    let run = flux(
+        &cluster,
+        Some(TOKEN),
+        &[
+            "bootstrap",
+            "github",
+            "--owner=someone-else",
+            "--repository=fleet",
+            "--hostname",
+            &hostname,
+        ],
+    );
+    assert_eq!(run.code, 1);
+    let host = hostname.trim_start_matches("http://");
+    assert!(
+        run.stderr.ends_with(&format!(
+            "✗ failed to create new Git repository \"{host}/someone-else/fleet\": POST orgs/someone-else/repos: 403 You need admin access to the organization before adding a repository to it.\n"
+        )),
+        "{}",
+        run.stderr
+    );
+    assert!(!namespace_exists(&cluster));
+}
