@@ -369,3 +369,104 @@ fn bootstrap_github_repository_of_an_organisation_without_access_is_refused() {
     );
     assert!(!namespace_exists(&cluster));
 }
+
+/// Runs flux until the health wait starts (testenv cannot fetch over SSH),
+/// then stops it; returns stderr so far.
+fn until_health_wait(cluster: &Cluster, args: &[&str]) -> String {
+    use std::process::{Command, Stdio};
+    let mut child = Command::new(assert_cmd::cargo::cargo_bin("flux"))
+        .args(args)
+        .env("KUBECONFIG", cluster.kubeconfig())
+        .env("GITHUB_TOKEN", TOKEN)
+        .env("HOME", std::env::temp_dir())
+        .env("CI", "1")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = Vec::new();
+    for line in BufReader::new(child.stderr.take().unwrap()).lines() {
+        let line = line.unwrap();
+        let waiting = line.starts_with("◎ waiting for GitRepository");
+        lines.push(line);
+        if waiting {
+            break;
+        }
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    lines.join("\n")
+}
+
+#[test]
+fn bootstrap_github_registers_the_new_ssh_key_as_a_read_only_deploy_key() {
+    // Only its host key is used: the sync URL's SSH host is scanned.
+    let ssh = match crate::common::git_servers::SshGitServer::start() {
+        Ok(ssh) => ssh,
+        Err(reason) => {
+            println!("skipped: {reason}");
+            return;
+        }
+    };
+    let cluster = Cluster::empty();
+    let git = Arc::new(HttpGitServer::start("acme", TOKEN, true));
+    let api = FakeGitHub::start(git);
+    let hostname = api.hostname();
+    let ssh_host = format!("127.0.0.1:{}", ssh.port);
+    let args = [
+        "bootstrap",
+        "github",
+        "--owner=acme",
+        "--repository=fleet",
+        "--hostname",
+        hostname.as_str(),
+        "--ssh-hostname",
+        ssh_host.as_str(),
+    ];
+    let stderr = until_health_wait(&cluster, &args);
+    assert!(
+        stderr.contains(
+            "✔ configured deploy key \"flux-system-main-flux-system\" for \"https://github.example/acme/fleet\""
+        ),
+        "{stderr}"
+    );
+    let secret = cluster.with_client(async |client| {
+        let api: kube::Api<k8s_openapi::api::core::v1::Secret> =
+            kube::Api::namespaced(client, "flux-system");
+        api.get("flux-system").await.unwrap()
+    });
+    let data = secret.data.unwrap();
+    let public = String::from_utf8(data["identity.pub"].0.clone()).unwrap();
+    let calls = api.calls();
+    let posted = calls
+        .iter()
+        .find(|c| c.method == "POST" && c.path == "repos/acme/fleet/keys")
+        .expect("a deploy key was created");
+    assert_eq!(
+        posted.body,
+        json!({"title": "flux-system-main-flux-system", "key": public.trim(), "read_only": true})
+    );
+    let repo = cluster.with_client(async |client| {
+        let resource = kube::api::ApiResource {
+            group: "source.toolkit.fluxcd.io".into(),
+            version: "v1".into(),
+            api_version: "source.toolkit.fluxcd.io/v1".into(),
+            kind: "GitRepository".into(),
+            plural: "gitrepositories".into(),
+        };
+        let api: kube::Api<kube::api::DynamicObject> =
+            kube::Api::namespaced_with(client, "flux-system", &resource);
+        serde_json::to_value(api.get("flux-system").await.unwrap()).unwrap()
+    });
+    assert_eq!(
+        repo["spec"]["url"],
+        format!("ssh://git@{ssh_host}/acme/fleet")
+    );
+
+    // A kept secret means no key call at all on the next run.
+    let before = writes(&api.calls()).len();
+    let again = until_health_wait(&cluster, &args);
+    assert!(again.contains("✔ source secret up to date"), "{again}");
+    assert_eq!(writes(&api.calls()).len(), before);
+}
