@@ -793,7 +793,7 @@ fn watch(
     let watched = shared
         .store
         .watch(&def, ns.as_deref(), if initial_events { None } else { rv });
-    let (first, mut rx) = match watched {
+    let (first, start_rv, mut rx) = match watched {
         Ok(w) => w,
         // Like the watch cache: 200 and a single ERROR event.
         Err(e) => {
@@ -813,7 +813,6 @@ fn watch(
     let cut_after = faults.watch_cut_after;
     let (tx, body_rx) = mpsc::channel::<Bytes>(256);
     let mut shutdown = shared.shutdown.clone();
-    let start_rv = shared.store.current_rv();
     tokio::spawn(async move {
         let deadline = timeout.map(|t| tokio::time::Instant::now() + t);
         let mut sent = 0usize;
@@ -880,7 +879,9 @@ fn watch(
         loop {
             let sleep_until = deadline
                 .unwrap_or_else(|| tokio::time::Instant::now() + Duration::from_secs(86400));
+            // Biased: pending events go out before a bookmark claims a later resourceVersion.
             tokio::select! {
+                biased;
                 ev = rx.recv() => match ev {
                     Ok(ev) => {
                         if ev.group != key.0 || ev.plural != key.1 {

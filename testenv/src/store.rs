@@ -42,8 +42,9 @@ pub struct Event {
     pub prev: Option<Arc<Value>>,
 }
 
-/// The events a watch sends first, and the receiver for the rest.
-pub type WatchStart = (Vec<Arc<Event>>, broadcast::Receiver<Arc<Event>>);
+/// The events a watch sends first, the resourceVersion they bring the watcher up to, and the
+/// receiver for everything after.
+pub type WatchStart = (Vec<Arc<Event>>, u64, broadcast::Receiver<Arc<Event>>);
 
 /// Which endpoint a write came through.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -281,10 +282,6 @@ impl Store {
         self.lock().discovery_gen
     }
 
-    pub fn current_rv(&self) -> u64 {
-        self.lock().rv
-    }
-
     /// The type serving `kind` in `apiVersion` (as manifests name it).
     pub fn def_for_kind(&self, api_version: &str, kind: &str) -> Option<ResourceDef> {
         let (group, version) = api_version.rsplit_once('/').unwrap_or(("", api_version));
@@ -371,7 +368,7 @@ impl Store {
                 })
                 .unwrap_or_default(),
         };
-        Ok((first, rx))
+        Ok((first, inner.rv, rx))
     }
 
     pub fn create(
