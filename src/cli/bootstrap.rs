@@ -25,6 +25,8 @@ pub enum BootstrapProvider {
     Git(BootstrapGitArgs),
     /// Bootstrap with a GitHub (or GitHub Enterprise) repository, created when missing.
     Github(BootstrapGithubArgs),
+    /// Bootstrap with a Gitea repository, created when missing.
+    Gitea(BootstrapGiteaArgs),
 }
 
 /// Flags shared by every `bootstrap` provider.
@@ -195,7 +197,35 @@ pub struct BootstrapGitArgs {
     after_help = "Examples:\n  # An organisation repository, SSH deploy key\n  export GITHUB_TOKEN=<token>\n  flux bootstrap github --owner=acme --repository=fleet --path=clusters/prod\n\n  # A personal repository, HTTPS with the token\n  flux bootstrap github --owner=me --repository=fleet --personal --token-auth"
 )]
 pub struct BootstrapGithubArgs {
-    /// GitHub user or organisation that owns the repository.
+    #[command(flatten)]
+    pub repo: ProviderRepoArgs,
+
+    /// GitHub hostname (GitHub Enterprise: your server).
+    #[arg(long, default_value = "github.com")]
+    pub hostname: String,
+}
+
+/// Bootstrap with a Gitea repository: it is created when missing, the
+/// generated SSH key becomes its deploy key, and --team adds teams (with
+/// their own permissions). The token comes from $GITEA_TOKEN, or a hidden
+/// prompt on a terminal.
+#[derive(Debug, Clone, Args)]
+#[command(
+    after_help = "Examples:\n  export GITEA_TOKEN=<token>\n  flux bootstrap gitea --owner=acme --repository=fleet --hostname=gitea.example.com --path=clusters/prod"
+)]
+pub struct BootstrapGiteaArgs {
+    #[command(flatten)]
+    pub repo: ProviderRepoArgs,
+
+    /// Gitea hostname (may include the scheme).
+    #[arg(long, default_value = "gitea.com")]
+    pub hostname: String,
+}
+
+/// Repository flags shared by the Git hosting providers.
+#[derive(Debug, Clone, Args)]
+pub struct ProviderRepoArgs {
+    /// User or organisation that owns the repository.
     #[arg(long, default_value = "")]
     pub owner: String,
 
@@ -218,10 +248,6 @@ pub struct BootstrapGithubArgs {
     /// How often the GitRepository checks for new commits.
     #[arg(long, default_value = "1m0s", value_name = "DURATION")]
     pub interval: GoDuration,
-
-    /// GitHub hostname (GitHub Enterprise: your server).
-    #[arg(long, default_value = "github.com")]
-    pub hostname: String,
 
     /// Directory in the repository that holds the cluster's configuration.
     #[arg(long, default_value = "")]

@@ -5,11 +5,11 @@ use std::io::IsTerminal;
 
 use anyhow::{Context, bail};
 
-use crate::bootstrap::provider::github::GitHub;
+use crate::bootstrap::provider::github::{Flavor, GitHub};
 use crate::bootstrap::provider::{GitProvider, RepositoryRef, deploy_key_title, split_team};
 use crate::bootstrap::{Author, Bootstrap, BootstrapOptions, DeployKey, GitAuth, SecretPlan};
 use crate::cli::{
-    BootstrapCommand, BootstrapCommonArgs, BootstrapGitArgs, BootstrapGithubArgs, BootstrapProvider,
+    BootstrapCommand, BootstrapCommonArgs, BootstrapGitArgs, BootstrapProvider, ProviderRepoArgs,
 };
 use crate::commands::Ctx;
 use crate::commands::install::InstallFlagError;
@@ -21,15 +21,19 @@ use crate::secret::{KeyPair, KeySpec, SCAN_TIMEOUT, load_private_key, scan_known
 
 pub async fn run(ctx: &Ctx, command: &BootstrapCommand) -> anyhow::Result<ExitStatus> {
     let common = &command.common;
-    let mut github = None;
+    let mut provider_run = None;
     let mut options = match &command.provider {
         BootstrapProvider::Git(args) => resolve_git(ctx, common, args)?,
         BootstrapProvider::Github(args) => {
-            if common.dry_run {
-                bail!("--dry-run is only supported by 'bootstrap git' in this release");
-            }
-            let (options, provider) = resolve_github(ctx, common, args).await?;
-            github = Some(provider);
+            let (options, provider) =
+                resolve_provider(ctx, common, Flavor::GitHub, &args.repo, &args.hostname).await?;
+            provider_run = Some(provider);
+            options
+        }
+        BootstrapProvider::Gitea(args) => {
+            let (options, provider) =
+                resolve_provider(ctx, common, Flavor::Gitea, &args.repo, &args.hostname).await?;
+            provider_run = Some(provider);
             options
         }
     };
@@ -50,7 +54,7 @@ pub async fn run(ctx: &Ctx, command: &BootstrapCommand) -> anyhow::Result<ExitSt
         printer: &ctx.printer,
         kube: &ctx.kube,
         confirm: &confirm,
-        deploy_key: github.as_ref().map(|p| p.deploy_key()),
+        deploy_key: provider_run.as_ref().map(|p| p.deploy_key()),
     };
     if common.dry_run {
         let plan = bootstrap.plan().await?;
@@ -69,9 +73,6 @@ pub async fn run(ctx: &Ctx, command: &BootstrapCommand) -> anyhow::Result<ExitSt
         })??;
     Ok(ExitStatus::Success)
 }
-
-/// Where `bootstrap github` reads its token.
-const GITHUB_TOKEN: &str = "GITHUB_TOKEN";
 
 /// A provider repository resolved for the run.
 struct ProviderRun {
@@ -105,11 +106,16 @@ fn provider_token(variable: &str, provider: &str) -> anyhow::Result<String> {
     }
 }
 
-async fn resolve_github(
+async fn resolve_provider(
     ctx: &Ctx,
     common: &BootstrapCommonArgs,
-    args: &BootstrapGithubArgs,
+    flavor: Flavor,
+    args: &ProviderRepoArgs,
+    hostname: &str,
 ) -> anyhow::Result<(BootstrapOptions, ProviderRun)> {
+    if common.dry_run {
+        bail!("--dry-run is only supported by 'bootstrap git' in this release");
+    }
     let namespace = ctx.global.namespace.clone();
     let target_path = normalize_path(&args.path)?;
     let (install, registry_creds) = resolve_install(common, &namespace)?;
@@ -119,10 +125,10 @@ async fn resolve_github(
     if args.repository.is_empty() {
         bail!("--repository is required");
     }
-    let token = provider_token(GITHUB_TOKEN, "GitHub")?;
-    let provider = GitHub::new(&args.hostname, &token)?;
+    let token = provider_token(flavor.token_variable(), flavor.name())?;
+    let provider = GitHub::new(flavor, hostname, &token)?;
     let printer = &ctx.printer;
-    printer.action(&format!("connecting to {}", args.hostname));
+    printer.action(&format!("connecting to {hostname}"));
     let repository = RepositoryRef {
         owner: args.owner.clone(),
         name: args.repository.clone(),
@@ -158,8 +164,7 @@ async fn resolve_github(
         "" => None,
         path => Some(read_file(path, "CA file")?),
     };
-    let host = args
-        .hostname
+    let host = hostname
         .trim_start_matches("https://")
         .trim_start_matches("http://")
         .to_string();

@@ -33,6 +33,8 @@ struct State {
     foreign: Vec<String>,
     git_base: String,
     git: Arc<HttpGitServer>,
+    /// Gitea's dialect: `/api/v1/`, `Authorization: token …`.
+    gitea: bool,
 }
 
 /// The fake API; `/api/v3/` like GitHub Enterprise.
@@ -43,6 +45,10 @@ struct FakeGitHub {
 
 impl FakeGitHub {
     fn start(git: Arc<HttpGitServer>) -> Self {
+        Self::start_flavor(git, false)
+    }
+
+    fn start_flavor(git: Arc<HttpGitServer>, gitea: bool) -> Self {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let port = listener.local_addr().unwrap().port();
         let state = Arc::new(Mutex::new(State {
@@ -53,6 +59,7 @@ impl FakeGitHub {
             foreign: vec!["someone-else".into()],
             git_base: git.url(""),
             git,
+            gitea,
         }));
         let shared = state.clone();
         std::thread::spawn(move || {
@@ -99,10 +106,13 @@ fn serve(state: &Mutex<State>, mut stream: std::net::TcpStream) {
     let mut body = vec![0; length];
     let _ = reader.read_exact(&mut body);
     let body: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
-    let path = target
-        .strip_prefix("/api/v3/")
-        .unwrap_or(&target)
-        .to_string();
+    let gitea = state.lock().unwrap().gitea;
+    let (prefix, scheme) = if gitea {
+        ("/api/v1/", "token")
+    } else {
+        ("/api/v3/", "Bearer")
+    };
+    let path = target.strip_prefix(prefix).unwrap_or(&target).to_string();
     let authorization = headers.get("authorization").cloned();
     let (status, answer) = {
         let mut state = state.lock().unwrap();
@@ -112,7 +122,7 @@ fn serve(state: &Mutex<State>, mut stream: std::net::TcpStream) {
             authorization: authorization.clone(),
             body: body.clone(),
         });
-        if authorization.as_deref() != Some(&format!("Bearer {TOKEN}")) {
+        if authorization.as_deref() != Some(&format!("{scheme} {TOKEN}")) {
             (401, json!({"message": "Bad credentials"}))
         } else {
             route(&mut state, &method, &path, &body)
@@ -149,6 +159,14 @@ fn route(state: &mut State, method: &str, path: &str, body: &Value) -> (u16, Val
             Some(permission) => (200, json!({"role_name": permission})),
             None => (404, json!({"message": "Not Found"})),
         },
+        ("GET", ["repos", _, _, "teams", team]) => match state.teams.get(*team) {
+            Some(_) => (200, json!({"name": team})),
+            None => (404, json!({"message": "Not Found"})),
+        },
+        ("PUT", ["repos", _, _, "teams", team]) => {
+            state.teams.insert(team.to_string(), "team's own".into());
+            (204, Value::Null)
+        }
         ("PUT", ["orgs", _, "teams", team, "repos", _, _]) => {
             let permission = body["permission"].as_str().unwrap_or_default();
             state.teams.insert(team.to_string(), permission.into());
@@ -469,4 +487,61 @@ fn bootstrap_github_registers_the_new_ssh_key_as_a_read_only_deploy_key() {
     let again = until_health_wait(&cluster, &args);
     assert!(again.contains("✔ source secret up to date"), "{again}");
     assert_eq!(writes(&api.calls()).len(), before);
+}
+
+#[test]
+fn bootstrap_gitea_creates_the_repository_adds_the_team_and_syncs_then_rerun_writes_nothing() {
+    let cluster = Cluster::empty();
+    let git = Arc::new(HttpGitServer::start("acme", TOKEN, true));
+    let api = FakeGitHub::start_flavor(git.clone(), true);
+    let hostname = api.hostname();
+    let args = [
+        "bootstrap",
+        "gitea",
+        "--owner=acme",
+        "--repository=fleet",
+        "--team=devs",
+        "--token-auth",
+        "--hostname",
+        hostname.as_str(),
+    ];
+    let mut cmd = crate::common::flux();
+    let output = cmd
+        .env("KUBECONFIG", cluster.kubeconfig())
+        .env("GITEA_TOKEN", TOKEN)
+        .args(args)
+        .timeout(std::time::Duration::from_secs(120))
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    assert_eq!(output.status.code(), Some(0), "{stderr}");
+    assert!(
+        stderr.contains("✔ Kustomization reconciled successfully"),
+        "{stderr}"
+    );
+    let calls = api.calls();
+    assert!(
+        calls
+            .iter()
+            .all(|c| c.authorization.as_deref() == Some(&format!("token {TOKEN}")))
+    );
+    assert_eq!(
+        writes(&calls),
+        ["POST orgs/acme/repos", "PUT repos/acme/fleet/teams/devs"]
+    );
+    let create = calls.iter().find(|c| c.method == "POST").unwrap();
+    assert_eq!(
+        create.body,
+        json!({"name": "fleet", "description": "", "private": true, "default_branch": "main"})
+    );
+
+    let output = crate::common::flux()
+        .env("KUBECONFIG", cluster.kubeconfig())
+        .env("GITEA_TOKEN", TOKEN)
+        .args(args)
+        .timeout(std::time::Duration::from_secs(120))
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(0));
+    assert_eq!(writes(&api.calls()).len(), 2, "the re-run wrote to the API");
 }

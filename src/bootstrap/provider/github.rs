@@ -1,4 +1,5 @@
-//! GitHub and GitHub Enterprise through the REST API (v3).
+//! GitHub and GitHub Enterprise through the REST API (v3), and Gitea,
+//! whose API follows GitHub's apart from auth, create and team calls.
 
 use hyper::Method;
 use serde_json::{Value, json};
@@ -7,32 +8,64 @@ use super::{BoxFuture, GitProvider, JsonApi, ProviderError, Repository, Reposito
 
 const TEAM_ACCEPT: &str = "application/vnd.github.v3.repository+json";
 
+/// Which API dialect.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Flavor {
+    GitHub,
+    Gitea,
+}
+
+impl Flavor {
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::GitHub => "GitHub",
+            Self::Gitea => "Gitea",
+        }
+    }
+
+    /// The environment variable holding the token.
+    pub fn token_variable(self) -> &'static str {
+        match self {
+            Self::GitHub => "GITHUB_TOKEN",
+            Self::Gitea => "GITEA_TOKEN",
+        }
+    }
+}
+
 pub struct GitHub {
     api: JsonApi,
     hostname: String,
+    flavor: Flavor,
 }
 
 /// The API base for `hostname`: api.github.com for github.com, the
-/// Enterprise `/api/v3/` path otherwise. A hostname with a scheme keeps it.
-pub fn api_base(hostname: &str) -> String {
-    if hostname == "github.com" {
-        return "https://api.github.com/".to_string();
-    }
+/// Enterprise `/api/v3/` path otherwise, `/api/v1/` for Gitea. A hostname
+/// with a scheme keeps it.
+pub fn api_base(flavor: Flavor, hostname: &str) -> String {
+    let suffix = match flavor {
+        Flavor::GitHub if hostname == "github.com" => {
+            return "https://api.github.com/".to_string();
+        }
+        Flavor::GitHub => "api/v3/",
+        Flavor::Gitea => "api/v1/",
+    };
     if hostname.starts_with("http://") || hostname.starts_with("https://") {
-        return format!("{}/api/v3/", hostname.trim_end_matches('/'));
+        return format!("{}/{suffix}", hostname.trim_end_matches('/'));
     }
-    format!("https://{hostname}/api/v3/")
+    format!("https://{hostname}/{suffix}")
 }
 
 impl GitHub {
-    pub fn new(hostname: &str, token: &str) -> Result<Self, ProviderError> {
-        let api = JsonApi::new(
-            &api_base(hostname),
-            ("Authorization", format!("Bearer {token}")),
-        )?;
+    pub fn new(flavor: Flavor, hostname: &str, token: &str) -> Result<Self, ProviderError> {
+        let auth = match flavor {
+            Flavor::GitHub => format!("Bearer {token}"),
+            Flavor::Gitea => format!("token {token}"),
+        };
+        let api = JsonApi::new(&api_base(flavor, hostname), ("Authorization", auth))?;
         Ok(Self {
             api,
             hostname: hostname.to_string(),
+            flavor,
         })
     }
 
@@ -48,8 +81,8 @@ impl GitHub {
         let (status, value) = self.api.send(method.clone(), path, accept, body).await?;
         if status == 401 {
             return Err(ProviderError::Unauthorized {
-                provider: "GitHub",
-                variable: "GITHUB_TOKEN",
+                provider: self.flavor.name(),
+                variable: self.flavor.token_variable(),
             });
         }
         if !ok.contains(&status) {
@@ -92,11 +125,22 @@ impl GitHub {
             (false, found)
         } else {
             let create = async {
-                let visibility = if private { "private" } else { "public" };
-                let mut body = json!({"name": repo.name, "visibility": visibility});
-                if private {
-                    body["private"] = json!(true);
-                }
+                let body = match self.flavor {
+                    Flavor::GitHub => {
+                        let visibility = if private { "private" } else { "public" };
+                        let mut body = json!({"name": repo.name, "visibility": visibility});
+                        if private {
+                            body["private"] = json!(true);
+                        }
+                        body
+                    }
+                    Flavor::Gitea => json!({
+                        "name": repo.name,
+                        "description": "",
+                        "private": private,
+                        "default_branch": "main",
+                    }),
+                };
                 let target = if repo.personal {
                     let (_, user) = self.call(Method::GET, "user", None, None, &[200]).await?;
                     if !user["login"]
@@ -148,6 +192,18 @@ impl GitHub {
         permission: &str,
         reconcile: bool,
     ) -> Result<bool, ProviderError> {
+        if self.flavor == Flavor::Gitea {
+            // Gitea teams carry their own permission: only membership is set.
+            let path = format!("repos/{}/{}/teams/{team}", repo.owner, repo.name);
+            let (status, _) = self
+                .call(Method::GET, &path, None, None, &[200, 404])
+                .await?;
+            if status == 200 {
+                return Ok(false);
+            }
+            self.call(Method::PUT, &path, None, None, &[204]).await?;
+            return Ok(true);
+        }
         let path = format!("orgs/{0}/teams/{team}/repos/{0}/{1}", repo.owner, repo.name);
         let (status, found) = self
             .call(Method::GET, &path, Some(TEAM_ACCEPT), None, &[200, 404])
@@ -257,14 +313,21 @@ mod tests {
 
     #[test]
     fn api_base_follows_the_hostname() {
-        assert_eq!(api_base("github.com"), "https://api.github.com/");
         assert_eq!(
-            api_base("ghe.example.com"),
+            api_base(Flavor::GitHub, "github.com"),
+            "https://api.github.com/"
+        );
+        assert_eq!(
+            api_base(Flavor::GitHub, "ghe.example.com"),
             "https://ghe.example.com/api/v3/"
         );
         assert_eq!(
-            api_base("http://127.0.0.1:8080"),
+            api_base(Flavor::GitHub, "http://127.0.0.1:8080"),
             "http://127.0.0.1:8080/api/v3/"
+        );
+        assert_eq!(
+            api_base(Flavor::Gitea, "gitea.com"),
+            "https://gitea.com/api/v1/"
         );
     }
 }
