@@ -43,8 +43,7 @@ echo
 hyperfine --shell=none --warmup 2 --runs 10 --style basic --export-markdown "$work/get.md" \
   -n "flux get kustomizations -A" "$flux get kustomizations -A" \
   -n "kubectl get kustomizations.kustomize.toolkit.fluxcd.io -A" "kubectl get kustomizations.kustomize.toolkit.fluxcd.io -A" \
-  -n "flux get all -A" "$flux get all -A" \
-  -n "flux get sources git -A" "$flux get sources git -A" >/dev/null
+  -n "flux get all -A" "$flux get all -A" >/dev/null
 cat "$work/get.md"
 echo
 peak() { /usr/bin/time -f "%M" "$@" 2>&1 >/dev/null | tail -1; }
