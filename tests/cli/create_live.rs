@@ -898,3 +898,40 @@ fn transient_server_errors_are_retried() {
     );
     assert_eq!(out.code, 0, "{}", out.stderr);
 }
+
+/// A namespace that does not exist is named as the problem.
+#[test]
+fn missing_namespace_is_reported() {
+    let cluster = cluster();
+    let out = cluster.flux(&[
+        "create",
+        "alert-provider",
+        "slack",
+        "--type=slack",
+        "-n",
+        "nope",
+    ]);
+    assert_eq!(out.code, 1);
+    assert!(
+        out.stderr
+            .ends_with("► applying Provider\n✗ namespaces \"nope\" not found\n"),
+        "{}",
+        out.stderr
+    );
+    let out = cluster.flux(&[
+        "create",
+        "secret",
+        "proxy",
+        "proxy",
+        "--address=http://p:8080",
+        "-n",
+        "nope",
+    ]);
+    assert_eq!(
+        (out.code, out.stderr.as_str()),
+        (
+            1,
+            "✗ unable to apply secret nope/proxy: namespaces \"nope\" not found\n"
+        )
+    );
+}

@@ -25,6 +25,33 @@ pub enum Upsert {
     ChangesOnly,
 }
 
+/// A failed write of a plain Kubernetes object (a secret, a tenant's objects).
+#[derive(Debug, thiserror::Error)]
+#[error("unable to apply {what} {name}: {reason}")]
+pub struct WriteError {
+    what: String,
+    name: String,
+    reason: String,
+}
+
+impl WriteError {
+    pub fn new(what: &str, name: &str, err: kube::Error) -> Self {
+        let reason = match err {
+            kube::Error::Api(status) => status.message,
+            kube::Error::HyperError(e) => {
+                format!("unable to reach the Kubernetes API server: {e}")
+            }
+            kube::Error::Service(e) => format!("unable to reach the Kubernetes API server: {e}"),
+            other => other.to_string(),
+        };
+        Self {
+            what: what.into(),
+            name: name.into(),
+            reason,
+        }
+    }
+}
+
 /// What an upsert did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Applied {
@@ -100,7 +127,11 @@ pub async fn upsert(
 ) -> Result<Applied, ObjectError> {
     let (namespace, name) = name_of(object);
     let api = objects::api(client.clone(), spec, Some(&namespace));
-    let classify = |e| ObjectError::from_kube(spec, Some(&name), e);
+    // A 404 on a write means the namespace is missing, not the object.
+    let classify = |e| match e {
+        kube::Error::Api(status) if status.code == 404 => ObjectError::Api(status.message),
+        e => ObjectError::from_kube(spec, Some(&name), e),
+    };
     let wanted: DynamicObject =
         serde_json::from_value(object.clone()).map_err(|e| ObjectError::Api(e.to_string()))?;
     let post = PostParams::default();
@@ -159,15 +190,15 @@ pub async fn upsert_secret(client: &kube::Client, secret: &Secret) -> anyhow::Re
     let namespace = secret.metadata.namespace.clone().unwrap_or_default();
     let name = secret.metadata.name.clone().unwrap_or_default();
     let api: Api<Secret> = Api::namespaced(client.clone(), &namespace);
-    let failed = || format!("unable to apply secret {namespace}/{name}");
+    let failed = |e| WriteError::new("secret", &format!("{namespace}/{name}"), e);
     let post = PostParams::default();
     for _ in 0..3 {
         let found = objects::retrying(|| api.get_opt(&name)).await;
-        let Some(mut existing) = found.with_context(failed)? else {
+        let Some(mut existing) = found.map_err(failed)? else {
             match objects::retrying(|| api.create(&post, secret)).await {
                 Err(kube::Error::Api(s)) if s.code == 409 => continue,
                 result => {
-                    result.with_context(failed)?;
+                    result.map_err(failed)?;
                     return Ok(());
                 }
             }
@@ -181,12 +212,12 @@ pub async fn upsert_secret(client: &kube::Client, secret: &Secret) -> anyhow::Re
         match objects::retrying(|| api.replace(&name, &post, &existing)).await {
             Err(kube::Error::Api(s)) if s.code == 409 => continue,
             result => {
-                result.with_context(failed)?;
+                result.map_err(failed)?;
                 return Ok(());
             }
         }
     }
-    bail!("{}: it kept changing while being updated", failed())
+    bail!("unable to apply secret {namespace}/{name}: it kept changing while being updated")
 }
 
 fn merge(into: &mut Option<BTreeMap<String, String>>, from: &Option<BTreeMap<String, String>>) {

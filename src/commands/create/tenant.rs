@@ -7,7 +7,6 @@ use k8s_openapi::api::core::v1::{Namespace, ServiceAccount};
 use k8s_openapi::api::rbac::v1::{RoleBinding, RoleRef, Subject};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 
-use anyhow::Context;
 use kube::api::{Api, DeleteParams, PostParams};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -15,6 +14,7 @@ use serde::de::DeserializeOwned;
 use crate::cli::CreateTenantArgs;
 use crate::cluster::objects::retrying;
 use crate::commands::Ctx;
+use crate::commands::create::live::WriteError;
 use crate::render::create::{CreateError, check_name, export_document, invalid, parse_labels};
 use crate::validate::{
     dns1123_label_problems, dns1123_subdomain_problems, qualified_name_problems,
@@ -131,19 +131,19 @@ where
     K: kube::Resource<DynamicType = ()> + Clone + Serialize + DeserializeOwned + std::fmt::Debug,
 {
     let name = object.meta().name.clone().unwrap_or_default();
-    let failed = || format!("unable to apply {} {name}", K::kind(&()));
+    let failed = |e| WriteError::new(&K::kind(&()), &name, e);
     let post = PostParams::default();
-    match retrying(|| api.get_opt(&name)).await.with_context(failed)? {
+    match retrying(|| api.get_opt(&name)).await.map_err(failed)? {
         None => {
             retrying(|| api.create(&post, object))
                 .await
-                .with_context(failed)?;
+                .map_err(failed)?;
         }
         Some(mut existing) if existing.meta().labels != object.meta().labels => {
             existing.meta_mut().labels = object.meta().labels.clone();
             retrying(|| api.replace(&name, &post, &existing))
                 .await
-                .with_context(failed)?;
+                .map_err(failed)?;
         }
         Some(_) => {}
     }
@@ -154,9 +154,9 @@ where
 /// differs is deleted and created again, as upstream does.
 async fn upsert_role_binding(api: &Api<RoleBinding>, binding: &RoleBinding) -> anyhow::Result<()> {
     let name = binding.metadata.name.clone().unwrap_or_default();
-    let failed = || format!("unable to apply RoleBinding {name}");
+    let failed = |e| WriteError::new("RoleBinding", &name, e);
     let (post, delete) = (PostParams::default(), DeleteParams::default());
-    if let Some(existing) = retrying(|| api.get_opt(&name)).await.with_context(failed)? {
+    if let Some(existing) = retrying(|| api.get_opt(&name)).await.map_err(failed)? {
         if existing.subjects == binding.subjects
             && existing.role_ref == binding.role_ref
             && existing.metadata.labels == binding.metadata.labels
@@ -165,11 +165,11 @@ async fn upsert_role_binding(api: &Api<RoleBinding>, binding: &RoleBinding) -> a
         }
         retrying(|| api.delete(&name, &delete))
             .await
-            .with_context(failed)?;
+            .map_err(failed)?;
     }
     retrying(|| api.create(&post, binding))
         .await
-        .with_context(failed)?;
+        .map_err(failed)?;
     Ok(())
 }
 
