@@ -136,6 +136,27 @@ where
     }
 }
 
+/// Lists every object matching `params` a page at a time, handing each
+/// page to `each` so callers can keep only what they need of it.
+pub async fn for_each_page(
+    spec: &KindSpec,
+    api: &Api<DynamicObject>,
+    params: &ListParams,
+    mut each: impl FnMut(Vec<Value>),
+) -> Result<(), ObjectError> {
+    let mut params = params.clone().limit(PAGE_SIZE);
+    loop {
+        let page = retrying(|| api.list(&params))
+            .await
+            .map_err(|e| ObjectError::from_kube(spec, None, e))?;
+        each(page.items.into_iter().map(to_value).collect());
+        match page.metadata.continue_ {
+            Some(token) if !token.is_empty() => params = params.continue_token(&token),
+            _ => return Ok(()),
+        }
+    }
+}
+
 /// Lists every object matching `params`, a page at a time.
 pub async fn list(
     spec: &KindSpec,
@@ -143,21 +164,26 @@ pub async fn list(
     params: &ListParams,
 ) -> Result<Vec<Value>, ObjectError> {
     let mut out = Vec::new();
-    let mut params = params.clone().limit(PAGE_SIZE);
-    loop {
-        let page = retrying(|| api.list(&params))
-            .await
-            .map_err(|e| ObjectError::from_kube(spec, None, e))?;
-        out.extend(page.items.into_iter().map(to_value));
-        match page.metadata.continue_ {
-            Some(token) if !token.is_empty() => params = params.continue_token(&token),
-            _ => return Ok(out),
-        }
-    }
+    for_each_page(spec, api, params, |page| out.extend(page)).await?;
+    Ok(out)
 }
 
+/// The object as JSON. Moves `spec`/`status` instead of re-serialising
+/// them: lists of thousands of objects pass through here.
 pub fn to_value(object: DynamicObject) -> Value {
-    serde_json::to_value(object).expect("dynamic objects serialise to JSON")
+    let mut map = match object.data {
+        Value::Object(map) => map,
+        _ => serde_json::Map::new(),
+    };
+    if let Some(types) = object.types {
+        map.insert("apiVersion".into(), Value::String(types.api_version));
+        map.insert("kind".into(), Value::String(types.kind));
+    }
+    map.insert(
+        "metadata".into(),
+        serde_json::to_value(object.metadata).expect("object metadata serialises to JSON"),
+    );
+    Value::Object(map)
 }
 
 pub async fn get(

@@ -66,14 +66,24 @@ impl Layout {
         row
     }
 
-    fn render(&self, spec: &KindSpec, objects: &[Value]) -> String {
-        let columns = self.columns(spec);
-        let header = self.header(&columns);
-        let rows: Vec<Vec<String>> = objects
-            .iter()
-            .map(|o| self.row(spec, &columns, o))
-            .collect();
-        table::render((!self.no_header).then_some(header.as_slice()), &rows)
+    fn render(&self, spec: &KindSpec, rows: &[Vec<String>]) -> String {
+        let header = self.header(&self.columns(spec));
+        table::render((!self.no_header).then_some(header.as_slice()), rows)
+    }
+}
+
+/// What a list produced: table rows, or whole objects for `-o json|yaml`.
+enum Listing {
+    Rows(Vec<Vec<String>>),
+    Items(Vec<Value>),
+}
+
+impl Listing {
+    fn is_empty(&self) -> bool {
+        match self {
+            Self::Rows(rows) => rows.is_empty(),
+            Self::Items(items) => items.is_empty(),
+        }
     }
 }
 
@@ -96,13 +106,16 @@ fn scope(ctx: &Ctx, flags: &GetFlags) -> String {
     }
 }
 
-/// Lists one kind with the command's filters applied.
+/// Lists one kind with the command's filters applied. For tables, each
+/// page is turned into rows as it arrives, so memory holds rows, not the
+/// objects of a 10,000-item list.
 async fn list_kind(
     ctx: &Ctx,
     spec: &'static KindSpec,
     flags: &GetFlags,
     names: &[String],
-) -> Result<Vec<Value>, ObjectError> {
+    layout: Option<&Layout>,
+) -> Result<Listing, ObjectError> {
     let client = ctx
         .kube
         .client()
@@ -110,18 +123,38 @@ async fn list_kind(
         .map_err(|e| ObjectError::Unreachable(e.to_string()))?;
     let namespace = (!flags.all_namespaces).then_some(ctx.global.namespace.as_str());
     let api = objects::api(client, spec, namespace);
-    let mut items = objects::list(spec, &api, &list_params(flags, names)).await?;
-    if names.len() > 1 {
-        items.retain(|o| {
-            o["metadata"]["name"]
+    let wanted = |o: &Value| {
+        let named = names.len() < 2
+            || o["metadata"]["name"]
                 .as_str()
-                .is_some_and(|n| names.iter().any(|w| w == n))
-        });
+                .is_some_and(|n| names.iter().any(|w| w == n));
+        named
+            && flags
+                .status_selector
+                .as_ref()
+                .is_none_or(|s| s.matches(spec, o))
+    };
+    let params = list_params(flags, names);
+    match layout {
+        Some(layout) => {
+            let columns = layout.columns(spec);
+            let mut rows = Vec::new();
+            objects::for_each_page(spec, &api, &params, |page| {
+                rows.extend(
+                    page.iter()
+                        .filter(|o| wanted(o))
+                        .map(|o| layout.row(spec, &columns, o)),
+                );
+            })
+            .await?;
+            Ok(Listing::Rows(rows))
+        }
+        None => {
+            let mut items = objects::list(spec, &api, &params).await?;
+            items.retain(wanted);
+            Ok(Listing::Items(items))
+        }
     }
-    if let Some(selector) = &flags.status_selector {
-        items.retain(|o| selector.matches(spec, o));
-    }
-    Ok(items)
 }
 
 /// A `List` like kubectl prints for `-o json|yaml`.
@@ -159,8 +192,10 @@ pub async fn run(ctx: &Ctx, command: &GetCommand) -> anyhow::Result<ExitStatus> 
             if flags.watch {
                 return watch(ctx, spec, flags, args, &layout).await;
             }
-            let items = list_kind(ctx, spec, flags, &args.names).await?;
-            if items.is_empty() && flags.status_selector.is_none() {
+            let table = matches!(flags.output, GetOutput::Table | GetOutput::Wide);
+            let listing =
+                list_kind(ctx, spec, flags, &args.names, table.then_some(&layout)).await?;
+            if listing.is_empty() && flags.status_selector.is_none() {
                 match args.names.as_slice() {
                     [name] => bail!(
                         "{} object '{name}' not found in {}",
@@ -170,9 +205,9 @@ pub async fn run(ctx: &Ctx, command: &GetCommand) -> anyhow::Result<ExitStatus> 
                     _ => bail!("no {} objects found in {}", spec.kind, scope(ctx, flags)),
                 }
             }
-            let text = match flags.output {
-                GetOutput::Json | GetOutput::Yaml => list_document(items, flags.output),
-                GetOutput::Table | GetOutput::Wide => layout.render(spec, &items),
+            let text = match listing {
+                Listing::Items(items) => list_document(items, flags.output),
+                Listing::Rows(rows) => layout.render(spec, &rows),
             };
             ctx.printer
                 .out(&text)
@@ -200,30 +235,29 @@ async fn get_all(
     layout: &Layout,
 ) -> anyhow::Result<ExitStatus> {
     let specs: Vec<&'static KindSpec> = kinds::all_in(group).collect();
+    let table = matches!(flags.output, GetOutput::Table | GetOutput::Wide);
     let results = futures::future::join_all(
         specs
             .iter()
-            .map(|spec| list_kind(ctx, spec, flags, &args.names)),
+            .map(|spec| list_kind(ctx, spec, flags, &args.names, table.then_some(layout))),
     )
     .await;
     let mut all_items = Vec::new();
     for (spec, result) in specs.into_iter().zip(results) {
         match result {
-            Ok(items) if items.is_empty() => {}
-            Ok(items) => match flags.output {
-                GetOutput::Json | GetOutput::Yaml => all_items.extend(items),
-                GetOutput::Table | GetOutput::Wide => {
-                    ctx.printer
-                        .out(&format!("{}\n", layout.render(spec, &items)))
-                        .context("unable to write to stdout")?;
-                }
-            },
+            Ok(listing) if listing.is_empty() => {}
+            Ok(Listing::Items(items)) => all_items.extend(items),
+            Ok(Listing::Rows(rows)) => {
+                ctx.printer
+                    .out(&format!("{}\n", layout.render(spec, &rows)))
+                    .context("unable to write to stdout")?;
+            }
             // A kind whose CRD is not installed has nothing to show.
             Err(ObjectError::KindNotInstalled { .. }) => {}
             Err(err) => ctx.printer.failure(&err.to_string()),
         }
     }
-    if matches!(flags.output, GetOutput::Json | GetOutput::Yaml) {
+    if !table {
         ctx.printer
             .out(&list_document(all_items, flags.output))
             .context("unable to write to stdout")?;
