@@ -54,7 +54,7 @@ impl WriteError {
 
 /// What an upsert did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Applied {
+enum Applied {
     Created,
     Updated,
     Unchanged,
@@ -119,7 +119,7 @@ fn name_of(object: &Value) -> (String, String) {
 /// Creates `object`, or brings the existing one up to date as `mode` says.
 /// Conflicting writes (someone else updated it meanwhile) and transient
 /// failures are retried.
-pub async fn upsert(
+async fn upsert(
     client: &kube::Client,
     spec: &'static KindSpec,
     object: &Value,
