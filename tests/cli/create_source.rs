@@ -233,7 +233,3 @@ fn source_chart_export_announces_generation_on_stderr() {
         flux_rs::render::yaml::from_str(out.stdout.trim_start_matches("---\n")).unwrap();
     assert_eq!(chart.spec.chart, "podinfo");
 }
-
-// Live mode (applying to testenv) sits in its own file.
-#[path = "create_live.rs"]
-mod create_live;

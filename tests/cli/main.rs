@@ -10,6 +10,7 @@ mod bootstrap_ssh;
 mod check;
 mod completion;
 mod create_errors;
+mod create_live;
 mod create_objects;
 mod create_secret;
 mod create_source;
