@@ -17,8 +17,8 @@ mod version;
 use clap::{ArgAction, Args, CommandFactory, Parser, Subcommand};
 
 pub use bootstrap::{
-    BootstrapCommand, BootstrapCommonArgs, BootstrapGitArgs, BootstrapGiteaArgs, BootstrapGithubArgs,
-    BootstrapProvider, ProviderRepoArgs,
+    BootstrapCommand, BootstrapCommonArgs, BootstrapGitArgs, BootstrapGiteaArgs,
+    BootstrapGithubArgs, BootstrapProvider, ProviderRepoArgs,
 };
 pub use check::CheckArgs;
 pub use completion::{CompletionArgs, Shell};

@@ -42,16 +42,59 @@ fn install_reconcile_and_uninstall_on_a_real_cluster() {
     ok(kc, &["check", "--pre"]);
     ok(kc, &["install", "--timeout", "5m"]);
     ok(kc, &["check"]);
-    ok(kc, &["create", "source", "git", "podinfo", "--url", "https://github.com/stefanprodan/podinfo", "--tag", "6.3.5", "-n", "flux-system"]);
-    ok(kc, &["create", "kustomization", "podinfo", "--source", "podinfo", "--path", "./kustomize", "--prune", "--target-namespace", "default"]);
+    ok(
+        kc,
+        &[
+            "create",
+            "source",
+            "git",
+            "podinfo",
+            "--url",
+            "https://github.com/stefanprodan/podinfo",
+            "--tag",
+            "6.3.5",
+            "-n",
+            "flux-system",
+        ],
+    );
+    ok(
+        kc,
+        &[
+            "create",
+            "kustomization",
+            "podinfo",
+            "--source",
+            "podinfo",
+            "--path",
+            "./kustomize",
+            "--prune",
+            "--target-namespace",
+            "default",
+        ],
+    );
     let table = ok(kc, &["get", "kustomizations"]).stdout;
-    assert!(table.lines().any(|l| l.starts_with("podinfo") && l.contains("True")), "{table}");
-    let reconciled = ok(kc, &["reconcile", "kustomization", "podinfo", "--with-source"]);
-    assert!(reconciled.stderr.contains("✔ applied revision 6.3.5@sha1:"), "{}", reconciled.stderr);
+    assert!(
+        table
+            .lines()
+            .any(|l| l.starts_with("podinfo") && l.contains("True")),
+        "{table}"
+    );
+    let reconciled = ok(
+        kc,
+        &["reconcile", "kustomization", "podinfo", "--with-source"],
+    );
+    assert!(
+        reconciled.stderr.contains("✔ applied revision 6.3.5@sha1:"),
+        "{}",
+        reconciled.stderr
+    );
     ok(kc, &["suspend", "kustomization", "podinfo"]);
     ok(kc, &["resume", "kustomization", "podinfo"]);
     let exported = ok(kc, &["export", "source", "git", "podinfo"]).stdout;
-    assert!(exported.contains("url: https://github.com/stefanprodan/podinfo"), "{exported}");
+    assert!(
+        exported.contains("url: https://github.com/stefanprodan/podinfo"),
+        "{exported}"
+    );
     ok(kc, &["delete", "kustomization", "podinfo", "--silent"]);
     ok(kc, &["delete", "source", "git", "podinfo", "--silent"]);
     ok(kc, &["uninstall", "--silent"]);
