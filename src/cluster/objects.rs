@@ -51,6 +51,11 @@ pub enum ObjectError {
     },
     #[error("{0}")]
     Failed(String),
+    #[error("no {kind} objects found in {namespace} namespace")]
+    NoneFound {
+        kind: &'static str,
+        namespace: String,
+    },
 }
 
 impl ObjectError {
@@ -155,6 +160,31 @@ pub async fn for_each_page(
             _ => return Ok(()),
         }
     }
+}
+
+/// Names of the objects matching `params` in `namespace`; none is an error,
+/// since the caller was asked to act on them.
+pub async fn list_names(
+    spec: &'static KindSpec,
+    api: &Api<DynamicObject>,
+    namespace: &str,
+    params: &ListParams,
+) -> Result<Vec<String>, ObjectError> {
+    let mut names = Vec::new();
+    for_each_page(spec, api, params, |page| {
+        names.extend(
+            page.iter()
+                .filter_map(|o| o["metadata"]["name"].as_str().map(str::to_string)),
+        );
+    })
+    .await?;
+    if names.is_empty() {
+        return Err(ObjectError::NoneFound {
+            kind: spec.kind,
+            namespace: namespace.to_string(),
+        });
+    }
+    Ok(names)
 }
 
 /// Lists every object matching `params`, a page at a time.

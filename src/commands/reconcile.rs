@@ -193,14 +193,7 @@ pub async fn run(ctx: &Ctx, command: &ReconcileCommand) -> anyhow::Result<ExitSt
         if let Some(selector) = &args.label_selector {
             params = params.labels(selector);
         }
-        let items = objects::list(spec, &api, &params).await?;
-        if items.is_empty() {
-            bail!("no {} objects found in {namespace} namespace", spec.kind);
-        }
-        items
-            .iter()
-            .filter_map(|o| o["metadata"]["name"].as_str().map(str::to_string))
-            .collect()
+        objects::list_names(spec, &api, &namespace, &params).await?
     } else {
         let mut names = args.names.clone();
         names.dedup();

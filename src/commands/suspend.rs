@@ -67,14 +67,7 @@ async fn patch_objects(
     let client = ctx.kube.client().await?;
     let api = objects::api(client, spec, Some(namespace));
     let targets: Vec<String> = if all {
-        let items = objects::list(spec, &api, &Default::default()).await?;
-        if items.is_empty() {
-            bail!("no {} objects found in {namespace} namespace", spec.kind);
-        }
-        items
-            .iter()
-            .filter_map(|o| o["metadata"]["name"].as_str().map(str::to_string))
-            .collect()
+        objects::list_names(spec, &api, namespace, &Default::default()).await?
     } else {
         let mut unique: Vec<String> = Vec::new();
         for name in names {
