@@ -159,3 +159,39 @@ fn watch_on_all_is_rejected() {
         "✗ expected a single resource type, but found all\n"
     );
 }
+
+#[test]
+fn watch_prints_a_row_per_change_as_it_happens() {
+    use std::io::{BufRead, BufReader};
+    let cluster = loaded("get/objects.yaml");
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("flux"))
+        .args([
+            "get",
+            "sources",
+            "git",
+            "podinfo",
+            "--watch",
+            "--timeout",
+            "60s",
+        ])
+        .env("KUBECONFIG", cluster.kubeconfig())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let header = lines.next().unwrap().unwrap();
+    assert!(header.starts_with("NAME"), "{header}");
+    let first = lines.next().unwrap().unwrap();
+    assert!(
+        first.contains("False"),
+        "podinfo starts unsuspended: {first}"
+    );
+    let out = cluster.flux(&["suspend", "source", "git", "podinfo"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let changed = lines.next().unwrap().unwrap();
+    let cells: Vec<&str> = changed.split('\t').map(str::trim).collect();
+    assert_eq!((cells[0], cells[2]), ("podinfo", "True"), "{changed}");
+    child.kill().unwrap();
+    child.wait().unwrap();
+}
