@@ -27,6 +27,8 @@ pub enum BootstrapProvider {
     Github(BootstrapGithubArgs),
     /// Bootstrap with a Gitea repository, created when missing.
     Gitea(BootstrapGiteaArgs),
+    /// Bootstrap with a GitLab project, created when missing.
+    Gitlab(BootstrapGitlabArgs),
 }
 
 /// Flags shared by every `bootstrap` provider.
@@ -220,6 +222,33 @@ pub struct BootstrapGiteaArgs {
     /// Gitea hostname (may include the scheme).
     #[arg(long, default_value = "gitea.com")]
     pub hostname: String,
+}
+
+/// Bootstrap with a GitLab project: it is created when missing (in a group,
+/// nested groups as --owner=group/subgroup, or with --personal in your
+/// namespace), the generated SSH key becomes its deploy key, and --team
+/// shares it with groups. With --deploy-token-auth the cluster reads over
+/// HTTPS with a project deploy token, which is replaced on every run. The
+/// token comes from $GITLAB_TOKEN, or a hidden prompt on a terminal.
+#[derive(Debug, Clone, Args)]
+#[command(
+    after_help = "Examples:\n  # A project in a subgroup, SSH deploy key\n  export GITLAB_TOKEN=<token>\n  flux bootstrap gitlab --owner=acme/platform --repository=fleet --path=clusters/prod\n\n  # A personal project, the cluster reads with a deploy token\n  flux bootstrap gitlab --owner=me --repository=fleet --personal --deploy-token-auth\n\n  # Self-managed GitLab, SSH on a custom port\n  flux bootstrap gitlab --owner=acme --repository=fleet --hostname=gitlab.example.com --ssh-hostname=gitlab.example.com:2222"
+)]
+pub struct BootstrapGitlabArgs {
+    #[command(flatten)]
+    pub repo: ProviderRepoArgs,
+
+    /// GitLab hostname (self-managed: your server; may include the scheme).
+    #[arg(long, default_value = "gitlab.com")]
+    pub hostname: String,
+
+    /// Visibility of a new project: private, internal or public.
+    #[arg(long, default_value = "private", value_parser = ["private", "internal", "public"])]
+    pub visibility: String,
+
+    /// Let the cluster read over HTTPS with a GitLab deploy token (read_repository) instead of an SSH deploy key.
+    #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false", value_parser = go_bool)]
+    pub deploy_token_auth: bool,
 }
 
 /// Repository flags shared by the Git hosting providers.

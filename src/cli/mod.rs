@@ -18,7 +18,7 @@ use clap::{ArgAction, Args, CommandFactory, Parser, Subcommand};
 
 pub use bootstrap::{
     BootstrapCommand, BootstrapCommonArgs, BootstrapGitArgs, BootstrapGiteaArgs,
-    BootstrapGithubArgs, BootstrapProvider, ProviderRepoArgs,
+    BootstrapGithubArgs, BootstrapGitlabArgs, BootstrapProvider, ProviderRepoArgs,
 };
 pub use check::CheckArgs;
 pub use completion::{CompletionArgs, Shell};

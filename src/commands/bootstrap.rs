@@ -6,10 +6,12 @@ use std::io::IsTerminal;
 use anyhow::{Context, bail};
 
 use crate::bootstrap::provider::github::{Flavor, GitHub};
+use crate::bootstrap::provider::gitlab::{self, GitLab};
 use crate::bootstrap::provider::{GitProvider, RepositoryRef, deploy_key_title, split_team};
 use crate::bootstrap::{Author, Bootstrap, BootstrapOptions, DeployKey, GitAuth, SecretPlan};
 use crate::cli::{
-    BootstrapCommand, BootstrapCommonArgs, BootstrapGitArgs, BootstrapProvider, ProviderRepoArgs,
+    BootstrapCommand, BootstrapCommonArgs, BootstrapGitArgs, BootstrapGitlabArgs,
+    BootstrapProvider, ProviderRepoArgs,
 };
 use crate::commands::Ctx;
 use crate::commands::install::InstallFlagError;
@@ -25,14 +27,19 @@ pub async fn run(ctx: &Ctx, command: &BootstrapCommand) -> anyhow::Result<ExitSt
     let mut options = match &command.provider {
         BootstrapProvider::Git(args) => resolve_git(ctx, common, args)?,
         BootstrapProvider::Github(args) => {
-            let (options, provider) =
-                resolve_provider(ctx, common, Flavor::GitHub, &args.repo, &args.hostname).await?;
+            let host = Host::GitHub(Flavor::GitHub, &args.hostname);
+            let (options, provider) = resolve_provider(ctx, common, host, &args.repo).await?;
             provider_run = Some(provider);
             options
         }
         BootstrapProvider::Gitea(args) => {
-            let (options, provider) =
-                resolve_provider(ctx, common, Flavor::Gitea, &args.repo, &args.hostname).await?;
+            let host = Host::GitHub(Flavor::Gitea, &args.hostname);
+            let (options, provider) = resolve_provider(ctx, common, host, &args.repo).await?;
+            provider_run = Some(provider);
+            options
+        }
+        BootstrapProvider::Gitlab(args) => {
+            let (options, provider) = resolve_gitlab(ctx, common, args).await?;
             provider_run = Some(provider);
             options
         }
@@ -106,12 +113,73 @@ fn provider_token(variable: &str, provider: &str) -> anyhow::Result<String> {
     }
 }
 
+/// A provider client; GitLab's is kept concrete for its deploy tokens.
+enum Client {
+    GitHub(GitHub),
+    GitLab(GitLab),
+}
+
+impl Client {
+    fn provider(&self) -> &dyn GitProvider {
+        match self {
+            Self::GitHub(client) => client,
+            Self::GitLab(client) => client,
+        }
+    }
+
+    fn boxed(self) -> Box<dyn GitProvider> {
+        match self {
+            Self::GitHub(client) => Box::new(client),
+            Self::GitLab(client) => Box::new(client),
+        }
+    }
+}
+
+/// Which hosting API, and the GitLab-only settings.
+enum Host<'a> {
+    GitHub(Flavor, &'a str),
+    GitLab {
+        hostname: &'a str,
+        visibility: &'a str,
+        deploy_token_auth: bool,
+    },
+}
+
+/// The checks and settings of `bootstrap gitlab`, then the common path.
+async fn resolve_gitlab(
+    ctx: &Ctx,
+    common: &BootstrapCommonArgs,
+    args: &BootstrapGitlabArgs,
+) -> anyhow::Result<(BootstrapOptions, ProviderRun)> {
+    if !args.repo.repository.is_empty() && !gitlab::valid_project_name(&args.repo.repository) {
+        bail!(
+            "{} is an invalid project name for gitlab.\nIt can contain only letters, digits, emojis, '_', '.', dash, space. It must start with letter, digit, emoji or '_'.",
+            args.repo.repository
+        );
+    }
+    if common.token_auth && args.deploy_token_auth {
+        bail!("--token-auth and --deploy-token-auth cannot be set both.");
+    }
+    let mut visibility = args.visibility.as_str();
+    if !args.repo.private {
+        visibility = "public";
+        ctx.printer
+            .out("Using visibility public as --private=false\n")
+            .context("unable to write to stdout")?;
+    }
+    let host = Host::GitLab {
+        hostname: &args.hostname,
+        visibility,
+        deploy_token_auth: args.deploy_token_auth,
+    };
+    resolve_provider(ctx, common, host, &args.repo).await
+}
+
 async fn resolve_provider(
     ctx: &Ctx,
     common: &BootstrapCommonArgs,
-    flavor: Flavor,
+    host: Host<'_>,
     args: &ProviderRepoArgs,
-    hostname: &str,
 ) -> anyhow::Result<(BootstrapOptions, ProviderRun)> {
     if common.dry_run {
         bail!("--dry-run is only supported by 'bootstrap git' in this release");
@@ -125,18 +193,41 @@ async fn resolve_provider(
     if args.repository.is_empty() {
         bail!("--repository is required");
     }
-    let token = provider_token(flavor.token_variable(), flavor.name())?;
-    let provider = GitHub::new(flavor, hostname, &token)?;
     let printer = &ctx.printer;
-    printer.action(&format!("connecting to {hostname}"));
     let repository = RepositoryRef {
         owner: args.owner.clone(),
         name: args.repository.clone(),
         personal: args.personal,
     };
-    let found = provider
-        .ensure_repository(&repository, args.private)
-        .await?;
+    let (token, hostname, visibility) = match &host {
+        Host::GitHub(flavor, hostname) => (
+            provider_token(flavor.token_variable(), flavor.name())?,
+            *hostname,
+            if args.private { "private" } else { "public" },
+        ),
+        Host::GitLab {
+            hostname,
+            visibility,
+            ..
+        } => (
+            provider_token(gitlab::TOKEN_VARIABLE, gitlab::NAME)?,
+            *hostname,
+            *visibility,
+        ),
+    };
+    let client = match &host {
+        Host::GitHub(flavor, hostname) => {
+            printer.action(&format!("connecting to {hostname}"));
+            Client::GitHub(GitHub::new(*flavor, hostname, &token)?)
+        }
+        Host::GitLab { hostname, .. } => {
+            let client = GitLab::new(hostname, &token)?;
+            printer.action(&format!("connecting to {}", client.base()));
+            Client::GitLab(client)
+        }
+    };
+    let provider = client.provider();
+    let found = provider.ensure_repository(&repository, visibility).await?;
     if found.created {
         printer.success(&format!("repository \"{}\" created", found.html_url));
     }
@@ -164,11 +255,40 @@ async fn resolve_provider(
         "" => None,
         path => Some(read_file(path, "CA file")?),
     };
-    let host = hostname
+    let host_name = hostname
         .trim_start_matches("https://")
         .trim_start_matches("http://")
         .to_string();
-    let (sync_url, secret) = if common.token_auth {
+    let title = deploy_key_title(
+        &namespace,
+        &common.branch,
+        &common.secret_name,
+        &target_path,
+    );
+    let deploy_token = match (&host, &client) {
+        (
+            Host::GitLab {
+                deploy_token_auth: true,
+                ..
+            },
+            Client::GitLab(gitlab),
+        ) => Some(gitlab),
+        _ => None,
+    };
+    let (sync_url, secret) = if let Some(gitlab) = deploy_token {
+        printer.action("checking to reconcile deploy token for source secret");
+        let created = gitlab.rotate_deploy_token(&repository, &title).await?;
+        printer.success(&format!(
+            "configured deploy token \"{title}\" for \"{}\"",
+            found.html_url
+        ));
+        let secret = SecretPlan::Basic {
+            username: created.username,
+            password: created.token,
+            ca,
+        };
+        (found.clone_url.clone(), secret)
+    } else if common.token_auth {
         let secret = SecretPlan::Basic {
             username: "git".into(),
             password: token.clone(),
@@ -177,7 +297,7 @@ async fn resolve_provider(
         (found.clone_url.clone(), secret)
     } else {
         let ssh_host = if common.ssh_hostname.is_empty() {
-            host.clone()
+            host_name.clone()
         } else {
             common.ssh_hostname.clone()
         };
@@ -202,12 +322,6 @@ async fn resolve_provider(
         recurse_submodules: common.recurse_submodules,
         sparse_checkout: common.sparse_checkout.clone(),
     };
-    let title = deploy_key_title(
-        &namespace,
-        &common.branch,
-        &common.secret_name,
-        &target_path,
-    );
     let options = BootstrapOptions {
         install,
         registry_creds,
@@ -227,7 +341,7 @@ async fn resolve_provider(
         timeout: ctx.global.timeout,
     };
     let run = ProviderRun {
-        provider: Box::new(provider),
+        provider: client.boxed(),
         repository,
         html_url: found.html_url,
         title,
