@@ -5,6 +5,7 @@ mod common;
 mod apply;
 mod bootstrap;
 mod bootstrap_github;
+mod bootstrap_gitlab;
 mod bootstrap_http;
 mod bootstrap_ssh;
 mod check;
