@@ -1,6 +1,7 @@
 //! Git hosting providers: the repository, its deploy key and team access,
 //! behind one trait so the bootstrap run does not care which host it is.
 
+pub mod bitbucket;
 pub mod github;
 pub mod gitlab;
 mod http;
