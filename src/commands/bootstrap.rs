@@ -5,13 +5,14 @@ use std::io::IsTerminal;
 
 use anyhow::{Context, bail};
 
+use crate::bootstrap::provider::bitbucket::{self, Bitbucket};
 use crate::bootstrap::provider::github::{Flavor, GitHub};
 use crate::bootstrap::provider::gitlab::{self, GitLab};
 use crate::bootstrap::provider::{GitProvider, RepositoryRef, deploy_key_title, split_team};
 use crate::bootstrap::{Author, Bootstrap, BootstrapOptions, DeployKey, GitAuth, SecretPlan};
 use crate::cli::{
-    BootstrapCommand, BootstrapCommonArgs, BootstrapGitArgs, BootstrapGitlabArgs,
-    BootstrapProvider, ProviderRepoArgs,
+    BootstrapBitbucketArgs, BootstrapCommand, BootstrapCommonArgs, BootstrapGitArgs,
+    BootstrapGitlabArgs, BootstrapProvider, ProviderRepoArgs,
 };
 use crate::commands::Ctx;
 use crate::commands::install::InstallFlagError;
@@ -40,6 +41,11 @@ pub async fn run(ctx: &Ctx, command: &BootstrapCommand) -> anyhow::Result<ExitSt
         }
         BootstrapProvider::Gitlab(args) => {
             let (options, provider) = resolve_gitlab(ctx, common, args).await?;
+            provider_run = Some(provider);
+            options
+        }
+        BootstrapProvider::BitbucketServer(args) => {
+            let (options, provider) = resolve_bitbucket(ctx, common, args).await?;
             provider_run = Some(provider);
             options
         }
@@ -117,6 +123,7 @@ fn provider_token(variable: &str, provider: &str) -> anyhow::Result<String> {
 enum Client {
     GitHub(GitHub),
     GitLab(GitLab),
+    Bitbucket(Bitbucket),
 }
 
 impl Client {
@@ -124,6 +131,7 @@ impl Client {
         match self {
             Self::GitHub(client) => client,
             Self::GitLab(client) => client,
+            Self::Bitbucket(client) => client,
         }
     }
 
@@ -131,6 +139,7 @@ impl Client {
         match self {
             Self::GitHub(client) => Box::new(client),
             Self::GitLab(client) => Box::new(client),
+            Self::Bitbucket(client) => Box::new(client),
         }
     }
 }
@@ -143,6 +152,44 @@ enum Host<'a> {
         visibility: &'a str,
         deploy_token_auth: bool,
     },
+    /// Bitbucket Server and the user the API and Git act as.
+    Bitbucket {
+        hostname: &'a str,
+        user: &'a str,
+    },
+}
+
+/// `bootstrap bitbucket-server`: its flags in the shape the other providers
+/// share, then the common path.
+async fn resolve_bitbucket(
+    ctx: &Ctx,
+    common: &BootstrapCommonArgs,
+    args: &BootstrapBitbucketArgs,
+) -> anyhow::Result<(BootstrapOptions, ProviderRun)> {
+    if args.hostname.is_empty() {
+        bail!("invalid hostname \"\"");
+    }
+    let user = if args.personal {
+        &args.owner
+    } else {
+        &args.username
+    };
+    let repo = ProviderRepoArgs {
+        owner: args.owner.clone(),
+        repository: args.repository.clone(),
+        team: args.group.clone(),
+        personal: args.personal,
+        private: args.private,
+        interval: args.interval,
+        path: args.path.clone(),
+        read_write_key: args.read_write_key,
+        reconcile: args.reconcile,
+    };
+    let host = Host::Bitbucket {
+        hostname: &args.hostname,
+        user,
+    };
+    resolve_provider(ctx, common, host, &repo).await
 }
 
 /// The checks and settings of `bootstrap gitlab`, then the common path.
@@ -194,7 +241,7 @@ async fn resolve_provider(
         bail!("--repository is required");
     }
     let printer = &ctx.printer;
-    let repository = RepositoryRef {
+    let mut repository = RepositoryRef {
         owner: args.owner.clone(),
         name: args.repository.clone(),
         personal: args.personal,
@@ -214,6 +261,11 @@ async fn resolve_provider(
             *hostname,
             *visibility,
         ),
+        Host::Bitbucket { hostname, .. } => (
+            provider_token(bitbucket::TOKEN_VARIABLE, bitbucket::NAME)?,
+            *hostname,
+            if args.private { "private" } else { "public" },
+        ),
     };
     let client = match &host {
         Host::GitHub(flavor, hostname) => {
@@ -225,6 +277,13 @@ async fn resolve_provider(
             printer.action(&format!("connecting to {}", client.base()));
             Client::GitLab(client)
         }
+        Host::Bitbucket { hostname, user } => {
+            let client = Bitbucket::new(hostname, user, &token)?;
+            printer.action(&format!("connecting to {}", client.host()));
+            // Every call names the project by its key.
+            repository.owner = client.project_key(&args.owner, args.personal).await?;
+            Client::Bitbucket(client)
+        }
     };
     let provider = client.provider();
     let found = provider.ensure_repository(&repository, visibility).await?;
@@ -234,7 +293,11 @@ async fn resolve_provider(
     if !args.personal && !args.team.is_empty() {
         printer.action("reconciling repository permissions");
         for spec in &args.team {
-            let (team, permission) = split_team(spec, "maintain");
+            let default = match host {
+                Host::Bitbucket { .. } => "push",
+                _ => "maintain",
+            };
+            let (team, permission) = split_team(spec, default);
             match provider
                 .ensure_team(&repository, team, permission, args.reconcile)
                 .await
@@ -254,6 +317,11 @@ async fn resolve_provider(
     let ca = match common.ca_file.as_str() {
         "" => None,
         path => Some(read_file(path, "CA file")?),
+    };
+    // The user Git authenticates as, and the token-auth Secret's username.
+    let (git_user, secret_user) = match &host {
+        Host::Bitbucket { user, .. } => (user.to_string(), user.to_string()),
+        _ => (args.owner.clone(), "git".to_string()),
     };
     let host_name = hostname
         .trim_start_matches("https://")
@@ -290,7 +358,7 @@ async fn resolve_provider(
         (found.clone_url.clone(), secret)
     } else if common.token_auth {
         let secret = SecretPlan::Basic {
-            username: "git".into(),
+            username: secret_user,
             password: token.clone(),
             ca,
         };
@@ -302,7 +370,10 @@ async fn resolve_provider(
             common.ssh_hostname.clone()
         };
         let (scan_host, port) = split_host_port(&ssh_host, 22)?;
-        let url = format!("ssh://git@{ssh_host}/{}/{}", args.owner, args.repository);
+        let url = format!(
+            "ssh://git@{ssh_host}/{}/{}",
+            repository.owner, repository.name
+        );
         let secret = SecretPlan::Ssh {
             key: None,
             spec: key_spec(common),
@@ -328,7 +399,7 @@ async fn resolve_provider(
         sync,
         repository_url: found.clone_url.clone(),
         git_auth: GitAuth::Basic {
-            username: args.owner.clone(),
+            username: git_user,
             password: token,
         },
         author: Author {
