@@ -4,6 +4,7 @@ mod common;
 
 mod apply;
 mod bootstrap;
+mod bootstrap_bitbucket;
 mod bootstrap_github;
 mod bootstrap_gitlab;
 mod bootstrap_http;

@@ -24,6 +24,14 @@ impl Call {
     pub fn route(&self) -> &str {
         self.path.split('?').next().unwrap_or(&self.path)
     }
+
+    /// The value of `name` in the query, decoded.
+    pub fn query(&self, name: &str) -> Option<String> {
+        let (_, query) = self.path.split_once('?')?;
+        url::form_urlencoded::parse(query.as_bytes())
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.into_owned())
+    }
 }
 
 type Route = dyn Fn(&Call) -> (u16, Value) + Send + Sync;
