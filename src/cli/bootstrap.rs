@@ -27,6 +27,10 @@ pub enum BootstrapProvider {
     Github(BootstrapGithubArgs),
     /// Bootstrap with a Gitea repository, created when missing.
     Gitea(BootstrapGiteaArgs),
+    /// Bootstrap with a GitLab project, created when missing.
+    Gitlab(BootstrapGitlabArgs),
+    /// Bootstrap with a Bitbucket Server repository, created when missing.
+    BitbucketServer(BootstrapBitbucketArgs),
 }
 
 /// Flags shared by every `bootstrap` provider.
@@ -220,6 +224,88 @@ pub struct BootstrapGiteaArgs {
     /// Gitea hostname (may include the scheme).
     #[arg(long, default_value = "gitea.com")]
     pub hostname: String,
+}
+
+/// Bootstrap with a GitLab project: it is created when missing (in a group,
+/// nested groups as --owner=group/subgroup, or with --personal in your
+/// namespace), the generated SSH key becomes its deploy key, and --team
+/// shares it with groups. With --deploy-token-auth the cluster reads over
+/// HTTPS with a project deploy token, which is replaced on every run. The
+/// token comes from $GITLAB_TOKEN, or a hidden prompt on a terminal.
+#[derive(Debug, Clone, Args)]
+#[command(
+    after_help = "Examples:\n  # A project in a subgroup, SSH deploy key\n  export GITLAB_TOKEN=<token>\n  flux bootstrap gitlab --owner=acme/platform --repository=fleet --path=clusters/prod\n\n  # A personal project, the cluster reads with a deploy token\n  flux bootstrap gitlab --owner=me --repository=fleet --personal --deploy-token-auth\n\n  # Self-managed GitLab, SSH on a custom port\n  flux bootstrap gitlab --owner=acme --repository=fleet --hostname=gitlab.example.com --ssh-hostname=gitlab.example.com:2222"
+)]
+pub struct BootstrapGitlabArgs {
+    #[command(flatten)]
+    pub repo: ProviderRepoArgs,
+
+    /// GitLab hostname (self-managed: your server; may include the scheme).
+    #[arg(long, default_value = "gitlab.com")]
+    pub hostname: String,
+
+    /// Visibility of a new project: private, internal or public.
+    #[arg(long, default_value = "private", value_parser = ["private", "internal", "public"])]
+    pub visibility: String,
+
+    /// Let the cluster read over HTTPS with a GitLab deploy token (read_repository) instead of an SSH deploy key.
+    #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false", value_parser = go_bool)]
+    pub deploy_token_auth: bool,
+}
+
+/// Bootstrap with a Bitbucket Server (or Data Center) repository: it is
+/// created when missing (in the project named by --owner, or with
+/// --personal in your own space), the generated SSH key becomes its access
+/// key, and --group grants groups access. The token comes from
+/// $BITBUCKET_TOKEN, or a hidden prompt on a terminal.
+#[derive(Debug, Clone, Args)]
+#[command(
+    after_help = "Examples:\n  # A repository in a project, SSH on Bitbucket's usual port\n  export BITBUCKET_TOKEN=<token>\n  flux bootstrap bitbucket-server --owner=platform --username=flux --repository=fleet --hostname=bitbucket.example.com --ssh-hostname=bitbucket.example.com:7999 --group=devs --path=clusters/prod\n\n  # A personal repository, HTTPS with the token\n  flux bootstrap bitbucket-server --owner=me --personal --repository=fleet --hostname=bitbucket.example.com --token-auth"
+)]
+pub struct BootstrapBitbucketArgs {
+    /// Project name, or the user with --personal.
+    #[arg(long, default_value = "")]
+    pub owner: String,
+
+    /// Repository name.
+    #[arg(long, default_value = "")]
+    pub repository: String,
+
+    /// Groups to grant access, as name[:permission] (pull, push, admin; default push).
+    #[arg(long, value_delimiter = ',')]
+    pub group: Vec<String>,
+
+    /// The owner is a user, not a project.
+    #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false", value_parser = go_bool)]
+    pub personal: bool,
+
+    /// User the API and Git act as (the owner with --personal).
+    #[arg(short = 'u', long, default_value = "git")]
+    pub username: String,
+
+    /// Accepted for compatibility: Bitbucket creates repositories with the project's visibility.
+    #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "true", value_parser = go_bool)]
+    pub private: bool,
+
+    /// How often the GitRepository checks for new commits.
+    #[arg(long, default_value = "1m0s", value_name = "DURATION")]
+    pub interval: GoDuration,
+
+    /// Bitbucket Server hostname (may include the scheme and port); required.
+    #[arg(long, default_value = "")]
+    pub hostname: String,
+
+    /// Directory in the repository that holds the cluster's configuration.
+    #[arg(long, default_value = "")]
+    pub path: String,
+
+    /// Give the access key write access.
+    #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false", value_parser = go_bool)]
+    pub read_write_key: bool,
+
+    /// Also reconcile the permissions of groups that already have access.
+    #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false", value_parser = go_bool)]
+    pub reconcile: bool,
 }
 
 /// Repository flags shared by the Git hosting providers.

@@ -17,8 +17,9 @@ mod version;
 use clap::{ArgAction, Args, CommandFactory, Parser, Subcommand};
 
 pub use bootstrap::{
-    BootstrapCommand, BootstrapCommonArgs, BootstrapGitArgs, BootstrapGiteaArgs,
-    BootstrapGithubArgs, BootstrapProvider, ProviderRepoArgs,
+    BootstrapBitbucketArgs, BootstrapCommand, BootstrapCommonArgs, BootstrapGitArgs,
+    BootstrapGiteaArgs, BootstrapGithubArgs, BootstrapGitlabArgs, BootstrapProvider,
+    ProviderRepoArgs,
 };
 pub use check::CheckArgs;
 pub use completion::{CompletionArgs, Shell};

@@ -5,11 +5,14 @@ use std::io::IsTerminal;
 
 use anyhow::{Context, bail};
 
+use crate::bootstrap::provider::bitbucket::{self, Bitbucket};
 use crate::bootstrap::provider::github::{Flavor, GitHub};
+use crate::bootstrap::provider::gitlab::{self, GitLab};
 use crate::bootstrap::provider::{GitProvider, RepositoryRef, deploy_key_title, split_team};
 use crate::bootstrap::{Author, Bootstrap, BootstrapOptions, DeployKey, GitAuth, SecretPlan};
 use crate::cli::{
-    BootstrapCommand, BootstrapCommonArgs, BootstrapGitArgs, BootstrapProvider, ProviderRepoArgs,
+    BootstrapBitbucketArgs, BootstrapCommand, BootstrapCommonArgs, BootstrapGitArgs,
+    BootstrapGitlabArgs, BootstrapProvider, ProviderRepoArgs,
 };
 use crate::commands::Ctx;
 use crate::commands::install::InstallFlagError;
@@ -25,14 +28,24 @@ pub async fn run(ctx: &Ctx, command: &BootstrapCommand) -> anyhow::Result<ExitSt
     let mut options = match &command.provider {
         BootstrapProvider::Git(args) => resolve_git(ctx, common, args)?,
         BootstrapProvider::Github(args) => {
-            let (options, provider) =
-                resolve_provider(ctx, common, Flavor::GitHub, &args.repo, &args.hostname).await?;
+            let host = Host::GitHub(Flavor::GitHub, &args.hostname);
+            let (options, provider) = resolve_provider(ctx, common, host, &args.repo).await?;
             provider_run = Some(provider);
             options
         }
         BootstrapProvider::Gitea(args) => {
-            let (options, provider) =
-                resolve_provider(ctx, common, Flavor::Gitea, &args.repo, &args.hostname).await?;
+            let host = Host::GitHub(Flavor::Gitea, &args.hostname);
+            let (options, provider) = resolve_provider(ctx, common, host, &args.repo).await?;
+            provider_run = Some(provider);
+            options
+        }
+        BootstrapProvider::Gitlab(args) => {
+            let (options, provider) = resolve_gitlab(ctx, common, args).await?;
+            provider_run = Some(provider);
+            options
+        }
+        BootstrapProvider::BitbucketServer(args) => {
+            let (options, provider) = resolve_bitbucket(ctx, common, args).await?;
             provider_run = Some(provider);
             options
         }
@@ -106,12 +119,114 @@ fn provider_token(variable: &str, provider: &str) -> anyhow::Result<String> {
     }
 }
 
+/// A provider client; GitLab's is kept concrete for its deploy tokens.
+enum Client {
+    GitHub(GitHub),
+    GitLab(GitLab),
+    Bitbucket(Bitbucket),
+}
+
+impl Client {
+    fn provider(&self) -> &dyn GitProvider {
+        match self {
+            Self::GitHub(client) => client,
+            Self::GitLab(client) => client,
+            Self::Bitbucket(client) => client,
+        }
+    }
+
+    fn boxed(self) -> Box<dyn GitProvider> {
+        match self {
+            Self::GitHub(client) => Box::new(client),
+            Self::GitLab(client) => Box::new(client),
+            Self::Bitbucket(client) => Box::new(client),
+        }
+    }
+}
+
+/// Which hosting API, and the GitLab-only settings.
+enum Host<'a> {
+    GitHub(Flavor, &'a str),
+    GitLab {
+        hostname: &'a str,
+        visibility: &'a str,
+        deploy_token_auth: bool,
+    },
+    /// Bitbucket Server and the user the API and Git act as.
+    Bitbucket {
+        hostname: &'a str,
+        user: &'a str,
+    },
+}
+
+/// `bootstrap bitbucket-server`: its flags in the shape the other providers
+/// share, then the common path.
+async fn resolve_bitbucket(
+    ctx: &Ctx,
+    common: &BootstrapCommonArgs,
+    args: &BootstrapBitbucketArgs,
+) -> anyhow::Result<(BootstrapOptions, ProviderRun)> {
+    if args.hostname.is_empty() {
+        bail!("invalid hostname \"\"");
+    }
+    let user = if args.personal {
+        &args.owner
+    } else {
+        &args.username
+    };
+    let repo = ProviderRepoArgs {
+        owner: args.owner.clone(),
+        repository: args.repository.clone(),
+        team: args.group.clone(),
+        personal: args.personal,
+        private: args.private,
+        interval: args.interval,
+        path: args.path.clone(),
+        read_write_key: args.read_write_key,
+        reconcile: args.reconcile,
+    };
+    let host = Host::Bitbucket {
+        hostname: &args.hostname,
+        user,
+    };
+    resolve_provider(ctx, common, host, &repo).await
+}
+
+/// The checks and settings of `bootstrap gitlab`, then the common path.
+async fn resolve_gitlab(
+    ctx: &Ctx,
+    common: &BootstrapCommonArgs,
+    args: &BootstrapGitlabArgs,
+) -> anyhow::Result<(BootstrapOptions, ProviderRun)> {
+    if !args.repo.repository.is_empty() && !gitlab::valid_project_name(&args.repo.repository) {
+        bail!(
+            "{} is an invalid project name for gitlab.\nIt can contain only letters, digits, emojis, '_', '.', dash, space. It must start with letter, digit, emoji or '_'.",
+            args.repo.repository
+        );
+    }
+    if common.token_auth && args.deploy_token_auth {
+        bail!("--token-auth and --deploy-token-auth cannot be set both.");
+    }
+    let mut visibility = args.visibility.as_str();
+    if !args.repo.private {
+        visibility = "public";
+        ctx.printer
+            .out("Using visibility public as --private=false\n")
+            .context("unable to write to stdout")?;
+    }
+    let host = Host::GitLab {
+        hostname: &args.hostname,
+        visibility,
+        deploy_token_auth: args.deploy_token_auth,
+    };
+    resolve_provider(ctx, common, host, &args.repo).await
+}
+
 async fn resolve_provider(
     ctx: &Ctx,
     common: &BootstrapCommonArgs,
-    flavor: Flavor,
+    host: Host<'_>,
     args: &ProviderRepoArgs,
-    hostname: &str,
 ) -> anyhow::Result<(BootstrapOptions, ProviderRun)> {
     if common.dry_run {
         bail!("--dry-run is only supported by 'bootstrap git' in this release");
@@ -125,25 +240,64 @@ async fn resolve_provider(
     if args.repository.is_empty() {
         bail!("--repository is required");
     }
-    let token = provider_token(flavor.token_variable(), flavor.name())?;
-    let provider = GitHub::new(flavor, hostname, &token)?;
     let printer = &ctx.printer;
-    printer.action(&format!("connecting to {hostname}"));
-    let repository = RepositoryRef {
+    let mut repository = RepositoryRef {
         owner: args.owner.clone(),
         name: args.repository.clone(),
         personal: args.personal,
     };
-    let found = provider
-        .ensure_repository(&repository, args.private)
-        .await?;
+    let (token, hostname, visibility) = match &host {
+        Host::GitHub(flavor, hostname) => (
+            provider_token(flavor.token_variable(), flavor.name())?,
+            *hostname,
+            if args.private { "private" } else { "public" },
+        ),
+        Host::GitLab {
+            hostname,
+            visibility,
+            ..
+        } => (
+            provider_token(gitlab::TOKEN_VARIABLE, gitlab::NAME)?,
+            *hostname,
+            *visibility,
+        ),
+        Host::Bitbucket { hostname, .. } => (
+            provider_token(bitbucket::TOKEN_VARIABLE, bitbucket::NAME)?,
+            *hostname,
+            if args.private { "private" } else { "public" },
+        ),
+    };
+    let client = match &host {
+        Host::GitHub(flavor, hostname) => {
+            printer.action(&format!("connecting to {hostname}"));
+            Client::GitHub(GitHub::new(*flavor, hostname, &token)?)
+        }
+        Host::GitLab { hostname, .. } => {
+            let client = GitLab::new(hostname, &token)?;
+            printer.action(&format!("connecting to {}", client.base()));
+            Client::GitLab(client)
+        }
+        Host::Bitbucket { hostname, user } => {
+            let client = Bitbucket::new(hostname, user, &token)?;
+            printer.action(&format!("connecting to {}", client.host()));
+            // Every call names the project by its key.
+            repository.owner = client.project_key(&args.owner, args.personal).await?;
+            Client::Bitbucket(client)
+        }
+    };
+    let provider = client.provider();
+    let found = provider.ensure_repository(&repository, visibility).await?;
     if found.created {
         printer.success(&format!("repository \"{}\" created", found.html_url));
     }
     if !args.personal && !args.team.is_empty() {
         printer.action("reconciling repository permissions");
         for spec in &args.team {
-            let (team, permission) = split_team(spec, "maintain");
+            let default = match host {
+                Host::Bitbucket { .. } => "push",
+                _ => "maintain",
+            };
+            let (team, permission) = split_team(spec, default);
             match provider
                 .ensure_team(&repository, team, permission, args.reconcile)
                 .await
@@ -164,25 +318,62 @@ async fn resolve_provider(
         "" => None,
         path => Some(read_file(path, "CA file")?),
     };
-    let host = hostname
+    // The user Git authenticates as, and the token-auth Secret's username.
+    let (git_user, secret_user) = match &host {
+        Host::Bitbucket { user, .. } => (user.to_string(), user.to_string()),
+        _ => (args.owner.clone(), "git".to_string()),
+    };
+    let host_name = hostname
         .trim_start_matches("https://")
         .trim_start_matches("http://")
         .to_string();
-    let (sync_url, secret) = if common.token_auth {
+    let title = deploy_key_title(
+        &namespace,
+        &common.branch,
+        &common.secret_name,
+        &target_path,
+    );
+    let deploy_token = match (&host, &client) {
+        (
+            Host::GitLab {
+                deploy_token_auth: true,
+                ..
+            },
+            Client::GitLab(gitlab),
+        ) => Some(gitlab),
+        _ => None,
+    };
+    let (sync_url, secret) = if let Some(gitlab) = deploy_token {
+        printer.action("checking to reconcile deploy token for source secret");
+        let created = gitlab.rotate_deploy_token(&repository, &title).await?;
+        printer.success(&format!(
+            "configured deploy token \"{title}\" for \"{}\"",
+            found.html_url
+        ));
         let secret = SecretPlan::Basic {
-            username: "git".into(),
+            username: created.username,
+            password: created.token,
+            ca,
+        };
+        (found.clone_url.clone(), secret)
+    } else if common.token_auth {
+        let secret = SecretPlan::Basic {
+            username: secret_user,
             password: token.clone(),
             ca,
         };
         (found.clone_url.clone(), secret)
     } else {
         let ssh_host = if common.ssh_hostname.is_empty() {
-            host.clone()
+            host_name.clone()
         } else {
             common.ssh_hostname.clone()
         };
         let (scan_host, port) = split_host_port(&ssh_host, 22)?;
-        let url = format!("ssh://git@{ssh_host}/{}/{}", args.owner, args.repository);
+        let url = format!(
+            "ssh://git@{ssh_host}/{}/{}",
+            repository.owner, repository.name
+        );
         let secret = SecretPlan::Ssh {
             key: None,
             spec: key_spec(common),
@@ -202,19 +393,13 @@ async fn resolve_provider(
         recurse_submodules: common.recurse_submodules,
         sparse_checkout: common.sparse_checkout.clone(),
     };
-    let title = deploy_key_title(
-        &namespace,
-        &common.branch,
-        &common.secret_name,
-        &target_path,
-    );
     let options = BootstrapOptions {
         install,
         registry_creds,
         sync,
         repository_url: found.clone_url.clone(),
         git_auth: GitAuth::Basic {
-            username: args.owner.clone(),
+            username: git_user,
             password: token,
         },
         author: Author {
@@ -227,7 +412,7 @@ async fn resolve_provider(
         timeout: ctx.global.timeout,
     };
     let run = ProviderRun {
-        provider: Box::new(provider),
+        provider: client.boxed(),
         repository,
         html_url: found.html_url,
         title,

@@ -390,12 +390,17 @@ fn bootstrap_github_repository_of_an_organisation_without_access_is_refused() {
 
 /// Runs flux until the health wait starts (testenv cannot fetch over SSH),
 /// then stops it; returns stderr so far.
-fn until_health_wait(cluster: &Cluster, args: &[&str]) -> String {
+pub(crate) fn until_health_wait(
+    cluster: &Cluster,
+    args: &[&str],
+    variable: &str,
+    token: &str,
+) -> String {
     use std::process::{Command, Stdio};
     let mut child = Command::new(assert_cmd::cargo::cargo_bin("flux"))
         .args(args)
         .env("KUBECONFIG", cluster.kubeconfig())
-        .env("GITHUB_TOKEN", TOKEN)
+        .env(variable, token)
         .env("HOME", std::env::temp_dir())
         .env("CI", "1")
         .stdin(Stdio::null())
@@ -442,7 +447,7 @@ fn bootstrap_github_registers_the_new_ssh_key_as_a_read_only_deploy_key() {
         "--ssh-hostname",
         ssh_host.as_str(),
     ];
-    let stderr = until_health_wait(&cluster, &args);
+    let stderr = until_health_wait(&cluster, &args, "GITHUB_TOKEN", TOKEN);
     assert!(
         stderr.contains(
             "✔ configured deploy key \"flux-system-main-flux-system\" for \"https://github.example/acme/fleet\""
@@ -484,7 +489,7 @@ fn bootstrap_github_registers_the_new_ssh_key_as_a_read_only_deploy_key() {
 
     // A kept secret means no key call at all on the next run.
     let before = writes(&api.calls()).len();
-    let again = until_health_wait(&cluster, &args);
+    let again = until_health_wait(&cluster, &args, "GITHUB_TOKEN", TOKEN);
     assert!(again.contains("✔ source secret up to date"), "{again}");
     assert_eq!(writes(&api.calls()).len(), before);
 }

@@ -27,7 +27,7 @@ fn flux_with_password(cluster: &Cluster, password: &str, args: &[&str]) -> Run {
     }
 }
 
-fn head(dir: &Path) -> Option<String> {
+pub(crate) fn head(dir: &Path) -> Option<String> {
     git2::Repository::open_bare(dir)
         .unwrap()
         .find_reference("refs/heads/main")
@@ -36,7 +36,7 @@ fn head(dir: &Path) -> Option<String> {
         .map(|o| o.to_string())
 }
 
-fn get(
+pub(crate) fn get(
     cluster: &Cluster,
     api_version: &str,
     kind: &str,
@@ -64,7 +64,7 @@ fn get(
     })
 }
 
-fn decoded(secret: &Value, key: &str) -> String {
+pub(crate) fn decoded(secret: &Value, key: &str) -> String {
     let b64 = secret["data"][key].as_str().unwrap_or_default();
     String::from_utf8(
         base64::engine::general_purpose::STANDARD

@@ -4,7 +4,9 @@ mod common;
 
 mod apply;
 mod bootstrap;
+mod bootstrap_bitbucket;
 mod bootstrap_github;
+mod bootstrap_gitlab;
 mod bootstrap_http;
 mod bootstrap_ssh;
 mod check;

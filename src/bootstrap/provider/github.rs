@@ -281,9 +281,9 @@ impl GitProvider for GitHub {
     fn ensure_repository<'a>(
         &'a self,
         repo: &'a RepositoryRef,
-        private: bool,
+        visibility: &'a str,
     ) -> BoxFuture<'a, Result<Repository, ProviderError>> {
-        Box::pin(self.repository(repo, private))
+        Box::pin(self.repository(repo, visibility != "public"))
     }
 
     fn ensure_team<'a>(

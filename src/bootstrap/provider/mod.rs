@@ -1,7 +1,9 @@
 //! Git hosting providers: the repository, its deploy key and team access,
 //! behind one trait so the bootstrap run does not care which host it is.
 
+pub mod bitbucket;
 pub mod github;
+pub mod gitlab;
 mod http;
 
 use std::future::Future;
@@ -65,12 +67,12 @@ pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + 'a>>;
 
 /// The calls bootstrap makes to a Git host.
 pub trait GitProvider {
-    /// Finds the repository, creating it (empty, default branch `main`)
-    /// when it does not exist.
+    /// Finds the repository, creating it (empty, default branch `main`,
+    /// `visibility` private, internal or public) when it does not exist.
     fn ensure_repository<'a>(
         &'a self,
         repo: &'a RepositoryRef,
-        private: bool,
+        visibility: &'a str,
     ) -> BoxFuture<'a, Result<Repository, ProviderError>>;
 
     /// Grants `team` `permission` on an organisation repository; `false`

@@ -52,4 +52,5 @@ pub fn shared_dir() -> PathBuf {
 }
 
 pub mod cluster;
+pub mod fake_api;
 pub mod git_servers;

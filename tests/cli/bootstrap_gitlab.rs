@@ -1,0 +1,562 @@
+//! `flux bootstrap gitlab` against a recording fake of the GitLab REST API
+//! v4 (paths, bodies and the PRIVATE-TOKEN header as GitLab documents them),
+//! with the project's repository served by the local smart-HTTP Git server,
+//! so testenv's controllers apply what was pushed.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+
+use serde_json::{Value, json};
+
+use crate::bootstrap_http::{decoded, get, head};
+use crate::common::Run;
+use crate::common::cluster::Cluster;
+use crate::common::fake_api::{Call, FakeApi};
+use crate::common::git_servers::HttpGitServer;
+
+const TOKEN: &str = "glpat-fake-token-for-tests";
+
+struct State {
+    /// Projects by full path.
+    projects: BTreeMap<String, Value>,
+    repos: BTreeMap<String, PathBuf>,
+    deploy_keys: Vec<Value>,
+    deploy_tokens: Vec<Value>,
+    next_id: u64,
+    git: Arc<HttpGitServer>,
+}
+
+/// Groups the fake knows, with their ids.
+const GROUPS: [(&str, u64); 2] = [("acme", 1), ("devs", 2)];
+
+struct FakeGitLab {
+    api: FakeApi,
+    state: Arc<Mutex<State>>,
+}
+
+impl FakeGitLab {
+    fn start(git: Arc<HttpGitServer>) -> Self {
+        let state = Arc::new(Mutex::new(State {
+            projects: BTreeMap::new(),
+            repos: BTreeMap::new(),
+            deploy_keys: Vec::new(),
+            deploy_tokens: Vec::new(),
+            next_id: 100,
+            git,
+        }));
+        let shared = state.clone();
+        let api = FakeApi::start("/api/v4/", move |call| {
+            if call.headers.get("private-token").map(String::as_str) != Some(TOKEN) {
+                return (401, json!({"message": "401 Unauthorized"}));
+            }
+            route(&mut shared.lock().unwrap(), call)
+        });
+        Self { api, state }
+    }
+
+    fn repo_dir(&self, path: &str) -> PathBuf {
+        self.state.lock().unwrap().repos[path].clone()
+    }
+}
+
+fn decode(segment: &str) -> String {
+    url::form_urlencoded::parse(format!("x={segment}").as_bytes())
+        .next()
+        .map(|(_, v)| v.into_owned())
+        .unwrap_or_default()
+}
+
+fn not_found() -> (u16, Value) {
+    (404, json!({"message": "404 Not Found"}))
+}
+
+fn route(state: &mut State, call: &Call) -> (u16, Value) {
+    let segments: Vec<&str> = call.route().split('/').collect();
+    let body = &call.body;
+    match (call.method.as_str(), segments.as_slice()) {
+        ("GET", ["user"]) => (200, json!({"id": 7, "username": "me"})),
+        ("GET", ["groups", group]) => {
+            let group = decode(group);
+            match GROUPS.iter().find(|(name, _)| *name == group) {
+                Some((name, id)) => (200, json!({"id": id, "full_path": name})),
+                None => not_found(),
+            }
+        }
+        ("GET", ["projects", project]) => match state.projects.get(&decode(project)) {
+            Some(project) => (200, project.clone()),
+            None => not_found(),
+        },
+        ("POST", ["projects"]) => {
+            let namespace = match body["namespace_id"].as_u64() {
+                Some(id) => match GROUPS.iter().find(|(_, g)| *g == id) {
+                    Some((name, _)) => name.to_string(),
+                    None => return not_found(),
+                },
+                None => "me".to_string(),
+            };
+            let name = body["name"].as_str().unwrap_or_default();
+            let path = format!("{namespace}/{name}");
+            let dir = state.git.create_repo(&format!("{path}.git"));
+            state.next_id += 1;
+            let project = json!({
+                "id": state.next_id,
+                "name": name,
+                "path_with_namespace": path,
+                "web_url": format!("https://gitlab.example/{path}"),
+                "http_url_to_repo": state.git.url(&format!("{path}.git")),
+                "shared_with_groups": [],
+            });
+            state.repos.insert(path.clone(), dir);
+            state.projects.insert(path, project.clone());
+            (201, project)
+        }
+        ("POST", ["projects", project, "share"]) => {
+            let Some(project) = state.projects.get_mut(&decode(project)) else {
+                return not_found();
+            };
+            let shares = project["shared_with_groups"].as_array_mut().unwrap();
+            if shares.iter().any(|s| s["group_id"] == body["group_id"]) {
+                return (
+                    409,
+                    json!({"message": "The project is already shared with this group"}),
+                );
+            }
+            shares.push(json!({
+                "group_id": body["group_id"],
+                "group_access_level": body["group_access"],
+            }));
+            (201, body.clone())
+        }
+        ("GET", ["projects", _, "deploy_keys"]) => (200, json!(state.deploy_keys)),
+        ("POST", ["projects", _, "deploy_keys"]) => {
+            state.next_id += 1;
+            let mut key = body.clone();
+            key["id"] = json!(state.next_id);
+            state.deploy_keys.push(key.clone());
+            (201, key)
+        }
+        ("DELETE", ["projects", _, "deploy_keys", id]) => {
+            let id: u64 = id.parse().unwrap_or_default();
+            state.deploy_keys.retain(|k| k["id"].as_u64() != Some(id));
+            (204, Value::Null)
+        }
+        ("GET", ["projects", _, "deploy_tokens"]) => {
+            // GitLab never lists the token values.
+            let listed: Vec<Value> = state
+                .deploy_tokens
+                .iter()
+                .map(|t| {
+                    let mut t = t.clone();
+                    t.as_object_mut().unwrap().remove("token");
+                    t
+                })
+                .collect();
+            (200, json!(listed))
+        }
+        ("POST", ["projects", _, "deploy_tokens"]) => {
+            state.next_id += 1;
+            let id = state.next_id;
+            let token = json!({
+                "id": id,
+                "name": body["name"],
+                "username": format!("gitlab+deploy-token-{id}"),
+                "token": format!("deploy-token-secret-{id}"),
+                "scopes": body["scopes"],
+                "expired": false,
+                "revoked": false,
+            });
+            state.deploy_tokens.push(token.clone());
+            (201, token)
+        }
+        ("DELETE", ["projects", _, "deploy_tokens", id]) => {
+            let id: u64 = id.parse().unwrap_or_default();
+            state.deploy_tokens.retain(|t| t["id"].as_u64() != Some(id));
+            (204, Value::Null)
+        }
+        _ => not_found(),
+    }
+}
+
+fn flux(cluster: &Cluster, token: Option<&str>, args: &[&str]) -> Run {
+    let mut cmd = crate::common::flux();
+    cmd.env("KUBECONFIG", cluster.kubeconfig())
+        .env_remove("GITLAB_TOKEN")
+        .args(args)
+        .timeout(std::time::Duration::from_secs(120));
+    if let Some(token) = token {
+        cmd.env("GITLAB_TOKEN", token);
+    }
+    let output = cmd.output().unwrap();
+    Run {
+        code: output.status.code().unwrap_or(-1),
+        stdout: String::from_utf8(output.stdout).unwrap(),
+        stderr: String::from_utf8(output.stderr).unwrap(),
+    }
+}
+
+fn pushes(git: &HttpGitServer) -> usize {
+    git.requests()
+        .iter()
+        .filter(|r| r.method == "POST" && r.target.ends_with("git-receive-pack"))
+        .count()
+}
+
+fn applied_revision(cluster: &Cluster) -> Value {
+    let ks = get(
+        cluster,
+        "kustomize.toolkit.fluxcd.io/v1",
+        "Kustomization",
+        "kustomizations",
+        "flux-system",
+    )
+    .unwrap();
+    ks["status"]["lastAppliedRevision"].clone()
+}
+
+fn sync_url(cluster: &Cluster) -> Value {
+    let repo = get(
+        cluster,
+        "source.toolkit.fluxcd.io/v1",
+        "GitRepository",
+        "gitrepositories",
+        "flux-system",
+    )
+    .unwrap();
+    repo["spec"]["url"].clone()
+}
+
+fn namespace_exists(cluster: &Cluster) -> bool {
+    get(cluster, "v1", "Namespace", "namespaces", "flux-system").is_some()
+}
+
+#[test]
+fn bootstrap_gitlab_creates_the_project_shares_it_with_a_group_and_syncs_then_rerun_writes_nothing()
+{
+    let cluster = Cluster::empty();
+    let git = Arc::new(HttpGitServer::start("acme", TOKEN, true));
+    let api = FakeGitLab::start(git.clone());
+    let hostname = api.api.hostname();
+    let args = [
+        "bootstrap",
+        "gitlab",
+        "--owner=acme",
+        "--repository=fleet",
+        "--team=devs",
+        "--visibility=internal",
+        "--token-auth",
+        "--path=clusters/prod",
+        "--hostname",
+        hostname.as_str(),
+    ];
+    let first = flux(&cluster, Some(TOKEN), &args);
+    assert_eq!(first.code, 0, "{}", first.stderr);
+    assert!(!first.stderr.contains(TOKEN) && !first.stdout.contains(TOKEN));
+    for expected in [
+        format!("► connecting to {hostname}"),
+        "✔ repository \"https://gitlab.example/acme/fleet\" created".to_string(),
+        "► reconciling repository permissions".to_string(),
+        "✔ granted \"maintain\" permissions to \"devs\"".to_string(),
+        "✔ Kustomization reconciled successfully".to_string(),
+    ] {
+        assert!(
+            first.stderr.contains(&expected),
+            "{expected}\n{}",
+            first.stderr
+        );
+    }
+    let calls = api.api.calls();
+    assert!(
+        calls.iter().all(
+            |c| c.headers.get("private-token").map(String::as_str) == Some(TOKEN)
+                && !c.headers.contains_key("authorization")
+        )
+    );
+    assert_eq!(
+        calls
+            .iter()
+            .map(|c| format!("{} {}", c.method, c.path))
+            .collect::<Vec<_>>(),
+        [
+            "GET projects/acme%2Ffleet",
+            "GET groups/acme",
+            "POST projects",
+            "GET groups/devs",
+            "GET projects/acme%2Ffleet",
+            "POST projects/acme%2Ffleet/share",
+        ]
+    );
+    let create = calls.iter().find(|c| c.path == "projects").unwrap();
+    assert_eq!(
+        create.body,
+        json!({"name": "fleet", "namespace_id": 1, "visibility": "internal", "default_branch": "main", "description": ""})
+    );
+    let share = calls.iter().find(|c| c.path.ends_with("/share")).unwrap();
+    assert_eq!(share.body, json!({"group_id": 2, "group_access": 40}));
+    let tip = head(&api.repo_dir("acme/fleet")).unwrap();
+    assert_eq!(applied_revision(&cluster), format!("main@sha1:{tip}"));
+    assert_eq!(sync_url(&cluster), git.url("acme/fleet.git"));
+    let secret = get(&cluster, "v1", "Secret", "secrets", "flux-system").unwrap();
+    assert_eq!(decoded(&secret, "username"), "git");
+    assert_eq!(decoded(&secret, "password"), TOKEN);
+    assert_eq!(pushes(&git), 2);
+
+    let second = flux(&cluster, Some(TOKEN), &args);
+    assert_eq!(second.code, 0, "{}", second.stderr);
+    assert!(!second.stderr.contains("created"), "{}", second.stderr);
+    assert!(!second.stderr.contains("granted"), "{}", second.stderr);
+    assert_eq!(api.api.writes().len(), 2, "the re-run wrote to the API");
+    assert_eq!(pushes(&git), 2, "the re-run pushed");
+    assert_eq!(applied_revision(&cluster), format!("main@sha1:{tip}"));
+}
+
+#[test]
+fn bootstrap_gitlab_deploy_token_auth_creates_a_token_and_rotates_it_on_every_run() {
+    let cluster = Cluster::empty();
+    let git = Arc::new(HttpGitServer::start("acme", TOKEN, true));
+    let api = FakeGitLab::start(git.clone());
+    let hostname = api.api.hostname();
+    let args = [
+        "bootstrap",
+        "gitlab",
+        "--owner=acme",
+        "--repository=fleet",
+        "--private=false",
+        "--deploy-token-auth",
+        "--hostname",
+        hostname.as_str(),
+    ];
+    let first = flux(&cluster, Some(TOKEN), &args);
+    assert_eq!(first.code, 0, "{}", first.stderr);
+    assert_eq!(first.stdout, "Using visibility public as --private=false\n");
+    for expected in [
+        "► checking to reconcile deploy token for source secret",
+        "✔ configured deploy token \"flux-system-main-flux-system\" for \"https://gitlab.example/acme/fleet\"",
+        "✔ Kustomization reconciled successfully",
+    ] {
+        assert!(
+            first.stderr.contains(expected),
+            "{expected}\n{}",
+            first.stderr
+        );
+    }
+    assert!(!first.stderr.contains("deploy-token-secret"));
+    assert_eq!(
+        api.api.writes(),
+        ["POST projects", "POST projects/acme%2Ffleet/deploy_tokens"]
+    );
+    let calls = api.api.calls();
+    let create = calls.iter().find(|c| c.path == "projects").unwrap();
+    assert_eq!(create.body["visibility"], "public");
+    let token = calls
+        .iter()
+        .find(|c| c.method == "POST" && c.path.ends_with("/deploy_tokens"))
+        .unwrap();
+    assert_eq!(
+        token.body,
+        json!({"name": "flux-system-main-flux-system", "scopes": ["read_repository"]})
+    );
+    let secret = get(&cluster, "v1", "Secret", "secrets", "flux-system").unwrap();
+    let first_id = api.state.lock().unwrap().deploy_tokens[0]["id"]
+        .as_u64()
+        .unwrap();
+    assert_eq!(
+        decoded(&secret, "username"),
+        format!("gitlab+deploy-token-{first_id}")
+    );
+    assert_eq!(
+        decoded(&secret, "password"),
+        format!("deploy-token-secret-{first_id}")
+    );
+    assert_eq!(sync_url(&cluster), git.url("acme/fleet.git"));
+    let tip = head(&api.repo_dir("acme/fleet")).unwrap();
+    assert_eq!(applied_revision(&cluster), format!("main@sha1:{tip}"));
+
+    // GitLab never shows a token again: the re-run replaces it, and the
+    // Secret follows; nothing is pushed.
+    let second = flux(&cluster, Some(TOKEN), &args);
+    assert_eq!(second.code, 0, "{}", second.stderr);
+    assert_eq!(
+        api.api.writes()[2..],
+        [
+            format!("DELETE projects/acme%2Ffleet/deploy_tokens/{first_id}"),
+            "POST projects/acme%2Ffleet/deploy_tokens".to_string(),
+        ]
+    );
+    let tokens = api.state.lock().unwrap().deploy_tokens.clone();
+    assert_eq!(tokens.len(), 1);
+    let second_id = tokens[0]["id"].as_u64().unwrap();
+    assert_ne!(second_id, first_id);
+    let secret = get(&cluster, "v1", "Secret", "secrets", "flux-system").unwrap();
+    assert_eq!(
+        decoded(&secret, "password"),
+        format!("deploy-token-secret-{second_id}")
+    );
+    assert_eq!(pushes(&git), 2, "the re-run pushed");
+    assert_eq!(applied_revision(&cluster), format!("main@sha1:{tip}"));
+}
+
+#[test]
+fn bootstrap_gitlab_without_a_token_fails_when_it_cannot_prompt() {
+    let cluster = Cluster::empty();
+    let git = Arc::new(HttpGitServer::start("acme", TOKEN, true));
+    let api = FakeGitLab::start(git);
+    let hostname = api.api.hostname();
+    let run = flux(
+        &cluster,
+        None,
+        &[
+            "bootstrap",
+            "gitlab",
+            "--owner=acme",
+            "--repository=fleet",
+            "--hostname",
+            &hostname,
+        ],
+    );
+    assert_eq!(run.code, 1);
+    assert_eq!(
+        run.stderr,
+        "✗ GITLAB_TOKEN is not set and stdin is not a terminal to ask for the token\n"
+    );
+    assert!(api.api.calls().is_empty());
+    assert!(!namespace_exists(&cluster));
+}
+
+#[test]
+fn bootstrap_gitlab_wrong_token_is_a_clear_401() {
+    let cluster = Cluster::empty();
+    let git = Arc::new(HttpGitServer::start("acme", TOKEN, true));
+    let api = FakeGitLab::start(git);
+    let hostname = api.api.hostname();
+    let run = flux(
+        &cluster,
+        Some("glpat-wrong"),
+        &[
+            "bootstrap",
+            "gitlab",
+            "--owner=acme",
+            "--repository=fleet",
+            "--hostname",
+            &hostname,
+        ],
+    );
+    assert_eq!(run.code, 1);
+    assert!(
+        run.stderr.ends_with(
+            "✗ the GitLab API rejected the token (401 Unauthorized): check GITLAB_TOKEN\n"
+        ),
+        "{}",
+        run.stderr
+    );
+    assert!(!run.stderr.contains("glpat-wrong"));
+    assert!(api.api.writes().is_empty());
+    assert!(!namespace_exists(&cluster));
+}
+
+#[test]
+fn bootstrap_gitlab_rejects_an_invalid_project_name_before_any_request() {
+    let cluster = Cluster::empty();
+    let git = Arc::new(HttpGitServer::start("acme", TOKEN, true));
+    let api = FakeGitLab::start(git);
+    let hostname = api.api.hostname();
+    let run = flux(
+        &cluster,
+        Some(TOKEN),
+        &[
+            "bootstrap",
+            "gitlab",
+            "--owner=acme",
+            "--repository=-fleet",
+            "--hostname",
+            &hostname,
+        ],
+    );
+    assert_eq!(run.code, 1);
+    assert!(
+        run.stderr
+            .starts_with("✗ -fleet is an invalid project name for gitlab."),
+        "{}",
+        run.stderr
+    );
+    assert!(api.api.calls().is_empty());
+    assert!(!namespace_exists(&cluster));
+
+    let run = flux(
+        &cluster,
+        Some(TOKEN),
+        &[
+            "bootstrap",
+            "gitlab",
+            "--owner=acme",
+            "--repository=fleet",
+            "--token-auth",
+            "--deploy-token-auth",
+            "--hostname",
+            &hostname,
+        ],
+    );
+    assert_eq!(run.code, 1);
+    assert_eq!(
+        run.stderr,
+        "✗ --token-auth and --deploy-token-auth cannot be set both.\n"
+    );
+    assert!(api.api.calls().is_empty());
+}
+
+#[test]
+fn bootstrap_gitlab_registers_the_new_ssh_key_as_a_deploy_key_in_a_personal_project() {
+    // Only its host key is used: the sync URL's SSH host is scanned.
+    let ssh = match crate::common::git_servers::SshGitServer::start() {
+        Ok(ssh) => ssh,
+        Err(reason) => {
+            println!("skipped: {reason}");
+            return;
+        }
+    };
+    let cluster = Cluster::empty();
+    let git = Arc::new(HttpGitServer::start("me", TOKEN, true));
+    let api = FakeGitLab::start(git);
+    let hostname = api.api.hostname();
+    let ssh_host = format!("127.0.0.1:{}", ssh.port);
+    let args = [
+        "bootstrap",
+        "gitlab",
+        "--owner=me",
+        "--personal",
+        "--repository=fleet",
+        "--read-write-key",
+        "--hostname",
+        hostname.as_str(),
+        "--ssh-hostname",
+        ssh_host.as_str(),
+    ];
+    let stderr = crate::bootstrap_github::until_health_wait(&cluster, &args, "GITLAB_TOKEN", TOKEN);
+    assert!(
+        stderr.contains(
+            "✔ configured deploy key \"flux-system-main-flux-system\" for \"https://gitlab.example/me/fleet\""
+        ),
+        "{stderr}"
+    );
+    let calls = api.api.calls();
+    assert!(calls.iter().any(|c| c.method == "GET" && c.path == "user"));
+    let create = calls.iter().find(|c| c.path == "projects").unwrap();
+    assert!(create.body.get("namespace_id").is_none(), "{}", create.body);
+    let secret = get(&cluster, "v1", "Secret", "secrets", "flux-system").unwrap();
+    let public = decoded(&secret, "identity.pub");
+    let posted = calls
+        .iter()
+        .find(|c| c.method == "POST" && c.path == "projects/me%2Ffleet/deploy_keys")
+        .expect("a deploy key was created");
+    assert_eq!(
+        posted.body,
+        json!({"title": "flux-system-main-flux-system", "key": public.trim(), "can_push": true})
+    );
+    assert_eq!(sync_url(&cluster), format!("ssh://git@{ssh_host}/me/fleet"));
+
+    // A kept secret means no key call at all on the next run.
+    let before = api.api.writes().len();
+    let again = crate::bootstrap_github::until_health_wait(&cluster, &args, "GITLAB_TOKEN", TOKEN);
+    assert!(again.contains("✔ source secret up to date"), "{again}");
+    assert_eq!(api.api.writes().len(), before);
+}
