@@ -919,3 +919,400 @@ fn which_git() -> Result<std::path::PathBuf, ()> {
         .find(|p| p.is_file())
         .ok_or(())
 }
+
+/// A Secret in `default` from string values.
+async fn secret(c: &kube::Client, name: &str, data: &[(&str, &str)]) {
+    let api: kube::Api<k8s_openapi::api::core::v1::Secret> =
+        kube::Api::namespaced(c.clone(), "default");
+    let s = json!({
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "metadata": {"name": name},
+        "stringData": data.iter().map(|(k, v)| (k.to_string(), json!(v))).collect::<serde_json::Map<_, _>>(),
+    });
+    api.create(
+        &PostParams::default(),
+        &serde_json::from_value(s).expect("secret"),
+    )
+    .await
+    .expect("create secret");
+}
+
+fn git_repo_with_secret(name: &str, url: &str, secret: &str) -> Value {
+    let mut v = git_repo(name, url, json!({"branch": "main"}));
+    v["spec"]["secretRef"] = json!({"name": secret});
+    v
+}
+
+fn failed(v: &Value) -> bool {
+    ready_status(v).is_some_and(|(s, _, _)| s == "False")
+}
+
+/// OpenSSH's sshd on 127.0.0.1 with its own host key and authorized_keys; killed on drop.
+struct Sshd {
+    dir: tempfile::TempDir,
+    child: std::process::Child,
+    port: u16,
+}
+
+impl Sshd {
+    fn start() -> Result<Sshd, String> {
+        let sshd = "/usr/sbin/sshd";
+        if !std::path::Path::new(sshd).exists() {
+            return Err("sshd is not installed (openssh-server)".into());
+        }
+        let dir = tempfile::tempdir().expect("tmp");
+        let host_key = keygen(dir.path(), "host", &["-t", "ed25519"]);
+        std::fs::write(dir.path().join("authorized_keys"), "").expect("authorized_keys");
+        // Run as root, sshd wants its privilege separation directory.
+        let _ = std::fs::create_dir_all("/run/sshd");
+        let port = free_port();
+        let config = dir.path().join("sshd_config");
+        std::fs::write(
+            &config,
+            format!(
+                "Port {port}\nListenAddress 127.0.0.1\nHostKey {}\nAuthorizedKeysFile {}\nPidFile {}\nStrictModes no\nPasswordAuthentication no\nKbdInteractiveAuthentication no\nPubkeyAuthentication yes\nPermitRootLogin prohibit-password\nUsePAM no\nLogLevel ERROR\n",
+                host_key.display(),
+                dir.path().join("authorized_keys").display(),
+                dir.path().join("sshd.pid").display(),
+            ),
+        )
+        .expect("sshd_config");
+        let child = std::process::Command::new(sshd)
+            .args(["-D", "-e", "-f"])
+            .arg(&config)
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .map_err(|e| format!("sshd: {e}"))?;
+        let server = Sshd { dir, child, port };
+        for _ in 0..100 {
+            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                return Ok(server);
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        Err("sshd did not start listening".into())
+    }
+
+    fn authorize(&self, public_key: &str) {
+        let path = self.dir.path().join("authorized_keys");
+        let mut keys = std::fs::read_to_string(&path).expect("read");
+        keys.push_str(public_key);
+        std::fs::write(path, keys).expect("write");
+    }
+
+    /// `[127.0.0.1]:PORT ssh-ed25519 AAAA...` for the public key file `key`.pub.
+    fn known_hosts_line(&self, key: &std::path::Path) -> String {
+        let public = std::fs::read_to_string(key.with_extension("pub")).expect("pub");
+        let mut fields = public.split_whitespace();
+        let (t, k) = (fields.next().expect("type"), fields.next().expect("key"));
+        format!("[127.0.0.1]:{} {t} {k}\n", self.port)
+    }
+}
+
+impl Drop for Sshd {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .expect("bind")
+        .local_addr()
+        .expect("addr")
+        .port()
+}
+
+/// Generates `dir/name` (private) and `dir/name.pub` with ssh-keygen and the given options.
+fn keygen(dir: &std::path::Path, name: &str, args: &[&str]) -> std::path::PathBuf {
+    let path = dir.join(name);
+    let mut cmd = std::process::Command::new("ssh-keygen");
+    cmd.args(["-q", "-C", "test"])
+        .args(args)
+        .arg("-f")
+        .arg(&path);
+    if !args.contains(&"-N") {
+        cmd.args(["-N", ""]);
+    }
+    assert!(cmd.status().expect("ssh-keygen").success());
+    path
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn git_repository_fetches_over_ssh_with_the_secret_keys() {
+    let sshd = match Sshd::start() {
+        Ok(s) => s,
+        Err(why) => {
+            eprintln!("skipping: {why}");
+            return;
+        }
+    };
+    let (_env, c) = setup().await;
+    let repo = Repo::new();
+    let first = repo.commit(&[("a.txt", Some("1"))], "one");
+    let url = format!(
+        "ssh://root@127.0.0.1:{}{}",
+        sshd.port,
+        repo.dir.path().display()
+    );
+    let keys = tempfile::tempdir().expect("tmp");
+    let pkcs8 = keygen(keys.path(), "pkcs8", &["-t", "ecdsa", "-m", "PKCS8"]);
+    let openssh = keygen(keys.path(), "openssh", &["-t", "ed25519", "-N", "secret"]);
+    let stranger = keygen(keys.path(), "stranger", &["-t", "ed25519"]);
+    let other_host = keygen(keys.path(), "other-host", &["-t", "ed25519"]);
+    for k in [&pkcs8, &openssh] {
+        sshd.authorize(&std::fs::read_to_string(k.with_extension("pub")).expect("pub"));
+    }
+    let read = |p: &std::path::Path| std::fs::read_to_string(p).expect("key");
+    assert!(read(&pkcs8).starts_with("-----BEGIN PRIVATE KEY-----"));
+    assert!(read(&openssh).starts_with("-----BEGIN OPENSSH PRIVATE KEY-----"));
+    let known = sshd.known_hosts_line(&sshd.dir.path().join("host"));
+    // The hashed form that `ssh-keygen -H` writes must match as well.
+    let hashed_file = keys.path().join("known_hosts");
+    std::fs::write(&hashed_file, &known).expect("known_hosts");
+    assert!(
+        std::process::Command::new("ssh-keygen")
+            .args(["-q", "-H", "-f"])
+            .arg(&hashed_file)
+            .output()
+            .expect("ssh-keygen -H")
+            .status
+            .success()
+    );
+    let hashed = read(&hashed_file);
+    assert!(hashed.starts_with("|1|"), "{hashed}");
+    let mismatch = sshd.known_hosts_line(&other_host);
+    secret(
+        &c,
+        "pkcs8",
+        &[("identity", &read(&pkcs8)), ("known_hosts", &known)],
+    )
+    .await;
+    secret(
+        &c,
+        "openssh",
+        &[
+            ("identity", &read(&openssh)),
+            ("password", "secret"),
+            ("known_hosts", &hashed),
+        ],
+    )
+    .await;
+    secret(
+        &c,
+        "stranger",
+        &[("identity", &read(&stranger)), ("known_hosts", &known)],
+    )
+    .await;
+    secret(
+        &c,
+        "mismatch",
+        &[("identity", &read(&pkcs8)), ("known_hosts", &mismatch)],
+    )
+    .await;
+    let api = gitrepos(&c, "default");
+    for name in ["pkcs8", "openssh", "stranger", "mismatch"] {
+        create(&api, git_repo_with_secret(name, &url, name)).await;
+    }
+    let want = json!(format!("main@sha1:{first}"));
+    for name in ["pkcs8", "openssh"] {
+        let v = wait_obj(&api, name, 30, ready).await;
+        assert_eq!(v["status"]["artifact"]["revision"], want, "{name}");
+    }
+    let v = wait_obj(&api, "stranger", 30, failed).await;
+    let (_, reason, message) = ready_status(&v).expect("Ready");
+    assert_eq!(reason, "GitOperationFailed");
+    assert_eq!(
+        message,
+        format!(
+            "failed to checkout and determine revision: unable to clone '{url}': ssh: handshake failed: ssh: unable to authenticate, attempted methods [none publickey], no supported methods remain"
+        )
+    );
+    let v = wait_obj(&api, "mismatch", 30, failed).await;
+    assert_eq!(
+        ready_status(&v).expect("Ready").2,
+        format!(
+            "failed to checkout and determine revision: unable to clone '{url}': ssh: handshake failed: knownhosts: key mismatch"
+        )
+    );
+}
+
+/// Smart HTTP with `git http-backend`, answering 401 unless a request carries one of `accepted`
+/// Authorization headers. Serves repositories under `root` until the test process ends.
+fn http_git_server(root: std::path::PathBuf, accepted: Vec<String>) -> u16 {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    let accepted = std::sync::Arc::new(accepted);
+    std::thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            let (root, accepted) = (root.clone(), accepted.clone());
+            std::thread::spawn(move || {
+                let _ = http_git_answer(&root, &accepted, stream);
+            });
+        }
+    });
+    port
+}
+
+fn http_git_answer(
+    root: &std::path::Path,
+    accepted: &[String],
+    mut stream: std::net::TcpStream,
+) -> std::io::Result<()> {
+    use std::io::{BufRead, Read, Write};
+    let mut reader = std::io::BufReader::new(stream.try_clone()?);
+    let mut line = String::new();
+    reader.read_line(&mut line)?;
+    let mut parts = line.split_whitespace();
+    let method = parts.next().unwrap_or_default().to_string();
+    let target = parts.next().unwrap_or_default().to_string();
+    let mut headers = std::collections::HashMap::new();
+    loop {
+        let mut h = String::new();
+        if reader.read_line(&mut h)? == 0 || h.trim().is_empty() {
+            break;
+        }
+        if let Some((k, v)) = h.split_once(':') {
+            headers.insert(k.trim().to_ascii_lowercase(), v.trim().to_string());
+        }
+    }
+    let mut body = vec![];
+    if headers
+        .get("transfer-encoding")
+        .is_some_and(|v| v == "chunked")
+    {
+        loop {
+            let mut size = String::new();
+            reader.read_line(&mut size)?;
+            let size = usize::from_str_radix(size.trim(), 16).unwrap_or(0);
+            let mut chunk = vec![0; size + 2];
+            reader.read_exact(&mut chunk)?;
+            if size == 0 {
+                break;
+            }
+            body.extend_from_slice(&chunk[..size]);
+        }
+    } else if let Some(n) = headers.get("content-length") {
+        body = vec![0; n.parse().unwrap_or(0)];
+        reader.read_exact(&mut body)?;
+    }
+    let authorized = headers
+        .get("authorization")
+        .is_some_and(|a| accepted.contains(a));
+    if !authorized {
+        return stream.write_all(
+            b"HTTP/1.1 401 Unauthorized\r\nWWW-Authenticate: Basic realm=\"git\"\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+        );
+    }
+    let (path, query) = target.split_once('?').unwrap_or((&target, ""));
+    let mut cgi = std::process::Command::new("git");
+    cgi.arg("http-backend")
+        .env("GIT_PROJECT_ROOT", root)
+        .env("GIT_HTTP_EXPORT_ALL", "1")
+        .env("REQUEST_METHOD", &method)
+        .env("PATH_INFO", path)
+        .env("QUERY_STRING", query)
+        .env("CONTENT_LENGTH", body.len().to_string())
+        .env(
+            "CONTENT_TYPE",
+            headers.get("content-type").map_or("", |s| s),
+        )
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null());
+    let mut child = cgi.spawn()?;
+    child.stdin.take().expect("stdin").write_all(&body)?;
+    let out = child.wait_with_output()?.stdout;
+    // CGI output: headers (maybe with Status:), a blank line, the body.
+    let split = out
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .map(|i| (i, i + 4))
+        .or_else(|| {
+            out.windows(2)
+                .position(|w| w == b"\n\n")
+                .map(|i| (i, i + 2))
+        })
+        .unwrap_or((0, 0));
+    let head = String::from_utf8_lossy(&out[..split.0]).into_owned();
+    let mut status = "200 OK".to_string();
+    let mut response = String::new();
+    for h in head.lines() {
+        match h.split_once(':') {
+            Some((k, v)) if k.eq_ignore_ascii_case("status") => status = v.trim().to_string(),
+            Some(_) => response.push_str(&format!("{h}\r\n")),
+            None => {}
+        }
+    }
+    let payload = &out[split.1..];
+    stream.write_all(
+        format!(
+            "HTTP/1.1 {status}\r\n{response}Content-Length: {}\r\nConnection: close\r\n\r\n",
+            payload.len()
+        )
+        .as_bytes(),
+    )?;
+    stream.write_all(payload)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn git_repository_fetches_over_http_with_basic_auth_or_a_bearer_token() {
+    if which_git().is_err() {
+        eprintln!("skipping: the git binary (for `git http-backend`) is not installed");
+        return;
+    }
+    let (_env, c) = setup().await;
+    let repo = Repo::new();
+    let first = repo.commit(&[("a.txt", Some("1"))], "one");
+    let root = repo.dir.path().parent().expect("parent").to_path_buf();
+    let name = repo
+        .dir
+        .path()
+        .file_name()
+        .expect("name")
+        .to_string_lossy()
+        .into_owned();
+    let basic = {
+        use base64::Engine;
+        base64::engine::general_purpose::STANDARD.encode("flux:s3cret")
+    };
+    let port = http_git_server(
+        root,
+        vec![format!("Basic {basic}"), "Bearer t0ken".to_string()],
+    );
+    let url = format!("http://127.0.0.1:{port}/{name}/.git");
+    secret(&c, "basic", &[("username", "flux"), ("password", "s3cret")]).await;
+    secret(&c, "bearer", &[("bearerToken", "t0ken")]).await;
+    secret(&c, "wrong", &[("username", "flux"), ("password", "nope")]).await;
+    let api = gitrepos(&c, "default");
+    for secret in ["basic", "bearer", "wrong", "absent"] {
+        create(&api, git_repo_with_secret(secret, &url, secret)).await;
+    }
+    create(&api, git_repo("anonymous", &url, json!({"branch": "main"}))).await;
+    let want = json!(format!("main@sha1:{first}"));
+    for name in ["basic", "bearer"] {
+        let v = wait_obj(&api, name, 30, ready).await;
+        assert_eq!(v["status"]["artifact"]["revision"], want, "{name}");
+    }
+    for name in ["wrong", "anonymous"] {
+        let v = wait_obj(&api, name, 30, failed).await;
+        assert_eq!(
+            ready_status(&v).expect("Ready").2,
+            format!(
+                "failed to checkout and determine revision: unable to clone '{url}': authentication required"
+            ),
+            "{name}"
+        );
+    }
+    let v = wait_obj(&api, "absent", 30, failed).await;
+    let (_, reason, message) = ready_status(&v).expect("Ready");
+    assert_eq!(reason, "AuthenticationFailed");
+    assert_eq!(
+        message,
+        "failed to get secret 'default/absent': secrets \"absent\" not found"
+    );
+}

@@ -4,6 +4,7 @@ use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use base64::Engine;
 use serde_json::{Map, Value, json};
 
 use super::{Ctx, apply, build, event, git, log, sha256_hex};
@@ -610,8 +611,12 @@ fn git_repository(ctx: &Ctx, obj: &Value) -> Outcome {
     if url.is_empty() || !(url.contains("://") || url.starts_with('/') || url.contains('@')) {
         return Outcome::fail("URLInvalid", format!("invalid URL '{url}'"));
     }
+    let auth = match git_auth(ctx, obj) {
+        Ok(a) => a,
+        Err(m) => return Outcome::fail("AuthenticationFailed", m),
+    };
     let resolved = if git::is_local(url) {
-        git::resolve(url, &git_ref, &ctx.git_cache)
+        git::resolve(url, &git_ref, &auth, &ctx.git_cache)
     } else {
         // Unreachable from here: a stable made-up commit for the URL and ref.
         let commit: String = sha256_hex(format!("{url}{git_ref}").as_bytes())[..40].to_string();
@@ -661,6 +666,31 @@ fn git_repository(ctx: &Ctx, obj: &Value) -> Outcome {
             o
         }
     }
+}
+
+/// The decoded data of a GitRepository's `spec.secretRef` Secret, in its namespace.
+fn git_auth(ctx: &Ctx, obj: &Value) -> Result<git::Auth, String> {
+    let Some(name) = obj["spec"]["secretRef"]["name"].as_str() else {
+        return Ok(git::Auth::new());
+    };
+    let ns = meta_str(obj, "namespace");
+    let secret = ctx
+        .store
+        .def("", "secrets")
+        .and_then(|def| ctx.store.get(&def, ns, name).ok())
+        .ok_or_else(|| {
+            format!("failed to get secret '{ns}/{name}': secrets \"{name}\" not found")
+        })?;
+    let b64 = base64::engine::general_purpose::STANDARD;
+    Ok(secret["data"]
+        .as_object()
+        .into_iter()
+        .flatten()
+        .filter_map(|(k, v)| {
+            let bytes = b64.decode(v.as_str()?).ok()?;
+            Some((k.clone(), String::from_utf8_lossy(&bytes).into_owned()))
+        })
+        .collect())
 }
 
 fn oci_repository(obj: &Value) -> Outcome {
@@ -787,7 +817,10 @@ fn helm_chart(ctx: &Ctx, obj: &Value) -> Outcome {
         // The version in the chart's own Chart.yaml.
         let url = src["spec"]["url"].as_str().unwrap_or_default();
         git::is_local(url)
-            .then(|| git::resolve(url, &src["spec"]["ref"], &ctx.git_cache).ok())
+            .then(|| {
+                let auth = git_auth(ctx, &src).ok()?;
+                git::resolve(url, &src["spec"]["ref"], &auth, &ctx.git_cache).ok()
+            })
             .flatten()
             .and_then(|r| git::files(&r, chart).ok())
             .and_then(|files| files.into_iter().find(|(p, _)| p == "Chart.yaml"))
@@ -862,7 +895,9 @@ fn kustomization(ctx: &Ctx, obj: &Value) -> Outcome {
     };
     let url = src["spec"]["url"].as_str().unwrap_or_default();
     let docs = if src["kind"] == "GitRepository" && git::is_local(url) {
-        let resolved = match git::resolve(url, &src["spec"]["ref"], &ctx.git_cache) {
+        let resolved = match git_auth(ctx, &src)
+            .and_then(|auth| git::resolve(url, &src["spec"]["ref"], &auth, &ctx.git_cache))
+        {
             Ok(r) => r,
             Err(m) => return fail(m),
         };

@@ -1,10 +1,17 @@
 //! Git resolution with libgit2: references to `<ref>@sha1:<commit>` revisions, and reading
-//! manifests from a commit's tree.
+//! manifests from a commit's tree. Fetches authenticate with the keys of a GitRepository's
+//! `spec.secretRef` Secret, as source-controller does.
 
+use std::cell::{Cell, RefCell};
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use git2::{Oid, Repository};
+use base64::Engine;
+use git2::{CertificateCheckStatus, Cred, CredentialType, ErrorCode, Oid, Repository};
 use serde_json::Value;
+
+/// The decoded `data` of a GitRepository's secretRef Secret (empty without one).
+pub type Auth = BTreeMap<String, String>;
 
 /// A resolved Git reference.
 #[derive(Debug, Clone)]
@@ -35,7 +42,7 @@ fn clone_error(url: &str, e: impl std::fmt::Display) -> String {
     format!("failed to checkout and determine revision: unable to clone '{url}': {e}")
 }
 
-fn open(url: &str, cache: &Path) -> Result<(Repository, bool), String> {
+fn open(url: &str, auth: &Auth, cache: &Path) -> Result<(Repository, bool), String> {
     if let Some(p) = url
         .strip_prefix("file://")
         .or(url.starts_with('/').then_some(url))
@@ -54,15 +61,144 @@ fn open(url: &str, cache: &Path) -> Result<(Repository, bool), String> {
         let mut remote = repo
             .remote_anonymous(url)
             .map_err(|e| clone_error(url, e.message()))?;
+        let tried_key = Cell::new(false);
+        // libgit2 replaces the callback's error with its own words; keep ours to report.
+        let host_error = RefCell::new(None);
+        let (host, port) = host_port(url);
+        let mut callbacks = git2::RemoteCallbacks::new();
+        callbacks.credentials(|_, user, allowed| {
+            // libgit2 asks again after a refused key; asking once ends the loop.
+            match auth.get("identity") {
+                Some(key) if allowed.contains(CredentialType::SSH_KEY) && !tried_key.get() => {
+                    tried_key.set(true);
+                    Cred::ssh_key_from_memory(
+                        user.unwrap_or("git"),
+                        None,
+                        key,
+                        auth.get("password").map(String::as_str),
+                    )
+                }
+                // Upstream's wording: Go's ssh client, or go-git's for HTTP 401.
+                _ if allowed.contains(CredentialType::SSH_KEY) => Err(git2::Error::new(
+                    ErrorCode::Auth,
+                    git2::ErrorClass::Ssh,
+                    "ssh: handshake failed: ssh: unable to authenticate, attempted methods [none publickey], no supported methods remain",
+                )),
+                _ => Err(git2::Error::new(
+                    ErrorCode::Auth,
+                    git2::ErrorClass::Http,
+                    "authentication required",
+                )),
+            }
+        });
+        if url.starts_with("ssh://") {
+            callbacks.certificate_check(|cert, _| {
+                let (Some(known), Some(key)) = (
+                    auth.get("known_hosts"),
+                    cert.as_hostkey().and_then(|h| h.hostkey()),
+                ) else {
+                    return Ok(CertificateCheckStatus::CertificateOk);
+                };
+                check_known_hosts(known, &host, port, key).map_err(|m| {
+                    let e = git2::Error::new(ErrorCode::Certificate, git2::ErrorClass::Ssh, &m);
+                    *host_error.borrow_mut() = Some(m);
+                    e
+                })?;
+                Ok(CertificateCheckStatus::CertificateOk)
+            });
+        }
+        let mut opts = git2::FetchOptions::new();
+        opts.remote_callbacks(callbacks);
+        // Sent with every request, as go-git does, rather than only after a 401.
+        let header = http_authorization(auth);
+        if let Some(h) = &header {
+            opts.custom_headers(&[h.as_str()]);
+        }
         remote
             .fetch(
                 &["+refs/heads/*:refs/heads/*", "+refs/tags/*:refs/tags/*"],
-                None,
+                Some(&mut opts),
                 None,
             )
-            .map_err(|e| clone_error(url, e.message()))?;
+            .map_err(|e| match host_error.take() {
+                Some(m) => clone_error(url, m),
+                None => clone_error(url, e.message()),
+            })?;
     }
     Ok((repo, true))
+}
+
+/// The Authorization header for http(s) remotes: basic auth, or a bearer token.
+fn http_authorization(auth: &Auth) -> Option<String> {
+    if let Some(token) = auth.get("bearerToken") {
+        return Some(format!("Authorization: Bearer {token}"));
+    }
+    let (user, password) = (auth.get("username")?, auth.get("password")?);
+    let basic = base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"));
+    Some(format!("Authorization: Basic {basic}"))
+}
+
+/// Host and port (22 when absent) of an `ssh://[user@]host[:port]/path` URL.
+fn host_port(url: &str) -> (String, u16) {
+    let rest = url.split_once("://").map_or(url, |(_, r)| r);
+    let authority = rest.split('/').next().unwrap_or_default();
+    let authority = authority.rsplit('@').next().unwrap_or(authority);
+    match authority.rsplit_once(':') {
+        Some((h, p)) if !h.ends_with(']') || authority.starts_with('[') => (
+            h.trim_matches(['[', ']']).to_string(),
+            p.parse().unwrap_or(22),
+        ),
+        _ => (authority.trim_matches(['[', ']']).to_string(), 22),
+    }
+}
+
+/// Checks the server's host key blob against known_hosts lines, in the wording of Go's
+/// knownhosts package that source-controller reports.
+fn check_known_hosts(known: &str, host: &str, port: u16, key: &[u8]) -> Result<(), String> {
+    let name = if port == 22 {
+        host.to_string()
+    } else {
+        format!("[{host}]:{port}")
+    };
+    let mut listed = false;
+    for line in known.lines().map(str::trim) {
+        let mut fields = line.split_whitespace();
+        let (Some(hosts), Some(_), Some(blob)) = (fields.next(), fields.next(), fields.next())
+        else {
+            continue;
+        };
+        if line.starts_with('#') || !hosts.split(',').any(|p| host_matches(p, &name)) {
+            continue;
+        }
+        listed = true;
+        if base64::engine::general_purpose::STANDARD
+            .decode(blob)
+            .is_ok_and(|b| b == key)
+        {
+            return Ok(());
+        }
+    }
+    Err(if listed {
+        "ssh: handshake failed: knownhosts: key mismatch".into()
+    } else {
+        "ssh: handshake failed: knownhosts: key is unknown".into()
+    })
+}
+
+/// A known_hosts host pattern: a plain name or a hashed `|1|salt|hmac` entry.
+fn host_matches(pattern: &str, name: &str) -> bool {
+    let Some(hashed) = pattern.strip_prefix("|1|") else {
+        return pattern == name;
+    };
+    let b64 = base64::engine::general_purpose::STANDARD;
+    let Some((salt, mac)) = hashed.split_once('|') else {
+        return false;
+    };
+    let (Ok(salt), Ok(mac)) = (b64.decode(salt), b64.decode(mac)) else {
+        return false;
+    };
+    let k = ring::hmac::Key::new(ring::hmac::HMAC_SHA1_FOR_LEGACY_USE_ONLY, &salt);
+    ring::hmac::verify(&k, name.as_bytes(), &mac).is_ok()
 }
 
 pub fn fnv(b: &[u8]) -> u64 {
@@ -103,8 +239,8 @@ pub fn semver_req(c: &str) -> Option<semver::VersionReq> {
 }
 
 /// Resolves `spec.ref` of a GitRepository against `url`.
-pub fn resolve(url: &str, git_ref: &Value, cache: &Path) -> Result<Resolved, String> {
-    let (repo, _) = open(url, cache)?;
+pub fn resolve(url: &str, git_ref: &Value, auth: &Auth, cache: &Path) -> Result<Resolved, String> {
+    let (repo, _) = open(url, auth, cache)?;
     let s = |k: &str| {
         git_ref
             .get(k)
