@@ -148,23 +148,16 @@ impl Bitbucket {
             }
             Ok((status, found))
         };
-        let (status, found) = found.await.map_err(|error| match error {
-            unauthorized @ ProviderError::Unauthorized { .. } => unauthorized,
-            error => ProviderError::Get {
-                reference: reference.clone(),
-                error: Box::new(error),
-            },
-        })?;
+        let (status, found) = found
+            .await
+            .map_err(|error: ProviderError| error.getting(&reference))?;
         let (created, info) = if status == 200 {
             (false, found)
         } else {
-            let info = self.create(repo).await.map_err(|error| match error {
-                unauthorized @ ProviderError::Unauthorized { .. } => unauthorized,
-                error => ProviderError::Create {
-                    reference: reference.clone(),
-                    error: Box::new(error),
-                },
-            })?;
+            let info = self
+                .create(repo)
+                .await
+                .map_err(|error| error.creating(&reference))?;
             (true, info)
         };
         let clone_url = info["links"]["clone"]

@@ -114,13 +114,7 @@ impl GitHub {
         let (status, found) = self
             .call(Method::GET, &path, None, None, &[200, 404])
             .await
-            .map_err(|error| match error {
-                unauthorized @ ProviderError::Unauthorized { .. } => unauthorized,
-                error => ProviderError::Get {
-                    reference: reference.clone(),
-                    error: Box::new(error),
-                },
-            })?;
+            .map_err(|error| error.getting(&reference))?;
         let (created, info) = if status == 200 {
             (false, found)
         } else {
@@ -160,29 +154,10 @@ impl GitHub {
                     .await?;
                 Ok(info)
             };
-            let info = create.await.map_err(|error| match error {
-                unauthorized @ ProviderError::Unauthorized { .. } => unauthorized,
-                error => ProviderError::Create {
-                    reference: reference.clone(),
-                    error: Box::new(error),
-                },
-            })?;
+            let info = create.await.map_err(|error| error.creating(&reference))?;
             (true, info)
         };
-        let field = |name: &str| {
-            info[name]
-                .as_str()
-                .map(String::from)
-                .ok_or_else(|| ProviderError::Decode {
-                    path: path.clone(),
-                    message: format!("no {name}"),
-                })
-        };
-        Ok(Repository {
-            html_url: field("html_url")?,
-            clone_url: field("clone_url")?,
-            created,
-        })
+        Repository::from_json(&info, &path, "html_url", "clone_url", created)
     }
 
     async fn team(

@@ -142,13 +142,7 @@ impl GitLab {
         let (status, found) = self
             .call(Method::GET, &path, None, &[200, 404])
             .await
-            .map_err(|error| match error {
-                unauthorized @ ProviderError::Unauthorized { .. } => unauthorized,
-                error => ProviderError::Get {
-                    reference: reference.clone(),
-                    error: Box::new(error),
-                },
-            })?;
+            .map_err(|error| error.getting(&reference))?;
         let (created, info) = if status == 200 {
             (false, found)
         } else {
@@ -179,29 +173,10 @@ impl GitLab {
                     .await?;
                 Ok(info)
             };
-            let info = create.await.map_err(|error| match error {
-                unauthorized @ ProviderError::Unauthorized { .. } => unauthorized,
-                error => ProviderError::Create {
-                    reference: reference.clone(),
-                    error: Box::new(error),
-                },
-            })?;
+            let info = create.await.map_err(|error| error.creating(&reference))?;
             (true, info)
         };
-        let field = |name: &str| {
-            info[name]
-                .as_str()
-                .map(String::from)
-                .ok_or_else(|| ProviderError::Decode {
-                    path: path.clone(),
-                    message: format!("no {name}"),
-                })
-        };
-        Ok(Repository {
-            html_url: field("web_url")?,
-            clone_url: field("http_url_to_repo")?,
-            created,
-        })
+        Repository::from_json(&info, &path, "web_url", "http_url_to_repo", created)
     }
 
     async fn team(

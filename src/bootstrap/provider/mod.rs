@@ -46,6 +46,31 @@ pub enum ProviderError {
     Decode { path: String, message: String },
 }
 
+impl ProviderError {
+    /// Names the repository a failed look-up was about; a rejected token
+    /// is reported as is, since it is not about that repository.
+    pub fn getting(self, reference: &str) -> Self {
+        match self {
+            unauthorized @ Self::Unauthorized { .. } => unauthorized,
+            error => Self::Get {
+                reference: reference.to_string(),
+                error: Box::new(error),
+            },
+        }
+    }
+
+    /// Names the repository a failed create was about (see [`Self::getting`]).
+    pub fn creating(self, reference: &str) -> Self {
+        match self {
+            unauthorized @ Self::Unauthorized { .. } => unauthorized,
+            error => Self::Create {
+                reference: reference.to_string(),
+                error: Box::new(error),
+            },
+        }
+    }
+}
+
 /// Which repository, and whose.
 #[derive(Debug, Clone)]
 pub struct RepositoryRef {
@@ -61,6 +86,33 @@ pub struct Repository {
     /// HTTPS clone URL (what the CLI pushes to).
     pub clone_url: String,
     pub created: bool,
+}
+
+impl Repository {
+    /// Reads the web and HTTPS clone URLs from the provider's JSON fields
+    /// `web` and `clone`; `path` names the API path for errors.
+    pub fn from_json(
+        info: &serde_json::Value,
+        path: &str,
+        web: &str,
+        clone: &str,
+        created: bool,
+    ) -> Result<Self, ProviderError> {
+        let field = |name: &str| {
+            info[name]
+                .as_str()
+                .map(String::from)
+                .ok_or_else(|| ProviderError::Decode {
+                    path: path.to_string(),
+                    message: format!("no {name}"),
+                })
+        };
+        Ok(Self {
+            html_url: field(web)?,
+            clone_url: field(clone)?,
+            created,
+        })
+    }
 }
 
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + 'a>>;
