@@ -912,11 +912,17 @@ pub struct CreateTenantArgs {
     pub skip_namespace: bool,
 }
 
+/// An enumerated flag value: `empty` when no value was given, otherwise the
+/// value if allowed, else the message `unsupported` words for it.
 fn one_of(
     value: &str,
     allowed: &[&str],
+    empty: &str,
     unsupported: impl Fn(&str) -> String,
 ) -> Result<String, String> {
+    if value.trim().is_empty() {
+        return Err(empty.to_string());
+    }
     if allowed.contains(&value) {
         Ok(value.to_string())
     } else {
@@ -925,67 +931,73 @@ fn one_of(
 }
 
 fn parse_git_provider(value: &str) -> Result<String, String> {
-    if value.trim().is_empty() {
-        return Err("no source Git provider given, please specify the Git provider name".into());
-    }
-    one_of(value, &["generic", "github", "aws", "azure"], |v| {
-        format!(
-            "source Git provider '{v}' is not supported, must be one of: generic|github|aws|azure"
-        )
-    })
+    one_of(
+        value,
+        &["generic", "github", "aws", "azure"],
+        "no source Git provider given, please specify the Git provider name",
+        |v| {
+            format!(
+                "source Git provider '{v}' is not supported, must be one of: generic|github|aws|azure"
+            )
+        },
+    )
 }
 
 fn parse_oci_provider(value: &str) -> Result<String, String> {
-    if value.trim().is_empty() {
-        return Err("no source OCI provider given, please specify the OCI provider name, available options are: (generic, aws, azure, gcp)".into());
-    }
-    one_of(value, &["generic", "aws", "azure", "gcp"], |v| {
-        format!(
-            "source OCI provider '{v}' is not supported, must be one of: generic, aws, azure, gcp"
-        )
-    })
+    one_of(
+        value,
+        &["generic", "aws", "azure", "gcp"],
+        "no source OCI provider given, please specify the OCI provider name, available options are: (generic, aws, azure, gcp)",
+        |v| {
+            format!(
+                "source OCI provider '{v}' is not supported, must be one of: generic, aws, azure, gcp"
+            )
+        },
+    )
 }
 
 fn parse_bucket_provider(value: &str) -> Result<String, String> {
-    if value.trim().is_empty() {
-        return Err("no source bucket provider given, please specify the bucket provider name, available options are: (generic, aws, azure, gcp)".into());
-    }
-    one_of(value, &["generic", "aws", "azure", "gcp"], |v| {
-        format!(
-            "source bucket provider '{v}' is not supported, must be one of: generic, aws, azure, gcp"
-        )
-    })
+    one_of(
+        value,
+        &["generic", "aws", "azure", "gcp"],
+        "no source bucket provider given, please specify the bucket provider name, available options are: (generic, aws, azure, gcp)",
+        |v| {
+            format!(
+                "source bucket provider '{v}' is not supported, must be one of: generic, aws, azure, gcp"
+            )
+        },
+    )
 }
 
 fn parse_oci_verify_provider(value: &str) -> Result<String, String> {
-    if value.trim().is_empty() {
-        return Err("no source OCI verify provider given, please specify the verify provider name, available options are: (cosign)".into());
-    }
-    one_of(value, &["cosign"], |v| {
-        format!("source OCI verify provider '{v}' is not supported, must be one of: cosign")
-    })
+    one_of(
+        value,
+        &["cosign"],
+        "no source OCI verify provider given, please specify the verify provider name, available options are: (cosign)",
+        |v| format!("source OCI verify provider '{v}' is not supported, must be one of: cosign"),
+    )
 }
 
 fn parse_decryption_provider(value: &str) -> Result<String, String> {
-    if value.trim().is_empty() {
-        return Err("no decryption provider given, please specify the decryption provider name, available options are: (sops)".into());
-    }
-    one_of(value, &["sops"], |v| {
-        format!("unsupported decryption provider '{v}', must be one of: sops")
-    })
+    one_of(
+        value,
+        &["sops"],
+        "no decryption provider given, please specify the decryption provider name, available options are: (sops)",
+        |v| format!("unsupported decryption provider '{v}', must be one of: sops"),
+    )
 }
 
 fn parse_crds_policy(value: &str) -> Result<String, String> {
-    if value.trim().is_empty() {
-        return Err(
-            "no upgrade CRDs policy given, must be one of: Skip, Create, CreateReplace".into(),
-        );
-    }
-    one_of(value, &["Skip", "Create", "CreateReplace"], |v| {
-        format!(
-            "unsupported upgrade CRDs policy '{v}', must be one of: Skip, Create, CreateReplace"
-        )
-    })
+    one_of(
+        value,
+        &["Skip", "Create", "CreateReplace"],
+        "no upgrade CRDs policy given, must be one of: Skip, Create, CreateReplace",
+        |v| {
+            format!(
+                "unsupported upgrade CRDs policy '{v}', must be one of: Skip, Create, CreateReplace"
+            )
+        },
+    )
 }
 
 /// Receiver types the CLI accepts (`create receiver`, `create secret receiver`).
@@ -1005,15 +1017,17 @@ pub const RECEIVER_TYPES: &[&str] = &[
 ];
 
 fn parse_receiver_type(value: &str) -> Result<String, String> {
-    if value.trim().is_empty() {
-        return Err("no receiver type given, please specify the receiver type".into());
-    }
-    one_of(value, RECEIVER_TYPES, |v| {
-        format!(
-            "receiver type '{v}' is not supported, must be one of: {}",
-            RECEIVER_TYPES.join(", ")
-        )
-    })
+    one_of(
+        value,
+        RECEIVER_TYPES,
+        "no receiver type given, please specify the receiver type",
+        |v| {
+            format!(
+                "receiver type '{v}' is not supported, must be one of: {}",
+                RECEIVER_TYPES.join(", ")
+            )
+        },
+    )
 }
 
 fn parse_key_algorithm(value: &str) -> Result<crate::secret::KeyAlgorithm, String> {
