@@ -230,27 +230,7 @@ fn route(state: &mut State, call: &Call) -> (u16, Value) {
 }
 
 fn flux(cluster: &Cluster, token: Option<&str>, args: &[&str]) -> Run {
-    let mut cmd = crate::common::flux();
-    cmd.env("KUBECONFIG", cluster.kubeconfig())
-        .env_remove("BITBUCKET_TOKEN")
-        .args(args)
-        .timeout(std::time::Duration::from_secs(120));
-    if let Some(token) = token {
-        cmd.env("BITBUCKET_TOKEN", token);
-    }
-    let output = cmd.output().unwrap();
-    Run {
-        code: output.status.code().unwrap_or(-1),
-        stdout: String::from_utf8(output.stdout).unwrap(),
-        stderr: String::from_utf8(output.stderr).unwrap(),
-    }
-}
-
-fn pushes(git: &HttpGitServer) -> usize {
-    git.requests()
-        .iter()
-        .filter(|r| r.method == "POST" && r.target.ends_with("git-receive-pack"))
-        .count()
+    cluster.flux_with_token("BITBUCKET_TOKEN", token, args)
 }
 
 fn flux_object(cluster: &Cluster, api_version: &str, kind: &str, plural: &str) -> Value {
@@ -342,7 +322,7 @@ fn bootstrap_bitbucket_creates_the_repository_grants_the_group_and_syncs_then_re
         json!({"id": "refs/heads/main"})
     );
     // The initial commit on master, then the two bootstrap commits on main.
-    assert_eq!(pushes(&git), 3);
+    assert_eq!(git.pushes().len(), 3);
     let tip = head(&api.repo_dir("PLAT/fleet")).unwrap();
     let ks = flux_object(
         &cluster,
@@ -370,7 +350,7 @@ fn bootstrap_bitbucket_creates_the_repository_grants_the_group_and_syncs_then_re
     assert!(!second.stderr.contains("created"), "{}", second.stderr);
     assert!(!second.stderr.contains("granted"), "{}", second.stderr);
     assert_eq!(api.api.writes().len(), 4, "the re-run wrote to the API");
-    assert_eq!(pushes(&git), 3, "the re-run pushed");
+    assert_eq!(git.pushes().len(), 3, "the re-run pushed");
 }
 
 #[test]

@@ -201,20 +201,7 @@ fn create(state: &mut State, owner: &str, body: &Value) -> (u16, Value) {
 }
 
 fn flux(cluster: &Cluster, token: Option<&str>, args: &[&str]) -> Run {
-    let mut cmd = crate::common::flux();
-    cmd.env("KUBECONFIG", cluster.kubeconfig())
-        .env_remove("GITHUB_TOKEN")
-        .args(args)
-        .timeout(std::time::Duration::from_secs(120));
-    if let Some(token) = token {
-        cmd.env("GITHUB_TOKEN", token);
-    }
-    let output = cmd.output().unwrap();
-    Run {
-        code: output.status.code().unwrap_or(-1),
-        stdout: String::from_utf8(output.stdout).unwrap(),
-        stderr: String::from_utf8(output.stderr).unwrap(),
-    }
+    cluster.flux_with_token("GITHUB_TOKEN", token, args)
 }
 
 fn writes(calls: &[Call]) -> Vec<String> {
@@ -285,19 +272,13 @@ fn bootstrap_github_creates_the_repository_grants_the_team_and_syncs_then_rerun_
     );
     let grant = calls.iter().find(|c| c.method == "PUT").unwrap();
     assert_eq!(grant.body, json!({"permission": "maintain"}));
-    let pushes = |git: &HttpGitServer| {
-        git.requests()
-            .iter()
-            .filter(|r| r.method == "POST" && r.target.ends_with("git-receive-pack"))
-            .count()
-    };
-    assert_eq!(pushes(&git), 2);
+    assert_eq!(git.pushes().len(), 2);
 
     let second = flux(&cluster, Some(TOKEN), &args);
     assert_eq!(second.code, 0, "{}", second.stderr);
     assert!(!second.stderr.contains("created"), "{}", second.stderr);
     assert_eq!(writes(&api.calls()).len(), 2, "the re-run wrote to the API");
-    assert_eq!(pushes(&git), 2, "the re-run pushed");
+    assert_eq!(git.pushes().len(), 2, "the re-run pushed");
 }
 
 #[test]

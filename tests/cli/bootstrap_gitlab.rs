@@ -179,27 +179,7 @@ fn route(state: &mut State, call: &Call) -> (u16, Value) {
 }
 
 fn flux(cluster: &Cluster, token: Option<&str>, args: &[&str]) -> Run {
-    let mut cmd = crate::common::flux();
-    cmd.env("KUBECONFIG", cluster.kubeconfig())
-        .env_remove("GITLAB_TOKEN")
-        .args(args)
-        .timeout(std::time::Duration::from_secs(120));
-    if let Some(token) = token {
-        cmd.env("GITLAB_TOKEN", token);
-    }
-    let output = cmd.output().unwrap();
-    Run {
-        code: output.status.code().unwrap_or(-1),
-        stdout: String::from_utf8(output.stdout).unwrap(),
-        stderr: String::from_utf8(output.stderr).unwrap(),
-    }
-}
-
-fn pushes(git: &HttpGitServer) -> usize {
-    git.requests()
-        .iter()
-        .filter(|r| r.method == "POST" && r.target.ends_with("git-receive-pack"))
-        .count()
+    cluster.flux_with_token("GITLAB_TOKEN", token, args)
 }
 
 fn applied_revision(cluster: &Cluster) -> Value {
@@ -299,14 +279,14 @@ fn bootstrap_gitlab_creates_the_project_shares_it_with_a_group_and_syncs_then_re
     let secret = get(&cluster, "v1", "Secret", "secrets", "flux-system").unwrap();
     assert_eq!(decoded(&secret, "username"), "git");
     assert_eq!(decoded(&secret, "password"), TOKEN);
-    assert_eq!(pushes(&git), 2);
+    assert_eq!(git.pushes().len(), 2);
 
     let second = flux(&cluster, Some(TOKEN), &args);
     assert_eq!(second.code, 0, "{}", second.stderr);
     assert!(!second.stderr.contains("created"), "{}", second.stderr);
     assert!(!second.stderr.contains("granted"), "{}", second.stderr);
     assert_eq!(api.api.writes().len(), 2, "the re-run wrote to the API");
-    assert_eq!(pushes(&git), 2, "the re-run pushed");
+    assert_eq!(git.pushes().len(), 2, "the re-run pushed");
     assert_eq!(applied_revision(&cluster), format!("main@sha1:{tip}"));
 }
 
@@ -392,7 +372,7 @@ fn bootstrap_gitlab_deploy_token_auth_creates_a_token_and_rotates_it_on_every_ru
         decoded(&secret, "password"),
         format!("deploy-token-secret-{second_id}")
     );
-    assert_eq!(pushes(&git), 2, "the re-run pushed");
+    assert_eq!(git.pushes().len(), 2, "the re-run pushed");
     assert_eq!(applied_revision(&cluster), format!("main@sha1:{tip}"));
 }
 

@@ -74,14 +74,6 @@ pub(crate) fn decoded(secret: &Value, key: &str) -> String {
     .unwrap()
 }
 
-fn pushes(server: &HttpGitServer) -> Vec<crate::common::git_servers::Request> {
-    server
-        .requests()
-        .into_iter()
-        .filter(|r| r.method == "POST" && r.target.ends_with("/git-receive-pack"))
-        .collect()
-}
-
 #[test]
 fn bootstrap_git_token_auth_over_http_end_to_end_and_idempotent() {
     let cluster = Cluster::empty();
@@ -126,7 +118,7 @@ fn bootstrap_git_token_auth_over_http_end_to_end_and_idempotent() {
     let secret = get(&cluster, "v1", "Secret", "secrets", "flux-system").unwrap();
     assert_eq!(decoded(&secret, "username"), "flux");
     assert_eq!(decoded(&secret, "password"), TOKEN);
-    let pushed = pushes(&server);
+    let pushed = server.pushes();
     assert_eq!(pushed.len(), 2, "{pushed:?}");
     assert!(
         pushed
@@ -141,7 +133,7 @@ fn bootstrap_git_token_auth_over_http_end_to_end_and_idempotent() {
         "{}",
         second.stderr
     );
-    assert_eq!(pushes(&server).len(), 2, "the re-run pushed");
+    assert_eq!(server.pushes().len(), 2, "the re-run pushed");
     assert_eq!(head(&dir).unwrap(), tip);
 }
 

@@ -106,12 +106,25 @@ impl Cluster {
 
     /// Runs the built `flux` binary against this server.
     pub fn flux(&self, args: &[&str]) -> Run {
-        let output = flux()
-            .env("KUBECONFIG", self.kubeconfig())
+        self.run_flux(flux(), args)
+    }
+
+    /// Runs the binary with the provider token variable `var` set to
+    /// `token`, or removed, as a shell without it would have.
+    pub fn flux_with_token(&self, var: &str, token: Option<&str>, args: &[&str]) -> Run {
+        let mut cmd = flux();
+        match token {
+            Some(token) => cmd.env(var, token),
+            None => cmd.env_remove(var),
+        };
+        self.run_flux(cmd, args)
+    }
+
+    fn run_flux(&self, mut cmd: assert_cmd::Command, args: &[&str]) -> Run {
+        cmd.env("KUBECONFIG", self.kubeconfig())
             .args(args)
-            .timeout(Duration::from_secs(120))
-            .output()
-            .expect("flux runs");
+            .timeout(Duration::from_secs(120));
+        let output = cmd.output().expect("flux runs");
         Run {
             code: output.status.code().unwrap_or(-1),
             stdout: String::from_utf8(output.stdout).expect("stdout is UTF-8"),

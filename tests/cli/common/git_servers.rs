@@ -91,6 +91,14 @@ impl HttpGitServer {
         self.state.requests.lock().unwrap().clone()
     }
 
+    /// The push requests received so far.
+    pub fn pushes(&self) -> Vec<Request> {
+        self.requests()
+            .into_iter()
+            .filter(|r| r.method == "POST" && r.target.ends_with("/git-receive-pack"))
+            .collect()
+    }
+
     /// Runs `hook` when the next push arrives, before Git sees it.
     pub fn before_next_push(&self, hook: impl FnOnce() + Send + 'static) {
         *self.state.before_push.lock().unwrap() = Some(Box::new(hook));
