@@ -146,6 +146,10 @@ pub struct BootstrapCommonArgs {
     #[arg(long, global = true, default_value = "", value_name = "TEXT")]
     pub commit_message_appendix: String,
 
+    /// Take over an installation another tool manages without asking.
+    #[arg(long, global = true, num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false", value_parser = go_bool)]
+    pub force: bool,
+
     /// Print what would be committed, applied and requested (with diffs), and change nothing.
     #[arg(long, global = true, num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false", value_parser = go_bool)]
     pub dry_run: bool,

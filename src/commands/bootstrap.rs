@@ -14,8 +14,9 @@ use crate::cli::{
     BootstrapBitbucketArgs, BootstrapCommand, BootstrapCommonArgs, BootstrapGitArgs,
     BootstrapGitlabArgs, BootstrapProvider, ProviderRepoArgs,
 };
+use crate::cluster::health::{Deadline, cluster_info};
 use crate::commands::Ctx;
-use crate::commands::install::InstallFlagError;
+use crate::commands::install::{InstallFlagError, confirm_foreign_install};
 use crate::error::ExitStatus;
 use crate::render::components::FLUX_VERSION;
 use crate::render::install::InstallOptions;
@@ -26,7 +27,11 @@ pub async fn run(ctx: &Ctx, command: &BootstrapCommand) -> anyhow::Result<ExitSt
     let common = &command.common;
     let mut provider_run = None;
     let mut options = match &command.provider {
-        BootstrapProvider::Git(args) => resolve_git(ctx, common, args)?,
+        BootstrapProvider::Git(args) => {
+            let options = resolve_git(ctx, common, args)?;
+            confirm_existing_install(ctx, common).await?;
+            options
+        }
         BootstrapProvider::Github(args) => {
             let host = Host::GitHub(Flavor::GitHub, &args.hostname);
             let (options, provider) = resolve_provider(ctx, common, host, &args.repo).await?;
@@ -267,6 +272,10 @@ async fn resolve_provider(
             if args.private { "private" } else { "public" },
         ),
     };
+    // As upstream, Gitea never asks.
+    if !matches!(host, Host::GitHub(Flavor::Gitea, _)) {
+        confirm_existing_install(ctx, common).await?;
+    }
     let client = match &host {
         Host::GitHub(flavor, hostname) => {
             printer.action(&format!("connecting to {hostname}"));
@@ -419,6 +428,19 @@ async fn resolve_provider(
         read_only: !args.read_write_key,
     };
     Ok((options, run))
+}
+
+/// Asks before taking over a Flux installation another tool manages, unless
+/// `--force` is given. A dry run changes nothing, so it never asks.
+async fn confirm_existing_install(ctx: &Ctx, common: &BootstrapCommonArgs) -> anyhow::Result<()> {
+    if common.force || common.dry_run {
+        return Ok(());
+    }
+    let client = ctx.kube.client().await?;
+    let info = cluster_info(&client, &Deadline::after(ctx.global.timeout))
+        .await
+        .map_err(|e| anyhow::anyhow!("cluster info unavailable: {e}"))?;
+    confirm_foreign_install(&ctx.printer, &info, "bootstrap cancelled")
 }
 
 /// Install options and the install flags' checks, shared by every provider.
