@@ -17,6 +17,7 @@ pub fn confirm_unless(question: &str, skip_flag: &str) -> anyhow::Result<bool> {
             "cannot ask \"{question}\": stdin is not a terminal; pass {skip_flag} to skip the confirmation"
         );
     }
+    crate::output::progress::settle();
     dialoguer::Confirm::new()
         .with_prompt(question)
         .default(false)

@@ -528,6 +528,7 @@ pub fn prompt_secret(prompt: &str, hint: &str) -> anyhow::Result<String> {
     if !std::io::stdin().is_terminal() {
         bail!("{hint}");
     }
+    crate::output::progress::settle();
     dialoguer::Password::new()
         .with_prompt(prompt)
         .allow_empty_password(true)
