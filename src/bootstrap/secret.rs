@@ -36,6 +36,8 @@ pub enum SecretPlan {
         password: String,
         ca: Option<String>,
     },
+    /// HTTP(S) bearer token (`bearerToken`).
+    Bearer { token: String, ca: Option<String> },
 }
 
 impl std::fmt::Debug for SecretPlan {
@@ -51,6 +53,7 @@ impl std::fmt::Debug for SecretPlan {
                 key.is_some()
             ),
             Self::Basic { username, .. } => write!(f, "Basic {{ username: {username} }}"),
+            Self::Bearer { .. } => f.write_str("Bearer"),
         }
     }
 }
@@ -62,7 +65,7 @@ impl SecretPlan {
         match self {
             Self::Empty => false,
             Self::Ssh { key, .. } => key.is_some(),
-            Self::Basic { .. } => true,
+            Self::Basic { .. } | Self::Bearer { .. } => true,
         }
     }
 
@@ -73,6 +76,7 @@ impl SecretPlan {
             Self::Ssh { key: Some(_), .. } => "the given SSH key and the host's known_hosts",
             Self::Ssh { key: None, .. } => "a new SSH key and the host's known_hosts",
             Self::Basic { .. } => "HTTP basic auth",
+            Self::Bearer { .. } => "HTTP bearer token",
         }
     }
 
@@ -97,6 +101,12 @@ impl SecretPlan {
             } => {
                 get("username").unwrap_or_default() == *username
                     && get("password").unwrap_or_default() == *password
+                    && get("ca.crt") == *ca
+            }
+            Self::Bearer { token, ca } => {
+                get("bearerToken").as_ref() == Some(token)
+                    && get("username").is_none()
+                    && get("password").is_none()
                     && get("ca.crt") == *ca
             }
         }
@@ -186,6 +196,12 @@ pub async fn reconcile(run: &Bootstrap<'_>, client: &kube::Client) -> Result<(),
                 data.insert("username", username.clone());
                 data.insert("password", password.clone());
             }
+            if let Some(ca) = ca {
+                data.insert("ca.crt", ca.clone());
+            }
+        }
+        SecretPlan::Bearer { token, ca } => {
+            data.insert("bearerToken", token.clone());
             if let Some(ca) = ca {
                 data.insert("ca.crt", ca.clone());
             }
