@@ -104,10 +104,7 @@ impl SecretPlan {
                     && get("ca.crt") == *ca
             }
             Self::Bearer { token, ca } => {
-                get("bearerToken").as_ref() == Some(token)
-                    && get("username").is_none()
-                    && get("password").is_none()
-                    && get("ca.crt") == *ca
+                get("bearerToken").as_ref() == Some(token) && get("ca.crt") == *ca
             }
         }
     }
@@ -223,4 +220,36 @@ pub async fn reconcile(run: &Bootstrap<'_>, client: &kube::Client) -> Result<(),
     apply_all(client, &[object], ns).await?;
     printer.success("reconciled source secret");
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use k8s_openapi::ByteString;
+
+    fn secret(data: &[(&str, &str)]) -> Secret {
+        Secret {
+            data: Some(
+                data.iter()
+                    .map(|(k, v)| (k.to_string(), ByteString(v.as_bytes().to_vec())))
+                    .collect(),
+            ),
+            ..Secret::default()
+        }
+    }
+
+    #[test]
+    fn a_bearer_plan_is_stored_only_as_bearer_token_and_its_ca() {
+        let plan = SecretPlan::Bearer {
+            token: "t0k".into(),
+            ca: Some("CA".into()),
+        };
+        assert_eq!(format!("{plan:?}"), "Bearer");
+        assert!(plan.explicit());
+        assert!(plan.stored_in(&secret(&[("bearerToken", "t0k"), ("ca.crt", "CA")])));
+        assert!(!plan.stored_in(&secret(&[("bearerToken", "t0k")])));
+        assert!(!plan.stored_in(&secret(&[("bearerToken", "other"), ("ca.crt", "CA")])));
+        // A Secret from a basic-auth run has no bearerToken: it is rewritten.
+        assert!(!plan.stored_in(&secret(&[("username", "git"), ("password", "t0k")])));
+    }
 }
