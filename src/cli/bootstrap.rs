@@ -156,10 +156,10 @@ pub struct BootstrapCommonArgs {
 }
 
 /// Bootstrap with a Git repository reached by URL: file:// or a local path,
-/// ssh://, or http(s):// with --token-auth.
+/// ssh://, or http(s):// with --token-auth or --with-bearer-token.
 #[derive(Debug, Clone, Args)]
 #[command(
-    after_help = "Examples:\n  # A (bare) repository on this machine\n  flux bootstrap git --url=file:///srv/git/fleet.git --path=clusters/dev\n\n  # SSH with a key the server already trusts\n  flux bootstrap git --url=ssh://git@example.com/fleet.git --private-key-file=./id_ecdsa --silent\n\n  # HTTPS with a token\n  GIT_PASSWORD=... flux bootstrap git --url=https://example.com/fleet.git --token-auth --username=flux\n\n  # Show what would change\n  flux bootstrap git --url=file:///srv/git/fleet.git --dry-run"
+    after_help = "Examples:\n  # A (bare) repository on this machine\n  flux bootstrap git --url=file:///srv/git/fleet.git --path=clusters/dev\n\n  # SSH with a key the server already trusts\n  flux bootstrap git --url=ssh://git@example.com/fleet.git --private-key-file=./id_ecdsa --silent\n\n  # HTTPS with a token\n  GIT_PASSWORD=... flux bootstrap git --url=https://example.com/fleet.git --token-auth --username=flux\n\n  # HTTPS with a bearer token\n  GIT_PASSWORD=... flux bootstrap git --url=https://example.com/fleet.git --with-bearer-token\n\n  # Show what would change\n  flux bootstrap git --url=file:///srv/git/fleet.git --dry-run"
 )]
 pub struct BootstrapGitArgs {
     /// Git repository URL.
@@ -195,6 +195,10 @@ pub struct BootstrapGitArgs {
     /// Allow plain HTTP (credentials are then sent unencrypted).
     #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false", value_parser = go_bool)]
     pub allow_insecure_http: bool,
+
+    /// Send the password as a bearer token (Authorization: Bearer) instead of basic auth; implies --token-auth. The source Secret gets bearerToken. Not combinable with basic auth: --username other than git, or a user or password in --url.
+    #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false", value_parser = go_bool)]
+    pub with_bearer_token: bool,
 }
 
 /// Bootstrap with a GitHub repository: it is created when missing, the

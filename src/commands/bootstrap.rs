@@ -574,7 +574,15 @@ fn resolve_git(
         "" => None,
         path => Some(read_file(path, "CA file")?),
     };
+    let bearer = args.with_bearer_token;
+    let token_auth = common.token_auth || bearer;
     let (repository_url, git_auth, secret) = if let Some(local) = local_repository(&args.url)? {
+        if bearer {
+            bail!(
+                "--with-bearer-token needs an http(s) --url, got {}: a repository on this machine takes no credentials",
+                args.url
+            );
+        }
         sync.url = local.clone();
         (local, GitAuth::None, SecretPlan::Empty)
     } else {
@@ -587,15 +595,25 @@ fn resolve_git(
         if scheme == "http" && !args.allow_insecure_http {
             bail!("scheme http is insecure, pass --allow-insecure-http=true to allow it");
         }
+        if bearer {
+            check_bearer_only(args, &url)?;
+        }
         let mut password = args.password.clone();
-        if common.token_auth && password.is_empty() {
+        if token_auth && password.is_empty() {
+            let flag = if bearer {
+                "--with-bearer-token"
+            } else {
+                "--token-auth"
+            };
             password = prompt_secret(
                 "Please enter your Git repository password: ",
-                "a password or token is required with --token-auth: set GIT_PASSWORD or pass --password",
+                &format!(
+                    "a password or token is required with {flag}: set GIT_PASSWORD or pass --password"
+                ),
             )?;
         }
         let key = private_key(common, &password)?;
-        if common.token_auth {
+        if token_auth {
             if scheme == "ssh" {
                 bail!("--token-auth needs an http(s) URL, got {}", args.url);
             }
@@ -606,14 +624,28 @@ fn resolve_git(
                 let _ = sync_url.set_scheme("https");
             }
             sync.url = sync_url.to_string();
-            let auth = GitAuth::Basic {
-                username: args.username.clone(),
-                password: password.clone(),
-            };
-            let secret = SecretPlan::Basic {
-                username: args.username.clone(),
-                password,
-                ca,
+            let (auth, secret) = if bearer {
+                let auth = GitAuth::Bearer {
+                    token: password.clone(),
+                };
+                (
+                    auth,
+                    SecretPlan::Bearer {
+                        token: password,
+                        ca,
+                    },
+                )
+            } else {
+                let auth = GitAuth::Basic {
+                    username: args.username.clone(),
+                    password: password.clone(),
+                };
+                let secret = SecretPlan::Basic {
+                    username: args.username.clone(),
+                    password,
+                    ca,
+                };
+                (auth, secret)
             };
             (sync.url.clone(), auth, secret)
         } else {
@@ -700,6 +732,40 @@ fn resolve_git(
     })
 }
 
+/// `--with-bearer-token` sends only the token: basic-auth credentials next
+/// to it (a `--username` other than the default `git`, or a user or
+/// password in the URL) are refused rather than silently dropped.
+fn check_bearer_only(args: &BootstrapGitArgs, url: &url::Url) -> anyhow::Result<()> {
+    if url.scheme() == "ssh" {
+        bail!(
+            "--with-bearer-token needs an http(s) --url, got {}: bearer tokens are sent over HTTP(S) only",
+            redacted(url)
+        );
+    }
+    if args.username != "git" {
+        bail!(
+            "--with-bearer-token and --username={} cannot be used together: the token is sent as a bearer token, not with basic auth; drop --username",
+            args.username
+        );
+    }
+    if !url.username().is_empty() || url.password().is_some() {
+        bail!(
+            "--with-bearer-token and credentials in --url cannot be used together: remove the user info from {} and pass the token with --password or GIT_PASSWORD",
+            redacted(url)
+        );
+    }
+    Ok(())
+}
+
+/// `url` with a password in it masked, for error messages.
+fn redacted(url: &url::Url) -> String {
+    let mut shown = url.clone();
+    if shown.password().is_some() {
+        let _ = shown.set_password(Some("REDACTED"));
+    }
+    shown.to_string()
+}
+
 /// A `file://` URL or a path on this machine, as an absolute `file://` URL
 /// (the controllers may run with another working directory).
 fn local_repository(raw: &str) -> anyhow::Result<Option<String>> {
@@ -744,6 +810,17 @@ mod tests {
             split_host_port("git.example.com", 22).unwrap(),
             ("git.example.com".to_string(), 22)
         );
+    }
+
+    #[test]
+    fn passwords_in_urls_are_masked_in_messages() {
+        let url = url::Url::parse("https://me:s3cret@git.example.com/fleet.git").unwrap();
+        assert_eq!(
+            redacted(&url),
+            "https://me:REDACTED@git.example.com/fleet.git"
+        );
+        let url = url::Url::parse("https://me@git.example.com/fleet.git").unwrap();
+        assert_eq!(redacted(&url), "https://me@git.example.com/fleet.git");
     }
 
     #[test]

@@ -124,7 +124,7 @@ fn assert_ok(run: &Run) {
     );
 }
 
-fn ready_at(cluster: &Cluster, revision: &str) {
+pub(crate) fn ready_at(cluster: &Cluster, revision: &str) {
     let ks = get_object(
         cluster,
         "kustomize.toolkit.fluxcd.io/v1",
@@ -142,7 +142,7 @@ fn ready_at(cluster: &Cluster, revision: &str) {
     assert_eq!(ready["status"], "True", "{ks:#}");
 }
 
-const UPSTREAM_FIRST_RUN: &[&str] = &[
+pub(crate) const UPSTREAM_FIRST_RUN: &[&str] = &[
     "► cloning branch \"main\" from Git repository \"{url}\"",
     "✔ cloned repository",
     "► generating component manifests",

@@ -1,5 +1,6 @@
 //! Real Git servers on 127.0.0.1 for bootstrap tests: `git http-backend`
-//! behind a tiny HTTP/1.1 server with basic auth.
+//! behind a tiny HTTP/1.1 server with basic auth or a bearer token, and
+//! OpenSSH's sshd.
 
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Read, Write};
@@ -24,15 +25,19 @@ type Hook = Box<dyn FnOnce() + Send>;
 
 struct State {
     root: PathBuf,
-    username: String,
-    password: String,
+    /// The `Authorization` value that authenticates.
+    expected: String,
+    /// The `WWW-Authenticate` challenge of a 401.
+    challenge: String,
+    /// REMOTE_USER for git http-backend once authenticated.
+    remote_user: String,
     anonymous_fetch: bool,
     requests: Mutex<Vec<Request>>,
     before_push: Mutex<Option<Hook>>,
 }
 
-/// Smart HTTP Git server. Pushes always need basic auth; fetches too unless
-/// `anonymous_fetch` (testenv's controllers fetch without credentials).
+/// Smart HTTP Git server. Pushes always need the credentials; fetches too
+/// unless `anonymous_fetch`.
 pub struct HttpGitServer {
     _root: tempfile::TempDir,
     state: Arc<State>,
@@ -41,14 +46,38 @@ pub struct HttpGitServer {
 }
 
 impl HttpGitServer {
+    /// Basic auth as `username`:`password`.
     pub fn start(username: &str, password: &str, anonymous_fetch: bool) -> Self {
+        let basic =
+            base64::engine::general_purpose::STANDARD.encode(format!("{username}:{password}"));
+        Self::serve(
+            format!("Basic {basic}"),
+            "Basic realm=\"git\"",
+            username,
+            anonymous_fetch,
+        )
+    }
+
+    /// `Authorization: Bearer <token>`; a 401 challenges with `Bearer`
+    /// only, as token-only servers do.
+    pub fn start_bearer(token: &str, anonymous_fetch: bool) -> Self {
+        Self::serve(
+            format!("Bearer {token}"),
+            "Bearer realm=\"git\"",
+            "bearer",
+            anonymous_fetch,
+        )
+    }
+
+    fn serve(expected: String, challenge: &str, remote_user: &str, anonymous_fetch: bool) -> Self {
         let root = tempfile::tempdir().unwrap();
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let port = listener.local_addr().unwrap().port();
         let state = Arc::new(State {
             root: root.path().to_path_buf(),
-            username: username.into(),
-            password: password.into(),
+            expected,
+            challenge: challenge.into(),
+            remote_user: remote_user.into(),
             anonymous_fetch,
             requests: Mutex::new(Vec::new()),
             before_push: Mutex::new(None),
@@ -156,12 +185,7 @@ fn serve(state: &State, mut stream: TcpStream) -> std::io::Result<()> {
     let (path, query) = target.split_once('?').unwrap_or((&target, ""));
     let push = path.ends_with("/git-receive-pack") || query.contains("service=git-receive-pack");
     let authorization = headers.get("authorization").cloned();
-    let expected = format!(
-        "Basic {}",
-        base64::engine::general_purpose::STANDARD
-            .encode(format!("{}:{}", state.username, state.password))
-    );
-    let authenticated = authorization.as_deref() == Some(expected.as_str());
+    let authenticated = authorization.as_deref() == Some(state.expected.as_str());
     let record = |status: u16| {
         state.requests.lock().unwrap().push(Request {
             method: method.clone(),
@@ -175,7 +199,7 @@ fn serve(state: &State, mut stream: TcpStream) -> std::io::Result<()> {
         respond(
             &mut stream,
             401,
-            &[("WWW-Authenticate".into(), "Basic realm=\"git\"".into())],
+            &[("WWW-Authenticate".into(), state.challenge.clone())],
             b"authentication required\n",
         );
         return Ok(());
@@ -208,7 +232,7 @@ fn serve(state: &State, mut stream: TcpStream) -> std::io::Result<()> {
         cgi.env("HTTP_CONTENT_ENCODING", v);
     }
     if authenticated {
-        cgi.env("REMOTE_USER", &state.username);
+        cgi.env("REMOTE_USER", &state.remote_user);
     }
     let mut child = cgi.spawn()?;
     let mut stdin = child.stdin.take().unwrap();
