@@ -1,17 +1,19 @@
 //! The bootstrap work tree: a single-branch clone in a temporary directory
 //! (removed on drop), commits of everything that changed, and pushes that
-//! never force. libgit2 does the work, so no `git` binary is needed.
+//! never force. libgit2 does the work, so no `git` binary is needed; SSH
+//! goes through [`super::git_ssh`].
 
 use std::cell::{Cell, RefCell};
 use std::path::Path;
-
-use base64::Engine;
-use base64::engine::general_purpose::STANDARD;
+use std::sync::Arc;
 
 use git2::{
     Cred, CredentialType, Direction, FetchOptions, IndexAddOption, PushOptions, RemoteCallbacks,
     Repository,
 };
+use russh::keys::Algorithm;
+
+use super::git_ssh::{self, SshSettings};
 
 /// How the CLI itself authenticates to the Git server.
 #[derive(Clone, Default)]
@@ -28,6 +30,9 @@ pub enum GitAuth {
         private_key: String,
         passphrase: Option<String>,
         known_hosts: String,
+        /// Host key algorithms offered, most preferred first; empty for the
+        /// SSH client's defaults (`--ssh-hostkey-algos`).
+        host_key_algorithms: Vec<Algorithm>,
     },
 }
 
@@ -50,6 +55,8 @@ pub enum GitError {
     Io(#[from] std::io::Error),
     #[error("push rejected: {0}")]
     Rejected(String),
+    #[error("{0}")]
+    Ssh(String),
 }
 
 impl From<git2::Error> for GitError {
@@ -87,14 +94,15 @@ pub struct WorkTree {
     dir: tempfile::TempDir,
     branch: String,
     auth: GitAuth,
+    ssh: Option<Arc<SshSettings>>,
 }
 
 fn callbacks(auth: &GitAuth) -> RemoteCallbacks<'_> {
     let mut callbacks = RemoteCallbacks::new();
     // libgit2 asks again after a refused credential; answer once, then fail
-    // instead of looping.
+    // instead of looping. SSH authenticates in `git_ssh`, not here.
     let asked = Cell::new(false);
-    callbacks.credentials(move |_url, url_user, allowed| {
+    callbacks.credentials(move |_url, _url_user, allowed| {
         if asked.replace(true) {
             return Err(git2::Error::from_str("authentication failed"));
         }
@@ -104,44 +112,34 @@ fn callbacks(auth: &GitAuth) -> RemoteCallbacks<'_> {
             {
                 Cred::userpass_plaintext(username, password)
             }
-            GitAuth::SshKey {
-                username,
-                private_key,
-                passphrase,
-                ..
-            } if allowed.contains(CredentialType::SSH_MEMORY)
-                || allowed.contains(CredentialType::SSH_KEY) =>
-            {
-                let user = url_user.unwrap_or(username);
-                Cred::ssh_key_from_memory(user, None, private_key, passphrase.as_deref())
-            }
-            GitAuth::SshKey { username, .. } if allowed.contains(CredentialType::USERNAME) => {
-                Cred::username(url_user.unwrap_or(username))
-            }
             _ => Err(git2::Error::from_str(
                 "the server asked for credentials and none were given",
             )),
         }
     });
-    if let GitAuth::SshKey { known_hosts, .. } = auth {
-        callbacks.certificate_check(move |cert, host| {
-            let Some(key) = cert.as_hostkey().and_then(|k| k.hostkey()) else {
-                return Ok(git2::CertificateCheckStatus::CertificatePassthrough);
-            };
-            let encoded = STANDARD.encode(key);
-            let known = known_hosts
-                .lines()
-                .any(|line| line.split_whitespace().nth(2) == Some(encoded.as_str()));
-            if known {
-                Ok(git2::CertificateCheckStatus::CertificateOk)
-            } else {
-                Err(git2::Error::from_str(&format!(
-                    "the SSH host key of {host} does not match the scanned known_hosts"
-                )))
-            }
-        });
-    }
     callbacks
+}
+
+/// The SSH settings of `auth`, read once per work tree.
+fn ssh_settings(auth: &GitAuth) -> Result<Option<Arc<SshSettings>>, GitError> {
+    match auth {
+        GitAuth::SshKey {
+            username,
+            private_key,
+            passphrase,
+            known_hosts,
+            host_key_algorithms,
+        } => SshSettings::new(
+            username,
+            private_key,
+            passphrase.as_deref(),
+            known_hosts,
+            host_key_algorithms,
+        )
+        .map(|s| Some(Arc::new(s)))
+        .map_err(GitError::Ssh),
+        _ => Ok(None),
+    }
 }
 
 impl WorkTree {
@@ -151,6 +149,8 @@ impl WorkTree {
         let dir = tempfile::Builder::new()
             .prefix("flux-bootstrap-")
             .tempdir()?;
+        let ssh = ssh_settings(auth)?;
+        let _ssh = git_ssh::activate(ssh.clone()).map_err(GitError::Ssh)?;
         let repo = Repository::init(dir.path())?;
         repo.remote("origin", url)?;
         let wanted = format!("refs/heads/{branch}");
@@ -211,6 +211,7 @@ impl WorkTree {
             dir,
             branch: branch.to_string(),
             auth: auth.clone(),
+            ssh,
         };
         Ok((tree, cloned))
     }
@@ -285,6 +286,7 @@ impl WorkTree {
         let refspec = format!("refs/heads/{0}:refs/heads/{0}", self.branch);
         let rejected = RefCell::new(None);
         {
+            let _ssh = git_ssh::activate(self.ssh.clone()).map_err(GitError::Ssh)?;
             let mut cbs = callbacks(&self.auth);
             cbs.push_update_reference(|name, status| {
                 if let Some(status) = status {
