@@ -247,7 +247,11 @@ impl SmartSubtransport for Subtransport {
 }
 
 fn git_error(message: String) -> git2::Error {
-    git2::Error::new(git2::ErrorCode::GenericError, git2::ErrorClass::Ssh, message)
+    git2::Error::new(
+        git2::ErrorCode::GenericError,
+        git2::ErrorClass::Ssh,
+        message,
+    )
 }
 
 /// Where an SSH Git URL points.
@@ -527,9 +531,7 @@ impl Connection {
             _ = reader => {}
             _ = writer => {}
         }
-        let _ = handle
-            .disconnect(Disconnect::ByApplication, "", "en")
-            .await;
+        let _ = handle.disconnect(Disconnect::ByApplication, "", "en").await;
     }
 
     /// Connects, checks the host key, authenticates and starts the command.
@@ -726,9 +728,7 @@ impl CommandOutput {
             Some(status) => Some(format!(
                 "{command} on {address} failed with exit status {status}{detail}"
             )),
-            None if !closed => Some(format!(
-                "the SSH connection to {address} was lost{detail}"
-            )),
+            None if !closed => Some(format!("the SSH connection to {address} was lost{detail}")),
             None => None,
         }
     }
@@ -808,8 +808,8 @@ mod tests {
 
     #[test]
     fn unknown_host_key_algorithms_are_listed_with_the_supported_ones() {
-        let err = parse_host_key_algorithms(&names(&["rsa-sha2-512", "ssh-dss", "foo"]))
-            .unwrap_err();
+        let err =
+            parse_host_key_algorithms(&names(&["rsa-sha2-512", "ssh-dss", "foo"])).unwrap_err();
         assert_eq!(
             err,
             "unsupported SSH host key algorithm \"ssh-dss\", \"foo\" in --ssh-hostkey-algos; supported: ssh-ed25519, ecdsa-sha2-nistp256, ecdsa-sha2-nistp384, ecdsa-sha2-nistp521, rsa-sha2-512, rsa-sha2-256, ssh-rsa"
@@ -903,6 +903,119 @@ mod tests {
         let pem = sec1.to_sec1_pem(p256::pkcs8::LineEnding::LF).unwrap();
         assert!(decode_private_key(&pem, None).is_ok());
         let err = decode_private_key("not a key", None).unwrap_err();
-        assert!(err.starts_with("unable to read the SSH private key"), "{err}");
+        assert!(
+            err.starts_with("unable to read the SSH private key"),
+            "{err}"
+        );
+    }
+
+    /// An SSH server on 127.0.0.1 that refuses every login; returns the
+    /// runtime serving it and its port.
+    fn refusing_server(host_key: &PrivateKey) -> (tokio::runtime::Runtime, u16) {
+        struct Refuse;
+        impl russh::server::Handler for Refuse {
+            type Error = russh::Error;
+        }
+        let runtime = tokio::runtime::Runtime::new().unwrap();
+        let listener = runtime
+            .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+            .unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let config = Arc::new(russh::server::Config {
+            keys: vec![host_key.clone()],
+            ..Default::default()
+        });
+        runtime.spawn(async move {
+            while let Ok((socket, _)) = listener.accept().await {
+                let config = config.clone();
+                tokio::spawn(async move {
+                    if let Ok(session) = russh::server::run_stream(config, socket, Refuse).await {
+                        let _ = session.await;
+                    }
+                });
+            }
+        });
+        (runtime, port)
+    }
+
+    fn random_key() -> PrivateKey {
+        let key = ssh_key::PrivateKey::random(&mut rand::rngs::OsRng, ssh_key::Algorithm::Ed25519)
+            .unwrap();
+        PrivateKey::from_openssh(key.to_openssh(ssh_key::LineEnding::LF).unwrap().as_bytes())
+            .unwrap()
+    }
+
+    fn settings_for(known: &PrivateKey, algorithms: &[Algorithm]) -> Arc<SshSettings> {
+        let client = random_key();
+        let pem = client.to_openssh(ssh_key::LineEnding::LF).unwrap();
+        let line = format!(
+            "[127.0.0.1]:22 {}",
+            known.public_key().to_openssh().unwrap()
+        );
+        Arc::new(SshSettings::new("git", &pem, None, &line, algorithms).unwrap())
+    }
+
+    fn open(settings: Arc<SshSettings>, port: u16) -> String {
+        let target = Target::parse(&format!("ssh://git@127.0.0.1:{port}/repo.git")).unwrap();
+        match SshStream::open(settings, target, "git-upload-pack") {
+            Ok(_) => panic!("the connection should fail"),
+            Err(e) => e,
+        }
+    }
+
+    #[test]
+    fn a_refused_key_says_so() {
+        let host = random_key();
+        let (_server, port) = refusing_server(&host);
+        let err = open(settings_for(&host, &[]), port);
+        assert!(
+            err.starts_with(&format!(
+                "the SSH server 127.0.0.1:{port} refused the private key for user \"git\""
+            )),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn a_host_key_not_in_known_hosts_is_refused() {
+        let host = random_key();
+        let (_server, port) = refusing_server(&host);
+        let err = open(settings_for(&random_key(), &[]), port);
+        let fingerprint = host.public_key().fingerprint(HashAlg::Sha256);
+        assert!(
+            err.starts_with(&format!(
+                "the SSH host key of 127.0.0.1:{port} (ssh-ed25519 {fingerprint}) does not match the scanned known_hosts (ssh-ed25519)"
+            )),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn no_common_host_key_algorithm_names_both_sides() {
+        let host = random_key();
+        let (_server, port) = refusing_server(&host);
+        let rsa = parse_host_key_algorithms(&names(&["rsa-sha2-256"])).unwrap();
+        let err = open(settings_for(&host, &rsa), port);
+        assert_eq!(
+            err,
+            format!(
+                "no common host key algorithm with the SSH server 127.0.0.1:{port}: --ssh-hostkey-algos rsa-sha2-256 offered, the server supports ssh-ed25519; pass --ssh-hostkey-algos with one of the server's"
+            )
+        );
+    }
+
+    #[test]
+    fn a_closed_port_is_a_connection_error() {
+        let port = {
+            let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+            l.local_addr().unwrap().port()
+        };
+        let err = open(settings_for(&random_key(), &[]), port);
+        assert!(
+            err.starts_with(&format!(
+                "unable to connect to the SSH server 127.0.0.1:{port}: "
+            )),
+            "{err}"
+        );
     }
 }

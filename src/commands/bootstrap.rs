@@ -5,11 +5,11 @@ use std::io::IsTerminal;
 
 use anyhow::{Context, bail};
 
+use crate::bootstrap::git_ssh::parse_host_key_algorithms;
 use crate::bootstrap::provider::bitbucket::{self, Bitbucket};
 use crate::bootstrap::provider::github::{Flavor, GitHub};
 use crate::bootstrap::provider::gitlab::{self, GitLab};
 use crate::bootstrap::provider::{GitProvider, RepositoryRef, deploy_key_title, split_team};
-use crate::bootstrap::git_ssh::parse_host_key_algorithms;
 use crate::bootstrap::{Author, Bootstrap, BootstrapOptions, DeployKey, GitAuth, SecretPlan};
 use crate::cli::{
     BootstrapBitbucketArgs, BootstrapCommand, BootstrapCommonArgs, BootstrapGitArgs,
