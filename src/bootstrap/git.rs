@@ -1,16 +1,18 @@
 //! The bootstrap work tree: a single-branch clone in a temporary directory
 //! (removed on drop), commits of everything that changed, and pushes that
-//! never force. libgit2 does the work, so no `git` binary is needed.
+//! never force. libgit2 does the work, so no `git` binary is needed; SSH
+//! goes through [`super::git_ssh`].
 
 use std::cell::{Cell, RefCell};
 use std::path::Path;
-
-use base64::Engine;
-use base64::engine::general_purpose::STANDARD;
+use std::sync::Arc;
 
 use git2::{
     Cred, CredentialType, FetchOptions, IndexAddOption, PushOptions, RemoteCallbacks, Repository,
 };
+use russh::keys::Algorithm;
+
+use super::git_ssh::{self, SshSettings};
 
 /// How the CLI itself authenticates to the Git server.
 #[derive(Clone, Default)]
@@ -29,6 +31,9 @@ pub enum GitAuth {
         private_key: String,
         passphrase: Option<String>,
         known_hosts: String,
+        /// Host key algorithms offered, most preferred first; empty for the
+        /// SSH client's defaults (`--ssh-hostkey-algos`).
+        host_key_algorithms: Vec<Algorithm>,
     },
 }
 
@@ -52,6 +57,8 @@ pub enum GitError {
     Io(#[from] std::io::Error),
     #[error("push rejected: {0}")]
     Rejected(String),
+    #[error("{0}")]
+    Ssh(String),
 }
 
 impl From<git2::Error> for GitError {
@@ -89,14 +96,15 @@ pub struct WorkTree {
     dir: tempfile::TempDir,
     branch: String,
     auth: GitAuth,
+    ssh: Option<Arc<SshSettings>>,
 }
 
 fn callbacks(auth: &GitAuth) -> RemoteCallbacks<'_> {
     let mut callbacks = RemoteCallbacks::new();
     // libgit2 asks again after a refused credential; answer once, then fail
-    // instead of looping.
+    // instead of looping. SSH authenticates in `git_ssh`, not here.
     let asked = Cell::new(false);
-    callbacks.credentials(move |_url, url_user, allowed| {
+    callbacks.credentials(move |_url, _url_user, allowed| {
         if asked.replace(true) {
             return Err(git2::Error::from_str("authentication failed"));
         }
@@ -106,20 +114,6 @@ fn callbacks(auth: &GitAuth) -> RemoteCallbacks<'_> {
             {
                 Cred::userpass_plaintext(username, password)
             }
-            GitAuth::SshKey {
-                username,
-                private_key,
-                passphrase,
-                ..
-            } if allowed.contains(CredentialType::SSH_MEMORY)
-                || allowed.contains(CredentialType::SSH_KEY) =>
-            {
-                let user = url_user.unwrap_or(username);
-                Cred::ssh_key_from_memory(user, None, private_key, passphrase.as_deref())
-            }
-            GitAuth::SshKey { username, .. } if allowed.contains(CredentialType::USERNAME) => {
-                Cred::username(url_user.unwrap_or(username))
-            }
             // The token went with the request as a header: a credential
             // request means the server refused it.
             GitAuth::Bearer { .. } => Err(bearer_refused()),
@@ -128,24 +122,6 @@ fn callbacks(auth: &GitAuth) -> RemoteCallbacks<'_> {
             )),
         }
     });
-    if let GitAuth::SshKey { known_hosts, .. } = auth {
-        callbacks.certificate_check(move |cert, host| {
-            let Some(key) = cert.as_hostkey().and_then(|k| k.hostkey()) else {
-                return Ok(git2::CertificateCheckStatus::CertificatePassthrough);
-            };
-            let encoded = STANDARD.encode(key);
-            let known = known_hosts
-                .lines()
-                .any(|line| line.split_whitespace().nth(2) == Some(encoded.as_str()));
-            if known {
-                Ok(git2::CertificateCheckStatus::CertificateOk)
-            } else {
-                Err(git2::Error::from_str(&format!(
-                    "the SSH host key of {host} does not match the scanned known_hosts"
-                )))
-            }
-        });
-    }
     callbacks
 }
 
@@ -183,6 +159,28 @@ fn header_refs(headers: &[String]) -> Vec<&str> {
     headers.iter().map(String::as_str).collect()
 }
 
+/// The SSH settings of `auth`, read once per work tree.
+fn ssh_settings(auth: &GitAuth) -> Result<Option<Arc<SshSettings>>, GitError> {
+    match auth {
+        GitAuth::SshKey {
+            username,
+            private_key,
+            passphrase,
+            known_hosts,
+            host_key_algorithms,
+        } => SshSettings::new(
+            username,
+            private_key,
+            passphrase.as_deref(),
+            known_hosts,
+            host_key_algorithms,
+        )
+        .map(|s| Some(Arc::new(s)))
+        .map_err(GitError::Ssh),
+        _ => Ok(None),
+    }
+}
+
 impl WorkTree {
     /// Clones `branch` of `url`. An empty repository starts the branch; a
     /// missing branch is created from the server's default branch.
@@ -190,6 +188,8 @@ impl WorkTree {
         let dir = tempfile::Builder::new()
             .prefix("flux-bootstrap-")
             .tempdir()?;
+        let ssh = ssh_settings(auth)?;
+        let _ssh = git_ssh::activate(ssh.clone()).map_err(GitError::Ssh)?;
         let repo = Repository::init(dir.path())?;
         repo.remote("origin", url)?;
         let wanted = format!("refs/heads/{branch}");
@@ -255,6 +255,7 @@ impl WorkTree {
             dir,
             branch: branch.to_string(),
             auth: auth.clone(),
+            ssh,
         };
         Ok((tree, cloned))
     }
@@ -329,6 +330,7 @@ impl WorkTree {
         let refspec = format!("refs/heads/{0}:refs/heads/{0}", self.branch);
         let rejected = RefCell::new(None);
         {
+            let _ssh = git_ssh::activate(self.ssh.clone()).map_err(GitError::Ssh)?;
             let mut cbs = callbacks(&self.auth);
             cbs.push_update_reference(|name, status| {
                 if let Some(status) = status {

@@ -122,6 +122,10 @@ pub struct BootstrapCommonArgs {
     #[arg(long, global = true, default_value = "p384", value_parser = |s: &str| s.parse::<EcdsaCurve>(), value_name = "CURVE")]
     pub ssh_ecdsa_curve: EcdsaCurve,
 
+    /// Host key algorithms the CLI's own Git-over-SSH client offers, most preferred first (e.g. rsa-sha2-512,rsa-sha2-256 for Azure DevOps); the known_hosts scan is not affected.
+    #[arg(long, global = true, value_delimiter = ',', value_name = "ALGOS")]
+    pub ssh_hostkey_algos: Vec<String>,
+
     /// SSH host (optionally host:port) when it differs from the URL's host.
     #[arg(long, global = true, default_value = "", value_name = "HOST")]
     pub ssh_hostname: String,

@@ -5,6 +5,7 @@ use std::io::IsTerminal;
 
 use anyhow::{Context, bail};
 
+use crate::bootstrap::git_ssh::parse_host_key_algorithms;
 use crate::bootstrap::provider::bitbucket::{self, Bitbucket};
 use crate::bootstrap::provider::github::{Flavor, GitHub};
 use crate::bootstrap::provider::gitlab::{self, GitLab};
@@ -25,6 +26,9 @@ use crate::secret::{KeyPair, KeySpec, SCAN_TIMEOUT, load_private_key, scan_known
 
 pub async fn run(ctx: &Ctx, command: &BootstrapCommand) -> anyhow::Result<ExitStatus> {
     let common = &command.common;
+    // Checked before anything connects anywhere.
+    let host_key_algorithms =
+        parse_host_key_algorithms(&common.ssh_hostkey_algos).map_err(anyhow::Error::msg)?;
     let mut provider_run = None;
     let mut options = match &command.provider {
         BootstrapProvider::Git(args) => {
@@ -55,8 +59,15 @@ pub async fn run(ctx: &Ctx, command: &BootstrapCommand) -> anyhow::Result<ExitSt
             options
         }
     };
-    if let GitAuth::SshKey { known_hosts, .. } = &mut options.git_auth {
-        // As upstream: trust the host key the server presents now.
+    if let GitAuth::SshKey {
+        known_hosts,
+        host_key_algorithms: algorithms,
+        ..
+    } = &mut options.git_auth
+    {
+        *algorithms = host_key_algorithms;
+        // As upstream: trust the host key the server presents now (with the
+        // scan's own algorithm preference, whatever --ssh-hostkey-algos says).
         let url = url::Url::parse(&options.repository_url)?;
         let host = url.host_str().unwrap_or_default();
         *known_hosts = scan_known_hosts(host, url.port().unwrap_or(22), SCAN_TIMEOUT).await?;
@@ -688,6 +699,8 @@ fn resolve_git(
                         passphrase: (!password.is_empty()).then(|| password.clone()),
                         // Filled in by a live scan before the clone.
                         known_hosts: String::new(),
+                        // Set from --ssh-hostkey-algos by `run`.
+                        host_key_algorithms: Vec::new(),
                     },
                     None => bail!(
                         "--private-key-file is required for an ssh:// URL: the key the CLI pushes with (the cluster gets the same key)"

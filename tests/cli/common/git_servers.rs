@@ -311,19 +311,27 @@ pub struct SshGitServer {
     child: std::process::Child,
     pub port: u16,
     pub user: String,
+    host_key: PathBuf,
 }
 
 impl SshGitServer {
-    /// Starts sshd, or says why it cannot (sshd or ssh-keygen missing).
+    /// Starts sshd with an ed25519 host key, or says why it cannot (sshd or
+    /// ssh-keygen missing).
     pub fn start() -> Result<Self, String> {
+        Self::start_with_host_key("ed25519", None)
+    }
+
+    /// Starts sshd with one host key of `key_type` (as `ssh-keygen -t`) and,
+    /// when given, `HostKeyAlgorithms` limited to `algorithms`.
+    pub fn start_with_host_key(key_type: &str, algorithms: Option<&str>) -> Result<Self, String> {
         let sshd = ["/usr/sbin/sshd", "/usr/bin/sshd"]
             .into_iter()
             .find(|p| std::path::Path::new(p).exists())
             .ok_or("sshd is not installed (apt-get install openssh-server)")?;
         let dir = tempfile::tempdir().unwrap();
-        let host_key = dir.path().join("host_ed25519");
+        let host_key = dir.path().join(format!("host_{key_type}"));
         let status = Command::new("ssh-keygen")
-            .args(["-q", "-t", "ed25519", "-N", "", "-f"])
+            .args(["-q", "-t", key_type, "-N", "", "-f"])
             .arg(&host_key)
             .status()
             .map_err(|e| format!("ssh-keygen: {e}"))?;
@@ -337,15 +345,15 @@ impl SshGitServer {
             .port();
         std::fs::write(dir.path().join("authorized_keys"), "").unwrap();
         let config = dir.path().join("sshd_config");
-        std::fs::write(
-            &config,
-            format!(
-                "Port {port}\nListenAddress 127.0.0.1\nHostKey {host}\nAuthorizedKeysFile {dir}/authorized_keys\nPidFile {dir}/sshd.pid\nStrictModes no\nPasswordAuthentication no\nKbdInteractiveAuthentication no\nPubkeyAuthentication yes\nPermitRootLogin prohibit-password\nUsePAM no\nLogLevel ERROR\n",
-                host = host_key.display(),
-                dir = dir.path().display()
-            ),
-        )
-        .unwrap();
+        let mut sshd_config = format!(
+            "Port {port}\nListenAddress 127.0.0.1\nHostKey {host}\nAuthorizedKeysFile {dir}/authorized_keys\nPidFile {dir}/sshd.pid\nStrictModes no\nPasswordAuthentication no\nKbdInteractiveAuthentication no\nPubkeyAuthentication yes\nPermitRootLogin prohibit-password\nUsePAM no\nLogLevel ERROR\n",
+            host = host_key.display(),
+            dir = dir.path().display()
+        );
+        if let Some(algorithms) = algorithms {
+            sshd_config.push_str(&format!("HostKeyAlgorithms {algorithms}\n"));
+        }
+        std::fs::write(&config, sshd_config).unwrap();
         let child = Command::new(sshd)
             .args(["-D", "-e", "-f"])
             .arg(&config)
@@ -363,6 +371,7 @@ impl SshGitServer {
             child,
             port,
             user,
+            host_key,
         };
         for _ in 0..100 {
             if TcpStream::connect(("127.0.0.1", port)).is_ok() {
@@ -384,7 +393,7 @@ impl SshGitServer {
 
     /// The server's host public key (`ssh-ed25519 AAAA...`).
     pub fn host_key(&self) -> String {
-        let text = std::fs::read_to_string(self.dir.path().join("host_ed25519.pub")).unwrap();
+        let text = std::fs::read_to_string(self.host_key.with_extension("pub")).unwrap();
         text.split_whitespace()
             .take(2)
             .collect::<Vec<_>>()
