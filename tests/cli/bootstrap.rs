@@ -124,6 +124,24 @@ fn assert_ok(run: &Run) {
     );
 }
 
+/// A second, identical run: everything up to date, no commit, healthy.
+pub(crate) fn assert_rerun_changed_nothing(run: &Run) {
+    assert_ok(run);
+    for expected in [
+        "✔ component manifests are up to date",
+        "✔ source secret up to date",
+        "✔ sync manifests are up to date",
+    ] {
+        assert!(run.stderr.contains(expected), "{}", run.stderr);
+    }
+    assert!(!run.stderr.contains("committed"), "{}", run.stderr);
+    assert!(
+        run.stderr.ends_with("✔ all components are healthy\n"),
+        "{}",
+        run.stderr
+    );
+}
+
 pub(crate) fn ready_at(cluster: &Cluster, revision: &str) {
     let ks = get_object(
         cluster,
@@ -227,16 +245,7 @@ fn bootstrap_git_file_url_end_to_end_then_rerun_changes_nothing() {
     let secret = get_object(&cluster, "v1", "Secret", "flux-system").unwrap();
 
     let second = cluster.flux(&args);
-    assert_ok(&second);
-    for expected in [
-        "✔ component manifests are up to date",
-        "✔ source secret up to date",
-        "✔ sync manifests are up to date",
-        "✔ all components are healthy",
-    ] {
-        assert!(second.stderr.contains(expected), "{}", second.stderr);
-    }
-    assert!(!second.stderr.contains("committed"), "{}", second.stderr);
+    assert_rerun_changed_nothing(&second);
     assert!(!second.stderr.contains("installing components"));
     assert_eq!(head(dir.path(), "main").unwrap(), tip);
     let again = get_object(&cluster, "v1", "Secret", "flux-system").unwrap();

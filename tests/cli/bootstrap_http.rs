@@ -8,6 +8,7 @@ use std::sync::{Arc, Mutex};
 use base64::Engine;
 use serde_json::Value;
 
+use crate::bootstrap::assert_rerun_changed_nothing;
 use crate::common::Run;
 use crate::common::cluster::Cluster;
 use crate::common::git_servers::HttpGitServer;
@@ -357,14 +358,7 @@ fn bootstrap_git_with_bearer_token_end_to_end_and_idempotent() {
     assert_eq!(server.pushes().len(), 2);
 
     let second = flux_with_password_in(&cluster, BEARER, tmp.path(), &args);
-    assert_eq!(second.code, 0, "{}", second.stderr);
-    for expected in [
-        "✔ component manifests are up to date",
-        "✔ source secret up to date",
-        "✔ sync manifests are up to date",
-    ] {
-        assert!(second.stderr.contains(expected), "{}", second.stderr);
-    }
+    assert_rerun_changed_nothing(&second);
     assert!(!second.stderr.contains(BEARER) && !second.stdout.contains(BEARER));
     assert_eq!(server.pushes().len(), 2, "the re-run pushed");
     assert_eq!(head(&dir).unwrap(), tip);
