@@ -286,7 +286,7 @@ enum ClusterState {
     Unreachable(String),
     Reachable {
         existing: Option<Value>,
-        secret: Option<Secret>,
+        secret: Option<Box<Secret>>,
     },
 }
 
@@ -342,7 +342,8 @@ impl Bootstrap<'_> {
         let secret = Api::<Secret>::namespaced(client.clone(), ns)
             .get_opt(name)
             .await
-            .map_err(BootstrapError::api(format!("get Secret {ns}/{name}")))?;
+            .map_err(BootstrapError::api(format!("get Secret {ns}/{name}")))?
+            .map(Box::new);
         Ok(ClusterState::Reachable { existing, secret })
     }
 
@@ -542,5 +543,397 @@ fn object_label(object: &Value) -> String {
     match s("/metadata/namespace") {
         "" => format!("{}/{}", s("/kind"), s("/metadata/name")),
         ns => format!("{}/{ns}/{}", s("/kind"), s("/metadata/name")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::cell::RefCell;
+
+    use super::*;
+    use crate::bootstrap::provider::{BoxFuture, RegisteredKey, TeamAccess};
+
+    fn team(permission: Option<&str>, access: Option<Access>, reconcile: bool) -> ProviderStep {
+        ProviderStep::Team {
+            team: "devs".into(),
+            permission: permission.map(String::from),
+            access,
+            reconcile,
+        }
+    }
+
+    fn key(read_only: bool, key: KeyStep) -> ProviderStep {
+        ProviderStep::DeployKey {
+            title: "flux-system-main-flux-system".into(),
+            read_only,
+            key,
+        }
+    }
+
+    #[test]
+    fn steps_read_as_sentences_and_know_whether_they_change_anything() {
+        let cases = [
+            (
+                ProviderStep::RepositoryFound {
+                    reference: "acme/fleet".into(),
+                    html_url: "https://github.com/acme/fleet".into(),
+                },
+                "repository acme/fleet exists (https://github.com/acme/fleet)",
+                false,
+            ),
+            (
+                ProviderStep::CreateRepository {
+                    reference: "acme/fleet".into(),
+                    how: "private".into(),
+                },
+                "would create repository acme/fleet (private)",
+                true,
+            ),
+            (
+                team(Some("maintain"), None, false),
+                "would grant \"maintain\" to team \"devs\"",
+                true,
+            ),
+            (
+                team(Some("maintain"), Some(Access::Missing), false),
+                "would grant \"maintain\" to team \"devs\"",
+                true,
+            ),
+            (
+                team(Some("maintain"), Some(Access::Wanted), true),
+                "team \"devs\" already has \"maintain\"",
+                false,
+            ),
+            (
+                team(Some("maintain"), Some(Access::Other("pull".into())), true),
+                "would grant \"maintain\" to team \"devs\" (it has \"pull\")",
+                true,
+            ),
+            (
+                team(Some("maintain"), Some(Access::Other("pull".into())), false),
+                "team \"devs\" has \"pull\", kept without --reconcile",
+                false,
+            ),
+            (
+                team(None, Some(Access::Missing), false),
+                "would add team \"devs\" (with the team's own permission)",
+                true,
+            ),
+            (
+                team(None, Some(Access::Wanted), false),
+                "team \"devs\" already has access",
+                false,
+            ),
+            (
+                ProviderStep::TeamUnknown {
+                    team: "devs".into(),
+                    permission: Some("push".into()),
+                    error: "GET groups/devs: 404 Not Found".into(),
+                },
+                "would try to grant \"push\" to team \"devs\", which could not be looked up: GET groups/devs: 404 Not Found",
+                true,
+            ),
+            (
+                ProviderStep::DeployToken {
+                    name: "t".into(),
+                    active: 0,
+                },
+                "would create deploy token \"t\" (read_repository)",
+                true,
+            ),
+            (
+                ProviderStep::DeployToken {
+                    name: "t".into(),
+                    active: 1,
+                },
+                "would replace deploy token \"t\" (read_repository): GitLab shows a token only when creating it",
+                true,
+            ),
+            (
+                key(true, KeyStep::New { replaces: 0 }),
+                "would generate a new SSH key and register it as deploy key \"flux-system-main-flux-system\" (read-only)",
+                true,
+            ),
+            (
+                key(false, KeyStep::New { replaces: 1 }),
+                "would generate a new SSH key and register it as deploy key \"flux-system-main-flux-system\" (read-write), replacing the key registered with that title",
+                true,
+            ),
+            (
+                key(true, KeyStep::Registered),
+                "deploy key \"flux-system-main-flux-system\" already registered (read-only)",
+                false,
+            ),
+            (
+                key(true, KeyStep::SecretKept { registered: true }),
+                "deploy key \"flux-system-main-flux-system\" already registered; the source secret is kept",
+                false,
+            ),
+            (
+                key(true, KeyStep::SecretKept { registered: false }),
+                "no deploy key is generated: the source secret is kept (no key titled \"flux-system-main-flux-system\" is registered)",
+                false,
+            ),
+            (
+                key(true, KeyStep::Unknown { replaces: 2 }),
+                "would generate a new SSH key and register it as deploy key \"flux-system-main-flux-system\" (read-only), replacing the keys registered with that title if the source secret does not exist",
+                true,
+            ),
+        ];
+        for (step, text, changes) in cases {
+            assert_eq!(step.to_string(), text);
+            assert_eq!(step.changes(), changes, "{text}");
+        }
+    }
+
+    #[test]
+    fn the_provider_section_ends_with_a_summary() {
+        let mut out = String::new();
+        write_provider(
+            &mut out,
+            "GitHub",
+            &[
+                ProviderStep::CreateRepository {
+                    reference: "acme/fleet".into(),
+                    how: "private".into(),
+                },
+                team(Some("maintain"), None, false),
+            ],
+        );
+        assert_eq!(
+            out,
+            "Git provider GitHub:\n  would create repository acme/fleet (private)\n  would grant \"maintain\" to team \"devs\"\n  would make 2 change(s) through the GitHub API\n"
+        );
+        let mut out = String::new();
+        write_provider(
+            &mut out,
+            "GitLab",
+            &[team(Some("maintain"), Some(Access::Wanted), false)],
+        );
+        assert_eq!(
+            out,
+            "Git provider GitLab:\n  team \"devs\" already has \"maintain\"\n  nothing to change\n"
+        );
+    }
+
+    /// A provider whose look-ups answer from fields and whose writes are
+    /// recorded, so that tests see which a caller made.
+    struct Fake {
+        exists: bool,
+        access: Access,
+        keys: Vec<RegisteredKey>,
+        writes: RefCell<Vec<String>>,
+    }
+
+    impl Fake {
+        fn new(exists: bool, access: Access) -> Self {
+            Self {
+                exists,
+                access,
+                keys: Vec::new(),
+                writes: RefCell::new(Vec::new()),
+            }
+        }
+
+        fn write(&self, what: String) {
+            self.writes.borrow_mut().push(what);
+        }
+    }
+
+    fn repository(created: bool) -> Repository {
+        Repository {
+            html_url: "https://git.example/acme/fleet".into(),
+            clone_url: "https://git.example/acme/fleet.git".into(),
+            created,
+        }
+    }
+
+    impl GitProvider for Fake {
+        fn name(&self) -> &'static str {
+            "Fake"
+        }
+
+        fn find_repository<'a>(
+            &'a self,
+            _repo: &'a RepositoryRef,
+        ) -> BoxFuture<'a, Result<Option<Repository>, ProviderError>> {
+            Box::pin(async move { Ok(self.exists.then(|| repository(false))) })
+        }
+
+        fn create_repository<'a>(
+            &'a self,
+            _repo: &'a RepositoryRef,
+            visibility: &'a str,
+        ) -> BoxFuture<'a, Result<Repository, ProviderError>> {
+            self.write(format!("create {visibility}"));
+            Box::pin(async move { Ok(repository(true)) })
+        }
+
+        fn planned_repository(
+            &self,
+            _repo: &RepositoryRef,
+            visibility: &str,
+        ) -> (Repository, String) {
+            (repository(true), visibility.to_string())
+        }
+
+        fn team_access<'a>(
+            &'a self,
+            _repo: &'a RepositoryRef,
+            _team: &'a str,
+            _permission: &'a str,
+        ) -> BoxFuture<'a, Result<TeamAccess, ProviderError>> {
+            Box::pin(async move {
+                Ok(TeamAccess {
+                    access: self.access.clone(),
+                    team_id: Some(2),
+                })
+            })
+        }
+
+        fn grant_team<'a>(
+            &'a self,
+            _repo: &'a RepositoryRef,
+            team: &'a str,
+            permission: &'a str,
+            current: &'a TeamAccess,
+        ) -> BoxFuture<'a, Result<(), ProviderError>> {
+            self.write(format!("grant {team} {permission} {:?}", current.team_id));
+            Box::pin(async move { Ok(()) })
+        }
+
+        fn deploy_keys<'a>(
+            &'a self,
+            _repo: &'a RepositoryRef,
+        ) -> BoxFuture<'a, Result<Vec<RegisteredKey>, ProviderError>> {
+            Box::pin(async move { Ok(self.keys.clone()) })
+        }
+
+        fn add_deploy_key<'a>(
+            &'a self,
+            _repo: &'a RepositoryRef,
+            title: &'a str,
+            _public_key: &'a str,
+            read_only: bool,
+        ) -> BoxFuture<'a, Result<(), ProviderError>> {
+            self.write(format!("add {title} {read_only}"));
+            Box::pin(async move { Ok(()) })
+        }
+
+        fn remove_deploy_key<'a>(
+            &'a self,
+            _repo: &'a RepositoryRef,
+            id: u64,
+        ) -> BoxFuture<'a, Result<(), ProviderError>> {
+            self.write(format!("remove {id}"));
+            Box::pin(async move { Ok(()) })
+        }
+    }
+
+    fn acme() -> RepositoryRef {
+        RepositoryRef {
+            owner: "acme".into(),
+            name: "fleet".into(),
+            personal: false,
+        }
+    }
+
+    #[tokio::test]
+    async fn lookup_only_reads() {
+        let fake = Fake::new(false, Access::Missing);
+        let (plan, found) =
+            ProviderPlan::lookup(&fake, &acme(), "internal", &[("devs", "push")], false)
+                .await
+                .unwrap();
+        assert!(!plan.repository_exists);
+        assert!(found.created);
+        assert_eq!(
+            plan.steps,
+            [
+                ProviderStep::CreateRepository {
+                    reference: "acme/fleet".into(),
+                    how: "internal".into(),
+                },
+                team(Some("push"), None, false),
+            ]
+        );
+        let fake = Fake::new(true, Access::Other("pull".into()));
+        let (plan, found) =
+            ProviderPlan::lookup(&fake, &acme(), "private", &[("devs", "push")], true)
+                .await
+                .unwrap();
+        assert!(plan.repository_exists && !found.created);
+        assert_eq!(
+            plan.steps[1],
+            team(Some("push"), Some(Access::Other("pull".into())), true)
+        );
+        assert!(fake.writes.borrow().is_empty());
+    }
+
+    #[tokio::test]
+    async fn ensure_methods_write_only_what_the_look_ups_call_for() {
+        let fake = Fake::new(true, Access::Wanted);
+        let found = fake.ensure_repository(&acme(), "private").await.unwrap();
+        assert!(!found.created);
+        assert!(
+            !fake
+                .ensure_team(&acme(), "devs", "push", true)
+                .await
+                .unwrap()
+        );
+        assert!(fake.writes.borrow().is_empty());
+
+        let mut fake = Fake::new(false, Access::Other("pull".into()));
+        fake.keys = vec![
+            RegisteredKey {
+                id: 7,
+                title: "flux".into(),
+                key: "ssh-ed25519 OLD flux".into(),
+                read_only: true,
+            },
+            RegisteredKey {
+                id: 8,
+                title: "other".into(),
+                key: "ssh-ed25519 NEW".into(),
+                read_only: true,
+            },
+        ];
+        assert!(
+            fake.ensure_repository(&acme(), "public")
+                .await
+                .unwrap()
+                .created
+        );
+        assert!(
+            !fake
+                .ensure_team(&acme(), "devs", "push", false)
+                .await
+                .unwrap()
+        );
+        assert!(
+            fake.ensure_team(&acme(), "devs", "push", true)
+                .await
+                .unwrap()
+        );
+        assert!(
+            fake.ensure_deploy_key(&acme(), "flux", "ssh-ed25519 NEW me@host", true)
+                .await
+                .unwrap()
+        );
+        assert!(
+            !fake
+                .ensure_deploy_key(&acme(), "flux", "ssh-ed25519 OLD", true)
+                .await
+                .unwrap()
+        );
+        assert_eq!(
+            *fake.writes.borrow(),
+            [
+                "create public",
+                "grant devs push Some(2)",
+                "remove 7",
+                "add flux true"
+            ]
+        );
     }
 }
