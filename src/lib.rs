@@ -88,6 +88,8 @@ where
             _ = tokio::signal::ctrl_c() => None,
         }
     });
+    // A step still spinning becomes a plain line before the process ends.
+    output::progress::settle();
     match outcome {
         Some(Ok(status)) => status,
         Some(Err(err)) if is_broken_pipe(&err) => ExitStatus::Success,

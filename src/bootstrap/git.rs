@@ -1,17 +1,18 @@
 //! The bootstrap work tree: a single-branch clone in a temporary directory
 //! (removed on drop), commits of everything that changed, and pushes that
-//! never force. libgit2 does the work, so no `git` binary is needed.
+//! never force. libgit2 does the work, so no `git` binary is needed; SSH
+//! goes through [`super::git_ssh`].
 
 use std::cell::{Cell, RefCell};
 use std::path::Path;
-
-use base64::Engine;
-use base64::engine::general_purpose::STANDARD;
+use std::sync::Arc;
 
 use git2::{
-    Cred, CredentialType, Direction, FetchOptions, IndexAddOption, PushOptions, RemoteCallbacks,
-    Repository,
+    Cred, CredentialType, FetchOptions, IndexAddOption, PushOptions, RemoteCallbacks, Repository,
 };
+use russh::keys::Algorithm;
+
+use super::git_ssh::{self, SshSettings};
 
 /// How the CLI itself authenticates to the Git server.
 #[derive(Clone, Default)]
@@ -21,6 +22,8 @@ pub enum GitAuth {
     None,
     /// HTTP(S) basic auth; with a provider token the password is the token.
     Basic { username: String, password: String },
+    /// HTTP(S) `Authorization: Bearer <token>`, sent with every request.
+    Bearer { token: String },
     /// SSH with a private key (PEM or OpenSSH text); the server must
     /// present a host key listed in `known_hosts`.
     SshKey {
@@ -28,6 +31,9 @@ pub enum GitAuth {
         private_key: String,
         passphrase: Option<String>,
         known_hosts: String,
+        /// Host key algorithms offered, most preferred first; empty for the
+        /// SSH client's defaults (`--ssh-hostkey-algos`).
+        host_key_algorithms: Vec<Algorithm>,
     },
 }
 
@@ -37,6 +43,7 @@ impl std::fmt::Debug for GitAuth {
         match self {
             Self::None => f.write_str("None"),
             Self::Basic { username, .. } => write!(f, "Basic({username})"),
+            Self::Bearer { .. } => f.write_str("Bearer"),
             Self::SshKey { username, .. } => write!(f, "SshKey({username})"),
         }
     }
@@ -50,6 +57,8 @@ pub enum GitError {
     Io(#[from] std::io::Error),
     #[error("push rejected: {0}")]
     Rejected(String),
+    #[error("{0}")]
+    Ssh(String),
 }
 
 impl From<git2::Error> for GitError {
@@ -87,14 +96,15 @@ pub struct WorkTree {
     dir: tempfile::TempDir,
     branch: String,
     auth: GitAuth,
+    ssh: Option<Arc<SshSettings>>,
 }
 
 fn callbacks(auth: &GitAuth) -> RemoteCallbacks<'_> {
     let mut callbacks = RemoteCallbacks::new();
     // libgit2 asks again after a refused credential; answer once, then fail
-    // instead of looping.
+    // instead of looping. SSH authenticates in `git_ssh`, not here.
     let asked = Cell::new(false);
-    callbacks.credentials(move |_url, url_user, allowed| {
+    callbacks.credentials(move |_url, _url_user, allowed| {
         if asked.replace(true) {
             return Err(git2::Error::from_str("authentication failed"));
         }
@@ -104,44 +114,71 @@ fn callbacks(auth: &GitAuth) -> RemoteCallbacks<'_> {
             {
                 Cred::userpass_plaintext(username, password)
             }
-            GitAuth::SshKey {
-                username,
-                private_key,
-                passphrase,
-                ..
-            } if allowed.contains(CredentialType::SSH_MEMORY)
-                || allowed.contains(CredentialType::SSH_KEY) =>
-            {
-                let user = url_user.unwrap_or(username);
-                Cred::ssh_key_from_memory(user, None, private_key, passphrase.as_deref())
-            }
-            GitAuth::SshKey { username, .. } if allowed.contains(CredentialType::USERNAME) => {
-                Cred::username(url_user.unwrap_or(username))
-            }
+            // The token went with the request as a header: a credential
+            // request means the server refused it.
+            GitAuth::Bearer { .. } => Err(bearer_refused()),
             _ => Err(git2::Error::from_str(
                 "the server asked for credentials and none were given",
             )),
         }
     });
-    if let GitAuth::SshKey { known_hosts, .. } = auth {
-        callbacks.certificate_check(move |cert, host| {
-            let Some(key) = cert.as_hostkey().and_then(|k| k.hostkey()) else {
-                return Ok(git2::CertificateCheckStatus::CertificatePassthrough);
-            };
-            let encoded = STANDARD.encode(key);
-            let known = known_hosts
-                .lines()
-                .any(|line| line.split_whitespace().nth(2) == Some(encoded.as_str()));
-            if known {
-                Ok(git2::CertificateCheckStatus::CertificateOk)
-            } else {
-                Err(git2::Error::from_str(&format!(
-                    "the SSH host key of {host} does not match the scanned known_hosts"
-                )))
-            }
-        });
-    }
     callbacks
+}
+
+/// Why a request with a bearer token failed authentication.
+fn bearer_refused() -> git2::Error {
+    git2::Error::new(
+        git2::ErrorCode::Auth,
+        git2::ErrorClass::Http,
+        "authentication failed: the server refused the bearer token; check the token given with --password or $GIT_PASSWORD",
+    )
+}
+
+/// A transport error, in words when a bearer token was refused: libgit2
+/// reports a server that only offers `WWW-Authenticate: Bearer` as an
+/// unsupported scheme, which says nothing about the token.
+fn transport_error(auth: &GitAuth, err: git2::Error) -> GitError {
+    match auth {
+        GitAuth::Bearer { .. } if err.code() == git2::ErrorCode::Auth => {
+            GitError::Git(bearer_refused())
+        }
+        _ => GitError::Git(err),
+    }
+}
+
+/// Extra HTTP headers of every request: the bearer token, if any. The token
+/// never goes into the remote URL, so no `.git/config` holds it.
+fn headers(auth: &GitAuth) -> Vec<String> {
+    match auth {
+        GitAuth::Bearer { token } => vec![format!("Authorization: Bearer {token}")],
+        _ => Vec::new(),
+    }
+}
+
+fn header_refs(headers: &[String]) -> Vec<&str> {
+    headers.iter().map(String::as_str).collect()
+}
+
+/// The SSH settings of `auth`, read once per work tree.
+fn ssh_settings(auth: &GitAuth) -> Result<Option<Arc<SshSettings>>, GitError> {
+    match auth {
+        GitAuth::SshKey {
+            username,
+            private_key,
+            passphrase,
+            known_hosts,
+            host_key_algorithms,
+        } => SshSettings::new(
+            username,
+            private_key,
+            passphrase.as_deref(),
+            known_hosts,
+            host_key_algorithms,
+        )
+        .map(|s| Some(Arc::new(s)))
+        .map_err(GitError::Ssh),
+        _ => Ok(None),
+    }
 }
 
 impl WorkTree {
@@ -151,27 +188,34 @@ impl WorkTree {
         let dir = tempfile::Builder::new()
             .prefix("flux-bootstrap-")
             .tempdir()?;
+        let ssh = ssh_settings(auth)?;
+        let _ssh = git_ssh::activate(ssh.clone()).map_err(GitError::Ssh)?;
         let repo = Repository::init(dir.path())?;
         repo.remote("origin", url)?;
         let wanted = format!("refs/heads/{branch}");
         // Listing the remote's refs directly trips a git2 bug on empty
-        // repositories, so fetch every branch head and look locally.
+        // repositories, so fetch every branch head and look locally. The
+        // server's default branch comes from the refs the fetch listed (a
+        // separate connect could not carry the bearer header).
         let default = {
+            let headers = headers(auth);
+            let mut options = FetchOptions::new();
+            options.remote_callbacks(callbacks(auth));
+            options.download_tags(git2::AutotagOption::None);
+            options.custom_headers(&header_refs(&headers));
             let mut remote = repo.find_remote("origin")?;
-            let connection = remote.connect_auth(Direction::Fetch, Some(callbacks(auth)), None)?;
-            connection
+            remote
+                .fetch(
+                    &["+refs/heads/*:refs/remotes/origin/*"],
+                    Some(&mut options),
+                    None,
+                )
+                .map_err(|e| transport_error(auth, e))?;
+            remote
                 .default_branch()
                 .ok()
                 .and_then(|b| b.as_str().map(String::from))
         };
-        let mut options = FetchOptions::new();
-        options.remote_callbacks(callbacks(auth));
-        options.download_tags(git2::AutotagOption::None);
-        repo.find_remote("origin")?.fetch(
-            &["+refs/heads/*:refs/remotes/origin/*"],
-            Some(&mut options),
-            None,
-        )?;
         let heads: Vec<String> = repo
             .references_glob("refs/remotes/origin/*")?
             .flatten()
@@ -211,6 +255,7 @@ impl WorkTree {
             dir,
             branch: branch.to_string(),
             auth: auth.clone(),
+            ssh,
         };
         Ok((tree, cloned))
     }
@@ -285,6 +330,7 @@ impl WorkTree {
         let refspec = format!("refs/heads/{0}:refs/heads/{0}", self.branch);
         let rejected = RefCell::new(None);
         {
+            let _ssh = git_ssh::activate(self.ssh.clone()).map_err(GitError::Ssh)?;
             let mut cbs = callbacks(&self.auth);
             cbs.push_update_reference(|name, status| {
                 if let Some(status) = status {
@@ -292,11 +338,14 @@ impl WorkTree {
                 }
                 Ok(())
             });
+            let headers = headers(&self.auth);
             let mut options = PushOptions::new();
             options.remote_callbacks(cbs);
+            options.custom_headers(&header_refs(&headers));
             self.repo
                 .find_remote("origin")?
-                .push(&[refspec.as_str()], Some(&mut options))?;
+                .push(&[refspec.as_str()], Some(&mut options))
+                .map_err(|e| transport_error(&self.auth, e))?;
         }
         match rejected.into_inner() {
             Some(reason) => Err(GitError::Rejected(reason)),
@@ -356,6 +405,41 @@ mod tests {
         assert_eq!(cloned, Cloned::NewBranchFrom("main".into()));
         assert_eq!(other.head().as_deref(), Some(base.as_str()));
         assert_eq!(other.read("README").as_deref(), Some("hi\n"));
+    }
+
+    #[test]
+    fn a_missing_branch_starts_from_the_head_the_server_names_not_the_first_branch() {
+        let (remote, url) = bare();
+        Repository::open_bare(remote.path())
+            .unwrap()
+            .set_head("refs/heads/trunk")
+            .unwrap();
+        let mut tips = Vec::new();
+        for (branch, file) in [("aaa", "a"), ("trunk", "t")] {
+            let (tree, _) = WorkTree::clone(&url, branch, &GitAuth::None).unwrap();
+            tree.write(file, "1\n").unwrap();
+            tips.push(tree.commit(file, &author()).unwrap().unwrap());
+            tree.push().unwrap();
+        }
+        let (tree, cloned) = WorkTree::clone(&url, "main", &GitAuth::None).unwrap();
+        assert_eq!(cloned, Cloned::NewBranchFrom("trunk".into()));
+        assert_eq!(tree.head().as_ref(), Some(&tips[1]));
+    }
+
+    #[test]
+    fn a_bearer_token_is_in_no_debug_output_and_no_git_config() {
+        let auth = GitAuth::Bearer {
+            token: "s3cr3t".into(),
+        };
+        assert_eq!(format!("{auth:?}"), "Bearer");
+        assert_eq!(headers(&auth), ["Authorization: Bearer s3cr3t"]);
+        let (_remote, url) = bare();
+        let (tree, _) = WorkTree::clone(&url, "main", &auth).unwrap();
+        tree.write("a", "1").unwrap();
+        tree.commit("a", &author()).unwrap();
+        tree.push().unwrap();
+        let config = std::fs::read_to_string(tree.path().join(".git/config")).unwrap();
+        assert!(!config.contains("s3cr3t"), "{config}");
     }
 
     #[test]

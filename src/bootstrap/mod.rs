@@ -7,6 +7,7 @@
 //! run interrupted anywhere is finished by running it again.
 
 pub mod git;
+pub mod git_ssh;
 mod health;
 mod plan;
 pub mod provider;

@@ -36,6 +36,8 @@ pub enum SecretPlan {
         password: String,
         ca: Option<String>,
     },
+    /// HTTP(S) bearer token (`bearerToken`).
+    Bearer { token: String, ca: Option<String> },
 }
 
 impl std::fmt::Debug for SecretPlan {
@@ -51,6 +53,7 @@ impl std::fmt::Debug for SecretPlan {
                 key.is_some()
             ),
             Self::Basic { username, .. } => write!(f, "Basic {{ username: {username} }}"),
+            Self::Bearer { .. } => f.write_str("Bearer"),
         }
     }
 }
@@ -62,7 +65,7 @@ impl SecretPlan {
         match self {
             Self::Empty => false,
             Self::Ssh { key, .. } => key.is_some(),
-            Self::Basic { .. } => true,
+            Self::Basic { .. } | Self::Bearer { .. } => true,
         }
     }
 
@@ -73,6 +76,7 @@ impl SecretPlan {
             Self::Ssh { key: Some(_), .. } => "the given SSH key and the host's known_hosts",
             Self::Ssh { key: None, .. } => "a new SSH key and the host's known_hosts",
             Self::Basic { .. } => "HTTP basic auth",
+            Self::Bearer { .. } => "HTTP bearer token",
         }
     }
 
@@ -98,6 +102,9 @@ impl SecretPlan {
                 get("username").unwrap_or_default() == *username
                     && get("password").unwrap_or_default() == *password
                     && get("ca.crt") == *ca
+            }
+            Self::Bearer { token, ca } => {
+                get("bearerToken").as_ref() == Some(token) && get("ca.crt") == *ca
             }
         }
     }
@@ -190,6 +197,12 @@ pub async fn reconcile(run: &Bootstrap<'_>, client: &kube::Client) -> Result<(),
                 data.insert("ca.crt", ca.clone());
             }
         }
+        SecretPlan::Bearer { token, ca } => {
+            data.insert("bearerToken", token.clone());
+            if let Some(ca) = ca {
+                data.insert("ca.crt", ca.clone());
+            }
+        }
     }
     printer.action(&format!("applying source secret \"{ns}/{name}\""));
     // `data` (base64) rather than stringData, so that server-side apply
@@ -207,4 +220,36 @@ pub async fn reconcile(run: &Bootstrap<'_>, client: &kube::Client) -> Result<(),
     apply_all(client, &[object], ns).await?;
     printer.success("reconciled source secret");
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use k8s_openapi::ByteString;
+
+    fn secret(data: &[(&str, &str)]) -> Secret {
+        Secret {
+            data: Some(
+                data.iter()
+                    .map(|(k, v)| (k.to_string(), ByteString(v.as_bytes().to_vec())))
+                    .collect(),
+            ),
+            ..Secret::default()
+        }
+    }
+
+    #[test]
+    fn a_bearer_plan_is_stored_only_as_bearer_token_and_its_ca() {
+        let plan = SecretPlan::Bearer {
+            token: "t0k".into(),
+            ca: Some("CA".into()),
+        };
+        assert_eq!(format!("{plan:?}"), "Bearer");
+        assert!(plan.explicit());
+        assert!(plan.stored_in(&secret(&[("bearerToken", "t0k"), ("ca.crt", "CA")])));
+        assert!(!plan.stored_in(&secret(&[("bearerToken", "t0k")])));
+        assert!(!plan.stored_in(&secret(&[("bearerToken", "other"), ("ca.crt", "CA")])));
+        // A Secret from a basic-auth run has no bearerToken: it is rewritten.
+        assert!(!plan.stored_in(&secret(&[("username", "git"), ("password", "t0k")])));
+    }
 }

@@ -122,6 +122,10 @@ pub struct BootstrapCommonArgs {
     #[arg(long, global = true, default_value = "p384", value_parser = |s: &str| s.parse::<EcdsaCurve>(), value_name = "CURVE")]
     pub ssh_ecdsa_curve: EcdsaCurve,
 
+    /// Host key algorithms the CLI's own Git-over-SSH client offers, most preferred first (e.g. rsa-sha2-512,rsa-sha2-256 for Azure DevOps); the known_hosts scan is not affected.
+    #[arg(long, global = true, value_delimiter = ',', value_name = "ALGOS")]
+    pub ssh_hostkey_algos: Vec<String>,
+
     /// SSH host (optionally host:port) when it differs from the URL's host.
     #[arg(long, global = true, default_value = "", value_name = "HOST")]
     pub ssh_hostname: String,
@@ -146,16 +150,20 @@ pub struct BootstrapCommonArgs {
     #[arg(long, global = true, default_value = "", value_name = "TEXT")]
     pub commit_message_appendix: String,
 
+    /// Take over an installation another tool manages without asking.
+    #[arg(long, global = true, num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false", value_parser = go_bool)]
+    pub force: bool,
+
     /// Print the plan (provider API calls, files to commit with diffs, objects to apply) and change nothing: the provider and the cluster are only read.
     #[arg(long, global = true, num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false", value_parser = go_bool)]
     pub dry_run: bool,
 }
 
 /// Bootstrap with a Git repository reached by URL: file:// or a local path,
-/// ssh://, or http(s):// with --token-auth.
+/// ssh://, or http(s):// with --token-auth or --with-bearer-token.
 #[derive(Debug, Clone, Args)]
 #[command(
-    after_help = "Examples:\n  # A (bare) repository on this machine\n  flux bootstrap git --url=file:///srv/git/fleet.git --path=clusters/dev\n\n  # SSH with a key the server already trusts\n  flux bootstrap git --url=ssh://git@example.com/fleet.git --private-key-file=./id_ecdsa --silent\n\n  # HTTPS with a token\n  GIT_PASSWORD=... flux bootstrap git --url=https://example.com/fleet.git --token-auth --username=flux\n\n  # Show what would change\n  flux bootstrap git --url=file:///srv/git/fleet.git --dry-run"
+    after_help = "Examples:\n  # A (bare) repository on this machine\n  flux bootstrap git --url=file:///srv/git/fleet.git --path=clusters/dev\n\n  # SSH with a key the server already trusts\n  flux bootstrap git --url=ssh://git@example.com/fleet.git --private-key-file=./id_ecdsa --silent\n\n  # HTTPS with a token\n  GIT_PASSWORD=... flux bootstrap git --url=https://example.com/fleet.git --token-auth --username=flux\n\n  # HTTPS with a bearer token\n  GIT_PASSWORD=... flux bootstrap git --url=https://example.com/fleet.git --with-bearer-token\n\n  # Show what would change\n  flux bootstrap git --url=file:///srv/git/fleet.git --dry-run"
 )]
 pub struct BootstrapGitArgs {
     /// Git repository URL.
@@ -191,6 +199,10 @@ pub struct BootstrapGitArgs {
     /// Allow plain HTTP (credentials are then sent unencrypted).
     #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false", value_parser = go_bool)]
     pub allow_insecure_http: bool,
+
+    /// Send the password as a bearer token (Authorization: Bearer) instead of basic auth; implies --token-auth. The source Secret gets bearerToken. Not combinable with basic auth: --username other than git, or a user or password in --url.
+    #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false", value_parser = go_bool)]
+    pub with_bearer_token: bool,
 }
 
 /// Bootstrap with a GitHub repository: it is created when missing, the

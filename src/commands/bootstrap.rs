@@ -5,6 +5,7 @@ use std::io::IsTerminal;
 
 use anyhow::{Context, bail};
 
+use crate::bootstrap::git_ssh::parse_host_key_algorithms;
 use crate::bootstrap::provider::bitbucket::{self, Bitbucket};
 use crate::bootstrap::provider::github::{Flavor, GitHub};
 use crate::bootstrap::provider::gitlab::{self, GitLab};
@@ -16,8 +17,9 @@ use crate::cli::{
     BootstrapBitbucketArgs, BootstrapCommand, BootstrapCommonArgs, BootstrapGitArgs,
     BootstrapGitlabArgs, BootstrapProvider, ProviderRepoArgs,
 };
+use crate::cluster::health::{Deadline, cluster_info};
 use crate::commands::Ctx;
-use crate::commands::install::InstallFlagError;
+use crate::commands::install::{InstallFlagError, confirm_foreign_install};
 use crate::error::ExitStatus;
 use crate::render::components::FLUX_VERSION;
 use crate::render::install::InstallOptions;
@@ -26,9 +28,16 @@ use crate::secret::{KeyPair, KeySpec, SCAN_TIMEOUT, load_private_key, scan_known
 
 pub async fn run(ctx: &Ctx, command: &BootstrapCommand) -> anyhow::Result<ExitStatus> {
     let common = &command.common;
+    // Checked before anything connects anywhere.
+    let host_key_algorithms =
+        parse_host_key_algorithms(&common.ssh_hostkey_algos).map_err(anyhow::Error::msg)?;
     let mut provider_run = None;
     let mut options = match &command.provider {
-        BootstrapProvider::Git(args) => resolve_git(ctx, common, args)?,
+        BootstrapProvider::Git(args) => {
+            let options = resolve_git(ctx, common, args)?;
+            confirm_existing_install(ctx, common).await?;
+            options
+        }
         BootstrapProvider::Github(args) => {
             let host = Host::GitHub(Flavor::GitHub, &args.hostname);
             let (options, provider) = resolve_provider(ctx, common, host, &args.repo).await?;
@@ -52,8 +61,15 @@ pub async fn run(ctx: &Ctx, command: &BootstrapCommand) -> anyhow::Result<ExitSt
             options
         }
     };
-    if let GitAuth::SshKey { known_hosts, .. } = &mut options.git_auth {
-        // As upstream: trust the host key the server presents now.
+    if let GitAuth::SshKey {
+        known_hosts,
+        host_key_algorithms: algorithms,
+        ..
+    } = &mut options.git_auth
+    {
+        *algorithms = host_key_algorithms;
+        // As upstream: trust the host key the server presents now (with the
+        // scan's own algorithm preference, whatever --ssh-hostkey-algos says).
         let url = url::Url::parse(&options.repository_url)?;
         let host = url.host_str().unwrap_or_default();
         *known_hosts = scan_known_hosts(host, url.port().unwrap_or(22), SCAN_TIMEOUT).await?;
@@ -269,6 +285,10 @@ async fn resolve_provider(
             if args.private { "private" } else { "public" },
         ),
     };
+    // As upstream, Gitea never asks.
+    if !matches!(host, Host::GitHub(Flavor::Gitea, _)) {
+        confirm_existing_install(ctx, common).await?;
+    }
     let client = match &host {
         Host::GitHub(flavor, hostname) => {
             printer.action(&format!("connecting to {hostname}"));
@@ -463,6 +483,19 @@ async fn resolve_provider(
     Ok((options, run))
 }
 
+/// Asks before taking over a Flux installation another tool manages, unless
+/// `--force` is given. A dry run changes nothing, so it never asks.
+async fn confirm_existing_install(ctx: &Ctx, common: &BootstrapCommonArgs) -> anyhow::Result<()> {
+    if common.force || common.dry_run {
+        return Ok(());
+    }
+    let client = ctx.kube.client().await?;
+    let info = cluster_info(&client, &Deadline::after(ctx.global.timeout))
+        .await
+        .map_err(|e| anyhow::anyhow!("cluster info unavailable: {e}"))?;
+    confirm_foreign_install(&ctx.printer, &info, "bootstrap cancelled")
+}
+
 /// Install options and the install flags' checks, shared by every provider.
 fn resolve_install(
     common: &BootstrapCommonArgs,
@@ -548,6 +581,7 @@ pub fn prompt_secret(prompt: &str, hint: &str) -> anyhow::Result<String> {
     if !std::io::stdin().is_terminal() {
         bail!("{hint}");
     }
+    crate::output::progress::settle();
     dialoguer::Password::new()
         .with_prompt(prompt)
         .allow_empty_password(true)
@@ -593,7 +627,15 @@ fn resolve_git(
         "" => None,
         path => Some(read_file(path, "CA file")?),
     };
+    let bearer = args.with_bearer_token;
+    let token_auth = common.token_auth || bearer;
     let (repository_url, git_auth, secret) = if let Some(local) = local_repository(&args.url)? {
+        if bearer {
+            bail!(
+                "--with-bearer-token needs an http(s) --url, got {}: a repository on this machine takes no credentials",
+                args.url
+            );
+        }
         sync.url = local.clone();
         (local, GitAuth::None, SecretPlan::Empty)
     } else {
@@ -606,15 +648,25 @@ fn resolve_git(
         if scheme == "http" && !args.allow_insecure_http {
             bail!("scheme http is insecure, pass --allow-insecure-http=true to allow it");
         }
+        if bearer {
+            check_bearer_only(args, &url)?;
+        }
         let mut password = args.password.clone();
-        if common.token_auth && password.is_empty() {
+        if token_auth && password.is_empty() {
+            let flag = if bearer {
+                "--with-bearer-token"
+            } else {
+                "--token-auth"
+            };
             password = prompt_secret(
                 "Please enter your Git repository password: ",
-                "a password or token is required with --token-auth: set GIT_PASSWORD or pass --password",
+                &format!(
+                    "a password or token is required with {flag}: set GIT_PASSWORD or pass --password"
+                ),
             )?;
         }
         let key = private_key(common, &password)?;
-        if common.token_auth {
+        if token_auth {
             if scheme == "ssh" {
                 bail!("--token-auth needs an http(s) URL, got {}", args.url);
             }
@@ -625,14 +677,28 @@ fn resolve_git(
                 let _ = sync_url.set_scheme("https");
             }
             sync.url = sync_url.to_string();
-            let auth = GitAuth::Basic {
-                username: args.username.clone(),
-                password: password.clone(),
-            };
-            let secret = SecretPlan::Basic {
-                username: args.username.clone(),
-                password,
-                ca,
+            let (auth, secret) = if bearer {
+                let auth = GitAuth::Bearer {
+                    token: password.clone(),
+                };
+                (
+                    auth,
+                    SecretPlan::Bearer {
+                        token: password,
+                        ca,
+                    },
+                )
+            } else {
+                let auth = GitAuth::Basic {
+                    username: args.username.clone(),
+                    password: password.clone(),
+                };
+                let secret = SecretPlan::Basic {
+                    username: args.username.clone(),
+                    password,
+                    ca,
+                };
+                (auth, secret)
             };
             (sync.url.clone(), auth, secret)
         } else {
@@ -675,6 +741,8 @@ fn resolve_git(
                         passphrase: (!password.is_empty()).then(|| password.clone()),
                         // Filled in by a live scan before the clone.
                         known_hosts: String::new(),
+                        // Set from --ssh-hostkey-algos by `run`.
+                        host_key_algorithms: Vec::new(),
                     },
                     None => bail!(
                         "--private-key-file is required for an ssh:// URL: the key the CLI pushes with (the cluster gets the same key)"
@@ -717,6 +785,40 @@ fn resolve_git(
         silent: args.silent,
         timeout: ctx.global.timeout,
     })
+}
+
+/// `--with-bearer-token` sends only the token: basic-auth credentials next
+/// to it (a `--username` other than the default `git`, or a user or
+/// password in the URL) are refused rather than silently dropped.
+fn check_bearer_only(args: &BootstrapGitArgs, url: &url::Url) -> anyhow::Result<()> {
+    if url.scheme() == "ssh" {
+        bail!(
+            "--with-bearer-token needs an http(s) --url, got {}: bearer tokens are sent over HTTP(S) only",
+            redacted(url)
+        );
+    }
+    if args.username != "git" {
+        bail!(
+            "--with-bearer-token and --username={} cannot be used together: the token is sent as a bearer token, not with basic auth; drop --username",
+            args.username
+        );
+    }
+    if !url.username().is_empty() || url.password().is_some() {
+        bail!(
+            "--with-bearer-token and credentials in --url cannot be used together: remove the user info from {} and pass the token with --password or GIT_PASSWORD",
+            redacted(url)
+        );
+    }
+    Ok(())
+}
+
+/// `url` with a password in it masked, for error messages.
+fn redacted(url: &url::Url) -> String {
+    let mut shown = url.clone();
+    if shown.password().is_some() {
+        let _ = shown.set_password(Some("REDACTED"));
+    }
+    shown.to_string()
 }
 
 /// A `file://` URL or a path on this machine, as an absolute `file://` URL
@@ -763,6 +865,17 @@ mod tests {
             split_host_port("git.example.com", 22).unwrap(),
             ("git.example.com".to_string(), 22)
         );
+    }
+
+    #[test]
+    fn passwords_in_urls_are_masked_in_messages() {
+        let url = url::Url::parse("https://me:s3cret@git.example.com/fleet.git").unwrap();
+        assert_eq!(
+            redacted(&url),
+            "https://me:REDACTED@git.example.com/fleet.git"
+        );
+        let url = url::Url::parse("https://me@git.example.com/fleet.git").unwrap();
+        assert_eq!(redacted(&url), "https://me@git.example.com/fleet.git");
     }
 
     #[test]

@@ -82,6 +82,27 @@ pub async fn run(ctx: &Ctx, args: &InstallArgs) -> anyhow::Result<ExitStatus> {
     Ok(ExitStatus::Success)
 }
 
+/// Asks before taking over an installation another tool (Helm, an operator)
+/// manages; `--force` skips the question.
+pub fn confirm_foreign_install(
+    printer: &crate::output::Printer,
+    info: &health::ClusterInfo,
+    cancelled: &str,
+) -> anyhow::Result<()> {
+    let Some(manager) = info.foreign_manager().filter(|_| info.installed) else {
+        return Ok(());
+    };
+    printer.warning(&format!(
+        "Flux {} has been installed on this cluster with {manager}!",
+        info.version
+    ));
+    let question = format!("Are you sure you want to override the {manager} installation");
+    if !crate::prompt::confirm_unless(&question, "--force")? {
+        bail!("{cancelled}");
+    }
+    Ok(())
+}
+
 /// The live install: apply the install set server-side, add the pull
 /// secret, then wait for every controller to roll out.
 async fn install(
@@ -111,18 +132,8 @@ async fn install(
             info.version
         );
     }
-    if info.installed
-        && !args.force
-        && let Some(manager) = info.foreign_manager()
-    {
-        printer.warning(&format!(
-            "Flux {} has been installed on this cluster with {manager}!",
-            info.version
-        ));
-        let question = format!("Are you sure you want to override the {manager} installation");
-        if !crate::prompt::confirm(&question)? {
-            bail!("installation cancelled");
-        }
+    if !args.force {
+        confirm_foreign_install(printer, &info, "installation cancelled")?;
     }
     let applied = tokio::time::timeout_at(
         deadline.instant(),

@@ -1,6 +1,8 @@
 //! All console output goes through [`Printer`]: data to stdout, one status
-//! line per event to stderr with the upstream CLI's symbols.
+//! line per event to stderr with the upstream CLI's symbols. On a terminal
+//! the line of the step in progress (► and ◎) spins until the next line.
 
+pub mod progress;
 pub mod table;
 
 use std::io::{self, IsTerminal, Write};
@@ -87,12 +89,31 @@ impl Printer {
 
     /// Writes data to stdout as is.
     pub fn out(&self, data: &str) -> io::Result<()> {
-        let mut out = self.out.lock().expect("stdout lock");
-        out.write_all(data.as_bytes())?;
-        out.flush()
+        let write = || {
+            let mut out = self.out.lock().expect("stdout lock");
+            out.write_all(data.as_bytes())?;
+            out.flush()
+        };
+        if self.interactive {
+            progress::suspend(write)
+        } else {
+            write()
+        }
+    }
+
+    /// A step that takes a while: a spinner on a terminal, else a plain line.
+    fn in_progress(&self, symbol: &str, message: &str) {
+        if self.interactive {
+            progress::start(symbol, message);
+        } else {
+            self.status(symbol, message);
+        }
     }
 
     fn status(&self, symbol: &str, message: &str) {
+        if self.interactive {
+            progress::settle();
+        }
         let mut err = self.err.lock().expect("stderr lock");
         // A closed stderr must not turn a successful command into a failure.
         let _ = writeln!(err, "{symbol} {message}");
@@ -100,7 +121,7 @@ impl Printer {
     }
 
     pub fn action(&self, message: &str) {
-        self.status(symbol::ACTION, message);
+        self.in_progress(symbol::ACTION, message);
     }
 
     pub fn generate(&self, message: &str) {
@@ -108,7 +129,7 @@ impl Printer {
     }
 
     pub fn waiting(&self, message: &str) {
-        self.status(symbol::WAITING, message);
+        self.in_progress(symbol::WAITING, message);
     }
 
     pub fn success(&self, message: &str) {

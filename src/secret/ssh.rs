@@ -64,6 +64,12 @@ pub fn load_private_key(pem: &str, password: &str) -> Result<KeyPair, SecretErro
     })
 }
 
+/// A PEM private key (PKCS#8, PKCS#1 or SEC1) re-encoded as unencrypted
+/// PKCS#8 PEM, the one PEM form every SSH library reads.
+pub fn pkcs8_private_key_pem(pem: &str) -> Result<String, SecretError> {
+    AnyKey::from_pem(pem)?.to_pkcs8_pem()
+}
+
 fn openssh_public_key(pem: &str, password: &str) -> Result<String, SecretError> {
     let key = ssh_key::PrivateKey::from_openssh(pem)
         .map_err(|e| SecretError::Key(format!("ssh: {e}")))?;

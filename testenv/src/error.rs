@@ -2,6 +2,8 @@
 
 use serde_json::{Value, json};
 
+use crate::schema::Cause;
+
 /// An API error, rendered as a `kind: Status` body.
 #[derive(Debug, Clone)]
 pub struct ApiError {
@@ -86,6 +88,27 @@ impl ApiError {
             format!("{kind}.{group} \"{name}\" is invalid: {}", message.into()),
         );
         e.details = Some(json!({"name": name, "group": group, "kind": kind}));
+        e
+    }
+
+    /// 422 for field errors: one is named in the message, several are listed in brackets, and
+    /// each is a `details.causes` entry, as the API server reports them.
+    pub fn invalid_fields(group: &str, kind: &str, name: &str, causes: &[Cause]) -> Self {
+        let lines: Vec<String> = causes
+            .iter()
+            .map(|c| format!("{}: {}", c.field, c.message))
+            .collect();
+        let message = match lines.as_slice() {
+            [one] => one.clone(),
+            _ => format!("[{}]", lines.join(", ")),
+        };
+        let mut e = Self::invalid(group, kind, name, message);
+        if let Some(d) = e.details.as_mut() {
+            d["causes"] = causes
+                .iter()
+                .map(|c| json!({"reason": c.reason, "message": c.message, "field": c.field}))
+                .collect();
+        }
         e
     }
 

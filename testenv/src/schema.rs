@@ -1,7 +1,47 @@
-//! Structural-schema pruning, defaulting and type checking of custom resources, as the API
+//! Structural-schema pruning, defaulting and validation of custom resources, as the API
 //! server does on write.
 
-use serde_json::{Map, Value};
+use std::collections::HashMap;
+use std::sync::{LazyLock, Mutex};
+
+use serde_json::{Map, Value, json};
+
+/// One field error, as a `details.causes` entry of an Invalid Status.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Cause {
+    pub reason: &'static str,
+    pub field: String,
+    /// Without the field path: `Required value`, `Invalid value: "x": ...`.
+    pub message: String,
+}
+
+impl Cause {
+    fn new(reason: &'static str, field: &str, message: String) -> Self {
+        Cause {
+            reason,
+            field: field.to_string(),
+            message,
+        }
+    }
+
+    /// `Invalid value: <value>: <detail>`, the value printed as Go's field errors print it.
+    fn invalid(field: &str, value: &Value, detail: String) -> Self {
+        Cause::new(
+            "FieldValueInvalid",
+            field,
+            format!("Invalid value: {}: {detail}", go_value(value)),
+        )
+    }
+}
+
+/// Strings quoted, numbers and booleans bare, as field.Error renders a bad value.
+fn go_value(v: &Value) -> String {
+    match v {
+        Value::String(s) => json!(s).to_string(),
+        Value::Number(_) | Value::Bool(_) => v.to_string(),
+        other => format!("\"{}\"", type_name(other)),
+    }
+}
 
 /// What a write's object did not fit in the schema.
 #[derive(Debug, Default)]
@@ -9,7 +49,7 @@ pub struct Report {
     /// Dotted paths of fields the schema does not declare (dropped).
     pub pruned: Vec<String>,
     /// Field errors in the API server's wording.
-    pub invalid: Vec<String>,
+    pub invalid: Vec<Cause>,
 }
 
 /// Applies the defaults of `schema` to `obj`, drops undeclared fields and nulls, and checks types.
@@ -20,7 +60,172 @@ pub fn prune_and_default(obj: &mut Value, schema: &Value) -> Report {
         fields(m, props, preserves(schema), false, "", &mut report);
         default_props(m, props);
     }
+    // Value constraints are checked on the defaulted object, as the API server does.
+    if report.invalid.is_empty() {
+        validate(obj, schema, "", true, &mut report.invalid);
+    }
     report
+}
+
+/// Whether `s` matches the schema pattern `p` (None when `p` does not compile). Compiled
+/// patterns are kept: every write of a Flux object checks the same dozen.
+fn matches(p: &str, s: &str) -> Option<bool> {
+    static CACHE: LazyLock<Mutex<HashMap<String, Option<regex::Regex>>>> =
+        LazyLock::new(Default::default);
+    let mut cache = CACHE.lock().unwrap_or_else(|e| e.into_inner());
+    let re = cache
+        .entry(p.to_string())
+        .or_insert_with(|| regex::Regex::new(p).ok());
+    re.as_ref().map(|re| re.is_match(s))
+}
+
+fn num(schema: &Value, k: &str) -> Option<f64> {
+    schema.get(k).and_then(Value::as_f64)
+}
+
+fn count(schema: &Value, k: &str) -> Option<usize> {
+    schema
+        .get(k)
+        .and_then(Value::as_u64)
+        .and_then(|n| usize::try_from(n).ok())
+}
+
+/// Checks required, enum, pattern, bounds, lengths and item counts (types were checked while
+/// pruning). `root` skips apiVersion, kind and metadata, which the server validates itself.
+fn validate(v: &Value, schema: &Value, path: &str, root: bool, out: &mut Vec<Cause>) {
+    if let Some(allowed) = schema.get("enum").and_then(Value::as_array)
+        && !allowed.contains(v)
+    {
+        let list: Vec<String> = allowed.iter().map(|a| a.to_string()).collect();
+        out.push(Cause::new(
+            "FieldValueNotSupported",
+            path,
+            format!(
+                "Unsupported value: {}: supported values: {}",
+                go_value(v),
+                list.join(", ")
+            ),
+        ));
+    }
+    match v {
+        Value::String(s) => {
+            let chars = s.chars().count();
+            if let Some(max) = count(schema, "maxLength")
+                && chars > max
+            {
+                out.push(Cause::new(
+                    "FieldValueTooLong",
+                    path,
+                    format!("Too long: may not be more than {max} bytes"),
+                ));
+            }
+            if let Some(min) = count(schema, "minLength")
+                && chars < min
+            {
+                out.push(Cause::invalid(
+                    path,
+                    v,
+                    format!("{path} in body should be at least {min} chars long"),
+                ));
+            }
+            if let Some(p) = schema.get("pattern").and_then(Value::as_str)
+                && matches(p, s) == Some(false)
+            {
+                out.push(Cause::invalid(
+                    path,
+                    v,
+                    format!("{path} in body should match '{p}'"),
+                ));
+            }
+        }
+        Value::Number(n) => {
+            let x = n.as_f64().unwrap_or_default();
+            let exclusive = |k: &str| flag(schema, k);
+            if let Some(max) = num(schema, "maximum") {
+                let (bad, words) = if exclusive("exclusiveMaximum") {
+                    (x >= max, "less than")
+                } else {
+                    (x > max, "less than or equal to")
+                };
+                if bad {
+                    out.push(Cause::invalid(
+                        path,
+                        v,
+                        format!("{path} in body should be {words} {}", schema["maximum"]),
+                    ));
+                }
+            }
+            if let Some(min) = num(schema, "minimum") {
+                let (bad, words) = if exclusive("exclusiveMinimum") {
+                    (x <= min, "greater than")
+                } else {
+                    (x < min, "greater than or equal to")
+                };
+                if bad {
+                    out.push(Cause::invalid(
+                        path,
+                        v,
+                        format!("{path} in body should be {words} {}", schema["minimum"]),
+                    ));
+                }
+            }
+        }
+        Value::Array(items) => {
+            if let Some(max) = count(schema, "maxItems")
+                && items.len() > max
+            {
+                out.push(Cause::new(
+                    "FieldValueTooMany",
+                    path,
+                    format!("Too many: {}: must have at most {max} items", items.len()),
+                ));
+            }
+            if let Some(min) = count(schema, "minItems")
+                && items.len() < min
+            {
+                // The bad value reported is the item count.
+                out.push(Cause::invalid(
+                    path,
+                    &json!(items.len()),
+                    format!("{path} in body should have at least {min} items"),
+                ));
+            }
+            if let Some(s) = schema.get("items") {
+                for (n, i) in items.iter().enumerate() {
+                    validate(i, s, &format!("{path}[{n}]"), false, out);
+                }
+            }
+        }
+        Value::Object(m) => {
+            let meta = |k: &str| root && matches!(k, "apiVersion" | "kind" | "metadata");
+            for r in schema
+                .get("required")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .filter_map(Value::as_str)
+            {
+                if !m.contains_key(r) && !meta(r) {
+                    out.push(Cause::new(
+                        "FieldValueRequired",
+                        &join(path, r),
+                        "Required value".into(),
+                    ));
+                }
+            }
+            let props = schema.get("properties").and_then(Value::as_object);
+            let additional = schema.get("additionalProperties").filter(|a| a.is_object());
+            for (k, x) in m {
+                if meta(k) {
+                    continue;
+                }
+                if let Some(s) = props.and_then(|p| p.get(k)).or(additional) {
+                    validate(x, s, &join(path, k), false, out);
+                }
+            }
+        }
+        _ => {}
+    }
 }
 
 fn flag(schema: &Value, name: &str) -> bool {
@@ -124,8 +329,10 @@ fn type_ok(v: &Value, schema: &Value) -> Result<(), String> {
 fn walk(v: &mut Value, schema: &Value, path: &str, report: &mut Report) {
     if let Err(want) = type_ok(v, schema) {
         let got = type_name(v);
-        report.invalid.push(format!(
-            "{path}: Invalid value: \"{got}\": {path} in body must be of type {want}: \"{got}\""
+        report.invalid.push(Cause::new(
+            "FieldValueTypeInvalid",
+            path,
+            format!("Invalid value: \"{got}\": {path} in body must be of type {want}: \"{got}\""),
         ));
         return;
     }

@@ -536,3 +536,183 @@ async fn label_selector_watches_see_objects_enter_and_leave() {
         ]
     );
 }
+
+const GADGET_CRD: &str = r#"
+apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata:
+  name: gadgets.example.com
+spec:
+  group: example.com
+  names: {plural: gadgets, singular: gadget, kind: Gadget, listKind: GadgetList}
+  scope: Namespaced
+  versions:
+  - name: v1
+    served: true
+    storage: true
+    schema:
+      openAPIV3Schema:
+        type: object
+        properties:
+          spec:
+            type: object
+            required: [name, count]
+            properties:
+              name: {type: string, minLength: 2, maxLength: 5}
+              count: {type: integer, minimum: 1, maximum: 3, default: 2}
+              ratio: {type: number, minimum: 0, exclusiveMinimum: true}
+              tags:
+                type: array
+                minItems: 1
+                maxItems: 2
+                items: {type: string, enum: [a, b]}
+"#;
+
+fn gadget(name: &str, spec: serde_json::Value) -> serde_json::Value {
+    json!({"apiVersion": "example.com/v1", "kind": "Gadget", "metadata": {"name": name}, "spec": spec})
+}
+
+/// POSTs `body` to the gadgets of `default`; the status code and JSON body.
+async fn post_gadget(c: &kube::Client, body: &serde_json::Value) -> (u16, serde_json::Value) {
+    let (code, _, bytes) = raw(
+        c,
+        "POST",
+        "/apis/example.com/v1/namespaces/default/gadgets",
+        "application/json",
+        body.to_string().into_bytes(),
+    )
+    .await;
+    (code, serde_json::from_slice(&bytes).expect("json"))
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn custom_resources_are_validated_against_their_schema() {
+    let env = start_without_controllers().await;
+    env.apply_yaml(GADGET_CRD).expect("crd");
+    let c = env.client().await.expect("client");
+    // Defaults come first: `count` is required but defaulted.
+    let (code, v) = post_gadget(&c, &gadget("ok", json!({"name": "abc"}))).await;
+    assert_eq!(code, 201, "{v}");
+    assert_eq!(v["spec"]["count"], 2);
+    let cases = [
+        (
+            json!({}),
+            "FieldValueRequired",
+            "spec.name",
+            "Required value",
+        ),
+        (
+            json!({"name": "a"}),
+            "FieldValueInvalid",
+            "spec.name",
+            "Invalid value: \"a\": spec.name in body should be at least 2 chars long",
+        ),
+        (
+            json!({"name": "abcdef"}),
+            "FieldValueTooLong",
+            "spec.name",
+            "Too long: may not be more than 5 bytes",
+        ),
+        (
+            json!({"name": "ab", "count": 4}),
+            "FieldValueInvalid",
+            "spec.count",
+            "Invalid value: 4: spec.count in body should be less than or equal to 3",
+        ),
+        (
+            json!({"name": "ab", "count": 0}),
+            "FieldValueInvalid",
+            "spec.count",
+            "Invalid value: 0: spec.count in body should be greater than or equal to 1",
+        ),
+        (
+            json!({"name": "ab", "ratio": 0}),
+            "FieldValueInvalid",
+            "spec.ratio",
+            "Invalid value: 0: spec.ratio in body should be greater than 0",
+        ),
+        (
+            json!({"name": "ab", "tags": []}),
+            "FieldValueInvalid",
+            "spec.tags",
+            "Invalid value: 0: spec.tags in body should have at least 1 items",
+        ),
+        (
+            json!({"name": "ab", "tags": ["a", "b", "a"]}),
+            "FieldValueTooMany",
+            "spec.tags",
+            "Too many: 3: must have at most 2 items",
+        ),
+        (
+            json!({"name": "ab", "tags": ["c"]}),
+            "FieldValueNotSupported",
+            "spec.tags[0]",
+            "Unsupported value: \"c\": supported values: \"a\", \"b\"",
+        ),
+    ];
+    for (spec, reason, field, message) in cases {
+        let (code, v) = post_gadget(&c, &gadget("bad", spec.clone())).await;
+        assert_eq!(code, 422, "{spec}: {v}");
+        assert_eq!(v["reason"], "Invalid");
+        assert_eq!(
+            v["message"],
+            format!("Gadget.example.com \"bad\" is invalid: {field}: {message}"),
+            "{spec}"
+        );
+        assert_eq!(v["details"]["name"], "bad");
+        assert_eq!(v["details"]["kind"], "Gadget");
+        assert_eq!(
+            v["details"]["causes"],
+            json!([{"reason": reason, "message": message, "field": field}]),
+            "{spec}"
+        );
+    }
+    // Several errors are listed together.
+    let (code, v) = post_gadget(&c, &gadget("bad", json!({"count": 9}))).await;
+    assert_eq!(code, 422);
+    assert_eq!(
+        v["message"],
+        "Gadget.example.com \"bad\" is invalid: [spec.name: Required value, spec.count: Invalid value: 9: spec.count in body should be less than or equal to 3]"
+    );
+    assert_eq!(v["details"]["causes"].as_array().map(Vec::len), Some(2));
+    // Updates and patches of every kind are checked too; the object stays as it was.
+    let api = dyn_api(&c, "example.com", "v1", "Gadget", "gadgets", "default");
+    let mut obj = api.get("ok").await.expect("get");
+    obj.data["spec"]["count"] = json!(7);
+    let e = api_error(
+        api.replace("ok", &PostParams::default(), &obj)
+            .await
+            .expect_err("update"),
+    );
+    assert_eq!(e.code, 422);
+    let e = api_error(
+        api.patch(
+            "ok",
+            &PatchParams::default(),
+            &Patch::Merge(json!({"spec": {"name": "x"}})),
+        )
+        .await
+        .expect_err("merge patch"),
+    );
+    assert_eq!(
+        e.message,
+        "Gadget.example.com \"ok\" is invalid: spec.name: Invalid value: \"x\": spec.name in body should be at least 2 chars long"
+    );
+    let e = api_error(
+        api.patch(
+            "ok",
+            &PatchParams::apply("test").force(),
+            &Patch::Apply(gadget("ok", json!({"name": "abc", "tags": ["z"]}))),
+        )
+        .await
+        .expect_err("apply"),
+    );
+    assert_eq!(e.code, 422);
+    assert!(
+        e.message.contains("spec.tags[0]: Unsupported value: \"z\""),
+        "{}",
+        e.message
+    );
+    let got = api.get("ok").await.expect("get");
+    assert_eq!(got.data["spec"], json!({"name": "abc", "count": 2}));
+}

@@ -797,3 +797,92 @@ spec:
     );
     assert!(out.contains("Running"), "{out}");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn invalid_flux_objects_are_rejected_with_field_errors() {
+    let Some(k) = kubectl_bin() else { return };
+    let env = start_without_controllers().await;
+    install_flux_crds(&env);
+    let repo = |spec: &str| {
+        format!(
+            "apiVersion: source.toolkit.fluxcd.io/v1\nkind: GitRepository\nmetadata: {{name: app, namespace: default}}\nspec: {spec}\n"
+        )
+    };
+    let out = kubectl_stdin(
+        &k,
+        &env,
+        &["apply", "-f", "-"],
+        &repo("{interval: 1m, url: 'ftp://x'}"),
+    )
+    .await;
+    assert!(!out.ok);
+    assert!(
+        out.stderr.contains("The GitRepository \"app\" is invalid: spec.url: Invalid value: \"ftp://x\": spec.url in body should match '^(http|https|ssh)://.*$'"),
+        "{}",
+        out.stderr
+    );
+    // testenv's one deliberate leniency: a repository on this machine.
+    let local = kubectl_stdin(
+        &k,
+        &env,
+        &["create", "--dry-run=server", "-f", "-"],
+        &repo("{interval: 1m, url: 'file:///srv/git/fleet.git'}"),
+    )
+    .await;
+    assert!(local.ok, "{}", local.stderr);
+    let out = kubectl_stdin(
+        &k,
+        &env,
+        &["create", "-f", "-"],
+        &repo("{url: 'https://x', provider: nope}"),
+    )
+    .await;
+    assert!(!out.ok);
+    for line in [
+        "* spec.interval: Required value",
+        "* spec.provider: Unsupported value: \"nope\": supported values: \"generic\", \"aws\", \"azure\", \"github\"",
+    ] {
+        assert!(out.stderr.contains(line), "{line}\n{}", out.stderr);
+    }
+    // Server-side apply is checked too; a valid object then gets the schema's defaults.
+    let out = kubectl_stdin(
+        &k,
+        &env,
+        &["apply", "--server-side", "-f", "-"],
+        &repo("{interval: soon, url: 'https://x'}"),
+    )
+    .await;
+    assert!(
+        out.stderr.contains("spec.interval: Invalid value: \"soon\": spec.interval in body should match '^([0-9]+(\\.[0-9]+)?(ms|s|m|h))+$'"),
+        "{}",
+        out.stderr
+    );
+    let valid = repo("{interval: 1m, url: 'https://x'}");
+    let out = kubectl_stdin(&k, &env, &["apply", "--server-side", "-f", "-"], &valid).await;
+    assert!(out.ok, "{}", out.stderr);
+    let got: Value = serde_json::from_str(
+        &kubectl_ok(&k, &env, &["get", "gitrepository", "app", "-o", "json"]).await,
+    )
+    .expect("json");
+    assert_eq!(got["spec"]["timeout"], "60s", "{got}");
+    let out = kubectl(
+        &k,
+        &env,
+        &[
+            "patch",
+            "gitrepository",
+            "app",
+            "--type=merge",
+            "-p",
+            "{\"spec\":{\"provider\":\"nope\"}}",
+        ],
+    )
+    .await;
+    assert!(!out.ok);
+    assert!(
+        out.stderr
+            .contains("spec.provider: Unsupported value: \"nope\""),
+        "{}",
+        out.stderr
+    );
+}

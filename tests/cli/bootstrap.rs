@@ -124,7 +124,7 @@ fn assert_ok(run: &Run) {
     );
 }
 
-fn ready_at(cluster: &Cluster, revision: &str) {
+pub(crate) fn ready_at(cluster: &Cluster, revision: &str) {
     let ks = get_object(
         cluster,
         "kustomize.toolkit.fluxcd.io/v1",
@@ -142,7 +142,7 @@ fn ready_at(cluster: &Cluster, revision: &str) {
     assert_eq!(ready["status"], "True", "{ks:#}");
 }
 
-const UPSTREAM_FIRST_RUN: &[&str] = &[
+pub(crate) const UPSTREAM_FIRST_RUN: &[&str] = &[
     "► cloning branch \"main\" from Git repository \"{url}\"",
     "✔ cloned repository",
     "► generating component manifests",
@@ -406,6 +406,25 @@ fn bootstrap_git_refuses_to_overwrite_a_file_it_did_not_generate() {
         run.stderr
     );
     assert_untouched(&cluster, dir.path(), Some(before));
+}
+
+#[test]
+fn bootstrap_git_asks_before_taking_over_another_tools_installation() {
+    let cluster = Cluster::start(true);
+    cluster.label_info_crd("app.kubernetes.io/managed-by", "Helm");
+    let (dir, url) = bare_repo();
+    let run = cluster.flux(&["bootstrap", "git", "--url", &url, "--silent"]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert_eq!(
+        run.stderr,
+        "⚠️ Flux v2.9.4 has been installed on this cluster with Helm!\n✗ cannot ask \"Are you sure you want to override the Helm installation\": stdin is not a terminal; pass --force to skip the confirmation\n"
+    );
+    assert_eq!(head(dir.path(), "main"), None, "nothing was pushed");
+
+    let forced = cluster.flux(&["bootstrap", "git", "--url", &url, "--silent", "--force"]);
+    assert_ok(&forced);
+    let tip = head(dir.path(), "main").unwrap();
+    ready_at(&cluster, &format!("main@sha1:{tip}"));
 }
 
 #[test]

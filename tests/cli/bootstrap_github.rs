@@ -369,8 +369,10 @@ fn bootstrap_github_repository_of_an_organisation_without_access_is_refused() {
     assert!(!namespace_exists(&cluster));
 }
 
-/// Runs flux until the health wait starts (testenv cannot fetch over SSH),
-/// then stops it; returns stderr so far.
+/// Runs flux until the health wait starts, then stops it; returns stderr so
+/// far. For runs whose SSH sync URL names a repository that only the HTTP
+/// server holds (the SSH server lends its host key), which the cluster
+/// therefore cannot fetch.
 pub(crate) fn until_health_wait(
     cluster: &Cluster,
     args: &[&str],

@@ -1,7 +1,9 @@
-//! `flux bootstrap git --token-auth` against a real smart-HTTP Git server
-//! (`git http-backend`) with basic auth, and testenv.
+//! `flux bootstrap git --token-auth` and `--with-bearer-token` against a
+//! real smart-HTTP Git server (`git http-backend`) with basic auth or a
+//! bearer token, and testenv.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
 
 use base64::Engine;
 use serde_json::Value;
@@ -13,9 +15,16 @@ use crate::common::git_servers::HttpGitServer;
 const TOKEN: &str = "t0ken-for-tests";
 
 fn flux_with_password(cluster: &Cluster, password: &str, args: &[&str]) -> Run {
+    flux_with_password_in(cluster, password, &std::env::temp_dir(), args)
+}
+
+/// As [`flux_with_password`], with `tmp` as the process's TMPDIR (where
+/// its clone lives).
+fn flux_with_password_in(cluster: &Cluster, password: &str, tmp: &Path, args: &[&str]) -> Run {
     let output = crate::common::flux()
         .env("KUBECONFIG", cluster.kubeconfig())
         .env("GIT_PASSWORD", password)
+        .env("TMPDIR", tmp)
         .args(args)
         .timeout(std::time::Duration::from_secs(120))
         .output()
@@ -219,5 +228,258 @@ fn bootstrap_git_over_http_retries_when_the_branch_moved_during_the_push() {
             .unwrap()
             .get_path(Path::new("flux-system/gotk-sync.yaml"))
             .is_ok()
+    );
+}
+
+const BEARER: &str = "b3arer-t0ken-for-tests";
+
+/// Every `.git/config` under `root`, with its text.
+fn git_configs(root: &Path) -> Vec<(PathBuf, String)> {
+    let mut found = Vec::new();
+    let mut dirs = vec![root.to_path_buf()];
+    while let Some(dir) = dirs.pop() {
+        for entry in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                dirs.push(path);
+            } else if path.ends_with(".git/config") {
+                let text = std::fs::read_to_string(&path).unwrap_or_default();
+                found.push((path, text));
+            }
+        }
+    }
+    found
+}
+
+/// Commits one file onto `branch` of a bare repository (someone's push).
+fn commit_on(dir: &Path, branch: &str, file: &str) -> git2::Oid {
+    let repo = git2::Repository::open_bare(dir).unwrap();
+    let blob = repo.blob(b"hello\n").unwrap();
+    let mut tree = repo.treebuilder(None).unwrap();
+    tree.insert(file, blob, 0o100644).unwrap();
+    let tree = repo.find_tree(tree.write().unwrap()).unwrap();
+    let sig = git2::Signature::now("Someone", "someone@example.com").unwrap();
+    repo.commit(
+        Some(&format!("refs/heads/{branch}")),
+        &sig,
+        &sig,
+        file,
+        &tree,
+        &[],
+    )
+    .unwrap()
+}
+
+#[test]
+fn bootstrap_git_with_bearer_token_end_to_end_and_idempotent() {
+    let cluster = Cluster::empty();
+    // Fetches need the token too: the cluster reads with the Secret's.
+    let server = HttpGitServer::start_bearer(BEARER, false);
+    let dir = server.create_repo("fleet.git");
+    // "main" is missing; it starts from the branch the server's HEAD
+    // names, which the CLI learns over the bearer-authenticated fetch.
+    git2::Repository::open_bare(&dir)
+        .unwrap()
+        .set_head("refs/heads/trunk")
+        .unwrap();
+    commit_on(&dir, "aaa", "AAA.md");
+    let trunk = commit_on(&dir, "trunk", "TRUNK.md");
+    let url = server.url("fleet.git");
+    let tmp = tempfile::tempdir().unwrap();
+    // The CLI's clone is on disk while it pushes: look at its .git/config.
+    let configs = Arc::new(Mutex::new(Vec::new()));
+    let (seen, root) = (configs.clone(), tmp.path().to_path_buf());
+    server.before_next_push(move || *seen.lock().unwrap() = git_configs(&root));
+    let args = [
+        "bootstrap",
+        "git",
+        "--url",
+        url.as_str(),
+        "--with-bearer-token",
+        "--allow-insecure-http",
+        "--path=clusters/bearer",
+    ];
+
+    let first = flux_with_password_in(&cluster, BEARER, tmp.path(), &args);
+    assert_eq!(first.code, 0, "{}", first.stderr);
+    assert!(
+        first.stderr.ends_with("✔ all components are healthy\n"),
+        "{}",
+        first.stderr
+    );
+    assert!(
+        first
+            .stderr
+            .contains("► branch \"main\" does not exist yet, starting it from \"trunk\""),
+        "{}",
+        first.stderr
+    );
+    assert!(!first.stderr.contains(BEARER) && !first.stdout.contains(BEARER));
+    let configs = configs.lock().unwrap().clone();
+    assert!(!configs.is_empty(), "no clone found under TMPDIR");
+    for (path, text) in configs.iter().chain(&[(
+        dir.join("config"),
+        std::fs::read_to_string(dir.join("config")).unwrap(),
+    )]) {
+        assert!(!text.contains(BEARER), "{}: {text}", path.display());
+    }
+
+    let tip = head(&dir).unwrap();
+    let repo = git2::Repository::open_bare(&dir).unwrap();
+    let mut walk = repo.revwalk().unwrap();
+    walk.push_ref("refs/heads/main").unwrap();
+    let history: Vec<git2::Oid> = walk.map(Result::unwrap).collect();
+    assert_eq!(history.len(), 3);
+    assert_eq!(history[2], trunk);
+    crate::bootstrap::ready_at(&cluster, &format!("main@sha1:{tip}"));
+    let source = get(
+        &cluster,
+        "source.toolkit.fluxcd.io/v1",
+        "GitRepository",
+        "gitrepositories",
+        "flux-system",
+    )
+    .unwrap();
+    assert_eq!(source["spec"]["url"], url.as_str());
+    let secret = get(&cluster, "v1", "Secret", "secrets", "flux-system").unwrap();
+    assert_eq!(decoded(&secret, "bearerToken"), BEARER);
+    let keys: Vec<&String> = secret["data"].as_object().unwrap().keys().collect();
+    assert_eq!(keys, ["bearerToken"]);
+    // Sent with every request, the CLI's and the cluster's: never a 401.
+    let expected = format!("Bearer {BEARER}");
+    let requests = server.requests();
+    assert!(
+        requests
+            .iter()
+            .all(|r| r.status == 200 && r.authorization.as_deref() == Some(expected.as_str())),
+        "{requests:?}"
+    );
+    assert_eq!(server.pushes().len(), 2);
+
+    let second = flux_with_password_in(&cluster, BEARER, tmp.path(), &args);
+    assert_eq!(second.code, 0, "{}", second.stderr);
+    for expected in [
+        "✔ component manifests are up to date",
+        "✔ source secret up to date",
+        "✔ sync manifests are up to date",
+    ] {
+        assert!(second.stderr.contains(expected), "{}", second.stderr);
+    }
+    assert!(!second.stderr.contains(BEARER) && !second.stdout.contains(BEARER));
+    assert_eq!(server.pushes().len(), 2, "the re-run pushed");
+    assert_eq!(head(&dir).unwrap(), tip);
+}
+
+#[test]
+fn bootstrap_git_with_a_wrong_bearer_token_fails_before_anything_is_pushed_or_applied() {
+    let cluster = Cluster::empty();
+    // A server that challenges with Bearer only, and one that offers Basic
+    // (libgit2 then asks for credentials, which a bearer run has none of).
+    for server in [
+        HttpGitServer::start_bearer(BEARER, false),
+        HttpGitServer::start("git", BEARER, false),
+    ] {
+        let dir = server.create_repo("fleet.git");
+        let url = server.url("fleet.git");
+        let run = flux_with_password(
+            &cluster,
+            "not-the-token",
+            &[
+                "bootstrap",
+                "git",
+                "--url",
+                &url,
+                "--with-bearer-token",
+                "--allow-insecure-http",
+            ],
+        );
+        assert_eq!(run.code, 1, "{}", run.stderr);
+        assert!(
+            run.stderr.ends_with(
+                "✗ failed to clone repository: authentication failed: the server refused the bearer token; check the token given with --password or $GIT_PASSWORD\n"
+            ),
+            "{}",
+            run.stderr
+        );
+        assert!(!run.stderr.contains("not-the-token") && !run.stdout.contains("not-the-token"));
+        let requests = server.requests();
+        assert!(requests.iter().any(|r| r.status == 401), "{requests:?}");
+        assert!(
+            requests
+                .iter()
+                .all(|r| r.authorization.as_deref() == Some("Bearer not-the-token")),
+            "{requests:?}"
+        );
+        assert!(server.pushes().is_empty());
+        assert_eq!(head(&dir), None);
+    }
+    assert!(get(&cluster, "v1", "Namespace", "namespaces", "flux-system").is_none());
+}
+
+#[test]
+fn bootstrap_git_bearer_token_with_basic_auth_or_a_wrong_scheme_is_rejected_before_any_request() {
+    let cluster = Cluster::empty();
+    let server = HttpGitServer::start_bearer(BEARER, true);
+    let dir = server.create_repo("fleet.git");
+    let url = server.url("fleet.git");
+    let with_user = url.replace("http://", "http://flux@");
+    let with_password = url.replace("http://", "http://flux:url-s3cret@");
+    let local = tempfile::tempdir().unwrap();
+    git2::Repository::init_bare(local.path()).unwrap();
+    let local_url = format!("file://{}", local.path().display());
+    let cases: Vec<(Vec<&str>, String)> = vec![
+        (
+            vec!["--url", &url, "-u", "flux", "--allow-insecure-http"],
+            "✗ --with-bearer-token and --username=flux cannot be used together: the token is sent as a bearer token, not with basic auth; drop --username\n".into(),
+        ),
+        (
+            vec!["--url", &with_user, "--allow-insecure-http"],
+            format!("✗ --with-bearer-token and credentials in --url cannot be used together: remove the user info from {with_user} and pass the token with --password or GIT_PASSWORD\n"),
+        ),
+        (
+            vec!["--url", &with_password, "--allow-insecure-http"],
+            format!(
+                "✗ --with-bearer-token and credentials in --url cannot be used together: remove the user info from {} and pass the token with --password or GIT_PASSWORD\n",
+                with_password.replace("url-s3cret", "REDACTED")
+            ),
+        ),
+        (
+            vec!["--url", &url],
+            "✗ scheme http is insecure, pass --allow-insecure-http=true to allow it\n".into(),
+        ),
+        (
+            vec!["--url", "ssh://git@127.0.0.1:1/fleet.git"],
+            "✗ --with-bearer-token needs an http(s) --url, got ssh://git@127.0.0.1:1/fleet.git: bearer tokens are sent over HTTP(S) only\n".into(),
+        ),
+        (
+            vec!["--url", &local_url],
+            format!("✗ --with-bearer-token needs an http(s) --url, got {local_url}: a repository on this machine takes no credentials\n"),
+        ),
+    ];
+    for (extra, expected) in cases {
+        let mut args = vec!["bootstrap", "git", "--with-bearer-token"];
+        args.extend(extra);
+        let run = flux_with_password(&cluster, BEARER, &args);
+        assert_eq!(run.code, 1, "{args:?}: {}", run.stderr);
+        assert_eq!(run.stderr, expected, "{args:?}");
+        assert!(!run.stderr.contains(BEARER) && !run.stderr.contains("url-s3cret"));
+    }
+    assert!(server.requests().is_empty(), "{:?}", server.requests());
+    assert_eq!(head(&dir), None);
+    assert!(get(&cluster, "v1", "Namespace", "namespaces", "flux-system").is_none());
+}
+
+#[test]
+fn bootstrap_git_with_bearer_token_and_no_token_fails_when_it_cannot_prompt() {
+    let run = crate::common::run(&[
+        "bootstrap",
+        "git",
+        "--url=https://git.example.com/fleet.git",
+        "--with-bearer-token",
+    ]);
+    assert_eq!(run.code, 1);
+    assert_eq!(
+        run.stderr,
+        "✗ a password or token is required with --with-bearer-token: set GIT_PASSWORD or pass --password\n"
     );
 }

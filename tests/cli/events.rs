@@ -40,7 +40,8 @@ metadata:
   namespace: apps
 spec:
   interval: 10m0s
-  url: ftp://charts.example.com
+  # OCI charts need type: oci, so the source fails (a warning event).
+  url: oci://charts.example.com
 ";
 
 /// Waits until the pipeline and the failing HelmRepository have recorded events.

@@ -1,8 +1,7 @@
 //! `flux install` without --export, against an empty testenv cluster.
 
 use k8s_openapi::api::core::v1::Secret;
-use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
-use kube::api::{Api, Patch, PatchParams};
+use kube::api::Api;
 
 use crate::common::cluster::Cluster;
 
@@ -106,29 +105,10 @@ fn install_creates_the_image_pull_secret() {
     );
 }
 
-/// Adds a label to the CRD the installation is described by.
-fn label_info_crd(cluster: &Cluster, key: &str, value: &str) {
-    cluster.with_client(async |client| {
-        let patch = serde_json::json!({"metadata": {"labels": {key: value}}});
-        Api::<CustomResourceDefinition>::all(client)
-            .patch(
-                "gitrepositories.source.toolkit.fluxcd.io",
-                &PatchParams::default(),
-                &Patch::Merge(&patch),
-            )
-            .await
-            .unwrap();
-    });
-}
-
 #[test]
 fn install_refuses_a_bootstrapped_cluster() {
     let cluster = Cluster::start(false);
-    label_info_crd(
-        &cluster,
-        "kustomize.toolkit.fluxcd.io/namespace",
-        "flux-system",
-    );
+    cluster.label_info_crd("kustomize.toolkit.fluxcd.io/namespace", "flux-system");
     let out = cluster.flux(&["install"]);
     assert_eq!(out.code, 1);
     assert!(
@@ -144,7 +124,7 @@ fn install_refuses_a_bootstrapped_cluster() {
 #[test]
 fn overriding_another_tools_install_needs_confirmation_or_force() {
     let cluster = Cluster::start(true);
-    label_info_crd(&cluster, "app.kubernetes.io/managed-by", "Helm");
+    cluster.label_info_crd("app.kubernetes.io/managed-by", "Helm");
     let out = cluster.flux(&["install"]);
     assert_eq!(out.code, 1);
     assert!(

@@ -27,5 +27,6 @@ mod install;
 mod install_live;
 mod lifecycle;
 mod logs;
+mod terminal;
 mod uninstall;
 mod version;

@@ -4,6 +4,7 @@
 use std::path::Path;
 use std::time::Duration;
 
+use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use kube::api::{Api, DynamicObject, Patch, PatchParams, PostParams};
 use kube::discovery::{Discovery, Scope};
 use serde_json::Value;
@@ -79,6 +80,22 @@ impl Cluster {
     }
 
     /// Runs `f` with a client on the test's runtime.
+    /// Sets a label on the CRD the CLI reads the installation's facts from
+    /// (who installed Flux, whether bootstrap did).
+    pub fn label_info_crd(&self, key: &str, value: &str) {
+        self.with_client(async |client| {
+            let patch = serde_json::json!({"metadata": {"labels": {key: value}}});
+            Api::<CustomResourceDefinition>::all(client)
+                .patch(
+                    "gitrepositories.source.toolkit.fluxcd.io",
+                    &PatchParams::default(),
+                    &Patch::Merge(&patch),
+                )
+                .await
+                .unwrap();
+        });
+    }
+
     pub fn with_client<T>(&self, f: impl AsyncFnOnce(kube::Client) -> T) -> T {
         self.runtime.block_on(async {
             let client = self.env().client().await.expect("client");

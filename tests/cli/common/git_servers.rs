@@ -1,5 +1,6 @@
 //! Real Git servers on 127.0.0.1 for bootstrap tests: `git http-backend`
-//! behind a tiny HTTP/1.1 server with basic auth.
+//! behind a tiny HTTP/1.1 server with basic auth or a bearer token, and
+//! OpenSSH's sshd.
 
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Read, Write};
@@ -24,15 +25,19 @@ type Hook = Box<dyn FnOnce() + Send>;
 
 struct State {
     root: PathBuf,
-    username: String,
-    password: String,
+    /// The `Authorization` value that authenticates.
+    expected: String,
+    /// The `WWW-Authenticate` challenge of a 401.
+    challenge: String,
+    /// REMOTE_USER for git http-backend once authenticated.
+    remote_user: String,
     anonymous_fetch: bool,
     requests: Mutex<Vec<Request>>,
     before_push: Mutex<Option<Hook>>,
 }
 
-/// Smart HTTP Git server. Pushes always need basic auth; fetches too unless
-/// `anonymous_fetch` (testenv's controllers fetch without credentials).
+/// Smart HTTP Git server. Pushes always need the credentials; fetches too
+/// unless `anonymous_fetch`.
 pub struct HttpGitServer {
     _root: tempfile::TempDir,
     state: Arc<State>,
@@ -41,14 +46,38 @@ pub struct HttpGitServer {
 }
 
 impl HttpGitServer {
+    /// Basic auth as `username`:`password`.
     pub fn start(username: &str, password: &str, anonymous_fetch: bool) -> Self {
+        let basic =
+            base64::engine::general_purpose::STANDARD.encode(format!("{username}:{password}"));
+        Self::serve(
+            format!("Basic {basic}"),
+            "Basic realm=\"git\"",
+            username,
+            anonymous_fetch,
+        )
+    }
+
+    /// `Authorization: Bearer <token>`; a 401 challenges with `Bearer`
+    /// only, as token-only servers do.
+    pub fn start_bearer(token: &str, anonymous_fetch: bool) -> Self {
+        Self::serve(
+            format!("Bearer {token}"),
+            "Bearer realm=\"git\"",
+            "bearer",
+            anonymous_fetch,
+        )
+    }
+
+    fn serve(expected: String, challenge: &str, remote_user: &str, anonymous_fetch: bool) -> Self {
         let root = tempfile::tempdir().unwrap();
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let port = listener.local_addr().unwrap().port();
         let state = Arc::new(State {
             root: root.path().to_path_buf(),
-            username: username.into(),
-            password: password.into(),
+            expected,
+            challenge: challenge.into(),
+            remote_user: remote_user.into(),
             anonymous_fetch,
             requests: Mutex::new(Vec::new()),
             before_push: Mutex::new(None),
@@ -156,12 +185,7 @@ fn serve(state: &State, mut stream: TcpStream) -> std::io::Result<()> {
     let (path, query) = target.split_once('?').unwrap_or((&target, ""));
     let push = path.ends_with("/git-receive-pack") || query.contains("service=git-receive-pack");
     let authorization = headers.get("authorization").cloned();
-    let expected = format!(
-        "Basic {}",
-        base64::engine::general_purpose::STANDARD
-            .encode(format!("{}:{}", state.username, state.password))
-    );
-    let authenticated = authorization.as_deref() == Some(expected.as_str());
+    let authenticated = authorization.as_deref() == Some(state.expected.as_str());
     let record = |status: u16| {
         state.requests.lock().unwrap().push(Request {
             method: method.clone(),
@@ -175,7 +199,7 @@ fn serve(state: &State, mut stream: TcpStream) -> std::io::Result<()> {
         respond(
             &mut stream,
             401,
-            &[("WWW-Authenticate".into(), "Basic realm=\"git\"".into())],
+            &[("WWW-Authenticate".into(), state.challenge.clone())],
             b"authentication required\n",
         );
         return Ok(());
@@ -208,7 +232,7 @@ fn serve(state: &State, mut stream: TcpStream) -> std::io::Result<()> {
         cgi.env("HTTP_CONTENT_ENCODING", v);
     }
     if authenticated {
-        cgi.env("REMOTE_USER", &state.username);
+        cgi.env("REMOTE_USER", &state.remote_user);
     }
     let mut child = cgi.spawn()?;
     let mut stdin = child.stdin.take().unwrap();
@@ -287,19 +311,27 @@ pub struct SshGitServer {
     child: std::process::Child,
     pub port: u16,
     pub user: String,
+    host_key: PathBuf,
 }
 
 impl SshGitServer {
-    /// Starts sshd, or says why it cannot (sshd or ssh-keygen missing).
+    /// Starts sshd with an ed25519 host key, or says why it cannot (sshd or
+    /// ssh-keygen missing).
     pub fn start() -> Result<Self, String> {
+        Self::start_with_host_key("ed25519", None)
+    }
+
+    /// Starts sshd with one host key of `key_type` (as `ssh-keygen -t`) and,
+    /// when given, `HostKeyAlgorithms` limited to `algorithms`.
+    pub fn start_with_host_key(key_type: &str, algorithms: Option<&str>) -> Result<Self, String> {
         let sshd = ["/usr/sbin/sshd", "/usr/bin/sshd"]
             .into_iter()
             .find(|p| std::path::Path::new(p).exists())
             .ok_or("sshd is not installed (apt-get install openssh-server)")?;
         let dir = tempfile::tempdir().unwrap();
-        let host_key = dir.path().join("host_ed25519");
+        let host_key = dir.path().join(format!("host_{key_type}"));
         let status = Command::new("ssh-keygen")
-            .args(["-q", "-t", "ed25519", "-N", "", "-f"])
+            .args(["-q", "-t", key_type, "-N", "", "-f"])
             .arg(&host_key)
             .status()
             .map_err(|e| format!("ssh-keygen: {e}"))?;
@@ -313,15 +345,15 @@ impl SshGitServer {
             .port();
         std::fs::write(dir.path().join("authorized_keys"), "").unwrap();
         let config = dir.path().join("sshd_config");
-        std::fs::write(
-            &config,
-            format!(
-                "Port {port}\nListenAddress 127.0.0.1\nHostKey {host}\nAuthorizedKeysFile {dir}/authorized_keys\nPidFile {dir}/sshd.pid\nStrictModes no\nPasswordAuthentication no\nKbdInteractiveAuthentication no\nPubkeyAuthentication yes\nPermitRootLogin prohibit-password\nUsePAM no\nLogLevel ERROR\n",
-                host = host_key.display(),
-                dir = dir.path().display()
-            ),
-        )
-        .unwrap();
+        let mut sshd_config = format!(
+            "Port {port}\nListenAddress 127.0.0.1\nHostKey {host}\nAuthorizedKeysFile {dir}/authorized_keys\nPidFile {dir}/sshd.pid\nStrictModes no\nPasswordAuthentication no\nKbdInteractiveAuthentication no\nPubkeyAuthentication yes\nPermitRootLogin prohibit-password\nUsePAM no\nLogLevel ERROR\n",
+            host = host_key.display(),
+            dir = dir.path().display()
+        );
+        if let Some(algorithms) = algorithms {
+            sshd_config.push_str(&format!("HostKeyAlgorithms {algorithms}\n"));
+        }
+        std::fs::write(&config, sshd_config).unwrap();
         let child = Command::new(sshd)
             .args(["-D", "-e", "-f"])
             .arg(&config)
@@ -339,6 +371,7 @@ impl SshGitServer {
             child,
             port,
             user,
+            host_key,
         };
         for _ in 0..100 {
             if TcpStream::connect(("127.0.0.1", port)).is_ok() {
@@ -360,7 +393,7 @@ impl SshGitServer {
 
     /// The server's host public key (`ssh-ed25519 AAAA...`).
     pub fn host_key(&self) -> String {
-        let text = std::fs::read_to_string(self.dir.path().join("host_ed25519.pub")).unwrap();
+        let text = std::fs::read_to_string(self.host_key.with_extension("pub")).unwrap();
         text.split_whitespace()
             .take(2)
             .collect::<Vec<_>>()

@@ -1,0 +1,98 @@
+//! Progress on a terminal: the step in progress spins, and what remains on
+//! screen reads like the plain lines CI gets.
+
+use std::process::Command;
+use std::time::Duration;
+
+use crate::common::cluster::Cluster;
+
+/// Runs the built `flux` with stdin, stdout and stderr on a pseudo-terminal
+/// (python's pty module) and returns the raw transcript and exit code.
+fn on_terminal(cluster: &Cluster, env: &[(&str, &str)], args: &[&str]) -> (String, i32) {
+    const RUN_ON_PTY: &str = r#"
+import os, pty, sys
+pid, fd = pty.fork()
+if pid == 0:
+    os.execv(sys.argv[1], sys.argv[1:])
+out = b""
+while True:
+    try:
+        chunk = os.read(fd, 65536)
+    except OSError:
+        break
+    if not chunk:
+        break
+    out += chunk
+_, status = os.waitpid(pid, 0)
+sys.stdout.buffer.write(out)
+sys.exit(os.waitstatus_to_exitcode(status))
+"#;
+    let home = tempfile::tempdir().unwrap();
+    let mut cmd = Command::new("python3");
+    cmd.arg("-c")
+        .arg(RUN_ON_PTY)
+        .arg(assert_cmd::cargo::cargo_bin("flux"))
+        .args(args)
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("HOME", home.path())
+        .env("TERM", "xterm")
+        .env("KUBECONFIG", cluster.kubeconfig());
+    for (key, value) in env {
+        cmd.env(key, value);
+    }
+    let output = cmd.output().expect("python3 runs");
+    (
+        String::from_utf8(output.stdout).expect("the transcript is UTF-8"),
+        output.status.code().unwrap_or(-1),
+    )
+}
+
+/// A server slow enough for a step to be seen spinning.
+fn slow_cluster() -> Cluster {
+    let cluster = Cluster::empty();
+    cluster.set_faults(testenv::Faults {
+        latency: Duration::from_millis(400),
+        ..testenv::Faults::default()
+    });
+    cluster
+}
+
+#[test]
+fn a_step_in_progress_spins_on_a_terminal_then_leaves_its_plain_line() {
+    let cluster = slow_cluster();
+    let plain = cluster.flux(&["check", "--pre"]);
+    assert_eq!(plain.code, 0, "{}", plain.stderr);
+    let (transcript, code) = on_terminal(&cluster, &[], &["check", "--pre"]);
+    assert_eq!(code, 0, "{transcript}");
+    assert!(
+        transcript.contains("⠋ checking prerequisites"),
+        "no spinner frame in {transcript:?}"
+    );
+    // The terminal turns "\n" into "\r\n"; every plain line is printed whole,
+    // in order, once its step is over.
+    let mut rest = transcript.as_str();
+    for line in plain.stderr.lines() {
+        let whole = format!("{line}\r\n");
+        let at = rest
+            .find(&whole)
+            .unwrap_or_else(|| panic!("{line:?} missing in order from {transcript:?}"));
+        rest = &rest[at + whole.len()..];
+    }
+}
+
+#[test]
+fn ci_gets_plain_lines_even_on_a_terminal() {
+    let cluster = slow_cluster();
+    let (transcript, code) = on_terminal(&cluster, &[("CI", "true")], &["check", "--pre"]);
+    assert_eq!(code, 0, "{transcript}");
+    assert!(
+        !transcript.contains('\u{1b}'),
+        "escape codes in {transcript:?}"
+    );
+    assert!(!transcript.contains('⠋'), "spinner in {transcript:?}");
+    assert!(
+        transcript.starts_with("► checking prerequisites\r\n"),
+        "{transcript:?}"
+    );
+}
