@@ -30,6 +30,7 @@ use crate::render::yaml;
 use crate::secret::SecretError;
 
 pub use git::{Author, GitAuth, GitError};
+pub use plan::{KeyStep, ProviderPlan, ProviderStep};
 pub use secret::SecretPlan;
 
 /// Everything a bootstrap run needs, resolved from flags and environment.

@@ -154,7 +154,7 @@ pub struct BootstrapCommonArgs {
     #[arg(long, global = true, num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false", value_parser = go_bool)]
     pub force: bool,
 
-    /// Print what would be committed, applied and requested (with diffs), and change nothing.
+    /// Print the plan (provider API calls, files to commit with diffs, objects to apply) and change nothing: the provider and the cluster are only read.
     #[arg(long, global = true, num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false", value_parser = go_bool)]
     pub dry_run: bool,
 }
@@ -210,7 +210,7 @@ pub struct BootstrapGitArgs {
 /// The token comes from $GITHUB_TOKEN, or a hidden prompt on a terminal.
 #[derive(Debug, Clone, Args)]
 #[command(
-    after_help = "Examples:\n  # An organisation repository, SSH deploy key\n  export GITHUB_TOKEN=<token>\n  flux bootstrap github --owner=acme --repository=fleet --path=clusters/prod\n\n  # A personal repository, HTTPS with the token\n  flux bootstrap github --owner=me --repository=fleet --personal --token-auth"
+    after_help = "Examples:\n  # An organisation repository, SSH deploy key\n  export GITHUB_TOKEN=<token>\n  flux bootstrap github --owner=acme --repository=fleet --path=clusters/prod\n\n  # A personal repository, HTTPS with the token\n  flux bootstrap github --owner=me --repository=fleet --personal --token-auth\n\n  # Show what would change, with read-only API requests\n  flux bootstrap github --owner=acme --repository=fleet --path=clusters/prod --dry-run"
 )]
 pub struct BootstrapGithubArgs {
     #[command(flatten)]

@@ -10,7 +10,9 @@ use crate::bootstrap::provider::bitbucket::{self, Bitbucket};
 use crate::bootstrap::provider::github::{Flavor, GitHub};
 use crate::bootstrap::provider::gitlab::{self, GitLab};
 use crate::bootstrap::provider::{GitProvider, RepositoryRef, deploy_key_title, split_team};
-use crate::bootstrap::{Author, Bootstrap, BootstrapOptions, DeployKey, GitAuth, SecretPlan};
+use crate::bootstrap::{
+    Author, Bootstrap, BootstrapOptions, DeployKey, GitAuth, ProviderPlan, ProviderStep, SecretPlan,
+};
 use crate::cli::{
     BootstrapBitbucketArgs, BootstrapCommand, BootstrapCommonArgs, BootstrapGitArgs,
     BootstrapGitlabArgs, BootstrapProvider, ProviderRepoArgs,
@@ -86,7 +88,8 @@ pub async fn run(ctx: &Ctx, command: &BootstrapCommand) -> anyhow::Result<ExitSt
         deploy_key: provider_run.as_ref().map(|p| p.deploy_key()),
     };
     if common.dry_run {
-        let plan = bootstrap.plan().await?;
+        let provider_plan = provider_run.as_ref().and_then(|p| p.plan.as_ref());
+        let plan = bootstrap.plan(provider_plan).await?;
         ctx.printer
             .out(&plan)
             .context("unable to write the plan to stdout")?;
@@ -110,6 +113,8 @@ struct ProviderRun {
     html_url: String,
     title: String,
     read_only: bool,
+    /// With `--dry-run`: what the provider part would do.
+    plan: Option<ProviderPlan>,
 }
 
 impl ProviderRun {
@@ -244,9 +249,6 @@ async fn resolve_provider(
     host: Host<'_>,
     args: &ProviderRepoArgs,
 ) -> anyhow::Result<(BootstrapOptions, ProviderRun)> {
-    if common.dry_run {
-        bail!("--dry-run is only supported by 'bootstrap git' in this release");
-    }
     let namespace = ctx.global.namespace.clone();
     let target_path = normalize_path(&args.path)?;
     let (install, registry_creds) = resolve_install(common, &namespace)?;
@@ -306,18 +308,35 @@ async fn resolve_provider(
         }
     };
     let provider = client.provider();
-    let found = provider.ensure_repository(&repository, visibility).await?;
-    if found.created {
+    let default_permission = match host {
+        Host::Bitbucket { .. } => "push",
+        _ => "maintain",
+    };
+    let teams: Vec<(&str, &str)> = if args.personal {
+        Vec::new()
+    } else {
+        args.team
+            .iter()
+            .map(|spec| split_team(spec, default_permission))
+            .collect()
+    };
+    // A dry run only looks up (GET requests); the plan says what a run
+    // would change.
+    let mut plan = None;
+    let found = if common.dry_run {
+        let (found_plan, found) =
+            ProviderPlan::lookup(provider, &repository, visibility, &teams, args.reconcile).await?;
+        plan = Some(found_plan);
+        found
+    } else {
+        provider.ensure_repository(&repository, visibility).await?
+    };
+    if found.created && plan.is_none() {
         printer.success(&format!("repository \"{}\" created", found.html_url));
     }
-    if !args.personal && !args.team.is_empty() {
+    if plan.is_none() && !teams.is_empty() {
         printer.action("reconciling repository permissions");
-        for spec in &args.team {
-            let default = match host {
-                Host::Bitbucket { .. } => "push",
-                _ => "maintain",
-            };
-            let (team, permission) = split_team(spec, default);
+        for (team, permission) in teams {
             match provider
                 .ensure_team(&repository, team, permission, args.reconcile)
                 .await
@@ -363,7 +382,29 @@ async fn resolve_provider(
         ) => Some(gitlab),
         _ => None,
     };
-    let (sync_url, secret) = if let Some(gitlab) = deploy_token {
+    let (sync_url, secret) = if let (Some(gitlab), Some(plan)) = (deploy_token, &mut plan) {
+        let active = if plan.repository_exists {
+            gitlab
+                .active_deploy_tokens(&repository, &title)
+                .await?
+                .len()
+        } else {
+            0
+        };
+        plan.steps.push(ProviderStep::DeployToken {
+            name: title.clone(),
+            active,
+        });
+        plan.new_credentials = Some("a new deploy token");
+        // The token exists only once created: the Secret's contents are
+        // not known before the run.
+        let secret = SecretPlan::Basic {
+            username: String::new(),
+            password: String::new(),
+            ca,
+        };
+        (found.clone_url.clone(), secret)
+    } else if let Some(gitlab) = deploy_token {
         printer.action("checking to reconcile deploy token for source secret");
         let created = gitlab.rotate_deploy_token(&repository, &title).await?;
         printer.success(&format!(
@@ -437,6 +478,7 @@ async fn resolve_provider(
         html_url: found.html_url,
         title,
         read_only: !args.read_write_key,
+        plan,
     };
     Ok((options, run))
 }

@@ -10,10 +10,10 @@ use std::sync::{Arc, Mutex};
 use serde_json::{Value, json};
 
 use crate::bootstrap_http::{decoded, get, head};
-use crate::common::Run;
 use crate::common::cluster::Cluster;
 use crate::common::fake_api::{Call, FakeApi};
 use crate::common::git_servers::HttpGitServer;
+use crate::common::{Run, dry_run, plan_section};
 
 const TOKEN: &str = "bbs-fake-token-for-tests";
 
@@ -491,4 +491,117 @@ fn bootstrap_bitbucket_registers_the_new_ssh_key_as_an_access_key_of_a_personal_
         crate::bootstrap_github::until_health_wait(&cluster, &args, "BITBUCKET_TOKEN", TOKEN);
     assert!(again.contains("✔ source secret up to date"), "{again}");
     assert_eq!(api.api.writes().len(), before);
+
+    // The dry run finds the access key registered, and the secret kept.
+    let before = api.api.calls().len();
+    let plan = flux(&cluster, Some(TOKEN), &dry_run(&args));
+    assert_eq!(plan.code, 0, "{}", plan.stderr);
+    assert_eq!(
+        plan_section(&plan.stdout, "Git provider Bitbucket:"),
+        [
+            "Git provider Bitbucket:",
+            "  repository ~me/fleet exists (https://bitbucket.example/projects/~me/repos/fleet/browse)",
+            "  deploy key \"flux-system-main-flux-system\" already registered; the source secret is kept",
+            "  nothing to change",
+        ]
+    );
+    assert_eq!(
+        api.api.reads_since(before),
+        [
+            "api/1.0/projects/~me/repos/fleet",
+            "api/1.0/projects/~me/repos/fleet/branches/default",
+            "keys/1.0/projects/~me/repos/fleet/ssh",
+        ]
+    );
+}
+
+#[test]
+fn bootstrap_bitbucket_dry_run_only_reads_then_finds_nothing_to_change_after_a_bootstrap() {
+    let cluster = Cluster::empty();
+    let git = Arc::new(HttpGitServer::start("flux", TOKEN, true));
+    let api = FakeBitbucket::start(git.clone());
+    let hostname = api.api.hostname();
+    let args = [
+        "bootstrap",
+        "bitbucket-server",
+        "--owner=platform",
+        "--username=flux",
+        "--repository=fleet",
+        "--group=devs",
+        "--token-auth",
+        "--hostname",
+        hostname.as_str(),
+    ];
+    let plan = flux(&cluster, Some(TOKEN), &dry_run(&args));
+    assert_eq!(plan.code, 0, "{}", plan.stderr);
+    assert!(!plan.stdout.contains(TOKEN) && !plan.stderr.contains(TOKEN));
+    assert_eq!(
+        plan_section(&plan.stdout, "Git provider Bitbucket:"),
+        [
+            "Git provider Bitbucket:",
+            "  would create repository PLAT/fleet (the project's default visibility, an initial commit on master, default branch main)",
+            "  would grant \"push\" to team \"devs\"",
+            "  would make 2 change(s) through the Bitbucket API",
+        ]
+    );
+    let files = plan_section(
+        &plan.stdout,
+        &format!("Git repository {hostname}/scm/plat/fleet.git (branch main, new repository):"),
+    );
+    assert_eq!(files[4], "  would commit and push 3 file(s) to main");
+    assert_eq!(
+        api.api.reads_since(0),
+        [
+            "api/1.0/projects?name=platform",
+            "api/1.0/projects/PLAT/repos/fleet"
+        ]
+    );
+    assert!(git.requests().is_empty(), "nothing to clone yet");
+    assert!(!namespace_exists(&cluster));
+
+    let run = flux(&cluster, Some(TOKEN), &args);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let before = api.api.calls().len();
+    let plan = flux(&cluster, Some(TOKEN), &dry_run(&args));
+    assert_eq!(plan.code, 0, "{}", plan.stderr);
+    assert_eq!(
+        plan_section(&plan.stdout, "Git provider Bitbucket:"),
+        [
+            "Git provider Bitbucket:",
+            "  repository PLAT/fleet exists (https://bitbucket.example/projects/PLAT/repos/fleet/browse)",
+            "  team \"devs\" already has \"push\"",
+            "  nothing to change",
+        ]
+    );
+    assert_eq!(
+        plan_section(
+            &plan.stdout,
+            &format!(
+                "Git repository {} (branch main):",
+                git.url("scm/PLAT/fleet.git")
+            )
+        )[1..],
+        [
+            "  unchanged flux-system/gotk-components.yaml",
+            "  unchanged flux-system/gotk-sync.yaml",
+            "  nothing to commit",
+        ]
+    );
+    assert!(
+        plan.stdout
+            .contains("  source secret flux-system/flux-system exists and is up to date\n"),
+        "{}",
+        plan.stdout
+    );
+    assert_eq!(
+        api.api.reads_since(before),
+        [
+            "api/1.0/projects?name=platform",
+            "api/1.0/projects/PLAT/repos/fleet",
+            "api/1.0/projects/PLAT/repos/fleet/branches/default",
+            "api/1.0/projects/PLAT/repos/fleet/permissions/groups?filter=devs",
+            "api/1.0/projects/PLAT/permissions/groups?filter=devs",
+        ]
+    );
+    assert_eq!(git.pushes().len(), 3, "the dry run pushed");
 }

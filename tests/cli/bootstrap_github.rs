@@ -10,9 +10,9 @@ use std::sync::{Arc, Mutex};
 
 use serde_json::{Value, json};
 
-use crate::common::Run;
 use crate::common::cluster::Cluster;
 use crate::common::git_servers::HttpGitServer;
+use crate::common::{Run, dry_run, plan_section};
 
 const TOKEN: &str = "ghp_fake_token_for_tests";
 
@@ -475,6 +475,32 @@ fn bootstrap_github_registers_the_new_ssh_key_as_a_read_only_deploy_key() {
     let again = until_health_wait(&cluster, &args, "GITHUB_TOKEN", TOKEN);
     assert!(again.contains("✔ source secret up to date"), "{again}");
     assert_eq!(writes(&api.calls()).len(), before);
+
+    // The dry run finds the key registered, and the secret kept.
+    let before = api.calls().len();
+    let plan = flux(&cluster, Some(TOKEN), &dry_run(&args));
+    assert_eq!(plan.code, 0, "{}", plan.stderr);
+    assert_eq!(
+        plan_section(&plan.stdout, "Git provider GitHub:"),
+        [
+            "Git provider GitHub:",
+            "  repository acme/fleet exists (https://github.example/acme/fleet)",
+            "  deploy key \"flux-system-main-flux-system\" already registered; the source secret is kept",
+            "  nothing to change",
+        ]
+    );
+    assert!(
+        plan.stdout.contains("  nothing to commit\n"),
+        "{}",
+        plan.stdout
+    );
+    assert_eq!(
+        only_gets_since(&api.calls(), before),
+        [
+            "repos/acme/fleet",
+            "repos/acme/fleet/keys?per_page=100&page=1"
+        ]
+    );
 }
 
 #[test]
@@ -532,4 +558,172 @@ fn bootstrap_gitea_creates_the_repository_adds_the_team_and_syncs_then_rerun_wri
         .unwrap();
     assert_eq!(output.status.code(), Some(0));
     assert_eq!(writes(&api.calls()).len(), 2, "the re-run wrote to the API");
+}
+
+/// Every request since the `since`th was a GET.
+fn only_gets_since(calls: &[Call], since: usize) -> Vec<String> {
+    let later = &calls[since..];
+    assert!(!later.is_empty(), "no request at all");
+    assert_eq!(writes(later), Vec::<String>::new(), "the dry run wrote");
+    later.iter().map(|c| c.path.clone()).collect()
+}
+
+#[test]
+fn bootstrap_github_dry_run_only_reads_then_finds_nothing_to_change_after_a_bootstrap() {
+    let cluster = Cluster::empty();
+    let git = Arc::new(HttpGitServer::start("acme", TOKEN, true));
+    let api = FakeGitHub::start(git.clone());
+    let hostname = api.hostname();
+    let base = [
+        "bootstrap",
+        "github",
+        "--owner=acme",
+        "--repository=fleet",
+        "--team=devs",
+        "--path=clusters/prod",
+        "--hostname",
+        hostname.as_str(),
+    ];
+    // With an SSH deploy key (the default): no key is made, no host scanned.
+    let plan = flux(&cluster, Some(TOKEN), &dry_run(&base));
+    assert_eq!(plan.code, 0, "{}", plan.stderr);
+    assert!(!plan.stdout.contains(TOKEN) && !plan.stderr.contains(TOKEN));
+    assert_eq!(
+        plan_section(&plan.stdout, "Git provider GitHub:"),
+        [
+            "Git provider GitHub:",
+            "  would create repository acme/fleet (private)",
+            "  would grant \"maintain\" to team \"devs\"",
+            "  would generate a new SSH key and register it as deploy key \"flux-system-main-flux-system-./clusters/prod\" (read-only)",
+            "  would make 3 change(s) through the GitHub API",
+        ]
+    );
+    let files = plan_section(
+        &plan.stdout,
+        &format!("Git repository {hostname}/acme/fleet.git (branch main, new repository):"),
+    );
+    assert_eq!(files.len(), 5, "{files:?}");
+    assert!(files[1].starts_with("  create clusters/prod/flux-system/gotk-components.yaml ("));
+    assert!(files[2].starts_with("  create clusters/prod/flux-system/gotk-sync.yaml ("));
+    assert!(files[3].starts_with("  create clusters/prod/flux-system/kustomization.yaml ("));
+    assert_eq!(files[4], "  would commit and push 3 file(s) to main");
+    let objects = plan_section(&plan.stdout, "Cluster (namespace flux-system):");
+    assert!(objects.contains(
+        &"  would create source secret flux-system/flux-system (a new SSH key and the host's known_hosts)"
+    ));
+    assert!(objects.contains(&"    Kustomization/flux-system/flux-system"));
+    assert_eq!(only_gets_since(&api.calls(), 0), ["repos/acme/fleet"]);
+    assert!(git.requests().is_empty(), "nothing to clone yet");
+    assert!(!namespace_exists(&cluster));
+
+    let args: Vec<&str> = base.iter().copied().chain(["--token-auth"]).collect();
+    let run = flux(&cluster, Some(TOKEN), &args);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let before = api.calls().len();
+    let plan = flux(&cluster, Some(TOKEN), &dry_run(&args));
+    assert_eq!(plan.code, 0, "{}", plan.stderr);
+    assert!(!plan.stdout.contains(TOKEN) && !plan.stderr.contains(TOKEN));
+    assert_eq!(
+        plan_section(&plan.stdout, "Git provider GitHub:"),
+        [
+            "Git provider GitHub:",
+            "  repository acme/fleet exists (https://github.example/acme/fleet)",
+            "  team \"devs\" already has \"maintain\"",
+            "  nothing to change",
+        ]
+    );
+    assert_eq!(
+        plan_section(
+            &plan.stdout,
+            &format!(
+                "Git repository {} (branch main):",
+                git.url("acme/fleet.git")
+            )
+        ),
+        [
+            format!(
+                "Git repository {} (branch main):",
+                git.url("acme/fleet.git")
+            )
+            .as_str(),
+            "  unchanged clusters/prod/flux-system/gotk-components.yaml",
+            "  unchanged clusters/prod/flux-system/gotk-sync.yaml",
+            "  nothing to commit",
+        ]
+    );
+    assert!(
+        plan.stdout
+            .contains("  source secret flux-system/flux-system exists and is up to date\n"),
+        "{}",
+        plan.stdout
+    );
+    assert_eq!(
+        only_gets_since(&api.calls(), before),
+        ["repos/acme/fleet", "orgs/acme/teams/devs/repos/acme/fleet"]
+    );
+    assert_eq!(git.pushes().len(), 2, "the dry run pushed");
+}
+
+#[test]
+fn bootstrap_gitea_dry_run_adds_the_team_with_its_own_permission() {
+    let cluster = Cluster::empty();
+    let git = Arc::new(HttpGitServer::start("acme", TOKEN, true));
+    let api = FakeGitHub::start_flavor(git.clone(), true);
+    let hostname = api.hostname();
+    let args = [
+        "bootstrap",
+        "gitea",
+        "--owner=acme",
+        "--repository=fleet",
+        "--team=devs",
+        "--token-auth",
+        "--hostname",
+        hostname.as_str(),
+    ];
+    let gitea = |args: &[&str]| cluster.flux_with_token("GITEA_TOKEN", Some(TOKEN), args);
+    let plan = gitea(&dry_run(&args));
+    assert_eq!(plan.code, 0, "{}", plan.stderr);
+    assert_eq!(
+        plan_section(&plan.stdout, "Git provider Gitea:"),
+        [
+            "Git provider Gitea:",
+            "  would create repository acme/fleet (private, default branch main)",
+            "  would add team \"devs\" (with the team's own permission)",
+            "  would make 2 change(s) through the Gitea API",
+        ]
+    );
+    assert!(
+        plan.stdout
+            .contains("  would create source secret flux-system/flux-system (HTTP basic auth)\n"),
+        "{}",
+        plan.stdout
+    );
+    assert_eq!(only_gets_since(&api.calls(), 0), ["repos/acme/fleet"]);
+    assert!(git.requests().is_empty());
+    assert!(!namespace_exists(&cluster));
+
+    let run = gitea(&args);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let before = api.calls().len();
+    let plan = gitea(&dry_run(&args));
+    assert_eq!(plan.code, 0, "{}", plan.stderr);
+    assert_eq!(
+        plan_section(&plan.stdout, "Git provider Gitea:"),
+        [
+            "Git provider Gitea:",
+            "  repository acme/fleet exists (https://github.example/acme/fleet)",
+            "  team \"devs\" already has access",
+            "  nothing to change",
+        ]
+    );
+    assert!(
+        plan.stdout.contains("  nothing to commit\n"),
+        "{}",
+        plan.stdout
+    );
+    assert_eq!(
+        only_gets_since(&api.calls(), before),
+        ["repos/acme/fleet", "repos/acme/fleet/teams/devs"]
+    );
+    assert_eq!(git.pushes().len(), 2, "the dry run pushed");
 }

@@ -10,10 +10,10 @@ use std::sync::{Arc, Mutex};
 use serde_json::{Value, json};
 
 use crate::bootstrap_http::{decoded, get, head};
-use crate::common::Run;
 use crate::common::cluster::Cluster;
 use crate::common::fake_api::{Call, FakeApi};
 use crate::common::git_servers::HttpGitServer;
+use crate::common::{Run, dry_run, plan_section};
 
 const TOKEN: &str = "glpat-fake-token-for-tests";
 
@@ -306,6 +306,25 @@ fn bootstrap_gitlab_deploy_token_auth_creates_a_token_and_rotates_it_on_every_ru
         "--hostname",
         hostname.as_str(),
     ];
+    let plan = flux(&cluster, Some(TOKEN), &dry_run(&args));
+    assert_eq!(plan.code, 0, "{}", plan.stderr);
+    assert_eq!(
+        plan_section(&plan.stdout, "Git provider GitLab:"),
+        [
+            "Git provider GitLab:",
+            "  would create repository acme/fleet (public, default branch main)",
+            "  would create deploy token \"flux-system-main-flux-system\" (read_repository)",
+            "  would make 2 change(s) through the GitLab API",
+        ]
+    );
+    assert!(
+        plan.stdout.contains(
+            "  would create source secret flux-system/flux-system (a new deploy token)\n"
+        ),
+        "{}",
+        plan.stdout
+    );
+    assert_eq!(api.api.reads_since(0), ["projects/acme%2Ffleet"]);
     let first = flux(&cluster, Some(TOKEN), &args);
     assert_eq!(first.code, 0, "{}", first.stderr);
     assert_eq!(first.stdout, "Using visibility public as --private=false\n");
@@ -374,6 +393,41 @@ fn bootstrap_gitlab_deploy_token_auth_creates_a_token_and_rotates_it_on_every_ru
     );
     assert_eq!(git.pushes().len(), 2, "the re-run pushed");
     assert_eq!(applied_revision(&cluster), format!("main@sha1:{tip}"));
+
+    // A dry run tells the token would be replaced again, without doing it.
+    let before = api.api.calls().len();
+    let plan = flux(&cluster, Some(TOKEN), &dry_run(&args));
+    assert_eq!(plan.code, 0, "{}", plan.stderr);
+    assert!(!plan.stdout.contains("deploy-token-secret"));
+    assert_eq!(
+        plan_section(&plan.stdout, "Git provider GitLab:"),
+        [
+            "Git provider GitLab:",
+            "  repository acme/fleet exists (https://gitlab.example/acme/fleet)",
+            "  would replace deploy token \"flux-system-main-flux-system\" (read_repository): GitLab shows a token only when creating it",
+            "  would make 1 change(s) through the GitLab API",
+        ]
+    );
+    assert!(
+        plan.stdout.contains("  nothing to commit\n"),
+        "{}",
+        plan.stdout
+    );
+    assert!(
+        plan.stdout.contains(
+            "  would update source secret flux-system/flux-system with a new deploy token\n"
+        ),
+        "{}",
+        plan.stdout
+    );
+    assert_eq!(
+        api.api.reads_since(before),
+        [
+            "projects/acme%2Ffleet",
+            "projects/acme%2Ffleet/deploy_tokens"
+        ]
+    );
+    assert_eq!(api.state.lock().unwrap().deploy_tokens[0]["id"], second_id);
 }
 
 #[test]
@@ -539,4 +593,110 @@ fn bootstrap_gitlab_registers_the_new_ssh_key_as_a_deploy_key_in_a_personal_proj
     let again = crate::bootstrap_github::until_health_wait(&cluster, &args, "GITLAB_TOKEN", TOKEN);
     assert!(again.contains("✔ source secret up to date"), "{again}");
     assert_eq!(api.api.writes().len(), before);
+
+    // The dry run finds the key registered, and the secret kept.
+    let before = api.api.calls().len();
+    let plan = flux(&cluster, Some(TOKEN), &dry_run(&args));
+    assert_eq!(plan.code, 0, "{}", plan.stderr);
+    assert_eq!(
+        plan_section(&plan.stdout, "Git provider GitLab:"),
+        [
+            "Git provider GitLab:",
+            "  repository me/fleet exists (https://gitlab.example/me/fleet)",
+            "  deploy key \"flux-system-main-flux-system\" already registered; the source secret is kept",
+            "  nothing to change",
+        ]
+    );
+    assert_eq!(
+        api.api.reads_since(before),
+        ["projects/me%2Ffleet", "projects/me%2Ffleet/deploy_keys"]
+    );
+}
+
+#[test]
+fn bootstrap_gitlab_dry_run_only_reads_then_finds_nothing_to_change_after_a_bootstrap() {
+    let cluster = Cluster::empty();
+    let git = Arc::new(HttpGitServer::start("acme", TOKEN, true));
+    let api = FakeGitLab::start(git.clone());
+    let hostname = api.api.hostname();
+    let args = [
+        "bootstrap",
+        "gitlab",
+        "--owner=acme",
+        "--repository=fleet",
+        "--team=devs",
+        "--visibility=internal",
+        "--token-auth",
+        "--path=clusters/prod",
+        "--hostname",
+        hostname.as_str(),
+    ];
+    let plan = flux(&cluster, Some(TOKEN), &dry_run(&args));
+    assert_eq!(plan.code, 0, "{}", plan.stderr);
+    assert!(!plan.stdout.contains(TOKEN) && !plan.stderr.contains(TOKEN));
+    assert_eq!(
+        plan_section(&plan.stdout, "Git provider GitLab:"),
+        [
+            "Git provider GitLab:",
+            "  would create repository acme/fleet (internal, default branch main)",
+            "  would grant \"maintain\" to team \"devs\"",
+            "  would make 2 change(s) through the GitLab API",
+        ]
+    );
+    let files = plan_section(
+        &plan.stdout,
+        &format!("Git repository {hostname}/acme/fleet.git (branch main, new repository):"),
+    );
+    assert_eq!(files[4], "  would commit and push 3 file(s) to main");
+    assert!(
+        plan.stdout
+            .contains("  would create source secret flux-system/flux-system (HTTP basic auth)\n")
+    );
+    assert_eq!(api.api.reads_since(0), ["projects/acme%2Ffleet"]);
+    assert!(git.requests().is_empty(), "nothing to clone yet");
+    assert!(!namespace_exists(&cluster));
+
+    let run = flux(&cluster, Some(TOKEN), &args);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let before = api.api.calls().len();
+    let plan = flux(&cluster, Some(TOKEN), &dry_run(&args));
+    assert_eq!(plan.code, 0, "{}", plan.stderr);
+    assert_eq!(
+        plan_section(&plan.stdout, "Git provider GitLab:"),
+        [
+            "Git provider GitLab:",
+            "  repository acme/fleet exists (https://gitlab.example/acme/fleet)",
+            "  team \"devs\" already has \"maintain\"",
+            "  nothing to change",
+        ]
+    );
+    assert_eq!(
+        plan_section(
+            &plan.stdout,
+            &format!(
+                "Git repository {} (branch main):",
+                git.url("acme/fleet.git")
+            )
+        )[1..],
+        [
+            "  unchanged clusters/prod/flux-system/gotk-components.yaml",
+            "  unchanged clusters/prod/flux-system/gotk-sync.yaml",
+            "  nothing to commit",
+        ]
+    );
+    assert!(
+        plan.stdout
+            .contains("  source secret flux-system/flux-system exists and is up to date\n"),
+        "{}",
+        plan.stdout
+    );
+    assert_eq!(
+        api.api.reads_since(before),
+        [
+            "projects/acme%2Ffleet",
+            "groups/devs",
+            "projects/acme%2Ffleet"
+        ]
+    );
+    assert_eq!(git.pushes().len(), 2, "the dry run pushed");
 }

@@ -5,7 +5,10 @@
 use hyper::Method;
 use serde_json::{Value, json};
 
-use super::{BoxFuture, GitProvider, JsonApi, ProviderError, Repository, RepositoryRef};
+use super::{
+    Access, BoxFuture, GitProvider, JsonApi, ProviderError, RegisteredKey, Repository,
+    RepositoryRef, TeamAccess, key_material,
+};
 use crate::bootstrap::git::{Author, GitAuth, WorkTree};
 
 pub const NAME: &str = "Bitbucket";
@@ -16,6 +19,8 @@ pub struct Bitbucket {
     api: JsonApi,
     /// `host[:port]` without the scheme.
     host: String,
+    /// `scheme://host[:port]`, the base of web and clone URLs.
+    web_base: String,
     /// The user the API and Git act as.
     user: String,
     token: String,
@@ -50,14 +55,18 @@ fn query(value: &str) -> String {
 impl Bitbucket {
     pub fn new(hostname: &str, user: &str, token: &str) -> Result<Self, ProviderError> {
         let hostname = hostname.trim_end_matches('/');
-        let base = if hostname.starts_with("http://") || hostname.starts_with("https://") {
-            format!("{hostname}/rest/")
+        let web_base = if hostname.starts_with("http://") || hostname.starts_with("https://") {
+            hostname.to_string()
         } else {
-            format!("https://{hostname}/rest/")
+            format!("https://{hostname}")
         };
-        let api = JsonApi::new(&base, ("Authorization", format!("Bearer {token}")))?;
+        let api = JsonApi::new(
+            &format!("{web_base}/rest/"),
+            ("Authorization", format!("Bearer {token}")),
+        )?;
         Ok(Self {
             api,
+            web_base,
             host: hostname
                 .trim_start_matches("https://")
                 .trim_start_matches("http://")
@@ -132,9 +141,12 @@ impl Bitbucket {
         format!("api/1.0/projects/{}/repos/{}", repo.owner, repo.name)
     }
 
-    async fn repository(&self, repo: &RepositoryRef) -> Result<Repository, ProviderError> {
+    fn reference(&self, repo: &RepositoryRef) -> String {
+        format!("{}/{}/{}", self.host, repo.owner, repo.name)
+    }
+
+    async fn find(&self, repo: &RepositoryRef) -> Result<Option<Repository>, ProviderError> {
         let path = Self::repo_path(repo);
-        let reference = format!("{}/{}/{}", self.host, repo.owner, repo.name);
         let found = async {
             let (status, found) = self.call(Method::GET, &path, None, &[200, 404]).await?;
             if status == 200 {
@@ -150,39 +162,24 @@ impl Bitbucket {
         };
         let (status, found) = found
             .await
-            .map_err(|error: ProviderError| error.getting(&reference))?;
-        let (created, info) = if status == 200 {
-            (false, found)
-        } else {
-            let info = self
-                .create(repo)
-                .await
-                .map_err(|error| error.creating(&reference))?;
-            (true, info)
-        };
-        let clone_url = info["links"]["clone"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .find(|l| l["name"] == "http")
-            .and_then(|l| l["href"].as_str());
-        let html_url = info["links"]["self"][0]["href"].as_str();
-        match (html_url, clone_url) {
-            (Some(html), Some(clone)) => Ok(Repository {
-                html_url: html.to_string(),
-                clone_url: clone.to_string(),
-                created,
-            }),
-            _ => Err(ProviderError::Decode {
-                path,
-                message: "no self or http clone link".into(),
-            }),
+            .map_err(|error: ProviderError| error.getting(&self.reference(repo)))?;
+        if status == 404 {
+            return Ok(None);
         }
+        repository_from_links(&found, &path, false).map(Some)
+    }
+
+    async fn create(&self, repo: &RepositoryRef) -> Result<Repository, ProviderError> {
+        let info = self
+            .create_info(repo)
+            .await
+            .map_err(|error| error.creating(&self.reference(repo)))?;
+        repository_from_links(&info, &Self::repo_path(repo), true)
     }
 
     /// Creates the repository as Bitbucket's library does: an empty
     /// initial commit on `master`, then `main` from it as the default branch.
-    async fn create(&self, repo: &RepositoryRef) -> Result<Value, ProviderError> {
+    async fn create_info(&self, repo: &RepositoryRef) -> Result<Value, ProviderError> {
         let body = json!({"name": repo.name, "scmId": "git"});
         let (_, info) = self
             .call(
@@ -210,14 +207,7 @@ impl Bitbucket {
                 .unwrap_or_default()
                 .to_string(),
         };
-        let clone_url = info["links"]["clone"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .find(|l| l["name"] == "http")
-            .and_then(|l| l["href"].as_str())
-            .unwrap_or_default()
-            .to_string();
+        let clone_url = http_clone_link(&info).unwrap_or_default().to_string();
         let auth = GitAuth::Basic {
             username: self.user.clone(),
             password: self.token.clone(),
@@ -249,16 +239,14 @@ impl Bitbucket {
         Ok(info)
     }
 
-    async fn group(
+    async fn group_access(
         &self,
         repo: &RepositoryRef,
         group: &str,
         permission: &str,
-        reconcile: bool,
-    ) -> Result<bool, ProviderError> {
-        let wanted = repo_permission(permission);
+    ) -> Result<TeamAccess, ProviderError> {
         let path = Self::repo_path(repo);
-        let mut current = 0;
+        let mut current: Option<String> = None;
         for level in [
             format!("{path}/permissions/groups?filter={}", query(group)),
             format!(
@@ -269,92 +257,215 @@ impl Bitbucket {
         ] {
             let (_, found) = self.call(Method::GET, &level, None, &[200]).await?;
             for entry in found["values"].as_array().into_iter().flatten() {
-                if entry["group"]["name"].as_str() == Some(group) {
-                    current = current.max(rank(entry["permission"].as_str().unwrap_or("")));
+                if entry["group"]["name"].as_str() != Some(group) {
+                    continue;
+                }
+                let granted = entry["permission"].as_str().unwrap_or_default();
+                if rank(granted) > current.as_deref().map_or(0, rank) {
+                    current = Some(granted.to_string());
                 }
             }
         }
-        if current > 0 && (!reconcile || current == rank(wanted)) {
-            return Ok(false);
-        }
+        let access = match current {
+            None => Access::Missing,
+            Some(current) if rank(&current) == rank(repo_permission(permission)) => Access::Wanted,
+            Some(current) => Access::Other(current),
+        };
+        Ok(TeamAccess {
+            access,
+            team_id: None,
+        })
+    }
+
+    async fn grant_group(
+        &self,
+        repo: &RepositoryRef,
+        group: &str,
+        permission: &str,
+    ) -> Result<(), ProviderError> {
         self.call(
             Method::PUT,
             &format!(
-                "{path}/permissions/groups?name={}&permission={wanted}",
-                query(group)
+                "{}/permissions/groups?name={}&permission={}",
+                Self::repo_path(repo),
+                query(group),
+                repo_permission(permission)
             ),
             None,
             &[204],
         )
         .await?;
-        Ok(true)
+        Ok(())
     }
 
-    async fn deploy_key(
+    fn keys_path(repo: &RepositoryRef) -> String {
+        format!("keys/1.0/projects/{}/repos/{}/ssh", repo.owner, repo.name)
+    }
+
+    async fn access_keys(&self, repo: &RepositoryRef) -> Result<Vec<RegisteredKey>, ProviderError> {
+        let (_, keys) = self
+            .call(Method::GET, &Self::keys_path(repo), None, &[200])
+            .await?;
+        Ok(keys["values"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|entry| RegisteredKey {
+                id: entry["key"]["id"].as_u64().unwrap_or_default(),
+                title: entry["key"]["label"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_string(),
+                key: entry["key"]["text"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_string(),
+                read_only: entry["permission"].as_str() == Some("REPO_READ"),
+            })
+            .collect())
+    }
+
+    async fn add_access_key(
         &self,
         repo: &RepositoryRef,
         title: &str,
         public_key: &str,
         read_only: bool,
-    ) -> Result<bool, ProviderError> {
-        let keys_path = format!("keys/1.0/projects/{}/repos/{}/ssh", repo.owner, repo.name);
-        // `<type> <base64>`: the comment is replaced by the title.
-        let material: Vec<&str> = public_key.split_whitespace().take(2).collect();
-        let material = material.join(" ");
-        let permission = if read_only { "REPO_READ" } else { "REPO_WRITE" };
-        let (_, keys) = self.call(Method::GET, &keys_path, None, &[200]).await?;
-        for entry in keys["values"].as_array().into_iter().flatten() {
-            let key = &entry["key"];
-            if key["label"].as_str() != Some(title) {
-                continue;
-            }
-            let text = key["text"].as_str().unwrap_or_default();
-            if text.starts_with(&material) && entry["permission"].as_str() == Some(permission) {
-                return Ok(false);
-            }
-            let id = key["id"].as_u64().unwrap_or_default();
-            self.call(Method::DELETE, &format!("{keys_path}/{id}"), None, &[204])
-                .await?;
-        }
+    ) -> Result<(), ProviderError> {
+        // The key's comment is replaced by the title.
         let body = json!({
-            "key": {"text": format!("{material} {title}")},
-            "permission": permission,
+            "key": {"text": format!("{} {title}", key_material(public_key))},
+            "permission": if read_only { "REPO_READ" } else { "REPO_WRITE" },
         });
-        self.call(Method::POST, &keys_path, Some(&body), &[201])
+        self.call(Method::POST, &Self::keys_path(repo), Some(&body), &[201])
             .await?;
-        Ok(true)
+        Ok(())
+    }
+
+    async fn remove_access_key(&self, repo: &RepositoryRef, id: u64) -> Result<(), ProviderError> {
+        let path = format!("{}/{id}", Self::keys_path(repo));
+        self.call(Method::DELETE, &path, None, &[204]).await?;
+        Ok(())
+    }
+}
+
+/// The HTTP clone link of a repository as the API returns it.
+fn http_clone_link(info: &Value) -> Option<&str> {
+    info["links"]["clone"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|l| l["name"] == "http")
+        .and_then(|l| l["href"].as_str())
+}
+
+/// The web (`self`) and HTTP clone links of a repository.
+fn repository_from_links(
+    info: &Value,
+    path: &str,
+    created: bool,
+) -> Result<Repository, ProviderError> {
+    match (
+        info["links"]["self"][0]["href"].as_str(),
+        http_clone_link(info),
+    ) {
+        (Some(html), Some(clone)) => Ok(Repository {
+            html_url: html.to_string(),
+            clone_url: clone.to_string(),
+            created,
+        }),
+        _ => Err(ProviderError::Decode {
+            path: path.to_string(),
+            message: "no self or http clone link".into(),
+        }),
     }
 }
 
 impl GitProvider for Bitbucket {
-    fn ensure_repository<'a>(
+    fn name(&self) -> &'static str {
+        NAME
+    }
+
+    fn find_repository<'a>(
+        &'a self,
+        repo: &'a RepositoryRef,
+    ) -> BoxFuture<'a, Result<Option<Repository>, ProviderError>> {
+        Box::pin(self.find(repo))
+    }
+
+    fn create_repository<'a>(
         &'a self,
         repo: &'a RepositoryRef,
         // Bitbucket's library ignores the visibility (a known upstream
         // defect): repositories are created with the project's default.
         _visibility: &'a str,
     ) -> BoxFuture<'a, Result<Repository, ProviderError>> {
-        Box::pin(self.repository(repo))
+        Box::pin(self.create(repo))
     }
 
-    fn ensure_team<'a>(
+    fn planned_repository(&self, repo: &RepositoryRef, _visibility: &str) -> (Repository, String) {
+        // Bitbucket Server's URLs: slugs are lower case, web pages live
+        // under /projects, clones under /scm.
+        let slug = repo.name.to_lowercase();
+        let planned = Repository {
+            html_url: format!(
+                "{}/projects/{}/repos/{slug}/browse",
+                self.web_base, repo.owner
+            ),
+            clone_url: format!(
+                "{}/scm/{}/{slug}.git",
+                self.web_base,
+                repo.owner.to_lowercase()
+            ),
+            created: true,
+        };
+        let how =
+            "the project's default visibility, an initial commit on master, default branch main";
+        (planned, how.to_string())
+    }
+
+    fn team_access<'a>(
         &'a self,
         repo: &'a RepositoryRef,
         team: &'a str,
         permission: &'a str,
-        reconcile: bool,
-    ) -> BoxFuture<'a, Result<bool, ProviderError>> {
-        Box::pin(self.group(repo, team, permission, reconcile))
+    ) -> BoxFuture<'a, Result<TeamAccess, ProviderError>> {
+        Box::pin(self.group_access(repo, team, permission))
     }
 
-    fn ensure_deploy_key<'a>(
+    fn grant_team<'a>(
+        &'a self,
+        repo: &'a RepositoryRef,
+        team: &'a str,
+        permission: &'a str,
+        _current: &'a TeamAccess,
+    ) -> BoxFuture<'a, Result<(), ProviderError>> {
+        Box::pin(self.grant_group(repo, team, permission))
+    }
+
+    fn deploy_keys<'a>(
+        &'a self,
+        repo: &'a RepositoryRef,
+    ) -> BoxFuture<'a, Result<Vec<RegisteredKey>, ProviderError>> {
+        Box::pin(self.access_keys(repo))
+    }
+
+    fn add_deploy_key<'a>(
         &'a self,
         repo: &'a RepositoryRef,
         title: &'a str,
         public_key: &'a str,
         read_only: bool,
-    ) -> BoxFuture<'a, Result<bool, ProviderError>> {
-        Box::pin(self.deploy_key(repo, title, public_key, read_only))
+    ) -> BoxFuture<'a, Result<(), ProviderError>> {
+        Box::pin(self.add_access_key(repo, title, public_key, read_only))
+    }
+
+    fn remove_deploy_key<'a>(
+        &'a self,
+        repo: &'a RepositoryRef,
+        id: u64,
+    ) -> BoxFuture<'a, Result<(), ProviderError>> {
+        Box::pin(self.remove_access_key(repo, id))
     }
 }
 

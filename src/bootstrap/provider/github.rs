@@ -4,7 +4,10 @@
 use hyper::Method;
 use serde_json::{Value, json};
 
-use super::{BoxFuture, GitProvider, JsonApi, ProviderError, Repository, RepositoryRef};
+use super::{
+    Access, BoxFuture, GitProvider, JsonApi, ProviderError, RegisteredKey, Repository,
+    RepositoryRef, TeamAccess,
+};
 
 const TEAM_ACCEPT: &str = "application/vnd.github.v3.repository+json";
 
@@ -104,113 +107,149 @@ impl GitHub {
         format!("{host}/{}/{}", repo.owner, repo.name)
     }
 
-    async fn repository(
+    fn repo_path(repo: &RepositoryRef) -> String {
+        format!("repos/{}/{}", repo.owner, repo.name)
+    }
+
+    async fn find(&self, repo: &RepositoryRef) -> Result<Option<Repository>, ProviderError> {
+        let path = Self::repo_path(repo);
+        let (status, found) = self
+            .call(Method::GET, &path, None, None, &[200, 404])
+            .await
+            .map_err(|error| error.getting(&self.reference(repo)))?;
+        if status == 404 {
+            return Ok(None);
+        }
+        Repository::from_json(&found, &path, "html_url", "clone_url", false).map(Some)
+    }
+
+    async fn create(
         &self,
         repo: &RepositoryRef,
         private: bool,
     ) -> Result<Repository, ProviderError> {
-        let path = format!("repos/{}/{}", repo.owner, repo.name);
-        let reference = self.reference(repo);
-        let (status, found) = self
-            .call(Method::GET, &path, None, None, &[200, 404])
-            .await
-            .map_err(|error| error.getting(&reference))?;
-        let (created, info) = if status == 200 {
-            (false, found)
-        } else {
-            let create = async {
-                let body = match self.flavor {
-                    Flavor::GitHub => {
-                        let visibility = if private { "private" } else { "public" };
-                        let mut body = json!({"name": repo.name, "visibility": visibility});
-                        if private {
-                            body["private"] = json!(true);
-                        }
-                        body
+        let create = async {
+            let body = match self.flavor {
+                Flavor::GitHub => {
+                    let visibility = if private { "private" } else { "public" };
+                    let mut body = json!({"name": repo.name, "visibility": visibility});
+                    if private {
+                        body["private"] = json!(true);
                     }
-                    Flavor::Gitea => json!({
-                        "name": repo.name,
-                        "description": "",
-                        "private": private,
-                        "default_branch": "main",
-                    }),
-                };
-                let target = if repo.personal {
-                    let (_, user) = self.call(Method::GET, "user", None, None, &[200]).await?;
-                    if !user["login"]
-                        .as_str()
-                        .is_some_and(|login| login.eq_ignore_ascii_case(&repo.owner))
-                    {
-                        return Err(ProviderError::OwnerMismatch {
-                            owner: repo.owner.clone(),
-                        });
-                    }
-                    "user/repos".to_string()
-                } else {
-                    format!("orgs/{}/repos", repo.owner)
-                };
-                let (_, info) = self
-                    .call(Method::POST, &target, None, Some(&body), &[201])
-                    .await?;
-                Ok(info)
+                    body
+                }
+                Flavor::Gitea => json!({
+                    "name": repo.name,
+                    "description": "",
+                    "private": private,
+                    "default_branch": "main",
+                }),
             };
-            let info = create.await.map_err(|error| error.creating(&reference))?;
-            (true, info)
+            let target = if repo.personal {
+                let (_, user) = self.call(Method::GET, "user", None, None, &[200]).await?;
+                if !user["login"]
+                    .as_str()
+                    .is_some_and(|login| login.eq_ignore_ascii_case(&repo.owner))
+                {
+                    return Err(ProviderError::OwnerMismatch {
+                        owner: repo.owner.clone(),
+                    });
+                }
+                "user/repos".to_string()
+            } else {
+                format!("orgs/{}/repos", repo.owner)
+            };
+            let (_, info) = self
+                .call(Method::POST, &target, None, Some(&body), &[201])
+                .await?;
+            Ok(info)
         };
-        Repository::from_json(&info, &path, "html_url", "clone_url", created)
+        let info = create
+            .await
+            .map_err(|error| error.creating(&self.reference(repo)))?;
+        Repository::from_json(&info, &Self::repo_path(repo), "html_url", "clone_url", true)
     }
 
-    async fn team(
+    /// The web address of the host: github.com for api.github.com, the
+    /// hostname (with its scheme, https by default) otherwise.
+    fn web_base(&self) -> String {
+        let host = self.hostname.trim_end_matches('/');
+        if host.starts_with("http://") || host.starts_with("https://") {
+            host.to_string()
+        } else {
+            format!("https://{host}")
+        }
+    }
+
+    /// Gitea teams carry their own permission: only membership is set.
+    fn team_path(&self, repo: &RepositoryRef, team: &str) -> String {
+        match self.flavor {
+            Flavor::Gitea => format!("repos/{}/{}/teams/{team}", repo.owner, repo.name),
+            Flavor::GitHub => {
+                format!("orgs/{0}/teams/{team}/repos/{0}/{1}", repo.owner, repo.name)
+            }
+        }
+    }
+
+    async fn team_access(
         &self,
         repo: &RepositoryRef,
         team: &str,
         permission: &str,
-        reconcile: bool,
-    ) -> Result<bool, ProviderError> {
-        if self.flavor == Flavor::Gitea {
-            // Gitea teams carry their own permission: only membership is set.
-            let path = format!("repos/{}/{}/teams/{team}", repo.owner, repo.name);
-            let (status, _) = self
-                .call(Method::GET, &path, None, None, &[200, 404])
-                .await?;
-            if status == 200 {
-                return Ok(false);
-            }
-            self.call(Method::PUT, &path, None, None, &[204]).await?;
-            return Ok(true);
-        }
-        let path = format!("orgs/{0}/teams/{team}/repos/{0}/{1}", repo.owner, repo.name);
+    ) -> Result<TeamAccess, ProviderError> {
+        let accept = (self.flavor == Flavor::GitHub).then_some(TEAM_ACCEPT);
         let (status, found) = self
-            .call(Method::GET, &path, Some(TEAM_ACCEPT), None, &[200, 404])
+            .call(
+                Method::GET,
+                &self.team_path(repo, team),
+                accept,
+                None,
+                &[200, 404],
+            )
             .await?;
-        if status == 200 {
-            let current = found["role_name"].as_str().unwrap_or_default();
-            if !reconcile || current == permission {
-                return Ok(false);
-            }
-        }
+        let access = match (status, self.flavor) {
+            (404, _) => Access::Missing,
+            (_, Flavor::Gitea) => Access::Wanted,
+            (_, Flavor::GitHub) => match found["role_name"].as_str().unwrap_or_default() {
+                current if current == permission => Access::Wanted,
+                current => Access::Other(current.to_string()),
+            },
+        };
+        Ok(TeamAccess {
+            access,
+            team_id: None,
+        })
+    }
+
+    async fn grant_team(
+        &self,
+        repo: &RepositoryRef,
+        team: &str,
+        permission: &str,
+    ) -> Result<(), ProviderError> {
+        let body = match self.flavor {
+            Flavor::Gitea => None,
+            Flavor::GitHub => Some(json!({"permission": permission})),
+        };
         self.call(
             Method::PUT,
-            &path,
+            &self.team_path(repo, team),
             None,
-            Some(&json!({"permission": permission})),
+            body.as_ref(),
             &[204],
         )
         .await?;
-        Ok(true)
+        Ok(())
     }
 
-    async fn deploy_key(
-        &self,
-        repo: &RepositoryRef,
-        title: &str,
-        public_key: &str,
-        read_only: bool,
-    ) -> Result<bool, ProviderError> {
-        let keys_path = format!("repos/{}/{}/keys", repo.owner, repo.name);
-        let wanted = public_key.trim();
-        let mut page = 1;
-        loop {
+    fn keys_path(repo: &RepositoryRef) -> String {
+        format!("repos/{}/{}/keys", repo.owner, repo.name)
+    }
+
+    async fn deploy_keys(&self, repo: &RepositoryRef) -> Result<Vec<RegisteredKey>, ProviderError> {
+        let keys_path = Self::keys_path(repo);
+        let mut registered = Vec::new();
+        for page in 1.. {
             let (_, keys) = self
                 .call(
                     Method::GET,
@@ -221,64 +260,130 @@ impl GitHub {
                 )
                 .await?;
             let keys = keys.as_array().cloned().unwrap_or_default();
-            for key in &keys {
-                if key["title"].as_str() != Some(title) {
-                    continue;
-                }
-                if key["key"].as_str().map(str::trim) == Some(wanted)
-                    && key["read_only"].as_bool() == Some(read_only)
-                {
-                    return Ok(false);
-                }
-                let id = key["id"].as_u64().unwrap_or_default();
-                self.call(
-                    Method::DELETE,
-                    &format!("{keys_path}/{id}"),
-                    None,
-                    None,
-                    &[204],
-                )
-                .await?;
-            }
+            registered.extend(keys.iter().map(|key| RegisteredKey {
+                id: key["id"].as_u64().unwrap_or_default(),
+                title: key["title"].as_str().unwrap_or_default().to_string(),
+                key: key["key"].as_str().unwrap_or_default().to_string(),
+                read_only: key["read_only"].as_bool().unwrap_or(false),
+            }));
             if keys.len() < 100 {
                 break;
             }
-            page += 1;
         }
-        let body = json!({"title": title, "key": wanted, "read_only": read_only});
-        self.call(Method::POST, &keys_path, None, Some(&body), &[201])
-            .await?;
-        Ok(true)
+        Ok(registered)
+    }
+
+    async fn add_deploy_key(
+        &self,
+        repo: &RepositoryRef,
+        title: &str,
+        public_key: &str,
+        read_only: bool,
+    ) -> Result<(), ProviderError> {
+        let body = json!({"title": title, "key": public_key.trim(), "read_only": read_only});
+        self.call(
+            Method::POST,
+            &Self::keys_path(repo),
+            None,
+            Some(&body),
+            &[201],
+        )
+        .await?;
+        Ok(())
+    }
+
+    async fn remove_deploy_key(&self, repo: &RepositoryRef, id: u64) -> Result<(), ProviderError> {
+        let path = format!("{}/{id}", Self::keys_path(repo));
+        self.call(Method::DELETE, &path, None, None, &[204]).await?;
+        Ok(())
     }
 }
 
 impl GitProvider for GitHub {
-    fn ensure_repository<'a>(
+    fn name(&self) -> &'static str {
+        self.flavor.name()
+    }
+
+    fn find_repository<'a>(
+        &'a self,
+        repo: &'a RepositoryRef,
+    ) -> BoxFuture<'a, Result<Option<Repository>, ProviderError>> {
+        Box::pin(self.find(repo))
+    }
+
+    fn create_repository<'a>(
         &'a self,
         repo: &'a RepositoryRef,
         visibility: &'a str,
     ) -> BoxFuture<'a, Result<Repository, ProviderError>> {
-        Box::pin(self.repository(repo, visibility != "public"))
+        Box::pin(self.create(repo, visibility != "public"))
     }
 
-    fn ensure_team<'a>(
+    fn planned_repository(&self, repo: &RepositoryRef, visibility: &str) -> (Repository, String) {
+        let html_url = format!("{}/{}/{}", self.web_base(), repo.owner, repo.name);
+        let visibility = if visibility == "public" {
+            "public"
+        } else {
+            "private"
+        };
+        let how = match self.flavor {
+            Flavor::GitHub => visibility.to_string(),
+            Flavor::Gitea => format!("{visibility}, default branch main"),
+        };
+        let planned = Repository {
+            clone_url: format!("{html_url}.git"),
+            html_url,
+            created: true,
+        };
+        (planned, how)
+    }
+
+    fn grants_permission(&self) -> bool {
+        self.flavor == Flavor::GitHub
+    }
+
+    fn team_access<'a>(
         &'a self,
         repo: &'a RepositoryRef,
         team: &'a str,
         permission: &'a str,
-        reconcile: bool,
-    ) -> BoxFuture<'a, Result<bool, ProviderError>> {
-        Box::pin(self.team(repo, team, permission, reconcile))
+    ) -> BoxFuture<'a, Result<TeamAccess, ProviderError>> {
+        Box::pin(self.team_access(repo, team, permission))
     }
 
-    fn ensure_deploy_key<'a>(
+    fn grant_team<'a>(
+        &'a self,
+        repo: &'a RepositoryRef,
+        team: &'a str,
+        permission: &'a str,
+        _current: &'a TeamAccess,
+    ) -> BoxFuture<'a, Result<(), ProviderError>> {
+        Box::pin(self.grant_team(repo, team, permission))
+    }
+
+    fn deploy_keys<'a>(
+        &'a self,
+        repo: &'a RepositoryRef,
+    ) -> BoxFuture<'a, Result<Vec<RegisteredKey>, ProviderError>> {
+        Box::pin(self.deploy_keys(repo))
+    }
+
+    fn add_deploy_key<'a>(
         &'a self,
         repo: &'a RepositoryRef,
         title: &'a str,
         public_key: &'a str,
         read_only: bool,
-    ) -> BoxFuture<'a, Result<bool, ProviderError>> {
-        Box::pin(self.deploy_key(repo, title, public_key, read_only))
+    ) -> BoxFuture<'a, Result<(), ProviderError>> {
+        Box::pin(self.add_deploy_key(repo, title, public_key, read_only))
+    }
+
+    fn remove_deploy_key<'a>(
+        &'a self,
+        repo: &'a RepositoryRef,
+        id: u64,
+    ) -> BoxFuture<'a, Result<(), ProviderError>> {
+        Box::pin(self.remove_deploy_key(repo, id))
     }
 }
 
@@ -304,5 +409,24 @@ mod tests {
             api_base(Flavor::Gitea, "gitea.com"),
             "https://gitea.com/api/v1/"
         );
+    }
+
+    #[test]
+    fn planned_repositories_follow_the_host() {
+        let repo = RepositoryRef {
+            owner: "acme".into(),
+            name: "fleet".into(),
+            personal: false,
+        };
+        let github = GitHub::new(Flavor::GitHub, "github.com", "t").unwrap();
+        let (planned, how) = github.planned_repository(&repo, "private");
+        assert_eq!(planned.html_url, "https://github.com/acme/fleet");
+        assert_eq!(planned.clone_url, "https://github.com/acme/fleet.git");
+        assert_eq!(how, "private");
+        let gitea = GitHub::new(Flavor::Gitea, "http://127.0.0.1:3000/", "t").unwrap();
+        let (planned, how) = gitea.planned_repository(&repo, "public");
+        assert_eq!(planned.clone_url, "http://127.0.0.1:3000/acme/fleet.git");
+        assert_eq!(how, "public, default branch main");
+        assert!(!gitea.grants_permission());
     }
 }

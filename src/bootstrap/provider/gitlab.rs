@@ -4,7 +4,10 @@
 use hyper::Method;
 use serde_json::{Value, json};
 
-use super::{BoxFuture, GitProvider, JsonApi, ProviderError, Repository, RepositoryRef};
+use super::{
+    Access, BoxFuture, GitProvider, JsonApi, ProviderError, RegisteredKey, Repository,
+    RepositoryRef, TeamAccess,
+};
 
 pub const NAME: &str = "GitLab";
 /// The environment variable holding the token.
@@ -66,6 +69,18 @@ fn access_level(permission: &str) -> u64 {
         "push" => 30,
         "admin" => 50,
         _ => 40,
+    }
+}
+
+/// The `--team` permission of a GitLab access level.
+fn permission_name(level: u64) -> String {
+    match level {
+        10 => "pull".into(),
+        20 => "triage".into(),
+        30 => "push".into(),
+        40 => "maintain".into(),
+        50 => "admin".into(),
+        other => format!("access level {other}"),
     }
 }
 
@@ -132,60 +147,63 @@ impl GitLab {
         format!("{host}/{}/{}", repo.owner, repo.name)
     }
 
-    async fn repository(
+    async fn find(&self, repo: &RepositoryRef) -> Result<Option<Repository>, ProviderError> {
+        let path = format!("projects/{}", Self::lookup_path(repo));
+        let (status, found) = self
+            .call(Method::GET, &path, None, &[200, 404])
+            .await
+            .map_err(|error| error.getting(&self.reference(repo)))?;
+        if status == 404 {
+            return Ok(None);
+        }
+        Repository::from_json(&found, &path, "web_url", "http_url_to_repo", false).map(Some)
+    }
+
+    async fn create(
         &self,
         repo: &RepositoryRef,
         visibility: &str,
     ) -> Result<Repository, ProviderError> {
-        let path = format!("projects/{}", Self::lookup_path(repo));
-        let reference = self.reference(repo);
-        let (status, found) = self
-            .call(Method::GET, &path, None, &[200, 404])
-            .await
-            .map_err(|error| error.getting(&reference))?;
-        let (created, info) = if status == 200 {
-            (false, found)
-        } else {
-            let create = async {
-                let mut body = json!({
-                    "name": repo.name,
-                    "visibility": visibility,
-                    "default_branch": "main",
-                    "description": "",
-                });
-                if repo.personal {
-                    let (_, user) = self.call(Method::GET, "user", None, &[200]).await?;
-                    if !user["username"]
-                        .as_str()
-                        .is_some_and(|name| name.eq_ignore_ascii_case(&repo.owner))
-                    {
-                        return Err(ProviderError::OwnerMismatch {
-                            owner: repo.owner.clone(),
-                        });
-                    }
-                } else {
-                    let group = format!("groups/{}", encode(&repo.owner));
-                    let (_, group) = self.call(Method::GET, &group, None, &[200]).await?;
-                    body["namespace_id"] = group["id"].clone();
+        let create = async {
+            let mut body = json!({
+                "name": repo.name,
+                "visibility": visibility,
+                "default_branch": "main",
+                "description": "",
+            });
+            if repo.personal {
+                let (_, user) = self.call(Method::GET, "user", None, &[200]).await?;
+                if !user["username"]
+                    .as_str()
+                    .is_some_and(|name| name.eq_ignore_ascii_case(&repo.owner))
+                {
+                    return Err(ProviderError::OwnerMismatch {
+                        owner: repo.owner.clone(),
+                    });
                 }
-                let (_, info) = self
-                    .call(Method::POST, "projects", Some(&body), &[201])
-                    .await?;
-                Ok(info)
-            };
-            let info = create.await.map_err(|error| error.creating(&reference))?;
-            (true, info)
+            } else {
+                let group = format!("groups/{}", encode(&repo.owner));
+                let (_, group) = self.call(Method::GET, &group, None, &[200]).await?;
+                body["namespace_id"] = group["id"].clone();
+            }
+            let (_, info) = self
+                .call(Method::POST, "projects", Some(&body), &[201])
+                .await?;
+            Ok(info)
         };
-        Repository::from_json(&info, &path, "web_url", "http_url_to_repo", created)
+        let info = create
+            .await
+            .map_err(|error| error.creating(&self.reference(repo)))?;
+        let path = format!("projects/{}", Self::lookup_path(repo));
+        Repository::from_json(&info, &path, "web_url", "http_url_to_repo", true)
     }
 
-    async fn team(
+    async fn team_access(
         &self,
         repo: &RepositoryRef,
         team: &str,
         permission: &str,
-        reconcile: bool,
-    ) -> Result<bool, ProviderError> {
+    ) -> Result<TeamAccess, ProviderError> {
         let (_, group) = self
             .call(
                 Method::GET,
@@ -195,7 +213,6 @@ impl GitLab {
             )
             .await?;
         let group_id = group["id"].as_u64().unwrap_or_default();
-        let level = access_level(permission);
         let (_, project) = self
             .call(
                 Method::GET,
@@ -209,52 +226,115 @@ impl GitLab {
             .into_iter()
             .flatten()
             .find(|g| g["group_id"].as_u64() == Some(group_id));
-        if let Some(shared) = shared
-            && (!reconcile || shared["group_access_level"].as_u64() == Some(level))
-        {
-            return Ok(false);
-        }
+        let access = match shared.map(|g| g["group_access_level"].as_u64().unwrap_or_default()) {
+            None => Access::Missing,
+            Some(level) if level == access_level(permission) => Access::Wanted,
+            Some(level) => Access::Other(permission_name(level)),
+        };
+        Ok(TeamAccess {
+            access,
+            team_id: Some(group_id),
+        })
+    }
+
+    async fn grant_team(
+        &self,
+        repo: &RepositoryRef,
+        team: &str,
+        permission: &str,
+        current: &TeamAccess,
+    ) -> Result<(), ProviderError> {
+        let group_id = match current.team_id {
+            Some(id) => id,
+            None => {
+                let path = format!("groups/{}", encode(team));
+                let (_, group) = self.call(Method::GET, &path, None, &[200]).await?;
+                group["id"].as_u64().unwrap_or_default()
+            }
+        };
         let share = format!("projects/{}/share", Self::project_path(repo));
-        let body = json!({"group_id": group_id, "group_access": level});
+        let unshare = format!("{share}/{group_id}");
+        let body = json!({"group_id": group_id, "group_access": access_level(permission)});
+        if matches!(current.access, Access::Other(_)) {
+            // A share's level is changed by sharing again.
+            self.call(Method::DELETE, &unshare, None, &[204]).await?;
+        }
         let (status, _) = self
             .call(Method::POST, &share, Some(&body), &[201, 409])
             .await?;
         if status == 409 {
-            // Already shared with another level: share again.
-            self.call(Method::DELETE, &format!("{share}/{group_id}"), None, &[204])
-                .await?;
+            // Shared in the meantime, with another level: share again.
+            self.call(Method::DELETE, &unshare, None, &[204]).await?;
             self.call(Method::POST, &share, Some(&body), &[201]).await?;
         }
-        Ok(true)
+        Ok(())
     }
 
-    async fn deploy_key(
+    fn keys_path(repo: &RepositoryRef) -> String {
+        format!("projects/{}/deploy_keys", Self::project_path(repo))
+    }
+
+    async fn deploy_keys(&self, repo: &RepositoryRef) -> Result<Vec<RegisteredKey>, ProviderError> {
+        let (_, keys) = self
+            .call(Method::GET, &Self::keys_path(repo), None, &[200])
+            .await?;
+        Ok(keys
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|key| RegisteredKey {
+                id: key["id"].as_u64().unwrap_or_default(),
+                title: key["title"].as_str().unwrap_or_default().to_string(),
+                key: key["key"].as_str().unwrap_or_default().to_string(),
+                read_only: !key["can_push"].as_bool().unwrap_or(false),
+            })
+            .collect())
+    }
+
+    async fn add_deploy_key(
         &self,
         repo: &RepositoryRef,
         title: &str,
         public_key: &str,
         read_only: bool,
-    ) -> Result<bool, ProviderError> {
-        let keys_path = format!("projects/{}/deploy_keys", Self::project_path(repo));
-        let wanted = public_key.trim();
-        let (_, keys) = self.call(Method::GET, &keys_path, None, &[200]).await?;
-        for key in keys.as_array().into_iter().flatten() {
-            if key["title"].as_str() != Some(title) {
-                continue;
-            }
-            if key["key"].as_str().map(str::trim) == Some(wanted)
-                && key["can_push"].as_bool() == Some(!read_only)
-            {
-                return Ok(false);
-            }
-            let id = key["id"].as_u64().unwrap_or_default();
-            self.call(Method::DELETE, &format!("{keys_path}/{id}"), None, &[204])
-                .await?;
-        }
-        let body = json!({"title": title, "key": wanted, "can_push": !read_only});
-        self.call(Method::POST, &keys_path, Some(&body), &[201])
+    ) -> Result<(), ProviderError> {
+        let body = json!({"title": title, "key": public_key.trim(), "can_push": !read_only});
+        self.call(Method::POST, &Self::keys_path(repo), Some(&body), &[201])
             .await?;
-        Ok(true)
+        Ok(())
+    }
+
+    async fn remove_deploy_key(&self, repo: &RepositoryRef, id: u64) -> Result<(), ProviderError> {
+        let path = format!("{}/{id}", Self::keys_path(repo));
+        self.call(Method::DELETE, &path, None, &[204]).await?;
+        Ok(())
+    }
+
+    fn tokens_path(repo: &RepositoryRef) -> String {
+        format!("projects/{}/deploy_tokens", Self::project_path(repo))
+    }
+
+    /// The active (neither expired nor revoked) deploy tokens named `name`;
+    /// GitLab lists them without their values.
+    pub async fn active_deploy_tokens(
+        &self,
+        repo: &RepositoryRef,
+        name: &str,
+    ) -> Result<Vec<u64>, ProviderError> {
+        let (_, tokens) = self
+            .call(Method::GET, &Self::tokens_path(repo), None, &[200])
+            .await?;
+        Ok(tokens
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|token| {
+                !token["expired"].as_bool().unwrap_or(false)
+                    && !token["revoked"].as_bool().unwrap_or(false)
+                    && token["name"].as_str() == Some(name)
+            })
+            .map(|token| token["id"].as_u64().unwrap_or_default())
+            .collect())
     }
 
     /// Creates the read-only deploy token `name`, deleting an active one of
@@ -265,16 +345,10 @@ impl GitLab {
         repo: &RepositoryRef,
         name: &str,
     ) -> Result<DeployToken, ProviderError> {
-        let tokens_path = format!("projects/{}/deploy_tokens", Self::project_path(repo));
-        let (_, tokens) = self.call(Method::GET, &tokens_path, None, &[200]).await?;
-        for token in tokens.as_array().into_iter().flatten() {
-            let active = !token["expired"].as_bool().unwrap_or(false)
-                && !token["revoked"].as_bool().unwrap_or(false);
-            if active && token["name"].as_str() == Some(name) {
-                let id = token["id"].as_u64().unwrap_or_default();
-                self.call(Method::DELETE, &format!("{tokens_path}/{id}"), None, &[204])
-                    .await?;
-            }
+        let tokens_path = Self::tokens_path(repo);
+        for id in self.active_deploy_tokens(repo, name).await? {
+            self.call(Method::DELETE, &format!("{tokens_path}/{id}"), None, &[204])
+                .await?;
         }
         let body = json!({"name": name, "scopes": ["read_repository"]});
         let (_, created) = self
@@ -297,32 +371,77 @@ impl GitLab {
 }
 
 impl GitProvider for GitLab {
-    fn ensure_repository<'a>(
+    fn name(&self) -> &'static str {
+        NAME
+    }
+
+    fn find_repository<'a>(
+        &'a self,
+        repo: &'a RepositoryRef,
+    ) -> BoxFuture<'a, Result<Option<Repository>, ProviderError>> {
+        Box::pin(self.find(repo))
+    }
+
+    fn create_repository<'a>(
         &'a self,
         repo: &'a RepositoryRef,
         visibility: &'a str,
     ) -> BoxFuture<'a, Result<Repository, ProviderError>> {
-        Box::pin(self.repository(repo, visibility))
+        Box::pin(self.create(repo, visibility))
     }
 
-    fn ensure_team<'a>(
+    fn planned_repository(&self, repo: &RepositoryRef, visibility: &str) -> (Repository, String) {
+        let html_url = format!("{}/{}/{}", self.base_url, repo.owner, repo.name);
+        let planned = Repository {
+            clone_url: format!("{html_url}.git"),
+            html_url,
+            created: true,
+        };
+        (planned, format!("{visibility}, default branch main"))
+    }
+
+    fn team_access<'a>(
         &'a self,
         repo: &'a RepositoryRef,
         team: &'a str,
         permission: &'a str,
-        reconcile: bool,
-    ) -> BoxFuture<'a, Result<bool, ProviderError>> {
-        Box::pin(self.team(repo, team, permission, reconcile))
+    ) -> BoxFuture<'a, Result<TeamAccess, ProviderError>> {
+        Box::pin(self.team_access(repo, team, permission))
     }
 
-    fn ensure_deploy_key<'a>(
+    fn grant_team<'a>(
+        &'a self,
+        repo: &'a RepositoryRef,
+        team: &'a str,
+        permission: &'a str,
+        current: &'a TeamAccess,
+    ) -> BoxFuture<'a, Result<(), ProviderError>> {
+        Box::pin(self.grant_team(repo, team, permission, current))
+    }
+
+    fn deploy_keys<'a>(
+        &'a self,
+        repo: &'a RepositoryRef,
+    ) -> BoxFuture<'a, Result<Vec<RegisteredKey>, ProviderError>> {
+        Box::pin(self.deploy_keys(repo))
+    }
+
+    fn add_deploy_key<'a>(
         &'a self,
         repo: &'a RepositoryRef,
         title: &'a str,
         public_key: &'a str,
         read_only: bool,
-    ) -> BoxFuture<'a, Result<bool, ProviderError>> {
-        Box::pin(self.deploy_key(repo, title, public_key, read_only))
+    ) -> BoxFuture<'a, Result<(), ProviderError>> {
+        Box::pin(self.add_deploy_key(repo, title, public_key, read_only))
+    }
+
+    fn remove_deploy_key<'a>(
+        &'a self,
+        repo: &'a RepositoryRef,
+        id: u64,
+    ) -> BoxFuture<'a, Result<(), ProviderError>> {
+        Box::pin(self.remove_deploy_key(repo, id))
     }
 }
 
@@ -352,5 +471,13 @@ mod tests {
         assert_eq!(encode("group/sub/fleet"), "group%2Fsub%2Ffleet");
         assert_eq!(base_url("gitlab.com"), "https://gitlab.com");
         assert_eq!(base_url("http://127.0.0.1:8080/"), "http://127.0.0.1:8080");
+    }
+
+    #[test]
+    fn access_levels_read_back_as_permissions() {
+        for permission in ["pull", "triage", "push", "maintain", "admin"] {
+            assert_eq!(permission_name(access_level(permission)), permission);
+        }
+        assert_eq!(permission_name(5), "access level 5");
     }
 }

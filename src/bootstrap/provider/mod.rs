@@ -117,15 +117,150 @@ impl Repository {
 
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + 'a>>;
 
-/// The calls bootstrap makes to a Git host.
+/// A team's access to a repository, compared with the wanted permission.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Access {
+    /// The team has no access.
+    Missing,
+    /// The team has the wanted permission (for Gitea, whose teams carry
+    /// their own permission, any access).
+    Wanted,
+    /// The team has another permission, as the provider names it.
+    Other(String),
+}
+
+/// What a look-up found about a team, with what granting needs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TeamAccess {
+    pub access: Access,
+    /// The provider's id of the team, where granting names it by id.
+    pub team_id: Option<u64>,
+}
+
+impl TeamAccess {
+    /// Whether a run grants the permission: when the team has no access,
+    /// or (with `reconcile`) another permission.
+    pub fn needs_grant(&self, reconcile: bool) -> bool {
+        match self.access {
+            Access::Missing => true,
+            Access::Wanted => false,
+            Access::Other(_) => reconcile,
+        }
+    }
+}
+
+/// A deploy key registered on the repository (a GitLab deploy key, a
+/// Bitbucket access key).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RegisteredKey {
+    pub id: u64,
+    pub title: String,
+    /// `<type> <base64> [comment]`.
+    pub key: String,
+    pub read_only: bool,
+}
+
+impl RegisteredKey {
+    /// Whether this is `public_key` with the wanted access; comments, which
+    /// providers drop or replace, do not count.
+    pub fn matches(&self, public_key: &str, read_only: bool) -> bool {
+        self.read_only == read_only && key_material(&self.key) == key_material(public_key)
+    }
+}
+
+/// `<type> <base64>` of an OpenSSH public key, without its comment.
+pub fn key_material(public_key: &str) -> String {
+    public_key
+        .split_whitespace()
+        .take(2)
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// The calls bootstrap makes to a Git host. The look-ups only read (GET
+/// requests), so that `--dry-run` can use them; the `ensure_*` methods
+/// combine them with the writes.
 pub trait GitProvider {
-    /// Finds the repository, creating it (empty, default branch `main`,
-    /// `visibility` private, internal or public) when it does not exist.
-    fn ensure_repository<'a>(
+    /// The provider's name, for messages.
+    fn name(&self) -> &'static str;
+
+    /// The repository, or `None` when it does not exist.
+    fn find_repository<'a>(
+        &'a self,
+        repo: &'a RepositoryRef,
+    ) -> BoxFuture<'a, Result<Option<Repository>, ProviderError>>;
+
+    /// Creates the repository, empty, with default branch `main` and
+    /// `visibility` private, internal or public.
+    fn create_repository<'a>(
         &'a self,
         repo: &'a RepositoryRef,
         visibility: &'a str,
     ) -> BoxFuture<'a, Result<Repository, ProviderError>>;
+
+    /// What [`Self::create_repository`] would make, without a request: the
+    /// URLs the provider gives new repositories, and a few words on how it
+    /// creates one (visibility, default branch).
+    fn planned_repository(&self, repo: &RepositoryRef, visibility: &str) -> (Repository, String);
+
+    /// Whether granting sets the permission; Gitea teams carry their own,
+    /// so only membership is granted there.
+    fn grants_permission(&self) -> bool {
+        true
+    }
+
+    /// The access `team` has on an organisation repository.
+    fn team_access<'a>(
+        &'a self,
+        repo: &'a RepositoryRef,
+        team: &'a str,
+        permission: &'a str,
+    ) -> BoxFuture<'a, Result<TeamAccess, ProviderError>>;
+
+    /// Grants `team` `permission`, replacing the `current` access.
+    fn grant_team<'a>(
+        &'a self,
+        repo: &'a RepositoryRef,
+        team: &'a str,
+        permission: &'a str,
+        current: &'a TeamAccess,
+    ) -> BoxFuture<'a, Result<(), ProviderError>>;
+
+    /// Every deploy key registered on the repository.
+    fn deploy_keys<'a>(
+        &'a self,
+        repo: &'a RepositoryRef,
+    ) -> BoxFuture<'a, Result<Vec<RegisteredKey>, ProviderError>>;
+
+    /// Registers `public_key` as the deploy key titled `title`.
+    fn add_deploy_key<'a>(
+        &'a self,
+        repo: &'a RepositoryRef,
+        title: &'a str,
+        public_key: &'a str,
+        read_only: bool,
+    ) -> BoxFuture<'a, Result<(), ProviderError>>;
+
+    /// Removes the deploy key `id`.
+    fn remove_deploy_key<'a>(
+        &'a self,
+        repo: &'a RepositoryRef,
+        id: u64,
+    ) -> BoxFuture<'a, Result<(), ProviderError>>;
+
+    /// Finds the repository, creating it when it does not exist.
+    fn ensure_repository<'a>(
+        &'a self,
+        repo: &'a RepositoryRef,
+        visibility: &'a str,
+    ) -> BoxFuture<'a, Result<Repository, ProviderError>> {
+        Box::pin(async move {
+            match self.find_repository(repo).await? {
+                Some(found) => Ok(found),
+                None => self.create_repository(repo, visibility).await,
+            }
+        })
+    }
 
     /// Grants `team` `permission` on an organisation repository; `false`
     /// when it already had access and `reconcile` is off.
@@ -135,9 +270,18 @@ pub trait GitProvider {
         team: &'a str,
         permission: &'a str,
         reconcile: bool,
-    ) -> BoxFuture<'a, Result<bool, ProviderError>>;
+    ) -> BoxFuture<'a, Result<bool, ProviderError>> {
+        Box::pin(async move {
+            let current = self.team_access(repo, team, permission).await?;
+            if !current.needs_grant(reconcile) {
+                return Ok(false);
+            }
+            self.grant_team(repo, team, permission, &current).await?;
+            Ok(true)
+        })
+    }
 
-    /// Makes `public_key` the deploy key titled `title`, replacing a key
+    /// Makes `public_key` the deploy key titled `title`, replacing keys
     /// with the same title; `false` when it was already there.
     fn ensure_deploy_key<'a>(
         &'a self,
@@ -145,7 +289,21 @@ pub trait GitProvider {
         title: &'a str,
         public_key: &'a str,
         read_only: bool,
-    ) -> BoxFuture<'a, Result<bool, ProviderError>>;
+    ) -> BoxFuture<'a, Result<bool, ProviderError>> {
+        Box::pin(async move {
+            let keys = self.deploy_keys(repo).await?;
+            let titled: Vec<&RegisteredKey> = keys.iter().filter(|k| k.title == title).collect();
+            if titled.iter().any(|k| k.matches(public_key, read_only)) {
+                return Ok(false);
+            }
+            for key in titled {
+                self.remove_deploy_key(repo, key.id).await?;
+            }
+            self.add_deploy_key(repo, title, public_key, read_only)
+                .await?;
+            Ok(true)
+        })
+    }
 }
 
 /// Upstream's deploy key title: the non-empty values of namespace, branch,
@@ -180,6 +338,32 @@ mod tests {
             deploy_key_title("flux-system", "main", "flux-system", ""),
             "flux-system-main-flux-system"
         );
+    }
+
+    #[test]
+    fn registered_keys_match_without_their_comment() {
+        let key = RegisteredKey {
+            id: 1,
+            title: "t".into(),
+            key: "ssh-ed25519 AAAAC3Nza title".into(),
+            read_only: true,
+        };
+        assert!(key.matches("ssh-ed25519 AAAAC3Nza\n", true));
+        assert!(key.matches("ssh-ed25519 AAAAC3Nza flux@host", true));
+        assert!(!key.matches("ssh-ed25519 AAAAC3Nza", false));
+        assert!(!key.matches("ssh-ed25519 AAAAother", true));
+    }
+
+    #[test]
+    fn a_team_is_granted_when_missing_or_reconciled() {
+        let access = |access| TeamAccess {
+            access,
+            team_id: None,
+        };
+        assert!(access(Access::Missing).needs_grant(false));
+        assert!(!access(Access::Wanted).needs_grant(true));
+        assert!(!access(Access::Other("pull".into())).needs_grant(false));
+        assert!(access(Access::Other("pull".into())).needs_grant(true));
     }
 
     #[test]

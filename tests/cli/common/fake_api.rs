@@ -80,6 +80,22 @@ impl FakeApi {
     }
 }
 
+impl FakeApi {
+    /// The paths of the requests after the first `since`, asserting that
+    /// there is at least one and that all of them are GETs.
+    pub fn reads_since(&self, since: usize) -> Vec<String> {
+        let later = self.calls().split_off(since);
+        assert!(!later.is_empty(), "no request at all");
+        let writes: Vec<String> = later
+            .iter()
+            .filter(|c| c.method != "GET")
+            .map(|c| format!("{} {}", c.method, c.path))
+            .collect();
+        assert!(writes.is_empty(), "writes: {writes:?}");
+        later.into_iter().map(|c| c.path).collect()
+    }
+}
+
 fn serve(prefix: &str, route: &Route, calls: &Mutex<Vec<Call>>, mut stream: TcpStream) {
     let mut reader = BufReader::new(stream.try_clone().unwrap());
     let mut line = String::new();

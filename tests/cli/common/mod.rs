@@ -33,6 +33,23 @@ pub fn run(args: &[&str]) -> Run {
     }
 }
 
+/// `args` with `--dry-run` appended.
+pub fn dry_run<'a>(args: &[&'a str]) -> Vec<&'a str> {
+    args.iter().copied().chain(["--dry-run"]).collect()
+}
+
+/// The lines of the `--dry-run` plan section starting with the line
+/// `header`, up to the next section header (an unindented line).
+pub fn plan_section<'a>(stdout: &'a str, header: &str) -> Vec<&'a str> {
+    let mut lines = stdout.lines().skip_while(|line| *line != header);
+    let Some(first) = lines.next() else {
+        panic!("no section {header:?} in the plan:\n{stdout}");
+    };
+    std::iter::once(first)
+        .chain(lines.take_while(|line| line.starts_with(' ')))
+        .collect()
+}
+
 /// The repository root (for generated files).
 pub fn repo_root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
