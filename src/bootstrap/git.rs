@@ -8,6 +8,8 @@ use std::path::Path;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 
+use super::signing::{Signer, SigningError};
+
 use git2::{
     Cred, CredentialType, Direction, FetchOptions, IndexAddOption, PushOptions, RemoteCallbacks,
     Repository,
@@ -50,6 +52,8 @@ pub enum GitError {
     Io(#[from] std::io::Error),
     #[error("push rejected: {0}")]
     Rejected(String),
+    #[error(transparent)]
+    Signing(#[from] SigningError),
 }
 
 impl From<git2::Error> for GitError {
@@ -243,9 +247,14 @@ impl WorkTree {
             .map(|oid| oid.to_string())
     }
 
-    /// Stages every change (new, modified, deleted) and commits it; `None`
-    /// when nothing changed.
-    pub fn commit(&self, message: &str, author: &Author) -> Result<Option<String>, GitError> {
+    /// Stages every change (new, modified, deleted) and commits it, signed
+    /// by `signer` when there is one; `None` when nothing changed.
+    pub fn commit(
+        &self,
+        message: &str,
+        author: &Author,
+        signer: Option<&Signer>,
+    ) -> Result<Option<String>, GitError> {
         let mut index = self.repo.index()?;
         index.add_all(["*"], IndexAddOption::DEFAULT, None)?;
         index.update_all(["*"], None)?;
@@ -270,10 +279,18 @@ impl WorkTree {
         if !raw.ends_with('\n') {
             raw.push('\n');
         }
-        let oid = self
-            .repo
-            .odb()?
-            .write(git2::ObjectType::Commit, raw.as_bytes())?;
+        let oid = match signer {
+            // As `git commit -S`: the signature covers the buffer without
+            // it, and goes in the `gpgsig` header.
+            Some(signer) => {
+                let signature = signer.sign(raw.as_bytes())?;
+                self.repo.commit_signed(&raw, &signature, None)?
+            }
+            None => self
+                .repo
+                .odb()?
+                .write(git2::ObjectType::Commit, raw.as_bytes())?,
+        };
         let branch_ref = format!("refs/heads/{}", self.branch);
         self.repo
             .reference(&branch_ref, oid, true, "bootstrap commit")?;
@@ -336,8 +353,8 @@ mod tests {
         let (tree, cloned) = WorkTree::clone(&url, "main", &GitAuth::None).unwrap();
         assert_eq!(cloned, Cloned::Empty);
         tree.write("a/b.yaml", "x: 1\n").unwrap();
-        let first = tree.commit("first", &author()).unwrap().unwrap();
-        assert_eq!(tree.commit("again", &author()).unwrap(), None);
+        let first = tree.commit("first", &author(), None).unwrap().unwrap();
+        assert_eq!(tree.commit("again", &author(), None).unwrap(), None);
         tree.push().unwrap();
         let (again, cloned) = WorkTree::clone(&url, "main", &GitAuth::None).unwrap();
         assert_eq!(cloned, Cloned::Branch);
@@ -346,11 +363,42 @@ mod tests {
     }
 
     #[test]
+    fn a_signer_puts_its_signature_in_the_gpgsig_header() {
+        let key = ssh_key::PrivateKey::random(&mut rand::thread_rng(), ssh_key::Algorithm::Ed25519)
+            .unwrap();
+        let public = key.public_key().clone();
+        let signer = Signer::ssh(key);
+        let (_remote, url) = bare();
+        let (tree, _) = WorkTree::clone(&url, "main", &GitAuth::None).unwrap();
+        for (round, file) in ["a", "b"].iter().enumerate() {
+            tree.write(file, "1").unwrap();
+            let sha = tree
+                .commit(file, &author(), Some(&signer))
+                .unwrap()
+                .unwrap();
+            assert_eq!(tree.head().as_deref(), Some(sha.as_str()));
+            let oid = git2::Oid::from_str(&sha).unwrap();
+            let commit = tree.repo.find_commit(oid).unwrap();
+            assert_eq!(commit.parent_count(), round);
+            let (signature, signed) = tree.repo.extract_signature(&oid, None).unwrap();
+            let signature = signature.as_str().unwrap();
+            assert!(signature.starts_with("-----BEGIN SSH SIGNATURE-----\n"));
+            let sig = ssh_key::SshSig::from_pem(signature).unwrap();
+            public.verify("git", &signed, &sig).unwrap();
+            assert!(!String::from_utf8_lossy(&signed).contains("gpgsig"));
+        }
+        assert_eq!(
+            tree.commit("again", &author(), Some(&signer)).unwrap(),
+            None
+        );
+    }
+
+    #[test]
     fn missing_branch_starts_from_the_default_branch() {
         let (_remote, url) = bare();
         let (tree, _) = WorkTree::clone(&url, "main", &GitAuth::None).unwrap();
         tree.write("README", "hi\n").unwrap();
-        let base = tree.commit("base", &author()).unwrap().unwrap();
+        let base = tree.commit("base", &author(), None).unwrap().unwrap();
         tree.push().unwrap();
         let (other, cloned) = WorkTree::clone(&url, "staging", &GitAuth::None).unwrap();
         assert_eq!(cloned, Cloned::NewBranchFrom("main".into()));
@@ -363,15 +411,15 @@ mod tests {
         let (_remote, url) = bare();
         let (first, _) = WorkTree::clone(&url, "main", &GitAuth::None).unwrap();
         first.write("a", "1").unwrap();
-        first.commit("a", &author()).unwrap();
+        first.commit("a", &author(), None).unwrap();
         first.push().unwrap();
         let (one, _) = WorkTree::clone(&url, "main", &GitAuth::None).unwrap();
         let (two, _) = WorkTree::clone(&url, "main", &GitAuth::None).unwrap();
         one.write("b", "1").unwrap();
-        one.commit("b", &author()).unwrap();
+        one.commit("b", &author(), None).unwrap();
         one.push().unwrap();
         two.write("c", "1").unwrap();
-        two.commit("c", &author()).unwrap();
+        two.commit("c", &author(), None).unwrap();
         let err = two.push().unwrap_err();
         assert!(err.is_conflict(), "{err}");
     }
