@@ -367,7 +367,7 @@ mod tests {
         let key = ssh_key::PrivateKey::random(&mut rand::thread_rng(), ssh_key::Algorithm::Ed25519)
             .unwrap();
         let public = key.public_key().clone();
-        let signer = Signer::ssh(key);
+        let signer = Signer::ssh(key).unwrap();
         let (_remote, url) = bare();
         let (tree, _) = WorkTree::clone(&url, "main", &GitAuth::None).unwrap();
         for (round, file) in ["a", "b"].iter().enumerate() {

@@ -61,14 +61,14 @@ pub enum SigningError {
     #[error("--gpg-passphrase and --gpg-key-id require --gpg-key-ring")]
     GpgWithoutKeyRing,
     #[error(
-        "--ssh-signing-reuse-private-key is not supported by 'bootstrap {provider}'; {provider} bootstrap generates its own deploy key, so there is no --private-key-file to sign with: pass a signing key with --ssh-signing-key-file instead"
+        "--ssh-signing-reuse-private-key is not supported by 'bootstrap {provider}'; it generates its own deploy key, so there is no --private-key-file to sign with: pass a signing key with --ssh-signing-key-file instead"
     )]
     ReuseNotSupported { provider: String },
-    #[error("unable to read {flag} {path}: {source}")]
+    #[error("unable to read {flag} {path}: {error}")]
     Read {
         flag: &'static str,
         path: String,
-        source: std::io::Error,
+        error: std::io::Error,
     },
     #[error(
         "invalid --gpg-key-id {0:?}: expected 16 hexadecimal characters (optionally prefixed with 0x), as 'gpg --list-secret-keys --keyid-format=long' prints them"
@@ -159,6 +159,10 @@ pub struct GpgSigner {
 #[derive(Clone)]
 pub struct SshSigner {
     key: ssh_key::PrivateKey,
+    /// The same key for the `rsa` crate: ssh-key 0.6 rebuilds RSA keys
+    /// with a wrong second prime and cannot sign with them, so RSA
+    /// signatures are made here.
+    rsa: Option<rsa::RsaPrivateKey>,
 }
 
 impl std::fmt::Debug for Signer {
@@ -182,8 +186,10 @@ const SSH_NAMESPACE: &str = "git";
 
 impl Signer {
     /// An SSH signer from a decrypted key.
-    pub fn ssh(key: ssh_key::PrivateKey) -> Self {
-        Self::Ssh(SshSigner { key })
+    pub fn ssh(key: ssh_key::PrivateKey) -> Result<Self, SigningError> {
+        SshSigner::new(key)
+            .map(Self::Ssh)
+            .map_err(|e| SigningError::Sign(format!("SSH key: {e}")))
     }
 
     /// Signs a raw commit buffer; the result is the armored signature for
@@ -232,11 +238,44 @@ impl SshSigner {
             .to_string()
     }
 
+    fn new(key: ssh_key::PrivateKey) -> Result<Self, String> {
+        let rsa = match key.key_data() {
+            ssh_key::private::KeypairData::Rsa(pair) => Some(rsa_private_key(pair)?),
+            _ => None,
+        };
+        Ok(Self { key, rsa })
+    }
+
     fn sign(&self, data: &[u8]) -> Result<String, SigningError> {
-        let signature = self
-            .key
-            .sign(SSH_NAMESPACE, ssh_key::HashAlg::Sha512, data)
-            .map_err(|e| SigningError::Sign(format!("SSH key {}: {e}", self.fingerprint())))?;
+        let failed = |e: &dyn std::fmt::Display| {
+            SigningError::Sign(format!("SSH key {}: {e}", self.fingerprint()))
+        };
+        let hash = ssh_key::HashAlg::Sha512;
+        let signature = match &self.rsa {
+            None => self
+                .key
+                .sign(SSH_NAMESPACE, hash, data)
+                .map_err(|e| failed(&e))?,
+            Some(rsa) => {
+                use rsa::signature::{SignatureEncoding, Signer as _};
+                let signed = ssh_key::SshSig::signed_data(SSH_NAMESPACE, hash, data)
+                    .map_err(|e| failed(&e))?;
+                let bytes = rsa::pkcs1v15::SigningKey::<sha2::Sha512>::new(rsa.clone())
+                    .try_sign(&signed)
+                    .map_err(|e| failed(&e))?
+                    .to_vec();
+                let algorithm = ssh_key::Algorithm::Rsa { hash: Some(hash) };
+                let signature =
+                    ssh_key::Signature::new(algorithm, bytes).map_err(|e| failed(&e))?;
+                ssh_key::SshSig::new(
+                    self.key.public_key().key_data().clone(),
+                    SSH_NAMESPACE,
+                    hash,
+                    signature,
+                )
+                .map_err(|e| failed(&e))?
+            }
+        };
         signature
             .to_pem(ssh_key::LineEnding::LF)
             .map_err(|e| SigningError::Sign(format!("SSH key {}: {e}", self.fingerprint())))
@@ -345,15 +384,39 @@ impl SigningFlags {
                 message,
             },
         })?;
-        Ok(Some(Signer::Ssh(SshSigner { key })))
+        let signer = SshSigner::new(key).map_err(|message| SigningError::SshKey {
+            flag,
+            path: path.clone(),
+            message,
+        })?;
+        Ok(Some(Signer::Ssh(signer)))
     }
 }
 
+/// An SSH RSA key pair as the `rsa` crate's private key.
+fn rsa_private_key(pair: &ssh_key::private::RsaKeypair) -> Result<rsa::RsaPrivateKey, String> {
+    let number = |m: &ssh_key::Mpint| {
+        m.as_positive_bytes()
+            .map(rsa::BigUint::from_bytes_be)
+            .ok_or_else(|| "malformed RSA key".to_string())
+    };
+    let key = rsa::RsaPrivateKey::from_components(
+        number(&pair.public.n)?,
+        number(&pair.public.e)?,
+        number(&pair.private.d)?,
+        vec![number(&pair.private.p)?, number(&pair.private.q)?],
+    )
+    .map_err(|e| format!("invalid RSA key: {e}"))?;
+    key.validate()
+        .map_err(|e| format!("invalid RSA key: {e}"))?;
+    Ok(key)
+}
+
 fn read(path: &str, flag: &'static str) -> Result<Vec<u8>, SigningError> {
-    std::fs::read(Path::new(path)).map_err(|source| SigningError::Read {
+    std::fs::read(Path::new(path)).map_err(|error| SigningError::Read {
         flag,
         path: path.to_string(),
-        source,
+        error,
     })
 }
 
@@ -480,12 +543,13 @@ fn load_gpg(
             .key
             .unlock(&password, |_, _| Ok(())),
     };
-    if let Err(e) = unlocked.and_then(|inner| inner) {
+    if unlocked.and_then(|inner| inner).is_err() {
         let reason = if passphrase.is_empty() {
-            "the key is passphrase protected and no passphrase was given".to_string()
+            "the key is passphrase protected and no passphrase was given"
         } else {
-            format!("wrong passphrase ({e})")
-        };
+            "wrong passphrase"
+        }
+        .to_string();
         return Err(SigningError::GpgPassphrase {
             id: key_id,
             path: path.to_string(),
@@ -720,25 +784,42 @@ mod tests {
     fn ssh_signer() -> Signer {
         let key = ssh_key::PrivateKey::random(&mut rand::thread_rng(), ssh_key::Algorithm::Ed25519)
             .unwrap();
-        Signer::Ssh(SshSigner { key })
+        Signer::ssh(key).unwrap()
     }
 
-    #[test]
-    fn ssh_signatures_are_sshsig_in_the_git_namespace() {
-        let signer = ssh_signer();
-        let armored = signer.sign(b"tree 0000\n\nmessage\n").unwrap();
+    fn assert_sshsig(signer: &Signer, algorithm: &str) {
+        let message = b"tree 0000\n\nmessage\n";
+        let armored = signer.sign(message).unwrap();
         assert!(armored.starts_with("-----BEGIN SSH SIGNATURE-----\n"));
         assert!(armored.ends_with("-----END SSH SIGNATURE-----"));
         let sig = ssh_key::SshSig::from_pem(&armored).unwrap();
         assert_eq!(sig.namespace(), "git");
         assert_eq!(sig.hash_alg(), ssh_key::HashAlg::Sha512);
-        let Signer::Ssh(ssh) = &signer else {
+        assert_eq!(sig.algorithm().as_str(), algorithm);
+        let Signer::Ssh(ssh) = signer else {
             unreachable!()
         };
-        ssh.key
-            .public_key()
-            .verify("git", b"tree 0000\n\nmessage\n", &sig)
-            .unwrap();
+        ssh.key.public_key().verify("git", message, &sig).unwrap();
+        assert!(
+            ssh.key
+                .public_key()
+                .verify("git", b"another message", &sig)
+                .is_err()
+        );
+    }
+
+    #[test]
+    fn ssh_signatures_are_sshsig_in_the_git_namespace() {
+        assert_sshsig(&ssh_signer(), "ssh-ed25519");
+    }
+
+    #[test]
+    fn ssh_rsa_signatures_use_sha512() {
+        let key = rsa::RsaPrivateKey::new(&mut rand::thread_rng(), 2048).unwrap();
+        use rsa::pkcs1::EncodeRsaPrivateKey;
+        let pem = key.to_pkcs1_pem(rsa::pkcs8::LineEnding::LF).unwrap();
+        let key = crate::secret::ssh_private_key_from_pem(&pem).unwrap();
+        assert_sshsig(&Signer::ssh(key).unwrap(), "rsa-sha2-512");
     }
 
     #[test]
