@@ -168,7 +168,7 @@ pub struct BootstrapCommonArgs {
     )]
     pub ssh_signing_password: String,
 
-    /// Sign the commits with the --private-key-file key (decrypted with --password).
+    /// Sign the commits with the --private-key-file key (with bootstrap git, decrypted with --password).
     #[arg(long, global = true, num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false", value_parser = go_bool)]
     pub ssh_signing_reuse_private_key: bool,
 
