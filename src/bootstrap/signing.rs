@@ -136,11 +136,11 @@ pub enum SigningError {
     Sign(String),
 }
 
-/// A loaded, decrypted signing key.
+/// A loaded, decrypted signing key (boxed: the keys are large).
 #[derive(Clone)]
 pub enum Signer {
-    Gpg(GpgSigner),
-    Ssh(SshSigner),
+    Gpg(Box<GpgSigner>),
+    Ssh(Box<SshSigner>),
 }
 
 /// An OpenPGP key: the entity, the key of it that signs, and its passphrase
@@ -188,7 +188,7 @@ impl Signer {
     /// An SSH signer from a decrypted key.
     pub fn ssh(key: ssh_key::PrivateKey) -> Result<Self, SigningError> {
         SshSigner::new(key)
-            .map(Self::Ssh)
+            .map(|signer| Self::Ssh(Box::new(signer)))
             .map_err(|e| SigningError::Sign(format!("SSH key: {e}")))
     }
 
@@ -338,7 +338,7 @@ impl SigningFlags {
             };
             let bytes = read(&self.gpg_key_ring, "--gpg-key-ring")?;
             return load_gpg(&bytes, &self.gpg_key_ring, id, &self.gpg_passphrase)
-                .map(|s| Some(Signer::Gpg(s)));
+                .map(|s| Some(Signer::Gpg(Box::new(s))));
         }
         let (flag, path, password_flag, password) = if !self.ssh_signing_key_file.is_empty() {
             (
@@ -389,7 +389,7 @@ impl SigningFlags {
             path: path.clone(),
             message,
         })?;
-        Ok(Some(Signer::Ssh(signer)))
+        Ok(Some(Signer::Ssh(Box::new(signer))))
     }
 }
 
