@@ -17,7 +17,7 @@ const PASSPHRASE: &str = "correct horse battery staple";
 const EMAIL: &str = "flux@example.com";
 
 /// Whether `tool` runs here; tests that need it say why they skip.
-fn have(tool: &str) -> bool {
+pub(crate) fn have(tool: &str) -> bool {
     let found = Command::new(tool).arg("--version").output().is_ok();
     if !found {
         println!("skipped: {tool} is not installed");
@@ -133,7 +133,7 @@ fn git(home: &Path) -> Command {
 }
 
 /// Every commit of `main`, newest first.
-fn commits(dir: &Path) -> Vec<String> {
+pub(crate) fn commits(dir: &Path) -> Vec<String> {
     let repo = Repository::open_bare(dir).unwrap();
     let mut walk = repo.revwalk().unwrap();
     walk.push_ref("refs/heads/main").unwrap();
@@ -226,14 +226,14 @@ fn gpg_rsa_binary_ring_without_key_id_signs_with_its_first_key() {
 }
 
 /// An SSH key made by `ssh-keygen`, and its allowed-signers file.
-struct SshKey {
+pub(crate) struct SshKey {
     dir: tempfile::TempDir,
-    path: PathBuf,
+    pub(crate) path: PathBuf,
     allowed_signers: PathBuf,
 }
 
 impl SshKey {
-    fn new(extra: &[&str], passphrase: &str) -> Self {
+    pub(crate) fn new(extra: &[&str], passphrase: &str) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("signing_key");
         checked(
@@ -257,7 +257,7 @@ impl SshKey {
         }
     }
 
-    fn verify(&self) -> impl Fn(&Path, &str) + '_ {
+    pub(crate) fn verify(&self) -> impl Fn(&Path, &str) + '_ {
         move |repo: &Path, sha: &str| {
             let output = git(self.dir.path())
                 .arg("-c")
