@@ -299,15 +299,16 @@ impl SigningFlags {
     /// is the `bootstrap` subcommand; github and gitea generate their own
     /// deploy key, so they have no private key file to reuse.
     pub fn validate(&self, provider: &str) -> Result<(), SigningError> {
+        // The provider's own check comes first, as upstream's.
+        if self.ssh_signing_reuse_private_key && matches!(provider, "github" | "gitea") {
+            return Err(SigningError::ReuseNotSupported {
+                provider: provider.to_string(),
+            });
+        }
         if self.gpg() && self.ssh() {
             return Err(SigningError::BothFormats);
         }
         if self.ssh_signing_reuse_private_key {
-            if matches!(provider, "github" | "gitea") {
-                return Err(SigningError::ReuseNotSupported {
-                    provider: provider.to_string(),
-                });
-            }
             if !self.ssh_signing_key_file.is_empty() {
                 return Err(SigningError::KeyFileAndReuse);
             }
