@@ -7,6 +7,8 @@ use std::cell::{Cell, RefCell};
 use std::path::Path;
 use std::sync::Arc;
 
+use super::signing::{Signer, SigningError};
+
 use git2::{
     Cred, CredentialType, FetchOptions, IndexAddOption, PushOptions, RemoteCallbacks, Repository,
 };
@@ -59,6 +61,8 @@ pub enum GitError {
     Rejected(String),
     #[error("{0}")]
     Ssh(String),
+    #[error(transparent)]
+    Signing(#[from] SigningError),
 }
 
 impl From<git2::Error> for GitError {
@@ -288,9 +292,14 @@ impl WorkTree {
             .map(|oid| oid.to_string())
     }
 
-    /// Stages every change (new, modified, deleted) and commits it; `None`
-    /// when nothing changed.
-    pub fn commit(&self, message: &str, author: &Author) -> Result<Option<String>, GitError> {
+    /// Stages every change (new, modified, deleted) and commits it, signed
+    /// by `signer` when there is one; `None` when nothing changed.
+    pub fn commit(
+        &self,
+        message: &str,
+        author: &Author,
+        signer: Option<&Signer>,
+    ) -> Result<Option<String>, GitError> {
         let mut index = self.repo.index()?;
         index.add_all(["*"], IndexAddOption::DEFAULT, None)?;
         index.update_all(["*"], None)?;
@@ -315,10 +324,18 @@ impl WorkTree {
         if !raw.ends_with('\n') {
             raw.push('\n');
         }
-        let oid = self
-            .repo
-            .odb()?
-            .write(git2::ObjectType::Commit, raw.as_bytes())?;
+        let oid = match signer {
+            // As `git commit -S`: the signature covers the buffer without
+            // it, and goes in the `gpgsig` header.
+            Some(signer) => {
+                let signature = signer.sign(raw.as_bytes())?;
+                self.repo.commit_signed(&raw, &signature, None)?
+            }
+            None => self
+                .repo
+                .odb()?
+                .write(git2::ObjectType::Commit, raw.as_bytes())?,
+        };
         let branch_ref = format!("refs/heads/{}", self.branch);
         self.repo
             .reference(&branch_ref, oid, true, "bootstrap commit")?;
@@ -385,8 +402,8 @@ mod tests {
         let (tree, cloned) = WorkTree::clone(&url, "main", &GitAuth::None).unwrap();
         assert_eq!(cloned, Cloned::Empty);
         tree.write("a/b.yaml", "x: 1\n").unwrap();
-        let first = tree.commit("first", &author()).unwrap().unwrap();
-        assert_eq!(tree.commit("again", &author()).unwrap(), None);
+        let first = tree.commit("first", &author(), None).unwrap().unwrap();
+        assert_eq!(tree.commit("again", &author(), None).unwrap(), None);
         tree.push().unwrap();
         let (again, cloned) = WorkTree::clone(&url, "main", &GitAuth::None).unwrap();
         assert_eq!(cloned, Cloned::Branch);
@@ -395,11 +412,42 @@ mod tests {
     }
 
     #[test]
+    fn a_signer_puts_its_signature_in_the_gpgsig_header() {
+        let key = ssh_key::PrivateKey::random(&mut rand::thread_rng(), ssh_key::Algorithm::Ed25519)
+            .unwrap();
+        let public = key.public_key().clone();
+        let signer = Signer::ssh(key).unwrap();
+        let (_remote, url) = bare();
+        let (tree, _) = WorkTree::clone(&url, "main", &GitAuth::None).unwrap();
+        for (round, file) in ["a", "b"].iter().enumerate() {
+            tree.write(file, "1").unwrap();
+            let sha = tree
+                .commit(file, &author(), Some(&signer))
+                .unwrap()
+                .unwrap();
+            assert_eq!(tree.head().as_deref(), Some(sha.as_str()));
+            let oid = git2::Oid::from_str(&sha).unwrap();
+            let commit = tree.repo.find_commit(oid).unwrap();
+            assert_eq!(commit.parent_count(), round);
+            let (signature, signed) = tree.repo.extract_signature(&oid, None).unwrap();
+            let signature = signature.as_str().unwrap();
+            assert!(signature.starts_with("-----BEGIN SSH SIGNATURE-----\n"));
+            let sig = ssh_key::SshSig::from_pem(signature).unwrap();
+            public.verify("git", &signed, &sig).unwrap();
+            assert!(!String::from_utf8_lossy(&signed).contains("gpgsig"));
+        }
+        assert_eq!(
+            tree.commit("again", &author(), Some(&signer)).unwrap(),
+            None
+        );
+    }
+
+    #[test]
     fn missing_branch_starts_from_the_default_branch() {
         let (_remote, url) = bare();
         let (tree, _) = WorkTree::clone(&url, "main", &GitAuth::None).unwrap();
         tree.write("README", "hi\n").unwrap();
-        let base = tree.commit("base", &author()).unwrap().unwrap();
+        let base = tree.commit("base", &author(), None).unwrap().unwrap();
         tree.push().unwrap();
         let (other, cloned) = WorkTree::clone(&url, "staging", &GitAuth::None).unwrap();
         assert_eq!(cloned, Cloned::NewBranchFrom("main".into()));
@@ -418,7 +466,7 @@ mod tests {
         for (branch, file) in [("aaa", "a"), ("trunk", "t")] {
             let (tree, _) = WorkTree::clone(&url, branch, &GitAuth::None).unwrap();
             tree.write(file, "1\n").unwrap();
-            tips.push(tree.commit(file, &author()).unwrap().unwrap());
+            tips.push(tree.commit(file, &author(), None).unwrap().unwrap());
             tree.push().unwrap();
         }
         let (tree, cloned) = WorkTree::clone(&url, "main", &GitAuth::None).unwrap();
@@ -436,7 +484,7 @@ mod tests {
         let (_remote, url) = bare();
         let (tree, _) = WorkTree::clone(&url, "main", &auth).unwrap();
         tree.write("a", "1").unwrap();
-        tree.commit("a", &author()).unwrap();
+        tree.commit("a", &author(), None).unwrap();
         tree.push().unwrap();
         let config = std::fs::read_to_string(tree.path().join(".git/config")).unwrap();
         assert!(!config.contains("s3cr3t"), "{config}");
@@ -447,15 +495,15 @@ mod tests {
         let (_remote, url) = bare();
         let (first, _) = WorkTree::clone(&url, "main", &GitAuth::None).unwrap();
         first.write("a", "1").unwrap();
-        first.commit("a", &author()).unwrap();
+        first.commit("a", &author(), None).unwrap();
         first.push().unwrap();
         let (one, _) = WorkTree::clone(&url, "main", &GitAuth::None).unwrap();
         let (two, _) = WorkTree::clone(&url, "main", &GitAuth::None).unwrap();
         one.write("b", "1").unwrap();
-        one.commit("b", &author()).unwrap();
+        one.commit("b", &author(), None).unwrap();
         one.push().unwrap();
         two.write("c", "1").unwrap();
-        two.commit("c", &author()).unwrap();
+        two.commit("c", &author(), None).unwrap();
         let err = two.push().unwrap_err();
         assert!(err.is_conflict(), "{err}");
     }

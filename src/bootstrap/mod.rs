@@ -12,6 +12,7 @@ mod health;
 mod plan;
 pub mod provider;
 mod secret;
+pub mod signing;
 
 use std::collections::BTreeSet;
 use std::time::Duration;
@@ -32,6 +33,7 @@ use crate::secret::SecretError;
 pub use git::{Author, GitAuth, GitError};
 pub use plan::{KeyStep, ProviderPlan, ProviderStep};
 pub use secret::SecretPlan;
+pub use signing::{Signer, SigningError, SigningFlags};
 
 /// Everything a bootstrap run needs, resolved from flags and environment.
 #[derive(Debug, Clone)]
@@ -44,6 +46,8 @@ pub struct BootstrapOptions {
     pub repository_url: String,
     pub git_auth: GitAuth,
     pub author: Author,
+    /// Signs every commit when set (`--gpg-*` or `--ssh-signing-*`).
+    pub signer: Option<Signer>,
     pub commit_message_appendix: String,
     pub secret: SecretPlan,
     /// Skip the "give the key access" confirmation.
@@ -315,7 +319,9 @@ impl Bootstrap<'_> {
         let branch = &self.options.sync.branch;
         for attempt in 1..=PUSH_ATTEMPTS {
             let commit = write(tree)
-                .and_then(|()| tree.commit(message, &self.options.author))
+                .and_then(|()| {
+                    tree.commit(message, &self.options.author, self.options.signer.as_ref())
+                })
                 .map_err(|error| BootstrapError::Commit { what, error })?;
             let Some(sha) = commit else {
                 self.printer.success(&format!("{what} are up to date"));

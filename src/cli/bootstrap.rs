@@ -146,6 +146,36 @@ pub struct BootstrapCommonArgs {
     #[arg(long, global = true, default_value = "")]
     pub author_email: String,
 
+    /// OpenPGP key ring (ASCII-armored or binary) holding the secret key that signs the commits.
+    #[arg(long, global = true, default_value = "", value_name = "PATH")]
+    pub gpg_key_ring: String,
+
+    /// Passphrase of the OpenPGP secret key.
+    #[arg(long, global = true, default_value = "", value_name = "PASSPHRASE")]
+    pub gpg_passphrase: String,
+
+    /// Id of the OpenPGP key that signs (16 hex characters, optional 0x); default: the first key of the ring.
+    #[arg(long, global = true, default_value = "", value_name = "ID")]
+    pub gpg_key_id: String,
+
+    /// SSH private key that signs the commits (SSHSIG, as git with gpg.format=ssh).
+    #[arg(long, global = true, default_value = "", value_name = "PATH")]
+    pub ssh_signing_key_file: String,
+
+    /// Passphrase of the SSH signing key.
+    #[arg(
+        long,
+        global = true,
+        default_value = "",
+        value_name = "PASSPHRASE",
+        alias = "ssh-signing-passphrase"
+    )]
+    pub ssh_signing_password: String,
+
+    /// Sign the commits with the --private-key-file key (with bootstrap git, decrypted with --password).
+    #[arg(long, global = true, num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false", value_parser = go_bool)]
+    pub ssh_signing_reuse_private_key: bool,
+
     /// Text appended to the commit messages after a blank line.
     #[arg(long, global = true, default_value = "", value_name = "TEXT")]
     pub commit_message_appendix: String,

@@ -11,7 +11,8 @@ use crate::bootstrap::provider::github::{Flavor, GitHub};
 use crate::bootstrap::provider::gitlab::{self, GitLab};
 use crate::bootstrap::provider::{GitProvider, RepositoryRef, deploy_key_title, split_team};
 use crate::bootstrap::{
-    Author, Bootstrap, BootstrapOptions, DeployKey, GitAuth, ProviderPlan, ProviderStep, SecretPlan,
+    Author, Bootstrap, BootstrapOptions, DeployKey, GitAuth, ProviderPlan, ProviderStep,
+    SecretPlan, Signer, SigningFlags,
 };
 use crate::cli::{
     BootstrapBitbucketArgs, BootstrapCommand, BootstrapCommonArgs, BootstrapGitArgs,
@@ -252,6 +253,15 @@ async fn resolve_provider(
     let namespace = ctx.global.namespace.clone();
     let target_path = normalize_path(&args.path)?;
     let (install, registry_creds) = resolve_install(common, &namespace)?;
+    let command = match &host {
+        Host::GitHub(Flavor::GitHub, _) => "github",
+        Host::GitHub(Flavor::Gitea, _) => "gitea",
+        Host::GitLab { .. } => "gitlab",
+        Host::Bitbucket { .. } => "bitbucket-server",
+    };
+    // Before the token prompt and any request: the providers have no
+    // --password, so a reused private key must be unencrypted.
+    let signer = resolve_signer(common, command, None)?;
     if args.owner.is_empty() {
         bail!("--owner is required");
     }
@@ -467,6 +477,7 @@ async fn resolve_provider(
             name: common.author_name.clone(),
             email: common.author_email.clone(),
         },
+        signer,
         commit_message_appendix: common.commit_message_appendix.clone(),
         secret,
         silent: true,
@@ -548,6 +559,27 @@ fn resolve_install(
     Ok((install, creds))
 }
 
+/// The signing flags checked, and the key they name loaded and decrypted,
+/// before anything is cloned, pushed or applied. `password` is the
+/// `--password` of `bootstrap git` (the providers have none).
+fn resolve_signer(
+    common: &BootstrapCommonArgs,
+    command: &str,
+    password: Option<&str>,
+) -> anyhow::Result<Option<Signer>> {
+    let flags = SigningFlags {
+        gpg_key_ring: common.gpg_key_ring.clone(),
+        gpg_passphrase: common.gpg_passphrase.clone(),
+        gpg_key_id: common.gpg_key_id.clone(),
+        ssh_signing_key_file: common.ssh_signing_key_file.clone(),
+        ssh_signing_password: common.ssh_signing_password.clone(),
+        ssh_signing_reuse_private_key: common.ssh_signing_reuse_private_key,
+        private_key_file: common.private_key_file.clone(),
+        private_key_password: password.map(String::from),
+    };
+    Ok(flags.load(command)?)
+}
+
 fn read_file(path: &str, what: &str) -> anyhow::Result<String> {
     std::fs::read_to_string(path).with_context(|| format!("unable to read {what} {path}"))
 }
@@ -613,6 +645,7 @@ fn resolve_git(
     if args.url.is_empty() {
         bail!("url is required");
     }
+    let signer = resolve_signer(common, "git", Some(&args.password))?;
     let mut sync = SyncOptions {
         namespace,
         url: String::new(),
@@ -780,6 +813,7 @@ fn resolve_git(
             name: common.author_name.clone(),
             email: common.author_email.clone(),
         },
+        signer,
         commit_message_appendix: common.commit_message_appendix.clone(),
         secret,
         silent: args.silent,

@@ -92,6 +92,31 @@ fn openssh_public_key(pem: &str, password: &str) -> Result<String, SecretError> 
     Ok(format!("{}\n", line.trim_end()))
 }
 
+/// An unencrypted PEM private key (PKCS#8, PKCS#1 or SEC1) as an SSH key,
+/// e.g. to sign commits with it.
+pub fn ssh_private_key_from_pem(pem: &str) -> Result<ssh_key::PrivateKey, SecretError> {
+    use ssh_key::private::{EcdsaKeypair, Ed25519Keypair, KeypairData, RsaKeypair};
+    let data = match AnyKey::from_pem(pem)? {
+        AnyKey::Rsa(k) => KeypairData::from(
+            RsaKeypair::try_from(k).map_err(|e| SecretError::Key(format!("ssh: {e}")))?,
+        ),
+        AnyKey::P256(k) => KeypairData::from(EcdsaKeypair::NistP256 {
+            public: k.public_key().to_encoded_point(false),
+            private: k.into(),
+        }),
+        AnyKey::P384(k) => KeypairData::from(EcdsaKeypair::NistP384 {
+            public: k.public_key().to_encoded_point(false),
+            private: k.into(),
+        }),
+        AnyKey::P521(k) => KeypairData::from(EcdsaKeypair::NistP521 {
+            public: k.public_key().to_encoded_point(false),
+            private: k.into(),
+        }),
+        AnyKey::Ed25519(k) => KeypairData::from(Ed25519Keypair::from(k)),
+    };
+    ssh_key::PrivateKey::new(data, "").map_err(|e| SecretError::Key(format!("ssh: {e}")))
+}
+
 /// The key kinds the CLI generates or accepts in PEM form.
 enum AnyKey {
     Rsa(rsa::RsaPrivateKey),

@@ -12,7 +12,7 @@ use crate::common::Run;
 use crate::common::cluster::Cluster;
 
 /// A bare repository whose HEAD names `main`, as `git init --bare -b main`.
-fn bare_repo() -> (tempfile::TempDir, String) {
+pub(crate) fn bare_repo() -> (tempfile::TempDir, String) {
     let dir = tempfile::tempdir().unwrap();
     let repo = Repository::init_bare(dir.path()).unwrap();
     repo.set_head("refs/heads/main").unwrap();
@@ -20,7 +20,7 @@ fn bare_repo() -> (tempfile::TempDir, String) {
     (dir, url)
 }
 
-fn head(dir: &Path, branch: &str) -> Option<String> {
+pub(crate) fn head(dir: &Path, branch: &str) -> Option<String> {
     let repo = Repository::open_bare(dir).unwrap();
     repo.find_reference(&format!("refs/heads/{branch}"))
         .ok()
@@ -116,7 +116,7 @@ fn get_object(cluster: &Cluster, api_version: &str, kind: &str, name: &str) -> O
     })
 }
 
-fn assert_ok(run: &Run) {
+pub(crate) fn assert_ok(run: &Run) {
     assert_eq!(
         run.code, 0,
         "stdout:\n{}\nstderr:\n{}",

@@ -282,6 +282,39 @@ fn bootstrap_github_creates_the_repository_grants_the_team_and_syncs_then_rerun_
 }
 
 #[test]
+fn bootstrap_github_signs_its_commits_with_an_ssh_signing_key() {
+    use crate::bootstrap_signing::{SshKey, commits, have};
+    if !have("ssh-keygen") {
+        return;
+    }
+    let key = SshKey::new(&["-t", "ed25519"], "");
+    let cluster = Cluster::empty();
+    let git = Arc::new(HttpGitServer::start("acme", TOKEN, true));
+    let api = FakeGitHub::start(git.clone());
+    let hostname = api.hostname();
+    let args = [
+        "bootstrap",
+        "github",
+        "--owner=acme",
+        "--repository=fleet",
+        "--token-auth",
+        "--author-email=flux@example.com",
+        "--hostname",
+        hostname.as_str(),
+        "--ssh-signing-key-file",
+        key.path.to_str().unwrap(),
+    ];
+    let run = flux(&cluster, Some(TOKEN), &args);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let repo = git.repo_path("acme/fleet.git");
+    let all = commits(&repo);
+    assert_eq!(all.len(), 2);
+    for sha in &all {
+        key.verify()(&repo, sha);
+    }
+}
+
+#[test]
 fn bootstrap_github_without_a_token_fails_when_it_cannot_prompt() {
     let cluster = Cluster::empty();
     let git = Arc::new(HttpGitServer::start("acme", TOKEN, true));

@@ -8,6 +8,7 @@ mod bootstrap_bitbucket;
 mod bootstrap_github;
 mod bootstrap_gitlab;
 mod bootstrap_http;
+mod bootstrap_signing;
 mod bootstrap_ssh;
 mod check;
 mod completion;

@@ -214,7 +214,8 @@ impl Bitbucket {
         };
         let initial = || -> Result<(), crate::bootstrap::GitError> {
             let (tree, _) = WorkTree::clone(&clone_url, "master", &auth)?;
-            tree.commit("Initial commit", &author)?;
+            // Bitbucket's own initial commit, as its UI makes: never signed.
+            tree.commit("Initial commit", &author, None)?;
             tree.push()
         };
         initial().map_err(|e| ProviderError::Unreachable {

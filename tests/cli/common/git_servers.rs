@@ -116,6 +116,11 @@ impl HttpGitServer {
         format!("http://127.0.0.1:{}/{name}", self.port)
     }
 
+    /// Where repository `name` lives on disk.
+    pub fn repo_path(&self, name: &str) -> PathBuf {
+        self.state.root.join(name)
+    }
+
     pub fn requests(&self) -> Vec<Request> {
         self.state.requests.lock().unwrap().clone()
     }
