@@ -25,7 +25,9 @@ use crate::error::ExitStatus;
 use crate::render::components::FLUX_VERSION;
 use crate::render::install::InstallOptions;
 use crate::render::sync::{SyncOptions, normalize_path};
-use crate::secret::{KeyPair, KeySpec, SCAN_TIMEOUT, load_private_key, scan_known_hosts};
+use crate::secret::{
+    KeyPair, KeySpec, SCAN_TIMEOUT, SecretError, load_private_key, scan_known_hosts,
+};
 
 pub async fn run(ctx: &Ctx, command: &BootstrapCommand) -> anyhow::Result<ExitStatus> {
     let common = &command.common;
@@ -262,6 +264,27 @@ async fn resolve_provider(
     // Before the token prompt and any request: the providers have no
     // --password, so a reused private key must be unencrypted.
     let signer = resolve_signer(common, command, None)?;
+    // As upstream, GitLab and Bitbucket Server take the deploy key from
+    // --private-key-file; GitHub and Gitea always generate one. Neither
+    // has --password, so the key must be unencrypted.
+    let given_key = match host {
+        Host::GitLab { .. } | Host::Bitbucket { .. } => private_key(common, "").map_err(|e| {
+            match e.downcast_ref::<SecretError>() {
+                Some(SecretError::PassphraseProtected) => anyhow::anyhow!(
+                    "{e:#}; 'bootstrap {command}' has no --password to decrypt it: pass an unencrypted key"
+                ),
+                _ => e,
+            }
+        })?,
+        Host::GitHub(..) => {
+            if !common.private_key_file.is_empty() {
+                ctx.printer.warning(&format!(
+                    "--private-key-file is ignored by 'bootstrap {command}': it generates the deploy key itself"
+                ));
+            }
+            None
+        }
+    };
     if args.owner.is_empty() {
         bail!("--owner is required");
     }
@@ -446,7 +469,7 @@ async fn resolve_provider(
             repository.owner, repository.name
         );
         let secret = SecretPlan::Ssh {
-            key: None,
+            key: given_key,
             spec: key_spec(common),
             host: scan_host,
             port,

@@ -28,6 +28,8 @@ pub use tls::check_key_pair;
 pub enum SecretError {
     #[error("{0}")]
     Key(String),
+    #[error("ssh: this private key is passphrase protected")]
+    PassphraseProtected,
     #[error("SSH key scan for host {host} failed, error: {reason}")]
     Scan { host: String, reason: String },
     #[error("invalid TLS certificate and key pair: {0}")]

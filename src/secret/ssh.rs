@@ -75,9 +75,7 @@ fn openssh_public_key(pem: &str, password: &str) -> Result<String, SecretError> 
         .map_err(|e| SecretError::Key(format!("ssh: {e}")))?;
     let key = if key.is_encrypted() {
         if password.is_empty() {
-            return Err(SecretError::Key(
-                "ssh: this private key is passphrase protected".into(),
-            ));
+            return Err(SecretError::PassphraseProtected);
         }
         key.decrypt(password)
             .map_err(|_| SecretError::Key("x509: decryption password incorrect".into()))?

@@ -700,3 +700,92 @@ fn bootstrap_gitlab_dry_run_only_reads_then_finds_nothing_to_change_after_a_boot
     );
     assert_eq!(git.pushes().len(), 2, "the dry run pushed");
 }
+
+#[test]
+fn bootstrap_gitlab_registers_the_key_of_private_key_file_and_stores_the_file_verbatim() {
+    let ssh = match crate::common::git_servers::SshGitServer::start() {
+        Ok(ssh) => ssh,
+        Err(reason) => {
+            println!("skipped: {reason}");
+            return;
+        }
+    };
+    let (key_path, public_key) = ssh.client_key();
+    let cluster = Cluster::empty();
+    let git = Arc::new(HttpGitServer::start("me", TOKEN, true));
+    let api = FakeGitLab::start(git);
+    let hostname = api.api.hostname();
+    let ssh_host = format!("127.0.0.1:{}", ssh.port);
+    let key_arg = format!("--private-key-file={}", key_path.display());
+    let args = [
+        "bootstrap",
+        "gitlab",
+        "--owner=me",
+        "--personal",
+        "--repository=fleet",
+        "--hostname",
+        hostname.as_str(),
+        "--ssh-hostname",
+        ssh_host.as_str(),
+        key_arg.as_str(),
+    ];
+    let stderr = crate::bootstrap_github::until_health_wait(&cluster, &args, "GITLAB_TOKEN", TOKEN);
+    assert!(stderr.contains("✔ configured deploy key"), "{stderr}");
+    let posted = api
+        .api
+        .calls()
+        .into_iter()
+        .find(|c| c.method == "POST" && c.path == "projects/me%2Ffleet/deploy_keys")
+        .expect("a deploy key was created");
+    // `ssh-keygen` adds a comment; the key itself is what is registered.
+    let mut fields = public_key.split_whitespace();
+    let given = format!("{} {}", fields.next().unwrap(), fields.next().unwrap());
+    assert_eq!(posted.body["key"], given.as_str());
+    let secret = get(&cluster, "v1", "Secret", "secrets", "flux-system").unwrap();
+    assert_eq!(
+        decoded(&secret, "identity"),
+        std::fs::read_to_string(&key_path).unwrap()
+    );
+}
+
+#[test]
+fn bootstrap_gitlab_refuses_an_encrypted_private_key_file_before_any_request() {
+    let dir = tempfile::tempdir().unwrap();
+    let key_path = dir.path().join("id_ed25519");
+    let generated = std::process::Command::new("ssh-keygen")
+        .args(["-q", "-t", "ed25519", "-N", "secret", "-f"])
+        .arg(&key_path)
+        .status();
+    if !generated.is_ok_and(|s| s.success()) {
+        println!("skipped: ssh-keygen is not installed");
+        return;
+    }
+    let cluster = Cluster::empty();
+    let git = Arc::new(HttpGitServer::start("me", TOKEN, true));
+    let api = FakeGitLab::start(git);
+    let hostname = api.api.hostname();
+    let key_arg = format!("--private-key-file={}", key_path.display());
+    let run = flux(
+        &cluster,
+        Some(TOKEN),
+        &[
+            "bootstrap",
+            "gitlab",
+            "--owner=me",
+            "--repository=fleet",
+            "--hostname",
+            hostname.as_str(),
+            key_arg.as_str(),
+        ],
+    );
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert_eq!(
+        run.stderr,
+        format!(
+            "✗ unable to load private key file {}: ssh: this private key is passphrase protected; 'bootstrap gitlab' has no --password to decrypt it: pass an unencrypted key\n",
+            key_path.display()
+        )
+    );
+    assert!(api.api.calls().is_empty());
+    assert!(!namespace_exists(&cluster));
+}
