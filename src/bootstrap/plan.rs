@@ -470,6 +470,9 @@ impl Bootstrap<'_> {
                 format!("would commit and push {changes} file(s) to {branch}")
             }
         );
+        if let (Some(signer), true) = (&self.options.signer, changes > 0) {
+            let _ = writeln!(out, "  commits signed with {}", signer.describe());
+        }
     }
 
     /// The objects a run would install and apply.

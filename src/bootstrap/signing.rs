@@ -192,6 +192,15 @@ impl Signer {
             .map_err(|e| SigningError::Sign(format!("SSH key: {e}")))
     }
 
+    /// Which key signs, for the dry-run plan: the OpenPGP key id or the
+    /// SSH key's fingerprint.
+    pub fn describe(&self) -> String {
+        match self {
+            Self::Gpg(gpg) => format!("OpenPGP key {}", gpg.key_id),
+            Self::Ssh(ssh) => format!("SSH key {}", ssh.fingerprint()),
+        }
+    }
+
     /// Signs a raw commit buffer; the result is the armored signature for
     /// the `gpgsig` header, without a trailing newline.
     pub fn sign(&self, data: &[u8]) -> Result<String, SigningError> {

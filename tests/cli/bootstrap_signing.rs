@@ -155,6 +155,16 @@ fn bootstrap_signed(signing: &[&str], verify: impl Fn(&Path, &str)) {
         EMAIL,
     ];
     args.extend(signing);
+    let mut plan_args = args.clone();
+    plan_args.push("--dry-run");
+    let plan = cluster.flux(&plan_args);
+    assert_ok(&plan);
+    let signer = if signing.contains(&"--gpg-key-ring") {
+        "  commits signed with OpenPGP key "
+    } else {
+        "  commits signed with SSH key SHA256:"
+    };
+    assert!(plan.stdout.contains(signer), "{}", plan.stdout);
     let first = cluster.flux(&args);
     assert_ok(&first);
     let all = commits(dir.path());
