@@ -110,7 +110,8 @@ pub struct Store {
 }
 
 /// The one place testenv is laxer than a real API server: a GitRepository
-/// may name a repository on this machine (`file://`), because testenv's
+/// may name a repository on this machine (a `file://` URL, an absolute
+/// path, or `git://` on the loopback interface), because testenv's
 /// controllers run here and the sandbox bootstraps from a local repository.
 /// A real cluster's source-controller could not reach it, and the CRD's
 /// pattern rejects it.
@@ -118,9 +119,13 @@ fn local_git_url(def: &ResourceDef, obj: &Value, cause: &schema::Cause) -> bool 
     def.group == "source.toolkit.fluxcd.io"
         && def.kind == "GitRepository"
         && cause.field == "spec.url"
-        && obj["spec"]["url"]
-            .as_str()
-            .is_some_and(|url| url.starts_with("file://"))
+        && obj["spec"]["url"].as_str().is_some_and(|url| {
+            url.starts_with("file://")
+                || url.starts_with('/')
+                || ["git://127.0.0.1", "git://localhost", "git://[::1]"]
+                    .iter()
+                    .any(|loopback| url.starts_with(loopback))
+        })
 }
 
 pub fn now() -> String {

@@ -694,13 +694,8 @@ fn git_auth(ctx: &Ctx, obj: &Value) -> Result<git::Auth, String> {
 }
 
 fn oci_repository(obj: &Value) -> Outcome {
+    // The schema admits oci:// URLs only.
     let url = obj["spec"]["url"].as_str().unwrap_or_default();
-    if !url.starts_with("oci://") {
-        return Outcome::fail(
-            "URLInvalid",
-            format!("URL must be in format 'oci://<domain>/<org>/<repo>': {url}"),
-        );
-    }
     let r = &obj["spec"]["ref"];
     let digest = sha256_hex(format!("{url}{r}").as_bytes());
     let revision = match (
