@@ -707,6 +707,7 @@ fn resolve_git(
         if bearer {
             check_bearer_only(args, &url)?;
         }
+        check_codecommit(&url, token_auth, &common.private_key_file)?;
         let mut password = args.password.clone();
         if token_auth && password.is_empty() {
             let flag = if bearer {
@@ -878,6 +879,41 @@ fn redacted(url: &url::Url) -> String {
     shown.to_string()
 }
 
+/// AWS CodeCommit's rules, checked before any request. Over SSH the user
+/// in the URL is the SSH key ID of an IAM user's uploaded key, so the key
+/// must be given. Over HTTPS upstream asks AWS for temporary Git
+/// credentials; this CLI has no AWS client, so it needs the IAM user's
+/// HTTPS Git credentials with --token-auth instead.
+fn check_codecommit(
+    url: &url::Url,
+    token_auth: bool,
+    private_key_file: &str,
+) -> anyhow::Result<()> {
+    let host = url.host_str().unwrap_or_default();
+    if !(host.contains("git-codecommit") && host.contains("amazonaws.com")) {
+        return Ok(());
+    }
+    if url.scheme() == "ssh" {
+        match url.username() {
+            "" => bail!("invalid AWS CodeCommit url: ssh username should be specified in the url"),
+            "git" => bail!(
+                "invalid AWS CodeCommit url: ssh username should be the SSH key ID for the provided private key"
+            ),
+            _ => {}
+        }
+        if private_key_file.is_empty() {
+            bail!(
+                "AWS CodeCommit over SSH needs --private-key-file: the key whose SSH key ID is the URL's user"
+            );
+        }
+    } else if !token_auth {
+        bail!(
+            "AWS CodeCommit over HTTPS needs --token-auth with the IAM user's HTTPS Git credentials (--username and --password); temporary credentials from the AWS credential chain are not supported"
+        );
+    }
+    Ok(())
+}
+
 /// A `file://` URL or a path on this machine, as an absolute `file://` URL
 /// (the controllers may run with another working directory).
 fn local_repository(raw: &str) -> anyhow::Result<Option<String>> {
@@ -904,6 +940,34 @@ fn is_scp_like(raw: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn codecommit_urls_follow_aws_rules() {
+        let url = |u: &str| url::Url::parse(u).unwrap();
+        let ssh = "ssh://git-codecommit.eu-west-1.amazonaws.com/v1/repos/fleet";
+        assert!(
+            check_codecommit(&url(ssh), false, "id_rsa")
+                .unwrap_err()
+                .to_string()
+                .ends_with("ssh username should be specified in the url")
+        );
+        let git_user = "ssh://git@git-codecommit.eu-west-1.amazonaws.com/v1/repos/fleet";
+        assert!(
+            check_codecommit(&url(git_user), false, "id_rsa")
+                .unwrap_err()
+                .to_string()
+                .ends_with("should be the SSH key ID for the provided private key")
+        );
+        let key_id =
+            "ssh://APKAEIBAERJR2EXAMPLE@git-codecommit.eu-west-1.amazonaws.com/v1/repos/fleet";
+        assert!(check_codecommit(&url(key_id), false, "").is_err());
+        assert!(check_codecommit(&url(key_id), false, "id_rsa").is_ok());
+        let https = "https://git-codecommit.eu-west-1.amazonaws.com/v1/repos/fleet";
+        assert!(check_codecommit(&url(https), false, "").is_err());
+        assert!(check_codecommit(&url(https), true, "").is_ok());
+        let other = "ssh://git@example.com/fleet.git";
+        assert!(check_codecommit(&url(other), false, "").is_ok());
+    }
 
     #[test]
     fn scp_like_urls_are_not_paths() {

@@ -526,3 +526,19 @@ fn bootstrap_git_dry_run_prints_the_plan_and_changes_nothing() {
     );
     assert_eq!(head(dir.path(), "main"), tip);
 }
+
+#[test]
+fn bootstrap_git_checks_aws_codecommit_urls_before_any_request() {
+    // No cluster and no network: the URL alone is refused.
+    let run = crate::common::run(&[
+        "bootstrap",
+        "git",
+        "--url=ssh://git@git-codecommit.eu-west-1.amazonaws.com/v1/repos/fleet",
+        "--private-key-file=/nonexistent/id_rsa",
+    ]);
+    assert_eq!(run.code, 1);
+    assert_eq!(
+        run.stderr,
+        "✗ invalid AWS CodeCommit url: ssh username should be the SSH key ID for the provided private key\n"
+    );
+}
