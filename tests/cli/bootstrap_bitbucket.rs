@@ -13,7 +13,7 @@ use crate::bootstrap_http::{decoded, get, head};
 use crate::common::cluster::Cluster;
 use crate::common::fake_api::{Call, FakeApi};
 use crate::common::git_servers::HttpGitServer;
-use crate::common::{Run, dry_run, plan_section};
+use crate::common::{Run, assert_provider_plan, dry_run, plan_section};
 
 const TOKEN: &str = "bbs-fake-token-for-tests";
 
@@ -495,15 +495,15 @@ fn bootstrap_bitbucket_registers_the_new_ssh_key_as_an_access_key_of_a_personal_
     // The dry run finds the access key registered, and the secret kept.
     let before = api.api.calls().len();
     let plan = flux(&cluster, Some(TOKEN), &dry_run(&args));
-    assert_eq!(plan.code, 0, "{}", plan.stderr);
-    assert_eq!(
-        plan_section(&plan.stdout, "Git provider Bitbucket:"),
-        [
+    assert_provider_plan(
+        &plan,
+        TOKEN,
+        &[
             "Git provider Bitbucket:",
             "  repository ~me/fleet exists (https://bitbucket.example/projects/~me/repos/fleet/browse)",
             "  deploy key \"flux-system-main-flux-system\" already registered; the source secret is kept",
             "  nothing to change",
-        ]
+        ],
     );
     assert_eq!(
         api.api.reads_since(before),
@@ -533,16 +533,15 @@ fn bootstrap_bitbucket_dry_run_only_reads_then_finds_nothing_to_change_after_a_b
         hostname.as_str(),
     ];
     let plan = flux(&cluster, Some(TOKEN), &dry_run(&args));
-    assert_eq!(plan.code, 0, "{}", plan.stderr);
-    assert!(!plan.stdout.contains(TOKEN) && !plan.stderr.contains(TOKEN));
-    assert_eq!(
-        plan_section(&plan.stdout, "Git provider Bitbucket:"),
-        [
+    assert_provider_plan(
+        &plan,
+        TOKEN,
+        &[
             "Git provider Bitbucket:",
             "  would create repository PLAT/fleet (the project's default visibility, an initial commit on master, default branch main)",
             "  would grant \"push\" to team \"devs\"",
             "  would make 2 change(s) through the Bitbucket API",
-        ]
+        ],
     );
     let files = plan_section(
         &plan.stdout,
@@ -563,15 +562,15 @@ fn bootstrap_bitbucket_dry_run_only_reads_then_finds_nothing_to_change_after_a_b
     assert_eq!(run.code, 0, "{}", run.stderr);
     let before = api.api.calls().len();
     let plan = flux(&cluster, Some(TOKEN), &dry_run(&args));
-    assert_eq!(plan.code, 0, "{}", plan.stderr);
-    assert_eq!(
-        plan_section(&plan.stdout, "Git provider Bitbucket:"),
-        [
+    assert_provider_plan(
+        &plan,
+        TOKEN,
+        &[
             "Git provider Bitbucket:",
             "  repository PLAT/fleet exists (https://bitbucket.example/projects/PLAT/repos/fleet/browse)",
             "  team \"devs\" already has \"push\"",
             "  nothing to change",
-        ]
+        ],
     );
     assert_eq!(
         plan_section(

@@ -12,7 +12,7 @@ use serde_json::{Value, json};
 
 use crate::common::cluster::Cluster;
 use crate::common::git_servers::HttpGitServer;
-use crate::common::{Run, dry_run, plan_section};
+use crate::common::{Run, assert_provider_plan, dry_run, plan_section};
 
 const TOKEN: &str = "ghp_fake_token_for_tests";
 
@@ -514,15 +514,15 @@ fn bootstrap_github_registers_the_new_ssh_key_as_a_read_only_deploy_key() {
     // The dry run finds the key registered, and the secret kept.
     let before = api.calls().len();
     let plan = flux(&cluster, Some(TOKEN), &dry_run(&args));
-    assert_eq!(plan.code, 0, "{}", plan.stderr);
-    assert_eq!(
-        plan_section(&plan.stdout, "Git provider GitHub:"),
-        [
+    assert_provider_plan(
+        &plan,
+        TOKEN,
+        &[
             "Git provider GitHub:",
             "  repository acme/fleet exists (https://github.example/acme/fleet)",
             "  deploy key \"flux-system-main-flux-system\" already registered; the source secret is kept",
             "  nothing to change",
-        ]
+        ],
     );
     assert!(
         plan.stdout.contains("  nothing to commit\n"),
@@ -621,17 +621,16 @@ fn bootstrap_github_dry_run_only_reads_then_finds_nothing_to_change_after_a_boot
     ];
     // With an SSH deploy key (the default): no key is made, no host scanned.
     let plan = flux(&cluster, Some(TOKEN), &dry_run(&base));
-    assert_eq!(plan.code, 0, "{}", plan.stderr);
-    assert!(!plan.stdout.contains(TOKEN) && !plan.stderr.contains(TOKEN));
-    assert_eq!(
-        plan_section(&plan.stdout, "Git provider GitHub:"),
-        [
+    assert_provider_plan(
+        &plan,
+        TOKEN,
+        &[
             "Git provider GitHub:",
             "  would create repository acme/fleet (private)",
             "  would grant \"maintain\" to team \"devs\"",
             "  would generate a new SSH key and register it as deploy key \"flux-system-main-flux-system-./clusters/prod\" (read-only)",
             "  would make 3 change(s) through the GitHub API",
-        ]
+        ],
     );
     let files = plan_section(
         &plan.stdout,
@@ -656,16 +655,15 @@ fn bootstrap_github_dry_run_only_reads_then_finds_nothing_to_change_after_a_boot
     assert_eq!(run.code, 0, "{}", run.stderr);
     let before = api.calls().len();
     let plan = flux(&cluster, Some(TOKEN), &dry_run(&args));
-    assert_eq!(plan.code, 0, "{}", plan.stderr);
-    assert!(!plan.stdout.contains(TOKEN) && !plan.stderr.contains(TOKEN));
-    assert_eq!(
-        plan_section(&plan.stdout, "Git provider GitHub:"),
-        [
+    assert_provider_plan(
+        &plan,
+        TOKEN,
+        &[
             "Git provider GitHub:",
             "  repository acme/fleet exists (https://github.example/acme/fleet)",
             "  team \"devs\" already has \"maintain\"",
             "  nothing to change",
-        ]
+        ],
     );
     assert_eq!(
         plan_section(
@@ -717,15 +715,15 @@ fn bootstrap_gitea_dry_run_adds_the_team_with_its_own_permission() {
     ];
     let gitea = |args: &[&str]| cluster.flux_with_token("GITEA_TOKEN", Some(TOKEN), args);
     let plan = gitea(&dry_run(&args));
-    assert_eq!(plan.code, 0, "{}", plan.stderr);
-    assert_eq!(
-        plan_section(&plan.stdout, "Git provider Gitea:"),
-        [
+    assert_provider_plan(
+        &plan,
+        TOKEN,
+        &[
             "Git provider Gitea:",
             "  would create repository acme/fleet (private, default branch main)",
             "  would add team \"devs\" (with the team's own permission)",
             "  would make 2 change(s) through the Gitea API",
-        ]
+        ],
     );
     assert!(
         plan.stdout
@@ -741,15 +739,15 @@ fn bootstrap_gitea_dry_run_adds_the_team_with_its_own_permission() {
     assert_eq!(run.code, 0, "{}", run.stderr);
     let before = api.calls().len();
     let plan = gitea(&dry_run(&args));
-    assert_eq!(plan.code, 0, "{}", plan.stderr);
-    assert_eq!(
-        plan_section(&plan.stdout, "Git provider Gitea:"),
-        [
+    assert_provider_plan(
+        &plan,
+        TOKEN,
+        &[
             "Git provider Gitea:",
             "  repository acme/fleet exists (https://github.example/acme/fleet)",
             "  team \"devs\" already has access",
             "  nothing to change",
-        ]
+        ],
     );
     assert!(
         plan.stdout.contains("  nothing to commit\n"),

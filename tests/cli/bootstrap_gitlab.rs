@@ -13,7 +13,7 @@ use crate::bootstrap_http::{decoded, get, head};
 use crate::common::cluster::Cluster;
 use crate::common::fake_api::{Call, FakeApi};
 use crate::common::git_servers::HttpGitServer;
-use crate::common::{Run, dry_run, plan_section};
+use crate::common::{Run, assert_provider_plan, dry_run, plan_section};
 
 const TOKEN: &str = "glpat-fake-token-for-tests";
 
@@ -307,15 +307,15 @@ fn bootstrap_gitlab_deploy_token_auth_creates_a_token_and_rotates_it_on_every_ru
         hostname.as_str(),
     ];
     let plan = flux(&cluster, Some(TOKEN), &dry_run(&args));
-    assert_eq!(plan.code, 0, "{}", plan.stderr);
-    assert_eq!(
-        plan_section(&plan.stdout, "Git provider GitLab:"),
-        [
+    assert_provider_plan(
+        &plan,
+        TOKEN,
+        &[
             "Git provider GitLab:",
             "  would create repository acme/fleet (public, default branch main)",
             "  would create deploy token \"flux-system-main-flux-system\" (read_repository)",
             "  would make 2 change(s) through the GitLab API",
-        ]
+        ],
     );
     assert!(
         plan.stdout.contains(
@@ -597,15 +597,15 @@ fn bootstrap_gitlab_registers_the_new_ssh_key_as_a_deploy_key_in_a_personal_proj
     // The dry run finds the key registered, and the secret kept.
     let before = api.api.calls().len();
     let plan = flux(&cluster, Some(TOKEN), &dry_run(&args));
-    assert_eq!(plan.code, 0, "{}", plan.stderr);
-    assert_eq!(
-        plan_section(&plan.stdout, "Git provider GitLab:"),
-        [
+    assert_provider_plan(
+        &plan,
+        TOKEN,
+        &[
             "Git provider GitLab:",
             "  repository me/fleet exists (https://gitlab.example/me/fleet)",
             "  deploy key \"flux-system-main-flux-system\" already registered; the source secret is kept",
             "  nothing to change",
-        ]
+        ],
     );
     assert_eq!(
         api.api.reads_since(before),
@@ -632,16 +632,15 @@ fn bootstrap_gitlab_dry_run_only_reads_then_finds_nothing_to_change_after_a_boot
         hostname.as_str(),
     ];
     let plan = flux(&cluster, Some(TOKEN), &dry_run(&args));
-    assert_eq!(plan.code, 0, "{}", plan.stderr);
-    assert!(!plan.stdout.contains(TOKEN) && !plan.stderr.contains(TOKEN));
-    assert_eq!(
-        plan_section(&plan.stdout, "Git provider GitLab:"),
-        [
+    assert_provider_plan(
+        &plan,
+        TOKEN,
+        &[
             "Git provider GitLab:",
             "  would create repository acme/fleet (internal, default branch main)",
             "  would grant \"maintain\" to team \"devs\"",
             "  would make 2 change(s) through the GitLab API",
-        ]
+        ],
     );
     let files = plan_section(
         &plan.stdout,
@@ -660,15 +659,15 @@ fn bootstrap_gitlab_dry_run_only_reads_then_finds_nothing_to_change_after_a_boot
     assert_eq!(run.code, 0, "{}", run.stderr);
     let before = api.api.calls().len();
     let plan = flux(&cluster, Some(TOKEN), &dry_run(&args));
-    assert_eq!(plan.code, 0, "{}", plan.stderr);
-    assert_eq!(
-        plan_section(&plan.stdout, "Git provider GitLab:"),
-        [
+    assert_provider_plan(
+        &plan,
+        TOKEN,
+        &[
             "Git provider GitLab:",
             "  repository acme/fleet exists (https://gitlab.example/acme/fleet)",
             "  team \"devs\" already has \"maintain\"",
             "  nothing to change",
-        ]
+        ],
     );
     assert_eq!(
         plan_section(

@@ -50,6 +50,17 @@ pub fn plan_section<'a>(stdout: &'a str, header: &str) -> Vec<&'a str> {
         .collect()
 }
 
+/// A successful `--dry-run` whose provider section is exactly `provider`
+/// (its first line the section header), with the token nowhere in the output.
+pub fn assert_provider_plan(plan: &Run, token: &str, provider: &[&str]) {
+    assert_eq!(plan.code, 0, "{}", plan.stderr);
+    assert!(
+        !plan.stdout.contains(token) && !plan.stderr.contains(token),
+        "the token is in the output"
+    );
+    assert_eq!(plan_section(&plan.stdout, provider[0]), provider);
+}
+
 /// The repository root (for generated files).
 pub fn repo_root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
