@@ -6,3 +6,5 @@ pub const FLUX_SYSTEM_NAMESPACE: &str = "FLUX_SYSTEM_NAMESPACE";
 pub const FLUX_NS_FOLLOWS_KUBE_CONTEXT: &str = "FLUX_NS_FOLLOWS_KUBE_CONTEXT";
 /// Set by CI systems; progress output then stays plain lines.
 pub const CI: &str = "CI";
+/// The terminal type; `dumb` terminals cannot redraw a line.
+pub const TERM: &str = "TERM";

@@ -61,9 +61,12 @@ impl Write for SharedBuf {
 
 impl Printer {
     /// The process printer. Whether stderr is a terminal is decided here,
-    /// once: in CI (not a terminal, or `CI` set) output stays plain lines.
+    /// once: in CI (not a terminal, or `CI` set) and on a dumb terminal
+    /// output stays plain lines.
     pub fn stdio() -> Self {
-        let interactive = io::stderr().is_terminal() && std::env::var_os(crate::env::CI).is_none();
+        let interactive = io::stderr().is_terminal()
+            && std::env::var_os(crate::env::CI).is_none()
+            && std::env::var_os(crate::env::TERM).is_none_or(|term| term != "dumb");
         Self {
             out: Arc::new(Mutex::new(io::stdout())),
             err: Arc::new(Mutex::new(io::stderr())),

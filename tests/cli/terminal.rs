@@ -82,17 +82,19 @@ fn a_step_in_progress_spins_on_a_terminal_then_leaves_its_plain_line() {
 }
 
 #[test]
-fn ci_gets_plain_lines_even_on_a_terminal() {
+fn ci_and_dumb_terminals_get_plain_lines_even_on_a_terminal() {
     let cluster = slow_cluster();
-    let (transcript, code) = on_terminal(&cluster, &[("CI", "true")], &["check", "--pre"]);
-    assert_eq!(code, 0, "{transcript}");
-    assert!(
-        !transcript.contains('\u{1b}'),
-        "escape codes in {transcript:?}"
-    );
-    assert!(!transcript.contains('⠋'), "spinner in {transcript:?}");
-    assert!(
-        transcript.starts_with("► checking prerequisites\r\n"),
-        "{transcript:?}"
-    );
+    for env in [("CI", "true"), ("TERM", "dumb")] {
+        let (transcript, code) = on_terminal(&cluster, &[env], &["check", "--pre"]);
+        assert_eq!(code, 0, "{transcript}");
+        assert!(
+            !transcript.contains('\u{1b}'),
+            "escape codes in {transcript:?}"
+        );
+        assert!(!transcript.contains('⠋'), "spinner in {transcript:?}");
+        assert!(
+            transcript.starts_with("► checking prerequisites\r\n"),
+            "{transcript:?}"
+        );
+    }
 }
