@@ -1,9 +1,19 @@
 //! GitHub and GitHub Enterprise through the REST API (v3), and Gitea,
 //! whose API follows GitHub's apart from auth, create and team calls.
 
+use std::sync::Arc;
+
+use http::header::{ACCEPT, AUTHORIZATION, HeaderValue, USER_AGENT};
+use http_body_util::BodyExt;
 use hyper::Method;
+use hyper_util::client::legacy::Client;
+use hyper_util::rt::TokioExecutor;
+use octocrab::service::middleware::base_uri::BaseUriLayer;
+use octocrab::service::middleware::extra_headers::ExtraHeadersLayer;
+use octocrab::{AuthState, Octocrab, OctocrabBuilder};
 use serde_json::{Value, json};
 
+use super::http::https_connector;
 use super::{
     Access, BoxFuture, GitProvider, JsonApi, ProviderError, RegisteredKey, Repository,
     RepositoryRef, TeamAccess,
@@ -35,8 +45,100 @@ impl Flavor {
     }
 }
 
+/// How requests reach the API: octocrab for GitHub, the small JSON client
+/// for Gitea (whose `Authorization: token` scheme octocrab does not speak).
+/// Paths and bodies are built once, by [`GitHub`], for both.
+enum Transport {
+    GitHub { client: Octocrab, base: String },
+    Gitea(JsonApi),
+}
+
+impl Transport {
+    /// An octocrab client on our own hyper/rustls connector (system roots
+    /// plus `--ca-file`), with `base` (ending with `/`) as its base URI and
+    /// `Authorization: Bearer <token>` on every request.
+    fn github(base: &str, token: &str, ca_pem: Option<&str>) -> Result<Self, ProviderError> {
+        let invalid = |message: String| ProviderError::Unreachable {
+            url: base.to_string(),
+            message,
+        };
+        let base_uri: http::Uri = base.parse().map_err(|e| invalid(format!("{e}")))?;
+        let mut auth = HeaderValue::from_str(&format!("Bearer {token}"))
+            .map_err(|_| invalid("the token is not a valid HTTP header value".to_string()))?;
+        auth.set_sensitive(true);
+        let headers = vec![
+            (USER_AGENT, HeaderValue::from_static("flux-rs")),
+            (AUTHORIZATION, auth),
+        ];
+        let http = Client::builder(TokioExecutor::new()).build(https_connector(ca_pem)?);
+        let client = OctocrabBuilder::new_empty()
+            .with_service(http)
+            .with_layer(&BaseUriLayer::new(base_uri))
+            .with_layer(&ExtraHeadersLayer::new(Arc::new(headers)))
+            .with_auth(AuthState::None)
+            .build()
+            .unwrap_or_else(|never| match never {});
+        Ok(Self::GitHub {
+            client,
+            base: base.to_string(),
+        })
+    }
+
+    /// Sends a request; any status is returned with the parsed body
+    /// (`Null` when empty or not JSON).
+    async fn send(
+        &self,
+        method: Method,
+        path: &str,
+        accept: Option<&str>,
+        body: Option<&Value>,
+    ) -> Result<(u16, Value), ProviderError> {
+        let (client, base) = match self {
+            Self::Gitea(api) => return api.send(method, path, accept, body).await,
+            Self::GitHub { client, base } => (client, base),
+        };
+        let path = path.trim_start_matches('/');
+        let unreachable = |error: octocrab::Error| ProviderError::Unreachable {
+            url: format!("{base}{path}"),
+            message: error_chain(&error),
+        };
+        let request = http::Request::builder()
+            .method(method)
+            .uri(format!("/{path}"))
+            .header(ACCEPT, accept.unwrap_or("application/json"));
+        let request = client.build_request(request, body).map_err(unreachable)?;
+        let response = client.execute(request).await.map_err(unreachable)?;
+        let status = response.status().as_u16();
+        let bytes = response
+            .into_body()
+            .collect()
+            .await
+            .map_err(unreachable)?
+            .to_bytes();
+        Ok((
+            status,
+            serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+        ))
+    }
+}
+
+/// An error and its sources, `: `-separated (octocrab's own message is
+/// only the outermost layer, e.g. "Service error").
+fn error_chain(error: &dyn std::error::Error) -> String {
+    let mut message = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        let text = cause.to_string();
+        if !message.contains(&text) {
+            message = format!("{message}: {text}");
+        }
+        source = cause.source();
+    }
+    message
+}
+
 pub struct GitHub {
-    api: JsonApi,
+    api: Transport,
     hostname: String,
     flavor: Flavor,
 }
@@ -59,12 +161,22 @@ pub fn api_base(flavor: Flavor, hostname: &str) -> String {
 }
 
 impl GitHub {
-    pub fn new(flavor: Flavor, hostname: &str, token: &str) -> Result<Self, ProviderError> {
-        let auth = match flavor {
-            Flavor::GitHub => format!("Bearer {token}"),
-            Flavor::Gitea => format!("token {token}"),
+    /// `ca_pem`: the `--ca-file` bundle, trusted besides the system roots.
+    pub fn new(
+        flavor: Flavor,
+        hostname: &str,
+        token: &str,
+        ca_pem: Option<&str>,
+    ) -> Result<Self, ProviderError> {
+        let base = api_base(flavor, hostname);
+        let api = match flavor {
+            Flavor::GitHub => Transport::github(&base, token, ca_pem)?,
+            Flavor::Gitea => Transport::Gitea(JsonApi::with_ca(
+                &base,
+                ("Authorization", format!("token {token}")),
+                ca_pem,
+            )?),
         };
-        let api = JsonApi::new(&api_base(flavor, hostname), ("Authorization", auth))?;
         Ok(Self {
             api,
             hostname: hostname.to_string(),
@@ -418,12 +530,12 @@ mod tests {
             name: "fleet".into(),
             personal: false,
         };
-        let github = GitHub::new(Flavor::GitHub, "github.com", "t").unwrap();
+        let github = GitHub::new(Flavor::GitHub, "github.com", "t", None).unwrap();
         let (planned, how) = github.planned_repository(&repo, "private");
         assert_eq!(planned.html_url, "https://github.com/acme/fleet");
         assert_eq!(planned.clone_url, "https://github.com/acme/fleet.git");
         assert_eq!(how, "private");
-        let gitea = GitHub::new(Flavor::Gitea, "http://127.0.0.1:3000/", "t").unwrap();
+        let gitea = GitHub::new(Flavor::Gitea, "http://127.0.0.1:3000/", "t", None).unwrap();
         let (planned, how) = gitea.planned_repository(&repo, "public");
         assert_eq!(planned.clone_url, "http://127.0.0.1:3000/acme/fleet.git");
         assert_eq!(how, "public, default branch main");
