@@ -162,6 +162,7 @@ pub fn api_base(flavor: Flavor, hostname: &str) -> String {
 
 impl GitHub {
     /// `ca_pem`: the `--ca-file` bundle, trusted besides the system roots.
+    /// Call within a Tokio runtime (octocrab spawns its request buffer).
     pub fn new(
         flavor: Flavor,
         hostname: &str,
@@ -523,8 +524,9 @@ mod tests {
         );
     }
 
-    #[test]
-    fn planned_repositories_follow_the_host() {
+    // octocrab's client needs a Tokio runtime when it is built.
+    #[tokio::test]
+    async fn planned_repositories_follow_the_host() {
         let repo = RepositoryRef {
             owner: "acme".into(),
             name: "fleet".into(),
