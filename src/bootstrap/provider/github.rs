@@ -13,7 +13,7 @@ use octocrab::service::middleware::extra_headers::ExtraHeadersLayer;
 use octocrab::{AuthState, Octocrab, OctocrabBuilder};
 use serde_json::{Value, json};
 
-use super::http::https_connector;
+use super::http::{error_chain, https_connector};
 use super::{
     Access, BoxFuture, GitProvider, JsonApi, ProviderError, RegisteredKey, Repository,
     RepositoryRef, TeamAccess,
@@ -120,21 +120,6 @@ impl Transport {
             serde_json::from_slice(&bytes).unwrap_or(Value::Null),
         ))
     }
-}
-
-/// An error and its sources, `: `-separated (octocrab's own message is
-/// only the outermost layer, e.g. "Service error").
-fn error_chain(error: &dyn std::error::Error) -> String {
-    let mut message = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        let text = cause.to_string();
-        if !message.contains(&text) {
-            message = format!("{message}: {text}");
-        }
-        source = cause.source();
-    }
-    message
 }
 
 pub struct GitHub {
@@ -542,5 +527,65 @@ mod tests {
         assert_eq!(planned.clone_url, "http://127.0.0.1:3000/acme/fleet.git");
         assert_eq!(how, "public, default branch main");
         assert!(!gitea.grants_permission());
+    }
+
+    /// A one-answer-per-connection HTTPS server on 127.0.0.1 with a
+    /// certificate of a fresh CA; returns its port and the CA's PEM.
+    fn https_server() -> (u16, String) {
+        use std::io::{Read, Write};
+        let certs = testenv::tls::generate().unwrap();
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        std::thread::spawn(move || {
+            for stream in listener.incoming().flatten() {
+                let Ok(conn) = rustls::ServerConnection::new(certs.server.clone()) else {
+                    continue;
+                };
+                let mut tls = rustls::StreamOwned::new(conn, stream);
+                let mut request = Vec::new();
+                let mut byte = [0u8; 1];
+                while !request.ends_with(b"\r\n\r\n") {
+                    match tls.read(&mut byte) {
+                        Ok(1) => request.push(byte[0]),
+                        _ => break,
+                    }
+                }
+                if !request.ends_with(b"\r\n\r\n") {
+                    continue; // the client refused the certificate
+                }
+                let body =
+                    r#"{"html_url":"https://h/acme/fleet","clone_url":"https://h/acme/fleet.git"}"#;
+                let _ = write!(
+                    tls,
+                    "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n\
+                     Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                    body.len()
+                );
+                tls.conn.send_close_notify();
+                let _ = tls.flush();
+            }
+        });
+        (port, certs.ca_pem)
+    }
+
+    #[tokio::test]
+    async fn the_api_over_https_trusts_the_ca_file_and_only_it() {
+        let (port, ca) = https_server();
+        let hostname = format!("https://127.0.0.1:{port}");
+        let repo = RepositoryRef {
+            owner: "acme".into(),
+            name: "fleet".into(),
+            personal: false,
+        };
+        for flavor in [Flavor::GitHub, Flavor::Gitea] {
+            let trusting = GitHub::new(flavor, &hostname, "t", Some(&ca)).unwrap();
+            let found = trusting.find_repository(&repo).await.unwrap().unwrap();
+            assert_eq!(found.clone_url, "https://h/acme/fleet.git");
+            let untrusting = GitHub::new(flavor, &hostname, "t", None).unwrap();
+            let error = untrusting.find_repository(&repo).await.unwrap_err();
+            let error = error.to_string();
+            assert!(error.contains("unable to reach"), "{flavor:?}: {error}");
+            assert!(error.contains("certificate"), "{flavor:?}: {error}");
+        }
     }
 }
