@@ -49,8 +49,8 @@ impl Flavor {
 /// for Gitea (whose `Authorization: token` scheme octocrab does not speak).
 /// Paths and bodies are built once, by [`GitHub`], for both.
 enum Transport {
-    GitHub { client: Octocrab, base: String },
-    Gitea(JsonApi),
+    GitHub { client: Box<Octocrab>, base: String },
+    Gitea(Box<JsonApi>),
 }
 
 impl Transport {
@@ -79,7 +79,7 @@ impl Transport {
             .build()
             .unwrap_or_else(|never| match never {});
         Ok(Self::GitHub {
-            client,
+            client: Box::new(client),
             base: base.to_string(),
         })
     }
@@ -157,11 +157,11 @@ impl GitHub {
         let base = api_base(flavor, hostname);
         let api = match flavor {
             Flavor::GitHub => Transport::github(&base, token, ca_pem)?,
-            Flavor::Gitea => Transport::Gitea(JsonApi::with_ca(
+            Flavor::Gitea => Transport::Gitea(Box::new(JsonApi::with_ca(
                 &base,
                 ("Authorization", format!("token {token}")),
                 ca_pem,
-            )?),
+            )?)),
         };
         Ok(Self {
             api,

@@ -166,7 +166,10 @@ mod tests {
             "not a certificate",
             "-----BEGIN CERTIFICATE-----\n!!!\n-----END CERTIFICATE-----\n",
         ] {
-            let error = https_connector(Some(pem)).err().expect(pem).to_string();
+            let error = https_connector(Some(pem))
+                .map(|_| ())
+                .unwrap_err()
+                .to_string();
             assert!(error.starts_with("unable to use --ca-file: "), "{error}");
         }
     }
