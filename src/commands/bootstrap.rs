@@ -322,10 +322,15 @@ async fn resolve_provider(
     if !matches!(host, Host::GitHub(Flavor::Gitea, _)) {
         confirm_existing_install(ctx, common).await?;
     }
+    // Trusted for HTTPS to the provider API and the Git server.
+    let ca = match common.ca_file.as_str() {
+        "" => None,
+        path => Some(read_file(path, "CA file")?),
+    };
     let client = match &host {
         Host::GitHub(flavor, hostname) => {
             printer.action(&format!("connecting to {hostname}"));
-            Client::GitHub(GitHub::new(*flavor, hostname, &token)?)
+            Client::GitHub(GitHub::new(*flavor, hostname, &token, ca.as_deref())?)
         }
         Host::GitLab { hostname, .. } => {
             let client = GitLab::new(hostname, &token)?;
@@ -386,10 +391,6 @@ async fn resolve_provider(
         }
         printer.success("reconciled repository permissions");
     }
-    let ca = match common.ca_file.as_str() {
-        "" => None,
-        path => Some(read_file(path, "CA file")?),
-    };
     // The user Git authenticates as, and the token-auth Secret's username.
     let (git_user, secret_user) = match &host {
         Host::Bitbucket { user, .. } => (user.to_string(), user.to_string()),

@@ -30,7 +30,7 @@ mod selector;
 mod server;
 mod store;
 mod table;
-mod tls;
+pub mod tls;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};

@@ -1,9 +1,19 @@
 //! GitHub and GitHub Enterprise through the REST API (v3), and Gitea,
 //! whose API follows GitHub's apart from auth, create and team calls.
 
+use std::sync::Arc;
+
+use http::header::{ACCEPT, AUTHORIZATION, HeaderValue, USER_AGENT};
+use http_body_util::BodyExt;
 use hyper::Method;
+use hyper_util::client::legacy::Client;
+use hyper_util::rt::TokioExecutor;
+use octocrab::service::middleware::base_uri::BaseUriLayer;
+use octocrab::service::middleware::extra_headers::ExtraHeadersLayer;
+use octocrab::{AuthState, Octocrab, OctocrabBuilder};
 use serde_json::{Value, json};
 
+use super::http::{error_chain, https_connector};
 use super::{
     Access, BoxFuture, GitProvider, JsonApi, ProviderError, RegisteredKey, Repository,
     RepositoryRef, TeamAccess,
@@ -35,8 +45,85 @@ impl Flavor {
     }
 }
 
+/// How requests reach the API: octocrab for GitHub, the small JSON client
+/// for Gitea (whose `Authorization: token` scheme octocrab does not speak).
+/// Paths and bodies are built once, by [`GitHub`], for both.
+enum Transport {
+    GitHub { client: Box<Octocrab>, base: String },
+    Gitea(Box<JsonApi>),
+}
+
+impl Transport {
+    /// An octocrab client on our own hyper/rustls connector (system roots
+    /// plus `--ca-file`), with `base` (ending with `/`) as its base URI and
+    /// `Authorization: Bearer <token>` on every request.
+    fn github(base: &str, token: &str, ca_pem: Option<&str>) -> Result<Self, ProviderError> {
+        let invalid = |message: String| ProviderError::Unreachable {
+            url: base.to_string(),
+            message,
+        };
+        let base_uri: http::Uri = base.parse().map_err(|e| invalid(format!("{e}")))?;
+        let mut auth = HeaderValue::from_str(&format!("Bearer {token}"))
+            .map_err(|_| invalid("the token is not a valid HTTP header value".to_string()))?;
+        auth.set_sensitive(true);
+        let headers = vec![
+            (USER_AGENT, HeaderValue::from_static("flux-rs")),
+            (AUTHORIZATION, auth),
+        ];
+        let http = Client::builder(TokioExecutor::new()).build(https_connector(ca_pem)?);
+        let client = OctocrabBuilder::new_empty()
+            .with_service(http)
+            .with_layer(&BaseUriLayer::new(base_uri))
+            .with_layer(&ExtraHeadersLayer::new(Arc::new(headers)))
+            .with_auth(AuthState::None)
+            .build()
+            .unwrap_or_else(|never| match never {});
+        Ok(Self::GitHub {
+            client: Box::new(client),
+            base: base.to_string(),
+        })
+    }
+
+    /// Sends a request; any status is returned with the parsed body
+    /// (`Null` when empty or not JSON).
+    async fn send(
+        &self,
+        method: Method,
+        path: &str,
+        accept: Option<&str>,
+        body: Option<&Value>,
+    ) -> Result<(u16, Value), ProviderError> {
+        let (client, base) = match self {
+            Self::Gitea(api) => return api.send(method, path, accept, body).await,
+            Self::GitHub { client, base } => (client, base),
+        };
+        let path = path.trim_start_matches('/');
+        let unreachable = |error: octocrab::Error| ProviderError::Unreachable {
+            url: format!("{base}{path}"),
+            message: error_chain(&error),
+        };
+        let request = http::Request::builder()
+            .method(method)
+            .uri(format!("/{path}"))
+            .header(ACCEPT, accept.unwrap_or("application/json"));
+        let request = client.build_request(request, body).map_err(unreachable)?;
+        let response = client.execute(request).await.map_err(unreachable)?;
+        let status = response.status().as_u16();
+        let bytes = response
+            .into_body()
+            .collect()
+            .await
+            .map_err(unreachable)?
+            .to_bytes();
+        Ok((
+            status,
+            serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+        ))
+    }
+}
+
 pub struct GitHub {
-    api: JsonApi,
+    api: Transport,
     hostname: String,
     flavor: Flavor,
 }
@@ -59,12 +146,23 @@ pub fn api_base(flavor: Flavor, hostname: &str) -> String {
 }
 
 impl GitHub {
-    pub fn new(flavor: Flavor, hostname: &str, token: &str) -> Result<Self, ProviderError> {
-        let auth = match flavor {
-            Flavor::GitHub => format!("Bearer {token}"),
-            Flavor::Gitea => format!("token {token}"),
+    /// `ca_pem`: the `--ca-file` bundle, trusted besides the system roots.
+    /// Call within a Tokio runtime (octocrab spawns its request buffer).
+    pub fn new(
+        flavor: Flavor,
+        hostname: &str,
+        token: &str,
+        ca_pem: Option<&str>,
+    ) -> Result<Self, ProviderError> {
+        let base = api_base(flavor, hostname);
+        let api = match flavor {
+            Flavor::GitHub => Transport::github(&base, token, ca_pem)?,
+            Flavor::Gitea => Transport::Gitea(Box::new(JsonApi::with_ca(
+                &base,
+                ("Authorization", format!("token {token}")),
+                ca_pem,
+            )?)),
         };
-        let api = JsonApi::new(&api_base(flavor, hostname), ("Authorization", auth))?;
         Ok(Self {
             api,
             hostname: hostname.to_string(),
@@ -411,22 +509,83 @@ mod tests {
         );
     }
 
-    #[test]
-    fn planned_repositories_follow_the_host() {
+    // octocrab's client needs a Tokio runtime when it is built.
+    #[tokio::test]
+    async fn planned_repositories_follow_the_host() {
         let repo = RepositoryRef {
             owner: "acme".into(),
             name: "fleet".into(),
             personal: false,
         };
-        let github = GitHub::new(Flavor::GitHub, "github.com", "t").unwrap();
+        let github = GitHub::new(Flavor::GitHub, "github.com", "t", None).unwrap();
         let (planned, how) = github.planned_repository(&repo, "private");
         assert_eq!(planned.html_url, "https://github.com/acme/fleet");
         assert_eq!(planned.clone_url, "https://github.com/acme/fleet.git");
         assert_eq!(how, "private");
-        let gitea = GitHub::new(Flavor::Gitea, "http://127.0.0.1:3000/", "t").unwrap();
+        let gitea = GitHub::new(Flavor::Gitea, "http://127.0.0.1:3000/", "t", None).unwrap();
         let (planned, how) = gitea.planned_repository(&repo, "public");
         assert_eq!(planned.clone_url, "http://127.0.0.1:3000/acme/fleet.git");
         assert_eq!(how, "public, default branch main");
         assert!(!gitea.grants_permission());
+    }
+
+    /// A one-answer-per-connection HTTPS server on 127.0.0.1 with a
+    /// certificate of a fresh CA; returns its port and the CA's PEM.
+    fn https_server() -> (u16, String) {
+        use std::io::{Read, Write};
+        let certs = testenv::tls::generate().unwrap();
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        std::thread::spawn(move || {
+            for stream in listener.incoming().flatten() {
+                let Ok(conn) = rustls::ServerConnection::new(certs.server.clone()) else {
+                    continue;
+                };
+                let mut tls = rustls::StreamOwned::new(conn, stream);
+                let mut request = Vec::new();
+                let mut byte = [0u8; 1];
+                while !request.ends_with(b"\r\n\r\n") {
+                    match tls.read(&mut byte) {
+                        Ok(1) => request.push(byte[0]),
+                        _ => break,
+                    }
+                }
+                if !request.ends_with(b"\r\n\r\n") {
+                    continue; // the client refused the certificate
+                }
+                let body =
+                    r#"{"html_url":"https://h/acme/fleet","clone_url":"https://h/acme/fleet.git"}"#;
+                let _ = write!(
+                    tls,
+                    "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n\
+                     Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                    body.len()
+                );
+                tls.conn.send_close_notify();
+                let _ = tls.flush();
+            }
+        });
+        (port, certs.ca_pem)
+    }
+
+    #[tokio::test]
+    async fn the_api_over_https_trusts_the_ca_file_and_only_it() {
+        let (port, ca) = https_server();
+        let hostname = format!("https://127.0.0.1:{port}");
+        let repo = RepositoryRef {
+            owner: "acme".into(),
+            name: "fleet".into(),
+            personal: false,
+        };
+        for flavor in [Flavor::GitHub, Flavor::Gitea] {
+            let trusting = GitHub::new(flavor, &hostname, "t", Some(&ca)).unwrap();
+            let found = trusting.find_repository(&repo).await.unwrap().unwrap();
+            assert_eq!(found.clone_url, "https://h/acme/fleet.git");
+            let untrusting = GitHub::new(flavor, &hostname, "t", None).unwrap();
+            let error = untrusting.find_repository(&repo).await.unwrap_err();
+            let error = error.to_string();
+            assert!(error.contains("unable to reach"), "{flavor:?}: {error}");
+            assert!(error.contains("certificate"), "{flavor:?}: {error}");
+        }
     }
 }

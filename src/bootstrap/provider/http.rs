@@ -7,7 +7,10 @@ use hyper::Method;
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
+use rustls::pki_types::CertificateDer;
+use rustls::pki_types::pem::PemObject;
 use serde_json::Value;
+use std::sync::Arc;
 
 use super::ProviderError;
 
@@ -18,18 +21,66 @@ pub struct JsonApi {
     client: Client<hyper_rustls::HttpsConnector<HttpConnector>, Full<Bytes>>,
 }
 
+/// Builds the HTTPS (or plain HTTP) connector for provider APIs: the
+/// system's root certificates, plus the PEM bundle of `--ca-file` if given.
+pub fn https_connector(
+    ca_pem: Option<&str>,
+) -> Result<hyper_rustls::HttpsConnector<HttpConnector>, ProviderError> {
+    let mut roots = rustls::RootCertStore::empty();
+    let native = rustls_native_certs::load_native_certs();
+    roots.add_parsable_certificates(native.certs);
+    if let Some(pem) = ca_pem {
+        let mut found = 0;
+        for cert in CertificateDer::pem_slice_iter(pem.as_bytes()) {
+            let cert = cert.map_err(|e| ProviderError::CaFile {
+                message: format!("invalid PEM: {e}"),
+            })?;
+            roots.add(cert).map_err(|e| ProviderError::CaFile {
+                message: format!("invalid certificate: {e}"),
+            })?;
+            found += 1;
+        }
+        if found == 0 {
+            return Err(ProviderError::CaFile {
+                message: "no PEM certificate found".to_string(),
+            });
+        }
+    }
+    if roots.is_empty() {
+        return Err(ProviderError::CaFile {
+            message: "no root certificates found on this system, and no --ca-file given"
+                .to_string(),
+        });
+    }
+    let config = rustls::ClientConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .map_err(|e| ProviderError::CaFile {
+        message: e.to_string(),
+    })?
+    .with_root_certificates(roots)
+    .with_no_client_auth();
+    Ok(hyper_rustls::HttpsConnectorBuilder::new()
+        .with_tls_config(config)
+        .https_or_http()
+        .enable_http1()
+        .build())
+}
+
 impl JsonApi {
     /// `base` ends with `/`; paths are appended without their leading `/`.
     pub fn new(base: &str, auth: (&'static str, String)) -> Result<Self, ProviderError> {
-        let connector = hyper_rustls::HttpsConnectorBuilder::new()
-            .with_native_roots()
-            .map_err(|e| ProviderError::Unreachable {
-                url: base.to_string(),
-                message: format!("no root certificates: {e}"),
-            })?
-            .https_or_http()
-            .enable_http1()
-            .build();
+        Self::with_ca(base, auth, None)
+    }
+
+    /// As [`Self::new`], also trusting the PEM bundle `ca_pem` (`--ca-file`).
+    pub fn with_ca(
+        base: &str,
+        auth: (&'static str, String),
+        ca_pem: Option<&str>,
+    ) -> Result<Self, ProviderError> {
+        let connector = https_connector(ca_pem)?;
         Ok(Self {
             base: base.to_string(),
             auth,
@@ -72,7 +123,7 @@ impl JsonApi {
                 .await
                 .map_err(|e| ProviderError::Unreachable {
                     url: url.clone(),
-                    message: e.to_string(),
+                    message: error_chain(&e),
                 })?;
         let status = response.status().as_u16();
         let bytes = response
@@ -86,5 +137,40 @@ impl JsonApi {
             .to_bytes();
         let value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
         Ok((status, value))
+    }
+}
+
+/// An error and its sources, `: `-separated: the outermost message alone
+/// says little ("client error (Connect)", octocrab's "Service error").
+pub fn error_chain(error: &dyn std::error::Error) -> String {
+    let mut message = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        let text = cause.to_string();
+        if !message.contains(&text) {
+            message = format!("{message}: {text}");
+        }
+        source = cause.source();
+    }
+    message
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_bad_ca_bundle_names_ca_file() {
+        for pem in [
+            "",
+            "not a certificate",
+            "-----BEGIN CERTIFICATE-----\n!!!\n-----END CERTIFICATE-----\n",
+        ] {
+            let error = https_connector(Some(pem))
+                .map(|_| ())
+                .unwrap_err()
+                .to_string();
+            assert!(error.starts_with("unable to use --ca-file: "), "{error}");
+        }
     }
 }
