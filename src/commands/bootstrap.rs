@@ -338,7 +338,7 @@ async fn resolve_provider(
             Client::GitLab(client)
         }
         Host::Bitbucket { hostname, user } => {
-            let client = Bitbucket::new(hostname, user, &token)?;
+            let client = Bitbucket::new(hostname, user, &token, ca.as_deref())?;
             printer.action(&format!("connecting to {}", client.host()));
             // Every call names the project by its key.
             repository.owner = client.project_key(&args.owner, args.personal).await?;

@@ -53,16 +53,24 @@ fn query(value: &str) -> String {
 }
 
 impl Bitbucket {
-    pub fn new(hostname: &str, user: &str, token: &str) -> Result<Self, ProviderError> {
+    /// A client for `hostname`'s REST API acting as `user`; `ca_pem` (from
+    /// `--ca-file`) is trusted in addition to the system's roots.
+    pub fn new(
+        hostname: &str,
+        user: &str,
+        token: &str,
+        ca_pem: Option<&str>,
+    ) -> Result<Self, ProviderError> {
         let hostname = hostname.trim_end_matches('/');
         let web_base = if hostname.starts_with("http://") || hostname.starts_with("https://") {
             hostname.to_string()
         } else {
             format!("https://{hostname}")
         };
-        let api = JsonApi::new(
+        let api = JsonApi::with_ca(
             &format!("{web_base}/rest/"),
             ("Authorization", format!("Bearer {token}")),
+            ca_pem,
         )?;
         Ok(Self {
             api,
