@@ -328,7 +328,11 @@ async fn resolve_provider(
             Client::GitHub(GitHub::new(*flavor, hostname, &token)?)
         }
         Host::GitLab { hostname, .. } => {
-            let client = GitLab::new(hostname, &token)?;
+            let client = GitLab::new(
+                hostname,
+                &token,
+                gitlab::read_ca_file(&common.ca_file)?.as_deref(),
+            )?;
             printer.action(&format!("connecting to {}", client.base()));
             Client::GitLab(client)
         }

@@ -44,6 +44,8 @@ pub enum ProviderError {
     OwnerMismatch { owner: String },
     #[error("unexpected answer from {path}: {message}")]
     Decode { path: String, message: String },
+    #[error("unable to use --ca-file as a PEM certificate bundle: {message}")]
+    CaFile { message: String },
 }
 
 impl ProviderError {
