@@ -42,10 +42,10 @@ pub fn install_crypto_provider() {
     let _ = rustls::crypto::ring::default_provider().install_default();
 }
 
-/// Unit tests build provider and Kubernetes clients without [`run`].
-#[cfg(test)]
+/// Also when the library is loaded: unit and integration tests build
+/// provider and Kubernetes clients without [`run`].
 #[ctor::ctor(unsafe)]
-fn install_crypto_provider_for_tests() {
+fn install_crypto_provider_on_load() {
     install_crypto_provider();
 }
 
