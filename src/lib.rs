@@ -34,28 +34,12 @@ use crate::settings::GlobalOptions;
 
 /// Parses `args`, runs the command and returns how it ended. Errors are
 /// printed as one `✗ <error>` line on stderr, like upstream.
-/// Makes ring rustls's process-wide provider: the `gitlab` crate's reqwest
-/// also enables aws-lc-rs, and with both enabled rustls cannot pick one for
-/// the Kubernetes and provider clients by itself.
-pub fn install_crypto_provider() {
-    // Err only when one is installed already.
-    let _ = rustls::crypto::ring::default_provider().install_default();
-}
-
-/// Also when the library is loaded: unit and integration tests build
-/// provider and Kubernetes clients without [`run`].
-#[ctor::ctor(unsafe)]
-fn install_crypto_provider_on_load() {
-    install_crypto_provider();
-}
-
 pub fn run<I, T>(args: I) -> ExitStatus
 where
     I: IntoIterator<Item = T>,
     T: Into<OsString> + Clone,
 {
     let args: Vec<OsString> = args.into_iter().map(Into::into).collect();
-    install_crypto_provider();
     if commands::completion::answer_request(args.clone()) {
         return ExitStatus::Success;
     }

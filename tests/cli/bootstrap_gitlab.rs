@@ -258,8 +258,6 @@ fn bootstrap_gitlab_creates_the_project_shares_it_with_a_group_and_syncs_then_re
             .map(|c| format!("{} {}", c.method, c.path))
             .collect::<Vec<_>>(),
         [
-            // The gitlab crate checks the token when building its client.
-            "GET user",
             "GET projects/acme%2Ffleet",
             "GET groups/acme",
             "POST projects",
@@ -326,8 +324,7 @@ fn bootstrap_gitlab_deploy_token_auth_creates_a_token_and_rotates_it_on_every_ru
         "{}",
         plan.stdout
     );
-    // `user`: the gitlab crate checks the token when building its client.
-    assert_eq!(api.api.reads_since(0), ["user", "projects/acme%2Ffleet"]);
+    assert_eq!(api.api.reads_since(0), ["projects/acme%2Ffleet"]);
     let first = flux(&cluster, Some(TOKEN), &args);
     assert_eq!(first.code, 0, "{}", first.stderr);
     assert_eq!(first.stdout, "Using visibility public as --private=false\n");
@@ -426,8 +423,6 @@ fn bootstrap_gitlab_deploy_token_auth_creates_a_token_and_rotates_it_on_every_ru
     assert_eq!(
         api.api.reads_since(before),
         [
-            // The gitlab crate checks the token when building its client.
-            "user",
             "projects/acme%2Ffleet",
             "projects/acme%2Ffleet/deploy_tokens"
         ]
@@ -612,14 +607,9 @@ fn bootstrap_gitlab_registers_the_new_ssh_key_as_a_deploy_key_in_a_personal_proj
             "  nothing to change",
         ],
     );
-    // `user`: the gitlab crate checks the token when building its client.
     assert_eq!(
         api.api.reads_since(before),
-        [
-            "user",
-            "projects/me%2Ffleet",
-            "projects/me%2Ffleet/deploy_keys"
-        ]
+        ["projects/me%2Ffleet", "projects/me%2Ffleet/deploy_keys"]
     );
 }
 
@@ -661,8 +651,7 @@ fn bootstrap_gitlab_dry_run_only_reads_then_finds_nothing_to_change_after_a_boot
         plan.stdout
             .contains("  would create source secret flux-system/flux-system (HTTP basic auth)\n")
     );
-    // `user`: the gitlab crate checks the token when building its client.
-    assert_eq!(api.api.reads_since(0), ["user", "projects/acme%2Ffleet"]);
+    assert_eq!(api.api.reads_since(0), ["projects/acme%2Ffleet"]);
     assert!(git.requests().is_empty(), "nothing to clone yet");
     assert!(!namespace_exists(&cluster));
 
@@ -703,8 +692,6 @@ fn bootstrap_gitlab_dry_run_only_reads_then_finds_nothing_to_change_after_a_boot
     assert_eq!(
         api.api.reads_since(before),
         [
-            // The gitlab crate checks the token when building its client.
-            "user",
             "projects/acme%2Ffleet",
             "groups/devs",
             "projects/acme%2Ffleet"

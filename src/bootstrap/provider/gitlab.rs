@@ -6,12 +6,14 @@ use std::borrow::Cow;
 use gitlab::api::projects::deploy_keys::{DeleteDeployKey, DeployKeys};
 use gitlab::api::projects::{Project, UnshareProject};
 use gitlab::api::users::CurrentUser;
-use gitlab::api::{ApiError, AsyncQuery, BodyError, Endpoint, groups::Group};
-use gitlab::{AsyncGitlab, CertificateBundle, GitlabBuilder, GitlabError, RestError};
+use gitlab::api::{
+    ApiError, AsyncClient, AsyncQuery, BodyError, Endpoint, RestClient, groups::Group,
+};
 use http::Method;
 use serde_json::{Value, json};
-use tokio::sync::OnceCell;
+use url::Url;
 
+use super::http::JsonApi;
 use super::{
     Access, BoxFuture, GitProvider, ProviderError, RegisteredKey, Repository, RepositoryRef,
     TeamAccess,
@@ -22,12 +24,63 @@ pub const NAME: &str = "GitLab";
 pub const TOKEN_VARIABLE: &str = "GITLAB_TOKEN";
 
 pub struct GitLab {
-    /// The `gitlab` crate's client, built on the first call: building it
-    /// checks the token with `GET /user`.
-    api: OnceCell<AsyncGitlab>,
-    builder: GitlabBuilder,
+    api: Api,
     /// `https://host` (or the scheme given with `--hostname`).
     base_url: String,
+}
+
+/// The `gitlab` crate's client traits over [`JsonApi`]: the crate's typed
+/// endpoints build the requests, the project's hyper and rustls client
+/// sends them (with the `PRIVATE-TOKEN` header).
+struct Api {
+    http: JsonApi,
+    /// `https://host/api/v4/`.
+    rest: Url,
+}
+
+impl RestClient for Api {
+    type Error = ProviderError;
+
+    fn rest_endpoint(&self, endpoint: &str) -> Result<Url, ApiError<Self::Error>> {
+        Ok(self.rest.join(endpoint)?)
+    }
+}
+
+#[async_trait::async_trait]
+impl AsyncClient for Api {
+    async fn rest_async(
+        &self,
+        request: http::request::Builder,
+        body: Vec<u8>,
+    ) -> Result<http::Response<bytes::Bytes>, ApiError<Self::Error>> {
+        let mut request = request
+            .header(http::header::USER_AGENT, "flux-rs")
+            .body(body)
+            .map_err(|error| {
+                ApiError::client(ProviderError::Unreachable {
+                    url: self.rest.to_string(),
+                    message: error.to_string(),
+                })
+            })?;
+        request
+            .headers_mut()
+            .entry(http::header::ACCEPT)
+            .or_insert(http::HeaderValue::from_static("application/json"));
+        // The crate's URLs end in an empty query (`path?`) when there are no
+        // parameters.
+        if let Some(bare) = request.uri().to_string().strip_suffix('?') {
+            *request.uri_mut() = bare.parse().map_err(|error: http::uri::InvalidUri| {
+                ApiError::client(ProviderError::Unreachable {
+                    url: bare.to_string(),
+                    message: error.to_string(),
+                })
+            })?;
+        }
+        self.http
+            .send_request(request)
+            .await
+            .map_err(ApiError::client)
+    }
 }
 
 /// A deploy token as GitLab returns it once, on creation.
@@ -159,20 +212,9 @@ pub fn read_ca_file(path: &str) -> Result<Option<Vec<u8>>, ProviderError> {
         })
 }
 
-/// The certificates of a `--ca-file` PEM bundle; an error when there are
-/// none or one does not parse.
-fn ca_bundle(pem: &[u8]) -> Result<CertificateBundle, ProviderError> {
-    let invalid = |message: String| ProviderError::CaFile { message };
-    let text = String::from_utf8_lossy(pem);
-    if !text.contains("-----BEGIN CERTIFICATE-----") {
-        return Err(invalid("no PEM certificate found".into()));
-    }
-    CertificateBundle::pem_bundle(pem).map_err(|error| invalid(error.to_string()))
-}
-
 /// The status and GitLab's message of a failed call, as the API gave them
 /// (`message`, else `error`); `None` when no answer came.
-fn failure(error: &ApiError<RestError>) -> Option<(u16, String)> {
+fn failure(error: &ApiError<ProviderError>) -> Option<(u16, String)> {
     match error {
         ApiError::GitlabWithStatus { status, msg } => Some((status.as_u16(), msg.clone())),
         ApiError::GitlabObjectWithStatus { status, obj } => {
@@ -200,21 +242,18 @@ impl GitLab {
     /// request is made until the first call.
     pub fn new(hostname: &str, token: &str, ca_pem: Option<&[u8]>) -> Result<Self, ProviderError> {
         let base_url = base_url(hostname);
-        let (insecure, host) = match base_url.strip_prefix("http://") {
-            Some(host) => (true, host),
-            None => (false, base_url.trim_start_matches("https://")),
+        let rest = format!("{base_url}/api/v4/");
+        let auth = ("PRIVATE-TOKEN", token.to_string());
+        let http = match ca_pem {
+            Some(pem) => JsonApi::with_ca(&rest, auth, pem)?,
+            None => JsonApi::new(&rest, auth)?,
         };
-        let mut builder = GitlabBuilder::new(host, token);
-        builder.user_agent("flux-rs");
-        if insecure {
-            builder.insecure();
-        }
-        if let Some(pem) = ca_pem {
-            builder.cert_custom(ca_bundle(pem)?);
-        }
+        let rest = Url::parse(&rest).map_err(|error| ProviderError::Unreachable {
+            url: rest.clone(),
+            message: error.to_string(),
+        })?;
         Ok(Self {
-            api: OnceCell::new(),
-            builder,
+            api: Api { http, rest },
             base_url,
         })
     }
@@ -224,25 +263,7 @@ impl GitLab {
         &self.base_url
     }
 
-    /// The crate's client; building it checks the token (`GET /user`).
-    async fn api(&self) -> Result<&AsyncGitlab, ProviderError> {
-        self.api
-            .get_or_try_init(|| async {
-                self.builder
-                    .build_async()
-                    .await
-                    .map_err(|error| match error {
-                        GitlabError::Api { source } => self.error(&Method::GET, "user", source),
-                        other => ProviderError::Unreachable {
-                            url: format!("{}/api/v4/", self.base_url),
-                            message: other.to_string(),
-                        },
-                    })
-            })
-            .await
-    }
-
-    fn error(&self, method: &Method, path: &str, error: ApiError<RestError>) -> ProviderError {
+    fn error(&self, method: &Method, path: &str, error: ApiError<ProviderError>) -> ProviderError {
         match failure(&error) {
             Some((401, _)) => ProviderError::Unauthorized {
                 provider: NAME,
@@ -255,10 +276,7 @@ impl GitLab {
                 message,
             },
             None => match error {
-                ApiError::Client { source } => ProviderError::Unreachable {
-                    url: format!("{}/api/v4/{path}", self.base_url),
-                    message: source.to_string(),
-                },
+                ApiError::Client { source } => source,
                 other => ProviderError::Decode {
                     path: path.to_string(),
                     message: other.to_string(),
@@ -269,20 +287,18 @@ impl GitLab {
 
     /// Sends `endpoint`, giving its JSON answer.
     async fn query<E: Endpoint + Sync>(&self, endpoint: E) -> Result<Value, ProviderError> {
-        let api = self.api().await?;
         endpoint
-            .query_async(api)
+            .query_async(&self.api)
             .await
             .map_err(|error| self.error(&endpoint.method(), &endpoint.endpoint(), error))
     }
 
     /// Sends `endpoint`, whose answer (maybe empty) is not needed.
     async fn run<E: Endpoint + Sync>(&self, endpoint: E) -> Result<(), ProviderError> {
-        let api = self.api().await?;
         let method = endpoint.method();
         let path = endpoint.endpoint().into_owned();
         gitlab::api::ignore(endpoint)
-            .query_async(api)
+            .query_async(&self.api)
             .await
             .map_err(|error| self.error(&method, &path, error))
     }

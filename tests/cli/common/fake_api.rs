@@ -123,12 +123,7 @@ fn serve(prefix: &str, route: &Route, calls: &Mutex<Vec<Call>>, mut stream: TcpS
     let _ = reader.read_exact(&mut body);
     let call = Call {
         method,
-        // An empty query (`path?`, as the gitlab crate sends) is no query.
-        path: target
-            .strip_prefix(prefix)
-            .unwrap_or(&target)
-            .trim_end_matches('?')
-            .to_string(),
+        path: target.strip_prefix(prefix).unwrap_or(&target).to_string(),
         headers,
         body: serde_json::from_slice(&body).unwrap_or(Value::Null),
     };
