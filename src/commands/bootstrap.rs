@@ -333,7 +333,7 @@ async fn resolve_provider(
             Client::GitHub(GitHub::new(*flavor, hostname, &token, ca.as_deref())?)
         }
         Host::GitLab { hostname, .. } => {
-            let client = GitLab::new(hostname, &token)?;
+            let client = GitLab::new(hostname, &token, ca.as_deref())?;
             printer.action(&format!("connecting to {}", client.base()));
             Client::GitLab(client)
         }

@@ -1,12 +1,22 @@
 //! GitLab (gitlab.com or self-managed) through the REST API v4: projects in
 //! groups or user namespaces, group shares, deploy keys and deploy tokens.
 
-use hyper::Method;
-use serde_json::{Value, json};
+use std::borrow::Cow;
 
+use gitlab::api::projects::deploy_keys::{DeleteDeployKey, DeployKeys};
+use gitlab::api::projects::{Project, UnshareProject};
+use gitlab::api::users::CurrentUser;
+use gitlab::api::{
+    ApiError, AsyncClient, AsyncQuery, BodyError, Endpoint, RestClient, groups::Group,
+};
+use http::Method;
+use serde_json::{Value, json};
+use url::Url;
+
+use super::http::JsonApi;
 use super::{
-    Access, BoxFuture, GitProvider, JsonApi, ProviderError, RegisteredKey, Repository,
-    RepositoryRef, TeamAccess,
+    Access, BoxFuture, GitProvider, ProviderError, RegisteredKey, Repository, RepositoryRef,
+    TeamAccess,
 };
 
 pub const NAME: &str = "GitLab";
@@ -14,9 +24,63 @@ pub const NAME: &str = "GitLab";
 pub const TOKEN_VARIABLE: &str = "GITLAB_TOKEN";
 
 pub struct GitLab {
-    api: JsonApi,
+    api: Api,
     /// `https://host` (or the scheme given with `--hostname`).
     base_url: String,
+}
+
+/// The `gitlab` crate's client traits over [`JsonApi`]: the crate's typed
+/// endpoints build the requests, the project's hyper and rustls client
+/// sends them (with the `PRIVATE-TOKEN` header).
+struct Api {
+    http: JsonApi,
+    /// `https://host/api/v4/`.
+    rest: Url,
+}
+
+impl RestClient for Api {
+    type Error = ProviderError;
+
+    fn rest_endpoint(&self, endpoint: &str) -> Result<Url, ApiError<Self::Error>> {
+        Ok(self.rest.join(endpoint)?)
+    }
+}
+
+#[async_trait::async_trait]
+impl AsyncClient for Api {
+    async fn rest_async(
+        &self,
+        request: http::request::Builder,
+        body: Vec<u8>,
+    ) -> Result<http::Response<bytes::Bytes>, ApiError<Self::Error>> {
+        let mut request = request
+            .header(http::header::USER_AGENT, "flux-rs")
+            .body(body)
+            .map_err(|error| {
+                ApiError::client(ProviderError::Unreachable {
+                    url: self.rest.to_string(),
+                    message: error.to_string(),
+                })
+            })?;
+        request
+            .headers_mut()
+            .entry(http::header::ACCEPT)
+            .or_insert(http::HeaderValue::from_static("application/json"));
+        // The crate's URLs end in an empty query (`path?`) when there are no
+        // parameters.
+        if let Some(bare) = request.uri().to_string().strip_suffix('?') {
+            *request.uri_mut() = bare.parse().map_err(|error: http::uri::InvalidUri| {
+                ApiError::client(ProviderError::Unreachable {
+                    url: bare.to_string(),
+                    message: error.to_string(),
+                })
+            })?;
+        }
+        self.http
+            .send_request(request)
+            .await
+            .map_err(ApiError::client)
+    }
 }
 
 /// A deploy token as GitLab returns it once, on creation.
@@ -84,14 +148,99 @@ fn permission_name(level: u64) -> String {
     }
 }
 
+/// A GitLab REST call the `gitlab` crate has no typed endpoint for, or
+/// whose typed endpoint sends a form body: the documented JSON body is sent
+/// as is.
+struct JsonCall {
+    method: Method,
+    path: String,
+    body: Option<Value>,
+}
+
+impl JsonCall {
+    fn get(path: String) -> Self {
+        Self {
+            method: Method::GET,
+            path,
+            body: None,
+        }
+    }
+
+    fn post(path: String, body: Value) -> Self {
+        Self {
+            method: Method::POST,
+            path,
+            body: Some(body),
+        }
+    }
+
+    fn delete(path: String) -> Self {
+        Self {
+            method: Method::DELETE,
+            path,
+            body: None,
+        }
+    }
+}
+
+impl Endpoint for JsonCall {
+    fn method(&self) -> Method {
+        self.method.clone()
+    }
+
+    fn endpoint(&self) -> Cow<'static, str> {
+        self.path.clone().into()
+    }
+
+    fn body(&self) -> Result<Option<(&'static str, Vec<u8>)>, BodyError> {
+        Ok(self
+            .body
+            .as_ref()
+            .map(|body| ("application/json", body.to_string().into_bytes())))
+    }
+}
+
+/// The status and GitLab's message of a failed call, as the API gave them
+/// (`message`, else `error`); `None` when no answer came.
+fn failure(error: &ApiError<ProviderError>) -> Option<(u16, String)> {
+    match error {
+        ApiError::GitlabWithStatus { status, msg } => Some((status.as_u16(), msg.clone())),
+        ApiError::GitlabObjectWithStatus { status, obj } => {
+            Some((status.as_u16(), obj.to_string()))
+        }
+        ApiError::GitlabUnrecognizedWithStatus { status, obj } => Some((
+            status.as_u16(),
+            obj["error"].as_str().unwrap_or_default().to_string(),
+        )),
+        ApiError::GitlabService { status, data } => {
+            let text = String::from_utf8_lossy(data);
+            let message = match serde_json::from_str::<Value>(&text) {
+                Ok(Value::Null) | Err(_) => String::new(),
+                Ok(_) => text.trim().to_string(),
+            };
+            Some((status.as_u16(), message))
+        }
+        _ => None,
+    }
+}
+
 impl GitLab {
-    pub fn new(hostname: &str, token: &str) -> Result<Self, ProviderError> {
+    /// A client for `hostname` (`https://` unless it has a scheme), trusting
+    /// the `--ca-file` PEM bundle `ca_pem` besides the system roots. No
+    /// request is made until the first call.
+    pub fn new(hostname: &str, token: &str, ca_pem: Option<&str>) -> Result<Self, ProviderError> {
         let base_url = base_url(hostname);
-        let api = JsonApi::new(
-            &format!("{base_url}/api/v4/"),
-            ("PRIVATE-TOKEN", token.to_string()),
-        )?;
-        Ok(Self { api, base_url })
+        let rest = format!("{base_url}/api/v4/");
+        let auth = ("PRIVATE-TOKEN", token.to_string());
+        let http = JsonApi::with_ca(&rest, auth, ca_pem)?;
+        let rest = Url::parse(&rest).map_err(|error| ProviderError::Unreachable {
+            url: rest.clone(),
+            message: error.to_string(),
+        })?;
+        Ok(Self {
+            api: Api { http, rest },
+            base_url,
+        })
     }
 
     /// `https://host`, as the "connecting to" line shows it.
@@ -99,44 +248,54 @@ impl GitLab {
         &self.base_url
     }
 
-    async fn call(
-        &self,
-        method: Method,
-        path: &str,
-        body: Option<&Value>,
-        ok: &[u16],
-    ) -> Result<(u16, Value), ProviderError> {
-        let (status, value) = self.api.send(method.clone(), path, None, body).await?;
-        if status == 401 {
-            return Err(ProviderError::Unauthorized {
+    fn error(&self, method: &Method, path: &str, error: ApiError<ProviderError>) -> ProviderError {
+        match failure(&error) {
+            Some((401, _)) => ProviderError::Unauthorized {
                 provider: NAME,
                 variable: TOKEN_VARIABLE,
-            });
-        }
-        if !ok.contains(&status) {
-            let message = match &value["message"] {
-                Value::String(text) => text.clone(),
-                Value::Null => value["error"].as_str().unwrap_or_default().to_string(),
-                other => other.to_string(),
-            };
-            return Err(ProviderError::Status {
+            },
+            Some((status, message)) => ProviderError::Status {
                 method: method.to_string(),
                 path: path.to_string(),
                 status,
                 message,
-            });
+            },
+            None => match error {
+                ApiError::Client { source } => source,
+                other => ProviderError::Decode {
+                    path: path.to_string(),
+                    message: other.to_string(),
+                },
+            },
         }
-        Ok((status, value))
     }
 
-    /// The encoded full path of the project, the group part lower-cased
-    /// for look-ups as upstream does.
+    /// Sends `endpoint`, giving its JSON answer.
+    async fn query<E: Endpoint + Sync>(&self, endpoint: E) -> Result<Value, ProviderError> {
+        endpoint
+            .query_async(&self.api)
+            .await
+            .map_err(|error| self.error(&endpoint.method(), &endpoint.endpoint(), error))
+    }
+
+    /// Sends `endpoint`, whose answer (maybe empty) is not needed.
+    async fn run<E: Endpoint + Sync>(&self, endpoint: E) -> Result<(), ProviderError> {
+        let method = endpoint.method();
+        let path = endpoint.endpoint().into_owned();
+        gitlab::api::ignore(endpoint)
+            .query_async(&self.api)
+            .await
+            .map_err(|error| self.error(&method, &path, error))
+    }
+
+    /// The full path of the project, the group part lower-cased for
+    /// look-ups as upstream does (the crate encodes it).
     fn lookup_path(repo: &RepositoryRef) -> String {
-        encode(&format!("{}/{}", repo.owner.to_lowercase(), repo.name))
+        format!("{}/{}", repo.owner.to_lowercase(), repo.name)
     }
 
     fn project_path(repo: &RepositoryRef) -> String {
-        encode(&format!("{}/{}", repo.owner, repo.name))
+        format!("{}/{}", repo.owner, repo.name)
     }
 
     fn reference(&self, repo: &RepositoryRef) -> String {
@@ -147,16 +306,33 @@ impl GitLab {
         format!("{host}/{}/{}", repo.owner, repo.name)
     }
 
+    fn project(path: String) -> Result<Project<'static>, ProviderError> {
+        Project::builder()
+            .project(path)
+            .build()
+            .map_err(|error| built("projects", error))
+    }
+
+    async fn group_id(&self, group: &str) -> Result<u64, ProviderError> {
+        let endpoint = Group::builder()
+            .group(group.to_string())
+            .build()
+            .map_err(|error| built("groups", error))?;
+        Ok(self.query(endpoint).await?["id"]
+            .as_u64()
+            .unwrap_or_default())
+    }
+
     async fn find(&self, repo: &RepositoryRef) -> Result<Option<Repository>, ProviderError> {
-        let path = format!("projects/{}", Self::lookup_path(repo));
-        let (status, found) = self
-            .call(Method::GET, &path, None, &[200, 404])
-            .await
-            .map_err(|error| error.getting(&self.reference(repo)))?;
-        if status == 404 {
-            return Ok(None);
+        let endpoint = Self::project(Self::lookup_path(repo))?;
+        let path = endpoint.endpoint().into_owned();
+        match self.query(endpoint).await {
+            Ok(found) => {
+                Repository::from_json(&found, &path, "web_url", "http_url_to_repo", false).map(Some)
+            }
+            Err(ProviderError::Status { status: 404, .. }) => Ok(None),
+            Err(error) => Err(error.getting(&self.reference(repo))),
         }
-        Repository::from_json(&found, &path, "web_url", "http_url_to_repo", false).map(Some)
     }
 
     async fn create(
@@ -172,7 +348,10 @@ impl GitLab {
                 "description": "",
             });
             if repo.personal {
-                let (_, user) = self.call(Method::GET, "user", None, &[200]).await?;
+                let endpoint = CurrentUser::builder()
+                    .build()
+                    .map_err(|error| built("user", error))?;
+                let user = self.query(endpoint).await?;
                 if !user["username"]
                     .as_str()
                     .is_some_and(|name| name.eq_ignore_ascii_case(&repo.owner))
@@ -182,19 +361,18 @@ impl GitLab {
                     });
                 }
             } else {
-                let group = format!("groups/{}", encode(&repo.owner));
-                let (_, group) = self.call(Method::GET, &group, None, &[200]).await?;
-                body["namespace_id"] = group["id"].clone();
+                body["namespace_id"] = json!(self.group_id(&repo.owner).await?);
             }
-            let (_, info) = self
-                .call(Method::POST, "projects", Some(&body), &[201])
-                .await?;
-            Ok(info)
+            // The crate's CreateProject sends a form; GitLab documents (and
+            // upstream sends) this JSON body.
+            self.query(JsonCall::post("projects".into(), body)).await
         };
         let info = create
             .await
             .map_err(|error| error.creating(&self.reference(repo)))?;
-        let path = format!("projects/{}", Self::lookup_path(repo));
+        let path = Self::project(Self::lookup_path(repo))?
+            .endpoint()
+            .into_owned();
         Repository::from_json(&info, &path, "web_url", "http_url_to_repo", true)
     }
 
@@ -204,23 +382,8 @@ impl GitLab {
         team: &str,
         permission: &str,
     ) -> Result<TeamAccess, ProviderError> {
-        let (_, group) = self
-            .call(
-                Method::GET,
-                &format!("groups/{}", encode(team)),
-                None,
-                &[200],
-            )
-            .await?;
-        let group_id = group["id"].as_u64().unwrap_or_default();
-        let (_, project) = self
-            .call(
-                Method::GET,
-                &format!("projects/{}", Self::lookup_path(repo)),
-                None,
-                &[200],
-            )
-            .await?;
+        let group_id = self.group_id(team).await?;
+        let project = self.query(Self::project(Self::lookup_path(repo))?).await?;
         let shared = project["shared_with_groups"]
             .as_array()
             .into_iter()
@@ -246,38 +409,42 @@ impl GitLab {
     ) -> Result<(), ProviderError> {
         let group_id = match current.team_id {
             Some(id) => id,
-            None => {
-                let path = format!("groups/{}", encode(team));
-                let (_, group) = self.call(Method::GET, &path, None, &[200]).await?;
-                group["id"].as_u64().unwrap_or_default()
-            }
+            None => self.group_id(team).await?,
         };
-        let share = format!("projects/{}/share", Self::project_path(repo));
-        let unshare = format!("{share}/{group_id}");
-        let body = json!({"group_id": group_id, "group_access": access_level(permission)});
+        let unshare = || {
+            UnshareProject::builder()
+                .project(Self::project_path(repo))
+                .group_id(group_id)
+                .build()
+                .map_err(|error| built("share", error))
+        };
+        // The crate's ShareProject sends a form: the documented JSON body.
+        let share = || {
+            JsonCall::post(
+                format!("projects/{}/share", encode(&Self::project_path(repo))),
+                json!({"group_id": group_id, "group_access": access_level(permission)}),
+            )
+        };
         if matches!(current.access, Access::Other(_)) {
             // A share's level is changed by sharing again.
-            self.call(Method::DELETE, &unshare, None, &[204]).await?;
+            self.run(unshare()?).await?;
         }
-        let (status, _) = self
-            .call(Method::POST, &share, Some(&body), &[201, 409])
-            .await?;
-        if status == 409 {
-            // Shared in the meantime, with another level: share again.
-            self.call(Method::DELETE, &unshare, None, &[204]).await?;
-            self.call(Method::POST, &share, Some(&body), &[201]).await?;
+        match self.run(share()).await {
+            Err(ProviderError::Status { status: 409, .. }) => {
+                // Shared in the meantime, with another level: share again.
+                self.run(unshare()?).await?;
+                self.run(share()).await
+            }
+            other => other,
         }
-        Ok(())
-    }
-
-    fn keys_path(repo: &RepositoryRef) -> String {
-        format!("projects/{}/deploy_keys", Self::project_path(repo))
     }
 
     async fn deploy_keys(&self, repo: &RepositoryRef) -> Result<Vec<RegisteredKey>, ProviderError> {
-        let (_, keys) = self
-            .call(Method::GET, &Self::keys_path(repo), None, &[200])
-            .await?;
+        let endpoint = DeployKeys::builder()
+            .project(Self::project_path(repo))
+            .build()
+            .map_err(|error| built("deploy_keys", error))?;
+        let keys = self.query(endpoint).await?;
         Ok(keys
             .as_array()
             .into_iter()
@@ -298,20 +465,30 @@ impl GitLab {
         public_key: &str,
         read_only: bool,
     ) -> Result<(), ProviderError> {
+        // The crate's CreateDeployKey sends a form: the documented JSON body.
         let body = json!({"title": title, "key": public_key.trim(), "can_push": !read_only});
-        self.call(Method::POST, &Self::keys_path(repo), Some(&body), &[201])
-            .await?;
-        Ok(())
+        self.run(JsonCall::post(Self::keys_path(repo), body)).await
     }
 
     async fn remove_deploy_key(&self, repo: &RepositoryRef, id: u64) -> Result<(), ProviderError> {
-        let path = format!("{}/{id}", Self::keys_path(repo));
-        self.call(Method::DELETE, &path, None, &[204]).await?;
-        Ok(())
+        let endpoint = DeleteDeployKey::builder()
+            .project(Self::project_path(repo))
+            .deploy_key(id)
+            .build()
+            .map_err(|error| built("deploy_keys", error))?;
+        self.run(endpoint).await
     }
 
+    fn keys_path(repo: &RepositoryRef) -> String {
+        format!("projects/{}/deploy_keys", encode(&Self::project_path(repo)))
+    }
+
+    /// The crate has no project deploy token endpoints.
     fn tokens_path(repo: &RepositoryRef) -> String {
-        format!("projects/{}/deploy_tokens", Self::project_path(repo))
+        format!(
+            "projects/{}/deploy_tokens",
+            encode(&Self::project_path(repo))
+        )
     }
 
     /// The active (neither expired nor revoked) deploy tokens named `name`;
@@ -321,9 +498,7 @@ impl GitLab {
         repo: &RepositoryRef,
         name: &str,
     ) -> Result<Vec<u64>, ProviderError> {
-        let (_, tokens) = self
-            .call(Method::GET, &Self::tokens_path(repo), None, &[200])
-            .await?;
+        let tokens = self.query(JsonCall::get(Self::tokens_path(repo))).await?;
         Ok(tokens
             .as_array()
             .into_iter()
@@ -347,12 +522,12 @@ impl GitLab {
     ) -> Result<DeployToken, ProviderError> {
         let tokens_path = Self::tokens_path(repo);
         for id in self.active_deploy_tokens(repo, name).await? {
-            self.call(Method::DELETE, &format!("{tokens_path}/{id}"), None, &[204])
+            self.run(JsonCall::delete(format!("{tokens_path}/{id}")))
                 .await?;
         }
         let body = json!({"name": name, "scopes": ["read_repository"]});
-        let (_, created) = self
-            .call(Method::POST, &tokens_path, Some(&body), &[201])
+        let created = self
+            .query(JsonCall::post(tokens_path.clone(), body))
             .await?;
         let field = |key: &str| {
             created[key]
@@ -367,6 +542,14 @@ impl GitLab {
             username: field("username")?,
             token: field("token")?,
         })
+    }
+}
+
+/// A typed endpoint that could not be built (a missing field: a bug).
+fn built(path: &str, error: impl std::fmt::Display) -> ProviderError {
+    ProviderError::Decode {
+        path: path.to_string(),
+        message: error.to_string(),
     }
 }
 

@@ -88,6 +88,36 @@ impl JsonApi {
         })
     }
 
+    /// Sends `request` (an absolute URL) as built, with the token header;
+    /// any status is returned with its headers and raw body.
+    pub async fn send_request(
+        &self,
+        request: http::Request<Vec<u8>>,
+    ) -> Result<http::Response<Bytes>, ProviderError> {
+        let url = request.uri().to_string();
+        let unreachable = |message: String| ProviderError::Unreachable {
+            url: url.clone(),
+            message,
+        };
+        let (mut parts, body) = request.into_parts();
+        let auth = http::HeaderValue::from_str(&self.auth.1)
+            .map_err(|_| unreachable("the token is not a valid header value".into()))?;
+        parts.headers.insert(self.auth.0, auth);
+        let request = hyper::Request::from_parts(parts, Full::new(Bytes::from(body)));
+        let response = self
+            .client
+            .request(request)
+            .await
+            .map_err(|e| unreachable(e.to_string()))?;
+        let (parts, body) = response.into_parts();
+        let bytes = body
+            .collect()
+            .await
+            .map_err(|e| unreachable(e.to_string()))?
+            .to_bytes();
+        Ok(http::Response::from_parts(parts, bytes))
+    }
+
     /// Sends a request; any status is returned with the parsed body
     /// (`Null` when empty or not JSON).
     pub async fn send(
