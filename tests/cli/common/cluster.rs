@@ -15,18 +15,35 @@ use super::{Run, flux};
 pub struct Cluster {
     // Dropped after `env` so the server's tasks can shut down.
     env: Option<TestEnv>,
-    runtime: tokio::runtime::Runtime,
+    runtime: Option<tokio::runtime::Runtime>,
 }
+
+/// How long the simulated controllers get to finish what they are doing
+/// when a test ends.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 
 impl Drop for Cluster {
     fn drop(&mut self) {
+        let Some(runtime) = self.runtime.take() else {
+            return;
+        };
         if let Some(env) = self.env.take() {
-            self.runtime.block_on(env.stop());
+            runtime.block_on(async {
+                let _ = tokio::time::timeout(SHUTDOWN_GRACE, env.stop()).await;
+            });
         }
+        // A controller blocked in a Git fetch from a server the test has
+        // already stopped must not hang the test binary: a plain drop
+        // would wait for it forever.
+        runtime.shutdown_timeout(SHUTDOWN_GRACE);
     }
 }
 
 impl Cluster {
+    fn runtime(&self) -> &tokio::runtime::Runtime {
+        self.runtime.as_ref().expect("the runtime lives until drop")
+    }
+
     /// A server with every Flux CRD and component installed; `controllers`
     /// turns the simulated Flux controllers on.
     pub fn start(controllers: bool) -> Self {
@@ -54,7 +71,7 @@ impl Cluster {
         env.apply_yaml(&manifests).expect("install set applies");
         Self {
             env: Some(env),
-            runtime,
+            runtime: Some(runtime),
         }
     }
 
@@ -75,7 +92,7 @@ impl Cluster {
             .expect("testenv starts");
         Self {
             env: Some(env),
-            runtime,
+            runtime: Some(runtime),
         }
     }
 
@@ -97,7 +114,7 @@ impl Cluster {
     }
 
     pub fn with_client<T>(&self, f: impl AsyncFnOnce(kube::Client) -> T) -> T {
-        self.runtime.block_on(async {
+        self.runtime().block_on(async {
             let client = self.env().client().await.expect("client");
             f(client).await
         })
@@ -154,7 +171,7 @@ impl Cluster {
     /// tests load their fixtures.
     pub fn load(&self, yaml: &str) {
         let docs: Vec<Value> = flux_rs::render::yaml::from_str_multi(yaml).expect("fixture parses");
-        self.runtime.block_on(async {
+        self.runtime().block_on(async {
             let client = self.env().client().await.expect("client");
             let discovery = Discovery::new(client.clone())
                 .run()
