@@ -61,3 +61,22 @@ fn cluster_version_without_kubeconfig_fails_clearly() {
     assert!(out.stderr.starts_with("✗ "), "{}", out.stderr);
     assert!(out.stderr.contains("kubeconfig"), "{}", out.stderr);
 }
+
+#[test]
+fn the_binary_needs_only_the_c_library_at_run_time() {
+    let Ok(output) = std::process::Command::new("ldd")
+        .arg(assert_cmd::cargo::cargo_bin("flux"))
+        .output()
+    else {
+        println!("skipped: ldd is not installed");
+        return;
+    };
+    let libraries = String::from_utf8_lossy(&output.stdout);
+    // OpenSSL (libgit2's HTTPS) and zlib are built into the binary.
+    for library in ["libssl", "libcrypto", "libz", "libssh2", "libgit2"] {
+        assert!(
+            !libraries.contains(library),
+            "flux links {library}:\n{libraries}"
+        );
+    }
+}
