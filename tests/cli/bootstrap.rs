@@ -142,22 +142,46 @@ pub(crate) fn assert_rerun_changed_nothing(run: &Run) {
     );
 }
 
+/// Waits (watching, up to a minute) until the flux-system Kustomization has
+/// applied `revision` and is Ready. A finished `flux bootstrap` has already
+/// seen it ready, but the reconcile it requested can queue one more run
+/// (its source's new artifact), so the test waits for the state it means
+/// rather than reading one snapshot.
 pub(crate) fn ready_at(cluster: &Cluster, revision: &str) {
-    let ks = get_object(
-        cluster,
-        "kustomize.toolkit.fluxcd.io/v1",
-        "Kustomization",
-        "flux-system",
-    )
-    .expect("the flux-system Kustomization exists");
-    assert_eq!(ks["status"]["lastAppliedRevision"], revision, "{ks:#}");
-    let ready = ks["status"]["conditions"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|c| c["type"] == "Ready")
-        .unwrap();
-    assert_eq!(ready["status"], "True", "{ks:#}");
+    let is_ready_at = |ks: &Value| {
+        ks["status"]["lastAppliedRevision"] == revision
+            && ks["status"]["conditions"]
+                .as_array()
+                .is_some_and(|c| c.iter().any(|c| c["type"] == "Ready" && c["status"] == "True"))
+    };
+    let waited = cluster.with_client(async |client| {
+        let resource = kube::api::ApiResource {
+            group: "kustomize.toolkit.fluxcd.io".into(),
+            version: "v1".into(),
+            api_version: "kustomize.toolkit.fluxcd.io/v1".into(),
+            kind: "Kustomization".into(),
+            plural: "kustomizations".into(),
+        };
+        let api: kube::Api<kube::api::DynamicObject> =
+            kube::Api::namespaced_with(client, "flux-system", &resource);
+        let condition = |obj: Option<&kube::api::DynamicObject>| {
+            obj.is_some_and(|o| is_ready_at(&serde_json::to_value(o).unwrap()))
+        };
+        tokio::time::timeout(
+            std::time::Duration::from_secs(60),
+            kube::runtime::wait::await_condition(api, "flux-system", condition),
+        )
+        .await
+    });
+    if !matches!(waited, Ok(Ok(_))) {
+        let ks = get_object(
+            cluster,
+            "kustomize.toolkit.fluxcd.io/v1",
+            "Kustomization",
+            "flux-system",
+        );
+        panic!("flux-system never became Ready at {revision}: {ks:#?}");
+    }
 }
 
 pub(crate) const UPSTREAM_FIRST_RUN: &[&str] = &[
