@@ -18,6 +18,8 @@
 //! ```
 
 mod controllers;
+#[cfg(feature = "client")]
+pub mod controlplane;
 mod discovery;
 mod error;
 mod fields;
@@ -223,11 +225,7 @@ impl TestEnv {
     /// A kube-rs client for this server.
     #[cfg(feature = "client")]
     pub async fn client(&self) -> Result<kube::Client> {
-        let kc = kube::config::Kubeconfig::from_yaml(&self.kubeconfig)?;
-        let config =
-            kube::Config::from_custom_kubeconfig(kc, &kube::config::KubeConfigOptions::default())
-                .await?;
-        Ok(kube::Client::try_from(config)?)
+        client_for(&self.kubeconfig).await
     }
 
     /// Stops serving, closes open connections and watches, and removes the temporary kubeconfig.
@@ -245,6 +243,17 @@ impl Drop for TestEnv {
     }
 }
 
+/// A kube-rs client for the first context of a kubeconfig (YAML).
+#[cfg(feature = "client")]
+async fn client_for(kubeconfig: &str) -> Result<kube::Client> {
+    let kc = kube::config::Kubeconfig::from_yaml(kubeconfig)?;
+    let config =
+        kube::Config::from_custom_kubeconfig(kc, &kube::config::KubeConfigOptions::default())
+            .await?;
+    Ok(kube::Client::try_from(config)?)
+}
+
+/// A kubeconfig for a server on `addr` whose certificate `ca_pem` signed, with a bearer token.
 fn kubeconfig(addr: SocketAddr, ca_pem: &str, token: &str) -> String {
     let ca = base64::engine::general_purpose::STANDARD.encode(ca_pem);
     format!(

@@ -5,16 +5,26 @@ use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
 
-const USAGE: &str = "Usage: flux-testenv --kubeconfig PATH [--port N] [--no-controllers]
+const USAGE: &str = "Usage: flux-testenv --kubeconfig PATH [--backend builtin|kube-apiserver]
+                    [--port N] [--no-controllers]
                     [--reconcile-delay-ms N] [--deployment-delay-ms N]
                     [--latency-ms N] [--throttle-ratio F] [--retry-after N]
                     [--error-ratio F] [--error-code 500|503] [--watch-cut-after N] [--unreachable]
 
 Serves a Kubernetes API on https://127.0.0.1 with simulated Flux controllers and writes a
-kubeconfig for it. Stops on Ctrl-C.";
+kubeconfig for it. The builtin backend is testenv's own server; kube-apiserver starts a real
+etcd, kube-apiserver and kube-controller-manager (built by scripts/controlplane.sh build, found
+in $FLUX_CONTROLPLANE_DIR or the cache). Stops on Ctrl-C or SIGTERM.";
 
-fn parse(args: &[String]) -> Result<testenv::Options> {
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Backend {
+    Builtin,
+    KubeApiserver,
+}
+
+fn parse(args: &[String]) -> Result<(Backend, testenv::Options)> {
     let mut o = testenv::Options::default();
+    let mut backend = Backend::Builtin;
     let mut i = 0;
     while i < args.len() {
         let flag = args[i].clone();
@@ -26,6 +36,13 @@ fn parse(args: &[String]) -> Result<testenv::Options> {
                 .with_context(|| format!("{flag} needs a value"))
         };
         match flag {
+            "--backend" => {
+                backend = match value()?.as_str() {
+                    "builtin" => Backend::Builtin,
+                    "kube-apiserver" => Backend::KubeApiserver,
+                    other => bail!("--backend must be builtin or kube-apiserver, not {other:?}"),
+                }
+            }
             "--kubeconfig" => o.kubeconfig_path = Some(PathBuf::from(value()?)),
             "--port" => o.port = value()?.parse().context("--port")?,
             "--no-controllers" => o.controllers = false,
@@ -71,20 +88,60 @@ fn parse(args: &[String]) -> Result<testenv::Options> {
     if o.kubeconfig_path.is_none() {
         bail!("--kubeconfig is required\n\n{USAGE}");
     }
-    Ok(o)
+    if backend == Backend::KubeApiserver {
+        let f = &o.faults;
+        let faulty = !f.latency.is_zero()
+            || f.throttle_ratio > 0.0
+            || f.error_ratio > 0.0
+            || f.watch_cut_after.is_some()
+            || f.unreachable;
+        if faulty || o.port != 0 {
+            bail!(
+                "--port and the fault flags work with --backend builtin only: kube-apiserver picks its own port and serves requests unaltered"
+            );
+        }
+    }
+    Ok((backend, o))
 }
 
 #[tokio::main]
 async fn main() -> Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let options = parse(&args)?;
-    let env = testenv::TestEnv::start(options).await?;
-    println!(
-        "flux-testenv serving {} (kubeconfig {})",
-        env.url(),
-        env.kubeconfig_path().display()
-    );
-    tokio::signal::ctrl_c().await?;
-    env.stop().await;
+    let (backend, options) = parse(&args)?;
+    match backend {
+        Backend::Builtin => {
+            let env = testenv::TestEnv::start(options).await?;
+            println!(
+                "flux-testenv serving {} (kubeconfig {})",
+                env.url(),
+                env.kubeconfig_path().display()
+            );
+            stopped().await?;
+            env.stop().await;
+        }
+        Backend::KubeApiserver => {
+            let bin_dir = testenv::controlplane::binaries_dir()?;
+            let plane =
+                testenv::controlplane::ControlPlane::start(&bin_dir, options.kubeconfig_path)
+                    .await?;
+            println!(
+                "flux-testenv serving {} with kube-apiserver (kubeconfig {})",
+                plane.url(),
+                plane.kubeconfig_path().display()
+            );
+            stopped().await?;
+            drop(plane);
+        }
+    }
+    Ok(())
+}
+
+/// Waits for Ctrl-C or SIGTERM.
+async fn stopped() -> Result<()> {
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+    tokio::select! {
+        r = tokio::signal::ctrl_c() => r?,
+        _ = term.recv() => {}
+    }
     Ok(())
 }

@@ -8,6 +8,10 @@ use rustls::pki_types::{PrivateKeyDer, PrivatePkcs8KeyDer};
 
 pub struct Certs {
     pub ca_pem: String,
+    /// The serving certificate followed by the CA, and its key (PKCS#8), as PEM: what
+    /// kube-apiserver's `--tls-cert-file` and `--tls-private-key-file` take.
+    pub server_chain_pem: String,
+    pub server_key_pem: String,
     pub server: Arc<rustls::ServerConfig>,
 }
 
@@ -46,8 +50,12 @@ pub fn generate() -> Result<Certs> {
             PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key.serialize_der())),
         )?;
     server.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+    let server_chain_pem = format!("{}{}", cert.pem(), ca_cert.pem());
+    let server_key_pem = key.serialize_pem();
     Ok(Certs {
         ca_pem: ca_cert.pem(),
+        server_chain_pem,
+        server_key_pem,
         server: Arc::new(server),
     })
 }

@@ -3,21 +3,17 @@
 use std::net::TcpListener;
 use std::time::{Duration, Instant};
 
-use crate::common::cluster::Cluster;
+use crate::common::cluster::{Backend, Cluster, on_both_backends};
 use crate::common::{run, shared_dir};
 
-/// testenv reports this `gitVersion` (without the `v`).
-const SERVER_VERSION: &str = "1.35.0";
-
-#[test]
-fn check_pre_matches_the_golden() {
-    let cluster = Cluster::empty();
+fn check_pre_matches_the_golden(backend: Backend) {
+    let cluster = Cluster::empty_on(backend);
     let out = cluster.flux(&["check", "--pre"]);
     let golden = std::fs::read_to_string(
         shared_dir().join("conformance/flux2-testdata/check/check_pre.golden"),
     )
     .unwrap()
-    .replace("{{ .serverVersion }}", SERVER_VERSION);
+    .replace("{{ .serverVersion }}", &cluster.server_version());
     assert_eq!((out.code, out.stdout.as_str()), (0, ""));
     assert_eq!(out.stderr, golden);
 }
@@ -51,15 +47,15 @@ fn check_passes_when_the_controllers_have_rolled_out() {
     assert_eq!(out.stdout, "");
 }
 
-#[test]
-fn check_fails_on_a_cluster_without_flux() {
-    let cluster = Cluster::empty();
+fn check_fails_on_a_cluster_without_flux(backend: Backend) {
+    let cluster = Cluster::empty_on(backend);
     let out = cluster.flux(&["check"]);
     assert_eq!(out.code, 1);
     assert_eq!(
         out.stderr,
-        "► checking prerequisites
-✔ Kubernetes 1.35.0 >=1.33.0-0
+        format!(
+            "► checking prerequisites
+✔ Kubernetes {} >=1.33.0-0
 ► checking version in cluster
 ✗ checking failed: customresourcedefinitions.apiextensions.k8s.io \"gitrepositories.source.toolkit.fluxcd.io\" not found
 ► checking controllers
@@ -68,7 +64,9 @@ fn check_fails_on_a_cluster_without_flux() {
 ✗ no crds found with the label selector 'app.kubernetes.io/part-of=flux'
 ⚠️ Flux is not installed in this cluster: run 'flux install' to install it
 ✗ check failed
-"
+",
+            cluster.server_version()
+        )
     );
 }
 
@@ -144,3 +142,8 @@ fn every_day_2_command_reports_a_refused_connection() {
         );
     }
 }
+
+on_both_backends!(
+    check_pre_matches_the_golden,
+    check_fails_on_a_cluster_without_flux,
+);

@@ -1,6 +1,6 @@
-//! `flux export` against testenv, compared with upstream's golden YAML.
+//! `flux export` against both backends, compared with upstream's golden YAML.
 
-use crate::common::cluster::{Cluster, fixture};
+use crate::common::cluster::{Backend, Cluster, fixture, on_both_backends};
 
 const CASES: &[(&[&str], &str)] = &[
     (
@@ -54,9 +54,8 @@ const CASES: &[(&[&str], &str)] = &[
     ),
 ];
 
-#[test]
-fn exports_match_upstream_goldens() {
-    let cluster = Cluster::start(false);
+fn exports_match_upstream_goldens(backend: Backend) {
+    let cluster = Cluster::start_on(backend, false);
     cluster.load(&fixture("export/objects.yaml", "flux-system"));
     let mut mismatches = Vec::new();
     for (args, golden) in CASES {
@@ -78,9 +77,8 @@ fn exports_match_upstream_goldens() {
     assert!(mismatches.is_empty(), "{}", mismatches.join("\n"));
 }
 
-#[test]
-fn export_all_prints_every_object_of_the_kind() {
-    let cluster = Cluster::start(false);
+fn export_all_prints_every_object_of_the_kind(backend: Backend) {
+    let cluster = Cluster::start_on(backend, false);
     cluster.load(&fixture("export/objects.yaml", "flux-system"));
     let out = cluster.flux(&["export", "source", "git", "--all"]);
     assert_eq!(out.code, 0, "{}", out.stderr);
@@ -90,9 +88,8 @@ fn export_all_prints_every_object_of_the_kind() {
     assert_eq!(out.stderr, "✗ no objects found in default namespace\n");
 }
 
-#[test]
-fn export_needs_a_name_or_all() {
-    let cluster = Cluster::start(false);
+fn export_needs_a_name_or_all(backend: Backend) {
+    let cluster = Cluster::start_on(backend, false);
     let out = cluster.flux(&["export", "kustomization"]);
     assert_eq!((out.code, out.stderr.as_str()), (1, "✗ name is required\n"));
     let out = cluster.flux(&["export", "kustomization", "Bad_Name"]);
@@ -103,3 +100,9 @@ fn export_needs_a_name_or_all() {
         out.stderr
     );
 }
+
+on_both_backends!(
+    exports_match_upstream_goldens,
+    export_all_prints_every_object_of_the_kind,
+    export_needs_a_name_or_all,
+);

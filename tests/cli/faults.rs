@@ -1,18 +1,21 @@
-//! Bad connections, credentials and server faults, against testenv.
+//! Bad connections, credentials, authorization and server faults. Faults are
+//! injected by testenv's builtin server; credentials and missing CRDs are
+//! tested on both backends, RBAC on kube-apiserver (the builtin server has no
+//! authorization).
 
 use std::time::{Duration, Instant};
 
-use crate::common::cluster::{Cluster, fixture};
+use crate::common::cluster::{Backend, Cluster, fixture, on_both_backends};
 
-fn loaded() -> Cluster {
-    let cluster = Cluster::start(false);
+fn loaded(backend: Backend) -> Cluster {
+    let cluster = Cluster::start_on(backend, false);
     cluster.load(&fixture("get/objects.yaml", "flux-system"));
     cluster
 }
 
 #[test]
 fn unreachable_server_fails_clearly_within_the_timeout() {
-    let cluster = loaded();
+    let cluster = loaded(Backend::Builtin);
     cluster.set_faults(testenv::Faults {
         unreachable: true,
         ..Default::default()
@@ -36,7 +39,7 @@ fn unreachable_server_fails_clearly_within_the_timeout() {
 
 #[test]
 fn a_short_timeout_bounds_the_whole_command() {
-    let cluster = loaded();
+    let cluster = loaded(Backend::Builtin);
     cluster.set_faults(testenv::Faults {
         latency: Duration::from_secs(5),
         ..Default::default()
@@ -55,18 +58,16 @@ fn a_short_timeout_bounds_the_whole_command() {
     );
 }
 
-#[test]
-fn rejected_credentials_are_named() {
-    let cluster = loaded();
+fn rejected_credentials_are_named(backend: Backend) {
+    let cluster = loaded(backend);
     let out = cluster.flux(&["get", "sources", "git", "--token", "not-the-token"]);
     assert_eq!(out.code, 1);
     assert!(out.stderr.contains("401 Unauthorized"), "{}", out.stderr);
     assert!(out.stderr.contains("--token"), "{}", out.stderr);
 }
 
-#[test]
-fn flux_not_installed_says_what_to_do() {
-    let cluster = Cluster::empty();
+fn flux_not_installed_says_what_to_do(backend: Backend) {
+    let cluster = Cluster::empty_on(backend);
     let out = cluster.flux(&["get", "kustomizations"]);
     assert_eq!(out.code, 1);
     assert_eq!(
@@ -83,7 +84,7 @@ fn flux_not_installed_says_what_to_do() {
 
 #[test]
 fn throttling_and_server_errors_are_retried() {
-    let cluster = loaded();
+    let cluster = loaded(Backend::Builtin);
     let want = cluster.flux(&["get", "sources", "git"]).stdout;
     cluster.set_faults(testenv::Faults {
         throttle_ratio: 0.5,
@@ -160,7 +161,7 @@ fn head(repo: &std::path::Path) -> String {
 
 #[test]
 fn ctrl_c_during_a_wait_exits_130() {
-    let cluster = loaded();
+    let cluster = loaded(Backend::Builtin);
     let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("flux"))
         .args(["get", "sources", "git", "--watch"])
         .env("KUBECONFIG", cluster.kubeconfig())
@@ -181,3 +182,88 @@ fn ctrl_c_during_a_wait_exits_130() {
     assert_eq!(output.status.code(), Some(130));
     assert_eq!(String::from_utf8_lossy(&output.stderr), "✗ interrupted\n");
 }
+
+/// A user without rights gets the server's 403, which names the user, the
+/// verb and the resource, and nothing on stdout.
+#[test]
+fn forbidden_names_the_verb_and_resource() {
+    if !Backend::KubeApiserver.available() {
+        return;
+    }
+    let cluster = loaded(Backend::KubeApiserver);
+    let restricted = cluster.restricted_kubeconfig();
+    for (args, verb, resource) in [
+        (&["get", "kustomizations"][..], "list", "kustomizations"),
+        // Like upstream, `get NAME` lists with a field selector.
+        (
+            &["get", "sources", "git", "podinfo"],
+            "list",
+            "gitrepositories",
+        ),
+        (
+            &["suspend", "source", "git", "podinfo"],
+            "get",
+            "gitrepositories",
+        ),
+        (
+            &["export", "source", "git", "--all"],
+            "list",
+            "gitrepositories",
+        ),
+    ] {
+        let out = crate::common::flux()
+            .env("KUBECONFIG", &restricted)
+            .args(args)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8(out.stderr).unwrap();
+        assert_eq!(out.status.code(), Some(1), "{args:?}: {stderr}");
+        assert!(out.stdout.is_empty(), "{args:?}");
+        let expected = format!(
+            "User \"{}\" cannot {verb} resource \"{resource}\"",
+            testenv::controlplane::RESTRICTED_USER
+        );
+        assert!(stderr.starts_with("✗ "), "{args:?}: {stderr}");
+        assert!(stderr.contains(&expected), "{args:?}: {stderr}");
+    }
+    // The same commands work once RBAC grants the rights.
+    cluster.apply(&format!(
+        "apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRoleBinding
+metadata:
+  name: restricted-view
+roleRef:
+  apiGroup: rbac.authorization.k8s.io
+  kind: ClusterRole
+  name: cluster-admin
+subjects:
+- kind: User
+  name: {}
+",
+        testenv::controlplane::RESTRICTED_USER
+    ));
+    // The authorizer reads bindings from an informer: the grant lands within moments.
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        let out = crate::common::flux()
+            .env("KUBECONFIG", &restricted)
+            .args(["get", "sources", "git", "podinfo"])
+            .output()
+            .unwrap();
+        if out.status.success() {
+            assert!(String::from_utf8(out.stdout).unwrap().contains("podinfo"));
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the grant never took effect: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+on_both_backends!(
+    rejected_credentials_are_named,
+    flux_not_installed_says_what_to_do,
+);

@@ -1,21 +1,20 @@
-//! `flux get` against testenv, compared with upstream's golden tables.
+//! `flux get` against both backends, compared with upstream's golden tables.
 
-use crate::common::cluster::{Cluster, fixture};
+use crate::common::cluster::{Backend, Cluster, fixture, on_both_backends};
 use crate::common::shared_dir;
 
 fn golden(path: &str) -> String {
     std::fs::read_to_string(shared_dir().join("conformance/flux2-testdata").join(path)).unwrap()
 }
 
-fn loaded(path: &str) -> Cluster {
-    let cluster = Cluster::start(false);
+fn loaded(backend: Backend, path: &str) -> Cluster {
+    let cluster = Cluster::start_on(backend, false);
     cluster.load(&fixture(path, "flux-system"));
     cluster
 }
 
-#[test]
-fn sources_git_table_matches_upstream_goldens() {
-    let cluster = loaded("get/objects.yaml");
+fn sources_git_table_matches_upstream_goldens(backend: Backend) {
+    let cluster = loaded(backend, "get/objects.yaml");
     for (args, golden_file) in [
         (&["get", "sources", "git"][..], "get/get.golden"),
         (
@@ -46,9 +45,8 @@ fn sources_git_table_matches_upstream_goldens() {
     }
 }
 
-#[test]
-fn status_selector_matches_upstream_goldens() {
-    let cluster = loaded("get/status_objects.yaml");
+fn status_selector_matches_upstream_goldens(backend: Backend) {
+    let cluster = loaded(backend, "get/status_objects.yaml");
     for (selector, golden_file) in [
         ("Ready=True", "get/get_status_ready_true.golden"),
         ("Ready=False", "get/get_status_ready_false.golden"),
@@ -62,9 +60,8 @@ fn status_selector_matches_upstream_goldens() {
     assert_eq!((out.code, out.stdout.as_str()), (0, ""), "{}", out.stderr);
 }
 
-#[test]
-fn notification_kinds_are_always_ready() {
-    let cluster = loaded("get/notification_objects.yaml");
+fn notification_kinds_are_always_ready(backend: Backend) {
+    let cluster = loaded(backend, "get/notification_objects.yaml");
     for args in [
         &["get", "alerts"][..],
         &["get", "alert-providers"],
@@ -83,9 +80,8 @@ fn notification_kinds_are_always_ready() {
     }
 }
 
-#[test]
-fn get_all_prefixes_names_and_separates_tables() {
-    let cluster = loaded("get/kustomization_only.yaml");
+fn get_all_prefixes_names_and_separates_tables(backend: Backend) {
+    let cluster = loaded(backend, "get/kustomization_only.yaml");
     let out = cluster.flux(&["get", "all"]);
     assert_eq!(out.code, 0, "{}", out.stderr);
     assert!(
@@ -99,9 +95,8 @@ fn get_all_prefixes_names_and_separates_tables() {
     );
 }
 
-#[test]
-fn missing_objects_are_errors_naming_the_namespace() {
-    let cluster = loaded("get/objects.yaml");
+fn missing_objects_are_errors_naming_the_namespace(backend: Backend) {
+    let cluster = loaded(backend, "get/objects.yaml");
     let out = cluster.flux(&["get", "ks", "non-existent-resource"]);
     assert_eq!(out.code, 1);
     assert_eq!(
@@ -120,9 +115,8 @@ fn missing_objects_are_errors_naming_the_namespace() {
     );
 }
 
-#[test]
-fn machine_readable_output_is_a_kubectl_style_list() {
-    let cluster = loaded("get/objects.yaml");
+fn machine_readable_output_is_a_kubectl_style_list(backend: Backend) {
+    let cluster = loaded(backend, "get/objects.yaml");
     let out = cluster.flux(&["get", "sources", "git", "-o", "json"]);
     assert_eq!(out.code, 0, "{}", out.stderr);
     let list: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
@@ -134,9 +128,8 @@ fn machine_readable_output_is_a_kubectl_style_list() {
     assert_eq!(list["items"].as_array().unwrap().len(), 3);
 }
 
-#[test]
-fn all_namespaces_and_wide_add_columns() {
-    let cluster = loaded("get/objects.yaml");
+fn all_namespaces_and_wide_add_columns(backend: Backend) {
+    let cluster = loaded(backend, "get/objects.yaml");
     let out = cluster.flux(&["get", "sources", "git", "-A", "-o", "wide", "--no-header"]);
     assert_eq!(out.code, 0, "{}", out.stderr);
     let first = out.stdout.lines().next().unwrap();
@@ -149,9 +142,8 @@ fn all_namespaces_and_wide_add_columns() {
     );
 }
 
-#[test]
-fn watch_on_all_is_rejected() {
-    let cluster = Cluster::start(false);
+fn watch_on_all_is_rejected(backend: Backend) {
+    let cluster = Cluster::start_on(backend, false);
     let out = cluster.flux(&["get", "all", "--watch"]);
     assert_eq!(out.code, 1);
     assert_eq!(
@@ -160,10 +152,9 @@ fn watch_on_all_is_rejected() {
     );
 }
 
-#[test]
-fn watch_prints_a_row_per_change_as_it_happens() {
+fn watch_prints_a_row_per_change_as_it_happens(backend: Backend) {
     use std::io::{BufRead, BufReader};
-    let cluster = loaded("get/objects.yaml");
+    let cluster = loaded(backend, "get/objects.yaml");
     let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("flux"))
         .args([
             "get",
@@ -195,3 +186,15 @@ fn watch_prints_a_row_per_change_as_it_happens() {
     child.kill().unwrap();
     child.wait().unwrap();
 }
+
+on_both_backends!(
+    sources_git_table_matches_upstream_goldens,
+    status_selector_matches_upstream_goldens,
+    notification_kinds_are_always_ready,
+    get_all_prefixes_names_and_separates_tables,
+    missing_objects_are_errors_naming_the_namespace,
+    machine_readable_output_is_a_kubectl_style_list,
+    all_namespaces_and_wide_add_columns,
+    watch_on_all_is_rejected,
+    watch_prints_a_row_per_change_as_it_happens,
+);

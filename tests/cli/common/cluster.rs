@@ -1,20 +1,80 @@
-//! A testenv API server per test, with the Flux install set applied, and
-//! helpers to load upstream fixtures into it.
+//! A cluster per test — testenv's built-in API server, or a real
+//! kube-apiserver with etcd — with the Flux install set applied, and helpers
+//! to load upstream fixtures into it.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use kube::api::{Api, DynamicObject, Patch, PatchParams, PostParams};
 use kube::discovery::{Discovery, Scope};
 use serde_json::Value;
+use testenv::controlplane::ControlPlane;
 use testenv::{Options, TestEnv};
 
 use super::{Run, flux};
 
+/// Which API server a test runs against.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// testenv's own server: fast, with pod logs and fault injection.
+    Builtin,
+    /// etcd + kube-apiserver + kube-controller-manager built from source
+    /// (`scripts/controlplane.sh build`).
+    KubeApiserver,
+}
+
+impl Backend {
+    /// Whether the backend can run here. A missing control plane skips the
+    /// test with the reason outside CI, and fails it under `CI=true`.
+    pub fn available(self) -> bool {
+        if self == Backend::Builtin {
+            return true;
+        }
+        match testenv::controlplane::binaries_dir() {
+            Ok(_) => true,
+            Err(err) if std::env::var("CI").is_ok_and(|v| v == "true") => {
+                panic!("the kube-apiserver lane cannot run under CI: {err:#}")
+            }
+            Err(err) => {
+                println!("skipped on kube-apiserver: {err:#}");
+                false
+            }
+        }
+    }
+}
+
+/// Defines, for each `fn name(backend: Backend)`, a module `name` with the
+/// tests `builtin` and `kube_apiserver` that run it on each backend.
+macro_rules! on_both_backends {
+    ($($name:ident),* $(,)?) => {$(
+        mod $name {
+            use crate::common::cluster::Backend;
+
+            #[test]
+            fn builtin() {
+                super::$name(Backend::Builtin);
+            }
+
+            #[test]
+            fn kube_apiserver() {
+                if Backend::KubeApiserver.available() {
+                    super::$name(Backend::KubeApiserver);
+                }
+            }
+        }
+    )*};
+}
+pub(crate) use on_both_backends;
+
+enum Server {
+    Builtin(TestEnv),
+    KubeApiserver(ControlPlane),
+}
+
 pub struct Cluster {
-    // Dropped after `env` so the server's tasks can shut down.
-    env: Option<TestEnv>,
+    // Dropped after `server` so the server's tasks can shut down.
+    server: Option<Server>,
     runtime: Option<tokio::runtime::Runtime>,
 }
 
@@ -27,10 +87,12 @@ impl Drop for Cluster {
         let Some(runtime) = self.runtime.take() else {
             return;
         };
-        if let Some(env) = self.env.take() {
-            runtime.block_on(async {
+        match self.server.take() {
+            Some(Server::Builtin(env)) => runtime.block_on(async {
                 let _ = tokio::time::timeout(SHUTDOWN_GRACE, env.stop()).await;
-            });
+            }),
+            Some(Server::KubeApiserver(plane)) => drop(plane),
+            None => {}
         }
         // A controller blocked in a Git fetch from a server the test has
         // already stopped must not hang the test binary: a plain drop
@@ -39,61 +101,142 @@ impl Drop for Cluster {
     }
 }
 
+fn test_runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("tokio runtime")
+}
+
+/// The install set with every component, as `flux install` would apply it.
+fn install_set() -> String {
+    let mut install = flux_rs::render::install::InstallOptions::default();
+    install.components.extend(
+        flux_rs::render::components::extra_names()
+            .into_iter()
+            .map(String::from),
+    );
+    flux_rs::render::install::render(&install).expect("install set renders")
+}
+
 impl Cluster {
     fn runtime(&self) -> &tokio::runtime::Runtime {
         self.runtime.as_ref().expect("the runtime lives until drop")
     }
 
-    /// A server with every Flux CRD and component installed; `controllers`
-    /// turns the simulated Flux controllers on.
+    /// A builtin server with every Flux CRD and component installed;
+    /// `controllers` turns the simulated Flux controllers on.
     pub fn start(controllers: bool) -> Self {
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()
-            .expect("tokio runtime");
-        let options = Options {
-            controllers,
-            reconcile_delay: Duration::from_millis(50),
-            deployment_delay: Duration::from_millis(50),
-            ..Options::default()
+        Self::start_on(Backend::Builtin, controllers)
+    }
+
+    /// An empty builtin server (no Flux objects) with the controllers on.
+    pub fn empty() -> Self {
+        Self::empty_on(Backend::Builtin)
+    }
+
+    /// A server of `backend` with every Flux CRD and component installed.
+    pub fn start_on(backend: Backend, controllers: bool) -> Self {
+        let cluster = Self::new(backend, controllers);
+        match cluster.server() {
+            Server::Builtin(env) => env.apply_yaml(&install_set()).expect("install set applies"),
+            Server::KubeApiserver(_) => cluster.apply(&install_set()),
+        }
+        cluster
+    }
+
+    /// An empty server of `backend` (no Flux objects); the builtin one
+    /// runs its controllers, for what a test then installs.
+    pub fn empty_on(backend: Backend) -> Self {
+        Self::new(backend, backend == Backend::Builtin)
+    }
+
+    fn new(backend: Backend, controllers: bool) -> Self {
+        let runtime = test_runtime();
+        let server = match backend {
+            Backend::Builtin => {
+                let options = Options {
+                    controllers,
+                    reconcile_delay: Duration::from_millis(50),
+                    deployment_delay: Duration::from_millis(50),
+                    ..Options::default()
+                };
+                Server::Builtin(
+                    runtime
+                        .block_on(TestEnv::start(options))
+                        .expect("testenv starts"),
+                )
+            }
+            Backend::KubeApiserver => {
+                assert!(
+                    !controllers,
+                    "the simulated controllers do not run on kube-apiserver yet"
+                );
+                let bin_dir = testenv::controlplane::binaries_dir().expect("control plane built");
+                Server::KubeApiserver(
+                    runtime
+                        .block_on(ControlPlane::start(&bin_dir, None))
+                        .expect("kube-apiserver starts"),
+                )
+            }
         };
-        let env = runtime
-            .block_on(TestEnv::start(options))
-            .expect("testenv starts");
-        let mut install = flux_rs::render::install::InstallOptions::default();
-        install.components.extend(
-            flux_rs::render::components::extra_names()
-                .into_iter()
-                .map(String::from),
-        );
-        let manifests = flux_rs::render::install::render(&install).expect("install set renders");
-        env.apply_yaml(&manifests).expect("install set applies");
         Self {
-            env: Some(env),
+            server: Some(server),
             runtime: Some(runtime),
         }
     }
 
-    /// An empty server (no Flux objects) with the controllers on.
-    pub fn empty() -> Self {
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()
-            .expect("tokio runtime");
-        let options = Options {
-            reconcile_delay: Duration::from_millis(50),
-            deployment_delay: Duration::from_millis(50),
-            ..Options::default()
-        };
-        let env = runtime
-            .block_on(TestEnv::start(options))
-            .expect("testenv starts");
-        Self {
-            env: Some(env),
-            runtime: Some(runtime),
-        }
+    fn server(&self) -> &Server {
+        self.server.as_ref().expect("running")
+    }
+
+    /// Server-side applies multi-document YAML as the admin, CRDs and
+    /// Namespaces first, waiting for each CRD to be established before any
+    /// object that may be of its kind.
+    pub fn apply(&self, yaml: &str) {
+        let mut docs: Vec<Value> =
+            flux_rs::render::yaml::from_str_multi(yaml).expect("YAML parses");
+        docs.sort_by_key(|d| match d["kind"].as_str() {
+            Some("CustomResourceDefinition") => 0,
+            Some("Namespace") => 1,
+            _ => 2,
+        });
+        self.with_client(async |client| {
+            let params = PatchParams::apply("flux-test").force();
+            let crds: Api<CustomResourceDefinition> = Api::all(client.clone());
+            let mut discovery: Option<Discovery> = None;
+            for doc in docs {
+                let name = doc["metadata"]["name"].as_str().expect("named").to_string();
+                if doc["kind"] == "CustomResourceDefinition" {
+                    crds.patch(&name, &params, &Patch::Apply(&doc))
+                        .await
+                        .unwrap_or_else(|e| panic!("CRD {name}: {e}"));
+                    let established = kube::runtime::wait::await_condition(
+                        crds.clone(),
+                        &name,
+                        kube::runtime::wait::conditions::is_crd_established(),
+                    );
+                    tokio::time::timeout(Duration::from_secs(30), established)
+                        .await
+                        .unwrap_or_else(|_| panic!("CRD {name} not established in 30 s"))
+                        .unwrap();
+                    continue;
+                }
+                if discovery.is_none() {
+                    discovery = Some(
+                        Discovery::new(client.clone())
+                            .run()
+                            .await
+                            .expect("discovery"),
+                    );
+                }
+                let api = api_for(&client, discovery.as_ref().unwrap(), &doc);
+                api.patch(&name, &params, &Patch::Apply(&doc))
+                    .await
+                    .unwrap_or_else(|e| panic!("{} {name}: {e}", doc["kind"]));
+            }
+        });
     }
 
     /// Runs `f` with a client on the test's runtime.
@@ -115,27 +258,54 @@ impl Cluster {
 
     pub fn with_client<T>(&self, f: impl AsyncFnOnce(kube::Client) -> T) -> T {
         self.runtime().block_on(async {
-            let client = self.env().client().await.expect("client");
-            f(client).await
+            let client = match self.server() {
+                Server::Builtin(env) => env.client().await,
+                Server::KubeApiserver(plane) => plane.client().await,
+            };
+            f(client.expect("client")).await
         })
     }
 
     /// Injects faults into the server's request handling from now on.
     pub fn set_faults(&self, faults: testenv::Faults) {
-        self.env().set_faults(faults);
+        self.builtin("fault injection").set_faults(faults);
     }
 
     /// Appends a line to a pod's log, as the pod's container would print it.
     pub fn write_pod_log(&self, namespace: &str, pod: &str, line: &str) {
-        self.env().write_pod_log(namespace, pod, line);
+        self.builtin("pod logs").write_pod_log(namespace, pod, line);
     }
 
-    fn env(&self) -> &TestEnv {
-        self.env.as_ref().expect("running")
+    /// The builtin server, for what only it offers.
+    fn builtin(&self, feature: &str) -> &TestEnv {
+        match self.server() {
+            Server::Builtin(env) => env,
+            Server::KubeApiserver(_) => panic!("{feature} needs the builtin backend"),
+        }
     }
 
     pub fn kubeconfig(&self) -> &Path {
-        self.env().kubeconfig_path()
+        match self.server() {
+            Server::Builtin(env) => env.kubeconfig_path(),
+            Server::KubeApiserver(plane) => plane.kubeconfig_path(),
+        }
+    }
+
+    /// A kubeconfig of a user RBAC grants nothing to (kube-apiserver only:
+    /// the builtin server has no authorization).
+    pub fn restricted_kubeconfig(&self) -> PathBuf {
+        match self.server() {
+            Server::KubeApiserver(plane) => plane.restricted_kubeconfig().expect("written"),
+            Server::Builtin(_) => panic!("RBAC needs the kube-apiserver backend"),
+        }
+    }
+
+    /// The Kubernetes version the server reports, without the `v`.
+    pub fn server_version(&self) -> String {
+        self.with_client(async |client| client.apiserver_version().await.expect("/version"))
+            .git_version
+            .trim_start_matches('v')
+            .to_string()
     }
 
     /// Runs the built `flux` binary against this server.
@@ -171,25 +341,13 @@ impl Cluster {
     /// tests load their fixtures.
     pub fn load(&self, yaml: &str) {
         let docs: Vec<Value> = flux_rs::render::yaml::from_str_multi(yaml).expect("fixture parses");
-        self.runtime().block_on(async {
-            let client = self.env().client().await.expect("client");
+        self.with_client(async |client| {
             let discovery = Discovery::new(client.clone())
                 .run()
                 .await
                 .expect("discovery");
             for doc in docs {
-                let api_version = doc["apiVersion"].as_str().unwrap();
-                let (group, version) = api_version.rsplit_once('/').unwrap_or(("", api_version));
-                let gvk =
-                    kube::api::GroupVersionKind::gvk(group, version, doc["kind"].as_str().unwrap());
-                let (resource, caps) = discovery.resolve_gvk(&gvk).expect("kind is served");
-                let api: Api<DynamicObject> =
-                    match (caps.scope, doc["metadata"]["namespace"].as_str()) {
-                        (Scope::Namespaced, Some(ns)) => {
-                            Api::namespaced_with(client.clone(), ns, &resource)
-                        }
-                        _ => Api::all_with(client.clone(), &resource),
-                    };
+                let api = api_for(&client, &discovery, &doc);
                 let object: DynamicObject = serde_json::from_value(doc.clone()).unwrap();
                 let created = match api.create(&PostParams::default(), &object).await {
                     Ok(created) => created,
@@ -210,6 +368,21 @@ impl Cluster {
                 }
             }
         });
+    }
+}
+
+/// The API of `doc`'s kind, in its namespace if it is namespaced.
+fn api_for(client: &kube::Client, discovery: &Discovery, doc: &Value) -> Api<DynamicObject> {
+    let api_version = doc["apiVersion"].as_str().expect("apiVersion");
+    let (group, version) = api_version.rsplit_once('/').unwrap_or(("", api_version));
+    let kind = doc["kind"].as_str().expect("kind");
+    let gvk = kube::api::GroupVersionKind::gvk(group, version, kind);
+    let (resource, caps) = discovery
+        .resolve_gvk(&gvk)
+        .unwrap_or_else(|| panic!("{api_version} {kind} is not served"));
+    match (caps.scope, doc["metadata"]["namespace"].as_str()) {
+        (Scope::Namespaced, Some(ns)) => Api::namespaced_with(client.clone(), ns, &resource),
+        _ => Api::all_with(client.clone(), &resource),
     }
 }
 
