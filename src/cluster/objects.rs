@@ -111,7 +111,10 @@ pub fn api(client: kube::Client, spec: &KindSpec, namespace: Option<&str>) -> Ap
 /// server-side trouble, not bad requests or missing permissions.
 fn is_transient(err: &kube::Error) -> bool {
     match err {
-        kube::Error::Api(status) => matches!(status.code, 429 | 500 | 502 | 503 | 504),
+        // A 500 without a reason is kube-apiserver refusing the request itself (server-side
+        // apply of a field the schema lacks): sending it again cannot help.
+        kube::Error::Api(status) if status.code == 500 => !status.reason.is_empty(),
+        kube::Error::Api(status) => matches!(status.code, 429 | 502 | 503 | 504),
         kube::Error::HyperError(_) | kube::Error::Service(_) => true,
         _ => false,
     }
@@ -371,5 +374,16 @@ mod tests {
         assert!(is_transient(&api_error(503, "ServiceUnavailable", "later")));
         assert!(!is_transient(&api_error(403, "Forbidden", "no")));
         assert!(!is_transient(&api_error(409, "Conflict", "no")));
+        assert!(is_transient(&api_error(
+            500,
+            "InternalError",
+            "etcd hiccup"
+        )));
+        // kube-apiserver's answer to an apply that does not fit the schema.
+        assert!(!is_transient(&api_error(
+            500,
+            "",
+            "failed to create typed patch object (flux-system/x; v1, Kind=ConfigMap): .spec: field not declared in schema"
+        )));
     }
 }

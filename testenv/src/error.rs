@@ -174,6 +174,12 @@ impl ApiError {
         )
     }
 
+    /// What server-side apply answers when a patch does not fit the schema: a 500 with no
+    /// reason, as kube-apiserver's typed-patch conversion fails.
+    pub fn typed_patch(message: impl Into<String>) -> Self {
+        Self::new(500, "", message)
+    }
+
     pub fn unavailable() -> Self {
         Self::new(
             503,
@@ -199,9 +205,11 @@ impl ApiError {
             "metadata": {},
             "status": "Failure",
             "message": self.message,
-            "reason": self.reason,
             "code": self.code,
         });
+        if !self.reason.is_empty() {
+            v["reason"] = json!(self.reason);
+        }
         if let Some(d) = &self.details {
             v["details"] = d.clone();
         }

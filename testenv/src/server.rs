@@ -386,12 +386,16 @@ fn with_warnings(mut resp: Response<Body>, warnings: Vec<String>) -> Response<Bo
     resp
 }
 
-/// The fieldValidation parameter: Strict rejects unknown fields, otherwise they are pruned.
+/// What happens to unknown fields. Server-side apply always rejects them (its patch must fit the
+/// schema, whatever fieldValidation says); other writes follow fieldValidation: Strict rejects,
+/// Ignore prunes silently, Warn (the default) prunes with a warning.
 fn validation(query: &Query, apply: bool) -> Validation {
-    match (query.get("fieldValidation").map(String::as_str), apply) {
-        (Some("Strict"), false) => Validation::Strict,
-        (Some("Strict"), true) => Validation::StrictApply,
-        (Some("Ignore"), _) => Validation::Prune,
+    if apply {
+        return Validation::StrictApply;
+    }
+    match query.get("fieldValidation").map(String::as_str) {
+        Some("Strict") => Validation::Strict,
+        Some("Ignore") => Validation::Prune,
         _ => Validation::Warn,
     }
 }

@@ -661,7 +661,11 @@ impl Store {
                         fields.join(", ")
                     )
                 };
-                return Err(ApiError::bad_request(message));
+                return Err(if opts.validation == Validation::StrictApply {
+                    ApiError::typed_patch(message)
+                } else {
+                    ApiError::bad_request(message)
+                });
             }
         }
         // Defaulting by kind, as the built-in registries do.

@@ -1,5 +1,7 @@
 //! The real control plane (`flux-testenv --backend kube-apiserver`), driven with the real kubectl:
-//! the pinned release, etcd behind it, RBAC per user, and the controller manager's work.
+//! the pinned release, etcd behind it, RBAC per user, and the controller manager's work. Then
+//! behaviours where testenv's builtin server once differed from kube-apiserver, each checked on
+//! both backends.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -263,4 +265,124 @@ async fn flux_testenv_serves_kube_apiserver_until_sigterm() {
     assert!(status.success(), "{status}");
     let connect = tokio::net::TcpStream::connect(("127.0.0.1", port)).await;
     assert!(connect.is_err(), "kube-apiserver outlived flux-testenv");
+}
+
+/// A running server of either backend.
+enum Server {
+    Builtin(testenv::TestEnv),
+    KubeApiserver(ControlPlane),
+}
+
+impl Server {
+    fn kubeconfig(&self) -> &Path {
+        match self {
+            Server::Builtin(env) => env.kubeconfig_path(),
+            Server::KubeApiserver(plane) => plane.kubeconfig_path(),
+        }
+    }
+}
+
+/// Both backends without controllers; just the builtin one when the control plane cannot run here.
+async fn both_backends() -> Vec<(&'static str, Server)> {
+    let options = testenv::Options {
+        controllers: false,
+        ..Default::default()
+    };
+    let mut servers = vec![(
+        "builtin",
+        Server::Builtin(testenv::TestEnv::start(options).await.unwrap()),
+    )];
+    if let Some(bin) = control_plane_bin() {
+        let plane = ControlPlane::start(&bin, None).await.unwrap();
+        servers.push(("kube-apiserver", Server::KubeApiserver(plane)));
+    }
+    servers
+}
+
+const WIDGET_CRD: &str = "apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata: {name: widgets.example.com}
+spec:
+  group: example.com
+  names: {plural: widgets, singular: widget, kind: Widget, listKind: WidgetList}
+  scope: Namespaced
+  versions:
+  - name: v1
+    served: true
+    storage: true
+    schema:
+      openAPIV3Schema:
+        type: object
+        properties:
+          spec:
+            type: object
+            properties:
+              color: {type: string}
+";
+
+/// A Widget with a field its schema does not declare.
+const WIDGET_EXTRA: &str = "apiVersion: example.com/v1
+kind: Widget
+metadata: {name: w1, namespace: default}
+spec: {color: red, notInSchema: true}
+";
+
+async fn kubectl_stdin(kubeconfig: &Path, args: &[&str], input: &str) -> (bool, String, String) {
+    use tokio::io::AsyncWriteExt;
+    let mut child = tokio::process::Command::new("kubectl")
+        .args(args)
+        .env("KUBECONFIG", kubeconfig)
+        .env("KUBECACHEDIR", kubeconfig.with_extension("cache"))
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("kubectl runs");
+    let mut stdin = child.stdin.take().unwrap();
+    stdin.write_all(input.as_bytes()).await.unwrap();
+    drop(stdin);
+    let out = child.wait_with_output().await.unwrap();
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// Server-side apply builds a typed patch from the schema, so an unknown field fails it whatever
+/// fieldValidation says (testenv used to prune it under Ignore and Warn); a plain create follows
+/// fieldValidation.
+#[tokio::test(flavor = "multi_thread")]
+async fn server_side_apply_refuses_unknown_fields_whatever_the_validation() {
+    for (backend, server) in both_backends().await {
+        let kc = server.kubeconfig();
+        let (ok, _, stderr) = kubectl_stdin(kc, &["apply", "-f", "-"], WIDGET_CRD).await;
+        assert!(ok, "{backend}: {stderr}");
+        kubectl(kc)
+            .ok(&[
+                "wait",
+                "--for=condition=Established",
+                "crd/widgets.example.com",
+            ])
+            .await;
+        for validate in ["false", "warn", "strict"] {
+            let validate = format!("--validate={validate}");
+            let args = ["apply", "--server-side", validate.as_str(), "-f", "-"];
+            let (ok, _, stderr) = kubectl_stdin(kc, &args, WIDGET_EXTRA).await;
+            assert!(!ok, "{backend} {validate}: applied");
+            assert_eq!(
+                stderr,
+                "Error from server: failed to create typed patch object (default/w1; example.com/v1, Kind=Widget): .spec.notInSchema: field not declared in schema\n",
+                "{backend} {validate}"
+            );
+        }
+        let (ok, stdout, stderr) =
+            kubectl_stdin(kc, &["create", "--validate=false", "-f", "-"], WIDGET_EXTRA).await;
+        assert!(ok, "{backend}: {stderr}");
+        assert_eq!(stdout, "widget.example.com/w1 created\n", "{backend}");
+        let spec = kubectl(kc)
+            .ok(&["get", "widget", "w1", "-o", "jsonpath={.spec}"])
+            .await;
+        assert_eq!(spec, r#"{"color":"red"}"#, "{backend}: pruned");
+    }
 }

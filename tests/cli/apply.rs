@@ -1,13 +1,12 @@
-//! Server-side apply of the install set against testenv.
+//! Server-side apply of the install set, on both backends.
 
 use flux_rs::cluster::apply::{Action, apply_all};
 use flux_rs::render::install::{InstallOptions, objects};
 
-use crate::common::cluster::Cluster;
+use crate::common::cluster::{Backend, Cluster, on_both_backends};
 
-#[test]
-fn install_set_applies_then_reapplies_unchanged() {
-    let cluster = Cluster::empty();
+fn install_set_applies_then_reapplies_unchanged(backend: Backend) {
+    let cluster = Cluster::empty_on(backend);
     let set = objects(&InstallOptions::default()).unwrap();
     let first =
         cluster.with_client(async |client| apply_all(&client, &set, "flux-system").await.unwrap());
@@ -44,3 +43,5 @@ fn install_set_applies_then_reapplies_unchanged() {
             .all(|c| c.starts_with("Deployment/flux-system/"))
     );
 }
+
+on_both_backends!(install_set_applies_then_reapplies_unchanged,);
