@@ -1,4 +1,4 @@
-//! `flux uninstall` against testenv. Pins the decision on upstream quirk 9:
+//! `flux uninstall` on both backends. Pins the decision on upstream quirk 9:
 //! success lines carry no trailing space, and a refused request exits 1.
 
 use k8s_openapi::api::apps::v1::Deployment;
@@ -7,7 +7,7 @@ use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomRe
 use kube::api::{Api, DynamicObject, ListParams};
 use kube::discovery::ApiResource;
 
-use crate::common::cluster::Cluster;
+use crate::common::cluster::{Backend, Cluster, on_both_backends};
 
 const OBJECTS: &str = "apiVersion: v1
 kind: Namespace
@@ -78,15 +78,36 @@ fn state(cluster: &Cluster) -> State {
     })
 }
 
-fn installed_with_objects() -> Cluster {
-    let cluster = Cluster::start(false);
+/// Waits until no Flux CRD or Deployment is left and the namespace exists
+/// or not as `namespace` says. A real server finishes deleting CRDs and
+/// namespaces in the background (CRD cleanup, the namespace controller), as a
+/// cluster does; the builtin one at once.
+fn settles_to(cluster: &Cluster, namespace: bool) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    loop {
+        let after = state(cluster);
+        if (after.crds, after.deployments, after.namespace) == (0, 0, namespace) {
+            return;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "left behind: {} CRDs, {} deployments, namespace {}",
+            after.crds,
+            after.deployments,
+            after.namespace
+        );
+        std::thread::sleep(std::time::Duration::from_millis(250));
+    }
+}
+
+fn installed_with_objects(backend: Backend) -> Cluster {
+    let cluster = Cluster::start_on(backend, false);
     cluster.load(OBJECTS);
     cluster
 }
 
-#[test]
-fn silent_uninstall_removes_everything_without_hanging_on_finalizers() {
-    let cluster = installed_with_objects();
+fn silent_uninstall_removes_everything_without_hanging_on_finalizers(backend: Backend) {
+    let cluster = installed_with_objects(backend);
     let out = cluster.flux(&["uninstall", "--silent"]);
     assert_eq!(out.code, 0, "{}", out.stderr);
     assert_eq!(out.stdout, "");
@@ -106,16 +127,11 @@ fn silent_uninstall_removes_everything_without_hanging_on_finalizers() {
     assert_eq!(lines[lines.len() - 1], "✔ uninstall finished");
     // Quirk 9, decided: no trailing space after "deleted".
     assert!(lines.iter().all(|l| !l.ends_with(' ')), "{}", out.stderr);
-    let after = state(&cluster);
-    assert_eq!(
-        (after.crds, after.deployments, after.namespace),
-        (0, 0, false)
-    );
+    settles_to(&cluster, false);
 }
 
-#[test]
-fn dry_run_changes_nothing() {
-    let cluster = installed_with_objects();
+fn dry_run_changes_nothing(backend: Backend) {
+    let cluster = installed_with_objects(backend);
     let before = state(&cluster);
     let out = cluster.flux(&["uninstall", "--dry-run"]);
     assert_eq!(out.code, 0, "{}", out.stderr);
@@ -138,22 +154,16 @@ fn dry_run_changes_nothing() {
     assert_eq!(after.finalizers, Some(vec!["example.com/hold".to_string()]));
 }
 
-#[test]
-fn keep_namespace_keeps_it() {
-    let cluster = installed_with_objects();
+fn keep_namespace_keeps_it(backend: Backend) {
+    let cluster = installed_with_objects(backend);
     let out = cluster.flux(&["uninstall", "-s", "--keep-namespace"]);
     assert_eq!(out.code, 0, "{}", out.stderr);
     assert!(!out.stderr.contains("Namespace/"), "{}", out.stderr);
-    let after = state(&cluster);
-    assert_eq!(
-        (after.crds, after.deployments, after.namespace),
-        (0, 0, true)
-    );
+    settles_to(&cluster, true);
 }
 
-#[test]
-fn without_silent_it_asks_and_refuses_without_a_terminal() {
-    let cluster = installed_with_objects();
+fn without_silent_it_asks_and_refuses_without_a_terminal(backend: Backend) {
+    let cluster = installed_with_objects(backend);
     let before = state(&cluster).deployments;
     let out = cluster.flux(&["uninstall"]);
     assert_eq!(out.code, 1);
@@ -167,9 +177,8 @@ fn without_silent_it_asks_and_refuses_without_a_terminal() {
     assert_eq!(state(&cluster).deployments, before);
 }
 
-#[test]
-fn a_refused_request_is_a_failure_not_a_finished_uninstall() {
-    let cluster = installed_with_objects();
+fn a_refused_request_is_a_failure_not_a_finished_uninstall(backend: Backend) {
+    let cluster = installed_with_objects(backend);
     let out = cluster.flux(&["uninstall", "-s", "--token=wrong"]);
     assert_eq!(out.code, 1);
     assert_eq!(
@@ -177,3 +186,11 @@ fn a_refused_request_is_a_failure_not_a_finished_uninstall() {
         "► deleting components in flux-system namespace\n✗ the API server rejected the credentials (401 Unauthorized): check the kubeconfig user, --token or client certificates\n"
     );
 }
+
+on_both_backends!(
+    silent_uninstall_removes_everything_without_hanging_on_finalizers,
+    dry_run_changes_nothing,
+    keep_namespace_keeps_it,
+    without_silent_it_asks_and_refuses_without_a_terminal,
+    a_refused_request_is_a_failure_not_a_finished_uninstall,
+);
