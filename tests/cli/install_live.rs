@@ -3,7 +3,7 @@
 use k8s_openapi::api::core::v1::Secret;
 use kube::api::Api;
 
-use crate::common::cluster::Cluster;
+use crate::common::cluster::{Backend, Cluster, on_both_backends};
 
 const COMPONENTS: [&str; 4] = [
     "helm-controller",
@@ -105,9 +105,8 @@ fn install_creates_the_image_pull_secret() {
     );
 }
 
-#[test]
-fn install_refuses_a_bootstrapped_cluster() {
-    let cluster = Cluster::start(false);
+fn install_refuses_a_bootstrapped_cluster(backend: Backend) {
+    let cluster = Cluster::start_on(backend, false);
     cluster.label_info_crd("kustomize.toolkit.fluxcd.io/namespace", "flux-system");
     let out = cluster.flux(&["install"]);
     assert_eq!(out.code, 1);
@@ -139,3 +138,5 @@ fn overriding_another_tools_install_needs_confirmation_or_force() {
     assert_eq!(forced.code, 0, "{}", forced.stderr);
     assert!(forced.stderr.ends_with("✔ install finished\n"));
 }
+
+on_both_backends!(install_refuses_a_bootstrapped_cluster,);
