@@ -5,6 +5,7 @@ use std::path::Path;
 use std::process::Command;
 
 use crate::common::cluster::{Cluster, fixture};
+use crate::common::git_servers::HttpGitServer;
 
 const NS: &str = "tkfg-1";
 
@@ -44,10 +45,11 @@ fn repository() -> tempfile::TempDir {
     dir
 }
 
-/// A cluster with GitRepository and Kustomization `tkfg` from `repo`.
-fn cluster_with_kustomization(repo: &Path) -> Cluster {
+/// A cluster with GitRepository and Kustomization `tkfg` from `repo`,
+/// served over HTTP for as long as the returned server lives.
+fn cluster_with_kustomization(repo: &Path) -> (Cluster, HttpGitServer) {
     let cluster = Cluster::start(true);
-    let url = format!("file://{}", repo.display());
+    let (server, url) = HttpGitServer::serving(repo, "podinfo");
     cluster.load(&format!(
         "apiVersion: v1
 kind: Namespace
@@ -83,7 +85,7 @@ spec:
     // would accept a Kustomization that is not Ready yet, as upstream does.)
     let out = cluster.flux(&["reconcile", "ks", "tkfg", "--with-source", "-n", NS]);
     assert_eq!(out.code, 0, "{}", out.stderr);
-    cluster
+    (cluster, server)
 }
 
 /// Upstream's golden with its namespace filled in and revisions of its
@@ -113,7 +115,7 @@ fn head(repo: &Path) -> String {
 fn kustomization_lifecycle_matches_upstream_goldens() {
     let repo = repository();
     let commit = head(repo.path());
-    let cluster = cluster_with_kustomization(repo.path());
+    let (cluster, _git) = cluster_with_kustomization(repo.path());
     let steps: &[(&[&str], &str)] = &[
         (
             &["get", "kustomization", "tkfg"],
@@ -167,7 +169,7 @@ fn kustomization_lifecycle_matches_upstream_goldens() {
 fn missing_names_are_named_and_fail_the_command() {
     let repo = repository();
     let commit = head(repo.path());
-    let cluster = cluster_with_kustomization(repo.path());
+    let (cluster, _git) = cluster_with_kustomization(repo.path());
     // Upstream names the first argument ('tkfg') whatever was missing and exits 0.
     let out = cluster.flux(&["resume", "kustomization", "tkfg", "foo", "--wait", "-n", NS]);
     assert_eq!(
@@ -190,7 +192,7 @@ fn missing_names_are_named_and_fail_the_command() {
 #[test]
 fn reconcile_errors_are_clear() {
     let repo = repository();
-    let cluster = cluster_with_kustomization(repo.path());
+    let (cluster, _git) = cluster_with_kustomization(repo.path());
     let out = cluster.flux(&["reconcile", "ks", "nope", "-n", NS]);
     assert_eq!(out.code, 1);
     assert_eq!(
@@ -223,7 +225,7 @@ fn reconcile_errors_are_clear() {
 fn failing_source_exits_with_the_controller_message() {
     let cluster = Cluster::start(true);
     cluster.load(&format!(
-        "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: {NS}\n---\napiVersion: source.toolkit.fluxcd.io/v1\nkind: GitRepository\nmetadata:\n  name: broken\n  namespace: {NS}\nspec:\n  interval: 1m0s\n  url: file:///nonexistent/repository\n  ref:\n    branch: main\n"
+        "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: {NS}\n---\napiVersion: source.toolkit.fluxcd.io/v1\nkind: GitRepository\nmetadata:\n  name: broken\n  namespace: {NS}\nspec:\n  interval: 1m0s\n  url: http://127.0.0.1:1/nonexistent\n  ref:\n    branch: main\n"
     ));
     let out = cluster.flux(&["reconcile", "source", "git", "broken", "-n", NS]);
     assert_eq!(out.code, 1, "{}", out.stderr);
@@ -238,7 +240,7 @@ fn failing_source_exits_with_the_controller_message() {
 #[test]
 fn several_names_reconcile_concurrently() {
     let repo = repository();
-    let cluster = cluster_with_kustomization(repo.path());
+    let (cluster, _git) = cluster_with_kustomization(repo.path());
     cluster.load(&format!(
         "apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata:\n  name: second\n  namespace: {NS}\nspec:\n  interval: 5m0s\n  path: ./\n  prune: false\n  sourceRef:\n    kind: GitRepository\n    name: tkfg\n"
     ));
@@ -275,6 +277,7 @@ fn helmrelease_lifecycle_matches_upstream_goldens() {
     git(repo.path(), &["commit", "-q", "-m", "chart"]);
     git(repo.path(), &["tag", "-f", "6.3.5"]);
     let commit = head(repo.path());
+    let (_git, url) = HttpGitServer::serving(repo.path(), "podinfo");
     let cluster = Cluster::start(true);
     cluster.load(&format!(
         "apiVersion: v1
@@ -289,7 +292,7 @@ metadata:
   namespace: {HR_NS}
 spec:
   interval: 1m0s
-  url: file://{}
+  url: {url}
   ref:
     tag: 6.3.5
 ---
@@ -306,8 +309,7 @@ spec:
       sourceRef:
         kind: GitRepository
         name: thrfg
-",
-        repo.path().display()
+"
     ));
     // The release becomes Ready once the controllers made and fetched its chart.
     let ready = (0..100).any(|_| {

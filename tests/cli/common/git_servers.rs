@@ -133,6 +133,28 @@ impl HttpGitServer {
             .collect()
     }
 
+    /// Serves the branches and tags of the working repository `dir` as
+    /// `name`, readable without credentials; returns the server and the URL.
+    /// Both API servers accept such a URL, where a real one refuses `file://`.
+    pub fn serving(dir: &std::path::Path, name: &str) -> (Self, String) {
+        let server = Self::start("git", "unused", true);
+        let bare = server.create_repo(name);
+        let out = Command::new("git")
+            .args(["push", "-q", "--force"])
+            .arg(&bare)
+            .args(["refs/heads/*:refs/heads/*", "refs/tags/*:refs/tags/*"])
+            .current_dir(dir)
+            .output()
+            .expect("git runs");
+        assert!(
+            out.status.success(),
+            "git push: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let url = server.url(name);
+        (server, url)
+    }
+
     /// Runs `hook` when the next push arrives, before Git sees it.
     pub fn before_next_push(&self, hook: impl FnOnce() + Send + 'static) {
         *self.state.before_push.lock().unwrap() = Some(Box::new(hook));
