@@ -17,9 +17,6 @@ use crate::secret::{KeyPair, KeySpec, SCAN_TIMEOUT, generate_keypair, scan_known
 /// What goes into the source Secret.
 #[derive(Clone)]
 pub enum SecretPlan {
-    /// A repository on this machine needs no credentials; the Secret is
-    /// still created, empty, so the GitRepository's secretRef resolves.
-    Empty,
     /// An SSH deploy key: the given one, or a new one of `spec`, plus the
     /// host key of `host:port`.
     Ssh {
@@ -44,7 +41,6 @@ impl std::fmt::Debug for SecretPlan {
     // Keys and passwords never reach logs or panic messages.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            Self::Empty => f.write_str("Empty"),
             Self::Ssh {
                 key, host, port, ..
             } => write!(
@@ -63,7 +59,6 @@ impl SecretPlan {
     /// existing Secret is always kept.
     pub(super) fn explicit(&self) -> bool {
         match self {
-            Self::Empty => false,
             Self::Ssh { key, .. } => key.is_some(),
             Self::Basic { .. } | Self::Bearer { .. } => true,
         }
@@ -72,7 +67,6 @@ impl SecretPlan {
     /// A few words on the Secret's contents, for the dry-run plan.
     pub(super) fn describe(&self) -> &'static str {
         match self {
-            Self::Empty => "no credentials: the repository is on this machine",
             Self::Ssh { key: Some(_), .. } => "the given SSH key and the host's known_hosts",
             Self::Ssh { key: None, .. } => "a new SSH key and the host's known_hosts",
             Self::Basic { .. } => "HTTP basic auth",
@@ -88,7 +82,6 @@ impl SecretPlan {
                 .map(|v| String::from_utf8_lossy(&v.0).into_owned())
         };
         match self {
-            Self::Empty => true,
             Self::Ssh { key, password, .. } => {
                 key.as_ref()
                     .is_some_and(|k| get("identity").as_deref() == Some(k.private_key.as_str()))
@@ -135,7 +128,6 @@ pub async fn reconcile(run: &Bootstrap<'_>, client: &kube::Client) -> Result<(),
     printer.action("generating source secret");
     let mut data = BTreeMap::new();
     match &options.secret {
-        SecretPlan::Empty => {}
         SecretPlan::Ssh {
             key,
             spec,

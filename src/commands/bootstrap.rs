@@ -686,16 +686,8 @@ fn resolve_git(
     };
     let bearer = args.with_bearer_token;
     let token_auth = common.token_auth || bearer;
-    let (repository_url, git_auth, secret) = if let Some(local) = local_repository(&args.url)? {
-        if bearer {
-            bail!(
-                "--with-bearer-token needs an http(s) --url, got {}: a repository on this machine takes no credentials",
-                args.url
-            );
-        }
-        sync.url = local.clone();
-        (local, GitAuth::None, SecretPlan::Empty)
-    } else {
+    refuse_local_repository(&args.url)?;
+    let (repository_url, git_auth, secret) = {
         let url =
             url::Url::parse(&args.url).with_context(|| format!("invalid --url {:?}", args.url))?;
         let scheme = url.scheme().to_string();
@@ -915,19 +907,20 @@ fn check_codecommit(
     Ok(())
 }
 
-/// A `file://` URL or a path on this machine, as an absolute `file://` URL
-/// (the controllers may run with another working directory).
-fn local_repository(raw: &str) -> anyhow::Result<Option<String>> {
-    let path = if let Some(path) = raw.strip_prefix("file://") {
-        path.to_string()
+/// Refuses a `file://` URL or a path on this machine, as upstream does: the
+/// cluster's source-controller could not fetch it, and a real API server
+/// refuses such a GitRepository URL.
+fn refuse_local_repository(raw: &str) -> anyhow::Result<()> {
+    let scheme = if raw.starts_with("file://") {
+        "file"
     } else if raw.contains("://") || is_scp_like(raw) {
-        return Ok(None);
+        return Ok(());
     } else {
-        raw.to_string()
+        ""
     };
-    let absolute = std::fs::canonicalize(&path)
-        .with_context(|| format!("Git repository {raw} not found on this machine"))?;
-    Ok(Some(format!("file://{}", absolute.display())))
+    bail!(
+        "scheme \"{scheme}\" is not supported: the cluster fetches from --url, so it cannot be a repository on this machine; serve it over ssh://, https:// or http:// (with --allow-insecure-http)"
+    )
 }
 
 /// `user@host:path`, Git's short SSH form.
@@ -1001,13 +994,18 @@ mod tests {
     }
 
     #[test]
-    fn local_repositories_become_absolute_file_urls() {
+    fn repositories_on_this_machine_are_refused() {
         let dir = tempfile::tempdir().unwrap();
-        let url = local_repository(&dir.path().display().to_string())
-            .unwrap()
-            .unwrap();
-        assert!(url.starts_with("file:///"), "{url}");
-        assert!(local_repository("https://example.com/x").unwrap().is_none());
-        assert!(local_repository("/nonexistent/repo").is_err());
+        let path = dir.path().display().to_string();
+        for (raw, scheme) in [(format!("file://{path}"), "file"), (path, "")] {
+            let err = refuse_local_repository(&raw).unwrap_err().to_string();
+            assert!(
+                err.starts_with(&format!("scheme \"{scheme}\" is not supported: ")),
+                "{err}"
+            );
+        }
+        for remote in ["https://example.com/x", "ssh://git@h/x", "git@h:x"] {
+            assert!(refuse_local_repository(remote).is_ok(), "{remote}");
+        }
     }
 }

@@ -23,6 +23,7 @@ pub mod controlplane;
 mod discovery;
 mod error;
 mod fields;
+pub mod git_http;
 mod logs;
 mod patch;
 mod proto;
