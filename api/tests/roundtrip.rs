@@ -179,7 +179,10 @@ fn only_flux_groups_are_round_tripped() {
         "kustomize.config.k8s.io/v1beta1",
     ] {
         let obj = serde_json::json!({"apiVersion": skipped, "kind": "Kustomization"});
-        assert!(roundtrip_object(&obj).is_none(), "{skipped} should be skipped");
+        assert!(
+            roundtrip_object(&obj).is_none(),
+            "{skipped} should be skipped"
+        );
     }
     // A Flux group with a kind or version the API does not know is a failure, not a skip.
     let unknown = serde_json::json!({"apiVersion": "kustomize.toolkit.fluxcd.io/v9", "kind": "Kustomization"});

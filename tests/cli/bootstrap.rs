@@ -150,9 +150,10 @@ pub(crate) fn assert_rerun_changed_nothing(run: &Run) {
 pub(crate) fn ready_at(cluster: &Cluster, revision: &str) {
     let is_ready_at = |ks: &Value| {
         ks["status"]["lastAppliedRevision"] == revision
-            && ks["status"]["conditions"]
-                .as_array()
-                .is_some_and(|c| c.iter().any(|c| c["type"] == "Ready" && c["status"] == "True"))
+            && ks["status"]["conditions"].as_array().is_some_and(|c| {
+                c.iter()
+                    .any(|c| c["type"] == "Ready" && c["status"] == "True")
+            })
     };
     let waited = cluster.with_client(async |client| {
         let resource = kube::api::ApiResource {
