@@ -32,6 +32,9 @@ mod store;
 mod table;
 pub mod tls;
 
+pub use controllers::{ControllerOptions, spawn_controllers};
+pub use logs::Logs;
+
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, RwLock};
@@ -144,14 +147,17 @@ impl TestEnv {
             .prefix("flux-testenv-git-")
             .tempdir()?;
         if options.controllers {
-            let ctx = controllers::Ctx {
-                store: shared.store.clone(),
-                logs: shared.logs.clone(),
+            // The same controllers a real API server gets, talking to this one over HTTP.
+            let client = client_for(&kubeconfig)
+                .await
+                .context("configuring the controllers' client")?;
+            let controller_options = ControllerOptions {
                 reconcile_delay: options.reconcile_delay,
                 deployment_delay: options.deployment_delay,
                 git_cache: git_cache.path().to_path_buf(),
+                logs: Some(shared.logs.clone()),
             };
-            controllers::spawn(Arc::new(ctx), shared.shutdown.clone());
+            spawn_controllers(client, controller_options, shared.shutdown.clone());
         }
         let server = tokio::spawn(server::serve(listener, certs.server, shared.clone()));
         Ok(TestEnv {
@@ -210,7 +216,7 @@ impl TestEnv {
     /// `testenv`, conflicts forced); CRDs and Namespaces go first. Handy to install the Flux CRDs.
     pub fn apply_yaml(&self, yaml: &str) -> Result<()> {
         let docs = controllers::parse_docs(yaml, "input").map_err(anyhow::Error::msg)?;
-        controllers::apply_docs(&self.shared.store, docs, "testenv", &[], None)
+        controllers::apply_to_store(&self.shared.store, docs, "testenv")
             .map_err(anyhow::Error::msg)?;
         Ok(())
     }
@@ -221,13 +227,8 @@ impl TestEnv {
     }
 
     /// A kube-rs client for this server.
-    #[cfg(feature = "client")]
     pub async fn client(&self) -> Result<kube::Client> {
-        let kc = kube::config::Kubeconfig::from_yaml(&self.kubeconfig)?;
-        let config =
-            kube::Config::from_custom_kubeconfig(kc, &kube::config::KubeConfigOptions::default())
-                .await?;
-        Ok(kube::Client::try_from(config)?)
+        client_for(&self.kubeconfig).await
     }
 
     /// Stops serving, closes open connections and watches, and removes the temporary kubeconfig.
@@ -243,6 +244,14 @@ impl Drop for TestEnv {
     fn drop(&mut self) {
         let _ = self.shutdown.send(true);
     }
+}
+
+async fn client_for(kubeconfig: &str) -> Result<kube::Client> {
+    let kc = kube::config::Kubeconfig::from_yaml(kubeconfig)?;
+    let config =
+        kube::Config::from_custom_kubeconfig(kc, &kube::config::KubeConfigOptions::default())
+            .await?;
+    Ok(kube::Client::try_from(config)?)
 }
 
 fn kubeconfig(addr: SocketAddr, ca_pem: &str, token: &str) -> String {
