@@ -180,8 +180,8 @@ pub async fn prune(api: &Api, old: &[Value], new: &[Value]) {
             format!("{group}/{version}")
         };
         if let Some(res) = api.resolve_kind(&api_version, kind).await {
-            // Failures are retried by the next reconcile's prune only if still in the inventory;
-            // like the real controller, pruning is best effort.
+            // Best effort: an object that cannot be deleted is left behind (gone counts as
+            // deleted).
             let _ = api.delete(&res, ns, name).await;
         }
     }
