@@ -2,6 +2,7 @@
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
+use std::time::Duration;
 
 use serde_json::{Value, json};
 
@@ -26,6 +27,9 @@ pub async fn run(ctx: Arc<Ctx>, mut shutdown: tokio::sync::watch::Receiver<bool>
         async move { ctx.api.watch("apps", "deployments", tx, shutdown).await }
     });
     let mut pending: BTreeSet<(String, String)> = BTreeSet::new();
+    // Deployments whose reconcile the API server failed, tried again each second.
+    let mut retry: BTreeSet<(String, String)> = BTreeSet::new();
+    let mut tick = tokio::time::interval(Duration::from_secs(1));
     loop {
         tokio::select! {
             seen = rx.recv() => match seen {
@@ -46,11 +50,11 @@ pub async fn run(ctx: Arc<Ctx>, mut shutdown: tokio::sync::watch::Receiver<bool>
                         _ = shutdown.changed() => return,
                     };
                     if !reconciled {
-                        // The API server failed us; the next round tries again.
-                        pending.insert((ns, name));
+                        retry.insert((ns, name));
                     }
                 }
             }
+            _ = tick.tick(), if !retry.is_empty() => pending.append(&mut retry),
             _ = shutdown.changed() => return,
         }
     }
