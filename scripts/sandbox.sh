@@ -1,17 +1,33 @@
 #!/usr/bin/env bash
 # A GitOps sandbox in one command, with no cluster and no Git account:
-# starts flux-testenv (a local Kubernetes API server whose simulated Flux
-# controllers really clone Git and apply what they find) and a bare Git
-# repository in a temporary directory, bootstraps Flux into them, then
-# commits an app and lets Flux deploy it. Everything is removed on exit.
+# starts flux-testenv (a Kubernetes API server whose simulated Flux
+# controllers really clone Git and apply what they find) serving a bare Git
+# repository over HTTP on loopback, bootstraps Flux into them, then commits
+# an app and lets Flux deploy it. Everything is removed on exit.
 #
-#   scripts/sandbox.sh           # run the demo and exit
-#   scripts/sandbox.sh --keep    # leave it running; prints how to use it
+#   scripts/sandbox.sh                          # run the demo and exit
+#   scripts/sandbox.sh --keep                   # leave it running; prints how to use it
+#   scripts/sandbox.sh --backend kube-apiserver # on a real kube-apiserver + etcd
+#                                               # (scripts/controlplane.sh build first)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 keep=false
-[[ "${1:-}" == "--keep" ]] && keep=true
+backend=builtin
+while (($#)); do
+  case "$1" in
+    --keep) keep=true ;;
+    --backend)
+      backend="${2:?--backend needs builtin or kube-apiserver}"
+      shift
+      ;;
+    *)
+      echo "usage: $0 [--keep] [--backend builtin|kube-apiserver]" >&2
+      exit 2
+      ;;
+  esac
+  shift
+done
 
 echo "# building flux and flux-testenv (release)"
 cargo build --release --quiet -p flux-rs --bin flux -p testenv --bin flux-testenv
@@ -30,18 +46,27 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-"$bin/flux-testenv" --kubeconfig "$work/kubeconfig" >"$work/testenv.log" 2>&1 &
+mkdir "$work/git"
+git init --quiet --bare --initial-branch=main "$work/git/fleet.git"
+# The Git server's push password: made up here, handed to bootstrap as the
+# token, never printed.
+password="$(od -An -N16 -tx1 /dev/urandom | tr -d ' \n')"
+
+"$bin/flux-testenv" --kubeconfig "$work/kubeconfig" --backend "$backend" \
+  --serve-git "$work/git" --git-password "$password" >"$work/testenv.log" 2>&1 &
 testenv_pid=$!
-for _ in $(seq 1 100); do
-  grep -q "serving" "$work/testenv.log" 2>/dev/null && break
+# The real control plane takes a few seconds to start; the builtin one less.
+for _ in $(seq 1 600); do
+  grep -q "^flux-testenv serving https" "$work/testenv.log" 2>/dev/null && break
   kill -0 "$testenv_pid" 2>/dev/null || { cat "$work/testenv.log"; exit 1; }
   sleep 0.1
 done
+grep -q "^flux-testenv serving https" "$work/testenv.log" || { cat "$work/testenv.log"; exit 1; }
 export KUBECONFIG="$work/kubeconfig"
 export FLUX_SYSTEM_NAMESPACE=flux-system
 
-repo="$work/fleet.git"
-git init --quiet --bare --initial-branch=main "$repo"
+git_base="$(sed -n 's|^flux-testenv serving Git at \(http://[^ ]*\) .*|\1|p' "$work/testenv.log")"
+repo="${git_base}fleet.git"
 
 run() {
   echo
@@ -49,12 +74,15 @@ run() {
   "$@"
 }
 
-run "$flux" bootstrap git --url="file://$repo" --path=clusters/sandbox --author-email=flux@sandbox.local
+GIT_PASSWORD="$password" run "$flux" bootstrap git --url="$repo" --allow-insecure-http \
+  --token-auth --username=flux --path=clusters/sandbox --author-email=flux@sandbox.local
 run "$flux" get all
 
 # A user's change: an app, and a Flux Kustomization that deploys it.
 checkout="$work/checkout"
 git clone --quiet "$repo" "$checkout"
+# Pushes go to the sandbox's Git server as user flux.
+git -C "$checkout" config credential.helper "!f() { echo username=flux; echo password=$password; }; f"
 mkdir -p "$checkout/apps/hello"
 cat >"$checkout/apps/hello/app.yaml" <<'EOF'
 apiVersion: v1
@@ -113,6 +141,7 @@ if $keep; then
   echo
   echo "# The sandbox keeps running until Ctrl-C. In another shell:"
   echo "export KUBECONFIG=$KUBECONFIG"
-  echo "git clone $repo fleet   # commit, push, then: $flux reconcile ks flux-system --with-source"
+  echo "cd $checkout   # a checkout that pushes to the sandbox's Git server"
+  echo "# commit, git push, then: $flux reconcile ks flux-system --with-source"
   wait "$testenv_pid"
 fi

@@ -169,12 +169,7 @@ impl Bootstrap<'_> {
         let components = install::render(&options.install)?;
 
         let client = self.kube.client().await?;
-        let kustomizations = flux_api(&client, "Kustomization", ns);
-        let existing = kustomizations
-            .get_opt(ns)
-            .await
-            .map_err(BootstrapError::api(format!("get Kustomization {ns}/{ns}")))?
-            .map(crate::cluster::objects::to_value);
+        let existing = existing_sync(&client, ns).await?;
         check_path(existing.as_ref(), &options.sync.target_path)?;
 
         let mut tree = self.clone_repository()?;
@@ -352,6 +347,21 @@ impl Bootstrap<'_> {
 }
 
 /// A dynamic API handle for a Flux kind from the registry.
+/// The sync Kustomization `ns/ns` of an earlier bootstrap, if any. Before
+/// Flux is installed its kind is not served: kube-apiserver then answers 404
+/// with a plain-text body (not a NotFound Status, which `get_opt` expects),
+/// and that too means there is none.
+async fn existing_sync(client: &kube::Client, ns: &str) -> Result<Option<Value>, BootstrapError> {
+    match flux_api(client, "Kustomization", ns).get(ns).await {
+        Ok(object) => Ok(Some(crate::cluster::objects::to_value(object))),
+        Err(kube::Error::Api(status)) if status.code == 404 => Ok(None),
+        Err(error) => Err(BootstrapError::Api {
+            action: format!("get Kustomization {ns}/{ns}"),
+            error,
+        }),
+    }
+}
+
 fn flux_api(client: &kube::Client, kind: &str, ns: &str) -> Api<DynamicObject> {
     let spec = kinds::by_kind(kind).expect("bootstrap kinds are in the registry");
     Api::namespaced_with(client.clone(), ns, &spec.api_resource())

@@ -10,7 +10,8 @@ use serde_json::Value;
 
 use super::provider::{Access, GitProvider, ProviderError, Repository, RepositoryRef};
 use super::{
-    Bootstrap, BootstrapError, Paths, SecretPlan, check_foreign_files, check_path, flux_api, git,
+    Bootstrap, BootstrapError, Paths, SecretPlan, check_foreign_files, check_path, existing_sync,
+    git,
 };
 use crate::render::install;
 use crate::render::sync;
@@ -332,11 +333,7 @@ impl Bootstrap<'_> {
             Ok(client) => client,
             Err(err) => return Ok(ClusterState::Unreachable(err.to_string())),
         };
-        let existing = flux_api(&client, "Kustomization", ns)
-            .get_opt(ns)
-            .await
-            .map_err(BootstrapError::api(format!("get Kustomization {ns}/{ns}")))?
-            .map(crate::cluster::objects::to_value);
+        let existing = existing_sync(&client, ns).await?;
         check_path(existing.as_ref(), &options.sync.target_path)?;
         let name = &options.sync.secret_name;
         let secret = Api::<Secret>::namespaced(client.clone(), ns)

@@ -74,6 +74,8 @@ pub struct ControlPlane {
     kubeconfig_path: PathBuf,
     /// Started processes, stopped in reverse order.
     processes: Vec<(&'static str, Child)>,
+    /// The simulated controllers' stop signal and Git cache, once started.
+    controllers: Option<(tokio::sync::watch::Sender<bool>, tempfile::TempDir)>,
     dir: tempfile::TempDir,
 }
 
@@ -128,6 +130,7 @@ impl ControlPlane {
             kubeconfig,
             kubeconfig_path,
             processes: Vec::new(),
+            controllers: None,
             dir,
         };
         let d = plane.dir.path().to_path_buf();
@@ -304,8 +307,37 @@ impl ControlPlane {
         crate::client_for(&self.kubeconfig).await
     }
 
-    /// Stops the processes (SIGTERM, then SIGKILL after five seconds), newest first.
+    /// Runs testenv's simulated Flux controllers and Deployment controller against this server,
+    /// as tasks on the current tokio runtime, until [`ControlPlane::stop`]. There is no kubelet:
+    /// Deployments become available because the simulated controller writes their status, and
+    /// Pods never run or log.
+    pub async fn start_controllers(
+        &mut self,
+        reconcile_delay: Duration,
+        deployment_delay: Duration,
+    ) -> Result<()> {
+        let client = self.client().await?;
+        let git_cache = tempfile::Builder::new()
+            .prefix("flux-controlplane-git-")
+            .tempdir()?;
+        let (stop, stopped) = tokio::sync::watch::channel(false);
+        let options = crate::ControllerOptions {
+            reconcile_delay,
+            deployment_delay,
+            git_cache: git_cache.path().to_path_buf(),
+            logs: None,
+        };
+        crate::spawn_controllers(client, options, stopped);
+        self.controllers = Some((stop, git_cache));
+        Ok(())
+    }
+
+    /// Stops the controllers, then the processes (SIGTERM, then SIGKILL after five seconds),
+    /// newest first.
     pub fn stop(&mut self) {
+        if let Some((stop, _)) = &self.controllers {
+            let _ = stop.send(true);
+        }
         while let Some((_, mut child)) = self.processes.pop() {
             // SAFETY: kill(2) on a child we started and have not reaped.
             unsafe {

@@ -81,6 +81,11 @@ impl HttpGitServer {
         password: &str,
         anonymous_fetch: bool,
     ) -> Result<Self> {
+        anyhow::ensure!(
+            root.is_dir(),
+            "{} is not a directory of Git repositories",
+            root.display()
+        );
         let basic =
             base64::engine::general_purpose::STANDARD.encode(format!("{username}:{password}"));
         Self::serve_at(
@@ -379,7 +384,11 @@ fn parse_cgi(out: &[u8]) -> (u16, Vec<(String, String)>, &[u8]) {
     for line in String::from_utf8_lossy(&out[..end]).lines() {
         if let Some((k, v)) = line.split_once(':') {
             if k.eq_ignore_ascii_case("status") {
-                status = v.trim().get(..3).and_then(|s| s.parse().ok()).unwrap_or(500);
+                status = v
+                    .trim()
+                    .get(..3)
+                    .and_then(|s| s.parse().ok())
+                    .unwrap_or(500);
             } else {
                 headers.push((k.trim().to_string(), v.trim().to_string()));
             }
@@ -387,4 +396,3 @@ fn parse_cgi(out: &[u8]) -> (u16, Vec<(String, String)>, &[u8]) {
     }
     (status, headers, &out[body_start..])
 }
-

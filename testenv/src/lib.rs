@@ -18,7 +18,6 @@
 //! ```
 
 mod controllers;
-#[cfg(feature = "client")]
 pub mod controlplane;
 mod discovery;
 mod error;
@@ -34,6 +33,9 @@ mod server;
 mod store;
 mod table;
 pub mod tls;
+
+pub use controllers::{ControllerOptions, spawn_controllers};
+pub use logs::Logs;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -79,6 +81,10 @@ pub struct Options {
     pub faults: Faults,
     /// Events kept for resuming watches; older resourceVersions get 410 Gone.
     pub watch_history: usize,
+    /// Accept GitRepository URLs naming a repository on this machine (`file://`, an absolute
+    /// path, loopback `git://`), which a real API server refuses. Off by default, so the sandbox
+    /// and the CLI tests meet what a cluster would answer; testenv's controller tests turn it on.
+    pub local_git_urls: bool,
 }
 
 impl Default for Options {
@@ -91,6 +97,7 @@ impl Default for Options {
             deployment_delay: Duration::from_millis(200),
             faults: Faults::default(),
             watch_history: 100_000,
+            local_git_urls: false,
         }
     }
 }
@@ -120,7 +127,7 @@ impl TestEnv {
         let token = format!("{}{}", store::random_suffix(20), store::random_suffix(20));
         let (shutdown, shutdown_rx) = watch::channel(false);
         let shared = Arc::new(server::Shared {
-            store: store::Store::new(options.watch_history.max(1)),
+            store: store::Store::new(options.watch_history.max(1), options.local_git_urls),
             logs: Arc::new(logs::Logs::default()),
             token: token.clone(),
             faults: RwLock::new(options.faults.clone()),
@@ -147,14 +154,17 @@ impl TestEnv {
             .prefix("flux-testenv-git-")
             .tempdir()?;
         if options.controllers {
-            let ctx = controllers::Ctx {
-                store: shared.store.clone(),
-                logs: shared.logs.clone(),
+            // The same controllers a real API server gets, talking to this one over HTTP.
+            let client = client_for(&kubeconfig)
+                .await
+                .context("configuring the controllers' client")?;
+            let controller_options = ControllerOptions {
                 reconcile_delay: options.reconcile_delay,
                 deployment_delay: options.deployment_delay,
                 git_cache: git_cache.path().to_path_buf(),
+                logs: Some(shared.logs.clone()),
             };
-            controllers::spawn(Arc::new(ctx), shared.shutdown.clone());
+            spawn_controllers(client, controller_options, shared.shutdown.clone());
         }
         let server = tokio::spawn(server::serve(listener, certs.server, shared.clone()));
         Ok(TestEnv {
@@ -213,7 +223,7 @@ impl TestEnv {
     /// `testenv`, conflicts forced); CRDs and Namespaces go first. Handy to install the Flux CRDs.
     pub fn apply_yaml(&self, yaml: &str) -> Result<()> {
         let docs = controllers::parse_docs(yaml, "input").map_err(anyhow::Error::msg)?;
-        controllers::apply_docs(&self.shared.store, docs, "testenv", &[], None)
+        controllers::apply_to_store(&self.shared.store, docs, "testenv")
             .map_err(anyhow::Error::msg)?;
         Ok(())
     }
@@ -224,7 +234,6 @@ impl TestEnv {
     }
 
     /// A kube-rs client for this server.
-    #[cfg(feature = "client")]
     pub async fn client(&self) -> Result<kube::Client> {
         client_for(&self.kubeconfig).await
     }
@@ -245,7 +254,6 @@ impl Drop for TestEnv {
 }
 
 /// A kube-rs client for the first context of a kubeconfig (YAML).
-#[cfg(feature = "client")]
 async fn client_for(kubeconfig: &str) -> Result<kube::Client> {
     let kc = kube::config::Kubeconfig::from_yaml(kubeconfig)?;
     let config =

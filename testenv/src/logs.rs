@@ -14,6 +14,8 @@ pub struct Line {
     pub text: String,
 }
 
+/// Pod logs: what containers print, served by the `log` subresource of testenv's server.
+#[derive(Debug)]
 pub struct Logs {
     lines: Mutex<HashMap<(String, String), Vec<Line>>>,
     tx: broadcast::Sender<Line>,

@@ -6,7 +6,7 @@ use std::time::Duration;
 use anyhow::{Context, Result, bail};
 
 const USAGE: &str = "Usage: flux-testenv --kubeconfig PATH [--backend builtin|kube-apiserver]
-                    [--port N] [--no-controllers]
+                    [--port N] [--no-controllers] [--serve-git DIR --git-password PW]
                     [--reconcile-delay-ms N] [--deployment-delay-ms N]
                     [--latency-ms N] [--throttle-ratio F] [--retry-after N]
                     [--error-ratio F] [--error-code 500|503] [--watch-cut-after N] [--unreachable]
@@ -14,7 +14,16 @@ const USAGE: &str = "Usage: flux-testenv --kubeconfig PATH [--backend builtin|ku
 Serves a Kubernetes API on https://127.0.0.1 with simulated Flux controllers and writes a
 kubeconfig for it. The builtin backend is testenv's own server; kube-apiserver starts a real
 etcd, kube-apiserver and kube-controller-manager (built by scripts/controlplane.sh build, found
-in $FLUX_CONTROLPLANE_DIR or the cache). Stops on Ctrl-C or SIGTERM.";
+in $FLUX_CONTROLPLANE_DIR or the cache). --serve-git serves the bare repositories in DIR over
+smart HTTP on 127.0.0.1 (fetches anonymous, pushes as user flux with --git-password), a Git host
+both backends' GitRepositories may name. Stops on Ctrl-C or SIGTERM.";
+
+/// The command line beyond the server's options.
+struct Args {
+    backend: Backend,
+    options: testenv::Options,
+    serve_git: Option<(PathBuf, String)>,
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Backend {
@@ -22,9 +31,10 @@ enum Backend {
     KubeApiserver,
 }
 
-fn parse(args: &[String]) -> Result<(Backend, testenv::Options)> {
+fn parse(args: &[String]) -> Result<Args> {
     let mut o = testenv::Options::default();
     let mut backend = Backend::Builtin;
+    let (mut git_root, mut git_password) = (None, None);
     let mut i = 0;
     while i < args.len() {
         let flag = args[i].clone();
@@ -43,6 +53,8 @@ fn parse(args: &[String]) -> Result<(Backend, testenv::Options)> {
                     other => bail!("--backend must be builtin or kube-apiserver, not {other:?}"),
                 }
             }
+            "--serve-git" => git_root = Some(PathBuf::from(value()?)),
+            "--git-password" => git_password = Some(value()?),
             "--kubeconfig" => o.kubeconfig_path = Some(PathBuf::from(value()?)),
             "--port" => o.port = value()?.parse().context("--port")?,
             "--no-controllers" => o.controllers = false,
@@ -101,13 +113,39 @@ fn parse(args: &[String]) -> Result<(Backend, testenv::Options)> {
             );
         }
     }
-    Ok((backend, o))
+    let serve_git = match (git_root, git_password) {
+        (Some(root), Some(password)) if !password.is_empty() => Some((root, password)),
+        (None, None) => None,
+        _ => bail!("--serve-git and a non-empty --git-password go together"),
+    };
+    Ok(Args {
+        backend,
+        options: o,
+        serve_git,
+    })
 }
 
 #[tokio::main]
 async fn main() -> Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let (backend, options) = parse(&args)?;
+    let Args {
+        backend,
+        options,
+        serve_git,
+    } = parse(&args)?;
+    // Kept until the end: dropping it stops serving.
+    let _git = match serve_git {
+        Some((root, password)) => {
+            let git =
+                testenv::git_http::HttpGitServer::serve_dir(&root, 0, "flux", &password, true)?;
+            println!(
+                "flux-testenv serving Git at http://127.0.0.1:{}/ (pushes as user flux)",
+                git.port()
+            );
+            Some(git)
+        }
+        None => None,
+    };
     match backend {
         Backend::Builtin => {
             let env = testenv::TestEnv::start(options).await?;
@@ -121,9 +159,14 @@ async fn main() -> Result<()> {
         }
         Backend::KubeApiserver => {
             let bin_dir = testenv::controlplane::binaries_dir()?;
-            let plane =
+            let mut plane =
                 testenv::controlplane::ControlPlane::start(&bin_dir, options.kubeconfig_path)
                     .await?;
+            if options.controllers {
+                plane
+                    .start_controllers(options.reconcile_delay, options.deployment_delay)
+                    .await?;
+            }
             println!(
                 "flux-testenv serving {} with kube-apiserver (kubeconfig {})",
                 plane.url(),

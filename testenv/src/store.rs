@@ -107,14 +107,15 @@ struct Inner {
 pub struct Store {
     inner: Mutex<Inner>,
     tx: broadcast::Sender<Arc<Event>>,
+    /// See [`local_git_url`].
+    local_git_urls: bool,
 }
 
-/// The one place testenv is laxer than a real API server: a GitRepository
-/// may name a repository on this machine (a `file://` URL, an absolute
-/// path, or `git://` on the loopback interface), because testenv's
-/// controllers run here and the sandbox bootstraps from a local repository.
-/// A real cluster's source-controller could not reach it, and the CRD's
-/// pattern rejects it.
+/// The one leniency testenv can be asked for (`Options::local_git_urls`, off by default): a
+/// GitRepository may name a repository on this machine (a `file://` URL, an absolute path, or
+/// `git://` on the loopback interface), which the simulated source controller can read. Its own
+/// controller tests use it; a real cluster's CRD pattern refuses such a URL, and so does testenv
+/// by default.
 fn local_git_url(def: &ResourceDef, obj: &Value, cause: &schema::Cause) -> bool {
     def.group == "source.toolkit.fluxcd.io"
         && def.kind == "GitRepository"
@@ -248,7 +249,7 @@ fn check_shape(def: &ResourceDef, obj: &Value) -> ApiResult<()> {
 }
 
 impl Store {
-    pub fn new(log_cap: usize) -> Arc<Store> {
+    pub fn new(log_cap: usize, local_git_urls: bool) -> Arc<Store> {
         let (tx, _) = broadcast::channel(1 << 16);
         let mut inner = Inner {
             rv: 1,
@@ -265,6 +266,7 @@ impl Store {
         let store = Arc::new(Store {
             inner: Mutex::new(inner),
             tx,
+            local_git_urls,
         });
         let ns = store
             .def("", "namespaces")
@@ -618,7 +620,7 @@ impl Store {
             let mut report = schema::prune_and_default(&mut obj, schema);
             report
                 .invalid
-                .retain(|cause| !local_git_url(def, &obj, cause));
+                .retain(|cause| !(self.local_git_urls && local_git_url(def, &obj, cause)));
             if !report.invalid.is_empty() {
                 return Err(ApiError::invalid_fields(
                     &def.group,

@@ -71,6 +71,8 @@ async fn setup() -> (testenv::TestEnv, kube::Client) {
     let env = testenv::TestEnv::start(testenv::Options {
         reconcile_delay: std::time::Duration::from_millis(20),
         deployment_delay: std::time::Duration::from_millis(20),
+        // The tests commit to repositories on this machine.
+        local_git_urls: true,
         ..Default::default()
     })
     .await
@@ -478,6 +480,7 @@ async fn suspended_objects_are_left_alone_and_requests_are_handled() {
     // In progress, the Ready condition is Unknown with Reconciling=True.
     let slow = testenv::TestEnv::start(testenv::Options {
         reconcile_delay: std::time::Duration::from_secs(3),
+        local_git_urls: true,
         ..Default::default()
     })
     .await
@@ -1324,4 +1327,58 @@ async fn git_repository_fetches_over_http_with_basic_auth_or_a_bearer_token() {
         message,
         "failed to get secret 'default/absent': secrets \"absent\" not found"
     );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn controllers_started_from_a_client_wait_for_their_crds() {
+    // The entry point another API server gets: only a client, no pod log sink.
+    let env = testenv::TestEnv::start(testenv::Options {
+        controllers: false,
+        local_git_urls: true,
+        ..Default::default()
+    })
+    .await
+    .expect("testenv starts");
+    let c = env.client().await.expect("client");
+    let git_cache = tempfile::tempdir().expect("tmp");
+    let (stop, shutdown) = tokio::sync::watch::channel(false);
+    testenv::spawn_controllers(
+        c.clone(),
+        testenv::ControllerOptions {
+            reconcile_delay: std::time::Duration::from_millis(20),
+            deployment_delay: std::time::Duration::from_millis(20),
+            git_cache: git_cache.path().to_path_buf(),
+            logs: None,
+        },
+        shutdown,
+    );
+    // The Flux CRDs arrive after the controllers started, as `flux install` installs them.
+    install_flux_crds(&env);
+    let repo = Repo::new();
+    let commit = repo.commit(&[("a.txt", Some("1"))], "one");
+    create(
+        &gitrepos(&c, "default"),
+        git_repo("app", &repo.url(), json!({"branch": "main"})),
+    )
+    .await;
+    let v = wait_obj(&gitrepos(&c, "default"), "app", 20, ready).await;
+    assert_eq!(
+        v["status"]["artifact"]["revision"],
+        json!(format!("main@sha1:{commit}"))
+    );
+    env.apply_yaml(
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web, namespace: default}\nspec:\n  replicas: 2\n  selector: {matchLabels: {app: web}}\n  template:\n    metadata: {labels: {app: web}}\n    spec: {containers: [{name: web, image: nginx}]}\n",
+    )
+    .expect("apply");
+    let deploys = dyn_api(&c, "apps", "v1", "Deployment", "deployments", "default");
+    let d = wait_obj(&deploys, "web", 20, |v| {
+        v["status"]["availableReplicas"] == 2
+    })
+    .await;
+    assert_eq!(
+        d["status"]["observedGeneration"],
+        d["metadata"]["generation"]
+    );
+    let _ = stop.send(true);
+    env.stop().await;
 }

@@ -3,6 +3,8 @@
 //! behaviours where testenv's builtin server once differed from kube-apiserver, each checked on
 //! both backends.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -384,5 +386,41 @@ async fn server_side_apply_refuses_unknown_fields_whatever_the_validation() {
             .ok(&["get", "widget", "w1", "-o", "jsonpath={.spec}"])
             .await;
         assert_eq!(spec, r#"{"color":"red"}"#, "{backend}: pruned");
+    }
+}
+
+/// A GitRepository naming a repository on this machine: the CRD's pattern refuses it on both
+/// (testenv used to accept it, and `flux bootstrap git --url=file://…` relied on that).
+#[tokio::test(flavor = "multi_thread")]
+async fn a_local_git_repository_url_is_refused() {
+    let crds = common::flux_crds_dir()
+        .expect("the shared reference data")
+        .join("gitrepositories.source.toolkit.fluxcd.io.yaml");
+    let crds = std::fs::read_to_string(&crds).unwrap_or_else(|e| panic!("{}: {e}", crds.display()));
+    let repo = "apiVersion: source.toolkit.fluxcd.io/v1
+kind: GitRepository
+metadata: {name: fleet, namespace: default}
+spec: {interval: 1m, url: 'file:///srv/git/fleet.git'}
+";
+    for (backend, server) in both_backends().await {
+        let kc = server.kubeconfig();
+        let (ok, _, stderr) =
+            kubectl_stdin(kc, &["apply", "--server-side", "-f", "-"], &crds).await;
+        assert!(ok, "{backend}: {stderr}");
+        kubectl(kc)
+            .ok(&[
+                "wait",
+                "--for=condition=Established",
+                "crd/gitrepositories.source.toolkit.fluxcd.io",
+            ])
+            .await;
+        let (ok, _, stderr) = kubectl_stdin(kc, &["create", "-f", "-"], repo).await;
+        assert!(!ok, "{backend}: accepted");
+        assert!(
+            stderr.contains(
+                "The GitRepository \"fleet\" is invalid: spec.url: Invalid value: \"file:///srv/git/fleet.git\": spec.url in body should match '^(http|https|ssh)://.*$'"
+            ),
+            "{backend}: {stderr}"
+        );
     }
 }

@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use common::*;
 use serde_json::Value;
+use testenv::{Options, TestEnv};
 use tokio::io::{AsyncBufReadExt, BufReader};
 
 const WIDGET: &str = r#"
@@ -821,15 +822,33 @@ async fn invalid_flux_objects_are_rejected_with_field_errors() {
         "{}",
         out.stderr
     );
-    // testenv's one deliberate leniency: a repository on this machine.
-    let local = kubectl_stdin(
+    // A repository on this machine is refused, as a real cluster refuses it…
+    let local = repo("{interval: 1m, url: 'file:///srv/git/fleet.git'}");
+    let out = kubectl_stdin(&k, &env, &["create", "--dry-run=server", "-f", "-"], &local).await;
+    assert!(!out.ok);
+    assert!(
+        out.stderr
+            .contains("spec.url in body should match '^(http|https|ssh)://.*$'"),
+        "{}",
+        out.stderr
+    );
+    // …unless the server was started with the leniency its controller tests use.
+    let lenient = TestEnv::start(Options {
+        controllers: false,
+        local_git_urls: true,
+        ..Options::default()
+    })
+    .await
+    .unwrap();
+    install_flux_crds(&lenient);
+    let out = kubectl_stdin(
         &k,
-        &env,
+        &lenient,
         &["create", "--dry-run=server", "-f", "-"],
-        &repo("{interval: 1m, url: 'file:///srv/git/fleet.git'}"),
+        &local,
     )
     .await;
-    assert!(local.ok, "{}", local.stderr);
+    assert!(out.ok, "{}", out.stderr);
     let out = kubectl_stdin(
         &k,
         &env,

@@ -1,23 +1,60 @@
 //! `flux bootstrap git` against testenv, whose simulated controllers clone
-//! the repository bootstrap pushed to and apply what they find there.
+//! the repository bootstrap pushed to (served over smart HTTP on loopback)
+//! and apply what they find there.
 
 use std::io::{BufRead, BufReader};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 
 use git2::Repository;
 use serde_json::Value;
 
 use crate::common::Run;
-use crate::common::cluster::Cluster;
+use crate::common::cluster::{Backend, Cluster, on_both_backends};
+use crate::common::git_servers::HttpGitServer;
 
-/// A bare repository whose HEAD names `main`, as `git init --bare -b main`.
-pub(crate) fn bare_repo() -> (tempfile::TempDir, String) {
-    let dir = tempfile::tempdir().unwrap();
-    let repo = Repository::init_bare(dir.path()).unwrap();
-    repo.set_head("refs/heads/main").unwrap();
-    let url = format!("file://{}", dir.path().display());
-    (dir, url)
+/// A bare repository whose HEAD names `main`, served over smart HTTP on
+/// loopback (fetches anonymous, pushes with [`HTTP_AUTH`]'s credentials):
+/// the kind of URL both a real API server and the sandbox accept.
+pub(crate) struct ServedRepo {
+    _server: HttpGitServer,
+    path: PathBuf,
+}
+
+impl ServedRepo {
+    /// The bare repository on disk.
+    pub(crate) fn path(&self) -> &Path {
+        &self.path
+    }
+}
+
+pub(crate) fn bare_repo() -> (ServedRepo, String) {
+    let server = HttpGitServer::start("git", HTTP_PASSWORD, true);
+    let path = server.create_repo("fleet.git");
+    let url = server.url("fleet.git");
+    let repo = ServedRepo {
+        _server: server,
+        path,
+    };
+    (repo, url)
+}
+
+const HTTP_PASSWORD: &str = "fleet-password";
+
+/// How the tests bootstrap over plain HTTP on loopback.
+pub(crate) const HTTP_AUTH: [&str; 4] = [
+    "--token-auth",
+    "--allow-insecure-http",
+    "--username=git",
+    "--password=fleet-password",
+];
+
+/// `bootstrap git --url URL`, the HTTP credentials, then `extra`.
+pub(crate) fn git_args<'a>(url: &'a str, extra: &[&'a str]) -> Vec<&'a str> {
+    let mut args = vec!["bootstrap", "git", "--url", url];
+    args.extend(HTTP_AUTH);
+    args.extend(extra);
+    args
 }
 
 pub(crate) fn head(dir: &Path, branch: &str) -> Option<String> {
@@ -217,19 +254,17 @@ pub(crate) const UPSTREAM_FIRST_RUN: &[&str] = &[
     "✔ all components are healthy",
 ];
 
-#[test]
-fn bootstrap_git_file_url_end_to_end_then_rerun_changes_nothing() {
-    let cluster = Cluster::empty();
+fn bootstrap_git_end_to_end_then_rerun_changes_nothing(backend: Backend) {
+    let cluster = Cluster::empty_on(backend);
     let (dir, url) = bare_repo();
-    let args = [
-        "bootstrap",
-        "git",
-        "--url",
+    let args = git_args(
         &url,
-        "--path=clusters/dev",
-        "--author-email=flux@example.com",
-        "--commit-message-appendix=[skip ci]",
-    ];
+        &[
+            "--path=clusters/dev",
+            "--author-email=flux@example.com",
+            "--commit-message-appendix=[skip ci]",
+        ],
+    );
     let first = cluster.flux(&args);
     assert_ok(&first);
     let lines: Vec<&str> = first.stderr.lines().collect();
@@ -280,13 +315,11 @@ fn bootstrap_git_file_url_end_to_end_then_rerun_changes_nothing() {
     );
 }
 
-#[test]
-fn bootstrap_git_local_path_creates_a_missing_branch_from_the_default_one() {
-    let cluster = Cluster::empty();
-    let (dir, _) = bare_repo();
+fn bootstrap_git_creates_a_missing_branch_from_the_default_one(backend: Backend) {
+    let cluster = Cluster::empty_on(backend);
+    let (dir, url) = bare_repo();
     push_files(dir.path(), "main", &[("README.md", "fleet\n")], "init");
-    let path = dir.path().display().to_string();
-    let run = cluster.flux(&["bootstrap", "git", "--url", &path, "--branch=staging"]);
+    let run = cluster.flux(&git_args(&url, &["--branch=staging"]));
     assert_ok(&run);
     assert!(
         run.stderr
@@ -352,16 +385,15 @@ fn signal(pid: u32, sig: &str) {
     assert!(status.success());
 }
 
-#[test]
-fn bootstrap_git_killed_at_any_step_is_finished_by_a_rerun() {
+fn bootstrap_git_killed_at_any_step_is_finished_by_a_rerun(backend: Backend) {
     for marker in [
         "► installing components",
         "► generating source secret",
         "► applying sync manifests",
     ] {
-        let cluster = Cluster::empty();
+        let cluster = Cluster::empty_on(backend);
         let (dir, url) = bare_repo();
-        let args = ["bootstrap", "git", "--url", url.as_str()];
+        let args = git_args(&url, &[]);
         let mut child = spawn(&cluster, &args);
         until_marker(&mut child, marker, |pid| signal(pid, "-KILL"));
         let status = child.wait().unwrap();
@@ -374,11 +406,10 @@ fn bootstrap_git_killed_at_any_step_is_finished_by_a_rerun() {
     }
 }
 
-#[test]
-fn bootstrap_git_retries_a_push_rejected_because_the_branch_moved() {
-    let cluster = Cluster::empty();
+fn bootstrap_git_retries_a_push_rejected_because_the_branch_moved(backend: Backend) {
+    let cluster = Cluster::empty_on(backend);
     let (dir, url) = bare_repo();
-    let args = ["bootstrap", "git", "--url", url.as_str()];
+    let args = git_args(&url, &[]);
     let mut child = spawn(&cluster, &args);
     // Freeze the run after its clone, move the branch, then let it push.
     let lines = until_marker(&mut child, "► determining if source secret", |pid| {
@@ -407,11 +438,10 @@ fn assert_untouched(cluster: &Cluster, dir: &Path, before: Option<String>) {
     assert!(get_object(cluster, "v1", "Namespace", "flux-system").is_none());
 }
 
-#[test]
-fn bootstrap_git_rejects_a_path_outside_the_repository() {
-    let cluster = Cluster::empty();
+fn bootstrap_git_rejects_a_path_outside_the_repository(backend: Backend) {
+    let cluster = Cluster::empty_on(backend);
     let (dir, url) = bare_repo();
-    let run = cluster.flux(&["bootstrap", "git", "--url", &url, "--path=../x"]);
+    let run = cluster.flux(&git_args(&url, &["--path=../x"]));
     assert_eq!(run.code, 1);
     assert_eq!(
         run.stderr,
@@ -420,9 +450,8 @@ fn bootstrap_git_rejects_a_path_outside_the_repository() {
     assert_untouched(&cluster, dir.path(), None);
 }
 
-#[test]
-fn bootstrap_git_refuses_to_overwrite_a_file_it_did_not_generate() {
-    let cluster = Cluster::empty();
+fn bootstrap_git_refuses_to_overwrite_a_file_it_did_not_generate(backend: Backend) {
+    let cluster = Cluster::empty_on(backend);
     let (dir, url) = bare_repo();
     let before = push_files(
         dir.path(),
@@ -430,7 +459,7 @@ fn bootstrap_git_refuses_to_overwrite_a_file_it_did_not_generate() {
         &[("clusters/dev/flux-system/gotk-sync.yaml", "hello: world\n")],
         "mine",
     );
-    let run = cluster.flux(&["bootstrap", "git", "--url", &url, "--path=clusters/dev"]);
+    let run = cluster.flux(&git_args(&url, &["--path=clusters/dev"]));
     assert_eq!(run.code, 1, "{}", run.stderr);
     assert!(
         run.stderr.ends_with(
@@ -442,12 +471,11 @@ fn bootstrap_git_refuses_to_overwrite_a_file_it_did_not_generate() {
     assert_untouched(&cluster, dir.path(), Some(before));
 }
 
-#[test]
-fn bootstrap_git_asks_before_taking_over_another_tools_installation() {
-    let cluster = Cluster::start(true);
+fn bootstrap_git_asks_before_taking_over_another_tools_installation(backend: Backend) {
+    let cluster = Cluster::start_on(backend, true);
     cluster.label_info_crd("app.kubernetes.io/managed-by", "Helm");
     let (dir, url) = bare_repo();
-    let run = cluster.flux(&["bootstrap", "git", "--url", &url, "--silent"]);
+    let run = cluster.flux(&git_args(&url, &["--silent"]));
     assert_eq!(run.code, 1, "{}", run.stderr);
     assert_eq!(
         run.stderr,
@@ -455,15 +483,14 @@ fn bootstrap_git_asks_before_taking_over_another_tools_installation() {
     );
     assert_eq!(head(dir.path(), "main"), None, "nothing was pushed");
 
-    let forced = cluster.flux(&["bootstrap", "git", "--url", &url, "--silent", "--force"]);
+    let forced = cluster.flux(&git_args(&url, &["--silent", "--force"]));
     assert_ok(&forced);
     let tip = head(dir.path(), "main").unwrap();
     ready_at(&cluster, &format!("main@sha1:{tip}"));
 }
 
-#[test]
-fn bootstrap_git_reports_an_unreachable_host_without_leaking_the_password() {
-    let cluster = Cluster::empty();
+fn bootstrap_git_reports_an_unreachable_host_without_leaking_the_password(backend: Backend) {
+    let cluster = Cluster::empty_on(backend);
     let (dir, _) = bare_repo();
     let output = crate::common::flux()
         .env("KUBECONFIG", cluster.kubeconfig())
@@ -502,11 +529,10 @@ fn bootstrap_git_token_auth_without_a_token_fails_when_it_cannot_prompt() {
     );
 }
 
-#[test]
-fn bootstrap_git_dry_run_prints_the_plan_and_changes_nothing() {
-    let cluster = Cluster::empty();
+fn bootstrap_git_dry_run_prints_the_plan_and_changes_nothing(backend: Backend) {
+    let cluster = Cluster::empty_on(backend);
     let (dir, url) = bare_repo();
-    let run = cluster.flux(&["bootstrap", "git", "--url", &url, "--dry-run"]);
+    let run = cluster.flux(&git_args(&url, &["--dry-run"]));
     assert_ok(&run);
     for expected in [
         "  create flux-system/gotk-components.yaml (",
@@ -522,16 +548,9 @@ fn bootstrap_git_dry_run_prints_the_plan_and_changes_nothing() {
     assert_untouched(&cluster, dir.path(), None);
 
     // After a bootstrap, a changed flag shows up as a diff.
-    assert_ok(&cluster.flux(&["bootstrap", "git", "--url", &url]));
+    assert_ok(&cluster.flux(&git_args(&url, &[])));
     let tip = head(dir.path(), "main");
-    let run = cluster.flux(&[
-        "bootstrap",
-        "git",
-        "--url",
-        &url,
-        "--interval=5m",
-        "--dry-run",
-    ]);
+    let run = cluster.flux(&git_args(&url, &["--interval=5m", "--dry-run"]));
     assert_ok(&run);
     assert!(
         run.stdout
@@ -547,7 +566,7 @@ fn bootstrap_git_dry_run_prints_the_plan_and_changes_nothing() {
     );
     assert!(
         run.stdout
-            .contains("source secret flux-system/flux-system exists and is kept")
+            .contains("source secret flux-system/flux-system exists and is up to date")
     );
     assert_eq!(head(dir.path(), "main"), tip);
 }
@@ -567,3 +586,15 @@ fn bootstrap_git_checks_aws_codecommit_urls_before_any_request() {
         "✗ invalid AWS CodeCommit url: ssh username should be the SSH key ID for the provided private key\n"
     );
 }
+
+on_both_backends!(
+    bootstrap_git_end_to_end_then_rerun_changes_nothing,
+    bootstrap_git_creates_a_missing_branch_from_the_default_one,
+    bootstrap_git_killed_at_any_step_is_finished_by_a_rerun,
+    bootstrap_git_retries_a_push_rejected_because_the_branch_moved,
+    bootstrap_git_rejects_a_path_outside_the_repository,
+    bootstrap_git_refuses_to_overwrite_a_file_it_did_not_generate,
+    bootstrap_git_asks_before_taking_over_another_tools_installation,
+    bootstrap_git_reports_an_unreachable_host_without_leaking_the_password,
+    bootstrap_git_dry_run_prints_the_plan_and_changes_nothing,
+);

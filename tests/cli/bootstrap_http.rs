@@ -10,7 +10,7 @@ use serde_json::Value;
 
 use crate::bootstrap::assert_rerun_changed_nothing;
 use crate::common::Run;
-use crate::common::cluster::Cluster;
+use crate::common::cluster::{Backend, Cluster, on_both_backends};
 use crate::common::git_servers::HttpGitServer;
 
 const TOKEN: &str = "t0ken-for-tests";
@@ -84,9 +84,8 @@ pub(crate) fn decoded(secret: &Value, key: &str) -> String {
     .unwrap()
 }
 
-#[test]
-fn bootstrap_git_token_auth_over_http_end_to_end_and_idempotent() {
-    let cluster = Cluster::empty();
+fn bootstrap_git_token_auth_over_http_end_to_end_and_idempotent(backend: Backend) {
+    let cluster = Cluster::empty_on(backend);
     let server = HttpGitServer::start("flux", TOKEN, true);
     let dir = server.create_repo("fleet.git");
     let url = server.url("fleet.git");
@@ -147,9 +146,8 @@ fn bootstrap_git_token_auth_over_http_end_to_end_and_idempotent() {
     assert_eq!(head(&dir).unwrap(), tip);
 }
 
-#[test]
-fn bootstrap_git_wrong_token_fails_before_anything_is_pushed_or_applied() {
-    let cluster = Cluster::empty();
+fn bootstrap_git_wrong_token_fails_before_anything_is_pushed_or_applied(backend: Backend) {
+    let cluster = Cluster::empty_on(backend);
     let server = HttpGitServer::start("flux", TOKEN, false);
     let dir = server.create_repo("fleet.git");
     let url = server.url("fleet.git");
@@ -179,9 +177,8 @@ fn bootstrap_git_wrong_token_fails_before_anything_is_pushed_or_applied() {
     assert!(get(&cluster, "v1", "Namespace", "namespaces", "flux-system").is_none());
 }
 
-#[test]
-fn bootstrap_git_over_http_retries_when_the_branch_moved_during_the_push() {
-    let cluster = Cluster::empty();
+fn bootstrap_git_over_http_retries_when_the_branch_moved_during_the_push(backend: Backend) {
+    let cluster = Cluster::empty_on(backend);
     let server = HttpGitServer::start("flux", TOKEN, true);
     let dir = server.create_repo("fleet.git");
     let url = server.url("fleet.git");
@@ -271,9 +268,8 @@ fn commit_on(dir: &Path, branch: &str, file: &str) -> git2::Oid {
     .unwrap()
 }
 
-#[test]
-fn bootstrap_git_with_bearer_token_end_to_end_and_idempotent() {
-    let cluster = Cluster::empty();
+fn bootstrap_git_with_bearer_token_end_to_end_and_idempotent(backend: Backend) {
+    let cluster = Cluster::empty_on(backend);
     // Fetches need the token too: the cluster reads with the Secret's.
     let server = HttpGitServer::start_bearer(BEARER, false);
     let dir = server.create_repo("fleet.git");
@@ -364,9 +360,10 @@ fn bootstrap_git_with_bearer_token_end_to_end_and_idempotent() {
     assert_eq!(head(&dir).unwrap(), tip);
 }
 
-#[test]
-fn bootstrap_git_with_a_wrong_bearer_token_fails_before_anything_is_pushed_or_applied() {
-    let cluster = Cluster::empty();
+fn bootstrap_git_with_a_wrong_bearer_token_fails_before_anything_is_pushed_or_applied(
+    backend: Backend,
+) {
+    let cluster = Cluster::empty_on(backend);
     // A server that challenges with Bearer only, and one that offers Basic
     // (libgit2 then asks for credentials, which a bearer run has none of).
     for server in [
@@ -410,9 +407,10 @@ fn bootstrap_git_with_a_wrong_bearer_token_fails_before_anything_is_pushed_or_ap
     assert!(get(&cluster, "v1", "Namespace", "namespaces", "flux-system").is_none());
 }
 
-#[test]
-fn bootstrap_git_bearer_token_with_basic_auth_or_a_wrong_scheme_is_rejected_before_any_request() {
-    let cluster = Cluster::empty();
+fn bootstrap_git_bearer_token_with_basic_auth_or_a_wrong_scheme_is_rejected_before_any_request(
+    backend: Backend,
+) {
+    let cluster = Cluster::empty_on(backend);
     let server = HttpGitServer::start_bearer(BEARER, true);
     let dir = server.create_repo("fleet.git");
     let url = server.url("fleet.git");
@@ -447,7 +445,7 @@ fn bootstrap_git_bearer_token_with_basic_auth_or_a_wrong_scheme_is_rejected_befo
         ),
         (
             vec!["--url", &local_url],
-            format!("✗ --with-bearer-token needs an http(s) --url, got {local_url}: a repository on this machine takes no credentials\n"),
+            "✗ scheme \"file\" is not supported: the cluster fetches from --url, so it cannot be a repository on this machine; serve it over ssh://, https:// or http:// (with --allow-insecure-http)\n".into(),
         ),
     ];
     for (extra, expected) in cases {
@@ -477,3 +475,12 @@ fn bootstrap_git_with_bearer_token_and_no_token_fails_when_it_cannot_prompt() {
         "✗ a password or token is required with --with-bearer-token: set GIT_PASSWORD or pass --password\n"
     );
 }
+
+on_both_backends!(
+    bootstrap_git_token_auth_over_http_end_to_end_and_idempotent,
+    bootstrap_git_wrong_token_fails_before_anything_is_pushed_or_applied,
+    bootstrap_git_over_http_retries_when_the_branch_moved_during_the_push,
+    bootstrap_git_with_bearer_token_end_to_end_and_idempotent,
+    bootstrap_git_with_a_wrong_bearer_token_fails_before_anything_is_pushed_or_applied,
+    bootstrap_git_bearer_token_with_basic_auth_or_a_wrong_scheme_is_rejected_before_any_request,
+);

@@ -1,5 +1,5 @@
-//! `flux create …` without `--export`: the built binary applies to testenv
-//! with the simulated controllers on, and its progress lines are compared
+//! `flux create …` without `--export`: the built binary applies to either
+//! backend with the simulated controllers on (fault injection: builtin only), and its progress lines are compared
 //! with upstream's goldens (revisions and namespaces filled in as ours).
 
 use std::collections::BTreeMap;
@@ -11,7 +11,7 @@ use k8s_openapi::api::rbac::v1::RoleBinding;
 use kube::api::Api;
 use serde_json::Value;
 
-use crate::common::cluster::{Cluster, fixture};
+use crate::common::cluster::{Backend, Cluster, fixture, on_both_backends};
 use crate::common::git_servers::{HttpGitServer, SshGitServer};
 use crate::common::{Run, flux};
 
@@ -77,8 +77,8 @@ fn with_http_warning(golden: &str) -> String {
     )
 }
 
-fn cluster() -> Cluster {
-    let cluster = Cluster::start(true);
+fn cluster(backend: Backend) -> Cluster {
+    let cluster = Cluster::start_on(backend, true);
     cluster.load(&format!(
         "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: {NS}\n"
     ));
@@ -143,10 +143,9 @@ fn secret_data(cluster: &Cluster, name: &str) -> (Secret, BTreeMap<String, Strin
     (secret, data)
 }
 
-#[test]
-fn git_source_kustomization_and_helmrelease_match_goldens() {
+fn git_source_kustomization_and_helmrelease_match_goldens(backend: Backend) {
     let (_server, url, commit) = repository();
-    let cluster = cluster();
+    let cluster = cluster(backend);
     let source = ["source", "git", "tkfg", "--url", &url, "--tag=6.3.5"];
     let out = create(&cluster, &source);
     assert_eq!(out.code, 0, "{}", out.stderr);
@@ -219,10 +218,9 @@ fn git_source_kustomization_and_helmrelease_match_goldens() {
     assert!(out.stdout.contains("name: other"), "{}", out.stdout);
 }
 
-#[test]
-fn git_source_with_a_v1_tag_matches_upstream_success_golden() {
+fn git_source_with_a_v1_tag_matches_upstream_success_golden(backend: Backend) {
     let (_server, url, commit) = repository();
-    let cluster = cluster();
+    let cluster = cluster(backend);
     let out = create(
         &cluster,
         &["source", "git", "podinfo", "--url", &url, "--tag=v1"],
@@ -236,9 +234,8 @@ fn git_source_with_a_v1_tag_matches_upstream_success_golden() {
     assert_eq!(out.stderr, with_http_warning(&golden));
 }
 
-#[test]
-fn image_and_oci_kinds_match_goldens() {
-    let cluster = cluster();
+fn image_and_oci_kinds_match_goldens(backend: Backend) {
+    let cluster = cluster(backend);
     let repository = [
         "image",
         "repository",
@@ -300,9 +297,8 @@ fn image_and_oci_kinds_match_goldens() {
     );
 }
 
-#[test]
-fn notification_kinds_are_applied_and_ready() {
-    let cluster = cluster();
+fn notification_kinds_are_applied_and_ready(backend: Backend) {
+    let cluster = cluster(backend);
     let out = create(
         &cluster,
         &[
@@ -383,11 +379,10 @@ fn notification_kinds_are_applied_and_ready() {
     );
 }
 
-#[test]
-fn failing_source_exits_with_the_controller_message() {
+fn failing_source_exits_with_the_controller_message(backend: Backend) {
     let (server, _, _) = repository();
     let missing = format!("--url={}", server.url("missing"));
-    let cluster = cluster();
+    let cluster = cluster(backend);
     let out = create(
         &cluster,
         &["source", "git", "broken", &missing, "--branch=main"],
@@ -412,9 +407,8 @@ fn failing_source_exits_with_the_controller_message() {
     );
 }
 
-#[test]
-fn sources_store_their_credentials_in_secrets() {
-    let cluster = cluster();
+fn sources_store_their_credentials_in_secrets(backend: Backend) {
+    let cluster = cluster(backend);
     let out = create(
         &cluster,
         &[
@@ -515,9 +509,8 @@ fn sources_store_their_credentials_in_secrets() {
     assert_eq!(secret.metadata.labels.unwrap()["team"], "a");
 }
 
-#[test]
-fn secrets_are_created_then_updated() {
-    let cluster = cluster();
+fn secrets_are_created_then_updated(backend: Backend) {
+    let cluster = cluster(backend);
     let out = create(
         &cluster,
         &[
@@ -621,9 +614,8 @@ fn secrets_are_created_then_updated() {
     );
 }
 
-#[test]
-fn tenant_objects_are_applied() {
-    let cluster = cluster();
+fn tenant_objects_are_applied(backend: Backend) {
+    let cluster = cluster(backend);
     let args = [
         "tenant",
         "dev",
@@ -785,8 +777,7 @@ fn bad_input_is_rejected_before_contacting_the_cluster() {
 /// Over SSH a deploy key is generated and shown (never the private key),
 /// the server's host key is collected, and the confirmation is refused
 /// without a terminal unless `--silent` is given.
-#[test]
-fn ssh_sources_show_the_deploy_key_and_need_confirmation() {
+fn ssh_sources_show_the_deploy_key_and_need_confirmation(backend: Backend) {
     let server = match SshGitServer::start() {
         Ok(server) => server,
         Err(reason) => {
@@ -795,7 +786,7 @@ fn ssh_sources_show_the_deploy_key_and_need_confirmation() {
         }
     };
     let (_, url) = server.create_repo("podinfo");
-    let cluster = cluster();
+    let cluster = cluster(backend);
     let args = ["source", "git", "deploy", "--url", &url, "--branch=main"];
     let out = create(&cluster, &args);
     assert_eq!(out.code, 1, "{}", out.stderr);
@@ -849,7 +840,7 @@ fn ssh_sources_show_the_deploy_key_and_need_confirmation() {
 /// input still fails with its own message, and valid input fails to connect.
 #[test]
 fn unreachable_server_does_not_hide_validation_errors() {
-    let cluster = cluster();
+    let cluster = cluster(Backend::Builtin);
     cluster.set_faults(testenv::Faults {
         unreachable: true,
         ..testenv::Faults::default()
@@ -879,7 +870,7 @@ fn unreachable_server_does_not_hide_validation_errors() {
 /// Throttled and failing requests are retried, so a create still succeeds.
 #[test]
 fn transient_server_errors_are_retried() {
-    let cluster = cluster();
+    let cluster = cluster(Backend::Builtin);
     cluster.set_faults(testenv::Faults {
         error_ratio: 0.3,
         error_code: 503,
@@ -900,9 +891,8 @@ fn transient_server_errors_are_retried() {
 }
 
 /// A namespace that does not exist is named as the problem.
-#[test]
-fn missing_namespace_is_reported() {
-    let cluster = cluster();
+fn missing_namespace_is_reported(backend: Backend) {
+    let cluster = cluster(backend);
     let out = cluster.flux(&[
         "create",
         "alert-provider",
@@ -935,3 +925,16 @@ fn missing_namespace_is_reported() {
         )
     );
 }
+
+on_both_backends!(
+    git_source_kustomization_and_helmrelease_match_goldens,
+    git_source_with_a_v1_tag_matches_upstream_success_golden,
+    image_and_oci_kinds_match_goldens,
+    notification_kinds_are_applied_and_ready,
+    failing_source_exits_with_the_controller_message,
+    sources_store_their_credentials_in_secrets,
+    secrets_are_created_then_updated,
+    tenant_objects_are_applied,
+    ssh_sources_show_the_deploy_key_and_need_confirmation,
+    missing_namespace_is_reported,
+);

@@ -6,6 +6,7 @@
 use std::time::{Duration, Instant};
 
 use crate::common::cluster::{Backend, Cluster, fixture, on_both_backends};
+use crate::common::git_servers::HttpGitServer;
 
 fn loaded(backend: Backend) -> Cluster {
     let cluster = Cluster::start_on(backend, false);
@@ -130,9 +131,9 @@ fn a_watch_cut_mid_wait_is_resumed() {
     std::fs::write(repo.path().join("README"), "x").unwrap();
     git(&["add", "."]);
     git(&["commit", "-q", "-m", "x"]);
+    let (_git, url) = HttpGitServer::serving(repo.path(), "repo");
     cluster.load(&format!(
-        "apiVersion: source.toolkit.fluxcd.io/v1\nkind: GitRepository\nmetadata:\n  name: repo\n  namespace: flux-system\nspec:\n  interval: 1m0s\n  url: file://{}\n  ref:\n    branch: main\n",
-        repo.path().display()
+        "apiVersion: source.toolkit.fluxcd.io/v1\nkind: GitRepository\nmetadata:\n  name: repo\n  namespace: flux-system\nspec:\n  interval: 1m0s\n  url: {url}\n  ref:\n    branch: main\n"
     ));
     cluster.set_faults(testenv::Faults {
         watch_cut_after: Some(1),

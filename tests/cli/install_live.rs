@@ -1,4 +1,4 @@
-//! `flux install` without --export, against an empty testenv cluster.
+//! `flux install` without --export, against an empty cluster of either backend.
 
 use k8s_openapi::api::core::v1::Secret;
 use kube::api::Api;
@@ -28,9 +28,8 @@ fn expected_stderr() -> String {
     lines.iter().map(|l| format!("{l}\n")).collect()
 }
 
-#[test]
-fn install_applies_waits_and_upgrades_in_place() {
-    let cluster = Cluster::empty();
+fn install_applies_waits_and_upgrades_in_place(backend: Backend) {
+    let cluster = Cluster::empty_on(backend);
     let first = cluster.flux(&["install"]);
     assert_eq!(first.code, 0, "{}", first.stderr);
     assert_eq!(first.stderr, expected_stderr());
@@ -69,9 +68,8 @@ fn install_applies_waits_and_upgrades_in_place() {
     assert!(check.stderr.ends_with("✔ all checks passed\n"));
 }
 
-#[test]
-fn install_creates_the_image_pull_secret() {
-    let cluster = Cluster::empty();
+fn install_creates_the_image_pull_secret(backend: Backend) {
+    let cluster = Cluster::empty_on(backend);
     let out = cluster.flux(&[
         "install",
         "--components=source-controller",
@@ -120,9 +118,8 @@ fn install_refuses_a_bootstrapped_cluster(backend: Backend) {
     assert_eq!(out.stdout, "");
 }
 
-#[test]
-fn overriding_another_tools_install_needs_confirmation_or_force() {
-    let cluster = Cluster::start(true);
+fn overriding_another_tools_install_needs_confirmation_or_force(backend: Backend) {
+    let cluster = Cluster::start_on(backend, true);
     cluster.label_info_crd("app.kubernetes.io/managed-by", "Helm");
     let out = cluster.flux(&["install"]);
     assert_eq!(out.code, 1);
@@ -139,4 +136,9 @@ fn overriding_another_tools_install_needs_confirmation_or_force() {
     assert!(forced.stderr.ends_with("✔ install finished\n"));
 }
 
-on_both_backends!(install_refuses_a_bootstrapped_cluster,);
+on_both_backends!(
+    install_refuses_a_bootstrapped_cluster,
+    install_applies_waits_and_upgrades_in_place,
+    install_creates_the_image_pull_secret,
+    overriding_another_tools_install_needs_confirmation_or_force,
+);

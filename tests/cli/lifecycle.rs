@@ -1,10 +1,11 @@
 //! reconcile, suspend, resume and delete against testenv's simulated
-//! controllers, compared with upstream's golden progress lines.
+//! controllers on both backends, compared with upstream's golden progress
+//! lines.
 
 use std::path::Path;
 use std::process::Command;
 
-use crate::common::cluster::{Cluster, fixture};
+use crate::common::cluster::{Backend, Cluster, fixture, on_both_backends};
 use crate::common::git_servers::HttpGitServer;
 
 const NS: &str = "tkfg-1";
@@ -47,8 +48,8 @@ fn repository() -> tempfile::TempDir {
 
 /// A cluster with GitRepository and Kustomization `tkfg` from `repo`,
 /// served over HTTP for as long as the returned server lives.
-fn cluster_with_kustomization(repo: &Path) -> (Cluster, HttpGitServer) {
-    let cluster = Cluster::start(true);
+fn cluster_with_kustomization(backend: Backend, repo: &Path) -> (Cluster, HttpGitServer) {
+    let cluster = Cluster::start_on(backend, true);
     let (server, url) = HttpGitServer::serving(repo, "podinfo");
     cluster.load(&format!(
         "apiVersion: v1
@@ -111,11 +112,10 @@ fn head(repo: &Path) -> String {
     String::from_utf8(out.stdout).unwrap().trim().to_string()
 }
 
-#[test]
-fn kustomization_lifecycle_matches_upstream_goldens() {
+fn kustomization_lifecycle_matches_upstream_goldens(backend: Backend) {
     let repo = repository();
     let commit = head(repo.path());
-    let (cluster, _git) = cluster_with_kustomization(repo.path());
+    let (cluster, _git) = cluster_with_kustomization(backend, repo.path());
     let steps: &[(&[&str], &str)] = &[
         (
             &["get", "kustomization", "tkfg"],
@@ -165,11 +165,10 @@ fn kustomization_lifecycle_matches_upstream_goldens() {
 }
 
 /// Decisions where flux-rs deliberately differs from upstream.
-#[test]
-fn missing_names_are_named_and_fail_the_command() {
+fn missing_names_are_named_and_fail_the_command(backend: Backend) {
     let repo = repository();
     let commit = head(repo.path());
-    let (cluster, _git) = cluster_with_kustomization(repo.path());
+    let (cluster, _git) = cluster_with_kustomization(backend, repo.path());
     // Upstream names the first argument ('tkfg') whatever was missing and exits 0.
     let out = cluster.flux(&["resume", "kustomization", "tkfg", "foo", "--wait", "-n", NS]);
     assert_eq!(
@@ -189,10 +188,9 @@ fn missing_names_are_named_and_fail_the_command() {
     );
 }
 
-#[test]
-fn reconcile_errors_are_clear() {
+fn reconcile_errors_are_clear(backend: Backend) {
     let repo = repository();
-    let (cluster, _git) = cluster_with_kustomization(repo.path());
+    let (cluster, _git) = cluster_with_kustomization(backend, repo.path());
     let out = cluster.flux(&["reconcile", "ks", "nope", "-n", NS]);
     assert_eq!(out.code, 1);
     assert_eq!(
@@ -221,9 +219,8 @@ fn reconcile_errors_are_clear() {
     );
 }
 
-#[test]
-fn failing_source_exits_with_the_controller_message() {
-    let cluster = Cluster::start(true);
+fn failing_source_exits_with_the_controller_message(backend: Backend) {
+    let cluster = Cluster::start_on(backend, true);
     cluster.load(&format!(
         "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: {NS}\n---\napiVersion: source.toolkit.fluxcd.io/v1\nkind: GitRepository\nmetadata:\n  name: broken\n  namespace: {NS}\nspec:\n  interval: 1m0s\n  url: http://127.0.0.1:1/nonexistent\n  ref:\n    branch: main\n"
     ));
@@ -237,10 +234,9 @@ fn failing_source_exits_with_the_controller_message() {
     );
 }
 
-#[test]
-fn several_names_reconcile_concurrently() {
+fn several_names_reconcile_concurrently(backend: Backend) {
     let repo = repository();
-    let (cluster, _git) = cluster_with_kustomization(repo.path());
+    let (cluster, _git) = cluster_with_kustomization(backend, repo.path());
     cluster.load(&format!(
         "apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata:\n  name: second\n  namespace: {NS}\nspec:\n  interval: 5m0s\n  path: ./\n  prune: false\n  sourceRef:\n    kind: GitRepository\n    name: tkfg\n"
     ));
@@ -264,8 +260,7 @@ fn several_names_reconcile_concurrently() {
 
 const HR_NS: &str = "thrfg-1";
 
-#[test]
-fn helmrelease_lifecycle_matches_upstream_goldens() {
+fn helmrelease_lifecycle_matches_upstream_goldens(backend: Backend) {
     let repo = repository();
     std::fs::create_dir_all(repo.path().join("charts/podinfo")).unwrap();
     std::fs::write(
@@ -278,7 +273,7 @@ fn helmrelease_lifecycle_matches_upstream_goldens() {
     git(repo.path(), &["tag", "-f", "6.3.5"]);
     let commit = head(repo.path());
     let (_git, url) = HttpGitServer::serving(repo.path(), "podinfo");
-    let cluster = Cluster::start(true);
+    let cluster = Cluster::start_on(backend, true);
     cluster.load(&format!(
         "apiVersion: v1
 kind: Namespace
@@ -359,3 +354,12 @@ spec:
         assert_eq!(out.code, 0);
     }
 }
+
+on_both_backends!(
+    kustomization_lifecycle_matches_upstream_goldens,
+    missing_names_are_named_and_fail_the_command,
+    reconcile_errors_are_clear,
+    failing_source_exits_with_the_controller_message,
+    several_names_reconcile_concurrently,
+    helmrelease_lifecycle_matches_upstream_goldens,
+);

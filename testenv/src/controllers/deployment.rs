@@ -2,11 +2,15 @@
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
+use std::time::Duration;
 
 use serde_json::{Value, json};
 
+use tokio::sync::mpsc;
+
+use super::api::Seen;
 use super::{Ctx, git::fnv};
-use crate::store::{DeleteOpts, EventType, WriteOpts, meta_str, now, random_suffix};
+use crate::store::{meta_str, now, random_suffix};
 
 fn pod_template_hash(template: &Value) -> String {
     let h = fnv(template.to_string().as_bytes());
@@ -17,55 +21,67 @@ fn pod_template_hash(template: &Value) -> String {
 }
 
 pub async fn run(ctx: Arc<Ctx>, mut shutdown: tokio::sync::watch::Receiver<bool>) {
-    let mut rx = ctx.store.subscribe();
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    tokio::spawn({
+        let (ctx, shutdown) = (ctx.clone(), shutdown.clone());
+        async move { ctx.api.watch("apps", "deployments", tx, shutdown).await }
+    });
     let mut pending: BTreeSet<(String, String)> = BTreeSet::new();
+    // Deployments whose reconcile the API server failed, tried again each second.
+    let mut retry: BTreeSet<(String, String)> = BTreeSet::new();
+    let mut tick = tokio::time::interval(Duration::from_secs(1));
     loop {
         tokio::select! {
-            ev = rx.recv() => match ev {
-                Ok(ev) => {
-                    if ev.group == "apps" && ev.plural == "deployments" && ev.etype != EventType::Deleted {
-                        let o = &ev.object;
-                        let done = o["status"]["observedGeneration"] == o["metadata"]["generation"]
-                            && o["status"]["availableReplicas"] == o["spec"]["replicas"];
-                        if !done {
-                            pending.insert((meta_str(o, "namespace").to_string(), meta_str(o, "name").to_string()));
-                        }
+            seen = rx.recv() => match seen {
+                Some(Seen { obj: o, deleted: false, .. }) => {
+                    let done = o["status"]["observedGeneration"] == o["metadata"]["generation"]
+                        && o["status"]["availableReplicas"] == o["spec"]["replicas"];
+                    if !done {
+                        pending.insert((meta_str(&o, "namespace").to_string(), meta_str(&o, "name").to_string()));
                     }
                 }
-                Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {
-                    let Some(def) = ctx.store.def("apps", "deployments") else { continue };
-                    for d in ctx.store.list(&def, None).0 {
-                        pending.insert((meta_str(&d, "namespace").to_string(), meta_str(&d, "name").to_string()));
-                    }
-                }
-                Err(_) => return,
+                Some(_) => {}
+                None => return,
             },
             _ = tokio::time::sleep(ctx.deployment_delay), if !pending.is_empty() => {
                 for (ns, name) in std::mem::take(&mut pending) {
-                    reconcile(&ctx, &ns, &name);
+                    let reconciled = tokio::select! {
+                        r = reconcile(&ctx, &ns, &name) => r,
+                        _ = shutdown.changed() => return,
+                    };
+                    if !reconciled {
+                        retry.insert((ns, name));
+                    }
                 }
             }
+            _ = tick.tick(), if !retry.is_empty() => pending.append(&mut retry),
             _ = shutdown.changed() => return,
         }
     }
 }
 
-fn reconcile(ctx: &Ctx, ns: &str, name: &str) {
-    let (Some(ddef), Some(pdef)) = (
-        ctx.store.def("apps", "deployments"),
-        ctx.store.def("", "pods"),
+/// Creates the Deployment's pods and reports it available; false when the API server could not
+/// be read or written.
+async fn reconcile(ctx: &Ctx, ns: &str, name: &str) -> bool {
+    let (Some(dres), Some(pres)) = (
+        ctx.api.resolve("apps", "deployments").await,
+        ctx.api.resolve("", "pods").await,
     ) else {
-        return;
+        return false;
     };
-    let Ok(d) = ctx.store.get(&ddef, ns, name) else {
-        return;
+    let d = match ctx.api.get(&dres, ns, name).await {
+        Ok(Some(d)) => d,
+        Ok(None) => return true,
+        Err(_) => return false,
     };
     let replicas = d["spec"]["replicas"].as_u64().unwrap_or(1) as usize;
     let template = &d["spec"]["template"];
     let hash = pod_template_hash(template);
     let uid = meta_str(&d, "uid").to_string();
-    let (pods, _) = ctx.store.list(&pdef, Some(ns));
-    let owned: Vec<Arc<Value>> = pods
+    let Ok(pods) = ctx.api.list("", "pods", Some(ns), None).await else {
+        return false;
+    };
+    let owned: Vec<Value> = pods
         .into_iter()
         .filter(|p| {
             p["metadata"]["ownerReferences"]
@@ -77,9 +93,8 @@ fn reconcile(ctx: &Ctx, ns: &str, name: &str) {
         p["metadata"]["labels"]["pod-template-hash"].as_str() == Some(hash.as_str())
     });
     for p in stale.iter().chain(current.iter().skip(replicas)) {
-        let _ = ctx
-            .store
-            .delete(&pdef, ns, meta_str(p, "name"), &DeleteOpts::default());
+        // A pod left over is deleted on the next change.
+        let _ = ctx.api.delete(&pres, ns, meta_str(p, "name")).await;
     }
     let now = now();
     for _ in current.len()..replicas {
@@ -128,33 +143,27 @@ fn reconcile(ctx: &Ctx, ns: &str, name: &str) {
                 .as_object_mut()
                 .map(|m| m.remove("annotations"));
         }
-        // Status is dropped on create; the kubelet reports it through /status.
+        // Status is dropped on create; the kubelet reports it through /status. On a cluster
+        // without one, creating pods may fail (no service account, say): the Deployment's
+        // status below does not depend on them.
         let pod_status = pod["status"].clone();
-        let created = ctx
-            .store
-            .create(&pdef, ns, pod, &WriteOpts::default())
-            .is_ok();
-        let kubelet = WriteOpts {
-            status: true,
-            manager: Some("kubelet".into()),
-            ..Default::default()
-        };
-        let reported = created
-            && ctx
-                .store
-                .modify(&pdef, ns, &pod_name, &kubelet, |cur| {
-                    let mut o = cur.cloned().unwrap_or(Value::Null);
-                    o["status"] = pod_status;
-                    Ok(o)
+        let reported = match ctx.api.create(&pres, ns, &pod).await {
+            Ok(created) => ctx
+                .api
+                .update(&pres, &created, "kubelet", true, |o| {
+                    o["status"] = pod_status.clone()
                 })
-                .is_ok();
-        if reported {
+                .await
+                .unwrap_or(false),
+            Err(_) => false,
+        };
+        if let Some(logs) = ctx.logs.as_ref().filter(|_| reported) {
             let image = containers
                 .first()
                 .and_then(|c| c["image"].as_str())
                 .unwrap_or_default();
             let line = json!({"level": "info", "ts": jiff::Timestamp::now().to_string(), "logger": "setup", "msg": "starting manager", "image": image});
-            ctx.logs.append(ns, &pod_name, line.to_string());
+            logs.append(ns, &pod_name, line.to_string());
         }
     }
     let generation = d["metadata"]["generation"].clone();
@@ -169,14 +178,10 @@ fn reconcile(ctx: &Ctx, ns: &str, name: &str) {
             {"type": "Progressing", "status": "True", "reason": "NewReplicaSetAvailable", "message": format!("ReplicaSet \"{name}-{hash}\" has successfully progressed."), "lastUpdateTime": now, "lastTransitionTime": now},
         ],
     });
-    let opts = WriteOpts {
-        status: true,
-        manager: Some("kube-controller-manager".into()),
-        ..Default::default()
-    };
-    let _ = ctx.store.modify(&ddef, ns, name, &opts, |cur| {
-        let mut o = cur.cloned().unwrap_or(Value::Null);
-        o["status"] = status;
-        Ok(o)
-    });
+    ctx.api
+        .update(&dres, &d, "kube-controller-manager", true, |o| {
+            o["status"] = status.clone()
+        })
+        .await
+        .is_ok()
 }

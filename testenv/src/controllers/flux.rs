@@ -6,10 +6,11 @@ use std::time::{Duration, Instant};
 
 use base64::Engine;
 use serde_json::{Map, Value, json};
+use tokio::sync::mpsc;
 
-use super::{Ctx, apply, build, event, git, log, sha256_hex};
-use crate::registry::ResourceDef;
-use crate::store::{EventType, WriteOpts, meta_str, now};
+use super::api::{self, Res, Seen};
+use super::{Ctx, apply, blocking, build, event, git, log, sha256_hex};
+use crate::store::{meta_str, now};
 
 const SOURCE: &str = "source.toolkit.fluxcd.io";
 const FINALIZER: &str = "finalizers.fluxcd.io";
@@ -69,36 +70,58 @@ fn dependents(plural: &str) -> &'static [&'static str] {
     }
 }
 
+/// What became of a reconcile.
+enum Step {
+    Done,
+    /// The object no longer exists.
+    Gone,
+    /// The API server could not be reached or read; try again shortly.
+    Retry,
+}
+
 pub async fn run(ctx: Arc<Ctx>, mut shutdown: tokio::sync::watch::Receiver<bool>) {
-    let mut rx = ctx.store.subscribe();
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    for (g, p, _) in KINDS {
+        let (ctx, tx, shutdown) = (ctx.clone(), tx.clone(), shutdown.clone());
+        tokio::spawn(async move { ctx.api.watch(g, p, tx, shutdown).await });
+    }
+    drop(tx);
+    // Every object the watches reported, with its `spec.interval`.
+    let mut known: HashMap<Key, Duration> = HashMap::new();
     let mut dirty: BTreeSet<Key> = BTreeSet::new();
+    let mut retry: BTreeSet<Key> = BTreeSet::new();
     let mut last_run: HashMap<Key, Instant> = HashMap::new();
     let mut tick = tokio::time::interval(Duration::from_secs(1));
     loop {
         // Take everything queued, then work through it.
-        loop {
-            match rx.try_recv() {
-                Ok(ev) => queue(
-                    &ctx, &mut dirty, &ev.group, &ev.plural, &ev.object, ev.etype,
-                ),
-                Err(tokio::sync::broadcast::error::TryRecvError::Lagged(_)) => {
-                    queue_all(&ctx, &mut dirty)
-                }
-                Err(_) => break,
-            }
+        while let Ok(seen) = rx.try_recv() {
+            queue(&mut known, &mut dirty, seen);
         }
         if let Some(key) = dirty.pop_first() {
-            reconcile(&ctx, &key).await;
+            let step = tokio::select! {
+                step = reconcile(&ctx, &key) => step,
+                _ = shutdown.changed() => return,
+            };
+            match step {
+                Step::Done => {}
+                Step::Gone => {
+                    known.remove(&key);
+                    last_run.remove(&key);
+                    continue;
+                }
+                Step::Retry => {
+                    retry.insert(key.clone());
+                }
+            }
             last_run.insert(key, Instant::now());
             continue;
         }
         tokio::select! {
-            ev = rx.recv() => match ev {
-                Ok(ev) => queue(&ctx, &mut dirty, &ev.group, &ev.plural, &ev.object, ev.etype),
-                Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => queue_all(&ctx, &mut dirty),
-                Err(_) => return,
+            seen = rx.recv() => match seen {
+                Some(seen) => queue(&mut known, &mut dirty, seen),
+                None => return,
             },
-            _ = tick.tick() => due(&ctx, &mut dirty, &mut last_run),
+            _ = tick.tick() => due(&known, &mut dirty, &mut retry, &last_run),
             _ = shutdown.changed() => return,
         }
     }
@@ -134,34 +157,27 @@ pub fn parse_duration(s: &str) -> Option<Duration> {
 }
 
 /// Queues the objects whose `spec.interval` has passed since they were last reconciled, as the
-/// controllers requeue after every successful reconcile.
-fn due(ctx: &Ctx, dirty: &mut BTreeSet<Key>, last_run: &mut HashMap<Key, Instant>) {
-    let mut live = BTreeSet::new();
-    for (g, p, _) in KINDS {
-        let Some(def) = ctx.store.def(g, p) else {
-            continue;
-        };
-        for o in ctx.store.list(&def, None).0 {
-            let key: Key = (
-                g.into(),
-                p.into(),
-                meta_str(&o, "namespace").into(),
-                meta_str(&o, "name").into(),
-            );
-            let interval = o["spec"]["interval"]
-                .as_str()
-                .and_then(parse_duration)
-                .unwrap_or(Duration::from_secs(600));
-            if last_run
-                .get(&key)
-                .is_some_and(|t| t.elapsed() >= interval.max(Duration::from_secs(1)))
-            {
-                dirty.insert(key.clone());
-            }
-            live.insert(key);
+/// controllers requeue after every successful reconcile, and those whose reconcile could not
+/// reach the API server.
+fn due(
+    known: &HashMap<Key, Duration>,
+    dirty: &mut BTreeSet<Key>,
+    retry: &mut BTreeSet<Key>,
+    last_run: &HashMap<Key, Instant>,
+) {
+    for (key, interval) in known {
+        if last_run
+            .get(key)
+            .is_some_and(|t| t.elapsed() >= (*interval).max(Duration::from_secs(1)))
+        {
+            dirty.insert(key.clone());
         }
     }
-    last_run.retain(|k, _| live.contains(k));
+    for key in std::mem::take(retry) {
+        if known.contains_key(&key) {
+            dirty.insert(key);
+        }
+    }
 }
 
 fn controller_of(group: &str, plural: &str) -> Option<&'static str> {
@@ -171,62 +187,32 @@ fn controller_of(group: &str, plural: &str) -> Option<&'static str> {
         .map(|(_, _, c)| *c)
 }
 
-fn queue(
-    ctx: &Ctx,
-    dirty: &mut BTreeSet<Key>,
-    group: &str,
-    plural: &str,
-    obj: &Value,
-    etype: EventType,
-) {
-    if controller_of(group, plural).is_none() {
-        return;
-    }
-    if etype != EventType::Deleted {
-        dirty.insert((
-            group.into(),
-            plural.into(),
-            meta_str(obj, "namespace").into(),
-            meta_str(obj, "name").into(),
-        ));
+fn queue(known: &mut HashMap<Key, Duration>, dirty: &mut BTreeSet<Key>, seen: Seen) {
+    let Seen {
+        group,
+        plural,
+        obj,
+        deleted,
+    } = seen;
+    let key: Key = (
+        group.into(),
+        plural.into(),
+        meta_str(&obj, "namespace").into(),
+        meta_str(&obj, "name").into(),
+    );
+    if deleted {
+        known.remove(&key);
+    } else {
+        let interval = obj["spec"]["interval"]
+            .as_str()
+            .and_then(parse_duration)
+            .unwrap_or(Duration::from_secs(600));
+        known.insert(key.clone(), interval);
+        dirty.insert(key);
     }
     for dep in dependents(plural) {
-        let Some((g, p, _)) = KINDS.iter().find(|(_, p, _)| p == dep) else {
-            continue;
-        };
-        let Some(def) = ctx.store.def(g, p) else {
-            continue;
-        };
-        for o in ctx.store.list(&def, None).0 {
-            dirty.insert((
-                g.to_string(),
-                p.to_string(),
-                meta_str(&o, "namespace").into(),
-                meta_str(&o, "name").into(),
-            ));
-        }
+        dirty.extend(known.keys().filter(|k| k.1 == *dep).cloned());
     }
-}
-
-fn queue_all(ctx: &Ctx, dirty: &mut BTreeSet<Key>) {
-    for (g, p, _) in KINDS {
-        let Some(def) = ctx.store.def(g, p) else {
-            continue;
-        };
-        for o in ctx.store.list(&def, None).0 {
-            dirty.insert((
-                g.into(),
-                p.into(),
-                meta_str(&o, "namespace").into(),
-                meta_str(&o, "name").into(),
-            ));
-        }
-    }
-}
-
-fn get(ctx: &Ctx, group: &str, plural: &str, ns: &str, name: &str) -> Option<Arc<Value>> {
-    let def = ctx.store.def(group, plural)?;
-    ctx.store.get(&def, ns, name).ok()
 }
 
 fn plural_of(kind: &str) -> &'static str {
@@ -325,73 +311,47 @@ fn stable(v: &Value) -> Value {
     }
 }
 
-fn write_status(
-    ctx: &Ctx,
-    def: &ResourceDef,
-    obj: &Value,
-    controller: &str,
-    status: Value,
-) -> bool {
-    let opts = WriteOpts {
-        status: true,
-        manager: Some(controller.into()),
-        ..Default::default()
-    };
-    let before = meta_str(obj, "resourceVersion").to_string();
-    ctx.store
-        .modify(
-            def,
-            meta_str(obj, "namespace"),
-            meta_str(obj, "name"),
-            &opts,
-            |cur| {
-                let mut o = cur.cloned().unwrap_or(Value::Null);
-                o["status"] = status;
-                Ok(o)
-            },
-        )
-        .is_ok_and(|o| meta_str(&o, "resourceVersion") != before)
+async fn write_status(ctx: &Ctx, res: &Res, obj: &Value, controller: &str, status: Value) -> bool {
+    ctx.api
+        .update(res, obj, controller, true, |o| o["status"] = status.clone())
+        .await
+        .unwrap_or(false)
 }
 
-fn set_finalizer(ctx: &Ctx, def: &ResourceDef, obj: &Value, present: bool) {
-    let opts = WriteOpts {
-        manager: Some("flux-controller".into()),
-        ..Default::default()
+/// False when the write failed.
+async fn set_finalizer(ctx: &Ctx, res: &Res, obj: &Value, present: bool) -> bool {
+    let edit = |o: &mut Value| {
+        let mut fins: Vec<Value> = o["metadata"]["finalizers"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
+        fins.retain(|f| f != FINALIZER);
+        if present {
+            fins.push(json!(FINALIZER));
+        }
+        if fins.is_empty() {
+            o["metadata"]
+                .as_object_mut()
+                .map(|m| m.remove("finalizers"));
+        } else {
+            o["metadata"]["finalizers"] = Value::Array(fins);
+        }
     };
-    let _ = ctx.store.modify(
-        def,
-        meta_str(obj, "namespace"),
-        meta_str(obj, "name"),
-        &opts,
-        |cur| {
-            let mut o = cur.cloned().unwrap_or(Value::Null);
-            let mut fins: Vec<Value> = o["metadata"]["finalizers"]
-                .as_array()
-                .cloned()
-                .unwrap_or_default();
-            fins.retain(|f| f != FINALIZER);
-            if present {
-                fins.push(json!(FINALIZER));
-            }
-            if fins.is_empty() {
-                o["metadata"]
-                    .as_object_mut()
-                    .map(|m| m.remove("finalizers"));
-            } else {
-                o["metadata"]["finalizers"] = Value::Array(fins);
-            }
-            Ok(o)
-        },
-    );
+    ctx.api
+        .update(res, obj, "flux-controller", false, edit)
+        .await
+        .is_ok()
 }
 
-async fn reconcile(ctx: &Ctx, key: &Key) {
+async fn reconcile(ctx: &Ctx, key: &Key) -> Step {
     let (group, plural, ns, name) = key;
-    let Some(def) = ctx.store.def(group, plural) else {
-        return;
+    let Some(res) = ctx.api.resolve(group, plural).await else {
+        return Step::Retry;
     };
-    let Ok(obj) = ctx.store.get(&def, ns, name) else {
-        return;
+    let obj = match ctx.api.get(&res, ns, name).await {
+        Ok(Some(o)) => o,
+        Ok(None) => return Step::Gone,
+        Err(_) => return Step::Retry,
     };
     let controller = controller_of(group, plural).unwrap_or("flux");
     let has_finalizer = obj["metadata"]["finalizers"]
@@ -399,25 +359,30 @@ async fn reconcile(ctx: &Ctx, key: &Key) {
         .is_some_and(|f| f.iter().any(|x| x == FINALIZER));
     if obj["metadata"].get("deletionTimestamp").is_some() {
         if has_finalizer {
-            finalize(ctx, &obj);
-            set_finalizer(ctx, &def, &obj, false);
+            finalize(ctx, &obj).await;
+            if !set_finalizer(ctx, &res, &obj, false).await {
+                return Step::Retry;
+            }
             log(
                 ctx,
                 controller,
                 "info",
                 "garbage collection completed",
                 &obj,
-            );
+            )
+            .await;
         }
-        return;
+        return Step::Done;
     }
     if obj["spec"]["suspend"].as_bool() == Some(true) {
-        return;
+        return Step::Done;
     }
     if !has_finalizer {
         // Queued again by the metadata write.
-        set_finalizer(ctx, &def, &obj, true);
-        return;
+        return match set_finalizer(ctx, &res, &obj, true).await {
+            true => Step::Done,
+            false => Step::Retry,
+        };
     }
     let annotations = obj["metadata"]["annotations"].clone();
     let requested = annotations[REQUESTED_AT].as_str().map(String::from);
@@ -457,24 +422,25 @@ async fn reconcile(ctx: &Ctx, key: &Key) {
         );
         conds.insert(0, json!({"type": "Ready", "status": "Unknown", "reason": "Progressing", "message": "Reconciliation in progress", "observedGeneration": generation, "lastTransitionTime": now}));
         s["conditions"] = Value::Array(conds);
-        write_status(ctx, &def, &obj, controller, s);
+        write_status(ctx, &res, &obj, controller, s).await;
         tokio::time::sleep(ctx.reconcile_delay).await;
-        match ctx.store.get(&def, ns, name) {
-            Ok(o) => obj = o,
-            Err(_) => return,
+        match ctx.api.get(&res, ns, name).await {
+            Ok(Some(o)) => obj = o,
+            Ok(None) => return Step::Gone,
+            Err(_) => return Step::Retry,
         }
     }
     let outcome = match plural_str {
-        "gitrepositories" => git_repository(ctx, &obj),
+        "gitrepositories" => git_repository(ctx, &obj).await,
         "ocirepositories" => oci_repository(&obj),
         "helmrepositories" => helm_repository(&obj),
-        "helmcharts" => helm_chart(ctx, &obj),
+        "helmcharts" => helm_chart(ctx, &obj).await,
         "buckets" => bucket(&obj),
-        "kustomizations" => kustomization(ctx, &obj),
-        "helmreleases" => helm_release(ctx, &obj),
+        "kustomizations" => kustomization(ctx, &obj).await,
+        "helmreleases" => helm_release(ctx, &obj).await,
         "receivers" => receiver(&obj),
         "imagerepositories" => image_repository(&obj),
-        "imagepolicies" => image_policy(ctx, &obj),
+        "imagepolicies" => image_policy(ctx, &obj).await,
         _ => image_update_automation(),
     };
     let now = now();
@@ -529,12 +495,12 @@ async fn reconcile(ctx: &Ctx, key: &Key) {
         }
     }
     if stable(&status) == stable(old) {
-        return;
+        return Step::Done;
     }
     let ready_changed = condition(&obj, "Ready").is_none_or(|c| {
         c["status"] != status["conditions"][0]["status"] || c["message"] != json!(outcome.message)
     });
-    if write_status(ctx, &def, &obj, controller, status) && ready_changed {
+    if write_status(ctx, &res, &obj, controller, status).await && ready_changed {
         let event_reason =
             if outcome.ready && (plural_str.ends_with("repositories") || plural_str == "buckets") {
                 "NewArtifact"
@@ -548,33 +514,37 @@ async fn reconcile(ctx: &Ctx, key: &Key) {
             !outcome.ready,
             event_reason,
             &outcome.message,
-        );
+        )
+        .await;
         log(
             ctx,
             controller,
             if outcome.ready { "info" } else { "error" },
             &outcome.message,
             &obj,
-        );
+        )
+        .await;
     }
+    Step::Done
 }
 
 /// Cleanup on deletion: a Kustomization with prune deletes what it applied; a HelmRelease its chart.
-fn finalize(ctx: &Ctx, obj: &Value) {
+async fn finalize(ctx: &Ctx, obj: &Value) {
     match obj["kind"].as_str() {
         Some("Kustomization") if obj["spec"]["prune"].as_bool() == Some(true) => {
             let old = obj["status"]["inventory"]["entries"]
                 .as_array()
                 .cloned()
                 .unwrap_or_default();
-            apply::prune(&ctx.store, &old, &[]);
+            apply::prune(&ctx.api, &old, &[]).await;
         }
         Some("HelmRelease") => {
             if let Some(chart) = obj["status"]["helmChart"].as_str()
                 && let Some((ns, name)) = chart.split_once('/')
-                && let Some(def) = ctx.store.def(SOURCE, "helmcharts")
+                && let Some(res) = ctx.api.resolve(SOURCE, "helmcharts").await
             {
-                let _ = ctx.store.delete(&def, ns, name, &Default::default());
+                // Best effort, as helm-controller's: a chart left behind is harmless.
+                let _ = ctx.api.delete(&res, ns, name).await;
             }
         }
         _ => {}
@@ -605,18 +575,19 @@ fn source_ready(message: String, art: Value) -> Outcome {
     o
 }
 
-fn git_repository(ctx: &Ctx, obj: &Value) -> Outcome {
+async fn git_repository(ctx: &Ctx, obj: &Value) -> Outcome {
     let url = obj["spec"]["url"].as_str().unwrap_or_default();
     let git_ref = obj["spec"]["ref"].clone();
     if url.is_empty() || !(url.contains("://") || url.starts_with('/') || url.contains('@')) {
         return Outcome::fail("URLInvalid", format!("invalid URL '{url}'"));
     }
-    let auth = match git_auth(ctx, obj) {
+    let auth = match git_auth(ctx, obj).await {
         Ok(a) => a,
         Err(m) => return Outcome::fail("AuthenticationFailed", m),
     };
     let resolved = if git::is_local(url) {
-        git::resolve(url, &git_ref, &auth, &ctx.git_cache)
+        let (url, git_ref, cache) = (url.to_string(), git_ref.clone(), ctx.git_cache.clone());
+        blocking(move || git::resolve(&url, &git_ref, &auth, &cache)).await
     } else {
         // Unreachable from here: a stable made-up commit for the URL and ref.
         let commit: String = sha256_hex(format!("{url}{git_ref}").as_bytes())[..40].to_string();
@@ -669,18 +640,14 @@ fn git_repository(ctx: &Ctx, obj: &Value) -> Outcome {
 }
 
 /// The decoded data of a GitRepository's `spec.secretRef` Secret, in its namespace.
-fn git_auth(ctx: &Ctx, obj: &Value) -> Result<git::Auth, String> {
+async fn git_auth(ctx: &Ctx, obj: &Value) -> Result<git::Auth, String> {
     let Some(name) = obj["spec"]["secretRef"]["name"].as_str() else {
         return Ok(git::Auth::new());
     };
     let ns = meta_str(obj, "namespace");
-    let secret = ctx
-        .store
-        .def("", "secrets")
-        .and_then(|def| ctx.store.get(&def, ns, name).ok())
-        .ok_or_else(|| {
-            format!("failed to get secret '{ns}/{name}': secrets \"{name}\" not found")
-        })?;
+    let secret = ctx.api.find("", "secrets", ns, name).await.ok_or_else(|| {
+        format!("failed to get secret '{ns}/{name}': secrets \"{name}\" not found")
+    })?;
     let b64 = base64::engine::general_purpose::STANDARD;
     Ok(secret["data"]
         .as_object()
@@ -769,17 +736,17 @@ fn bucket(obj: &Value) -> Outcome {
 }
 
 /// The source a Kustomization or HelmChart points at, if it has an artifact.
-fn source_artifact(
+async fn source_artifact(
     ctx: &Ctx,
     obj: &Value,
     source_ref: &Value,
-) -> Result<(Arc<Value>, Value), Outcome> {
+) -> Result<(Value, Value), Outcome> {
     let kind = source_ref["kind"].as_str().unwrap_or_default();
     let name = source_ref["name"].as_str().unwrap_or_default();
     let ns = source_ref["namespace"]
         .as_str()
         .unwrap_or(meta_str(obj, "namespace"));
-    let Some(src) = get(ctx, SOURCE, plural_of(kind), ns, name) else {
+    let Some(src) = ctx.api.find(SOURCE, plural_of(kind), ns, name).await else {
         return Err(Outcome::fail(
             "ArtifactFailed",
             format!("Source '{kind}/{ns}/{name}' not found"),
@@ -797,10 +764,10 @@ fn source_artifact(
     }
 }
 
-fn helm_chart(ctx: &Ctx, obj: &Value) -> Outcome {
+async fn helm_chart(ctx: &Ctx, obj: &Value) -> Outcome {
     let spec = &obj["spec"];
     let chart = spec["chart"].as_str().unwrap_or_default();
-    let (src, art) = match source_artifact(ctx, obj, &spec["sourceRef"]) {
+    let (src, art) = match source_artifact(ctx, obj, &spec["sourceRef"]).await {
         Ok(s) => s,
         Err(mut o) => {
             o.reason = "SourceUnavailable".into();
@@ -810,18 +777,32 @@ fn helm_chart(ctx: &Ctx, obj: &Value) -> Outcome {
     let wanted = spec["version"].as_str().unwrap_or("*");
     let version = if src["kind"] == "GitRepository" {
         // The version in the chart's own Chart.yaml.
-        let url = src["spec"]["url"].as_str().unwrap_or_default();
-        git::is_local(url)
-            .then(|| {
-                let auth = git_auth(ctx, &src).ok()?;
-                git::resolve(url, &src["spec"]["ref"], &auth, &ctx.git_cache).ok()
-            })
-            .flatten()
-            .and_then(|r| git::files(&r, chart).ok())
-            .and_then(|files| files.into_iter().find(|(p, _)| p == "Chart.yaml"))
-            .and_then(|(_, text)| serde_saphyr::from_str::<Value>(&text).ok())
-            .and_then(|c| c["version"].as_str().map(String::from))
-            .unwrap_or_else(|| "0.1.0".into())
+        let url = src["spec"]["url"].as_str().unwrap_or_default().to_string();
+        let auth = match git::is_local(&url) {
+            true => git_auth(ctx, &src).await.ok(),
+            false => None,
+        };
+        let (git_ref, cache, dir) = (
+            src["spec"]["ref"].clone(),
+            ctx.git_cache.clone(),
+            chart.to_string(),
+        );
+        let found = match auth {
+            Some(auth) => {
+                blocking(move || {
+                    let r = git::resolve(&url, &git_ref, &auth, &cache)?;
+                    let files = git::files(&r, &dir)?;
+                    Ok(files
+                        .into_iter()
+                        .find(|(p, _)| p == "Chart.yaml")
+                        .and_then(|(_, text)| serde_saphyr::from_str::<Value>(&text).ok())
+                        .and_then(|c| c["version"].as_str().map(String::from)))
+                })
+                .await
+            }
+            None => Ok(None),
+        };
+        found.ok().flatten().unwrap_or_else(|| "0.1.0".into())
     } else if semver::Version::parse(wanted).is_ok() {
         wanted.to_string()
     } else {
@@ -850,13 +831,22 @@ fn helm_chart(ctx: &Ctx, obj: &Value) -> Outcome {
     o
 }
 
-fn dependencies_ready(ctx: &Ctx, obj: &Value, group: &str, plural: &str) -> Result<(), Outcome> {
+async fn dependencies_ready(
+    ctx: &Ctx,
+    obj: &Value,
+    group: &str,
+    plural: &str,
+) -> Result<(), Outcome> {
     for d in obj["spec"]["dependsOn"].as_array().into_iter().flatten() {
         let name = d["name"].as_str().unwrap_or_default();
         let ns = d["namespace"]
             .as_str()
             .unwrap_or(meta_str(obj, "namespace"));
-        let ready = get(ctx, group, plural, ns, name).is_some_and(|o| is_ready(&o));
+        let ready = ctx
+            .api
+            .find(group, plural, ns, name)
+            .await
+            .is_some_and(|o| is_ready(&o));
         if !ready {
             return Err(Outcome::fail(
                 "DependencyNotReady",
@@ -867,7 +857,7 @@ fn dependencies_ready(ctx: &Ctx, obj: &Value, group: &str, plural: &str) -> Resu
     Ok(())
 }
 
-fn kustomization(ctx: &Ctx, obj: &Value) -> Outcome {
+async fn kustomization(ctx: &Ctx, obj: &Value) -> Outcome {
     let spec = &obj["spec"];
     let keep = |mut o: Outcome| {
         for f in ["inventory", "lastAppliedRevision", "lastAttemptedRevision"] {
@@ -877,10 +867,12 @@ fn kustomization(ctx: &Ctx, obj: &Value) -> Outcome {
         }
         o
     };
-    if let Err(o) = dependencies_ready(ctx, obj, "kustomize.toolkit.fluxcd.io", "kustomizations") {
+    if let Err(o) =
+        dependencies_ready(ctx, obj, "kustomize.toolkit.fluxcd.io", "kustomizations").await
+    {
         return keep(o);
     }
-    let (src, art) = match source_artifact(ctx, obj, &spec["sourceRef"]) {
+    let (src, art) = match source_artifact(ctx, obj, &spec["sourceRef"]).await {
         Ok(s) => s,
         Err(o) => return keep(o),
     };
@@ -890,19 +882,23 @@ fn kustomization(ctx: &Ctx, obj: &Value) -> Outcome {
     };
     let url = src["spec"]["url"].as_str().unwrap_or_default();
     let docs = if src["kind"] == "GitRepository" && git::is_local(url) {
-        let resolved = match git_auth(ctx, &src)
-            .and_then(|auth| git::resolve(url, &src["spec"]["ref"], &auth, &ctx.git_cache))
-        {
-            Ok(r) => r,
+        let auth = match git_auth(ctx, &src).await {
+            Ok(a) => a,
             Err(m) => return fail(m),
         };
-        let path = spec["path"].as_str().unwrap_or("./");
-        let files = match git::files(&resolved, path) {
-            Ok(f) => f,
-            Err(m) => return fail(m),
-        };
+        let (url, git_ref, cache) = (
+            url.to_string(),
+            src["spec"]["ref"].clone(),
+            ctx.git_cache.clone(),
+        );
+        let path = spec["path"].as_str().unwrap_or("./").to_string();
         let substitute = spec["postBuild"]["substitute"].as_object().cloned();
-        match build::build(files, substitute.as_ref()) {
+        let built = blocking(move || {
+            let resolved = git::resolve(&url, &git_ref, &auth, &cache)?;
+            let files = git::files(&resolved, &path)?;
+            build::build(files, substitute.as_ref())
+        });
+        match built.await {
             Ok(d) => d,
             Err(m) => return fail(m),
         }
@@ -916,12 +912,14 @@ fn kustomization(ctx: &Ctx, obj: &Value) -> Outcome {
         ("kustomize.toolkit.fluxcd.io/namespace", ns),
     ];
     let inventory = match apply::apply_docs(
-        &ctx.store,
+        &ctx.api,
         docs,
         "kustomize-controller",
         &labels,
         spec["targetNamespace"].as_str(),
-    ) {
+    )
+    .await
+    {
         Ok(i) => i,
         Err(m) => {
             return keep(
@@ -935,7 +933,7 @@ fn kustomization(ctx: &Ctx, obj: &Value) -> Outcome {
             .as_array()
             .cloned()
             .unwrap_or_default();
-        apply::prune(&ctx.store, &old, &inventory);
+        apply::prune(&ctx.api, &old, &inventory).await;
     }
     Outcome::ok(
         "ReconciliationSucceeded",
@@ -946,7 +944,7 @@ fn kustomization(ctx: &Ctx, obj: &Value) -> Outcome {
     .with("inventory", json!({"entries": inventory}))
 }
 
-fn helm_release(ctx: &Ctx, obj: &Value) -> Outcome {
+async fn helm_release(ctx: &Ctx, obj: &Value) -> Outcome {
     let spec = &obj["spec"];
     let (name, ns) = (meta_str(obj, "name"), meta_str(obj, "namespace"));
     let keep = |mut o: Outcome| {
@@ -965,7 +963,7 @@ fn helm_release(ctx: &Ctx, obj: &Value) -> Outcome {
         }
         o
     };
-    if let Err(o) = dependencies_ready(ctx, obj, "helm.toolkit.fluxcd.io", "helmreleases") {
+    if let Err(o) = dependencies_ready(ctx, obj, "helm.toolkit.fluxcd.io", "helmreleases").await {
         return keep(o);
     }
     let (chart_obj, helm_chart) = if let Some(chart_ref) =
@@ -974,7 +972,7 @@ fn helm_release(ctx: &Ctx, obj: &Value) -> Outcome {
         let kind = chart_ref["kind"].as_str().unwrap_or_default();
         let rns = chart_ref["namespace"].as_str().unwrap_or(ns);
         let rname = chart_ref["name"].as_str().unwrap_or_default();
-        match get(ctx, SOURCE, plural_of(kind), rns, rname) {
+        match ctx.api.find(SOURCE, plural_of(kind), rns, rname).await {
             Some(o) => (o, None),
             None => {
                 return keep(Outcome::fail(
@@ -987,7 +985,7 @@ fn helm_release(ctx: &Ctx, obj: &Value) -> Outcome {
         let cs = &spec["chart"]["spec"];
         let src_ns = cs["sourceRef"]["namespace"].as_str().unwrap_or(ns);
         let chart_name = format!("{ns}-{name}");
-        let Some(def) = ctx.store.def(SOURCE, "helmcharts") else {
+        let Some(res) = ctx.api.resolve(SOURCE, "helmcharts").await else {
             return keep(Outcome::fail(
                 "SourceNotReady",
                 "HelmChart kind is not installed".into(),
@@ -1009,14 +1007,9 @@ fn helm_release(ctx: &Ctx, obj: &Value) -> Outcome {
             "metadata": {"name": chart_name, "namespace": src_ns, "labels": {"helm.toolkit.fluxcd.io/name": name, "helm.toolkit.fluxcd.io/namespace": ns}},
             "spec": chart_spec,
         });
-        let applied = ctx
-            .store
-            .modify(&def, src_ns, &chart_name, &WriteOpts::default(), |cur| {
-                crate::fields::apply(&def, cur, &doc, "helm-controller", true, false)
-            });
-        match applied {
+        match ctx.api.apply(&res, src_ns, &doc, "helm-controller").await {
             Ok(o) => (o, Some(format!("{src_ns}/{chart_name}"))),
-            Err(e) => return keep(Outcome::fail("SourceNotReady", e.message)),
+            Err(e) => return keep(Outcome::fail("SourceNotReady", api::message(&e))),
         }
     };
     let chart_kind = chart_obj["kind"].as_str().unwrap_or_default().to_string();
@@ -1197,19 +1190,17 @@ fn image_repository(obj: &Value) -> Outcome {
     )
 }
 
-fn image_policy(ctx: &Ctx, obj: &Value) -> Outcome {
+async fn image_policy(ctx: &Ctx, obj: &Value) -> Outcome {
     let r = &obj["spec"]["imageRepositoryRef"];
     let ns = r["namespace"]
         .as_str()
         .unwrap_or(meta_str(obj, "namespace"));
     let name = r["name"].as_str().unwrap_or_default();
-    let Some(repo) = get(
-        ctx,
-        "image.toolkit.fluxcd.io",
-        "imagerepositories",
-        ns,
-        name,
-    ) else {
+    let Some(repo) = ctx
+        .api
+        .find("image.toolkit.fluxcd.io", "imagerepositories", ns, name)
+        .await
+    else {
         return Outcome::fail(
             "DependencyNotReady",
             format!("referenced ImageRepository '{ns}/{name}' not found"),

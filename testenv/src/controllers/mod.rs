@@ -1,6 +1,8 @@
 //! Simulated controllers: the Flux toolkit controllers and a Deployment controller. They run as
-//! tokio tasks fed by store events and write what the real controllers write to status.
+//! tokio tasks fed by watches through the HTTP API and write what the real controllers write to
+//! status.
 
+mod api;
 mod apply;
 mod build;
 mod deployment;
@@ -14,22 +16,62 @@ use std::time::Duration;
 use serde_json::{Value, json};
 
 use crate::logs::Logs;
-use crate::store::{Store, WriteOpts, meta_str, now, random_suffix};
+use crate::store::{meta_str, now, random_suffix};
 
-pub use apply::apply_docs;
+pub use apply::apply_to_store;
 pub use build::parse_docs;
 
-pub struct Ctx {
-    pub store: Arc<Store>,
-    pub logs: Arc<Logs>,
+/// How the simulated controllers behave; see [`spawn_controllers`].
+#[derive(Debug, Clone)]
+pub struct ControllerOptions {
+    /// How long a simulated controller takes to handle a reconcile.
     pub reconcile_delay: Duration,
+    /// How long a Deployment takes to become available.
     pub deployment_delay: Duration,
-    /// Local fetches of loopback Git servers.
+    /// Where local fetches of loopback Git servers are kept.
     pub git_cache: PathBuf,
+    /// Where the controllers' pods' log lines go; None drops them (only testenv's own server
+    /// serves pod logs).
+    pub logs: Option<Arc<Logs>>,
 }
 
-/// Starts the controllers; they stop when `shutdown` flips.
-pub fn spawn(ctx: Arc<Ctx>, shutdown: tokio::sync::watch::Receiver<bool>) {
+pub struct Ctx {
+    api: api::Api,
+    logs: Option<Arc<Logs>>,
+    reconcile_delay: Duration,
+    deployment_delay: Duration,
+    git_cache: PathBuf,
+}
+
+/// How long blocking work (a Git fetch, a manifest build) may take before the reconcile gives up.
+const BLOCKING_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// Runs `f` on the blocking pool, so a hung Git server cannot stall the async workers.
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, String> + Send + 'static,
+) -> Result<T, String> {
+    match tokio::time::timeout(BLOCKING_TIMEOUT, tokio::task::spawn_blocking(f)).await {
+        Ok(Ok(r)) => r,
+        Ok(Err(e)) => Err(format!("internal error: {e}")),
+        Err(_) => Err(format!("timed out after {}s", BLOCKING_TIMEOUT.as_secs())),
+    }
+}
+
+/// Starts the simulated Flux controllers and the Deployment controller against the API server
+/// `client` talks to (testenv's own or a real kube-apiserver); they stop when `shutdown` flips.
+/// Must be called on a tokio runtime.
+pub fn spawn_controllers(
+    client: kube::Client,
+    options: ControllerOptions,
+    shutdown: tokio::sync::watch::Receiver<bool>,
+) {
+    let ctx = Arc::new(Ctx {
+        api: api::Api::new(client),
+        logs: options.logs,
+        reconcile_delay: options.reconcile_delay,
+        deployment_delay: options.deployment_delay,
+        git_cache: options.git_cache,
+    });
     tokio::spawn(flux::run(ctx.clone(), shutdown.clone()));
     tokio::spawn(deployment::run(ctx, shutdown));
 }
@@ -56,14 +98,20 @@ pub fn uuid() -> String {
 
 /// Appends a JSON log line in controller-runtime's format to the pods of `controller` in
 /// flux-system (if it runs there).
-pub fn log(ctx: &Ctx, controller: &str, level: &str, msg: &str, obj: &Value) {
-    let Some(pods) = ctx.store.def("", "pods") else {
+pub async fn log(ctx: &Ctx, controller: &str, level: &str, msg: &str, obj: &Value) {
+    let Some(logs) = &ctx.logs else {
         return;
     };
-    let (items, _) = ctx.store.list(&pods, Some("flux-system"));
-    let targets: Vec<String> = items
+    let selector = format!("app={controller}");
+    let Ok(pods) = ctx
+        .api
+        .list("", "pods", Some("flux-system"), Some(&selector))
+        .await
+    else {
+        return;
+    };
+    let targets: Vec<String> = pods
         .iter()
-        .filter(|p| p["metadata"]["labels"]["app"].as_str() == Some(controller))
         .map(|p| meta_str(p, "name").to_string())
         .collect();
     if targets.is_empty() {
@@ -91,13 +139,20 @@ pub fn log(ctx: &Ctx, controller: &str, level: &str, msg: &str, obj: &Value) {
     line[kind] = json!({"name": name, "namespace": ns});
     let text = line.to_string();
     for pod in targets {
-        ctx.logs.append("flux-system", &pod, text.clone());
+        logs.append("flux-system", &pod, text.clone());
     }
 }
 
 /// Records a core/v1 Event about `obj`, as the controllers' event recorders do.
-pub fn event(ctx: &Ctx, component: &str, obj: &Value, warning: bool, reason: &str, message: &str) {
-    let Some(def) = ctx.store.def("", "events") else {
+pub async fn event(
+    ctx: &Ctx,
+    component: &str,
+    obj: &Value,
+    warning: bool,
+    reason: &str,
+    message: &str,
+) {
+    let Some(res) = ctx.api.resolve("", "events").await else {
         return;
     };
     let ns = match meta_str(obj, "namespace") {
@@ -127,5 +182,6 @@ pub fn event(ctx: &Ctx, component: &str, obj: &Value, warning: bool, reason: &st
         "lastTimestamp": now,
         "count": 1,
     });
-    let _ = ctx.store.create(&def, ns, ev, &WriteOpts::default());
+    // Events are best effort, as with the controllers' recorders.
+    let _ = ctx.api.create(&res, ns, &ev).await;
 }

@@ -7,10 +7,15 @@ use std::time::Duration;
 
 use testenv::{Options, TestEnv};
 
+/// A server with its controllers, which may read Git repositories on this machine (the
+/// controller tests commit to local repositories).
 pub async fn start() -> TestEnv {
-    TestEnv::start(Options::default())
-        .await
-        .expect("testenv starts")
+    TestEnv::start(Options {
+        local_git_urls: true,
+        ..Options::default()
+    })
+    .await
+    .expect("testenv starts")
 }
 
 pub async fn start_without_controllers() -> TestEnv {

@@ -146,10 +146,10 @@ impl Cluster {
         cluster
     }
 
-    /// An empty server of `backend` (no Flux objects); the builtin one
-    /// runs its controllers, for what a test then installs.
+    /// An empty server of `backend` (no Flux objects) with the controllers
+    /// on, for what a test then installs.
     pub fn empty_on(backend: Backend) -> Self {
-        Self::new(backend, backend == Backend::Builtin)
+        Self::new(backend, true)
     }
 
     fn new(backend: Backend, controllers: bool) -> Self {
@@ -169,16 +169,20 @@ impl Cluster {
                 )
             }
             Backend::KubeApiserver => {
-                assert!(
-                    !controllers,
-                    "the simulated controllers do not run on kube-apiserver yet"
-                );
                 let bin_dir = testenv::controlplane::binaries_dir().expect("control plane built");
-                Server::KubeApiserver(
-                    runtime
-                        .block_on(ControlPlane::start(&bin_dir, None))
-                        .expect("kube-apiserver starts"),
-                )
+                let plane = runtime.block_on(async {
+                    let mut plane = ControlPlane::start(&bin_dir, None)
+                        .await
+                        .expect("kube-apiserver starts");
+                    if controllers {
+                        plane
+                            .start_controllers(Duration::from_millis(50), Duration::from_millis(50))
+                            .await
+                            .expect("controllers start");
+                    }
+                    plane
+                });
+                Server::KubeApiserver(plane)
             }
         };
         Self {

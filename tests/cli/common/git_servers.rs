@@ -2,8 +2,8 @@
 //! server (`git http-backend` with basic auth or a bearer token), and
 //! OpenSSH's sshd.
 
-use std::path::PathBuf;
 use std::net::{TcpListener, TcpStream};
+use std::path::PathBuf;
 use std::process::{Command, Stdio};
 
 pub use testenv::git_http::HttpGitServer;
