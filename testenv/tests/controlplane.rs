@@ -301,27 +301,6 @@ async fn both_backends() -> Vec<(&'static str, Server)> {
     servers
 }
 
-const WIDGET_CRD: &str = "apiVersion: apiextensions.k8s.io/v1
-kind: CustomResourceDefinition
-metadata: {name: widgets.example.com}
-spec:
-  group: example.com
-  names: {plural: widgets, singular: widget, kind: Widget, listKind: WidgetList}
-  scope: Namespaced
-  versions:
-  - name: v1
-    served: true
-    storage: true
-    schema:
-      openAPIV3Schema:
-        type: object
-        properties:
-          spec:
-            type: object
-            properties:
-              color: {type: string}
-";
-
 /// A Widget with a field its schema does not declare.
 const WIDGET_EXTRA: &str = "apiVersion: example.com/v1
 kind: Widget
@@ -358,7 +337,7 @@ async fn kubectl_stdin(kubeconfig: &Path, args: &[&str], input: &str) -> (bool, 
 async fn server_side_apply_refuses_unknown_fields_whatever_the_validation() {
     for (backend, server) in both_backends().await {
         let kc = server.kubeconfig();
-        let (ok, _, stderr) = kubectl_stdin(kc, &["apply", "-f", "-"], WIDGET_CRD).await;
+        let (ok, _, stderr) = kubectl_stdin(kc, &["apply", "-f", "-"], common::WIDGET_CRD).await;
         assert!(ok, "{backend}: {stderr}");
         kubectl(kc)
             .ok(&[
@@ -385,7 +364,8 @@ async fn server_side_apply_refuses_unknown_fields_whatever_the_validation() {
         let spec = kubectl(kc)
             .ok(&["get", "widget", "w1", "-o", "jsonpath={.spec}"])
             .await;
-        assert_eq!(spec, r#"{"color":"red"}"#, "{backend}: pruned");
+        // Pruned, and defaulted by the schema.
+        assert_eq!(spec, r#"{"color":"red","size":3}"#, "{backend}");
     }
 }
 

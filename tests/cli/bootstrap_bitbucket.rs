@@ -10,7 +10,7 @@ use std::sync::{Arc, Mutex};
 use serde_json::{Value, json};
 
 use crate::bootstrap_http::{decoded, get, head};
-use crate::common::cluster::Cluster;
+use crate::common::cluster::{Backend, Cluster, on_both_backends};
 use crate::common::fake_api::{Call, FakeApi};
 use crate::common::git_servers::HttpGitServer;
 use crate::common::{Run, assert_provider_plan, dry_run, plan_section};
@@ -353,9 +353,8 @@ fn bootstrap_bitbucket_creates_the_repository_grants_the_group_and_syncs_then_re
     assert_eq!(git.pushes().len(), 3, "the re-run pushed");
 }
 
-#[test]
-fn bootstrap_bitbucket_without_a_token_fails_when_it_cannot_prompt() {
-    let cluster = Cluster::empty();
+fn bootstrap_bitbucket_without_a_token_fails_when_it_cannot_prompt(backend: Backend) {
+    let cluster = Cluster::empty_on(backend);
     let git = Arc::new(HttpGitServer::start("flux", TOKEN, true));
     let api = FakeBitbucket::start(git);
     let hostname = api.api.hostname();
@@ -393,9 +392,8 @@ fn bootstrap_bitbucket_without_a_token_fails_when_it_cannot_prompt() {
     assert_eq!(run.stderr, "✗ invalid hostname \"\"\n");
 }
 
-#[test]
-fn bootstrap_bitbucket_wrong_token_is_a_clear_401() {
-    let cluster = Cluster::empty();
+fn bootstrap_bitbucket_wrong_token_is_a_clear_401(backend: Backend) {
+    let cluster = Cluster::empty_on(backend);
     let git = Arc::new(HttpGitServer::start("flux", TOKEN, true));
     let api = FakeBitbucket::start(git);
     let hostname = api.api.hostname();
@@ -424,8 +422,9 @@ fn bootstrap_bitbucket_wrong_token_is_a_clear_401() {
     assert!(!namespace_exists(&cluster));
 }
 
-#[test]
-fn bootstrap_bitbucket_registers_the_new_ssh_key_as_an_access_key_of_a_personal_repository() {
+fn bootstrap_bitbucket_registers_the_new_ssh_key_as_an_access_key_of_a_personal_repository(
+    backend: Backend,
+) {
     // Only its host key is used: the sync URL's SSH host is scanned.
     let ssh = match crate::common::git_servers::SshGitServer::start() {
         Ok(ssh) => ssh,
@@ -434,7 +433,7 @@ fn bootstrap_bitbucket_registers_the_new_ssh_key_as_an_access_key_of_a_personal_
             return;
         }
     };
-    let cluster = Cluster::empty();
+    let cluster = Cluster::empty_on(backend);
     let git = Arc::new(HttpGitServer::start("me", TOKEN, true));
     let api = FakeBitbucket::start(git);
     let hostname = api.api.hostname();
@@ -515,9 +514,10 @@ fn bootstrap_bitbucket_registers_the_new_ssh_key_as_an_access_key_of_a_personal_
     );
 }
 
-#[test]
-fn bootstrap_bitbucket_dry_run_only_reads_then_finds_nothing_to_change_after_a_bootstrap() {
-    let cluster = Cluster::empty();
+fn bootstrap_bitbucket_dry_run_only_reads_then_finds_nothing_to_change_after_a_bootstrap(
+    backend: Backend,
+) {
+    let cluster = Cluster::empty_on(backend);
     let git = Arc::new(HttpGitServer::start("flux", TOKEN, true));
     let api = FakeBitbucket::start(git.clone());
     let hostname = api.api.hostname();
@@ -604,3 +604,10 @@ fn bootstrap_bitbucket_dry_run_only_reads_then_finds_nothing_to_change_after_a_b
     );
     assert_eq!(git.pushes().len(), 3, "the dry run pushed");
 }
+
+on_both_backends!(
+    bootstrap_bitbucket_without_a_token_fails_when_it_cannot_prompt,
+    bootstrap_bitbucket_wrong_token_is_a_clear_401,
+    bootstrap_bitbucket_registers_the_new_ssh_key_as_an_access_key_of_a_personal_repository,
+    bootstrap_bitbucket_dry_run_only_reads_then_finds_nothing_to_change_after_a_bootstrap,
+);

@@ -10,7 +10,7 @@ use std::sync::{Arc, Mutex};
 
 use serde_json::{Value, json};
 
-use crate::common::cluster::Cluster;
+use crate::common::cluster::{Backend, Cluster, on_both_backends};
 use crate::common::git_servers::HttpGitServer;
 use crate::common::{Run, assert_provider_plan, dry_run, plan_section};
 
@@ -219,9 +219,10 @@ fn namespace_exists(cluster: &Cluster) -> bool {
     })
 }
 
-#[test]
-fn bootstrap_github_creates_the_repository_grants_the_team_and_syncs_then_rerun_writes_nothing() {
-    let cluster = Cluster::empty();
+fn bootstrap_github_creates_the_repository_grants_the_team_and_syncs_then_rerun_writes_nothing(
+    backend: Backend,
+) {
+    let cluster = Cluster::empty_on(backend);
     let git = Arc::new(HttpGitServer::start("acme", TOKEN, true));
     let api = FakeGitHub::start(git.clone());
     let hostname = api.hostname();
@@ -281,14 +282,13 @@ fn bootstrap_github_creates_the_repository_grants_the_team_and_syncs_then_rerun_
     assert_eq!(git.pushes().len(), 2, "the re-run pushed");
 }
 
-#[test]
-fn bootstrap_github_signs_its_commits_with_an_ssh_signing_key() {
+fn bootstrap_github_signs_its_commits_with_an_ssh_signing_key(backend: Backend) {
     use crate::bootstrap_signing::{SshKey, commits, have};
     if !have("ssh-keygen") {
         return;
     }
     let key = SshKey::new(&["-t", "ed25519"], "");
-    let cluster = Cluster::empty();
+    let cluster = Cluster::empty_on(backend);
     let git = Arc::new(HttpGitServer::start("acme", TOKEN, true));
     let api = FakeGitHub::start(git.clone());
     let hostname = api.hostname();
@@ -314,9 +314,8 @@ fn bootstrap_github_signs_its_commits_with_an_ssh_signing_key() {
     }
 }
 
-#[test]
-fn bootstrap_github_without_a_token_fails_when_it_cannot_prompt() {
-    let cluster = Cluster::empty();
+fn bootstrap_github_without_a_token_fails_when_it_cannot_prompt(backend: Backend) {
+    let cluster = Cluster::empty_on(backend);
     let git = Arc::new(HttpGitServer::start("acme", TOKEN, true));
     let api = FakeGitHub::start(git);
     let hostname = api.hostname();
@@ -343,9 +342,8 @@ fn bootstrap_github_without_a_token_fails_when_it_cannot_prompt() {
     assert!(!namespace_exists(&cluster));
 }
 
-#[test]
-fn bootstrap_github_wrong_token_is_a_clear_401() {
-    let cluster = Cluster::empty();
+fn bootstrap_github_wrong_token_is_a_clear_401(backend: Backend) {
+    let cluster = Cluster::empty_on(backend);
     let git = Arc::new(HttpGitServer::start("acme", TOKEN, true));
     let api = FakeGitHub::start(git);
     let hostname = api.hostname();
@@ -374,9 +372,8 @@ fn bootstrap_github_wrong_token_is_a_clear_401() {
     assert!(!namespace_exists(&cluster));
 }
 
-#[test]
-fn bootstrap_github_repository_of_an_organisation_without_access_is_refused() {
-    let cluster = Cluster::empty();
+fn bootstrap_github_repository_of_an_organisation_without_access_is_refused(backend: Backend) {
+    let cluster = Cluster::empty_on(backend);
     let git = Arc::new(HttpGitServer::start("someone-else", TOKEN, true));
     let api = FakeGitHub::start(git);
     let hostname = api.hostname();
@@ -440,8 +437,7 @@ pub(crate) fn until_health_wait(
     lines.join("\n")
 }
 
-#[test]
-fn bootstrap_github_registers_the_new_ssh_key_as_a_read_only_deploy_key() {
+fn bootstrap_github_registers_the_new_ssh_key_as_a_read_only_deploy_key(backend: Backend) {
     // Only its host key is used: the sync URL's SSH host is scanned.
     let ssh = match crate::common::git_servers::SshGitServer::start() {
         Ok(ssh) => ssh,
@@ -450,7 +446,7 @@ fn bootstrap_github_registers_the_new_ssh_key_as_a_read_only_deploy_key() {
             return;
         }
     };
-    let cluster = Cluster::empty();
+    let cluster = Cluster::empty_on(backend);
     let git = Arc::new(HttpGitServer::start("acme", TOKEN, true));
     let api = FakeGitHub::start(git);
     let hostname = api.hostname();
@@ -538,9 +534,10 @@ fn bootstrap_github_registers_the_new_ssh_key_as_a_read_only_deploy_key() {
     );
 }
 
-#[test]
-fn bootstrap_gitea_creates_the_repository_adds_the_team_and_syncs_then_rerun_writes_nothing() {
-    let cluster = Cluster::empty();
+fn bootstrap_gitea_creates_the_repository_adds_the_team_and_syncs_then_rerun_writes_nothing(
+    backend: Backend,
+) {
+    let cluster = Cluster::empty_on(backend);
     let git = Arc::new(HttpGitServer::start("acme", TOKEN, true));
     let api = FakeGitHub::start_flavor(git.clone(), true);
     let hostname = api.hostname();
@@ -603,9 +600,10 @@ fn only_gets_since(calls: &[Call], since: usize) -> Vec<String> {
     later.iter().map(|c| c.path.clone()).collect()
 }
 
-#[test]
-fn bootstrap_github_dry_run_only_reads_then_finds_nothing_to_change_after_a_bootstrap() {
-    let cluster = Cluster::empty();
+fn bootstrap_github_dry_run_only_reads_then_finds_nothing_to_change_after_a_bootstrap(
+    backend: Backend,
+) {
+    let cluster = Cluster::empty_on(backend);
     let git = Arc::new(HttpGitServer::start("acme", TOKEN, true));
     let api = FakeGitHub::start(git.clone());
     let hostname = api.hostname();
@@ -697,9 +695,8 @@ fn bootstrap_github_dry_run_only_reads_then_finds_nothing_to_change_after_a_boot
     assert_eq!(git.pushes().len(), 2, "the dry run pushed");
 }
 
-#[test]
-fn bootstrap_gitea_dry_run_adds_the_team_with_its_own_permission() {
-    let cluster = Cluster::empty();
+fn bootstrap_gitea_dry_run_adds_the_team_with_its_own_permission(backend: Backend) {
+    let cluster = Cluster::empty_on(backend);
     let git = Arc::new(HttpGitServer::start("acme", TOKEN, true));
     let api = FakeGitHub::start_flavor(git.clone(), true);
     let hostname = api.hostname();
@@ -760,3 +757,15 @@ fn bootstrap_gitea_dry_run_adds_the_team_with_its_own_permission() {
     );
     assert_eq!(git.pushes().len(), 2, "the dry run pushed");
 }
+
+on_both_backends!(
+    bootstrap_github_creates_the_repository_grants_the_team_and_syncs_then_rerun_writes_nothing,
+    bootstrap_github_signs_its_commits_with_an_ssh_signing_key,
+    bootstrap_github_without_a_token_fails_when_it_cannot_prompt,
+    bootstrap_github_wrong_token_is_a_clear_401,
+    bootstrap_github_repository_of_an_organisation_without_access_is_refused,
+    bootstrap_github_registers_the_new_ssh_key_as_a_read_only_deploy_key,
+    bootstrap_gitea_creates_the_repository_adds_the_team_and_syncs_then_rerun_writes_nothing,
+    bootstrap_github_dry_run_only_reads_then_finds_nothing_to_change_after_a_bootstrap,
+    bootstrap_gitea_dry_run_adds_the_team_with_its_own_permission,
+);

@@ -10,7 +10,7 @@ use std::sync::{Arc, Mutex};
 use serde_json::{Value, json};
 
 use crate::bootstrap_http::{decoded, get, head};
-use crate::common::cluster::Cluster;
+use crate::common::cluster::{Backend, Cluster, on_both_backends};
 use crate::common::fake_api::{Call, FakeApi};
 use crate::common::git_servers::HttpGitServer;
 use crate::common::{Run, assert_provider_plan, dry_run, plan_section};
@@ -290,9 +290,10 @@ fn bootstrap_gitlab_creates_the_project_shares_it_with_a_group_and_syncs_then_re
     assert_eq!(applied_revision(&cluster), format!("main@sha1:{tip}"));
 }
 
-#[test]
-fn bootstrap_gitlab_deploy_token_auth_creates_a_token_and_rotates_it_on_every_run() {
-    let cluster = Cluster::empty();
+fn bootstrap_gitlab_deploy_token_auth_creates_a_token_and_rotates_it_on_every_run(
+    backend: Backend,
+) {
+    let cluster = Cluster::empty_on(backend);
     let git = Arc::new(HttpGitServer::start("acme", TOKEN, true));
     let api = FakeGitLab::start(git.clone());
     let hostname = api.api.hostname();
@@ -430,9 +431,8 @@ fn bootstrap_gitlab_deploy_token_auth_creates_a_token_and_rotates_it_on_every_ru
     assert_eq!(api.state.lock().unwrap().deploy_tokens[0]["id"], second_id);
 }
 
-#[test]
-fn bootstrap_gitlab_without_a_token_fails_when_it_cannot_prompt() {
-    let cluster = Cluster::empty();
+fn bootstrap_gitlab_without_a_token_fails_when_it_cannot_prompt(backend: Backend) {
+    let cluster = Cluster::empty_on(backend);
     let git = Arc::new(HttpGitServer::start("acme", TOKEN, true));
     let api = FakeGitLab::start(git);
     let hostname = api.api.hostname();
@@ -457,9 +457,8 @@ fn bootstrap_gitlab_without_a_token_fails_when_it_cannot_prompt() {
     assert!(!namespace_exists(&cluster));
 }
 
-#[test]
-fn bootstrap_gitlab_wrong_token_is_a_clear_401() {
-    let cluster = Cluster::empty();
+fn bootstrap_gitlab_wrong_token_is_a_clear_401(backend: Backend) {
+    let cluster = Cluster::empty_on(backend);
     let git = Arc::new(HttpGitServer::start("acme", TOKEN, true));
     let api = FakeGitLab::start(git);
     let hostname = api.api.hostname();
@@ -488,9 +487,8 @@ fn bootstrap_gitlab_wrong_token_is_a_clear_401() {
     assert!(!namespace_exists(&cluster));
 }
 
-#[test]
-fn bootstrap_gitlab_rejects_an_invalid_project_name_before_any_request() {
-    let cluster = Cluster::empty();
+fn bootstrap_gitlab_rejects_an_invalid_project_name_before_any_request(backend: Backend) {
+    let cluster = Cluster::empty_on(backend);
     let git = Arc::new(HttpGitServer::start("acme", TOKEN, true));
     let api = FakeGitLab::start(git);
     let hostname = api.api.hostname();
@@ -538,8 +536,9 @@ fn bootstrap_gitlab_rejects_an_invalid_project_name_before_any_request() {
     assert!(api.api.calls().is_empty());
 }
 
-#[test]
-fn bootstrap_gitlab_registers_the_new_ssh_key_as_a_deploy_key_in_a_personal_project() {
+fn bootstrap_gitlab_registers_the_new_ssh_key_as_a_deploy_key_in_a_personal_project(
+    backend: Backend,
+) {
     // Only its host key is used: the sync URL's SSH host is scanned.
     let ssh = match crate::common::git_servers::SshGitServer::start() {
         Ok(ssh) => ssh,
@@ -548,7 +547,7 @@ fn bootstrap_gitlab_registers_the_new_ssh_key_as_a_deploy_key_in_a_personal_proj
             return;
         }
     };
-    let cluster = Cluster::empty();
+    let cluster = Cluster::empty_on(backend);
     let git = Arc::new(HttpGitServer::start("me", TOKEN, true));
     let api = FakeGitLab::start(git);
     let hostname = api.api.hostname();
@@ -613,9 +612,10 @@ fn bootstrap_gitlab_registers_the_new_ssh_key_as_a_deploy_key_in_a_personal_proj
     );
 }
 
-#[test]
-fn bootstrap_gitlab_dry_run_only_reads_then_finds_nothing_to_change_after_a_bootstrap() {
-    let cluster = Cluster::empty();
+fn bootstrap_gitlab_dry_run_only_reads_then_finds_nothing_to_change_after_a_bootstrap(
+    backend: Backend,
+) {
+    let cluster = Cluster::empty_on(backend);
     let git = Arc::new(HttpGitServer::start("acme", TOKEN, true));
     let api = FakeGitLab::start(git.clone());
     let hostname = api.api.hostname();
@@ -700,8 +700,9 @@ fn bootstrap_gitlab_dry_run_only_reads_then_finds_nothing_to_change_after_a_boot
     assert_eq!(git.pushes().len(), 2, "the dry run pushed");
 }
 
-#[test]
-fn bootstrap_gitlab_registers_the_key_of_private_key_file_and_stores_the_file_verbatim() {
+fn bootstrap_gitlab_registers_the_key_of_private_key_file_and_stores_the_file_verbatim(
+    backend: Backend,
+) {
     let ssh = match crate::common::git_servers::SshGitServer::start() {
         Ok(ssh) => ssh,
         Err(reason) => {
@@ -710,7 +711,7 @@ fn bootstrap_gitlab_registers_the_key_of_private_key_file_and_stores_the_file_ve
         }
     };
     let (key_path, public_key) = ssh.client_key();
-    let cluster = Cluster::empty();
+    let cluster = Cluster::empty_on(backend);
     let git = Arc::new(HttpGitServer::start("me", TOKEN, true));
     let api = FakeGitLab::start(git);
     let hostname = api.api.hostname();
@@ -747,8 +748,7 @@ fn bootstrap_gitlab_registers_the_key_of_private_key_file_and_stores_the_file_ve
     );
 }
 
-#[test]
-fn bootstrap_gitlab_refuses_an_encrypted_private_key_file_before_any_request() {
+fn bootstrap_gitlab_refuses_an_encrypted_private_key_file_before_any_request(backend: Backend) {
     let dir = tempfile::tempdir().unwrap();
     let key_path = dir.path().join("id_ed25519");
     let generated = std::process::Command::new("ssh-keygen")
@@ -759,7 +759,7 @@ fn bootstrap_gitlab_refuses_an_encrypted_private_key_file_before_any_request() {
         println!("skipped: ssh-keygen is not installed");
         return;
     }
-    let cluster = Cluster::empty();
+    let cluster = Cluster::empty_on(backend);
     let git = Arc::new(HttpGitServer::start("me", TOKEN, true));
     let api = FakeGitLab::start(git);
     let hostname = api.api.hostname();
@@ -788,3 +788,14 @@ fn bootstrap_gitlab_refuses_an_encrypted_private_key_file_before_any_request() {
     assert!(api.api.calls().is_empty());
     assert!(!namespace_exists(&cluster));
 }
+
+on_both_backends!(
+    bootstrap_gitlab_deploy_token_auth_creates_a_token_and_rotates_it_on_every_run,
+    bootstrap_gitlab_without_a_token_fails_when_it_cannot_prompt,
+    bootstrap_gitlab_wrong_token_is_a_clear_401,
+    bootstrap_gitlab_rejects_an_invalid_project_name_before_any_request,
+    bootstrap_gitlab_registers_the_new_ssh_key_as_a_deploy_key_in_a_personal_project,
+    bootstrap_gitlab_dry_run_only_reads_then_finds_nothing_to_change_after_a_bootstrap,
+    bootstrap_gitlab_registers_the_key_of_private_key_file_and_stores_the_file_verbatim,
+    bootstrap_gitlab_refuses_an_encrypted_private_key_file_before_any_request,
+);

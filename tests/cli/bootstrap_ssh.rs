@@ -7,11 +7,10 @@ use std::os::unix::fs::PermissionsExt;
 use std::process::{Command, Stdio};
 
 use crate::bootstrap::{UPSTREAM_FIRST_RUN, assert_rerun_changed_nothing, ready_at};
-use crate::common::cluster::Cluster;
+use crate::common::cluster::{Backend, Cluster, on_both_backends};
 use crate::common::git_servers::SshGitServer;
 
-#[test]
-fn bootstrap_git_over_ssh_reaches_healthy_components_and_a_rerun_commits_nothing() {
+fn bootstrap_git_over_ssh_reaches_healthy_components_and_a_rerun_commits_nothing(backend: Backend) {
     let server = match SshGitServer::start() {
         Ok(server) => server,
         Err(reason) => {
@@ -26,7 +25,7 @@ fn bootstrap_git_over_ssh_reaches_healthy_components_and_a_rerun_commits_nothing
     );
     server.authorize(&public_key);
     let (dir, url) = server.create_repo("fleet.git");
-    let cluster = Cluster::empty();
+    let cluster = Cluster::empty_on(backend);
     let key_arg = format!("--private-key-file={}", key_path.display());
     let args = ["bootstrap", "git", "--url", &url, "--silent", &key_arg];
 
@@ -148,12 +147,11 @@ fn rsa_only_server() -> Option<(SshGitServer, std::path::PathBuf, std::path::Pat
     Some((server, key_path, dir, url))
 }
 
-#[test]
-fn bootstrap_git_over_ssh_offers_the_host_key_algorithms_given() {
+fn bootstrap_git_over_ssh_offers_the_host_key_algorithms_given(backend: Backend) {
     let Some((server, key_path, dir, url)) = rsa_only_server() else {
         return;
     };
-    let cluster = Cluster::empty();
+    let cluster = Cluster::empty_on(backend);
     let (text, exited) = bootstrap_over_ssh(
         &cluster,
         &url,
@@ -183,12 +181,11 @@ fn bootstrap_git_over_ssh_offers_the_host_key_algorithms_given() {
     );
 }
 
-#[test]
-fn bootstrap_git_over_ssh_fails_without_a_common_host_key_algorithm() {
+fn bootstrap_git_over_ssh_fails_without_a_common_host_key_algorithm(backend: Backend) {
     let Some((server, key_path, dir, url)) = rsa_only_server() else {
         return;
     };
-    let cluster = Cluster::empty();
+    let cluster = Cluster::empty_on(backend);
     let (text, exited) = bootstrap_over_ssh(
         &cluster,
         &url,
@@ -246,3 +243,9 @@ fn bootstrap_rejects_unknown_host_key_algorithms_before_connecting() {
         "flux connected before rejecting the flag"
     );
 }
+
+on_both_backends!(
+    bootstrap_git_over_ssh_reaches_healthy_components_and_a_rerun_commits_nothing,
+    bootstrap_git_over_ssh_offers_the_host_key_algorithms_given,
+    bootstrap_git_over_ssh_fails_without_a_common_host_key_algorithm,
+);
