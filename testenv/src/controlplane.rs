@@ -28,6 +28,12 @@ const CONTROLLERS: &str = "namespace-controller,garbage-collector-controller,ser
 /// How long the API server gets to answer `/readyz`.
 const READY_TIMEOUT: Duration = Duration::from_secs(90);
 
+/// How many times a start that met a port in use is made.
+const PORT_ATTEMPTS: usize = 3;
+
+/// What etcd and kube-apiserver log when a port is taken.
+const PORT_IN_USE: &str = "address already in use";
+
 /// The user RBAC grants nothing to, for tests of 403 answers.
 pub const RESTRICTED_USER: &str = "flux-restricted";
 
@@ -82,7 +88,23 @@ pub struct ControlPlane {
 impl ControlPlane {
     /// Starts the control plane from the binaries in `bin_dir` and waits until the API server is
     /// ready. The admin kubeconfig goes to `kubeconfig_path`, or into the temporary directory.
+    ///
+    /// The ports are picked free, then handed to the processes, so another process may take one
+    /// in between (tests start many control planes at once): a start that fails on a port in use
+    /// is made again with fresh ports.
     pub async fn start(bin_dir: &Path, kubeconfig_path: Option<PathBuf>) -> Result<ControlPlane> {
+        let mut attempt = 1;
+        loop {
+            match Self::start_once(bin_dir, kubeconfig_path.clone()).await {
+                Err(err) if attempt < PORT_ATTEMPTS && format!("{err:#}").contains(PORT_IN_USE) => {
+                    attempt += 1;
+                }
+                started => return started,
+            }
+        }
+    }
+
+    async fn start_once(bin_dir: &Path, kubeconfig_path: Option<PathBuf>) -> Result<ControlPlane> {
         let dir = tempfile::Builder::new()
             .prefix("flux-controlplane-")
             .tempdir()?;
