@@ -4,7 +4,7 @@
 //! goes through [`super::git_ssh`].
 
 use std::cell::{Cell, RefCell};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use super::signing::{Signer, SigningError};
@@ -63,6 +63,10 @@ pub enum GitError {
     Ssh(String),
     #[error(transparent)]
     Signing(#[from] SigningError),
+    #[error(
+        "refusing to write {path}: {link} is a symbolic link in the repository, and bootstrap writes only inside the clone; replace the link with a directory or choose another --path"
+    )]
+    SymlinkInPath { path: String, link: String },
 }
 
 impl From<git2::Error> for GitError {
@@ -268,14 +272,33 @@ impl WorkTree {
         self.dir.path()
     }
 
-    /// Reads a file of the work tree; `None` when it does not exist.
+    /// Reads a file of the work tree; `None` when it does not exist (or is
+    /// reached through a symbolic link, which [`WorkTree::write`] refuses).
     pub fn read(&self, relative: &str) -> Option<String> {
-        std::fs::read_to_string(self.dir.path().join(relative)).ok()
+        std::fs::read_to_string(self.inside(relative).ok()?).ok()
     }
 
-    /// Writes a file of the work tree, creating its directories.
+    /// `relative` inside the work tree. A symbolic link on the way,
+    /// committed in the repository, is refused: following it could read or
+    /// write outside the clone.
+    fn inside(&self, relative: &str) -> Result<PathBuf, GitError> {
+        let mut path = self.dir.path().to_path_buf();
+        let parts: Vec<&str> = relative.split('/').filter(|p| !p.is_empty()).collect();
+        for (i, part) in parts.iter().enumerate() {
+            path.push(part);
+            if std::fs::symlink_metadata(&path).is_ok_and(|m| m.file_type().is_symlink()) {
+                return Err(GitError::SymlinkInPath {
+                    path: relative.to_string(),
+                    link: parts[..=i].join("/"),
+                });
+            }
+        }
+        Ok(path)
+    }
+
+    /// Writes `relative` (a path inside the work tree), creating its directories.
     pub fn write(&self, relative: &str, content: &str) -> Result<(), GitError> {
-        let path = self.dir.path().join(relative);
+        let path = self.inside(relative)?;
         if let Some(parent) = path.parent() {
             std::fs::create_dir_all(parent)?;
         }
@@ -409,6 +432,43 @@ mod tests {
         assert_eq!(cloned, Cloned::Branch);
         assert_eq!(again.head().as_deref(), Some(first.as_str()));
         assert_eq!(again.read("a/b.yaml").as_deref(), Some("x: 1\n"));
+    }
+
+    #[test]
+    fn writes_never_follow_symbolic_links_out_of_the_clone() {
+        let (_remote, url) = bare();
+        let outside = tempfile::tempdir().unwrap();
+        let (tree, _) = WorkTree::clone(&url, "main", &GitAuth::None).unwrap();
+        let root = tree.dir.path();
+        std::fs::create_dir(root.join("clusters")).unwrap();
+        std::os::unix::fs::symlink(outside.path(), root.join("clusters/abs")).unwrap();
+        std::os::unix::fs::symlink("../../..", root.join("clusters/up")).unwrap();
+        std::os::unix::fs::symlink(outside.path().join("f"), root.join("file.yaml")).unwrap();
+        for (path, link) in [
+            ("clusters/abs/flux-system/gotk-sync.yaml", "clusters/abs"),
+            ("clusters/up/x/gotk-sync.yaml", "clusters/up"),
+            ("file.yaml", "file.yaml"),
+        ] {
+            let err = tree.write(path, "x: 1\n").unwrap_err().to_string();
+            assert!(
+                err.starts_with(&format!(
+                    "refusing to write {path}: {link} is a symbolic link"
+                )),
+                "{err}"
+            );
+        }
+        assert_eq!(
+            std::fs::read_dir(outside.path()).unwrap().count(),
+            0,
+            "nothing written outside"
+        );
+        tree.write("clusters/dev/flux-system/gotk-sync.yaml", "x: 1\n")
+            .unwrap();
+        assert_eq!(
+            tree.read("clusters/dev/flux-system/gotk-sync.yaml")
+                .as_deref(),
+            Some("x: 1\n")
+        );
     }
 
     #[test]

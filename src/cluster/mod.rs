@@ -83,11 +83,30 @@ async fn build_config(options: &ConnectionOptions) -> Result<kube::Config, Clien
     };
     let mut kubeconfig = kubeconfig;
     let selection = apply_overrides(&mut kubeconfig, options);
+    for cluster in kubeconfig
+        .clusters
+        .iter_mut()
+        .filter_map(|c| c.cluster.as_mut())
+    {
+        if let Some(server) = &mut cluster.server {
+            *server = with_default_scheme(server);
+        }
+    }
     let mut config = kube::Config::from_custom_kubeconfig(kubeconfig, &selection)
         .await
         .map_err(ClientError::InvalidKubeconfig)?;
     config.disable_compression = options.disable_compression;
     Ok(config)
+}
+
+/// A server given as `host[:port]` means HTTPS, as kubectl reads it (the
+/// client library would otherwise have no scheme to connect with).
+fn with_default_scheme(server: &str) -> String {
+    if server.contains("://") {
+        server.to_string()
+    } else {
+        format!("https://{server}")
+    }
 }
 
 const FLAGS_ENTRY: &str = "flux-flags";
@@ -319,5 +338,15 @@ users:
                 .starts_with("unable to read kubeconfig /nonexistent/kubeconfig"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn servers_without_a_scheme_mean_https() {
+        assert_eq!(
+            with_default_scheme("127.0.0.1:6443"),
+            "https://127.0.0.1:6443"
+        );
+        assert_eq!(with_default_scheme("localhost"), "https://localhost");
+        assert_eq!(with_default_scheme("http://h:8080"), "http://h:8080");
     }
 }

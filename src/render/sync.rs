@@ -27,14 +27,16 @@ pub struct SyncOptions {
 /// A `--path` that would leave the repository.
 #[derive(Debug, thiserror::Error, PartialEq)]
 #[error(
-    "invalid --path {0:?}: it must be a path inside the repository (relative, without '..' leaving the root)"
+    "invalid --path {0:?}: it must be a path inside the repository (relative, without '..' leaving the root, and not inside .git)"
 )]
 pub struct UnsafePath(pub String);
 
 /// Normalises `--path` as upstream's "safe relative path": `clusters/x/` →
 /// `./clusters/x`, `.` → `./`, empty stays empty. Unlike upstream, a path
 /// that climbs out of the root (`../x`) is an error rather than clamped,
-/// so a typo never writes somewhere unexpected.
+/// so a typo never writes somewhere unexpected; so is a path through a
+/// `.git` directory, which would write Git's own files rather than tracked
+/// ones.
 pub fn normalize_path(raw: &str) -> Result<String, UnsafePath> {
     let trimmed = raw.trim();
     if trimmed.is_empty() {
@@ -49,6 +51,7 @@ pub fn normalize_path(raw: &str) -> Result<String, UnsafePath> {
                     return Err(UnsafePath(raw.to_string()));
                 }
             }
+            git if git.eq_ignore_ascii_case(".git") => return Err(UnsafePath(raw.to_string())),
             other => parts.push(other),
         }
     }
@@ -232,6 +235,13 @@ spec:
             UnsafePath("../x".into())
         );
         assert!(normalize_path("a/../../x").is_err());
+        for inside_git in [".git", ".git/hooks", "clusters/.git", "./.GIT/x"] {
+            assert!(normalize_path(inside_git).is_err(), "{inside_git}");
+        }
+        assert_eq!(
+            normalize_path("clusters/.github").unwrap(),
+            "./clusters/.github"
+        );
         assert_eq!(
             file_path("", "flux-system", "gotk-sync.yaml"),
             "flux-system/gotk-sync.yaml"

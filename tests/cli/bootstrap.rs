@@ -87,6 +87,13 @@ fn file_at(dir: &Path, branch: &str, path: &str) -> Option<String> {
 
 /// Commits `files` onto `branch` of a bare repository (a user's push).
 fn push_files(dir: &Path, branch: &str, files: &[(&str, &str)], message: &str) -> String {
+    let entries: Vec<(&str, &str, u32)> = files.iter().map(|(p, c)| (*p, *c, 0o100644)).collect();
+    push_entries(dir, branch, &entries, message)
+}
+
+/// Commits `(path, content, mode)` entries on `branch` (mode 0o120000: a
+/// symbolic link to `content`); returns the commit.
+fn push_entries(dir: &Path, branch: &str, files: &[(&str, &str, u32)], message: &str) -> String {
     let repo = Repository::open_bare(dir).unwrap();
     let parent = repo
         .find_reference(&format!("refs/heads/{branch}"))
@@ -96,14 +103,14 @@ fn push_files(dir: &Path, branch: &str, files: &[(&str, &str)], message: &str) -
     if let Some(parent) = &parent {
         index.read_tree(&parent.tree().unwrap()).unwrap();
     }
-    for (path, content) in files {
+    for (path, content, mode) in files {
         let blob = repo.blob(content.as_bytes()).unwrap();
         let entry = git2::IndexEntry {
             ctime: git2::IndexTime::new(0, 0),
             mtime: git2::IndexTime::new(0, 0),
             dev: 0,
             ino: 0,
-            mode: 0o100644,
+            mode: *mode,
             uid: 0,
             gid: 0,
             file_size: content.len() as u32,
@@ -432,6 +439,48 @@ fn bootstrap_git_retries_a_push_rejected_because_the_branch_moved(backend: Backe
     ready_at(&cluster, &format!("main@sha1:{tip}"));
 }
 
+/// A symbolic link committed in the repository cannot make bootstrap write
+/// outside its clone, and a `--path` inside `.git` is refused. (Client-side
+/// checks: the builtin backend suffices.)
+#[test]
+fn bootstrap_git_never_writes_through_symbolic_links_or_into_git() {
+    let cluster = Cluster::empty();
+    let (dir, url) = bare_repo();
+    let outside = tempfile::tempdir().unwrap();
+    let target = outside.path().display().to_string();
+    let before = push_entries(
+        dir.path(),
+        "main",
+        &[
+            ("clusters/abs", target.as_str(), 0o120000),
+            ("clusters/up", "../../../..", 0o120000),
+        ],
+        "links",
+    );
+    for path in ["clusters/abs", "clusters/up/x"] {
+        let flag = format!("--path={path}");
+        let run = cluster.flux(&git_args(&url, &[&flag]));
+        assert_eq!(run.code, 1, "{}", run.stderr);
+        let link = path.trim_end_matches("/x");
+        assert!(
+            run.stderr.contains(&format!(
+                "refusing to write {path}/flux-system/gotk-components.yaml: {link} is a symbolic link in the repository"
+            )),
+            "{}",
+            run.stderr
+        );
+    }
+    assert_eq!(std::fs::read_dir(outside.path()).unwrap().count(), 0);
+    assert_untouched(&cluster, dir.path(), Some(before.clone()));
+    for path in [".git", ".git/hooks", "clusters/.git"] {
+        let flag = format!("--path={path}");
+        let run = cluster.flux(&git_args(&url, &[&flag]));
+        assert_eq!(run.code, 1, "{path}: {}", run.stderr);
+        assert!(run.stderr.contains("not inside .git"), "{}", run.stderr);
+    }
+    assert_untouched(&cluster, dir.path(), Some(before));
+}
+
 /// Bad input stops before anything is pushed or applied.
 fn assert_untouched(cluster: &Cluster, dir: &Path, before: Option<String>) {
     assert_eq!(head(dir, "main"), before);
@@ -445,7 +494,7 @@ fn bootstrap_git_rejects_a_path_outside_the_repository(backend: Backend) {
     assert_eq!(run.code, 1);
     assert_eq!(
         run.stderr,
-        "✗ invalid --path \"../x\": it must be a path inside the repository (relative, without '..' leaving the root)\n"
+        "✗ invalid --path \"../x\": it must be a path inside the repository (relative, without '..' leaving the root, and not inside .git)\n"
     );
     assert_untouched(&cluster, dir.path(), None);
 }

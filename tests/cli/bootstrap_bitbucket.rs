@@ -241,10 +241,10 @@ fn namespace_exists(cluster: &Cluster) -> bool {
     get(cluster, "v1", "Namespace", "namespaces", "flux-system").is_some()
 }
 
-#[test]
-fn bootstrap_bitbucket_creates_the_repository_grants_the_group_and_syncs_then_rerun_writes_nothing()
-{
-    let cluster = Cluster::empty();
+fn bootstrap_bitbucket_creates_the_repository_grants_the_group_and_syncs_then_rerun_writes_nothing(
+    backend: Backend,
+) {
+    let cluster = Cluster::empty_on(backend);
     let git = Arc::new(HttpGitServer::start("flux", TOKEN, true));
     let api = FakeBitbucket::start(git.clone());
     let hostname = api.api.hostname();
@@ -606,6 +606,7 @@ fn bootstrap_bitbucket_dry_run_only_reads_then_finds_nothing_to_change_after_a_b
 }
 
 on_both_backends!(
+    bootstrap_bitbucket_creates_the_repository_grants_the_group_and_syncs_then_rerun_writes_nothing,
     bootstrap_bitbucket_without_a_token_fails_when_it_cannot_prompt,
     bootstrap_bitbucket_wrong_token_is_a_clear_401,
     bootstrap_bitbucket_registers_the_new_ssh_key_as_an_access_key_of_a_personal_repository,

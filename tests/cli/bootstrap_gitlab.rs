@@ -210,10 +210,10 @@ fn namespace_exists(cluster: &Cluster) -> bool {
     get(cluster, "v1", "Namespace", "namespaces", "flux-system").is_some()
 }
 
-#[test]
-fn bootstrap_gitlab_creates_the_project_shares_it_with_a_group_and_syncs_then_rerun_writes_nothing()
-{
-    let cluster = Cluster::empty();
+fn bootstrap_gitlab_creates_the_project_shares_it_with_a_group_and_syncs_then_rerun_writes_nothing(
+    backend: Backend,
+) {
+    let cluster = Cluster::empty_on(backend);
     let git = Arc::new(HttpGitServer::start("acme", TOKEN, true));
     let api = FakeGitLab::start(git.clone());
     let hostname = api.api.hostname();
@@ -790,6 +790,7 @@ fn bootstrap_gitlab_refuses_an_encrypted_private_key_file_before_any_request(bac
 }
 
 on_both_backends!(
+    bootstrap_gitlab_creates_the_project_shares_it_with_a_group_and_syncs_then_rerun_writes_nothing,
     bootstrap_gitlab_deploy_token_auth_creates_a_token_and_rotates_it_on_every_run,
     bootstrap_gitlab_without_a_token_fails_when_it_cannot_prompt,
     bootstrap_gitlab_wrong_token_is_a_clear_401,

@@ -141,7 +141,9 @@ pub(crate) fn commits(dir: &Path) -> Vec<String> {
 }
 
 /// The bootstrap run, its commits checked by `verify`, then a second
-/// identical run that must commit nothing.
+/// identical run that must commit nothing. Builtin backend only: these tests
+/// are about the commits; bootstrap's cluster side runs on both backends in
+/// bootstrap.rs.
 fn bootstrap_signed(signing: &[&str], verify: impl Fn(&Path, &str)) {
     let cluster = Cluster::empty();
     let (dir, url) = bare_repo();

@@ -107,6 +107,8 @@ fn throttling_and_server_errors_are_retried() {
     }
 }
 
+/// Builtin only, like every test here that calls `set_faults`: the faults
+/// are injected by testenv's own server.
 #[test]
 fn a_watch_cut_mid_wait_is_resumed() {
     let cluster = Cluster::start(true);
@@ -182,6 +184,28 @@ fn ctrl_c_during_a_wait_exits_130() {
     let output = child.wait_with_output().unwrap();
     assert_eq!(output.status.code(), Some(130));
     assert_eq!(String::from_utf8_lossy(&output.stderr), "✗ interrupted\n");
+}
+
+/// `--server host:port` means HTTPS, as kubectl reads it; before, a server
+/// without a scheme made the client library panic.
+#[test]
+fn a_server_without_a_scheme_is_https() {
+    let cluster = loaded(Backend::Builtin);
+    let kubeconfig = std::fs::read_to_string(cluster.kubeconfig()).unwrap();
+    let address = kubeconfig
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("server: https://"))
+        .expect("the kubeconfig names its server");
+    let server = format!("--server={address}");
+    let out = cluster.flux(&["get", "sources", "git", &server]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(out.stdout.contains("podinfo"), "{}", out.stdout);
+    for server in ["--server=127.0.0.1:1", "--server=localhost"] {
+        let out = crate::common::run(&["get", "ks", server, "--token=t", "--timeout=5s"]);
+        assert_eq!(out.code, 1, "{server}: {}", out.stderr);
+        assert!(out.stderr.starts_with("✗ "), "{server}: {}", out.stderr);
+        assert!(!out.stderr.contains("panicked"), "{server}: {}", out.stderr);
+    }
 }
 
 /// A user without rights gets the server's 403, which names the user, the

@@ -1,4 +1,6 @@
 //! `flux logs` against testenv pods, compared with upstream's logs goldens.
+//! Builtin backend only: on kube-apiserver there is no kubelet, so pods never
+//! run or log.
 
 use std::time::Duration;
 

@@ -1,5 +1,6 @@
 //! Progress on a terminal: the step in progress spins, and what remains on
-//! screen reads like the plain lines CI gets.
+//! screen reads like the plain lines CI gets. Builtin backend only: this is
+//! about the terminal, not the server.
 
 use std::process::Command;
 use std::time::Duration;
