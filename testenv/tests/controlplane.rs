@@ -8,22 +8,8 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use testenv::controlplane::{ControlPlane, RESTRICTED_USER, binaries_dir};
-
-/// The control-plane binaries, or `None` (with the reason printed) outside CI; under `CI=true`
-/// a missing control plane fails the test.
-fn control_plane_bin() -> Option<PathBuf> {
-    match binaries_dir() {
-        Ok(dir) => Some(dir),
-        Err(err) if std::env::var("CI").is_ok_and(|v| v == "true") => {
-            panic!("the kube-apiserver lane cannot run under CI: {err:#}")
-        }
-        Err(err) => {
-            println!("skipped: {err:#}");
-            None
-        }
-    }
-}
+use common::Server;
+use testenv::controlplane::{ControlPlane, RESTRICTED_USER};
 
 struct Kubectl {
     kubeconfig: PathBuf,
@@ -79,7 +65,7 @@ fn pinned_version() -> String {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn serves_the_pinned_release_backed_by_etcd() {
-    let Some(bin) = control_plane_bin() else {
+    let Some(bin) = common::control_plane_bin() else {
         return;
     };
     let plane = ControlPlane::start(&bin, None).await.unwrap();
@@ -95,7 +81,7 @@ async fn serves_the_pinned_release_backed_by_etcd() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn rbac_answers_per_user() {
-    let Some(bin) = control_plane_bin() else {
+    let Some(bin) = common::control_plane_bin() else {
         return;
     };
     let plane = ControlPlane::start(&bin, None).await.unwrap();
@@ -160,7 +146,7 @@ async fn rbac_answers_per_user() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn namespaces_get_a_service_account_and_finish_deleting() {
-    let Some(bin) = control_plane_bin() else {
+    let Some(bin) = common::control_plane_bin() else {
         return;
     };
     let plane = ControlPlane::start(&bin, None).await.unwrap();
@@ -203,7 +189,7 @@ async fn namespaces_get_a_service_account_and_finish_deleting() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn stopping_leaves_no_process_behind() {
-    let Some(bin) = control_plane_bin() else {
+    let Some(bin) = common::control_plane_bin() else {
         return;
     };
     let mut plane = ControlPlane::start(&bin, None).await.unwrap();
@@ -222,7 +208,7 @@ async fn stopping_leaves_no_process_behind() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn flux_testenv_serves_kube_apiserver_until_sigterm() {
-    let Some(_) = control_plane_bin() else {
+    let Some(_) = common::control_plane_bin() else {
         return;
     };
     let dir = tempfile::tempdir().unwrap();
@@ -269,38 +255,6 @@ async fn flux_testenv_serves_kube_apiserver_until_sigterm() {
     assert!(connect.is_err(), "kube-apiserver outlived flux-testenv");
 }
 
-/// A running server of either backend.
-enum Server {
-    Builtin(testenv::TestEnv),
-    KubeApiserver(ControlPlane),
-}
-
-impl Server {
-    fn kubeconfig(&self) -> &Path {
-        match self {
-            Server::Builtin(env) => env.kubeconfig_path(),
-            Server::KubeApiserver(plane) => plane.kubeconfig_path(),
-        }
-    }
-}
-
-/// Both backends without controllers; just the builtin one when the control plane cannot run here.
-async fn both_backends() -> Vec<(&'static str, Server)> {
-    let options = testenv::Options {
-        controllers: false,
-        ..Default::default()
-    };
-    let mut servers = vec![(
-        "builtin",
-        Server::Builtin(testenv::TestEnv::start(options).await.unwrap()),
-    )];
-    if let Some(bin) = control_plane_bin() {
-        let plane = ControlPlane::start(&bin, None).await.unwrap();
-        servers.push(("kube-apiserver", Server::KubeApiserver(plane)));
-    }
-    servers
-}
-
 /// A Widget with a field its schema does not declare.
 const WIDGET_EXTRA: &str = "apiVersion: example.com/v1
 kind: Widget
@@ -308,99 +262,73 @@ metadata: {name: w1, namespace: default}
 spec: {color: red, notInSchema: true}
 ";
 
-async fn kubectl_stdin(kubeconfig: &Path, args: &[&str], input: &str) -> (bool, String, String) {
-    use tokio::io::AsyncWriteExt;
-    let mut child = tokio::process::Command::new("kubectl")
-        .args(args)
-        .env("KUBECONFIG", kubeconfig)
-        .env("KUBECACHEDIR", kubeconfig.with_extension("cache"))
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .expect("kubectl runs");
-    let mut stdin = child.stdin.take().unwrap();
-    stdin.write_all(input.as_bytes()).await.unwrap();
-    drop(stdin);
-    let out = child.wait_with_output().await.unwrap();
-    (
-        out.status.success(),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
-
 /// Server-side apply builds a typed patch from the schema, so an unknown field fails it whatever
 /// fieldValidation says (testenv used to prune it under Ignore and Warn); a plain create follows
 /// fieldValidation.
-#[tokio::test(flavor = "multi_thread")]
-async fn server_side_apply_refuses_unknown_fields_whatever_the_validation() {
-    for (backend, server) in both_backends().await {
-        let kc = server.kubeconfig();
-        let (ok, _, stderr) = kubectl_stdin(kc, &["apply", "-f", "-"], common::WIDGET_CRD).await;
-        assert!(ok, "{backend}: {stderr}");
-        kubectl(kc)
-            .ok(&[
-                "wait",
-                "--for=condition=Established",
-                "crd/widgets.example.com",
-            ])
-            .await;
-        for validate in ["false", "warn", "strict"] {
-            let validate = format!("--validate={validate}");
-            let args = ["apply", "--server-side", validate.as_str(), "-f", "-"];
-            let (ok, _, stderr) = kubectl_stdin(kc, &args, WIDGET_EXTRA).await;
-            assert!(!ok, "{backend} {validate}: applied");
-            assert_eq!(
-                stderr,
-                "Error from server: failed to create typed patch object (default/w1; example.com/v1, Kind=Widget): .spec.notInSchema: field not declared in schema\n",
-                "{backend} {validate}"
-            );
-        }
-        let (ok, stdout, stderr) =
-            kubectl_stdin(kc, &["create", "--validate=false", "-f", "-"], WIDGET_EXTRA).await;
-        assert!(ok, "{backend}: {stderr}");
-        assert_eq!(stdout, "widget.example.com/w1 created\n", "{backend}");
-        let spec = kubectl(kc)
-            .ok(&["get", "widget", "w1", "-o", "jsonpath={.spec}"])
-            .await;
-        // Pruned, and defaulted by the schema.
-        assert_eq!(spec, r#"{"color":"red","size":3}"#, "{backend}");
+async fn server_side_apply_refuses_unknown_fields_whatever_the_validation(env: &dyn Server) {
+    let Some(k) = common::kubectl_bin() else {
+        return;
+    };
+    common::kubectl_stdin(&k, env, &["apply", "-f", "-"], common::WIDGET_CRD).await;
+    common::kubectl_ok(
+        &k,
+        env,
+        &[
+            "wait",
+            "--for=condition=Established",
+            "crd/widgets.example.com",
+        ],
+    )
+    .await;
+    for validate in ["false", "warn", "strict"] {
+        let validate = format!("--validate={validate}");
+        let args = ["apply", "--server-side", validate.as_str(), "-f", "-"];
+        let out = common::kubectl_stdin(&k, env, &args, WIDGET_EXTRA).await;
+        assert!(!out.ok, "{validate}: applied");
+        assert_eq!(
+            out.stderr,
+            "Error from server: failed to create typed patch object (default/w1; example.com/v1, Kind=Widget): .spec.notInSchema: field not declared in schema\n",
+            "{validate}"
+        );
     }
+    let args = ["create", "--validate=false", "-f", "-"];
+    let out = common::kubectl_stdin(&k, env, &args, WIDGET_EXTRA).await;
+    assert_eq!(
+        (out.ok, out.stdout.as_str()),
+        (true, "widget.example.com/w1 created\n"),
+        "{}",
+        out.stderr
+    );
+    let spec =
+        common::kubectl_ok(&k, env, &["get", "widget", "w1", "-o", "jsonpath={.spec}"]).await;
+    // Pruned, and defaulted by the schema.
+    assert_eq!(spec, r#"{"color":"red","size":3}"#);
 }
 
 /// A GitRepository naming a repository on this machine: the CRD's pattern refuses it on both
 /// (testenv used to accept it, and `flux bootstrap git --url=file://…` relied on that).
-#[tokio::test(flavor = "multi_thread")]
-async fn a_local_git_repository_url_is_refused() {
-    let crds = common::flux_crds_dir()
-        .expect("the shared reference data")
-        .join("gitrepositories.source.toolkit.fluxcd.io.yaml");
-    let crds = std::fs::read_to_string(&crds).unwrap_or_else(|e| panic!("{}: {e}", crds.display()));
+async fn a_local_git_repository_url_is_refused(env: &dyn Server) {
+    let Some(k) = common::kubectl_bin() else {
+        return;
+    };
+    common::apply_flux_crds(&k, env).await;
     let repo = "apiVersion: source.toolkit.fluxcd.io/v1
 kind: GitRepository
 metadata: {name: fleet, namespace: default}
 spec: {interval: 1m, url: 'file:///srv/git/fleet.git'}
 ";
-    for (backend, server) in both_backends().await {
-        let kc = server.kubeconfig();
-        let (ok, _, stderr) =
-            kubectl_stdin(kc, &["apply", "--server-side", "-f", "-"], &crds).await;
-        assert!(ok, "{backend}: {stderr}");
-        kubectl(kc)
-            .ok(&[
-                "wait",
-                "--for=condition=Established",
-                "crd/gitrepositories.source.toolkit.fluxcd.io",
-            ])
-            .await;
-        let (ok, _, stderr) = kubectl_stdin(kc, &["create", "-f", "-"], repo).await;
-        assert!(!ok, "{backend}: accepted");
-        assert!(
-            stderr.contains(
-                "The GitRepository \"fleet\" is invalid: spec.url: Invalid value: \"file:///srv/git/fleet.git\": spec.url in body should match '^(http|https|ssh)://.*$'"
-            ),
-            "{backend}: {stderr}"
-        );
-    }
+    let out = common::kubectl_stdin(&k, env, &["create", "-f", "-"], repo).await;
+    assert!(!out.ok, "accepted");
+    assert!(
+        out.stderr.contains(
+            "The GitRepository \"fleet\" is invalid: spec.url: Invalid value: \"file:///srv/git/fleet.git\": spec.url in body should match '^(http|https|ssh)://.*$'"
+        ),
+        "{}",
+        out.stderr
+    );
 }
+
+on_both_servers!(
+    server_side_apply_refuses_unknown_fields_whatever_the_validation,
+    a_local_git_repository_url_is_refused,
+);

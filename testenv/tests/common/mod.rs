@@ -5,7 +5,71 @@ use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::Duration;
 
+use testenv::controlplane::ControlPlane;
 use testenv::{Options, TestEnv};
+
+/// What the kubectl helpers need of a server: testenv's own or a real kube-apiserver.
+pub trait Server {
+    fn kubeconfig_path(&self) -> &Path;
+}
+
+impl Server for TestEnv {
+    fn kubeconfig_path(&self) -> &Path {
+        TestEnv::kubeconfig_path(self)
+    }
+}
+
+impl Server for ControlPlane {
+    fn kubeconfig_path(&self) -> &Path {
+        ControlPlane::kubeconfig_path(self)
+    }
+}
+
+/// The control-plane binaries, or `None` (with the reason printed) when they are not built;
+/// under `CI=true` a missing control plane fails the test.
+pub fn control_plane_bin() -> Option<PathBuf> {
+    match testenv::controlplane::binaries_dir() {
+        Ok(bin) => Some(bin),
+        Err(err) if std::env::var("CI").is_ok_and(|v| v == "true") => {
+            panic!("the kube-apiserver lane cannot run under CI: {err:#}")
+        }
+        Err(err) => {
+            println!("skipped on kube-apiserver: {err:#}");
+            None
+        }
+    }
+}
+
+/// A real control plane, or `None` as [`control_plane_bin`] says.
+pub async fn start_control_plane() -> Option<ControlPlane> {
+    let bin = control_plane_bin()?;
+    Some(
+        ControlPlane::start(&bin, None)
+            .await
+            .expect("the control plane starts"),
+    )
+}
+
+/// For each `async fn name(env: &dyn Server)`, a module `name` with the tests `builtin` (testenv
+/// without controllers) and `kube_apiserver` that run it on each server.
+#[macro_export]
+macro_rules! on_both_servers {
+    ($($name:ident),* $(,)?) => {$(
+        mod $name {
+            #[tokio::test(flavor = "multi_thread")]
+            async fn builtin() {
+                super::$name(&$crate::common::start_without_controllers().await).await;
+            }
+
+            #[tokio::test(flavor = "multi_thread")]
+            async fn kube_apiserver() {
+                if let Some(plane) = $crate::common::start_control_plane().await {
+                    super::$name(&plane).await;
+                }
+            }
+        }
+    )*};
+}
 
 /// A server with its controllers, which may read Git repositories on this machine (the
 /// controller tests commit to local repositories).
@@ -46,7 +110,7 @@ pub struct Out {
     pub stderr: String,
 }
 
-pub fn kubectl_cmd(bin: &Path, env: &TestEnv, args: &[&str]) -> tokio::process::Command {
+pub fn kubectl_cmd(bin: &Path, env: &dyn Server, args: &[&str]) -> tokio::process::Command {
     let mut c = tokio::process::Command::new(bin);
     c.args(args)
         .env("KUBECONFIG", env.kubeconfig_path())
@@ -62,7 +126,7 @@ pub fn kubectl_cmd(bin: &Path, env: &TestEnv, args: &[&str]) -> tokio::process::
 }
 
 /// Runs kubectl to completion (bounded by 60 s).
-pub async fn kubectl(bin: &Path, env: &TestEnv, args: &[&str]) -> Out {
+pub async fn kubectl(bin: &Path, env: &dyn Server, args: &[&str]) -> Out {
     let child = kubectl_cmd(bin, env, args).output();
     let out = tokio::time::timeout(Duration::from_secs(60), child)
         .await
@@ -76,7 +140,7 @@ pub async fn kubectl(bin: &Path, env: &TestEnv, args: &[&str]) -> Out {
 }
 
 /// Runs kubectl and fails the test unless it succeeds.
-pub async fn kubectl_ok(bin: &Path, env: &TestEnv, args: &[&str]) -> String {
+pub async fn kubectl_ok(bin: &Path, env: &dyn Server, args: &[&str]) -> String {
     let out = kubectl(bin, env, args).await;
     assert!(
         out.ok,
@@ -87,7 +151,7 @@ pub async fn kubectl_ok(bin: &Path, env: &TestEnv, args: &[&str]) -> String {
 }
 
 /// Runs kubectl with `input` on stdin.
-pub async fn kubectl_stdin(bin: &Path, env: &TestEnv, args: &[&str], input: &str) -> Out {
+pub async fn kubectl_stdin(bin: &Path, env: &dyn Server, args: &[&str], input: &str) -> Out {
     use tokio::io::AsyncWriteExt;
     let mut cmd = kubectl_cmd(bin, env, args);
     cmd.stdin(Stdio::piped());
@@ -168,6 +232,26 @@ pub fn flux_crds_dir() -> Option<PathBuf> {
         .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared"));
     let dir = base.join("reference/flux-v2.9/crds");
     dir.is_dir().then_some(dir)
+}
+
+/// Applies every upstream Flux CRD with kubectl (server-side) and waits until they are served.
+pub async fn apply_flux_crds(bin: &Path, env: &dyn Server) {
+    let dir = flux_crds_dir()
+        .expect("the Flux CRDs at shared/reference/flux-v2.9/crds (set FLUX_SHARED_DIR)");
+    let dir = dir.to_str().expect("a UTF-8 path");
+    kubectl_ok(bin, env, &["apply", "--server-side", "-f", dir]).await;
+    kubectl_ok(
+        bin,
+        env,
+        &[
+            "wait",
+            "--for=condition=Established",
+            "crd",
+            "--all",
+            "--timeout=60s",
+        ],
+    )
+    .await;
 }
 
 /// Applies every upstream Flux CRD to `env`.
