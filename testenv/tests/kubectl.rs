@@ -623,6 +623,7 @@ async fn deleting_a_crd_removes_its_objects_and_type(env: &dyn Server) {
     assert!(!out.ok, "widgets no longer served: {}", out.stdout);
 }
 
+/// Builtin only: pod logs need a kubelet, which kube-apiserver has not.
 #[tokio::test(flavor = "multi_thread")]
 async fn logs_follow_streams_pod_lines() {
     let Some(k) = kubectl_bin() else { return };
@@ -698,6 +699,7 @@ async fn logs_follow_streams_pod_lines() {
     );
 }
 
+/// Builtin only: it edits testenv's own token in the kubeconfig (tests/cli covers 401s on both).
 #[tokio::test(flavor = "multi_thread")]
 async fn requests_without_the_token_are_rejected() {
     let Some(k) = kubectl_bin() else { return };
@@ -719,6 +721,7 @@ async fn requests_without_the_token_are_rejected() {
     );
 }
 
+/// Builtin only: it expects Pods `Running`, a kubelet's work.
 #[tokio::test(flavor = "multi_thread")]
 async fn get_prints_server_side_columns() {
     let Some(k) = kubectl_bin() else { return };
@@ -791,6 +794,7 @@ spec:
     assert!(out.contains("Running"), "{out}");
 }
 
+/// Builtin only: it also checks testenv's opt-in `file://` leniency; the refusal itself is checked on both in controlplane.rs.
 #[tokio::test(flavor = "multi_thread")]
 async fn invalid_flux_objects_are_rejected_with_field_errors() {
     let Some(k) = kubectl_bin() else { return };
