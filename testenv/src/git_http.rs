@@ -27,8 +27,8 @@ type Hook = Box<dyn FnOnce() + Send>;
 
 struct State {
     root: PathBuf,
-    /// The `Authorization` value that authenticates.
-    expected: String,
+    /// The `Authorization` values that authenticate.
+    accepted: Vec<String>,
     /// The `WWW-Authenticate` challenge of a 401.
     challenge: String,
     /// REMOTE_USER for git http-backend once authenticated.
@@ -51,10 +51,8 @@ pub struct HttpGitServer {
 impl HttpGitServer {
     /// Basic auth as `username`:`password`.
     pub fn start(username: &str, password: &str, anonymous_fetch: bool) -> Self {
-        let basic =
-            base64::engine::general_purpose::STANDARD.encode(format!("{username}:{password}"));
         Self::serve(
-            format!("Basic {basic}"),
+            vec![basic_auth(username, password)],
             "Basic realm=\"git\"",
             username,
             anonymous_fetch,
@@ -65,20 +63,21 @@ impl HttpGitServer {
     /// only, as token-only servers do.
     pub fn start_bearer(token: &str, anonymous_fetch: bool) -> Self {
         Self::serve(
-            format!("Bearer {token}"),
+            vec![format!("Bearer {token}")],
             "Bearer realm=\"git\"",
             "bearer",
             anonymous_fetch,
         )
     }
 
-    /// Serves the bare repositories under `root` on `port` (0: a free one) with basic auth as
-    /// `username`:`password`.
+    /// Serves the repositories under `root` on `port` (0: a free one) to requests carrying one of
+    /// the `accepted` `Authorization` values (see [`basic_auth`]), known to Git as `remote_user`;
+    /// a 401 challenges for basic auth.
     pub fn serve_dir(
         root: &Path,
         port: u16,
-        username: &str,
-        password: &str,
+        accepted: Vec<String>,
+        remote_user: &str,
         anonymous_fetch: bool,
     ) -> Result<Self> {
         anyhow::ensure!(
@@ -86,26 +85,29 @@ impl HttpGitServer {
             "{} is not a directory of Git repositories",
             root.display()
         );
-        let basic =
-            base64::engine::general_purpose::STANDARD.encode(format!("{username}:{password}"));
         Self::serve_at(
             root.to_path_buf(),
             None,
             port,
-            format!("Basic {basic}"),
+            accepted,
             "Basic realm=\"git\"",
-            username,
+            remote_user,
             anonymous_fetch,
         )
     }
 
-    fn serve(expected: String, challenge: &str, remote_user: &str, anonymous_fetch: bool) -> Self {
+    fn serve(
+        accepted: Vec<String>,
+        challenge: &str,
+        remote_user: &str,
+        anonymous_fetch: bool,
+    ) -> Self {
         let tmp = tempfile::tempdir().expect("temporary directory");
         Self::serve_at(
             tmp.path().to_path_buf(),
             Some(tmp),
             0,
-            expected,
+            accepted,
             challenge,
             remote_user,
             anonymous_fetch,
@@ -117,7 +119,7 @@ impl HttpGitServer {
         root: PathBuf,
         tmp: Option<tempfile::TempDir>,
         port: u16,
-        expected: String,
+        accepted: Vec<String>,
         challenge: &str,
         remote_user: &str,
         anonymous_fetch: bool,
@@ -127,7 +129,7 @@ impl HttpGitServer {
         let port = listener.local_addr()?.port();
         let state = Arc::new(State {
             root,
-            expected,
+            accepted,
             challenge: challenge.into(),
             remote_user: remote_user.into(),
             anonymous_fetch,
@@ -218,6 +220,15 @@ impl HttpGitServer {
     }
 }
 
+/// The `Authorization` value of HTTP basic auth as `username`:`password`.
+pub fn basic_auth(username: &str, password: &str) -> String {
+    let pair = format!("{username}:{password}");
+    format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode(pair)
+    )
+}
+
 /// A lock even if a thread panicked while holding it (the data is a log).
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
@@ -274,7 +285,9 @@ fn serve(state: &State, mut stream: TcpStream) -> std::io::Result<()> {
     let (path, query) = target.split_once('?').unwrap_or((&target, ""));
     let push = path.ends_with("/git-receive-pack") || query.contains("service=git-receive-pack");
     let authorization = headers.get("authorization").cloned();
-    let authenticated = authorization.as_deref() == Some(state.expected.as_str());
+    let authenticated = authorization
+        .as_ref()
+        .is_some_and(|a| state.accepted.contains(a));
     let record = |status: u16| {
         lock(&state.requests).push(Request {
             method: method.clone(),

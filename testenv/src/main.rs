@@ -136,8 +136,9 @@ async fn main() -> Result<()> {
     // Kept until the end: dropping it stops serving.
     let _git = match serve_git {
         Some((root, password)) => {
+            let accepted = vec![testenv::git_http::basic_auth("flux", &password)];
             let git =
-                testenv::git_http::HttpGitServer::serve_dir(&root, 0, "flux", &password, true)?;
+                testenv::git_http::HttpGitServer::serve_dir(&root, 0, accepted, "flux", true)?;
             println!(
                 "flux-testenv serving Git at http://127.0.0.1:{}/ (pushes as user flux)",
                 git.port()

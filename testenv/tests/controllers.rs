@@ -1153,124 +1153,6 @@ async fn git_repository_fetches_over_ssh_with_the_secret_keys() {
     );
 }
 
-/// Smart HTTP with `git http-backend`, answering 401 unless a request carries one of `accepted`
-/// Authorization headers. Serves repositories under `root` until the test process ends.
-fn http_git_server(root: std::path::PathBuf, accepted: Vec<String>) -> u16 {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-    let port = listener.local_addr().expect("addr").port();
-    let accepted = std::sync::Arc::new(accepted);
-    std::thread::spawn(move || {
-        for stream in listener.incoming().flatten() {
-            let (root, accepted) = (root.clone(), accepted.clone());
-            std::thread::spawn(move || {
-                let _ = http_git_answer(&root, &accepted, stream);
-            });
-        }
-    });
-    port
-}
-
-fn http_git_answer(
-    root: &std::path::Path,
-    accepted: &[String],
-    mut stream: std::net::TcpStream,
-) -> std::io::Result<()> {
-    use std::io::{BufRead, Read, Write};
-    let mut reader = std::io::BufReader::new(stream.try_clone()?);
-    let mut line = String::new();
-    reader.read_line(&mut line)?;
-    let mut parts = line.split_whitespace();
-    let method = parts.next().unwrap_or_default().to_string();
-    let target = parts.next().unwrap_or_default().to_string();
-    let mut headers = std::collections::HashMap::new();
-    loop {
-        let mut h = String::new();
-        if reader.read_line(&mut h)? == 0 || h.trim().is_empty() {
-            break;
-        }
-        if let Some((k, v)) = h.split_once(':') {
-            headers.insert(k.trim().to_ascii_lowercase(), v.trim().to_string());
-        }
-    }
-    let mut body = vec![];
-    if headers
-        .get("transfer-encoding")
-        .is_some_and(|v| v == "chunked")
-    {
-        loop {
-            let mut size = String::new();
-            reader.read_line(&mut size)?;
-            let size = usize::from_str_radix(size.trim(), 16).unwrap_or(0);
-            let mut chunk = vec![0; size + 2];
-            reader.read_exact(&mut chunk)?;
-            if size == 0 {
-                break;
-            }
-            body.extend_from_slice(&chunk[..size]);
-        }
-    } else if let Some(n) = headers.get("content-length") {
-        body = vec![0; n.parse().unwrap_or(0)];
-        reader.read_exact(&mut body)?;
-    }
-    let authorized = headers
-        .get("authorization")
-        .is_some_and(|a| accepted.contains(a));
-    if !authorized {
-        return stream.write_all(
-            b"HTTP/1.1 401 Unauthorized\r\nWWW-Authenticate: Basic realm=\"git\"\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
-        );
-    }
-    let (path, query) = target.split_once('?').unwrap_or((&target, ""));
-    let mut cgi = std::process::Command::new("git");
-    cgi.arg("http-backend")
-        .env("GIT_PROJECT_ROOT", root)
-        .env("GIT_HTTP_EXPORT_ALL", "1")
-        .env("REQUEST_METHOD", &method)
-        .env("PATH_INFO", path)
-        .env("QUERY_STRING", query)
-        .env("CONTENT_LENGTH", body.len().to_string())
-        .env(
-            "CONTENT_TYPE",
-            headers.get("content-type").map_or("", |s| s),
-        )
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::null());
-    let mut child = cgi.spawn()?;
-    child.stdin.take().expect("stdin").write_all(&body)?;
-    let out = child.wait_with_output()?.stdout;
-    // CGI output: headers (maybe with Status:), a blank line, the body.
-    let split = out
-        .windows(4)
-        .position(|w| w == b"\r\n\r\n")
-        .map(|i| (i, i + 4))
-        .or_else(|| {
-            out.windows(2)
-                .position(|w| w == b"\n\n")
-                .map(|i| (i, i + 2))
-        })
-        .unwrap_or((0, 0));
-    let head = String::from_utf8_lossy(&out[..split.0]).into_owned();
-    let mut status = "200 OK".to_string();
-    let mut response = String::new();
-    for h in head.lines() {
-        match h.split_once(':') {
-            Some((k, v)) if k.eq_ignore_ascii_case("status") => status = v.trim().to_string(),
-            Some(_) => response.push_str(&format!("{h}\r\n")),
-            None => {}
-        }
-    }
-    let payload = &out[split.1..];
-    stream.write_all(
-        format!(
-            "HTTP/1.1 {status}\r\n{response}Content-Length: {}\r\nConnection: close\r\n\r\n",
-            payload.len()
-        )
-        .as_bytes(),
-    )?;
-    stream.write_all(payload)
-}
-
 #[tokio::test(flavor = "multi_thread")]
 async fn git_repository_fetches_over_http_with_basic_auth_or_a_bearer_token() {
     if which_git().is_err() {
@@ -1288,15 +1170,13 @@ async fn git_repository_fetches_over_http_with_basic_auth_or_a_bearer_token() {
         .expect("name")
         .to_string_lossy()
         .into_owned();
-    let basic = {
-        use base64::Engine;
-        base64::engine::general_purpose::STANDARD.encode("flux:s3cret")
-    };
-    let port = http_git_server(
-        root,
-        vec![format!("Basic {basic}"), "Bearer t0ken".to_string()],
-    );
-    let url = format!("http://127.0.0.1:{port}/{name}/.git");
+    let accepted = vec![
+        testenv::git_http::basic_auth("flux", "s3cret"),
+        "Bearer t0ken".to_string(),
+    ];
+    let server = testenv::git_http::HttpGitServer::serve_dir(&root, 0, accepted, "flux", false)
+        .expect("serving");
+    let url = format!("http://127.0.0.1:{}/{name}/.git", server.port());
     secret(&c, "basic", &[("username", "flux"), ("password", "s3cret")]).await;
     secret(&c, "bearer", &[("bearerToken", "t0ken")]).await;
     secret(&c, "wrong", &[("username", "flux"), ("password", "nope")]).await;
