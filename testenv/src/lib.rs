@@ -34,7 +34,7 @@ mod store;
 mod table;
 pub mod tls;
 
-pub use controllers::{ControllerOptions, spawn_controllers};
+pub use controllers::{ControllerOptions, apply_yaml, spawn_controllers};
 pub use logs::Logs;
 
 use std::net::SocketAddr;

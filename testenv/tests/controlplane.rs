@@ -65,7 +65,7 @@ fn pinned_version() -> String {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn serves_the_pinned_release_backed_by_etcd() {
-    let Some(bin) = common::control_plane_bin() else {
+    let Some(bin) = testenv::controlplane::binaries_for_tests() else {
         return;
     };
     let plane = ControlPlane::start(&bin, None).await.unwrap();
@@ -81,7 +81,7 @@ async fn serves_the_pinned_release_backed_by_etcd() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn rbac_answers_per_user() {
-    let Some(bin) = common::control_plane_bin() else {
+    let Some(bin) = testenv::controlplane::binaries_for_tests() else {
         return;
     };
     let plane = ControlPlane::start(&bin, None).await.unwrap();
@@ -146,7 +146,7 @@ async fn rbac_answers_per_user() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn namespaces_get_a_service_account_and_finish_deleting() {
-    let Some(bin) = common::control_plane_bin() else {
+    let Some(bin) = testenv::controlplane::binaries_for_tests() else {
         return;
     };
     let plane = ControlPlane::start(&bin, None).await.unwrap();
@@ -189,7 +189,7 @@ async fn namespaces_get_a_service_account_and_finish_deleting() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn stopping_leaves_no_process_behind() {
-    let Some(bin) = common::control_plane_bin() else {
+    let Some(bin) = testenv::controlplane::binaries_for_tests() else {
         return;
     };
     let mut plane = ControlPlane::start(&bin, None).await.unwrap();
@@ -208,7 +208,7 @@ async fn stopping_leaves_no_process_behind() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn flux_testenv_serves_kube_apiserver_until_sigterm() {
-    let Some(_) = common::control_plane_bin() else {
+    let Some(_) = testenv::controlplane::binaries_for_tests() else {
         return;
     };
     let dir = tempfile::tempdir().unwrap();

@@ -60,6 +60,14 @@ async fn blocking<T: Send + 'static>(
 /// Starts the simulated Flux controllers and the Deployment controller against the API server
 /// `client` talks to (testenv's own or a real kube-apiserver); they stop when `shutdown` flips.
 /// Must be called on a tokio runtime.
+/// Server-side applies multi-document YAML through `client` as `manager`, CRDs and Namespaces
+/// first, waiting for a CRD of the set to be served before its objects.
+pub async fn apply_yaml(client: kube::Client, yaml: &str, manager: &str) -> Result<(), String> {
+    let docs = parse_docs(yaml, "input")?;
+    apply::apply_docs(&api::Api::new(client), docs, manager, &[], None).await?;
+    Ok(())
+}
+
 pub fn spawn_controllers(
     client: kube::Client,
     options: ControllerOptions,

@@ -25,24 +25,9 @@ impl Server for ControlPlane {
     }
 }
 
-/// The control-plane binaries, or `None` (with the reason printed) when they are not built;
-/// under `CI=true` a missing control plane fails the test.
-pub fn control_plane_bin() -> Option<PathBuf> {
-    match testenv::controlplane::binaries_dir() {
-        Ok(bin) => Some(bin),
-        Err(err) if std::env::var("CI").is_ok_and(|v| v == "true") => {
-            panic!("the kube-apiserver lane cannot run under CI: {err:#}")
-        }
-        Err(err) => {
-            println!("skipped on kube-apiserver: {err:#}");
-            None
-        }
-    }
-}
-
-/// A real control plane, or `None` as [`control_plane_bin`] says.
+/// A real control plane, or `None` as [`testenv::controlplane::binaries_for_tests`] says.
 pub async fn start_control_plane() -> Option<ControlPlane> {
-    let bin = control_plane_bin()?;
+    let bin = testenv::controlplane::binaries_for_tests()?;
     Some(
         ControlPlane::start(&bin, None)
             .await

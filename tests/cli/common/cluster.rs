@@ -25,22 +25,11 @@ pub enum Backend {
 }
 
 impl Backend {
-    /// Whether the backend can run here. A missing control plane skips the
-    /// test with the reason outside CI, and fails it under `CI=true`.
+    /// Whether the backend can run here (see
+    /// [`testenv::controlplane::binaries_for_tests`]: skipped outside CI,
+    /// failed under `CI=true`).
     pub fn available(self) -> bool {
-        if self == Backend::Builtin {
-            return true;
-        }
-        match testenv::controlplane::binaries_dir() {
-            Ok(_) => true,
-            Err(err) if std::env::var("CI").is_ok_and(|v| v == "true") => {
-                panic!("the kube-apiserver lane cannot run under CI: {err:#}")
-            }
-            Err(err) => {
-                println!("skipped on kube-apiserver: {err:#}");
-                false
-            }
-        }
+        self == Backend::Builtin || testenv::controlplane::binaries_for_tests().is_some()
     }
 }
 
@@ -195,52 +184,11 @@ impl Cluster {
         self.server.as_ref().expect("running")
     }
 
-    /// Server-side applies multi-document YAML as the admin, CRDs and
-    /// Namespaces first, waiting for each CRD to be established before any
-    /// object that may be of its kind.
+    /// Server-side applies multi-document YAML as the admin (testenv's
+    /// apply: CRDs and Namespaces first, each CRD served before its objects).
     pub fn apply(&self, yaml: &str) {
-        let mut docs: Vec<Value> =
-            flux_rs::render::yaml::from_str_multi(yaml).expect("YAML parses");
-        docs.sort_by_key(|d| match d["kind"].as_str() {
-            Some("CustomResourceDefinition") => 0,
-            Some("Namespace") => 1,
-            _ => 2,
-        });
-        self.with_client(async |client| {
-            let params = PatchParams::apply("flux-test").force();
-            let crds: Api<CustomResourceDefinition> = Api::all(client.clone());
-            let mut discovery: Option<Discovery> = None;
-            for doc in docs {
-                let name = doc["metadata"]["name"].as_str().expect("named").to_string();
-                if doc["kind"] == "CustomResourceDefinition" {
-                    crds.patch(&name, &params, &Patch::Apply(&doc))
-                        .await
-                        .unwrap_or_else(|e| panic!("CRD {name}: {e}"));
-                    let established = kube::runtime::wait::await_condition(
-                        crds.clone(),
-                        &name,
-                        kube::runtime::wait::conditions::is_crd_established(),
-                    );
-                    tokio::time::timeout(Duration::from_secs(30), established)
-                        .await
-                        .unwrap_or_else(|_| panic!("CRD {name} not established in 30 s"))
-                        .unwrap();
-                    continue;
-                }
-                if discovery.is_none() {
-                    discovery = Some(
-                        Discovery::new(client.clone())
-                            .run()
-                            .await
-                            .expect("discovery"),
-                    );
-                }
-                let api = api_for(&client, discovery.as_ref().unwrap(), &doc);
-                api.patch(&name, &params, &Patch::Apply(&doc))
-                    .await
-                    .unwrap_or_else(|e| panic!("{} {name}: {e}", doc["kind"]));
-            }
-        });
+        self.with_client(async |client| testenv::apply_yaml(client, yaml, "flux-test").await)
+            .unwrap_or_else(|e| panic!("applying: {e}"));
     }
 
     /// Runs `f` with a client on the test's runtime.
