@@ -170,6 +170,14 @@ impl Remover<'_> {
 
     /// Empties `metadata.finalizers` of every object of the Flux kinds, in
     /// every namespace. Kinds whose CRD is gone are skipped.
+    ///
+    /// The other registry kinds (ExternalArtifact) are listed too, and only
+    /// their objects that do carry a finalizer are patched, so upstream's
+    /// lines stay the same. Listing matters on its own: the API server opens
+    /// a custom resource's storage on its first request, and a CRD deleted
+    /// before that can stall its cleanup for minutes ("storage is
+    /// (re)initializing", retried with growing back-off), seen on
+    /// kube-apiserver v1.34.
     async fn remove_finalizers(&mut self) {
         let patch = json!({"metadata": {"finalizers": null}});
         let params = if self.dry_run {
@@ -177,7 +185,14 @@ impl Remover<'_> {
         } else {
             PatchParams::default()
         };
-        for spec in FINALIZED_KINDS.iter().filter_map(|k| kinds::by_kind(k)) {
+        let finalized = FINALIZED_KINDS.iter().filter_map(|k| kinds::by_kind(k));
+        let others = kinds::KINDS
+            .iter()
+            .filter(|spec| !FINALIZED_KINDS.contains(&spec.kind));
+        for (spec, always) in finalized
+            .map(|s| (s, true))
+            .chain(others.map(|s| (s, false)))
+        {
             let all = objects::api(self.client.clone(), spec, None);
             let listed = tokio::time::timeout_at(
                 self.deadline.instant(),
@@ -194,6 +209,12 @@ impl Remover<'_> {
                 }
             };
             for item in items {
+                let has_finalizers = item["metadata"]["finalizers"]
+                    .as_array()
+                    .is_some_and(|f| !f.is_empty());
+                if !always && !has_finalizers {
+                    continue;
+                }
                 let name = item["metadata"]["name"].as_str().unwrap_or_default();
                 let namespace = item["metadata"]["namespace"].as_str().unwrap_or_default();
                 let label = format!("{}/{namespace}/{name}", spec.kind);

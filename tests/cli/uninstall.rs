@@ -26,10 +26,33 @@ spec:
   url: oci://ghcr.io/stefanprodan/manifests/podinfo
   ref:
     tag: 6.3.5
+---
+apiVersion: source.toolkit.fluxcd.io/v1
+kind: ExternalArtifact
+metadata:
+  name: held
+  namespace: apps
+  finalizers:
+  - example.com/hold
+spec:
+  sourceRef:
+    kind: ArtifactGenerator
+    name: podinfo
+---
+apiVersion: source.toolkit.fluxcd.io/v1
+kind: ExternalArtifact
+metadata:
+  name: plain
+  namespace: apps
+spec:
+  sourceRef:
+    kind: ArtifactGenerator
+    name: podinfo
 ";
 
 struct State {
-    crds: usize,
+    /// Each CRD left, with its Terminating condition's reason and message.
+    crds: Vec<String>,
     deployments: usize,
     namespace: bool,
     finalizers: Option<Vec<String>>,
@@ -42,7 +65,25 @@ fn state(cluster: &Cluster) -> State {
             .await
             .unwrap()
             .items
-            .len();
+            .into_iter()
+            .map(|crd| {
+                let terminating = crd
+                    .status
+                    .and_then(|s| s.conditions)
+                    .unwrap_or_default()
+                    .into_iter()
+                    .find(|c| c.type_ == "Terminating")
+                    .map(|c| {
+                        format!(
+                            " ({}: {})",
+                            c.reason.unwrap_or_default(),
+                            c.message.unwrap_or_default()
+                        )
+                    })
+                    .unwrap_or_default();
+                format!("{}{terminating}", crd.metadata.name.unwrap_or_default())
+            })
+            .collect();
         let deployments = Api::<Deployment>::namespaced(client.clone(), "flux-system")
             .list(&ListParams::default())
             .await
@@ -84,19 +125,20 @@ fn state(cluster: &Cluster) -> State {
 /// or not as `namespace` says. A real server finishes deleting CRDs and
 /// namespaces in the background (CRD cleanup, the namespace controller), as a
 /// cluster does; the builtin one at once.
-fn settles_to(cluster: &Cluster, namespace: bool) {
+fn settles_to(cluster: &Cluster, namespace: bool, uninstall_stderr: &str) {
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
     loop {
         let after = state(cluster);
-        if (after.crds, after.deployments, after.namespace) == (0, 0, namespace) {
+        if (after.crds.is_empty(), after.deployments, after.namespace) == (true, 0, namespace) {
             return;
         }
         assert!(
             std::time::Instant::now() < deadline,
-            "left behind: {} CRDs, {} deployments, namespace {}",
+            "left behind: CRDs {:?}, {} deployments, namespace {}, OCIRepository finalizers {:?}\nuninstall printed:\n{uninstall_stderr}",
             after.crds,
             after.deployments,
-            after.namespace
+            after.namespace,
+            after.finalizers,
         );
         std::thread::sleep(std::time::Duration::from_millis(250));
     }
@@ -119,6 +161,10 @@ fn silent_uninstall_removes_everything_without_hanging_on_finalizers(backend: Ba
     assert!(lines.contains(&"✔ ClusterRole/crd-controller-flux-system deleted"));
     assert!(lines.contains(&"► deleting toolkit.fluxcd.io finalizers in all namespaces"));
     assert!(lines.contains(&"✔ OCIRepository/apps/podinfo finalizers deleted"));
+    // Upstream leaves ExternalArtifact out (it has no finalizer of its own);
+    // one that carries a finalizer anyway would hold its CRD forever.
+    assert!(lines.contains(&"✔ ExternalArtifact/apps/held finalizers deleted"));
+    assert!(!out.stderr.contains("ExternalArtifact/apps/plain"));
     assert!(lines.contains(&"► deleting toolkit.fluxcd.io custom resource definitions"));
     assert!(
         lines.contains(
@@ -129,7 +175,7 @@ fn silent_uninstall_removes_everything_without_hanging_on_finalizers(backend: Ba
     assert_eq!(lines[lines.len() - 1], "✔ uninstall finished");
     // Quirk 9, decided: no trailing space after "deleted".
     assert!(lines.iter().all(|l| !l.ends_with(' ')), "{}", out.stderr);
-    settles_to(&cluster, false);
+    settles_to(&cluster, false, &out.stderr);
 }
 
 fn dry_run_changes_nothing(backend: Backend) {
@@ -150,7 +196,7 @@ fn dry_run_changes_nothing(backend: Backend) {
         out.stderr
     );
     let after = state(&cluster);
-    assert_eq!(after.crds, before.crds);
+    assert_eq!(after.crds.len(), before.crds.len());
     assert_eq!(after.deployments, before.deployments);
     assert!(after.namespace);
     assert_eq!(after.finalizers, Some(vec!["example.com/hold".to_string()]));
@@ -161,7 +207,7 @@ fn keep_namespace_keeps_it(backend: Backend) {
     let out = cluster.flux(&["uninstall", "-s", "--keep-namespace"]);
     assert_eq!(out.code, 0, "{}", out.stderr);
     assert!(!out.stderr.contains("Namespace/"), "{}", out.stderr);
-    settles_to(&cluster, true);
+    settles_to(&cluster, true, &out.stderr);
 }
 
 fn without_silent_it_asks_and_refuses_without_a_terminal(backend: Backend) {
