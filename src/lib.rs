@@ -23,10 +23,6 @@ pub mod validate;
 
 use std::ffi::OsString;
 
-use clap::Parser;
-use clap::error::ErrorKind;
-
-use crate::cli::Cli;
 use crate::commands::{Ctx, dispatch};
 use crate::error::ExitStatus;
 use crate::output::Printer;
@@ -44,9 +40,18 @@ where
         return ExitStatus::Success;
     }
     let printer = Printer::stdio();
-    let cli = match Cli::try_parse_from(args) {
+    let cli = match cli::parse_command_line(args) {
         Ok(cli) => cli,
-        Err(err) => return report_parse_error(&printer, &err),
+        Err(cli::Refusal::Print { stdout, hint }) => {
+            if let Some(hint) = hint {
+                printer.warning(&hint);
+            }
+            return write_or_fail(&printer, &stdout);
+        }
+        Err(cli::Refusal::Failure(message)) => {
+            printer.failure(&message);
+            return ExitStatus::Failure;
+        }
     };
     if cli.print_version {
         return write_or_fail(&printer, &commands::version::version_line());
@@ -120,21 +125,4 @@ fn is_broken_pipe(err: &anyhow::Error) -> bool {
     err.chain()
         .filter_map(|cause| cause.downcast_ref::<std::io::Error>())
         .any(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
-}
-
-/// Help and version go to stdout with status 0; every other parse error is
-/// a `✗` line with status 1, as upstream exits 1 for usage errors.
-fn report_parse_error(printer: &Printer, err: &clap::Error) -> ExitStatus {
-    match err.kind() {
-        ErrorKind::DisplayHelp
-        | ErrorKind::DisplayVersion
-        | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => {
-            write_or_fail(printer, &err.render().to_string())
-        }
-        _ => {
-            let text = err.render().to_string();
-            printer.failure(text.trim_end().trim_start_matches("error: "));
-            ExitStatus::Failure
-        }
-    }
 }

@@ -112,11 +112,9 @@ fn default_namespace(env_lookup: EnvLookup<'_>, printer: &Printer) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::cli::Cli;
-    use clap::Parser;
 
     fn resolve(args: &[&str], env: &[(&str, &str)]) -> (Result<GlobalOptions, UsageError>, String) {
-        let cli = Cli::try_parse_from(std::iter::once("flux").chain(args.iter().copied())).unwrap();
+        let cli = crate::cli::parse(std::iter::once("flux").chain(args.iter().copied())).unwrap();
         let env: Vec<(String, String)> = env
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))

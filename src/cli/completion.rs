@@ -7,9 +7,9 @@ use clap::{Args, ValueEnum};
 /// are the same scripts.
 #[derive(Debug, Clone, Args)]
 pub struct CompletionArgs {
-    /// The shell to generate the script for.
+    /// The shell to generate the script for (without one, this help is printed).
     #[arg(value_enum)]
-    pub shell: Shell,
+    pub shell: Option<Shell>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

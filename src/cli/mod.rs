@@ -1,10 +1,12 @@
 //! The clap command tree. Only argument types live here: no I/O, no clients,
 //! so `--help`, completion and docs generation never build anything.
 
+mod argv;
 mod bootstrap;
 mod check;
 mod completion;
 mod create;
+mod errors;
 mod events;
 mod install;
 mod logs;
@@ -24,6 +26,7 @@ pub use bootstrap::{
 pub use check::CheckArgs;
 pub use completion::{CompletionArgs, Shell};
 pub use create::*;
+pub use errors::Refusal;
 pub use events::EventsArgs;
 pub use install::InstallArgs;
 pub use logs::LogsArgs;
@@ -215,12 +218,59 @@ pub fn command() -> clap::Command {
     Cli::command()
 }
 
+/// Parses a command line as upstream's parser would: flags may come before
+/// the subcommand words they belong to (see [`argv`]).
+pub fn parse<I, T>(args: I) -> Result<Cli, clap::Error>
+where
+    I: IntoIterator<Item = T>,
+    T: Into<std::ffi::OsString>,
+{
+    let mut command = command();
+    let (args, _) = argv::command_path_first(&command, args.into_iter().map(Into::into).collect());
+    let matches = command.try_get_matches_from_mut(args)?;
+    <Cli as clap::FromArgMatches>::from_arg_matches(&matches).map_err(|e| e.format(&mut command))
+}
+
+/// [`parse`], with a refused line turned into what upstream does with it:
+/// help on stdout, or one failure message in cobra's words.
+pub fn parse_command_line<I, T>(args: I) -> Result<Cli, Refusal>
+where
+    I: IntoIterator<Item = T>,
+    T: Into<std::ffi::OsString>,
+{
+    let mut command = command();
+    let (args, words) =
+        argv::command_path_first(&command, args.into_iter().map(Into::into).collect());
+    let path: Vec<String> = args[1..=words]
+        .iter()
+        .map(|w| w.to_string_lossy().into_owned())
+        .collect();
+    command
+        .try_get_matches_from_mut(args)
+        .and_then(|matches| <Cli as clap::FromArgMatches>::from_arg_matches(&matches))
+        .map_err(|err| errors::refusal(&err, &mut command, &path))
+}
+
+/// The long help of the command at `path` (`["completion"]`), as `--help`
+/// prints it.
+pub fn help_of(path: &[&str]) -> String {
+    let mut root = command();
+    root.build();
+    let mut current = &mut root;
+    for word in path {
+        current = current
+            .find_subcommand_mut(word)
+            .expect("help_of names an existing command");
+    }
+    format!("{}\n", current.render_long_help())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn parse(args: &[&str]) -> Result<Cli, clap::Error> {
-        Cli::try_parse_from(std::iter::once("flux").chain(args.iter().copied()))
+        super::parse(std::iter::once("flux").chain(args.iter().copied()))
     }
 
     #[test]
@@ -262,6 +312,36 @@ mod tests {
     fn as_group_is_repeatable_without_comma_splitting() {
         let cli = parse(&["version", "--as-group", "a,b", "--as-group", "c"]).unwrap();
         assert_eq!(cli.global.impersonate_groups, vec!["a,b", "c"]);
+    }
+
+    /// Each line of the issue that upstream accepts, and the flag's value as
+    /// the parsed command shows it.
+    #[test]
+    fn a_groups_flags_may_come_before_the_subcommand_words() {
+        for (line, expected) in [
+            ("delete -s ks foo", "silent: true"),
+            ("export --all source git", "all: true"),
+            ("suspend --all ks", "all: true"),
+            ("resume --wait ks x", "wait: Some(true)"),
+            (
+                "create --interval=2m source git x --url=https://h/r",
+                "interval: GoDuration(120s)",
+            ),
+            (
+                "create source --fetch-timeout=1m git x --url=https://h/r",
+                "fetch_timeout: GoDuration(60s)",
+            ),
+            (
+                "export source --with-credentials git x",
+                "with_credentials: true",
+            ),
+            ("bootstrap --owner=x github", "owner: \"x\""),
+        ] {
+            let words: Vec<&str> = line.split(' ').collect();
+            let cli = parse(&words).unwrap_or_else(|e| panic!("{line}: {e}"));
+            let shown = format!("{cli:?}");
+            assert!(shown.contains(expected), "{line}: {shown}");
+        }
     }
 
     #[test]

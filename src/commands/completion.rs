@@ -41,9 +41,14 @@ where
         .unwrap_or_else(|e| e.exit())
 }
 
+/// Without a shell, the command's help, as upstream prints it (exit 0).
 pub async fn run(ctx: &Ctx, args: &CompletionArgs) -> anyhow::Result<ExitStatus> {
+    let text = match args.shell {
+        Some(shell) => script(shell),
+        None => crate::cli::help_of(&["completion"]),
+    };
     ctx.printer
-        .out(&script(args.shell))
+        .out(&text)
         .context("unable to write the completion script")?;
     Ok(ExitStatus::Success)
 }

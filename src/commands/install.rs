@@ -227,14 +227,13 @@ async fn apply_pull_secret(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::cli::{Cli, Command};
-    use clap::Parser;
+    use crate::cli::Command;
 
     fn resolve_flags(flags: &[&str]) -> anyhow::Result<InstallOptions> {
         let argv = ["flux", "install", "--export"]
             .into_iter()
             .chain(flags.iter().copied());
-        let Some(Command::Install(args)) = Cli::try_parse_from(argv).unwrap().command else {
+        let Some(Command::Install(args)) = crate::cli::parse(argv).unwrap().command else {
             panic!("not an install command")
         };
         resolve(&args, "flux-system")

@@ -433,12 +433,9 @@ mod tests {
 
     #[test]
     fn since_flags_are_exclusive_and_validated() {
-        use clap::Parser;
         let parse = |flags: &[&str]| {
-            let cli = crate::cli::Cli::try_parse_from(
-                ["flux", "logs"].into_iter().chain(flags.iter().copied()),
-            )
-            .unwrap();
+            let cli = crate::cli::parse(["flux", "logs"].into_iter().chain(flags.iter().copied()))
+                .unwrap();
             let Some(crate::cli::Command::Logs(args)) = cli.command else {
                 panic!("not logs")
             };

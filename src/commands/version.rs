@@ -9,18 +9,16 @@ use kube::api::ListParams;
 use crate::cli::{VersionArgs, VersionOutput};
 use crate::commands::Ctx;
 use crate::error::ExitStatus;
-use crate::render::components::{COMPONENTS, FLUX_VERSION};
-
-/// Version of this CLI implementation, as opposed to the Flux version it embeds.
-pub const FLUX_RS_VERSION: &str = env!("CARGO_PKG_VERSION");
+use crate::render::components::FLUX_VERSION;
 
 /// The line `flux --version` prints: upstream's format with the embedded version.
 pub fn version_line() -> String {
     format!("flux version {}\n", FLUX_VERSION.trim_start_matches('v'))
 }
 
-/// Versions as ordered entries: `flux` first, then `flux-rs`, `distribution`
-/// when known, then the controllers sorted by name.
+/// Versions as ordered entries: `flux` first, then `distribution` when
+/// known, then the controllers sorted by name. The keys are upstream's
+/// only: scripts read them with awk and jq.
 #[derive(Debug, Clone, PartialEq)]
 pub struct VersionInfo {
     pub distribution: Option<String>,
@@ -28,22 +26,16 @@ pub struct VersionInfo {
 }
 
 impl VersionInfo {
-    /// What this binary embeds.
-    pub fn embedded() -> Self {
+    /// `--client`: the CLI's own version and nothing else, as upstream.
+    pub fn client_only() -> Self {
         Self {
-            distribution: Some(format!("flux-{FLUX_VERSION}")),
-            controllers: COMPONENTS
-                .iter()
-                .map(|c| (c.name.to_string(), c.version.to_string()))
-                .collect(),
+            distribution: None,
+            controllers: BTreeMap::new(),
         }
     }
 
     fn entries(&self) -> Vec<(String, String)> {
-        let mut entries = vec![
-            ("flux".to_string(), FLUX_VERSION.to_string()),
-            ("flux-rs".to_string(), FLUX_RS_VERSION.to_string()),
-        ];
+        let mut entries = vec![("flux".to_string(), FLUX_VERSION.to_string())];
         if let Some(distribution) = &self.distribution {
             entries.push(("distribution".to_string(), distribution.clone()));
         }
@@ -134,13 +126,14 @@ async fn cluster_versions(ctx: &Ctx) -> anyhow::Result<VersionInfo> {
 }
 
 pub async fn run(ctx: &Ctx, args: &VersionArgs) -> anyhow::Result<ExitStatus> {
+    let format = args.format().map_err(anyhow::Error::msg)?;
     let info = if args.client {
-        VersionInfo::embedded()
+        VersionInfo::client_only()
     } else {
         cluster_versions(ctx).await?
     };
     ctx.printer
-        .out(&info.render(args.output))
+        .out(&info.render(format))
         .context("unable to write to stdout")?;
     Ok(ExitStatus::Success)
 }
@@ -149,26 +142,43 @@ pub async fn run(ctx: &Ctx, args: &VersionArgs) -> anyhow::Result<ExitStatus> {
 mod tests {
     use super::*;
 
+    fn cluster() -> VersionInfo {
+        VersionInfo {
+            distribution: Some("flux-v2.9.4".into()),
+            controllers: [
+                ("source-controller", "v1.9.4"),
+                ("helm-controller", "v1.6.3"),
+            ]
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect(),
+        }
+    }
+
     #[test]
-    fn client_versions_list_flux_first_and_controllers_sorted() {
-        let yaml = VersionInfo::embedded().render(VersionOutput::Yaml);
-        let keys: Vec<&str> = yaml.lines().map(|l| l.split(':').next().unwrap()).collect();
-        assert_eq!(&keys[..3], ["flux", "flux-rs", "distribution"]);
-        let mut controllers = keys[3..].to_vec();
-        controllers.sort();
-        assert_eq!(keys[3..], controllers);
-        assert!(yaml.starts_with("flux: v2.9.4\n"));
-        assert!(yaml.contains("helm-controller: v1.6.3\n"));
+    fn cluster_versions_list_flux_first_and_controllers_sorted() {
+        assert_eq!(
+            cluster().render(VersionOutput::Yaml),
+            "flux: v2.9.4\ndistribution: flux-v2.9.4\nhelm-controller: v1.6.3\nsource-controller: v1.9.4\n"
+        );
     }
 
     #[test]
     fn json_output_has_sorted_keys_and_two_space_indent() {
-        let json = VersionInfo::embedded().render(VersionOutput::Json);
-        assert!(
-            json.starts_with("{\n  \"distribution\": \"flux-v2.9.4\",\n  \"flux\": \"v2.9.4\",\n"),
-            "{json}"
+        assert_eq!(
+            cluster().render(VersionOutput::Json),
+            "{\n  \"distribution\": \"flux-v2.9.4\",\n  \"flux\": \"v2.9.4\",\n  \"helm-controller\": \"v1.6.3\",\n  \"source-controller\": \"v1.9.4\"\n}\n"
         );
-        assert!(json.ends_with("}\n"));
+    }
+
+    #[test]
+    fn client_only_is_the_flux_line_alone() {
+        let info = VersionInfo::client_only();
+        assert_eq!(info.render(VersionOutput::Yaml), "flux: v2.9.4\n");
+        assert_eq!(
+            info.render(VersionOutput::Json),
+            "{\n  \"flux\": \"v2.9.4\"\n}\n"
+        );
     }
 
     #[test]

@@ -6,7 +6,8 @@ fn unknown_command_exits_1_with_a_cross() {
     assert_eq!(out.code, 1);
     assert_eq!(out.stdout, "");
     assert!(
-        out.stderr.starts_with("✗ unrecognized subcommand 'instal'"),
+        out.stderr
+            .starts_with("✗ unknown command \"instal\" for \"flux\"\n\nDid you mean this?\n"),
         "{}",
         out.stderr
     );
@@ -79,4 +80,75 @@ fn closed_stdout_is_not_an_error() {
         "{}",
         String::from_utf8_lossy(&output.stderr)
     );
+}
+
+/// Upstream's parser errors are one line; clap's usage block and tips are
+/// not printed.
+#[test]
+fn parser_errors_are_one_line_in_upstreams_words() {
+    for (args, expected) in [
+        (&["get", "ks", "--dry-run"][..], "✗ unknown flag: --dry-run\n"),
+        (&["get", "ks", "-x"], "✗ unknown shorthand flag: 'x' in -x\n"),
+        (
+            &["create", "source", "git", "x", "--provider"],
+            "✗ flag needs an argument: --provider\n",
+        ),
+        (
+            &["logs", "--since", "XXX"],
+            "✗ invalid argument \"XXX\" for \"--since\" flag: time: invalid duration \"XXX\"\n",
+        ),
+    ] {
+        let out = run(args);
+        assert_eq!(out.code, 1, "{args:?}");
+        assert_eq!(out.stdout, "", "{args:?}");
+        assert_eq!(out.stderr, expected, "{args:?}");
+    }
+}
+
+/// A group named without (or with an unknown) subcommand prints its help
+/// and exits 0, as cobra does; a kind that lives under a group word gets a
+/// hint on stderr.
+#[test]
+fn a_group_without_a_known_subcommand_prints_its_help() {
+    for (args, usage) in [
+        (&["get", "foo"][..], "Usage: flux get"),
+        (&["completion"], "Usage: flux completion"),
+        (&["reconcile", "gitrepository", "x"], "Usage: flux reconcile"),
+    ] {
+        let out = run(args);
+        assert_eq!(out.code, 0, "{args:?}: {}", out.stderr);
+        assert!(out.stdout.contains(usage), "{args:?}: {}", out.stdout);
+    }
+    let out = run(&["reconcile", "gitrepository", "x"]);
+    assert!(
+        out.stderr
+            .contains("GitRepository is addressed as \"flux reconcile source git\""),
+        "{}",
+        out.stderr
+    );
+}
+
+/// Flags of a command given before the command's own words, as upstream's
+/// parser allows; each reaches the command (the missing cluster is what
+/// stops it, not the parser).
+#[test]
+fn flags_before_the_subcommand_words_reach_the_command() {
+    for args in [
+        &["delete", "-s", "ks", "foo"][..],
+        &["suspend", "--all", "ks"],
+        &["resume", "--wait", "ks", "x"],
+        &["export", "source", "--with-credentials", "git", "x"],
+    ] {
+        let out = flux()
+            .args(args)
+            .env("KUBECONFIG", "/nonexistent/kubeconfig")
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            !stderr.contains("unknown") && !stderr.contains("unexpected"),
+            "{args:?}: {stderr}"
+        );
+        assert!(stderr.contains("kubeconfig"), "{args:?}: {stderr}");
+    }
 }

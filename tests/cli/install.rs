@@ -346,11 +346,11 @@ fn bad_input_is_rejected_with_nothing_on_stdout() {
     );
     assert_rejected(
         &["install", "--export", "--network-policy=maybe"],
-        "invalid value 'maybe'",
+        "invalid argument \"maybe\" for \"--network-policy\" flag: strconv.ParseBool: parsing \"maybe\": invalid syntax",
     );
     assert_rejected(
         &["install", "--export", "extra"],
-        "unexpected argument 'extra'",
+        "unknown command \"extra\" for \"flux install\"",
     );
 }
 
