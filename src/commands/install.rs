@@ -147,10 +147,9 @@ async fn install(
         )
     })?
     .map_err(|e| anyhow!("install failed: {e}"))?;
+    // Upstream prints the change set on stderr: stdout stays for data.
     let change_set: String = applied.iter().map(|a| format!("{a}\n")).collect();
-    printer
-        .out(&change_set)
-        .context("unable to write the change set to stdout")?;
+    printer.report(&change_set);
     if let (Some(name), Some(creds)) = (&options.image_pull_secret, &args.registry_creds) {
         printer.action(&format!("generating image pull secret {name}"));
         apply_pull_secret(

@@ -123,6 +123,17 @@ impl Printer {
         let _ = err.flush();
     }
 
+    /// Writes lines without a symbol to stderr (an apply's change set, as
+    /// upstream prints it), after the spinner's line they belong under.
+    pub fn report(&self, text: &str) {
+        if self.interactive {
+            progress::settle();
+        }
+        let mut err = self.err.lock().expect("stderr lock");
+        let _ = err.write_all(text.as_bytes());
+        let _ = err.flush();
+    }
+
     pub fn action(&self, message: &str) {
         self.in_progress(symbol::ACTION, message);
     }
@@ -160,10 +171,11 @@ mod tests {
         printer.success("done");
         printer.warning("careful");
         printer.failure("broken");
+        printer.report("Deployment/x/y created\n");
         assert_eq!(captured.stdout(), "kind: List\n");
         assert_eq!(
             captured.stderr(),
-            "► applying\n✔ done\n⚠️ careful\n✗ broken\n"
+            "► applying\n✔ done\n⚠️ careful\n✗ broken\nDeployment/x/y created\n"
         );
     }
 

@@ -87,8 +87,14 @@ fn closed_stdout_is_not_an_error() {
 #[test]
 fn parser_errors_are_one_line_in_upstreams_words() {
     for (args, expected) in [
-        (&["get", "ks", "--dry-run"][..], "✗ unknown flag: --dry-run\n"),
-        (&["get", "ks", "-x"], "✗ unknown shorthand flag: 'x' in -x\n"),
+        (
+            &["get", "ks", "--dry-run"][..],
+            "✗ unknown flag: --dry-run\n",
+        ),
+        (
+            &["get", "ks", "-x"],
+            "✗ unknown shorthand flag: 'x' in -x\n",
+        ),
         (
             &["create", "source", "git", "x", "--provider"],
             "✗ flag needs an argument: --provider\n",
@@ -113,7 +119,10 @@ fn a_group_without_a_known_subcommand_prints_its_help() {
     for (args, usage) in [
         (&["get", "foo"][..], "Usage: flux get"),
         (&["completion"], "Usage: flux completion"),
-        (&["reconcile", "gitrepository", "x"], "Usage: flux reconcile"),
+        (
+            &["reconcile", "gitrepository", "x"],
+            "Usage: flux reconcile",
+        ),
     ] {
         let out = run(args);
         assert_eq!(out.code, 0, "{args:?}: {}", out.stderr);

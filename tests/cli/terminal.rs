@@ -99,3 +99,23 @@ fn ci_and_dumb_terminals_get_plain_lines_even_on_a_terminal() {
         );
     }
 }
+
+/// The change set belongs under "► installing components": on a terminal
+/// the spinner's line must be settled before the list is written.
+#[test]
+fn install_prints_its_change_set_under_the_step_on_a_terminal() {
+    let cluster = Cluster::empty();
+    let (transcript, code) = on_terminal(
+        &cluster,
+        &[],
+        &["install", "--components=source-controller"],
+    );
+    assert_eq!(code, 0, "{transcript}");
+    let step = transcript
+        .find("► installing components in flux-system namespace\r\n")
+        .unwrap_or_else(|| panic!("no step line in {transcript:?}"));
+    let first_change = transcript
+        .find("CustomResourceDefinition/")
+        .unwrap_or_else(|| panic!("no change set in {transcript:?}"));
+    assert!(step < first_change, "{transcript:?}");
+}
