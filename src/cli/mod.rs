@@ -60,8 +60,9 @@ pub struct Cli {
     pub command: Option<Command>,
 }
 
-/// Flags accepted by every command.
+/// Flags accepted by every command, listed apart in help as upstream does.
 #[derive(Debug, Clone, Args)]
+#[command(next_help_heading = "Global Flags")]
 pub struct GlobalArgs {
     /// The namespace scope for this operation [default: flux-system, or $FLUX_SYSTEM_NAMESPACE].
     #[arg(short = 'n', long, global = true, value_name = "NAMESPACE")]
@@ -215,7 +216,36 @@ pub enum Command {
 
 /// The full clap command, for help, completions and generated docs.
 pub fn command() -> clap::Command {
-    Cli::command()
+    flags_heading(Cli::command())
+}
+
+/// Upstream's help lists a command's own flags under "Flags" and the
+/// inherited ones under "Global Flags" (set on [`GlobalArgs`]); clap's
+/// default heading is "Options".
+fn flags_heading(mut command: clap::Command) -> clap::Command {
+    let own: Vec<clap::Id> = command
+        .get_arguments()
+        .filter(|a| !a.is_positional() && a.get_help_heading().is_none())
+        .map(|a| a.get_id().clone())
+        .collect();
+    for id in own {
+        command = command.mut_arg(id, |a| a.help_heading("Flags"));
+    }
+    let help = clap::Arg::new("help")
+        .short('h')
+        .long("help")
+        .action(ArgAction::Help)
+        .help(format!("help for {}", command.get_name()))
+        .help_heading("Flags");
+    command = command.disable_help_flag(true).arg(help);
+    let names: Vec<String> = command
+        .get_subcommands()
+        .map(|c| c.get_name().to_string())
+        .collect();
+    for name in names {
+        command = command.mut_subcommand(name, flags_heading);
+    }
+    command
 }
 
 /// Parses a command line as upstream's parser would: flags may come before
@@ -342,6 +372,39 @@ mod tests {
             let shown = format!("{cli:?}");
             assert!(shown.contains(expected), "{line}: {shown}");
         }
+    }
+
+    /// Every help page starts with what the command is for: no Rust type's
+    /// doc comment ("Arguments of `flux reconcile <kind>`") leaks into it.
+    #[test]
+    fn every_help_page_states_its_purpose() {
+        fn walk(command: &mut clap::Command, path: &str, pages: &mut usize) {
+            let help = command.render_long_help().to_string();
+            let first = help.lines().next().unwrap_or_default();
+            assert!(
+                !first.is_empty() && !first.starts_with("Usage"),
+                "{path}: no purpose"
+            );
+            for internal in ["Arguments of", "Positionals", "per-kind flags", "`flux "] {
+                assert!(!first.contains(internal), "{path}: {first}");
+            }
+            assert!(!help.contains("\nOptions:\n"), "{path}: clap's heading");
+            *pages += 1;
+            let names: Vec<String> = command
+                .get_subcommands()
+                .filter(|c| c.get_name() != "help")
+                .map(|c| c.get_name().to_string())
+                .collect();
+            for name in names {
+                let sub = command.find_subcommand_mut(&name).unwrap();
+                walk(sub, &format!("{path} {name}"), pages);
+            }
+        }
+        let mut root = command();
+        root.build();
+        let mut pages = 0;
+        walk(&mut root, "flux", &mut pages);
+        assert!(pages > 140, "{pages} help pages");
     }
 
     #[test]

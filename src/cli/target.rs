@@ -20,6 +20,11 @@ pub trait Verb {
     const TITLE: &'static str;
     /// `get` uses plural words (`kustomizations`) and has `all` subcommands.
     const LISTS: bool = false;
+    /// Flags of [`Verb::Args`] that mean nothing for `kind`: hidden from its
+    /// help (the command refuses them), as upstream defines them per kind.
+    fn inapplicable_flags(_kind: &KindSpec) -> &'static [&'static str] {
+        &[]
+    }
 }
 
 /// What the kind words selected.
@@ -67,17 +72,27 @@ fn group_words<V: Verb>(group: Group) -> Option<(&'static str, &'static [&'stati
 
 const GROUPS: [Group; 3] = [Group::Source, Group::Image, Group::Artifact];
 
+/// The verb's flags on a subcommand whose help line is `about`. The Args
+/// struct's own doc comment describes the struct, not the command, so it is
+/// replaced.
+fn with_args<V: Verb>(command: Command, about: String) -> Command {
+    V::Args::augment_args(command).about(about).long_about(None)
+}
+
 fn all_command<V: Verb>(about: &'static str) -> Command {
-    V::Args::augment_args(Command::new("all").about(about))
+    with_args::<V>(Command::new("all"), about.to_string())
 }
 
 fn kind_command<V: Verb>(kind: &'static KindSpec) -> Command {
     let (word, aliases) = kind_words::<V>(kind);
-    V::Args::augment_args(
-        Command::new(word)
-            .visible_aliases(aliases.iter().copied())
-            .about(V::about(kind)),
-    )
+    let mut command = with_args::<V>(
+        Command::new(word).visible_aliases(aliases.iter().copied()),
+        V::about(kind),
+    );
+    for flag in V::inapplicable_flags(kind) {
+        command = command.mut_arg(*flag, |arg| arg.hide(true));
+    }
+    command
 }
 
 impl<V: Verb> FromArgMatches for KindCommand<V> {

@@ -75,6 +75,14 @@ impl Verb for GetVerb {
     fn about(kind: &KindSpec) -> String {
         format!("Get {} objects and their status", kind.kind)
     }
+
+    fn inapplicable_flags(kind: &KindSpec) -> &'static [&'static str] {
+        if kind.show_source {
+            &[]
+        } else {
+            &["show_source"]
+        }
+    }
 }
 
 /// Get Flux objects and their status.
@@ -126,6 +134,14 @@ impl Verb for ReconcileVerb {
 
     fn about(kind: &KindSpec) -> String {
         format!("Ask the controller to reconcile {} objects now", kind.kind)
+    }
+
+    fn inapplicable_flags(kind: &KindSpec) -> &'static [&'static str] {
+        match (kind.with_source.is_some(), kind.forceable) {
+            (true, true) => &[],
+            (true, false) => &["force", "reset"],
+            (false, _) => &["with_source", "force", "reset"],
+        }
     }
 }
 
