@@ -859,7 +859,7 @@ async fn sources_are_polled_at_their_interval() {
 #[tokio::test(flavor = "multi_thread")]
 async fn git_repository_fetches_from_a_loopback_git_server() {
     let Ok(git) = which_git() else {
-        eprintln!("skipping: the git binary (for `git daemon`) is not installed");
+        skip("the git binary (for `git daemon`) is not installed");
         return;
     };
     let (_env, c) = setup().await;
@@ -1059,7 +1059,7 @@ async fn git_repository_fetches_over_ssh_with_the_secret_keys() {
     let sshd = match Sshd::start() {
         Ok(s) => s,
         Err(why) => {
-            eprintln!("skipping: {why}");
+            skip(&why);
             return;
         }
     };
@@ -1156,7 +1156,7 @@ async fn git_repository_fetches_over_ssh_with_the_secret_keys() {
 #[tokio::test(flavor = "multi_thread")]
 async fn git_repository_fetches_over_http_with_basic_auth_or_a_bearer_token() {
     if which_git().is_err() {
-        eprintln!("skipping: the git binary (for `git http-backend`) is not installed");
+        skip("the git binary (for `git http-backend`) is not installed");
         return;
     }
     let (_env, c) = setup().await;

@@ -429,7 +429,7 @@ fn bootstrap_bitbucket_registers_the_new_ssh_key_as_an_access_key_of_a_personal_
     let ssh = match crate::common::git_servers::SshGitServer::start() {
         Ok(ssh) => ssh,
         Err(reason) => {
-            println!("skipped: {reason}");
+            crate::common::skip(&reason);
             return;
         }
     };

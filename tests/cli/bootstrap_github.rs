@@ -442,7 +442,7 @@ fn bootstrap_github_registers_the_new_ssh_key_as_a_read_only_deploy_key(backend:
     let ssh = match crate::common::git_servers::SshGitServer::start() {
         Ok(ssh) => ssh,
         Err(reason) => {
-            println!("skipped: {reason}");
+            crate::common::skip(&reason);
             return;
         }
     };

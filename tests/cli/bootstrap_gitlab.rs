@@ -543,7 +543,7 @@ fn bootstrap_gitlab_registers_the_new_ssh_key_as_a_deploy_key_in_a_personal_proj
     let ssh = match crate::common::git_servers::SshGitServer::start() {
         Ok(ssh) => ssh,
         Err(reason) => {
-            println!("skipped: {reason}");
+            crate::common::skip(&reason);
             return;
         }
     };
@@ -706,7 +706,7 @@ fn bootstrap_gitlab_registers_the_key_of_private_key_file_and_stores_the_file_ve
     let ssh = match crate::common::git_servers::SshGitServer::start() {
         Ok(ssh) => ssh,
         Err(reason) => {
-            println!("skipped: {reason}");
+            crate::common::skip(&reason);
             return;
         }
     };
@@ -756,7 +756,7 @@ fn bootstrap_gitlab_refuses_an_encrypted_private_key_file_before_any_request(bac
         .arg(&key_path)
         .status();
     if !generated.is_ok_and(|s| s.success()) {
-        println!("skipped: ssh-keygen is not installed");
+        crate::common::skip("ssh-keygen is not installed");
         return;
     }
     let cluster = Cluster::empty_on(backend);

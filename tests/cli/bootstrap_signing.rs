@@ -20,7 +20,7 @@ const EMAIL: &str = "flux@example.com";
 pub(crate) fn have(tool: &str) -> bool {
     let found = Command::new(tool).arg("--version").output().is_ok();
     if !found {
-        println!("skipped: {tool} is not installed");
+        crate::common::skip(&format!("{tool} is not installed"));
     }
     found
 }

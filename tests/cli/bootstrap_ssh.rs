@@ -14,7 +14,7 @@ fn bootstrap_git_over_ssh_reaches_healthy_components_and_a_rerun_commits_nothing
     let server = match SshGitServer::start() {
         Ok(server) => server,
         Err(reason) => {
-            println!("skipped: {reason}");
+            crate::common::skip(&reason);
             return;
         }
     };
@@ -137,7 +137,7 @@ fn rsa_only_server() -> Option<(SshGitServer, std::path::PathBuf, std::path::Pat
     let server = match SshGitServer::start_with_host_key("rsa", Some("rsa-sha2-512,rsa-sha2-256")) {
         Ok(server) => server,
         Err(reason) => {
-            println!("skipped: {reason}");
+            crate::common::skip(&reason);
             return None;
         }
     };
@@ -214,7 +214,7 @@ fn bootstrap_rejects_unknown_host_key_algorithms_before_connecting() {
         .arg(&key_path)
         .status();
     if !status.is_ok_and(|s| s.success()) {
-        println!("skipped: ssh-keygen is not installed");
+        crate::common::skip("ssh-keygen is not installed");
         return;
     }
     // Anything connecting would show up here.

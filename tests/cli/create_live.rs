@@ -781,7 +781,7 @@ fn ssh_sources_show_the_deploy_key_and_need_confirmation(backend: Backend) {
     let server = match SshGitServer::start() {
         Ok(server) => server,
         Err(reason) => {
-            eprintln!("skipped: {reason}");
+            crate::common::skip(&reason);
             return;
         }
     };

@@ -98,7 +98,7 @@ fn cert_pair(dir: &Path) -> Option<(String, String)> {
 fn tls_secret_checks_the_pair_and_has_no_trailing_blank_line() {
     let dir = tempfile::tempdir().unwrap();
     let Some((cert, key)) = cert_pair(dir.path()) else {
-        println!("skipped: openssl is not available to make a certificate");
+        crate::common::skip("openssl is not available to make a certificate");
         return;
     };
     let ca = dir.path().join("ca.pem");
@@ -334,7 +334,7 @@ fn git_ssh_secret_generates_keys_openssh_can_load() {
         let public = &data["identity.pub"];
         assert!(public.ends_with('\n'), "{flags}");
         if !ssh_keygen_available() {
-            println!("skipped the OpenSSH check: ssh-keygen is not installed");
+            crate::common::skip("the OpenSSH check: ssh-keygen is not installed");
             continue;
         }
         match ssh_keygen_public(dir.path(), identity) {

@@ -260,7 +260,7 @@ fn export_is_accepted_by_kubectl_kustomize() {
         .output()
         .is_err()
     {
-        eprintln!("skipped: kubectl not found on PATH");
+        crate::common::skip("kubectl not found on PATH");
         return;
     }
     let dir = tempfile::tempdir().unwrap();
@@ -362,7 +362,7 @@ fn python_comparison_tool_agrees_when_available() {
         .args(["-c", "import yaml"])
         .status();
     if !probe.is_ok_and(|s| s.success()) || !Path::new(&tool).is_file() {
-        eprintln!("skipped: python3 with PyYAML not available");
+        crate::common::skip("python3 with PyYAML not available");
         return;
     }
     let dir = tempfile::tempdir().unwrap();

@@ -31,3 +31,28 @@ mod logs;
 mod terminal;
 mod uninstall;
 mod version;
+
+/// A file in tests/cli that no `mod` line names compiles nowhere and its
+/// tests never run; nothing else would notice.
+#[test]
+fn every_test_file_is_a_declared_module() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/cli");
+    let main = std::fs::read_to_string(dir.join("main.rs")).unwrap();
+    let mut checked = 0;
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let path = entry.unwrap().path();
+        let name = match path.file_stem().and_then(|s| s.to_str()) {
+            Some(name) if path.is_dir() || path.extension().is_some_and(|e| e == "rs") => name,
+            _ => continue,
+        };
+        if name == "main" {
+            continue;
+        }
+        assert!(
+            main.lines().any(|l| l == format!("mod {name};")),
+            "tests/cli/{name} is not declared in tests/cli/main.rs"
+        );
+        checked += 1;
+    }
+    assert!(checked > 20, "only {checked} test modules found");
+}

@@ -44,7 +44,7 @@ fn the_binary_needs_only_the_c_library_at_run_time() {
         .arg(assert_cmd::cargo::cargo_bin("flux"))
         .output()
     else {
-        println!("skipped: ldd is not installed");
+        crate::common::skip("ldd is not installed");
         return;
     };
     let libraries = String::from_utf8_lossy(&output.stdout);
