@@ -17,10 +17,12 @@ const PAGE_SIZE: u32 = 500;
 #[derive(Debug, thiserror::Error)]
 pub enum ObjectError {
     #[error(
-        "no matches for kind \"{kind}\" in version \"{api_version}\": the Flux CRDs are not installed; run 'flux install' (or 'flux check' to see what is missing)"
+        "no matches for kind \"{kind}\" in version \"{api_version}\": {}",
+        install_hint(group)
     )]
     KindNotInstalled {
         kind: &'static str,
+        group: &'static str,
         api_version: String,
     },
     #[error("{resource} \"{name}\" not found")]
@@ -58,6 +60,23 @@ pub enum ObjectError {
     },
 }
 
+/// What installs the CRD of a kind in `group`: the image automation and
+/// artifact generator kinds come with optional controllers, which a plain
+/// `flux install` leaves out.
+fn install_hint(group: &str) -> &'static str {
+    match group {
+        "image.toolkit.fluxcd.io" => {
+            "the image automation CRDs are not installed; run 'flux install --components-extra=image-reflector-controller,image-automation-controller'"
+        }
+        "source.extensions.fluxcd.io" => {
+            "the source-watcher CRDs are not installed; run 'flux install --components-extra=source-watcher'"
+        }
+        _ => {
+            "the Flux CRDs are not installed; run 'flux install' (or 'flux check' to see what is missing)"
+        }
+    }
+}
+
 impl ObjectError {
     /// Errors that retrying cannot fix.
     pub fn is_permanent(&self) -> bool {
@@ -87,6 +106,7 @@ impl ObjectError {
                 }
                 404 => Self::KindNotInstalled {
                     kind: spec.kind,
+                    group: spec.group,
                     api_version: spec.api_version(),
                 },
                 _ => Self::Api(status.message),
@@ -326,6 +346,39 @@ mod tests {
                 .with_code(code)
                 .boxed(),
         )
+    }
+
+    #[test]
+    fn a_missing_crd_is_explained_with_the_install_that_brings_it() {
+        let missing = || {
+            api_error(
+                404,
+                "NotFound",
+                "the server could not find the requested resource",
+            )
+        };
+        let image = crate::kinds::by_kind("ImageRepository").unwrap();
+        let err = ObjectError::from_kube(image, None, missing());
+        assert!(
+            err.to_string().ends_with(
+                "run 'flux install --components-extra=image-reflector-controller,image-automation-controller'"
+            ),
+            "{err}"
+        );
+        let generator = crate::kinds::by_kind("ArtifactGenerator").unwrap();
+        let err = ObjectError::from_kube(generator, None, missing());
+        assert!(
+            err.to_string()
+                .contains("--components-extra=source-watcher"),
+            "{err}"
+        );
+        let kustomization = crate::kinds::by_kind("Kustomization").unwrap();
+        let err = ObjectError::from_kube(kustomization, None, missing());
+        assert!(
+            err.to_string()
+                .contains("the Flux CRDs are not installed; run 'flux install'"),
+            "{err}"
+        );
     }
 
     #[test]
