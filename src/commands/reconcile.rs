@@ -42,6 +42,20 @@ struct Options {
     with_source: bool,
     force: bool,
     reset: bool,
+    /// Several objects run at once: each line names its object, where
+    /// upstream's single-object lines name only the kind.
+    named: bool,
+}
+
+impl Options {
+    /// `Kustomization`, or `Kustomization apps` when lines must be told apart.
+    fn subject(&self, spec: &KindSpec, name: &str) -> String {
+        if self.named {
+            format!("{} {name}", spec.kind)
+        } else {
+            spec.kind.to_string()
+        }
+    }
 }
 
 type Step<'a> = Pin<Box<dyn Future<Output = anyhow::Result<()>> + 'a>>;
@@ -74,6 +88,7 @@ fn reconcile_object<'a>(
                 with_source: nested,
                 force: false,
                 reset: false,
+                named: options.named,
             };
             reconcile_object(ctx, source, source_ns, source_name, nested).await?;
         }
@@ -94,9 +109,10 @@ fn reconcile_object<'a>(
             &request_patch(&request_token(), force, reset),
         )
         .await?;
-        ctx.printer.success(&format!("{} annotated", spec.kind));
+        let subject = options.subject(spec, &name);
+        ctx.printer.success(&format!("{subject} annotated"));
         ctx.printer
-            .waiting(&format!("waiting for {} reconciliation", spec.kind));
+            .waiting(&format!("waiting for {subject} reconciliation"));
         let done = objects::wait_for(spec, &api, &namespace, &name, ctx.global.timeout, |o| {
             kinds::reconcile_progress(o, &handled_before)
         })
@@ -114,7 +130,12 @@ fn reconcile_object<'a>(
         let success = spec
             .reconcile_success
             .expect("reconcilable kinds have a success message");
-        ctx.printer.success(&success(&done));
+        let line = success(&done);
+        if options.named {
+            ctx.printer.success(&format!("{subject}: {line}"));
+        } else {
+            ctx.printer.success(&line);
+        }
         Ok(())
     })
 }
@@ -209,6 +230,7 @@ pub async fn run(ctx: &Ctx, command: &ReconcileCommand) -> anyhow::Result<ExitSt
         with_source: args.with_source,
         force: args.force,
         reset: args.reset,
+        named: names.len() > 1,
     };
     if let [name] = names.as_slice() {
         reconcile_object(ctx, spec, namespace, name.clone(), options).await?;

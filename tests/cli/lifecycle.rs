@@ -242,17 +242,21 @@ fn several_names_reconcile_concurrently(backend: Backend) {
     ));
     let out = cluster.flux(&["reconcile", "ks", "tkfg", "second", "-n", NS]);
     assert_eq!(out.code, 0, "{}", out.stderr);
-    assert_eq!(
-        out.stderr.matches("✔ applied revision 6.3.5@sha1:").count(),
-        2,
-        "{}",
-        out.stderr
-    );
+    // Run at once, each line names its object so the two can be told apart.
+    for name in ["tkfg", "second"] {
+        for line in [
+            format!("✔ Kustomization {name} annotated"),
+            format!("◎ waiting for Kustomization {name} reconciliation"),
+            format!("✔ Kustomization {name}: applied revision 6.3.5@sha1:"),
+        ] {
+            assert!(out.stderr.contains(&line), "{line} missing: {}", out.stderr);
+        }
+    }
     let out = cluster.flux(&["reconcile", "ks", "--all", "-n", NS]);
     assert_eq!(out.code, 0, "{}", out.stderr);
-    assert_eq!(
-        out.stderr.matches("✔ Kustomization annotated").count(),
-        2,
+    assert!(
+        out.stderr.contains("✔ Kustomization second annotated")
+            && out.stderr.contains("✔ Kustomization tkfg annotated"),
         "{}",
         out.stderr
     );
