@@ -82,13 +82,17 @@ where
         }
     };
     let timeout = ctx.global.timeout;
+    // Waits end at ctx.deadline with their own lines; this backstop, a
+    // moment later, ends anything else that is still running.
+    let backstop = ctx.deadline + std::time::Duration::from_secs(1);
     let outcome = runtime.block_on(async {
         tokio::select! {
-            result = tokio::time::timeout(timeout, dispatch(&ctx, command)) => Some(result.unwrap_or_else(|_| {
-                Err(anyhow::anyhow!(
-                    "timed out: the operation did not finish within {} (raise it with --timeout)",
+            result = tokio::time::timeout_at(backstop, dispatch(&ctx, command)) => Some(result.unwrap_or_else(|_| {
+                printer.warning(&format!(
+                    "the operation did not finish within {}; raise --timeout to wait longer",
                     duration::GoDuration::new(timeout)
-                ))
+                ));
+                Err(anyhow::anyhow!("context deadline exceeded"))
             })),
             _ = tokio::signal::ctrl_c() => None,
         }
@@ -99,6 +103,13 @@ where
         Some(Ok(status)) => status,
         Some(Err(err)) if is_broken_pipe(&err) => ExitStatus::Success,
         Some(Err(err)) => {
+            let detail = err
+                .chain()
+                .find_map(|cause| cause.downcast_ref::<cluster::objects::ObjectError>())
+                .and_then(cluster::objects::ObjectError::timeout_detail);
+            if let Some(detail) = detail {
+                printer.warning(&detail);
+            }
             printer.failure(&format!("{err:#}"));
             ExitStatus::Failure
         }

@@ -37,12 +37,16 @@ pub enum ObjectError {
     Api(String),
     #[error("unable to reach the Kubernetes API server: {0}")]
     Unreachable(String),
-    #[error("timed out after {timeout} waiting for {kind} {namespace}/{name}{last_error}")]
+    /// Upstream's words, which scripts match; [`ObjectError::timeout_detail`]
+    /// says what was waited for and the object's last state.
+    #[error("context deadline exceeded")]
     Timeout {
         kind: &'static str,
         namespace: String,
         name: String,
-        timeout: String,
+        /// ` (last status: Ready=False ReasonX: message)` or empty.
+        last_status: String,
+        /// ` (last error: …)` or empty.
         last_error: String,
     },
     #[error("{kind} {namespace}/{name} was deleted while waiting for it")]
@@ -78,6 +82,23 @@ fn install_hint(group: &str) -> &'static str {
 }
 
 impl ObjectError {
+    /// For a time-out: what was waited for, how the object last looked and
+    /// what to do, for a line of its own before upstream's error line.
+    pub fn timeout_detail(&self) -> Option<String> {
+        match self {
+            Self::Timeout {
+                kind,
+                namespace,
+                name,
+                last_status,
+                last_error,
+            } => Some(format!(
+                "gave up waiting for {kind} {namespace}/{name}{last_status}{last_error}; raise --timeout to wait longer"
+            )),
+            _ => None,
+        }
+    }
+
     /// Errors that retrying cannot fix.
     pub fn is_permanent(&self) -> bool {
         matches!(
@@ -279,6 +300,7 @@ pub async fn wait_for(
     let config = watcher::Config::default().fields(&format!("metadata.name={name}"));
     let mut stream = watcher::watcher(api.clone(), config).boxed();
     let mut last_error = None;
+    let mut last_status = String::new();
     let wait = async {
         let mut backoff = Duration::from_millis(100);
         loop {
@@ -287,6 +309,7 @@ pub async fn wait_for(
                 Some(Ok(Event::Apply(object) | Event::InitApply(object))) => {
                     backoff = Duration::from_millis(100);
                     let value = to_value(object);
+                    last_status = ready_summary(&value);
                     match check(&value) {
                         Progress::Done => return Ok(value),
                         Progress::Failed(message) => return Err(ObjectError::Failed(message)),
@@ -328,12 +351,30 @@ pub async fn wait_for(
             kind: spec.kind,
             namespace: namespace.into(),
             name: name.into(),
-            timeout: crate::duration::GoDuration::new(timeout).to_string(),
+            last_status,
             last_error: last_error
                 .map(|e| format!(" (last error: {e})"))
                 .unwrap_or_default(),
         })
     })
+}
+
+/// ` (last status: Ready=False Reason: message)` from an object's Ready
+/// condition, or empty when it has none.
+fn ready_summary(object: &Value) -> String {
+    let Some(ready) = crate::kinds::condition(object, "Ready") else {
+        return String::new();
+    };
+    let field = |key: &str| ready[key].as_str().unwrap_or_default().to_string();
+    let mut summary = format!(" (last status: Ready={}", field("status"));
+    for part in [field("reason"), field("message")] {
+        if !part.is_empty() {
+            summary.push(' ');
+            summary.push_str(&part);
+        }
+    }
+    summary.push(')');
+    summary
 }
 
 #[cfg(test)]

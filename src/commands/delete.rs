@@ -52,7 +52,7 @@ pub async fn run(ctx: &Ctx, command: &DeleteCommand) -> anyhow::Result<ExitStatu
                 kind: spec.kind,
                 namespace: namespace.clone(),
                 name: name.clone(),
-                timeout: crate::duration::GoDuration::new(ctx.global.timeout).to_string(),
+                last_status: String::new(),
                 last_error: String::new(),
             })?
             .with_context(|| format!("unable to watch {} {namespace}/{name}", spec.kind))?;

@@ -28,16 +28,27 @@ pub struct Ctx {
     pub global: GlobalOptions,
     pub printer: Printer,
     pub kube: ClientFactory,
+    /// When `--timeout` runs out for the whole command.
+    pub deadline: tokio::time::Instant,
 }
 
 impl Ctx {
     pub fn new(global: GlobalOptions, printer: Printer) -> Self {
         let kube = ClientFactory::new(global.connection.clone());
+        let deadline = tokio::time::Instant::now() + global.timeout;
         Self {
             global,
             printer,
             kube,
+            deadline,
         }
+    }
+
+    /// What is left of `--timeout`: waits use it so they end, with their
+    /// own message, before the command's deadline does.
+    pub fn remaining(&self) -> std::time::Duration {
+        self.deadline
+            .saturating_duration_since(tokio::time::Instant::now())
     }
 }
 

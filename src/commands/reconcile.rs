@@ -113,7 +113,7 @@ fn reconcile_object<'a>(
         ctx.printer.success(&format!("{subject} annotated"));
         ctx.printer
             .waiting(&format!("waiting for {subject} reconciliation"));
-        let done = objects::wait_for(spec, &api, &namespace, &name, ctx.global.timeout, |o| {
+        let done = objects::wait_for(spec, &api, &namespace, &name, ctx.remaining(), |o| {
             kinds::reconcile_progress(o, &handled_before)
         })
         .await?;

@@ -164,7 +164,7 @@ pub async fn resume(ctx: &Ctx, command: &KindCommand<ResumeVerb>) -> anyhow::Res
     let waits = names.iter().map(|name| {
         ctx.printer
             .waiting(&format!("waiting for {} reconciliation", spec.kind));
-        objects::wait_for(spec, &api, &namespace, name, ctx.global.timeout, |o| {
+        objects::wait_for(spec, &api, &namespace, name, ctx.remaining(), |o| {
             kinds::readiness(spec, o)
         })
     });
@@ -179,6 +179,9 @@ pub async fn resume(ctx: &Ctx, command: &KindCommand<ResumeVerb>) -> anyhow::Res
             }
             Err(err) => {
                 failed += 1;
+                if let Some(detail) = err.timeout_detail() {
+                    ctx.printer.warning(&detail);
+                }
                 ctx.printer.failure(&format!(
                     "{} {name} reconciliation failed: {err}",
                     spec.kind

@@ -55,7 +55,7 @@ fn a_short_timeout_bounds_the_whole_command() {
     );
     assert_eq!(
         out.stderr,
-        "✗ timed out: the operation did not finish within 1s (raise it with --timeout)\n"
+        "⚠️ the operation did not finish within 1s; raise --timeout to wait longer\n✗ context deadline exceeded\n"
     );
 }
 

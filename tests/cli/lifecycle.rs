@@ -188,6 +188,37 @@ fn missing_names_are_named_and_fail_the_command(backend: Backend) {
     );
 }
 
+/// With no controller answering, waits end at --timeout with upstream's
+/// lines, after one of ours saying what was waited for.
+fn waits_that_run_out_of_time_end_with_upstreams_lines(backend: Backend) {
+    let cluster = Cluster::start_on(backend, false);
+    let kustomization = |name: &str, suspend: bool| {
+        format!(
+            "apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata:\n  name: {name}\n  namespace: flux-system\nspec:\n  interval: 5m0s\n  path: ./\n  prune: false\n  suspend: {suspend}\n  sourceRef:\n    kind: GitRepository\n    name: none\n"
+        )
+    };
+    cluster.load(&kustomization("waiting", false));
+    cluster.load(&kustomization("paused", true));
+    let out = cluster.flux(&["reconcile", "ks", "waiting", "--timeout", "2s"]);
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert!(
+        out.stderr.ends_with(
+            "◎ waiting for Kustomization reconciliation\n⚠️ gave up waiting for Kustomization flux-system/waiting; raise --timeout to wait longer\n✗ context deadline exceeded\n"
+        ),
+        "{}",
+        out.stderr
+    );
+    let out = cluster.flux(&["resume", "ks", "paused", "--timeout", "2s"]);
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert!(
+        out.stderr.ends_with(
+            "✗ Kustomization paused reconciliation failed: context deadline exceeded\n✗ reconciliation failed for 1 Kustomization(s)\n"
+        ),
+        "{}",
+        out.stderr
+    );
+}
+
 fn reconcile_errors_are_clear(backend: Backend) {
     let repo = repository();
     let (cluster, _git) = cluster_with_kustomization(backend, repo.path());
@@ -365,5 +396,6 @@ on_both_backends!(
     reconcile_errors_are_clear,
     failing_source_exits_with_the_controller_message,
     several_names_reconcile_concurrently,
+    waits_that_run_out_of_time_end_with_upstreams_lines,
     helmrelease_lifecycle_matches_upstream_goldens,
 );

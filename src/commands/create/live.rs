@@ -273,7 +273,7 @@ pub async fn apply_and_wait(
         .waiting(&format!("waiting for {} reconciliation", lines.waiting));
     let api = objects::api(client.clone(), spec, Some(&namespace));
     let last_message = Mutex::new(String::new());
-    let outcome = objects::wait_for(spec, &api, &namespace, &name, ctx.global.timeout, |o| {
+    let outcome = objects::wait_for(spec, &api, &namespace, &name, ctx.remaining(), |o| {
         settled(spec, o, &last_message)
     })
     .await;
