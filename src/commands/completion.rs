@@ -1,10 +1,29 @@
+use std::ffi::{OsStr, OsString};
+use std::sync::OnceLock;
+use std::time::Duration;
+
 use anyhow::Context;
+use clap_complete::engine::{ArgValueCompleter, CompletionCandidate};
+use clap_complete::env::EnvCompleter;
+use kube::api::ListParams;
 
 use crate::cli::{CompletionArgs, Shell};
+use crate::cluster::objects;
 use crate::commands::Ctx;
 use crate::error::ExitStatus;
+use crate::kinds::{Group, KINDS, KindSpec};
+use crate::output::Printer;
+use crate::settings::GlobalOptions;
 
-use clap_complete::env::EnvCompleter;
+/// The verbs whose positional arguments name objects of the kind.
+const NAMING_VERBS: [&str; 6] = ["get", "reconcile", "suspend", "resume", "export", "delete"];
+
+/// How long a completion may wait for the cluster: a shell must not hang.
+const CLUSTER_WAIT: Duration = Duration::from_secs(5);
+
+/// The words of the command line being completed, for the connection flags
+/// (`-n`, `--context`, …) the object-name completer needs.
+static LINE: OnceLock<Vec<OsString>> = OnceLock::new();
 
 /// The environment variable through which the shell asks `flux` for
 /// completions (`COMPLETE=bash flux -- <words>`).
@@ -32,13 +51,161 @@ pub fn script(shell: Shell) -> String {
 pub fn answer_request<I, T>(args: I) -> bool
 where
     I: IntoIterator<Item = T>,
-    T: Into<std::ffi::OsString>,
+    T: Into<OsString>,
 {
+    let args: Vec<OsString> = args.into_iter().map(Into::into).collect();
+    if std::env::var_os(COMPLETE_VAR).is_none_or(|v| v.is_empty()) {
+        return false;
+    }
+    let _ = LINE.set(args.clone());
     let current_dir = std::env::current_dir().ok();
-    clap_complete::env::CompleteEnv::with_factory(crate::cli::command)
+    clap_complete::env::CompleteEnv::with_factory(|| with_name_completers(crate::cli::command()))
         .var(COMPLETE_VAR)
         .try_complete(args, current_dir.as_deref())
         .unwrap_or_else(|e| e.exit())
+}
+
+/// Adds, to the NAME argument of every `flux <verb> [group] <kind>`, a
+/// completer that lists the objects of that kind in the namespace.
+fn with_name_completers(mut root: clap::Command) -> clap::Command {
+    for verb in NAMING_VERBS {
+        root = root.mut_subcommand(verb, |mut verb_command| {
+            let words: Vec<String> = verb_command
+                .get_subcommands()
+                .map(|c| c.get_name().to_string())
+                .collect();
+            for word in words {
+                let group = [Group::Source, Group::Image, Group::Artifact]
+                    .into_iter()
+                    .find(|g| {
+                        g.word() == Some(word.as_str())
+                            || g.get_words().is_some_and(|(w, _)| w == word)
+                    });
+                verb_command = match group {
+                    Some(group) => verb_command.mut_subcommand(&word, |mut group_command| {
+                        let kinds: Vec<String> = group_command
+                            .get_subcommands()
+                            .map(|c| c.get_name().to_string())
+                            .collect();
+                        for kind_word in kinds {
+                            if let Some(kind) = kind_named(group, &kind_word) {
+                                group_command =
+                                    group_command.mut_subcommand(&kind_word, |c| names_of(c, kind));
+                            }
+                        }
+                        group_command
+                    }),
+                    None => match kind_named(Group::None, &word) {
+                        Some(kind) => verb_command.mut_subcommand(&word, |c| names_of(c, kind)),
+                        None => verb_command,
+                    },
+                };
+            }
+            verb_command
+        });
+    }
+    root
+}
+
+fn kind_named(group: Group, word: &str) -> Option<&'static KindSpec> {
+    KINDS
+        .iter()
+        .find(|k| k.cli_group == group && (k.word == word || k.get_word == word))
+}
+
+fn names_of(command: clap::Command, kind: &'static KindSpec) -> clap::Command {
+    if command.get_arguments().all(|a| a.get_id() != "names") {
+        return command;
+    }
+    command.mut_arg("names", |arg| {
+        arg.add(ArgValueCompleter::new(move |current: &OsStr| {
+            object_names(kind, current)
+        }))
+    })
+}
+
+/// Names of `kind`'s objects starting with `current`, in the namespace and
+/// cluster the line's flags select; nothing when the cluster cannot answer
+/// in time (a completion must never fail the shell).
+fn object_names(kind: &'static KindSpec, current: &OsStr) -> Vec<CompletionCandidate> {
+    let prefix = current.to_string_lossy();
+    let Some(global) = line_options() else {
+        return Vec::new();
+    };
+    let Ok(runtime) = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    else {
+        return Vec::new();
+    };
+    let namespace = global.namespace.clone();
+    let factory = crate::cluster::ClientFactory::new(global.connection);
+    let names = runtime.block_on(async {
+        tokio::time::timeout(CLUSTER_WAIT, async {
+            let client = factory.client().await.ok()?;
+            let api = objects::api(client, kind, Some(&namespace));
+            objects::list_names(kind, &api, &namespace, &ListParams::default())
+                .await
+                .ok()
+        })
+        .await
+        .ok()
+        .flatten()
+    });
+    names
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|name| name.starts_with(prefix.as_ref()))
+        .map(CompletionCandidate::new)
+        .collect()
+}
+
+/// The connection options of the line being completed: its words up to
+/// the program's own, parsed as `flux version` would take the global flags.
+fn line_options() -> Option<GlobalOptions> {
+    let words = LINE.get()?;
+    // The shell passes `flux -- flux <words…>`: the line starts after `--`.
+    let line = words.iter().skip_while(|w| *w != "--").skip(2);
+    let mut kept = vec![OsString::from("flux"), "version".into()];
+    let mut line = line.peekable();
+    while let Some(word) = line.next() {
+        let text = word.to_string_lossy();
+        let takes_value = [
+            "-n",
+            "--namespace",
+            "--kubeconfig",
+            "--context",
+            "--cluster",
+            "--user",
+            "--server",
+            "--token",
+        ]
+        .contains(&text.as_ref());
+        let with_value = [
+            "--namespace=",
+            "--kubeconfig=",
+            "--context=",
+            "--cluster=",
+            "--user=",
+            "--server=",
+            "--token=",
+        ]
+        .iter()
+        .any(|p| text.starts_with(p))
+            || (text.starts_with("-n") && text.len() > 2);
+        if takes_value {
+            if let Some(value) = line.next() {
+                kept.push(word.clone());
+                kept.push(value.clone());
+            }
+        } else if with_value {
+            kept.push(word.clone());
+        }
+    }
+    let cli = crate::cli::parse(kept).ok()?;
+    let env_lookup = |key: &str| std::env::var(key).ok();
+    let (printer, _) = Printer::capture();
+    GlobalOptions::resolve(&cli.global, &env_lookup, &printer).ok()
 }
 
 /// Without a shell, the command's help, as upstream prints it (exit 0).
