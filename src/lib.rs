@@ -57,10 +57,7 @@ where
         return write_or_fail(&printer, &commands::version::version_line());
     }
     let Some(command) = &cli.command else {
-        return write_or_fail(
-            &printer,
-            &format!("{}\n", cli::command().render_long_help()),
-        );
+        return write_or_fail(&printer, &cli::help_of(&[]));
     };
     let env_lookup = |key: &str| std::env::var(key).ok();
     let global = match GlobalOptions::resolve(&cli.global, &env_lookup, &printer) {

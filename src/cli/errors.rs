@@ -24,9 +24,13 @@ pub enum Refusal {
 /// [`super::argv`]) to upstream's behaviour.
 pub fn refusal(err: &clap::Error, root: &mut clap::Command, path: &[String]) -> Refusal {
     match err.kind() {
-        ErrorKind::DisplayHelp
-        | ErrorKind::DisplayVersion
-        | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => Refusal::Print {
+        ErrorKind::DisplayHelp | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => {
+            Refusal::Print {
+                stdout: super::help::page(root, path),
+                hint: None,
+            }
+        }
+        ErrorKind::DisplayVersion => Refusal::Print {
             stdout: err.render().to_string(),
             hint: None,
         },
@@ -36,7 +40,7 @@ pub fn refusal(err: &clap::Error, root: &mut clap::Command, path: &[String]) -> 
                 Refusal::Failure(unknown_root_command(root, &word))
             } else {
                 Refusal::Print {
-                    stdout: help_at(root, path),
+                    stdout: super::help::page(root, path),
                     hint: kind_hint(root, path, &word),
                 }
             }
@@ -129,21 +133,6 @@ fn levenshtein(a: &str, b: &str) -> usize {
         }
     }
     row[b.len()]
-}
-
-fn help_at(root: &mut clap::Command, path: &[String]) -> String {
-    fn descend<'a>(command: &'a mut clap::Command, path: &[String]) -> &'a mut clap::Command {
-        match path.split_first() {
-            Some((word, rest)) if command.find_subcommand(word).is_some() => {
-                let sub = command
-                    .find_subcommand_mut(word)
-                    .expect("checked just above");
-                descend(sub, rest)
-            }
-            _ => command,
-        }
-    }
-    format!("{}\n", descend(root, path).render_long_help())
 }
 
 /// `flux reconcile gitrepository`: the word is a kind's name that lives
@@ -279,7 +268,7 @@ mod tests {
         let Refusal::Print { stdout, hint } = refused("get foo") else {
             panic!("get foo was refused")
         };
-        assert!(stdout.contains("Usage: flux get"), "{stdout}");
+        assert!(stdout.contains("Usage:\n  flux get [command]"), "{stdout}");
         assert_eq!(hint, None);
         let Refusal::Print { hint, .. } = refused("reconcile gitrepository x") else {
             panic!("reconcile gitrepository was refused")

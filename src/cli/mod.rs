@@ -8,6 +8,7 @@ mod completion;
 mod create;
 mod errors;
 mod events;
+mod help;
 mod install;
 mod logs;
 pub mod target;
@@ -281,18 +282,11 @@ where
         .map_err(|err| errors::refusal(&err, &mut command, &path))
 }
 
-/// The long help of the command at `path` (`["completion"]`), as `--help`
+/// The help page of the command at `path` (`["completion"]`), as `--help`
 /// prints it.
 pub fn help_of(path: &[&str]) -> String {
-    let mut root = command();
-    root.build();
-    let mut current = &mut root;
-    for word in path {
-        current = current
-            .find_subcommand_mut(word)
-            .expect("help_of names an existing command");
-    }
-    format!("{}\n", current.render_long_help())
+    let path: Vec<String> = path.iter().map(|w| w.to_string()).collect();
+    help::page(&mut command(), &path)
 }
 
 #[cfg(test)]
@@ -379,7 +373,8 @@ mod tests {
     #[test]
     fn every_help_page_states_its_purpose() {
         fn walk(command: &mut clap::Command, path: &str, pages: &mut usize) {
-            let help = command.render_long_help().to_string();
+            let words: Vec<&str> = path.split(' ').skip(1).collect();
+            let help = help_of(&words);
             let first = help.lines().next().unwrap_or_default();
             assert!(
                 !first.is_empty() && !first.starts_with("Usage"),

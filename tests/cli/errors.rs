@@ -117,11 +117,11 @@ fn parser_errors_are_one_line_in_upstreams_words() {
 #[test]
 fn a_group_without_a_known_subcommand_prints_its_help() {
     for (args, usage) in [
-        (&["get", "foo"][..], "Usage: flux get"),
-        (&["completion"], "Usage: flux completion"),
+        (&["get", "foo"][..], "Usage:\n  flux get [command]"),
+        (&["completion"], "Usage:\n  flux completion [shell] [flags]"),
         (
             &["reconcile", "gitrepository", "x"],
-            "Usage: flux reconcile",
+            "Usage:\n  flux reconcile [command]",
         ),
     ] {
         let out = run(args);

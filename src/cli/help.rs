@@ -1,0 +1,213 @@
+//! Help pages in upstream's layout (cobra's sections, pflag's flag lines):
+//! `Usage:` on its own line, `Aliases:`, `Examples:`, `Available
+//! Commands:`, then `Flags:` and `Global Flags:` with Go-style booleans
+//! (`--prune`, not clap's `--prune[=<PRUNE>]`) and typed values
+//! (`--timeout duration`).
+
+use std::fmt::Write;
+
+use clap::{Arg, ArgAction, Command};
+
+/// The help page of the command at `path` under the built `root`.
+pub fn page(root: &mut Command, path: &[String]) -> String {
+    root.build();
+    let mut command: &Command = root;
+    let mut line = vec![root.get_name().to_string()];
+    for word in path {
+        match command.find_subcommand(word) {
+            Some(sub) => {
+                command = sub;
+                line.push(sub.get_name().to_string());
+            }
+            None => break,
+        }
+    }
+    render(command, &line.join(" "))
+}
+
+fn render(command: &Command, line: &str) -> String {
+    let mut out = String::new();
+    if let Some(about) = command.get_long_about().or(command.get_about()) {
+        let _ = writeln!(out, "{}\n", about.to_string().trim_end());
+    }
+    let subcommands: Vec<&Command> = command
+        .get_subcommands()
+        .filter(|c| !c.is_hide_set() && c.get_name() != "help")
+        .collect();
+    let _ = writeln!(out, "Usage:");
+    if command.get_positionals().next().is_some() || subcommands.is_empty() {
+        let positionals: String = command
+            .get_positionals()
+            .filter(|a| !a.is_hide_set())
+            .map(|a| format!(" [{}]", a.get_id().as_str().trim_end_matches('s')))
+            .collect();
+        let _ = writeln!(out, "  {line}{positionals} [flags]");
+    }
+    if !subcommands.is_empty() {
+        let _ = writeln!(out, "  {line} [command]");
+    }
+    out.push('\n');
+    let aliases: Vec<&str> = command.get_visible_aliases().collect();
+    if !aliases.is_empty() {
+        let _ = writeln!(
+            out,
+            "Aliases:\n  {}, {}\n",
+            command.get_name(),
+            aliases.join(", ")
+        );
+    }
+    if let Some(examples) = command.get_after_long_help().or(command.get_after_help()) {
+        let _ = writeln!(out, "{}\n", examples.to_string().trim_end());
+    }
+    if !subcommands.is_empty() {
+        let _ = writeln!(out, "Available Commands:");
+        let width = subcommands
+            .iter()
+            .map(|c| c.get_name().len())
+            .max()
+            .unwrap_or(0);
+        for sub in &subcommands {
+            let about = sub.get_about().map(|a| a.to_string()).unwrap_or_default();
+            let _ = writeln!(out, "  {:width$}  {about}", sub.get_name());
+        }
+        out.push('\n');
+    }
+    let (global, own): (Vec<&Arg>, Vec<&Arg>) = command
+        .get_arguments()
+        .filter(|a| !a.is_positional() && !a.is_hide_set())
+        .partition(|a| a.get_help_heading() == Some("Global Flags"));
+    for (heading, args) in [("Flags", own), ("Global Flags", global)] {
+        if !args.is_empty() {
+            let _ = writeln!(out, "{heading}:\n{}", flag_lines(&args));
+        }
+    }
+    if !subcommands.is_empty() {
+        let _ = writeln!(
+            out,
+            "Use \"{line} [command] --help\" for more information about a command."
+        );
+    }
+    out
+}
+
+/// Whether the flag is a Go-style boolean: `--flag` or `--flag=false`.
+fn is_boolean(arg: &Arg) -> bool {
+    matches!(arg.get_action(), ArgAction::SetTrue | ArgAction::SetFalse)
+        || (arg.is_require_equals_set()
+            && arg
+                .get_num_args()
+                .is_some_and(|range| range.min_values() == 0))
+}
+
+/// pflag's type word for the flag's value.
+fn type_word(arg: &Arg) -> &'static str {
+    let name = arg
+        .get_value_names()
+        .and_then(|names| names.first())
+        .map(|n| n.as_str())
+        .unwrap_or_default();
+    if name == "DURATION" {
+        "duration"
+    } else if matches!(arg.get_action(), ArgAction::Append) || arg.get_value_delimiter().is_some() {
+        "strings"
+    } else if matches!(name, "QPS" | "BURST" | "BITS" | "LINES" | "PORT") {
+        "int"
+    } else {
+        "string"
+    }
+}
+
+fn flag_lines(args: &[&Arg]) -> String {
+    let rows: Vec<(String, String)> = args
+        .iter()
+        .map(|arg| {
+            let short = arg
+                .get_short()
+                .map(|s| format!("-{s}, "))
+                .unwrap_or_else(|| "    ".to_string());
+            let long = arg.get_long().unwrap_or_default();
+            let mut name = format!("  {short}--{long}");
+            let takes_value = !matches!(
+                arg.get_action(),
+                ArgAction::Help | ArgAction::Version | ArgAction::Count
+            ) && !is_boolean(arg);
+            if takes_value {
+                name.push(' ');
+                name.push_str(type_word(arg));
+            }
+            (name, usage(arg, takes_value))
+        })
+        .collect();
+    let width = rows
+        .iter()
+        .map(|(n, _)| n.chars().count())
+        .max()
+        .unwrap_or(0);
+    rows.into_iter()
+        .map(|(name, usage)| {
+            let pad = width - name.chars().count();
+            format!("{name}{}   {usage}\n", " ".repeat(pad))
+        })
+        .collect()
+}
+
+/// The flag's help text with its default as pflag shows it: quoted for
+/// strings, bare for other types, omitted when false or empty.
+fn usage(arg: &Arg, takes_value: bool) -> String {
+    let help = arg
+        .get_long_help()
+        .or(arg.get_help())
+        .map(|h| h.to_string())
+        .unwrap_or_default();
+    let help = help.trim_end_matches('.').replace('\n', " ");
+    let defaults: Vec<String> = arg
+        .get_default_values()
+        .iter()
+        .map(|v| v.to_string_lossy().into_owned())
+        .filter(|v| !v.is_empty() && v != "false")
+        .collect();
+    if defaults.is_empty() || arg.is_hide_default_value_set() {
+        return help;
+    }
+    let shown = match (takes_value, type_word(arg)) {
+        (true, "string") => format!("\"{}\"", defaults.join(",")),
+        (true, "strings") => format!("[{}]", defaults.join(",")),
+        _ => defaults.join(","),
+    };
+    format!("{help} (default {shown})")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn help(line: &str) -> String {
+        let path: Vec<String> = line.split_whitespace().map(str::to_string).collect();
+        page(&mut crate::cli::command(), &path)
+    }
+
+    #[test]
+    fn booleans_are_bare_and_values_are_typed() {
+        let page = help("reconcile ks");
+        assert!(page.starts_with("Ask the controller to reconcile Kustomization objects now\n\nUsage:\n  flux reconcile kustomization [name] [flags]\n\nAliases:\n  kustomization, ks\n"), "{page}");
+        assert!(page.contains("\n      --with-source "), "{page}");
+        assert!(!page.contains("[="), "{page}");
+        assert!(page.contains("  -n, --namespace string "), "{page}");
+        assert!(page.contains("      --timeout duration "), "{page}");
+        assert!(page.contains("(default 5m0s)"), "{page}");
+        let flags = page.find("\nFlags:\n").unwrap();
+        let global = page.find("\nGlobal Flags:\n").unwrap();
+        assert!(flags < global, "{page}");
+    }
+
+    #[test]
+    fn groups_list_their_commands() {
+        let page = help("get");
+        assert!(page.contains("Usage:\n  flux get [command]\n"), "{page}");
+        assert!(page.contains("Available Commands:\n"), "{page}");
+        assert!(page.contains("  kustomizations "), "{page}");
+        assert!(page.ends_with(
+            "Use \"flux get [command] --help\" for more information about a command.\n"
+        ));
+    }
+}
