@@ -73,7 +73,7 @@ fn page(cmd: &Command, path: &[&str]) -> String {
         .get_arguments()
         .filter(|a| !a.is_positional() && !a.is_hide_set())
         .partition(|a| a.is_global_set());
-    for (heading, args) in [("Options", local), ("Global options", global)] {
+    for (heading, args) in [("Flags", local), ("Global Flags", global)] {
         if args.is_empty() {
             continue;
         }
@@ -166,6 +166,6 @@ mod tests {
             .unwrap()
             .1;
         assert!(install.contains("`--components-extra`"));
-        assert!(install.contains("## Global options"));
+        assert!(install.contains("## Global Flags"));
     }
 }

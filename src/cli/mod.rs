@@ -40,6 +40,30 @@ pub use version::{VersionArgs, VersionOutput};
 
 use crate::duration::GoDuration;
 
+const ROOT_EXAMPLES: &str = "Examples:
+  # Check that the cluster can run Flux
+  flux check --pre
+
+  # Install the controllers, or print their manifests without a cluster
+  flux install
+  flux install --export > gotk-components.yaml
+
+  # Sync the cluster from a Git repository that Flux also keeps itself in
+  flux bootstrap git --url=ssh://git@example.com/fleet.git --path=clusters/prod
+
+  # Show what is reconciled and how it went
+  flux get all --all-namespaces
+
+  # Apply a new commit now instead of at the next interval
+  flux reconcile kustomization flux-system --with-source
+
+  # Pause and resume a HelmRelease during maintenance
+  flux suspend helmrelease podinfo
+  flux resume helmrelease podinfo
+
+  # Read the controllers' errors of the last hour
+  flux logs --level=error --since=1h";
+
 /// Command line interface for Flux, the GitOps toolkit for Kubernetes.
 #[derive(Debug, Parser)]
 #[command(
@@ -47,7 +71,8 @@ use crate::duration::GoDuration;
     disable_version_flag = true,
     disable_help_subcommand = false,
     propagate_version = false,
-    max_term_width = 100
+    max_term_width = 100,
+    after_help = ROOT_EXAMPLES
 )]
 pub struct Cli {
     /// Print the CLI version and exit.
@@ -206,8 +231,14 @@ pub enum Command {
     /// we adapt to new features and/or find better ways to facilitate what it does.
     Events(EventsArgs),
     /// Print the version of the CLI and of the Flux components.
+    #[command(
+        after_help = "Examples:\n  # The CLI's version only, without a cluster\n  flux version --client\n\n  # The controllers' versions in the cluster, as JSON\n  flux version -o json"
+    )]
     Version(VersionArgs),
     /// Generate shell completion scripts.
+    #[command(
+        after_help = "Examples:\n  # Load completions into the current bash session\n  source <(flux completion bash)\n\n  # Install them for zsh\n  flux completion zsh > \"${fpath[1]}/_flux\""
+    )]
     Completion(CompletionArgs),
     /// Create or update sources, workloads, notifications, image automation, secrets and tenants.
     Create(Box<CreateArgs>),
@@ -372,7 +403,12 @@ mod tests {
     /// doc comment ("Arguments of `flux reconcile <kind>`") leaks into it.
     #[test]
     fn every_help_page_states_its_purpose() {
-        fn walk(command: &mut clap::Command, path: &str, pages: &mut usize) {
+        fn walk(
+            command: &mut clap::Command,
+            path: &str,
+            pages: &mut usize,
+            missing_examples: &mut usize,
+        ) {
             let words: Vec<&str> = path.split(' ').skip(1).collect();
             let help = help_of(&words);
             let first = help.lines().next().unwrap_or_default();
@@ -384,6 +420,11 @@ mod tests {
                 assert!(!first.contains(internal), "{path}: {first}");
             }
             assert!(!help.contains("\nOptions:\n"), "{path}: clap's heading");
+            let leaf = command.get_subcommands().all(|c| c.get_name() == "help");
+            if leaf && !help.contains("\nExamples:\n") {
+                eprintln!("{path}: no examples");
+                *missing_examples += 1;
+            }
             *pages += 1;
             let names: Vec<String> = command
                 .get_subcommands()
@@ -392,14 +433,18 @@ mod tests {
                 .collect();
             for name in names {
                 let sub = command.find_subcommand_mut(&name).unwrap();
-                walk(sub, &format!("{path} {name}"), pages);
+                walk(sub, &format!("{path} {name}"), pages, missing_examples);
             }
         }
         let mut root = command();
         root.build();
-        let mut pages = 0;
-        walk(&mut root, "flux", &mut pages);
+        let (mut pages, mut missing_examples) = (0, 0);
+        walk(&mut root, "flux", &mut pages, &mut missing_examples);
         assert!(pages > 140, "{pages} help pages");
+        assert_eq!(
+            missing_examples, 0,
+            "commands without examples (listed above)"
+        );
     }
 
     #[test]

@@ -25,6 +25,9 @@ pub trait Verb {
     fn inapplicable_flags(_kind: &KindSpec) -> &'static [&'static str] {
         &[]
     }
+    /// Example lines for `flux <verb> <words>`: pairs of what it does and
+    /// the command line after `flux <verb> <words>`.
+    fn examples(kind: &KindSpec) -> Vec<(String, String)>;
 }
 
 /// What the kind words selected.
@@ -79,14 +82,39 @@ fn with_args<V: Verb>(command: Command, about: String) -> Command {
     V::Args::augment_args(command).about(about).long_about(None)
 }
 
-fn all_command<V: Verb>(about: &'static str) -> Command {
-    with_args::<V>(Command::new("all"), about.to_string())
+/// `all` of `flux get [group]`; `words` addresses it (`get sources all`).
+fn all_command<V: Verb>(about: &'static str, words: &str) -> Command {
+    let examples = format!(
+        "Examples:\n  # {about}, in the flux-system namespace\n  flux {words}\n\n  # The same across every namespace\n  flux {words} --all-namespaces"
+    );
+    with_args::<V>(Command::new("all").after_help(examples), about.to_string())
+}
+
+/// The words after `flux` that address `kind` with this verb.
+fn command_words<V: Verb>(kind: &KindSpec) -> String {
+    let mut words = vec![V::TITLE.to_lowercase()];
+    if let Some((group, _)) = group_words::<V>(kind.cli_group) {
+        words.push(group.to_string());
+    }
+    words.push(kind_words::<V>(kind).0.to_string());
+    words.join(" ")
+}
+
+fn examples_text<V: Verb>(kind: &KindSpec) -> String {
+    let line = command_words::<V>(kind);
+    let examples: Vec<String> = V::examples(kind)
+        .into_iter()
+        .map(|(what, args)| format!("  # {what}\n  flux {line}{args}"))
+        .collect();
+    format!("Examples:\n{}", examples.join("\n\n"))
 }
 
 fn kind_command<V: Verb>(kind: &'static KindSpec) -> Command {
     let (word, aliases) = kind_words::<V>(kind);
     let mut command = with_args::<V>(
-        Command::new(word).visible_aliases(aliases.iter().copied()),
+        Command::new(word)
+            .visible_aliases(aliases.iter().copied())
+            .after_help(examples_text::<V>(kind)),
         V::about(kind),
     );
     for flag in V::inapplicable_flags(kind) {
@@ -140,7 +168,8 @@ impl<V: Verb> FromArgMatches for KindCommand<V> {
 impl<V: Verb> Subcommand for KindCommand<V> {
     fn augment_subcommands(mut cmd: Command) -> Command {
         if V::LISTS {
-            cmd = cmd.subcommand(all_command::<V>("All Flux objects of every kind"));
+            let words = format!("{} all", V::TITLE.to_lowercase());
+            cmd = cmd.subcommand(all_command::<V>("All Flux objects of every kind", &words));
         }
         for group in GROUPS {
             let kinds: Vec<_> = KINDS
@@ -157,8 +186,11 @@ impl<V: Verb> Subcommand for KindCommand<V> {
                 .subcommand_required(true)
                 .arg_required_else_help(true);
             if V::LISTS {
-                group_cmd =
-                    group_cmd.subcommand(all_command::<V>("Objects of every kind in this group"));
+                let words = format!("{} {word} all", V::TITLE.to_lowercase());
+                group_cmd = group_cmd.subcommand(all_command::<V>(
+                    "Objects of every kind in this group",
+                    &words,
+                ));
             }
             for kind in kinds {
                 group_cmd = group_cmd.subcommand(kind_command::<V>(kind));

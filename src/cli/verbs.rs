@@ -76,6 +76,29 @@ impl Verb for GetVerb {
         format!("Get {} objects and their status", kind.kind)
     }
 
+    fn examples(kind: &KindSpec) -> Vec<(String, String)> {
+        vec![
+            (
+                format!(
+                    "List the {} objects in the flux-system namespace",
+                    kind.kind
+                ),
+                String::new(),
+            ),
+            (
+                format!(
+                    "List the {} objects of every namespace that are not ready",
+                    kind.kind
+                ),
+                " --all-namespaces --status-selector ready=false".into(),
+            ),
+            (
+                format!("Print one {} as YAML", kind.kind),
+                " podinfo -o yaml".into(),
+            ),
+        ]
+    }
+
     fn inapplicable_flags(kind: &KindSpec) -> &'static [&'static str] {
         if kind.show_source {
             &[]
@@ -136,6 +159,26 @@ impl Verb for ReconcileVerb {
         format!("Ask the controller to reconcile {} objects now", kind.kind)
     }
 
+    fn examples(kind: &KindSpec) -> Vec<(String, String)> {
+        let mut examples = vec![(
+            format!("Reconcile a {} now and wait until it is done", kind.kind),
+            " podinfo".to_string(),
+        )];
+        if kind.with_source.is_some() {
+            examples.push((
+                "Fetch its source first, then reconcile it".into(),
+                " podinfo --with-source".into(),
+            ));
+        }
+        if kind.forceable {
+            examples.push((
+                "Force a one-off install or upgrade".into(),
+                " podinfo --force".into(),
+            ));
+        }
+        examples
+    }
+
     fn inapplicable_flags(kind: &KindSpec) -> &'static [&'static str] {
         match (kind.with_source.is_some(), kind.forceable) {
             (true, true) => &[],
@@ -177,6 +220,19 @@ impl Verb for SuspendVerb {
     fn about(kind: &KindSpec) -> String {
         format!("Stop reconciling {} objects", kind.kind)
     }
+
+    fn examples(kind: &KindSpec) -> Vec<(String, String)> {
+        vec![
+            (
+                format!("Stop reconciling one {}", kind.kind),
+                " podinfo".into(),
+            ),
+            (
+                format!("Stop reconciling every {} in the apps namespace", kind.kind),
+                " --all -n apps".into(),
+            ),
+        ]
+    }
 }
 
 /// Suspend the reconciliation of objects.
@@ -214,6 +270,22 @@ impl Verb for ResumeVerb {
 
     fn about(kind: &KindSpec) -> String {
         format!("Resume reconciling suspended {} objects", kind.kind)
+    }
+
+    fn examples(kind: &KindSpec) -> Vec<(String, String)> {
+        vec![
+            (
+                format!("Resume one {} and wait until it is ready", kind.kind),
+                " podinfo".into(),
+            ),
+            (
+                format!(
+                    "Resume every {} in the namespace without waiting",
+                    kind.kind
+                ),
+                " --all --wait=false".into(),
+            ),
+        ]
     }
 }
 
@@ -256,6 +328,19 @@ impl Verb for ExportVerb {
             kind.kind
         )
     }
+
+    fn examples(kind: &KindSpec) -> Vec<(String, String)> {
+        vec![
+            (
+                format!(
+                    "Print every {} of the namespace, ready to commit",
+                    kind.kind
+                ),
+                " --all > objects.yaml".into(),
+            ),
+            (format!("Print one {}", kind.kind), " podinfo".into()),
+        ]
+    }
 }
 
 /// Print objects as YAML, ready to be committed to Git.
@@ -293,6 +378,22 @@ impl Verb for DeleteVerb {
 
     fn about(kind: &KindSpec) -> String {
         format!("Delete {} objects", kind.kind)
+    }
+
+    fn examples(kind: &KindSpec) -> Vec<(String, String)> {
+        vec![
+            (
+                format!("Delete a {} after confirming", kind.kind),
+                " podinfo".into(),
+            ),
+            (
+                format!(
+                    "Delete a {} without asking and wait until it is gone",
+                    kind.kind
+                ),
+                " podinfo --silent --wait".into(),
+            ),
+        ]
     }
 }
 
