@@ -166,6 +166,10 @@ pub struct GlobalArgs {
     #[arg(long, global = true, num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false", value_parser = go_bool)]
     pub disable_compression: bool,
 
+    /// Accepted for compatibility with upstream scripts; flux-rs keeps no discovery cache on disk.
+    #[arg(long, global = true, value_name = "PATH")]
+    pub cache_dir: Option<String>,
+
     /// Accepted for compatibility with upstream scripts; flux-rs does not throttle requests.
     #[arg(long, global = true, default_value_t = 50.0, value_name = "QPS")]
     pub kube_api_qps: f32,

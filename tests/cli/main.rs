@@ -28,6 +28,7 @@ mod install;
 mod install_live;
 mod lifecycle;
 mod logs;
+mod parity;
 mod terminal;
 mod uninstall;
 mod version;
