@@ -1,0 +1,581 @@
+//! Patches: strategic merge (`patchesStrategicMerge`, `patches`) and JSON
+//! 6902 (`patchesJson6902`, `patches`), with target selection.
+
+use crate::error::{Error, Result};
+use crate::kustomization::{Patch, Target};
+use crate::resource::{Resource, ResourceList, split_api_version};
+use crate::target::{Loader, parse_yaml};
+use crate::yaml::{Map, Value};
+use std::path::Path;
+
+fn bad(l: &Loader, message: String) -> Error {
+    Error::Kustomization {
+        path: l.file.clone(),
+        message,
+    }
+}
+
+/// The patch text of a `patches`/`patchesJson6902` entry (inline or from its file).
+fn patch_text(l: &Loader, p: &Patch) -> Result<(std::path::PathBuf, String)> {
+    match (&p.patch, &p.path) {
+        (Some(t), _) => Ok((l.file.clone(), t.clone())),
+        (None, Some(path)) => l.read_text(path),
+        (None, None) => Err(bad(l, "a patch needs `path` or `patch`".into())),
+    }
+}
+
+/// `patchesStrategicMerge` entry: a file name, or an inline patch.
+pub(crate) fn apply_strategic_merge_file(
+    l: &Loader,
+    entry: &str,
+    list: &mut ResourceList,
+) -> Result<()> {
+    let looks_inline = entry.contains('\n') || entry.trim_start().starts_with('{');
+    let (path, text) = if looks_inline {
+        (l.file.clone(), entry.to_string())
+    } else {
+        l.read_text(entry)?
+    };
+    for doc in parse_yaml(&path, &text)? {
+        if matches!(doc, Value::Null) {
+            continue;
+        }
+        apply_smp(l, &path, &doc, None, list)?;
+    }
+    Ok(())
+}
+
+/// A `patches` entry: JSON 6902 if the text is a list of operations, else strategic merge.
+pub(crate) fn apply_patch(l: &Loader, p: &Patch, list: &mut ResourceList) -> Result<()> {
+    let (path, text) = patch_text(l, p)?;
+    let docs = parse_yaml(&path, &text)?;
+    if let [Value::Seq(ops)] = docs.as_slice() {
+        let Some(t) = &p.target else {
+            return Err(bad(l, "a JSON 6902 patch needs a `target`".into()));
+        };
+        let idx: Vec<usize> = select(list, t, l)?;
+        if idx.is_empty() {
+            return Ok(());
+        }
+        for i in idx {
+            apply_json6902(&path, ops, &mut list.items[i].obj)?;
+        }
+        return Ok(());
+    }
+    for doc in docs {
+        if matches!(doc, Value::Null) {
+            continue;
+        }
+        apply_smp(l, &path, &doc, p.target.as_ref(), list)?;
+    }
+    Ok(())
+}
+
+/// A `patchesJson6902` entry.
+pub(crate) fn apply_json6902_entry(l: &Loader, p: &Patch, list: &mut ResourceList) -> Result<()> {
+    let (path, text) = patch_text(l, p)?;
+    let docs = parse_yaml(&path, &text)?;
+    let ops = match docs.as_slice() {
+        [Value::Seq(ops)] => ops.clone(),
+        _ => {
+            return Err(Error::Resource {
+                path,
+                message: "a JSON 6902 patch must be a list of operations".into(),
+            });
+        }
+    };
+    let t = p.target.as_ref().expect("checked when parsing");
+    for i in select(list, t, l)? {
+        apply_json6902(&path, &ops, &mut list.items[i].obj)?;
+    }
+    Ok(())
+}
+
+fn regex_match(pattern: &str, s: &str) -> bool {
+    // kustomize anchors target names/kinds as regular expressions; we support
+    // the common forms: literal names, `.*` wildcards and `a|b` alternatives.
+    if pattern.contains('|') && !pattern.contains('(') {
+        return pattern.split('|').any(|p| regex_match(p, s));
+    }
+    if !pattern.contains(['.', '*', '^', '$', '[', '(', '+', '?']) {
+        return pattern == s;
+    }
+    let p = pattern.trim_start_matches('^').trim_end_matches('$');
+    wildcard(p.as_bytes(), s.as_bytes())
+}
+
+/// Matches a pattern where `.*` is any text, `.` any character; other characters literal.
+fn wildcard(p: &[u8], s: &[u8]) -> bool {
+    if p.is_empty() {
+        return s.is_empty();
+    }
+    if p.len() >= 2 && p[0] == b'.' && p[1] == b'*' {
+        return (0..=s.len()).any(|i| wildcard(&p[2..], &s[i..]));
+    }
+    if p[0] == b'\\' && p.len() >= 2 {
+        return !s.is_empty() && s[0] == p[1] && wildcard(&p[2..], &s[1..]);
+    }
+    !s.is_empty() && (p[0] == b'.' || p[0] == s[0]) && wildcard(&p[1..], &s[1..])
+}
+
+/// Parses and evaluates a Kubernetes label selector against a mapping.
+pub(crate) fn selector_matches(
+    sel: &str,
+    labels: Option<&Map>,
+) -> std::result::Result<bool, String> {
+    let get = |k: &str| labels.and_then(|m| m.get(k)).and_then(Value::scalar_string);
+    // Split on commas that are not inside parentheses.
+    let mut terms = Vec::new();
+    let (mut depth, mut cur) = (0, String::new());
+    for c in sel.chars() {
+        match c {
+            '(' => depth += 1,
+            ')' => depth -= 1,
+            ',' if depth == 0 => {
+                terms.push(std::mem::take(&mut cur));
+                continue;
+            }
+            _ => {}
+        }
+        cur.push(c);
+    }
+    terms.push(cur);
+    for t in terms.iter().map(|t| t.trim()).filter(|t| !t.is_empty()) {
+        let ok = if let Some((k, v)) = t.split_once("!=") {
+            get(k.trim()).as_deref() != Some(v.trim())
+        } else if let Some((k, v)) = t.split_once("==").or_else(|| t.split_once('=')) {
+            get(k.trim()).as_deref() == Some(v.trim())
+        } else if let Some(k) = t.strip_prefix('!') {
+            get(k.trim()).is_none()
+        } else if let Some((k, rest)) = t.split_once(" notin ") {
+            let set = parse_set(rest)?;
+            get(k.trim()).is_none_or(|v| !set.contains(&v))
+        } else if let Some((k, rest)) = t.split_once(" in ") {
+            let set = parse_set(rest)?;
+            get(k.trim()).is_some_and(|v| set.contains(&v))
+        } else {
+            get(t).is_some()
+        };
+        if !ok {
+            return Ok(false);
+        }
+    }
+    Ok(true)
+}
+
+fn parse_set(s: &str) -> std::result::Result<Vec<String>, String> {
+    let s = s.trim();
+    let inner = s
+        .strip_prefix('(')
+        .and_then(|x| x.strip_suffix(')'))
+        .ok_or_else(|| format!("invalid selector set '{s}'"))?;
+    Ok(inner.split(',').map(|x| x.trim().to_string()).collect())
+}
+
+fn target_matches(t: &Target, r: &Resource) -> std::result::Result<bool, String> {
+    let (g, v) = split_api_version(r.api_version());
+    let opt = |o: &Option<String>, val: &str, re: bool| match o.as_deref() {
+        None | Some("") => true,
+        Some(p) if re => regex_match(p, val),
+        Some(p) => p == val,
+    };
+    if !(opt(&t.group, &g, false)
+        && opt(&t.version, &v, false)
+        && opt(&t.kind, r.kind(), true)
+        && opt(&t.name, r.name(), true)
+        && opt(&t.namespace, r.namespace(), true))
+    {
+        return Ok(false);
+    }
+    if let Some(sel) = &t.label_selector
+        && !selector_matches(
+            sel,
+            r.obj
+                .get_path(&["metadata", "labels"])
+                .and_then(Value::as_map),
+        )?
+    {
+        return Ok(false);
+    }
+    if let Some(sel) = &t.annotation_selector
+        && !selector_matches(
+            sel,
+            r.obj
+                .get_path(&["metadata", "annotations"])
+                .and_then(Value::as_map),
+        )?
+    {
+        return Ok(false);
+    }
+    Ok(true)
+}
+
+fn select(list: &ResourceList, t: &Target, l: &Loader) -> Result<Vec<usize>> {
+    let mut out = Vec::new();
+    for (i, r) in list.items.iter().enumerate() {
+        if target_matches(t, r).map_err(|m| bad(l, m))? {
+            out.push(i);
+        }
+    }
+    Ok(out)
+}
+
+fn apply_smp(
+    l: &Loader,
+    path: &Path,
+    patch: &Value,
+    target: Option<&Target>,
+    list: &mut ResourceList,
+) -> Result<()> {
+    let pm = patch.as_map().ok_or_else(|| Error::Resource {
+        path: path.to_path_buf(),
+        message: "a strategic merge patch must be a mapping".into(),
+    })?;
+    let idx = match target {
+        Some(t) => select(list, t, l)?,
+        None => {
+            let kind = pm.get("kind").and_then(Value::as_str).unwrap_or("");
+            let name = patch.get_str(&["metadata", "name"]).unwrap_or("");
+            let ns = patch.get_str(&["metadata", "namespace"]);
+            let (pg, pv) =
+                split_api_version(pm.get("apiVersion").and_then(Value::as_str).unwrap_or(""));
+            let found: Vec<usize> = list
+                .items
+                .iter()
+                .enumerate()
+                .filter(|(_, r)| {
+                    let (g, v) = split_api_version(r.api_version());
+                    r.kind() == kind
+                        && g == pg
+                        && v == pv
+                        && r.had_name(name)
+                        && ns.is_none_or(|n| {
+                            r.namespace() == n || r.prev.iter().any(|(_, pn)| pn == n)
+                        })
+                })
+                .map(|(i, _)| i)
+                .collect();
+            if found.is_empty() {
+                return Err(Error::Resource {
+                    path: path.to_path_buf(),
+                    message: format!(
+                        "no resource matches the patch for {kind} '{name}'; check its apiVersion, kind and name"
+                    ),
+                });
+            }
+            if found.len() > 1 {
+                return Err(Error::Resource {
+                    path: path.to_path_buf(),
+                    message: format!(
+                        "the patch for {kind} '{name}' matches several resources; add a namespace"
+                    ),
+                });
+            }
+            found
+        }
+    };
+    let mut delete = Vec::new();
+    for i in idx {
+        let r = &mut list.items[i];
+        if pm.get("$patch").and_then(Value::as_str) == Some("delete") {
+            delete.push(i);
+            continue;
+        }
+        let kind = r.kind().to_string();
+        let mut p = pm.clone();
+        if target.is_some() {
+            // The patch's own id does not rename the targets.
+            if let Some(Value::Map(md)) = p.get_mut("metadata") {
+                md.shift_remove("name");
+                md.shift_remove("namespace");
+            }
+            p.shift_remove("kind");
+            p.shift_remove("apiVersion");
+        }
+        if let Value::Map(dst) = &mut r.obj {
+            merge_map(dst, &p, &kind, &mut Vec::new());
+        }
+    }
+    for i in delete.into_iter().rev() {
+        list.items.remove(i);
+    }
+    Ok(())
+}
+
+/// The merge key of a list field, from the Kubernetes schema of the built-in kinds.
+fn merge_key(field: &str, kind: &str, path: &[String]) -> Option<&'static str> {
+    Some(match field {
+        "containers"
+        | "initContainers"
+        | "ephemeralContainers"
+        | "volumes"
+        | "imagePullSecrets"
+        | "env" => "name",
+        "volumeMounts" => "mountPath",
+        "volumeDevices" => "devicePath",
+        "hostAliases" => "ip",
+        "ownerReferences" => "uid",
+        "topologySpreadConstraints" => "topologyKey",
+        "conditions" => "type",
+        "ports" => {
+            if kind == "Service" && path.len() == 1 && path[0] == "spec" {
+                "port"
+            } else if path
+                .iter()
+                .any(|p| p == "containers" || p == "initContainers")
+            {
+                "containerPort"
+            } else {
+                return None;
+            }
+        }
+        _ => return None,
+    })
+}
+
+fn strip_directives(v: &Value) -> Value {
+    match v {
+        Value::Map(m) => Value::Map(
+            m.iter()
+                .filter(|(k, _)| !k.starts_with('$'))
+                .map(|(k, v)| (k.clone(), strip_directives(v)))
+                .collect(),
+        ),
+        Value::Seq(s) => Value::Seq(s.iter().map(strip_directives).collect()),
+        other => other.clone(),
+    }
+}
+
+fn merge_map(dst: &mut Map, patch: &Map, kind: &str, path: &mut Vec<String>) {
+    if patch.get("$patch").and_then(Value::as_str) == Some("replace") {
+        if let Value::Map(m) = strip_directives(&Value::Map(patch.clone())) {
+            *dst = m;
+        }
+        return;
+    }
+    for (k, pv) in patch {
+        if k.starts_with('$') {
+            continue;
+        }
+        match pv {
+            Value::Null => {
+                dst.shift_remove(k);
+            }
+            Value::Map(pm) => {
+                if pm.get("$patch").and_then(Value::as_str) == Some("delete") {
+                    dst.shift_remove(k);
+                    continue;
+                }
+                match dst.get_mut(k) {
+                    Some(Value::Map(dm)) => {
+                        path.push(k.clone());
+                        merge_map(dm, pm, kind, path);
+                        path.pop();
+                    }
+                    _ => {
+                        dst.insert(k.clone(), strip_directives(pv));
+                    }
+                }
+            }
+            Value::Seq(ps) => {
+                let key = merge_key(k, kind, path);
+                match (dst.get_mut(k), key) {
+                    (Some(Value::Seq(ds)), Some(key)) => {
+                        path.push(k.clone());
+                        merge_seq(ds, ps, key, kind, path);
+                        path.pop();
+                    }
+                    _ => {
+                        let items: Vec<Value> = ps
+                            .iter()
+                            .filter(|i| i.get("$patch").and_then(Value::as_str) != Some("delete"))
+                            .map(strip_directives)
+                            .collect();
+                        dst.insert(k.clone(), Value::Seq(items));
+                    }
+                }
+            }
+            other => {
+                dst.insert(k.clone(), other.clone());
+            }
+        }
+    }
+}
+
+fn merge_seq(dst: &mut Vec<Value>, patch: &[Value], key: &str, kind: &str, path: &mut Vec<String>) {
+    for pe in patch {
+        let Some(pm) = pe.as_map() else { continue };
+        let kv = pm.get(key).cloned();
+        let pos = kv
+            .as_ref()
+            .and_then(|kv| dst.iter().position(|d| d.get(key) == Some(kv)));
+        if pm.get("$patch").and_then(Value::as_str) == Some("delete") {
+            if let Some(i) = pos {
+                dst.remove(i);
+            }
+            continue;
+        }
+        match pos {
+            Some(i) => {
+                if let Value::Map(dm) = &mut dst[i] {
+                    merge_map(dm, pm, kind, path);
+                }
+            }
+            None => dst.push(strip_directives(pe)),
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------
+// JSON 6902
+// ---------------------------------------------------------------------------
+
+fn pointer(path: &str) -> std::result::Result<Vec<String>, String> {
+    if path.is_empty() {
+        return Ok(Vec::new());
+    }
+    let rest = path
+        .strip_prefix('/')
+        .ok_or_else(|| format!("JSON pointer '{path}' must start with '/'"))?;
+    Ok(rest
+        .split('/')
+        .map(|s| s.replace("~1", "/").replace("~0", "~"))
+        .collect())
+}
+
+fn parent_mut<'a>(
+    root: &'a mut Value,
+    tokens: &[String],
+) -> std::result::Result<&'a mut Value, String> {
+    let mut cur = root;
+    for t in tokens {
+        cur = match cur {
+            Value::Map(m) => m
+                .get_mut(t)
+                .ok_or_else(|| format!("path element '{t}' not found"))?,
+            Value::Seq(s) => {
+                let i: usize = t
+                    .parse()
+                    .map_err(|_| format!("'{t}' is not a list index"))?;
+                s.get_mut(i)
+                    .ok_or_else(|| format!("index {i} out of range"))?
+            }
+            _ => return Err(format!("cannot descend into a scalar at '{t}'")),
+        };
+    }
+    Ok(cur)
+}
+
+fn get_at(root: &mut Value, tokens: &[String]) -> std::result::Result<Value, String> {
+    parent_mut(root, tokens).map(|v| v.clone())
+}
+
+fn remove_at(root: &mut Value, tokens: &[String]) -> std::result::Result<Value, String> {
+    let (last, parent) = tokens
+        .split_last()
+        .ok_or("cannot remove the whole document")?;
+    match parent_mut(root, parent)? {
+        Value::Map(m) => m
+            .shift_remove(last)
+            .ok_or_else(|| format!("path element '{last}' not found")),
+        Value::Seq(s) => {
+            let i: usize = last
+                .parse()
+                .map_err(|_| format!("'{last}' is not a list index"))?;
+            if i >= s.len() {
+                return Err(format!("index {i} out of range"));
+            }
+            Ok(s.remove(i))
+        }
+        _ => Err("cannot remove from a scalar".into()),
+    }
+}
+
+fn add_at(
+    root: &mut Value,
+    tokens: &[String],
+    v: Value,
+    replace: bool,
+) -> std::result::Result<(), String> {
+    let Some((last, parent)) = tokens.split_last() else {
+        *root = v;
+        return Ok(());
+    };
+    match parent_mut(root, parent)? {
+        Value::Map(m) => {
+            if replace && !m.contains_key(last) {
+                return Err(format!("path element '{last}' not found"));
+            }
+            m.insert(last.clone(), v);
+            Ok(())
+        }
+        Value::Seq(s) => {
+            if last == "-" && !replace {
+                s.push(v);
+                return Ok(());
+            }
+            let i: usize = last
+                .parse()
+                .map_err(|_| format!("'{last}' is not a list index"))?;
+            if replace {
+                let slot = s
+                    .get_mut(i)
+                    .ok_or_else(|| format!("index {i} out of range"))?;
+                *slot = v;
+            } else {
+                if i > s.len() {
+                    return Err(format!("index {i} out of range"));
+                }
+                s.insert(i, v);
+            }
+            Ok(())
+        }
+        _ => Err("cannot add into a scalar".into()),
+    }
+}
+
+fn apply_json6902(path: &Path, ops: &[Value], obj: &mut Value) -> Result<()> {
+    let err = |m: String| Error::Resource {
+        path: path.to_path_buf(),
+        message: format!("JSON 6902 patch: {m}"),
+    };
+    for op in ops {
+        let name = op
+            .get("op")
+            .and_then(Value::as_str)
+            .ok_or_else(|| err("an operation has no `op`".into()))?;
+        let p = pointer(op.get("path").and_then(Value::as_str).unwrap_or("")).map_err(err)?;
+        let value = || {
+            op.get("value")
+                .cloned()
+                .ok_or_else(|| err(format!("`{name}` needs a `value`")))
+        };
+        let from = || pointer(op.get("from").and_then(Value::as_str).unwrap_or("")).map_err(err);
+        match name {
+            "add" => add_at(obj, &p, value()?, false).map_err(err)?,
+            "replace" => add_at(obj, &p, value()?, true).map_err(err)?,
+            "remove" => {
+                remove_at(obj, &p).map_err(err)?;
+            }
+            "move" => {
+                let v = remove_at(obj, &from()?).map_err(err)?;
+                add_at(obj, &p, v, false).map_err(err)?;
+            }
+            "copy" => {
+                let v = get_at(obj, &from()?).map_err(err)?;
+                add_at(obj, &p, v, false).map_err(err)?;
+            }
+            "test" => {
+                let v = get_at(obj, &p).map_err(err)?;
+                if v != value()? {
+                    return Err(err(format!(
+                        "test failed at {}",
+                        op.get("path").and_then(Value::as_str).unwrap_or("")
+                    )));
+                }
+            }
+            other => return Err(err(format!("unknown op '{other}'"))),
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,206 @@
+//! Resources and their ids.
+
+use crate::yaml::{self, Map, Value};
+use std::collections::HashMap;
+use std::fmt;
+
+/// Group, version, kind, name and namespace of a resource.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
+pub struct ResId {
+    pub group: String,
+    pub version: String,
+    pub kind: String,
+    pub name: String,
+    pub namespace: String,
+}
+
+impl ResId {
+    /// Namespace with kustomize's rule that no namespace means `default`.
+    fn ns_key(&self) -> &str {
+        if self.namespace.is_empty() {
+            "default"
+        } else {
+            &self.namespace
+        }
+    }
+    /// The key two resources collide on.
+    pub(crate) fn key(&self) -> (String, String, String, String, String) {
+        (
+            self.group.clone(),
+            self.version.clone(),
+            self.kind.clone(),
+            self.name.clone(),
+            self.ns_key().to_string(),
+        )
+    }
+}
+
+impl fmt::Display for ResId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let or = |s: &str, d: &'static str| {
+            if s.is_empty() {
+                d.to_string()
+            } else {
+                s.to_string()
+            }
+        };
+        write!(
+            f,
+            "{}.{}.{}/{}.{}",
+            or(&self.group, "[noGrp]"),
+            or(&self.version, "[noVer]"),
+            or(&self.kind, "[noKind]"),
+            or(&self.name, "[noName]"),
+            or(&self.namespace, "[noNs]")
+        )
+    }
+}
+
+/// Splits an apiVersion into group and version.
+pub(crate) fn split_api_version(av: &str) -> (String, String) {
+    match av.rsplit_once('/') {
+        Some((g, v)) => (g.to_string(), v.to_string()),
+        None => (String::new(), av.to_string()),
+    }
+}
+
+/// How a generated resource combines with an existing one of the same id.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub(crate) enum Behavior {
+    #[default]
+    Create,
+    Merge,
+    Replace,
+}
+
+/// One Kubernetes object plus the build's bookkeeping about it.
+#[derive(Debug, Clone)]
+pub struct Resource {
+    pub(crate) obj: Value,
+    /// Every (name, namespace) the resource had before its current one.
+    pub(crate) prev: Vec<(String, String)>,
+    /// Needs a content hash appended to its name at the end of the build.
+    pub(crate) needs_hash: bool,
+    pub(crate) behavior: Behavior,
+}
+
+impl Resource {
+    pub(crate) fn new(obj: Value) -> Self {
+        Resource {
+            obj,
+            prev: Vec::new(),
+            needs_hash: false,
+            behavior: Behavior::Create,
+        }
+    }
+    pub fn object(&self) -> &Value {
+        &self.obj
+    }
+    pub(crate) fn map_mut(&mut self) -> &mut Map {
+        match &mut self.obj {
+            Value::Map(m) => m,
+            _ => unreachable!("resources are mappings"),
+        }
+    }
+    pub fn kind(&self) -> &str {
+        self.obj.get_str(&["kind"]).unwrap_or("")
+    }
+    pub fn name(&self) -> &str {
+        self.obj.get_str(&["metadata", "name"]).unwrap_or("")
+    }
+    pub fn namespace(&self) -> &str {
+        self.obj.get_str(&["metadata", "namespace"]).unwrap_or("")
+    }
+    pub fn api_version(&self) -> &str {
+        self.obj.get_str(&["apiVersion"]).unwrap_or("")
+    }
+    pub fn id(&self) -> ResId {
+        let (group, version) = split_api_version(self.api_version());
+        ResId {
+            group,
+            version,
+            kind: self.kind().to_string(),
+            name: self.name().to_string(),
+            namespace: self.namespace().to_string(),
+        }
+    }
+    /// The name and namespace the resource was loaded or generated with.
+    pub(crate) fn orig(&self) -> (String, String) {
+        self.prev
+            .first()
+            .cloned()
+            .unwrap_or_else(|| (self.name().to_string(), self.namespace().to_string()))
+    }
+    /// Remembers the current name/namespace before it changes.
+    pub(crate) fn remember(&mut self) {
+        let cur = (self.name().to_string(), self.namespace().to_string());
+        if self.prev.last() != Some(&cur) {
+            self.prev.push(cur);
+        }
+    }
+    pub(crate) fn set_name(&mut self, name: String) {
+        self.remember();
+        metadata_mut(self.map_mut()).insert("name".into(), Value::Str(name));
+    }
+    pub(crate) fn set_namespace(&mut self, ns: String) {
+        self.remember();
+        metadata_mut(self.map_mut()).insert("namespace".into(), Value::Str(ns));
+    }
+    /// Whether `name` is the current or any earlier name.
+    pub(crate) fn had_name(&self, name: &str) -> bool {
+        self.name() == name || self.prev.iter().any(|(n, _)| n == name)
+    }
+}
+
+pub(crate) fn metadata_mut(m: &mut Map) -> &mut Map {
+    let md = m
+        .entry("metadata".to_string())
+        .or_insert_with(|| Value::Map(Map::new()));
+    if !matches!(md, Value::Map(_)) {
+        *md = Value::Map(Map::new());
+    }
+    md.as_map_mut().expect("just made a map")
+}
+
+/// The resources of a build, in order.
+#[derive(Debug, Clone, Default)]
+pub struct ResourceList {
+    pub(crate) items: Vec<Resource>,
+}
+
+impl ResourceList {
+    pub fn resources(&self) -> &[Resource] {
+        &self.items
+    }
+    pub fn len(&self) -> usize {
+        self.items.len()
+    }
+    pub fn is_empty(&self) -> bool {
+        self.items.is_empty()
+    }
+    /// The YAML stream `kubectl kustomize` prints.
+    pub fn to_yaml(&self) -> String {
+        let mut out = String::new();
+        for (i, r) in self.items.iter().enumerate() {
+            if i > 0 {
+                out.push_str("---\n");
+            }
+            out.push_str(&yaml::to_yaml(&r.obj));
+        }
+        out
+    }
+    /// Appends `other`, refusing ids already present.
+    pub(crate) fn append_all(&mut self, other: ResourceList) -> Result<(), String> {
+        let mut seen: HashMap<_, ()> = self.items.iter().map(|r| (r.id().key(), ())).collect();
+        for r in other.items {
+            let id = r.id();
+            if seen.insert(id.key(), ()).is_some() {
+                return Err(format!(
+                    "may not add resource with an already registered id: {id}"
+                ));
+            }
+            self.items.push(r);
+        }
+        Ok(())
+    }
+}
