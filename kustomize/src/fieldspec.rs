@@ -31,7 +31,7 @@ impl FieldSpec {
         })
     }
     pub fn matches(&self, r: &Resource) -> bool {
-        let (g, ver) = split_api_version(r.api_version());
+        let (g, ver) = split_api_version(&r.api_version());
         self.group.as_ref().is_none_or(|x| x.is_empty() || *x == g)
             && self
                 .version
@@ -40,7 +40,7 @@ impl FieldSpec {
             && self
                 .kind
                 .as_ref()
-                .is_none_or(|x| x.is_empty() || x == r.kind())
+                .is_none_or(|x| x.is_empty() || *x == r.kind())
     }
 }
 

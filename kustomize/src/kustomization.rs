@@ -536,13 +536,7 @@ pub(crate) fn parse(file: &Path, doc: &Value) -> Result<Kustomization> {
                     value: im["tagSuffix"].scalar_string().unwrap_or_default(),
                 });
             }
-            let tag = match im.get("newTag") {
-                None | Some(Value::Null) => None,
-                Some(v) => Some(
-                    v.scalar_string()
-                        .ok_or_else(|| bad(file, "`images[].newTag` must be a string"))?,
-                ),
-            };
+            let tag = opt_string(file, im.get("newTag"), "images[].newTag")?;
             k.images.push(Image {
                 name: opt_string(file, im.get("name"), "images[].name")?.unwrap_or_default(),
                 new_name: opt_string(file, im.get("newName"), "images[].newName")?,

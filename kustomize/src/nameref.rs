@@ -98,7 +98,7 @@ pub(crate) fn fix(list: &mut ResourceList) {
         if r.prev.is_empty() {
             continue; // never renamed: references to it stay as they are
         }
-        let (group, _) = split_api_version(r.api_version());
+        let (group, _) = split_api_version(&r.api_version());
         let mut names: Vec<String> = r.prev.iter().map(|(n, _)| n.clone()).collect();
         names.push(r.name().to_string());
         by_kind
@@ -109,7 +109,7 @@ pub(crate) fn fix(list: &mut ResourceList) {
                 orig_ns: r.orig().1,
                 ns: r.namespace().to_string(),
                 new_name: r.name().to_string(),
-                cluster_scoped: crate::fieldspec::is_cluster_scoped(r.api_version(), r.kind()),
+                cluster_scoped: crate::fieldspec::is_cluster_scoped(&r.api_version(), &r.kind()),
             });
     }
     if by_kind.is_empty() {
@@ -134,7 +134,7 @@ pub(crate) fn fix(list: &mut ResourceList) {
 
 fn fix_resource(r: &mut Resource, referral: &Referral, cands: &[Candidate]) {
     let ns = r.namespace().to_string();
-    let cluster = crate::fieldspec::is_cluster_scoped(r.api_version(), r.kind());
+    let cluster = crate::fieldspec::is_cluster_scoped(&r.api_version(), &r.kind());
     let specs: Vec<FieldSpec> = referral
         .specs
         .iter()
@@ -172,7 +172,7 @@ fn fix_resource(r: &mut Resource, referral: &Referral, cands: &[Candidate]) {
                             && let Value::Map(m) = subj
                         {
                             m.insert("name".into(), Value::Str(c.new_name.clone()));
-                            if m.contains_key("namespace") && !c.ns.is_empty() {
+                            if !c.ns.is_empty() {
                                 m.insert("namespace".into(), Value::Str(c.ns.clone()));
                             }
                         }

@@ -173,7 +173,7 @@ fn parse_set(s: &str) -> std::result::Result<Vec<String>, String> {
 }
 
 fn target_matches(t: &Target, r: &Resource) -> std::result::Result<bool, String> {
-    let (g, v) = split_api_version(r.api_version());
+    let (g, v) = split_api_version(&r.api_version());
     let opt = |o: &Option<String>, val: &str, re: bool| match o.as_deref() {
         None | Some("") => true,
         Some(p) if re => regex_match(p, val),
@@ -181,9 +181,9 @@ fn target_matches(t: &Target, r: &Resource) -> std::result::Result<bool, String>
     };
     if !(opt(&t.group, &g, false)
         && opt(&t.version, &v, false)
-        && opt(&t.kind, r.kind(), true)
-        && opt(&t.name, r.name(), true)
-        && opt(&t.namespace, r.namespace(), true))
+        && opt(&t.kind, &r.kind(), true)
+        && opt(&t.name, &r.name(), true)
+        && opt(&t.namespace, &r.namespace(), true))
     {
         return Ok(false);
     }
@@ -244,7 +244,7 @@ fn apply_smp(
                 .iter()
                 .enumerate()
                 .filter(|(_, r)| {
-                    let (g, v) = split_api_version(r.api_version());
+                    let (g, v) = split_api_version(&r.api_version());
                     r.kind() == kind
                         && g == pg
                         && v == pv

@@ -102,20 +102,27 @@ impl Resource {
             _ => unreachable!("resources are mappings"),
         }
     }
-    pub fn kind(&self) -> &str {
-        self.obj.get_str(&["kind"]).unwrap_or("")
+    fn scalar(&self, path: &[&str]) -> std::borrow::Cow<'_, str> {
+        match self.obj.get_path(path) {
+            Some(Value::Str(s)) => std::borrow::Cow::Borrowed(s),
+            Some(Value::Null) | None => std::borrow::Cow::Borrowed(""),
+            Some(v) => std::borrow::Cow::Owned(v.scalar_string().unwrap_or_default()),
+        }
     }
-    pub fn name(&self) -> &str {
-        self.obj.get_str(&["metadata", "name"]).unwrap_or("")
+    pub fn kind(&self) -> std::borrow::Cow<'_, str> {
+        self.scalar(&["kind"])
     }
-    pub fn namespace(&self) -> &str {
-        self.obj.get_str(&["metadata", "namespace"]).unwrap_or("")
+    pub fn name(&self) -> std::borrow::Cow<'_, str> {
+        self.scalar(&["metadata", "name"])
     }
-    pub fn api_version(&self) -> &str {
-        self.obj.get_str(&["apiVersion"]).unwrap_or("")
+    pub fn namespace(&self) -> std::borrow::Cow<'_, str> {
+        self.scalar(&["metadata", "namespace"])
+    }
+    pub fn api_version(&self) -> std::borrow::Cow<'_, str> {
+        self.scalar(&["apiVersion"])
     }
     pub fn id(&self) -> ResId {
-        let (group, version) = split_api_version(self.api_version());
+        let (group, version) = split_api_version(&self.api_version());
         ResId {
             group,
             version,

@@ -204,7 +204,11 @@ impl Builder<'_> {
             path: file.clone(),
             message: "not valid UTF-8".into(),
         })?;
-        let docs = parse_yaml(&file, &text)?;
+        let docs = yaml::parse_documents_v2(&text).map_err(|e| Error::Yaml {
+            path: file.clone(),
+            line: e.line,
+            message: e.message,
+        })?;
         if docs.iter().all(|d| matches!(d, Value::Null)) {
             return Err(Error::Kustomization {
                 path: file.clone(),
@@ -316,7 +320,7 @@ impl Builder<'_> {
         for p in &k.patches_json6902 {
             patch::apply_json6902_entry(&loader, p, &mut list)?;
         }
-        transformers::run_replicas(&k, &mut list);
+        transformers::run_replicas(&k, &file, &mut list)?;
         transformers::run_images(&k, &mut list);
         transformers::check_unique(&file, &list)?;
 

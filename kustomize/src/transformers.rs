@@ -153,7 +153,7 @@ pub(crate) fn run_prefix_suffix(k: &Kustomization, list: &mut ResourceList) {
     }
 }
 
-pub(crate) fn run_replicas(k: &Kustomization, list: &mut ResourceList) {
+pub(crate) fn run_replicas(k: &Kustomization, file: &Path, list: &mut ResourceList) -> Result<()> {
     const KINDS: [&str; 4] = [
         "Deployment",
         "ReplicationController",
@@ -162,8 +162,18 @@ pub(crate) fn run_replicas(k: &Kustomization, list: &mut ResourceList) {
     ];
     for (name, count) in &k.replicas {
         for r in &mut list.items {
-            if !KINDS.contains(&r.kind()) || !r.had_name(name) {
+            if !r.had_name(name) {
                 continue;
+            }
+            if !KINDS.contains(&r.kind().as_ref()) {
+                return Err(Error::Resource {
+                    path: file.to_path_buf(),
+                    message: format!(
+                        "replicas: '{name}' names a {}, which has no replica count; only {} do",
+                        r.kind(),
+                        KINDS.join(", ")
+                    ),
+                });
             }
             let spec = r
                 .map_mut()
@@ -177,6 +187,7 @@ pub(crate) fn run_replicas(k: &Kustomization, list: &mut ResourceList) {
             }
         }
     }
+    Ok(())
 }
 
 /// Splits an image reference into name, tag and digest.
@@ -349,7 +360,7 @@ pub(crate) fn legacy_sort(
                 or(&id.version, "~V"),
                 or(&id.kind, "~K")
             );
-            let is_ns = id.kind == "Namespace" && id.group.is_empty();
+            let is_ns = (id.kind == "Namespace", id.group.is_empty());
             let rest = format!("{}|{}", or(&id.namespace, "~X"), or(&id.name, "~N"));
             (rk, gvk, is_ns, rest, r)
         })
@@ -359,7 +370,7 @@ pub(crate) fn legacy_sort(
             .then_with(|| {
                 if a.1 == b.1 {
                     std::cmp::Ordering::Equal
-                } else if a.2 && b.2 {
+                } else if a.2.0 && b.2.0 && (a.2.1 || b.2.1) {
                     b.1.cmp(&a.1)
                 } else {
                     a.1.cmp(&b.1)

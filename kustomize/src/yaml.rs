@@ -311,6 +311,16 @@ pub fn unprintable_char(v: &Value) -> Option<char> {
 
 /// Parses every document of a YAML stream. Empty documents are returned as `Null`.
 pub fn parse_documents(text: &str) -> Result<Vec<Value>, YamlError> {
+    parse_with(text, false)
+}
+
+/// Parses with go-yaml v2 (YAML 1.1) resolution, as `sigs.k8s.io/yaml` reads
+/// kustomization files: `yes`, `on`, `y` are booleans there.
+pub fn parse_documents_v2(text: &str) -> Result<Vec<Value>, YamlError> {
+    parse_with(text, true)
+}
+
+fn parse_with(text: &str, v2: bool) -> Result<Vec<Value>, YamlError> {
     let mut parser = Parser::new_from_str(text);
     let mut docs = Vec::new();
     let mut stack: Vec<Builder> = Vec::new();
@@ -363,8 +373,12 @@ pub fn parse_documents(text: &str) -> Result<Vec<Value>, YamlError> {
                         format!("{}{}", t.original_handle(), t.suffix())
                     }
                 });
-                let v = resolve_v3(&text, style, tag.as_deref())
-                    .map_err(|message| YamlError { line, message })?;
+                let v = if v2 && style == ScalarStyle::Plain && tag.is_none() {
+                    Ok(resolve_plain_v2(&text))
+                } else {
+                    resolve_v3(&text, style, tag.as_deref())
+                }
+                .map_err(|message| YamlError { line, message })?;
                 (v, anchor)
             }
             Event::Alias(id) => {
@@ -490,6 +504,19 @@ fn resolve_plain_v3(s: &str) -> Value {
         }
     }
     Value::Str(s.to_string())
+}
+
+fn resolve_plain_v2(s: &str) -> Value {
+    match s {
+        "y" | "Y" | "yes" | "Yes" | "YES" | "on" | "On" | "ON" => return Value::Bool(true),
+        "n" | "N" | "no" | "No" | "NO" | "off" | "Off" | "OFF" => return Value::Bool(false),
+        _ => {}
+    }
+    match resolve_plain_v3(s) {
+        // v2 leaves timestamps as text when decoding into interface{}.
+        Value::Str(_) => Value::Str(s.to_string()),
+        v => v,
+    }
 }
 
 /// Integer / float resolution shared by v2 and v3 (underscores dropped,
