@@ -177,7 +177,7 @@ fn make(l: &Loader, k: &Kustomization, g: &GeneratorArgs, secret: bool) -> Resul
             ),
         );
     }
-    if !text.is_empty() {
+    if !text.is_empty() || secret {
         obj.insert("data".into(), Value::Map(text));
     }
     if !binary.is_empty() {
@@ -189,18 +189,10 @@ fn make(l: &Loader, k: &Kustomization, g: &GeneratorArgs, secret: bool) -> Resul
     let mut r = Resource::new(Value::Map(obj));
     r.needs_hash = opts.disable_name_suffix_hash != Some(true);
     r.behavior = match g.behavior.as_deref() {
-        None | Some("") | Some("create") => Behavior::Create,
         Some("merge") => Behavior::Merge,
         Some("replace") => Behavior::Replace,
-        Some(other) => {
-            return Err(bad(
-                l,
-                format!(
-                    "{what} '{}': behavior '{other}' must be create, merge or replace",
-                    g.name
-                ),
-            ));
-        }
+        // kustomize treats any other value as create.
+        _ => Behavior::Create,
     };
     Ok(r)
 }
@@ -309,7 +301,8 @@ pub(crate) fn hash(r: &Resource) -> String {
     };
     let mut m = Map::new();
     m.insert("kind".into(), Value::Str(r.kind().to_string()));
-    m.insert("name".into(), Value::Str(r.name().to_string()));
+    // kustomize v5.6.0 hashes with an empty name (its name lookup finds nothing).
+    m.insert("name".into(), Value::Str(String::new()));
     m.insert("data".into(), field("data"));
     if r.kind() == "Secret" {
         m.insert("type".into(), field("type"));

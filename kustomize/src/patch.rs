@@ -283,6 +283,11 @@ fn apply_smp(
         }
         let kind = r.kind().to_string();
         let mut p = pm.clone();
+        // The patch names its target; it never renames it.
+        if let Some(Value::Map(md)) = p.get_mut("metadata") {
+            md.shift_remove("name");
+            md.shift_remove("namespace");
+        }
         if target.is_some() {
             // The patch's own id does not rename the targets.
             if let Some(Value::Map(md)) = p.get_mut("metadata") {
@@ -403,27 +408,37 @@ fn merge_map(dst: &mut Map, patch: &Map, kind: &str, path: &mut Vec<String>) {
 }
 
 fn merge_seq(dst: &mut Vec<Value>, patch: &[Value], key: &str, kind: &str, path: &mut Vec<String>) {
+    // The result lists the patch's elements first, in patch order (merged
+    // into the target's element of the same key), then the target's other
+    // elements (kustomize's order, checked against kubectl kustomize).
+    let mut rest: Vec<Option<Value>> = std::mem::take(dst).into_iter().map(Some).collect();
+    let mut out = Vec::new();
     for pe in patch {
         let Some(pm) = pe.as_map() else { continue };
-        let kv = pm.get(key).cloned();
-        let pos = kv
-            .as_ref()
-            .and_then(|kv| dst.iter().position(|d| d.get(key) == Some(kv)));
+        let kv = pm.get(key);
+        let pos = kv.and_then(|kv| {
+            rest.iter()
+                .position(|d| d.as_ref().is_some_and(|d| d.get(key) == Some(kv)))
+        });
         if pm.get("$patch").and_then(Value::as_str) == Some("delete") {
             if let Some(i) = pos {
-                dst.remove(i);
+                rest[i] = None;
             }
             continue;
         }
         match pos {
             Some(i) => {
-                if let Value::Map(dm) = &mut dst[i] {
+                let mut d = rest[i].take().expect("present");
+                if let Value::Map(dm) = &mut d {
                     merge_map(dm, pm, kind, path);
                 }
+                out.push(d);
             }
-            None => dst.push(strip_directives(pe)),
+            None => out.push(strip_directives(pe)),
         }
     }
+    out.extend(rest.into_iter().flatten());
+    *dst = out;
 }
 
 // ---------------------------------------------------------------------------
@@ -503,9 +518,6 @@ fn add_at(
     };
     match parent_mut(root, parent)? {
         Value::Map(m) => {
-            if replace && !m.contains_key(last) {
-                return Err(format!("path element '{last}' not found"));
-            }
             m.insert(last.clone(), v);
             Ok(())
         }
