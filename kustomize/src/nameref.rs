@@ -62,15 +62,43 @@ fn ns_key(s: &str) -> &str {
     if s.is_empty() { "default" } else { s }
 }
 
+/// Candidates of one referral kind, indexed by every name they had.
+struct Cands {
+    all: Vec<Candidate>,
+    by_name: HashMap<String, Vec<usize>>,
+}
+
+impl Cands {
+    fn new(all: Vec<Candidate>) -> Self {
+        let mut by_name: HashMap<String, Vec<usize>> = HashMap::new();
+        for (i, c) in all.iter().enumerate() {
+            for n in &c.names {
+                let e = by_name.entry(n.clone()).or_default();
+                if e.last() != Some(&i) {
+                    e.push(i);
+                }
+            }
+        }
+        Cands { all, by_name }
+    }
+}
+
 fn pick<'a>(
-    cands: &'a [Candidate],
+    cands: &'a Cands,
     name: &str,
     referrer_ns: &str,
     referrer_cluster: bool,
+    subject_ns: Option<&str>,
 ) -> Option<&'a Candidate> {
     let mut found: Vec<&Candidate> = cands
+        .by_name
+        .get(name)?
         .iter()
-        .filter(|c| c.names.iter().any(|n| n == name))
+        .map(|&i| &cands.all[i])
+        .filter(|c| {
+            subject_ns
+                .is_none_or(|sns| ns_key(&c.orig_ns) == ns_key(sns) || ns_key(&c.ns) == ns_key(sns))
+        })
         .collect();
     if found.len() > 1 && !referrer_cluster {
         let same: Vec<&Candidate> = found
@@ -126,13 +154,14 @@ pub(crate) fn fix(list: &mut ResourceList) {
         if cands.is_empty() {
             continue;
         }
+        let cands = Cands::new(cands);
         for r in &mut list.items {
             fix_resource(r, referral, &cands);
         }
     }
 }
 
-fn fix_resource(r: &mut Resource, referral: &Referral, cands: &[Candidate]) {
+fn fix_resource(r: &mut Resource, referral: &Referral, cands: &Cands) {
     let ns = r.namespace().to_string();
     let cluster = crate::fieldspec::is_cluster_scoped(&r.api_version(), &r.kind());
     let specs: Vec<FieldSpec> = referral
@@ -161,14 +190,7 @@ fn fix_resource(r: &mut Resource, referral: &Referral, cands: &[Candidate]) {
                             .and_then(Value::as_str)
                             .unwrap_or("")
                             .to_string();
-                        let matching: Vec<Candidate> = cands
-                            .iter()
-                            .filter(|c| {
-                                ns_key(&c.orig_ns) == ns_key(&sns) || ns_key(&c.ns) == ns_key(&sns)
-                            })
-                            .cloned()
-                            .collect();
-                        if let Some(c) = pick(&matching, &name, &sns, true)
+                        if let Some(c) = pick(cands, &name, &sns, true, Some(&sns))
                             && let Value::Map(m) = subj
                         {
                             m.insert("name".into(), Value::Str(c.new_name.clone()));
@@ -190,14 +212,14 @@ fn fix_resource(r: &mut Resource, referral: &Referral, cands: &[Candidate]) {
             if let Visit::Found(v) = v {
                 match v {
                     Value::Str(name) => {
-                        if let Some(c) = pick(cands, name, &ns, cluster) {
+                        if let Some(c) = pick(cands, name, &ns, cluster, None) {
                             *name = c.new_name.clone();
                         }
                     }
                     Value::Seq(items) => {
                         for it in items {
                             if let Value::Str(name) = it
-                                && let Some(c) = pick(cands, name, &ns, cluster)
+                                && let Some(c) = pick(cands, name, &ns, cluster, None)
                             {
                                 *name = c.new_name.clone();
                             }

@@ -1,8 +1,11 @@
 //! Resources and their ids.
 
 use crate::yaml::{self, Map, Value};
-use std::collections::HashMap;
+use std::collections::HashSet;
 use std::fmt;
+
+/// What two resources collide on: group, version, kind, name, namespace.
+pub(crate) type IdKey = (String, String, String, String, String);
 
 /// Group, version, kind, name and namespace of a resource.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
@@ -24,7 +27,7 @@ impl ResId {
         }
     }
     /// The key two resources collide on.
-    pub(crate) fn key(&self) -> (String, String, String, String, String) {
+    pub(crate) fn key(&self) -> IdKey {
         (
             self.group.clone(),
             self.version.clone(),
@@ -196,12 +199,19 @@ impl ResourceList {
         }
         out
     }
-    /// Appends `other`, refusing ids already present.
-    pub(crate) fn append_all(&mut self, other: ResourceList) -> Result<(), String> {
-        let mut seen: HashMap<_, ()> = self.items.iter().map(|r| (r.id().key(), ())).collect();
+    /// The collision keys of the current ids.
+    pub(crate) fn id_keys(&self) -> HashSet<IdKey> {
+        self.items.iter().map(|r| r.id().key()).collect()
+    }
+    /// Appends `other`, refusing ids in `seen` (which it keeps up to date).
+    pub(crate) fn append_checked(
+        &mut self,
+        other: ResourceList,
+        seen: &mut HashSet<IdKey>,
+    ) -> Result<(), String> {
         for r in other.items {
             let id = r.id();
-            if seen.insert(id.key(), ()).is_some() {
+            if !seen.insert(id.key()) {
                 return Err(format!(
                     "may not add resource with an already registered id: {id}"
                 ));

@@ -245,6 +245,7 @@ impl Builder<'_> {
         };
 
         // resources
+        let mut seen = list.id_keys();
         for res in &k.resources {
             if is_remote(res) {
                 return Err(Error::Unsupported {
@@ -271,10 +272,11 @@ impl Builder<'_> {
                     items: resources_from_docs(&path, docs)?,
                 }
             };
-            list.append_all(loaded).map_err(|message| Error::Resource {
-                path: file.clone(),
-                message,
-            })?;
+            list.append_checked(loaded, &mut seen)
+                .map_err(|message| Error::Resource {
+                    path: file.clone(),
+                    message,
+                })?;
         }
 
         // generators
