@@ -49,7 +49,6 @@ const KNOWN_FIELDS: &[&str] = &[
 const UNSUPPORTED_FIELDS: &[&str] = &[
     "openapi",
     "imageTags",
-    "replacements",
     "vars",
     "crds",
     "helmGlobals",
@@ -144,6 +143,7 @@ pub(crate) struct Kustomization {
     pub patches_strategic_merge: Vec<String>,
     pub patches_json6902: Vec<Patch>,
     pub sort: Option<SortOrder>,
+    pub replacements: Vec<Value>,
 }
 
 /// Finds the kustomization file of a directory.
@@ -244,7 +244,7 @@ fn check_fields(file: &Path, m: &Map, known: &[&str], what: &str) -> Result<()> 
     Ok(())
 }
 
-fn parse_target(file: &Path, v: &Value) -> Result<Target> {
+pub(crate) fn parse_target(file: &Path, v: &Value) -> Result<Target> {
     let m = v
         .as_map()
         .ok_or_else(|| bad(file, "patch `target` must be a mapping"))?;
@@ -569,6 +569,11 @@ pub(crate) fn parse(file: &Path, doc: &Value) -> Result<Kustomization> {
         k.generator_options = Some(parse_options(file, o, "generatorOptions")?);
     }
     k.patches = parse_patches(file, get("patches"), "patches")?;
+    k.replacements = match get("replacements") {
+        Value::Null => Vec::new(),
+        Value::Seq(items) => items.clone(),
+        _ => return Err(bad(file, "`replacements` must be a list")),
+    };
     k.patches_json6902 = parse_patches(file, get("patchesJson6902"), "patchesJson6902")?;
     for p in &k.patches_json6902 {
         if p.target.is_none() {

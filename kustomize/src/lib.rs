@@ -14,6 +14,7 @@ mod generators;
 mod kustomization;
 mod nameref;
 mod patch;
+mod replacement;
 mod resource;
 mod target;
 mod transformers;

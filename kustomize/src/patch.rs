@@ -210,6 +210,39 @@ fn target_matches(t: &Target, r: &Resource) -> std::result::Result<bool, String>
     Ok(true)
 }
 
+/// Whether a selector picks the resource by its current id or any earlier one.
+pub(crate) fn target_matches_any_id(t: &Target, r: &Resource) -> bool {
+    if target_matches(t, r).unwrap_or(false) {
+        return true;
+    }
+    if r.prev.is_empty() {
+        return false;
+    }
+    // Earlier names/namespaces: match the id parts, selectors stay on the object.
+    let (g, v) = split_api_version(&r.api_version());
+    let opt = |o: &Option<String>, val: &str| match o.as_deref() {
+        None | Some("") => true,
+        Some(p) => regex_match(p, val),
+    };
+    let sel_ok = t.label_selector.is_none() && t.annotation_selector.is_none()
+        || target_matches(
+            &Target {
+                name: None,
+                namespace: None,
+                ..t.clone()
+            },
+            r,
+        )
+        .unwrap_or(false);
+    sel_ok
+        && opt(&t.group, &g)
+        && opt(&t.version, &v)
+        && opt(&t.kind, &r.kind())
+        && r.prev
+            .iter()
+            .any(|(n, ns)| opt(&t.name, n) && opt(&t.namespace, ns))
+}
+
 fn select(list: &ResourceList, t: &Target, l: &Loader) -> Result<Vec<usize>> {
     let mut out = Vec::new();
     for (i, r) in list.items.iter().enumerate() {

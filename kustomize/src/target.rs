@@ -6,7 +6,7 @@ use crate::fs::{FileSystem, normalize};
 use crate::kustomization::{self, Kustomization, SortOrder};
 use crate::resource::{Resource, ResourceList};
 use crate::yaml::{self, Value};
-use crate::{generators, nameref, patch, transformers};
+use crate::{generators, nameref, patch, replacement, transformers};
 use std::path::{Path, PathBuf};
 
 /// Builds the kustomization in `dir` and returns its resources in output order.
@@ -324,6 +324,7 @@ impl Builder<'_> {
         }
         transformers::run_replicas(&k, &file, &mut list)?;
         transformers::run_images(&k, &mut list);
+        replacement::run(&loader, &k.replacements, &mut list)?;
         transformers::check_unique(&file, &list)?;
 
         self.stack.pop();
