@@ -39,6 +39,15 @@ pub fn build(fs: &dyn FileSystem, dir: &Path) -> Result<ResourceList> {
         }
         None => transformers::legacy_sort(&mut list, None, None),
     }
+    for r in &mut list.items {
+        // kustomize drops an empty or null `metadata.annotations`.
+        if let Some(Value::Map(md)) = r.obj.get_mut("metadata")
+            && matches!(md.get("annotations"), Some(Value::Null))
+                | matches!(md.get("annotations"), Some(Value::Map(a)) if a.is_empty())
+        {
+            md.shift_remove("annotations");
+        }
+    }
     for r in &list.items {
         if let Some(c) = yaml::unprintable_char(&r.obj) {
             return Err(Error::Resource {
@@ -119,6 +128,21 @@ impl Loader<'_> {
 
 /// Parses a YAML file into documents, naming the file and line on errors.
 pub(crate) fn parse_yaml(path: &Path, text: &str) -> Result<Vec<Value>> {
+    // go-yaml reads YAML 1.1 only and refuses other %YAML directives.
+    for (i, line) in text.lines().enumerate() {
+        if let Some(v) = line.strip_prefix("%YAML")
+            && v.split_whitespace().next() != Some("1.1")
+        {
+            return Err(Error::Yaml {
+                path: path.to_path_buf(),
+                line: i + 1,
+                message: format!(
+                    "found incompatible YAML document ({}); only %YAML 1.1 is read",
+                    line.trim()
+                ),
+            });
+        }
+    }
     yaml::parse_documents(text).map_err(|e| Error::Yaml {
         path: path.to_path_buf(),
         line: e.line,

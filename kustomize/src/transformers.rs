@@ -161,11 +161,27 @@ pub(crate) fn run_replicas(k: &Kustomization, file: &Path, list: &mut ResourceLi
         "StatefulSet",
     ];
     for (name, count) in &k.replicas {
+        let named: Vec<&str> = list
+            .items
+            .iter()
+            .filter(|r| r.had_name(name))
+            .map(|r| {
+                if KINDS.contains(&r.kind().as_ref()) {
+                    ""
+                } else {
+                    "other"
+                }
+            })
+            .collect();
+        let supported = named.iter().any(|k| k.is_empty());
         for r in &mut list.items {
             if !r.had_name(name) {
                 continue;
             }
             if !KINDS.contains(&r.kind().as_ref()) {
+                if supported {
+                    continue;
+                }
                 return Err(Error::Resource {
                     path: file.to_path_buf(),
                     message: format!(
