@@ -64,6 +64,7 @@ const UNSUPPORTED_FIELDS: &[&str] = &[
 #[derive(Debug, Default, Clone)]
 pub(crate) struct Label {
     pub pairs: Vec<(String, String)>,
+    pub fields: Vec<crate::fieldspec::FieldSpec>,
     pub include_selectors: bool,
     pub include_templates: bool,
 }
@@ -496,16 +497,28 @@ pub(crate) fn parse(file: &Path, doc: &Value) -> Result<Kustomization> {
                 &["pairs", "includeSelectors", "includeTemplates", "fields"],
                 "labels",
             )?;
-            if lm.contains_key("fields") {
-                return Err(Error::Unsupported {
-                    path: file.to_path_buf(),
-                    field: "labels[].fields".into(),
-                    value: crate::yaml::to_yaml(&lm["fields"])
-                        .trim_end()
-                        .replace('\n', " "),
-                });
+            let mut fields = Vec::new();
+            for f in lm
+                .get("fields")
+                .and_then(Value::as_seq)
+                .into_iter()
+                .flatten()
+            {
+                if let Some(fm) = f.as_map() {
+                    check_fields(
+                        file,
+                        fm,
+                        &["path", "group", "version", "kind", "create"],
+                        "labels[].fields",
+                    )?;
+                }
+                fields.push(
+                    crate::fieldspec::FieldSpec::from_value(f)
+                        .ok_or_else(|| bad(file, "each `labels[].fields` entry needs a `path`"))?,
+                );
             }
             k.labels.push(Label {
+                fields,
                 pairs: string_map(
                     file,
                     lm.get("pairs").unwrap_or(&Value::Null),
@@ -599,10 +612,17 @@ pub(crate) fn parse(file: &Path, doc: &Value) -> Result<Kustomization> {
             }
             Some("legacy") => {
                 let lo = sm.get("legacySortOptions");
+                // Given legacySortOptions, a list left out is empty (not the default).
                 let list = |f: &str| -> Result<Option<Vec<String>>> {
-                    lo.and_then(|l| l.get(f))
-                        .map(|v| string_list(file, v, f))
-                        .transpose()
+                    match lo {
+                        None | Some(Value::Null) => Ok(None),
+                        Some(l) => Ok(Some(
+                            l.get(f)
+                                .map(|v| string_list(file, v, f))
+                                .transpose()?
+                                .unwrap_or_default(),
+                        )),
+                    }
                 };
                 SortOrder::Legacy {
                     first: list("orderFirst")?,

@@ -416,6 +416,18 @@ fn merge_map(dst: &mut Map, patch: &Map, kind: &str, path: &mut Vec<String>) {
                 }
             }
             Value::Seq(ps) => {
+                let replace = ps
+                    .iter()
+                    .any(|i| i.get("$patch").and_then(Value::as_str) == Some("replace"));
+                if replace {
+                    let items: Vec<Value> = ps
+                        .iter()
+                        .filter(|i| i.get("$patch").is_none())
+                        .map(strip_directives)
+                        .collect();
+                    dst.insert(k.clone(), Value::Seq(items));
+                    continue;
+                }
                 let key = merge_key(k, kind, path);
                 match (dst.get_mut(k), key) {
                     (Some(Value::Seq(ds)), Some(key)) => {

@@ -74,6 +74,8 @@ pub(crate) fn run_labels(k: &Kustomization, list: &mut ResourceList) {
             }
             v
         };
+        let mut specs = specs;
+        specs.extend(l.fields.iter().cloned());
         set_pairs(list, &specs, &l.pairs);
     }
     set_pairs(list, common_label_specs(), &k.common_labels);
