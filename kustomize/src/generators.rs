@@ -72,13 +72,16 @@ fn collect_data(l: &Loader, g: &GeneratorArgs, what: &str) -> Result<Vec<(String
             if line.trim().is_empty() || line.trim_start().starts_with('#') {
                 continue;
             }
-            let Some((k, v)) = line.split_once('=') else {
-                return Err(bad(
-                    l,
-                    format!("env file '{env}': line '{line}' has no '='; write KEY=VALUE"),
-                ));
+            // A bare KEY takes its value from the environment, as kustomize does.
+            let (k, v) = match line.split_once('=') {
+                Some((k, v)) => (k.to_string(), v.to_string()),
+                None => {
+                    let k = line.trim().to_string();
+                    let v = std::env::var(&k).unwrap_or_default();
+                    (k, v)
+                }
             };
-            add(k.trim_start().to_string(), v.as_bytes().to_vec(), &mut out)?;
+            add(k.trim_start().to_string(), v.into_bytes(), &mut out)?;
         }
     }
     for lit in &g.literals {
@@ -114,6 +117,9 @@ fn make(l: &Loader, k: &Kustomization, g: &GeneratorArgs, secret: bool) -> Resul
         "configMapGenerator"
     };
     let opts = merged_options(k.generator_options.as_ref(), g.options.as_ref());
+    if g.name.is_empty() {
+        return Err(bad(l, format!("each {what} entry needs a `name`")));
+    }
     let data = collect_data(l, g, what)?;
     let mut obj = Map::new();
     obj.insert("apiVersion".into(), Value::Str("v1".into()));
