@@ -246,7 +246,8 @@ pub(crate) fn target_matches_any_id(t: &Target, r: &Resource) -> bool {
 fn select(list: &ResourceList, t: &Target, l: &Loader) -> Result<Vec<usize>> {
     let mut out = Vec::new();
     for (i, r) in list.items.iter().enumerate() {
-        if target_matches(t, r).map_err(|m| bad(l, m))? {
+        // Targets match a resource's current id or any earlier one.
+        if target_matches(t, r).map_err(|m| bad(l, m))? || target_matches_any_id(t, r) {
             out.push(i);
         }
     }
