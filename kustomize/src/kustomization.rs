@@ -75,6 +75,7 @@ pub(crate) struct Image {
     pub new_name: Option<String>,
     pub new_tag: Option<String>,
     pub digest: Option<String>,
+    pub tag_suffix: Option<String>,
 }
 
 #[derive(Debug, Default, Clone)]
@@ -90,6 +91,8 @@ pub(crate) struct Target {
 
 #[derive(Debug, Default, Clone)]
 pub(crate) struct Patch {
+    pub allow_name_change: bool,
+    pub allow_kind_change: bool,
     pub path: Option<String>,
     pub patch: Option<String>,
     pub target: Option<Target>,
@@ -388,16 +391,22 @@ fn parse_patches(file: &Path, v: &Value, field: &str) -> Result<Vec<Patch>> {
             .as_map()
             .ok_or_else(|| bad(file, format!("each `{field}` entry must be a mapping")))?;
         check_fields(file, m, &["path", "patch", "target", "options"], field)?;
-        if let Some(o) = m.get("options")
-            && !matches!(o, Value::Null)
-        {
-            return Err(Error::Unsupported {
-                path: file.to_path_buf(),
-                field: format!("{field}[].options"),
-                value: crate::yaml::to_yaml(o).trim_end().to_string(),
-            });
+        let (mut allow_name_change, mut allow_kind_change) = (false, false);
+        if let Some(Value::Map(o)) = m.get("options") {
+            check_fields(
+                file,
+                o,
+                &["allowNameChange", "allowKindChange"],
+                "patch options",
+            )?;
+            allow_name_change =
+                opt_bool(file, o.get("allowNameChange"), "allowNameChange")?.unwrap_or(false);
+            allow_kind_change =
+                opt_bool(file, o.get("allowKindChange"), "allowKindChange")?.unwrap_or(false);
         }
         let p = Patch {
+            allow_name_change,
+            allow_kind_change,
             path: opt_string(file, m.get("path"), "path")?,
             patch: opt_string(file, m.get("patch"), "patch")?,
             target: m
@@ -542,19 +551,13 @@ pub(crate) fn parse(file: &Path, doc: &Value) -> Result<Kustomization> {
                 &["name", "newName", "newTag", "digest", "tagSuffix"],
                 "images",
             )?;
-            if im.contains_key("tagSuffix") {
-                return Err(Error::Unsupported {
-                    path: file.to_path_buf(),
-                    field: "images[].tagSuffix".into(),
-                    value: im["tagSuffix"].scalar_string().unwrap_or_default(),
-                });
-            }
             let tag = opt_string(file, im.get("newTag"), "images[].newTag")?;
             k.images.push(Image {
                 name: opt_string(file, im.get("name"), "images[].name")?.unwrap_or_default(),
                 new_name: opt_string(file, im.get("newName"), "images[].newName")?,
                 new_tag: tag,
                 digest: opt_string(file, im.get("digest"), "images[].digest")?,
+                tag_suffix: opt_string(file, im.get("tagSuffix"), "images[].tagSuffix")?,
             });
         }
     }

@@ -40,7 +40,7 @@ pub(crate) fn apply_strategic_merge_file(
         if matches!(doc, Value::Null) {
             continue;
         }
-        apply_smp(l, &path, &doc, None, list)?;
+        apply_smp(l, &path, &doc, None, (false, false), list)?;
     }
     Ok(())
 }
@@ -66,7 +66,14 @@ pub(crate) fn apply_patch(l: &Loader, p: &Patch, list: &mut ResourceList) -> Res
         if matches!(doc, Value::Null) {
             continue;
         }
-        apply_smp(l, &path, &doc, p.target.as_ref(), list)?;
+        apply_smp(
+            l,
+            &path,
+            &doc,
+            p.target.as_ref(),
+            (p.allow_name_change, p.allow_kind_change),
+            list,
+        )?;
     }
     Ok(())
 }
@@ -259,6 +266,7 @@ fn apply_smp(
     path: &Path,
     patch: &Value,
     target: Option<&Target>,
+    (allow_name, allow_kind): (bool, bool),
     list: &mut ResourceList,
 ) -> Result<()> {
     let pm = patch.as_map().ok_or_else(|| Error::Resource {
@@ -319,17 +327,18 @@ fn apply_smp(
         let mut p = pm.clone();
         // The patch names its target; it never renames it.
         if let Some(Value::Map(md)) = p.get_mut("metadata") {
-            md.shift_remove("name");
+            if !allow_name {
+                md.shift_remove("name");
+            }
             md.shift_remove("namespace");
         }
-        if target.is_some() {
-            // The patch's own id does not rename the targets.
-            if let Some(Value::Map(md)) = p.get_mut("metadata") {
-                md.shift_remove("name");
-                md.shift_remove("namespace");
-            }
+        if target.is_some() && !allow_kind {
+            // The patch's own kind does not change the targets'.
             p.shift_remove("kind");
             p.shift_remove("apiVersion");
+        }
+        if allow_name {
+            r.remember();
         }
         if let Value::Map(dst) = &mut r.obj {
             merge_map(dst, &p, &kind, &mut Vec::new());

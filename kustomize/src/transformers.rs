@@ -241,6 +241,12 @@ fn update_image(value: &str, img: &crate::kustomization::Image) -> Option<String
             digest = Some(d.clone());
             tag = None;
         }
+        _ if img.tag_suffix.as_deref().is_some_and(|s| !s.is_empty()) => {
+            let mut t = tag.unwrap_or_default();
+            t.push_str(img.tag_suffix.as_deref().unwrap_or(""));
+            tag = Some(t);
+            digest = None;
+        }
         _ => {}
     }
     if let Some(t) = tag.filter(|t| !t.is_empty()) {
@@ -281,20 +287,44 @@ fn visit_images(v: &mut Value, f: &mut dyn FnMut(&mut Value)) {
 }
 
 pub(crate) fn run_images(k: &Kustomization, list: &mut ResourceList) {
-    if k.images.is_empty() {
-        return;
-    }
-    for r in &mut list.items {
-        visit_images(&mut r.obj, &mut |img| {
-            if let Value::Str(s) = img {
-                for i in &k.images {
-                    if let Some(n) = update_image(s, i) {
-                        *s = n;
-                        break;
+    const SPEC_PATHS: [[&str; 2]; 4] = [
+        ["spec", "containers"],
+        ["spec", "initContainers"],
+        ["spec/template/spec", "containers"],
+        ["spec/template/spec", "initContainers"],
+    ];
+    // Each entry runs kustomize's two passes in turn: every container list
+    // anywhere, then the field specs; a container a field spec also names is
+    // updated twice (visible with tagSuffix, as in kustomize).
+    for img in &k.images {
+        for r in &mut list.items {
+            if r.kind() == "CustomResourceDefinition" {
+                continue;
+            }
+            let mut update = |v: &mut Value| {
+                if let Value::Str(s) = v
+                    && let Some(n) = update_image(s, img)
+                {
+                    *s = n;
+                }
+            };
+            visit_images(&mut r.obj, &mut update);
+            for [prefix, list_key] in SPEC_PATHS {
+                let mut path: Vec<&str> = prefix.split('/').collect();
+                path.push(list_key);
+                let mut cur = Some(&mut r.obj);
+                for p in &path {
+                    cur = cur.and_then(|c| c.get_mut(p));
+                }
+                if let Some(Value::Seq(items)) = cur {
+                    for c in items.iter_mut() {
+                        if let Some(v) = c.get_mut("image") {
+                            update(v);
+                        }
                     }
                 }
             }
-        });
+        }
     }
 }
 
