@@ -98,31 +98,27 @@ pub(crate) fn apply_json6902_entry(l: &Loader, p: &Patch, list: &mut ResourceLis
     Ok(())
 }
 
+/// kustomize matches selector fields as anchored regular expressions
+/// (`^(?:pattern)$`). Compiled patterns are cached per thread.
 fn regex_match(pattern: &str, s: &str) -> bool {
-    // kustomize anchors target names/kinds as regular expressions; we support
-    // the common forms: literal names, `.*` wildcards and `a|b` alternatives.
-    if pattern.contains('|') && !pattern.contains('(') {
-        return pattern.split('|').any(|p| regex_match(p, s));
+    use std::cell::RefCell;
+    use std::collections::HashMap;
+    thread_local! {
+        static CACHE: RefCell<HashMap<String, Option<regex::Regex>>> = RefCell::new(HashMap::new());
     }
-    if !pattern.contains(['.', '*', '^', '$', '[', '(', '+', '?']) {
+    if !pattern.contains(|c: char| "\\.+*?()|[]{}^$".contains(c)) {
         return pattern == s;
     }
-    let p = pattern.trim_start_matches('^').trim_end_matches('$');
-    wildcard(p.as_bytes(), s.as_bytes())
-}
-
-/// Matches a pattern where `.*` is any text, `.` any character; other characters literal.
-fn wildcard(p: &[u8], s: &[u8]) -> bool {
-    if p.is_empty() {
-        return s.is_empty();
-    }
-    if p.len() >= 2 && p[0] == b'.' && p[1] == b'*' {
-        return (0..=s.len()).any(|i| wildcard(&p[2..], &s[i..]));
-    }
-    if p[0] == b'\\' && p.len() >= 2 {
-        return !s.is_empty() && s[0] == p[1] && wildcard(&p[2..], &s[1..]);
-    }
-    !s.is_empty() && (p[0] == b'.' || p[0] == s[0]) && wildcard(&p[1..], &s[1..])
+    CACHE.with(|c| {
+        let mut c = c.borrow_mut();
+        let re = c
+            .entry(pattern.to_string())
+            .or_insert_with(|| regex::Regex::new(&format!("^(?:{pattern})$")).ok());
+        match re {
+            Some(re) => re.is_match(s),
+            None => pattern == s,
+        }
+    })
 }
 
 /// Parses and evaluates a Kubernetes label selector against a mapping.
@@ -181,16 +177,15 @@ fn parse_set(s: &str) -> std::result::Result<Vec<String>, String> {
 
 fn target_matches(t: &Target, r: &Resource) -> std::result::Result<bool, String> {
     let (g, v) = split_api_version(&r.api_version());
-    let opt = |o: &Option<String>, val: &str, re: bool| match o.as_deref() {
+    let opt = |o: &Option<String>, val: &str| match o.as_deref() {
         None | Some("") => true,
-        Some(p) if re => regex_match(p, val),
-        Some(p) => p == val,
+        Some(p) => regex_match(p, val),
     };
-    if !(opt(&t.group, &g, false)
-        && opt(&t.version, &v, false)
-        && opt(&t.kind, &r.kind(), true)
-        && opt(&t.name, &r.name(), true)
-        && opt(&t.namespace, &r.namespace(), true))
+    if !(opt(&t.group, &g)
+        && opt(&t.version, &v)
+        && opt(&t.kind, &r.kind())
+        && opt(&t.name, &r.name())
+        && opt(&t.namespace, &r.namespace()))
     {
         return Ok(false);
     }
