@@ -321,6 +321,7 @@ pub fn parse_documents_v2(text: &str) -> Result<Vec<Value>, YamlError> {
 }
 
 fn parse_with(text: &str, v2: bool) -> Result<Vec<Value>, YamlError> {
+    let src = text;
     let mut parser = Parser::new_from_str(text);
     let mut docs = Vec::new();
     let mut stack: Vec<Builder> = Vec::new();
@@ -366,6 +367,27 @@ fn parse_with(text: &str, v2: bool) -> Result<Vec<Value>, YamlError> {
                 _ => unreachable!("unbalanced mapping events"),
             },
             Event::Scalar(text, style, anchor, tag) => {
+                // kustomize prints a block scalar again as a block scalar
+                // (go-yaml v3) and reads it back with go-yaml v2, which fails
+                // when its first line starts with a tab; and go-yaml refuses
+                // tabs while detecting a block scalar's indentation.
+                let block = matches!(style, ScalarStyle::Literal | ScalarStyle::Folded);
+                let tab_line = if block && text.starts_with('\t') {
+                    Some(line)
+                } else if block {
+                    span.start
+                        .byte_offset()
+                        .and_then(|start| block_scalar_tab(src, start))
+                } else {
+                    None
+                };
+                if let Some(bad_line) = tab_line {
+                    return Err(YamlError {
+                        line: bad_line,
+                        message: "found a tab character where an indentation space is expected"
+                            .into(),
+                    });
+                }
                 let tag = tag.map(|t| {
                     if t.is_yaml_core_schema() {
                         format!("!!{}", t.suffix())
@@ -432,6 +454,46 @@ fn parse_with(text: &str, v2: bool) -> Result<Vec<Value>, YamlError> {
         }
     }
     Ok(docs)
+}
+
+/// go-yaml refuses a tab where a block scalar's indentation is still being
+/// detected (the lines after `|`/`>` up to the first content line, when the
+/// header has no indentation digit). `start` is the byte offset of the
+/// scalar's first content character. Returns the 1-based line of the tab.
+fn block_scalar_tab(src: &str, start: usize) -> Option<usize> {
+    let content_line_start = src.get(..start)?.rfind('\n').map_or(0, |i| i + 1);
+    // Walk back over blank lines to the header line.
+    let mut first = content_line_start;
+    let header = loop {
+        if first == 0 {
+            return None;
+        }
+        let prev_end = first - 1;
+        let prev_start = src[..prev_end].rfind('\n').map_or(0, |i| i + 1);
+        let prev = &src[prev_start..prev_end];
+        if prev.trim().is_empty() {
+            first = prev_start;
+            continue;
+        }
+        break prev.trim_end_matches('\r');
+    };
+    let header = header.split(" #").next().unwrap_or(header).trim_end();
+    let indicator = header.rsplit([' ', '\t']).next().unwrap_or("");
+    if !(indicator.starts_with('|') || indicator.starts_with('>'))
+        || indicator.chars().any(|c| c.is_ascii_digit())
+    {
+        return None;
+    }
+    let content_line_end = src[start..].find('\n').map_or(src.len(), |i| start + i);
+    let mut pos = first;
+    while pos <= content_line_end {
+        let end = src[pos..].find('\n').map_or(src.len(), |i| pos + i);
+        if src[pos..end].trim_start_matches(' ').starts_with('\t') {
+            return Some(src[..pos].matches('\n').count() + 1);
+        }
+        pos = end + 1;
+    }
+    None
 }
 
 fn merge_into(m: &mut Map, value: Value) {
