@@ -49,6 +49,16 @@ pub fn build(fs: &dyn FileSystem, dir: &Path) -> Result<ResourceList> {
         }
     }
     for r in &list.items {
+        if yaml::has_non_finite(&r.obj) {
+            return Err(Error::Resource {
+                path: root.clone(),
+                message: format!(
+                    "{} '{}' holds .nan or .inf, which kustomize cannot encode as JSON; quote the value",
+                    r.kind(),
+                    r.name()
+                ),
+            });
+        }
         if let Some(c) = yaml::unprintable_char(&r.obj) {
             return Err(Error::Resource {
                 path: root.clone(),

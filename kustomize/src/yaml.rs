@@ -290,6 +290,17 @@ impl std::fmt::Display for YamlError {
     }
 }
 
+/// Whether the value holds a float JSON cannot encode (NaN, ±Inf): kustomize
+/// fails on those.
+pub fn has_non_finite(v: &Value) -> bool {
+    match v {
+        Value::Float(f) => !f.is_finite(),
+        Value::Seq(items) => items.iter().any(has_non_finite),
+        Value::Map(m) => m.values().any(has_non_finite),
+        _ => false,
+    }
+}
+
 /// The first character go-yaml v2 cannot print back (kustomize fails on
 /// these: its JSON round trip leaves them unescaped).
 pub fn unprintable_char(v: &Value) -> Option<char> {
@@ -697,7 +708,8 @@ fn go_parse_float(s: &str) -> Option<f64> {
         }
         return None;
     }
-    s.parse().ok()
+    // Go's ParseFloat reports overflow (±Inf) as an error.
+    s.parse::<f64>().ok().filter(|f| f.is_finite())
 }
 
 /// go-yaml's timestamp detection (`2006-1-2`, with optional time part).
