@@ -929,10 +929,33 @@ impl Emitter {
             if !(i == 0 && inline) {
                 self.indent_to(indent);
             }
-            self.key(k);
-            self.put(':');
+            let folded = if k.contains('\u{85}') {
+                fold_nel(k)
+            } else {
+                k.to_string()
+            };
+            let simple = folded.len() <= 128 && !folded.chars().any(is_break);
+            if simple {
+                self.key(k);
+                self.put(':');
+            } else {
+                // A long or multi-line key is written as a complex key.
+                self.put('?');
+                self.string(k, indent + 2, true, false);
+                self.indent_to(indent);
+                self.put(':');
+            }
             let v = &m[k.as_str()];
             match v {
+                // After a complex key, collections start on the `:` line.
+                Value::Map(c) if !c.is_empty() && !simple => {
+                    self.put(' ');
+                    self.map(c, indent + 2, true)
+                }
+                Value::Seq(s) if !s.is_empty() && !simple => {
+                    self.put(' ');
+                    self.seq(s, indent + 2, true)
+                }
                 Value::Map(c) if !c.is_empty() => self.map(c, indent + 2, false),
                 // Sequences in a mapping are not indented.
                 Value::Seq(s) if !s.is_empty() => self.seq(s, indent, false),
