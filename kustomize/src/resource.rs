@@ -50,9 +50,9 @@ impl fmt::Display for ResId {
         write!(
             f,
             "{}.{}.{}/{}.{}",
-            or(&self.group, "[noGrp]"),
-            or(&self.version, "[noVer]"),
             or(&self.kind, "[noKind]"),
+            or(&self.version, "[noVer]"),
+            or(&self.group, "[noGrp]"),
             or(&self.name, "[noName]"),
             or(&self.namespace, "[noNs]")
         )

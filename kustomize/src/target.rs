@@ -39,7 +39,18 @@ pub fn build(fs: &dyn FileSystem, dir: &Path) -> Result<ResourceList> {
         }
         None => transformers::legacy_sort(&mut list, None, None),
     }
+    list.items.retain(|r| !is_local_config(&r.obj));
     for r in &mut list.items {
+        // kustomize's own bookkeeping annotations never reach the output.
+        if let Some(Value::Map(a)) = r.obj.get_path(&["metadata", "annotations"])
+            && a.keys().any(|k| BUILD_ANNOTATIONS.contains(&k.as_str()))
+            && let Some(Value::Map(a)) = r
+                .obj
+                .get_mut("metadata")
+                .and_then(|m| m.get_mut("annotations"))
+        {
+            a.retain(|k, _| !BUILD_ANNOTATIONS.contains(&k.as_str()));
+        }
         // kustomize drops an empty or null `metadata.annotations`.
         if let Some(Value::Map(md)) = r.obj.get_mut("metadata")
             && matches!(md.get("annotations"), Some(Value::Null))
@@ -134,6 +145,41 @@ impl Loader<'_> {
         })?;
         Ok((p, s))
     }
+}
+
+/// Annotations kustomize and kyaml use internally and strip from the output.
+const BUILD_ANNOTATIONS: &[&str] = &[
+    "internal.config.kubernetes.io/previousKinds",
+    "internal.config.kubernetes.io/previousNames",
+    "internal.config.kubernetes.io/prefixes",
+    "internal.config.kubernetes.io/suffixes",
+    "internal.config.kubernetes.io/previousNamespaces",
+    "internal.config.kubernetes.io/allowNameChange",
+    "internal.config.kubernetes.io/allowKindChange",
+    "internal.config.kubernetes.io/refBy",
+    "internal.config.kubernetes.io/generatorBehavior",
+    "internal.config.kubernetes.io/needsHashSuffix",
+    "internal.config.kubernetes.io/path",
+    "internal.config.kubernetes.io/index",
+    "internal.config.kubernetes.io/seqindent",
+    "internal.config.kubernetes.io/id",
+    "internal.config.kubernetes.io/annotations-migration-resource-id",
+    "config.kubernetes.io/path",
+    "config.kubernetes.io/index",
+    "config.kubernetes.io/origin",
+    "config.k8s.io/id",
+    "alpha.config.kubernetes.io/transformations",
+];
+
+/// `config.kubernetes.io/local-config` set to anything but "false": kustomize
+/// leaves the resource out.
+fn is_local_config(obj: &Value) -> bool {
+    obj.get_path(&[
+        "metadata",
+        "annotations",
+        "config.kubernetes.io/local-config",
+    ])
+    .is_some_and(|v| v.scalar_string().as_deref() != Some("false"))
 }
 
 /// Parses a YAML file into documents, naming the file and line on errors.
