@@ -52,6 +52,8 @@ fn config() -> &'static [Referral] {
 #[derive(Clone)]
 struct Candidate {
     names: Vec<String>,
+    prefixes: Vec<String>,
+    suffixes: Vec<String>,
     orig_ns: String,
     ns: String,
     new_name: String,
@@ -83,12 +85,22 @@ impl Cands {
     }
 }
 
+/// Whether the shorter list is the end of the longer one.
+fn same_ending(a: &[String], b: &[String]) -> bool {
+    let n = a.len().min(b.len());
+    a[a.len() - n..] == b[b.len() - n..]
+}
+
+/// The referrer's name prefixes and suffixes, in the order applied.
+type Affixes<'a> = (&'a [String], &'a [String]);
+
 fn pick<'a>(
     cands: &'a Cands,
     name: &str,
     referrer_ns: &str,
     referrer_cluster: bool,
     subject_ns: Option<&str>,
+    affixes: Affixes<'_>,
 ) -> Option<&'a Candidate> {
     let mut found: Vec<&Candidate> = cands
         .by_name
@@ -105,6 +117,18 @@ fn pick<'a>(
             .iter()
             .copied()
             .filter(|c| c.cluster_scoped || ns_key(&c.ns) == ns_key(referrer_ns))
+            .collect();
+        if !same.is_empty() {
+            found = same;
+        }
+    }
+    if found.len() > 1 {
+        // Several bases renamed the same name: keep those renamed like the
+        // referrer (the same prefixes and suffixes), as kustomize does.
+        let same: Vec<&Candidate> = found
+            .iter()
+            .copied()
+            .filter(|c| same_ending(&c.prefixes, affixes.0) && same_ending(&c.suffixes, affixes.1))
             .collect();
         if !same.is_empty() {
             found = same;
@@ -134,6 +158,8 @@ pub(crate) fn fix(list: &mut ResourceList) {
             .or_default()
             .push(Candidate {
                 names,
+                prefixes: r.prefixes.clone(),
+                suffixes: r.suffixes.clone(),
                 orig_ns: r.orig().1,
                 ns: r.namespace().to_string(),
                 new_name: r.name().to_string(),
@@ -163,6 +189,8 @@ pub(crate) fn fix(list: &mut ResourceList) {
 
 fn fix_resource(r: &mut Resource, referral: &Referral, cands: &Cands) {
     let ns = r.namespace().to_string();
+    let (prefixes, suffixes) = (r.prefixes.clone(), r.suffixes.clone());
+    let affixes = (prefixes.as_slice(), suffixes.as_slice());
     let cluster = crate::fieldspec::is_cluster_scoped(&r.api_version(), &r.kind());
     let specs: Vec<FieldSpec> = referral
         .specs
@@ -190,7 +218,7 @@ fn fix_resource(r: &mut Resource, referral: &Referral, cands: &Cands) {
                             .and_then(Value::as_str)
                             .unwrap_or("")
                             .to_string();
-                        if let Some(c) = pick(cands, &name, &sns, true, Some(&sns))
+                        if let Some(c) = pick(cands, &name, &sns, true, Some(&sns), affixes)
                             && let Value::Map(m) = subj
                         {
                             m.insert("name".into(), Value::Str(c.new_name.clone()));
@@ -212,14 +240,14 @@ fn fix_resource(r: &mut Resource, referral: &Referral, cands: &Cands) {
             if let Visit::Found(v) = v {
                 match v {
                     Value::Str(name) => {
-                        if let Some(c) = pick(cands, name, &ns, cluster, None) {
+                        if let Some(c) = pick(cands, name, &ns, cluster, None, affixes) {
                             *name = c.new_name.clone();
                         }
                     }
                     Value::Seq(items) => {
                         for it in items {
                             if let Value::Str(name) = it
-                                && let Some(c) = pick(cands, name, &ns, cluster, None)
+                                && let Some(c) = pick(cands, name, &ns, cluster, None, affixes)
                             {
                                 *name = c.new_name.clone();
                             }

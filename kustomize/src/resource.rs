@@ -85,6 +85,9 @@ pub struct Resource {
     /// Needs a content hash appended to its name at the end of the build.
     pub(crate) needs_hash: bool,
     pub(crate) behavior: Behavior,
+    /// Name prefixes and suffixes applied to it, innermost first.
+    pub(crate) prefixes: Vec<String>,
+    pub(crate) suffixes: Vec<String>,
 }
 
 impl Resource {
@@ -94,6 +97,8 @@ impl Resource {
             prev: Vec::new(),
             needs_hash: false,
             behavior: Behavior::Create,
+            prefixes: Vec::new(),
+            suffixes: Vec::new(),
         }
     }
     pub fn object(&self) -> &Value {

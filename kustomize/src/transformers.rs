@@ -152,6 +152,12 @@ pub(crate) fn run_prefix_suffix(k: &Kustomization, list: &mut ResourceList) {
         }
         let name = format!("{prefix}{}{suffix}", r.name());
         r.set_name(name);
+        if !prefix.is_empty() {
+            r.prefixes.push(prefix.to_string());
+        }
+        if !suffix.is_empty() {
+            r.suffixes.push(suffix.to_string());
+        }
     }
 }
 
