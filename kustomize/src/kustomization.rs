@@ -486,6 +486,18 @@ pub(crate) fn parse(file: &Path, doc: &Value) -> Result<Kustomization> {
         }
     }
     let get = |f: &str| m.get(f).unwrap_or(&Value::Null);
+    for f in [
+        "labels",
+        "images",
+        "replicas",
+        "replacements",
+        "components",
+        "resources",
+    ] {
+        if !matches!(get(f), Value::Null | Value::Seq(_)) {
+            return Err(bad(file, format!("`{f}` must be a list")));
+        }
+    }
     k.resources = string_list(file, get("resources"), "resources")?;
     k.resources
         .extend(string_list(file, get("bases"), "bases")?);
