@@ -11,6 +11,14 @@ pub trait FileSystem {
     fn is_file(&self, path: &Path) -> bool;
     /// Resolves `.`/`..` and, on disk, symbolic links.
     fn canonicalize(&self, path: &Path) -> io::Result<PathBuf>;
+    /// Makes a relative path absolute (on disk: against the current directory).
+    fn absolute(&self, path: &Path) -> io::Result<PathBuf> {
+        if path.is_absolute() {
+            Ok(path.to_path_buf())
+        } else {
+            Ok(std::env::current_dir()?.join(path))
+        }
+    }
 }
 
 /// The real file system.
@@ -90,6 +98,10 @@ impl FileSystem for MemFs {
     }
     fn is_file(&self, path: &Path) -> bool {
         self.files.contains_key(&normalize(path))
+    }
+    /// Relative paths are taken from `/`.
+    fn absolute(&self, path: &Path) -> io::Result<PathBuf> {
+        Ok(Path::new("/").join(path))
     }
     fn canonicalize(&self, path: &Path) -> io::Result<PathBuf> {
         let p = normalize(path);

@@ -11,16 +11,10 @@ use std::path::{Path, PathBuf};
 
 /// Builds the kustomization in `dir` and returns its resources in output order.
 pub fn build(fs: &dyn FileSystem, dir: &Path) -> Result<ResourceList> {
-    let abs = if dir.is_absolute() {
-        dir.to_path_buf()
-    } else {
-        std::env::current_dir()
-            .map_err(|e| Error::Io {
-                path: dir.to_path_buf(),
-                source: e,
-            })?
-            .join(dir)
-    };
+    let abs = fs.absolute(dir).map_err(|e| Error::Io {
+        path: dir.to_path_buf(),
+        source: e,
+    })?;
     let root = fs.canonicalize(&abs).map_err(|e| Error::Io {
         path: abs.clone(),
         source: e,

@@ -1584,6 +1584,75 @@ mod tests {
         assert_eq!(float_v2(0.00001), "1e-05");
     }
 
+    fn emit(v: Value) -> String {
+        let mut m = Map::new();
+        m.insert("k".into(), v);
+        to_yaml(&Value::Map(m))
+    }
+
+    #[test]
+    fn strings_are_quoted_when_yaml_1_1_would_retype_them() {
+        for (s, want) in [
+            ("yes", "k: \"yes\"\n"),
+            ("on", "k: \"on\"\n"),
+            ("1_000", "k: \"1_000\"\n"),
+            ("1:20", "k: \"1:20\"\n"),
+            ("2001-12-14", "k: \"2001-12-14\"\n"),
+            ("plain text", "k: plain text\n"),
+            ("- dash", "k: '- dash'\n"),
+            ("it's: x", "k: 'it''s: x'\n"),
+            ("tab\there", "k: \"tab\\there\"\n"),
+            ("", "k: \"\"\n"),
+        ] {
+            assert_eq!(emit(Value::Str(s.into())), want, "{s:?}");
+        }
+    }
+
+    #[test]
+    fn multi_line_strings_use_block_styles() {
+        assert_eq!(emit(Value::Str("a\nb".into())), "k: |-\n  a\n  b\n");
+        assert_eq!(emit(Value::Str("a\n".into())), "k: |\n  a\n");
+        assert_eq!(emit(Value::Str("a\n\n".into())), "k: |+\n  a\n\n");
+        assert_eq!(emit(Value::Str(" a\nb".into())), "k: |2-\n   a\n  b\n");
+        // A space before a break rules block styles out.
+        assert_eq!(emit(Value::Str("a \nb".into())), "k: \"a \\nb\"\n");
+    }
+
+    #[test]
+    fn long_plain_strings_fold_at_80_columns() {
+        let s = "word ".repeat(20).trim_end().to_string();
+        let out = emit(Value::Str(s.clone()));
+        let lines: Vec<&str> = out.lines().collect();
+        assert_eq!(lines.len(), 2, "{out}");
+        assert!(
+            lines[0].len() > 80 && lines[1].starts_with("  word"),
+            "{out}"
+        );
+        assert_eq!(
+            parse_documents(&out).unwrap()[0].get("k"),
+            Some(&Value::Str(s))
+        );
+    }
+
+    #[test]
+    fn nel_folds_like_a_line_break_in_json() {
+        assert_eq!(fold_nel("a \u{85} b"), "a b");
+        assert_eq!(fold_nel("a\u{85}\u{85}b"), "a\nb");
+    }
+
+    #[test]
+    fn base60_and_timestamps_are_detected() {
+        assert!(is_base60_float("1:20"));
+        assert!(is_base60_float("-190:20:30.15"));
+        assert!(!is_base60_float("1:60"));
+        assert!(is_timestamp("2001-12-14t21:59:43.10-05:00"));
+        assert!(!is_timestamp("2001-02-30"));
+        assert_eq!(
+            timestamp_rfc3339("2001-12-14 21:59:43.10"),
+            "2001-12-14T21:59:43.1Z"
+        );
+    }
+
     #[test]
     fn syntax_errors_name_the_line() {
         let e = parse_documents("a: b\nc: [\n").unwrap_err();

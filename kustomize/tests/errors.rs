@@ -41,6 +41,19 @@ fn builds_from_memory() {
 }
 
 #[test]
+fn relative_paths_in_memory_start_at_the_root() {
+    let list = build(
+        &fs(&[
+            ("/app/kustomization.yaml", "resources:\n- cm.yaml\n"),
+            ("/app/cm.yaml", CM),
+        ]),
+        Path::new("app"),
+    )
+    .unwrap();
+    assert_eq!(list.resources()[0].id().name, "cfg");
+}
+
+#[test]
 fn resource_cycle() {
     let e = err(
         &[
