@@ -380,7 +380,7 @@ fn strip_directives(v: &Value) -> Value {
     match v {
         Value::Map(m) => Value::Map(
             m.iter()
-                .filter(|(k, _)| !k.starts_with('$'))
+                .filter(|(k, _)| *k != "$patch")
                 .map(|(k, v)| (k.clone(), strip_directives(v)))
                 .collect(),
         ),
@@ -397,7 +397,9 @@ fn merge_map(dst: &mut Map, patch: &Map, kind: &str, path: &mut Vec<String>) {
         return;
     }
     for (k, pv) in patch {
-        if k.starts_with('$') {
+        // Only `$patch` is a directive here; kustomize copies other `$` keys
+        // ($retainKeys, $setElementOrder/..., ...) into the result as they are.
+        if k == "$patch" {
             continue;
         }
         match pv {
@@ -432,6 +434,19 @@ fn merge_map(dst: &mut Map, patch: &Map, kind: &str, path: &mut Vec<String>) {
                         .collect();
                     dst.insert(k.clone(), Value::Seq(items));
                     continue;
+                }
+                if k == "finalizers" && path.len() == 1 && path[0] == "metadata" {
+                    // A primitive list with the merge strategy: union, patch items first.
+                    if let Some(Value::Seq(ds)) = dst.get(k) {
+                        let mut items: Vec<Value> = ps.clone();
+                        for d in ds {
+                            if !items.contains(d) {
+                                items.push(d.clone());
+                            }
+                        }
+                        dst.insert(k.clone(), Value::Seq(items));
+                        continue;
+                    }
                 }
                 let key = merge_key(k, kind, path);
                 match (dst.get_mut(k), key) {
