@@ -49,7 +49,6 @@ const KNOWN_FIELDS: &[&str] = &[
 const UNSUPPORTED_FIELDS: &[&str] = &[
     "openapi",
     "imageTags",
-    "vars",
     "crds",
     "helmGlobals",
     "helmCharts",
@@ -148,6 +147,7 @@ pub(crate) struct Kustomization {
     pub patches_json6902: Vec<Patch>,
     pub sort: Option<SortOrder>,
     pub replacements: Vec<Value>,
+    pub vars: Vec<crate::vars::Var>,
 }
 
 /// Finds the kustomization file of a directory.
@@ -597,6 +597,7 @@ pub(crate) fn parse(file: &Path, doc: &Value) -> Result<Kustomization> {
         k.generator_options = Some(parse_options(file, o, "generatorOptions")?);
     }
     k.patches = parse_patches(file, get("patches"), "patches")?;
+    k.vars = crate::vars::parse(file, get("vars"))?;
     k.replacements = match get("replacements") {
         Value::Null => Vec::new(),
         Value::Seq(items) => items.clone(),

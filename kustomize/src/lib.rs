@@ -18,6 +18,7 @@ mod replacement;
 mod resource;
 mod target;
 mod transformers;
+mod vars;
 pub mod yaml;
 
 pub use error::{Error, Result};

@@ -22,10 +22,12 @@ pub fn build(fs: &dyn FileSystem, dir: &Path) -> Result<ResourceList> {
     let mut b = Builder {
         fs,
         stack: Vec::new(),
+        vars: Vec::new(),
     };
     let (mut list, k) = b.accumulate(&root, ResourceList::default(), Kind::Kustomization)?;
     generators::add_hashes(&mut list);
     nameref::fix(&mut list);
+    crate::vars::resolve(&root, &b.vars, &mut list)?;
     match k.sort {
         Some(SortOrder::Fifo) => {}
         Some(SortOrder::Legacy { first, last }) => {
@@ -88,6 +90,8 @@ enum Kind {
 struct Builder<'a> {
     fs: &'a dyn FileSystem,
     stack: Vec<PathBuf>,
+    /// Every `vars` entry met, from all kustomizations of the build.
+    vars: Vec<crate::vars::Var>,
 }
 
 /// Context for reading the files a kustomization names.
@@ -401,6 +405,15 @@ impl Builder<'_> {
         replacement::run(&loader, &k.replacements, &mut list)?;
         transformers::check_unique(&file, &list)?;
 
+        for v in &k.vars {
+            if self.vars.iter().any(|x| x.name == v.name) {
+                return Err(Error::Kustomization {
+                    path: file.clone(),
+                    message: format!("var '{}' is already defined; give it another name", v.name),
+                });
+            }
+            self.vars.push(v.clone());
+        }
         self.stack.pop();
         Ok((list, k))
     }
