@@ -436,6 +436,13 @@ fn parse_with(text: &str, v2: bool) -> Result<Vec<Value>, YamlError> {
             None => doc = Some(value),
             Some(Builder::Seq(items, _)) => items.push(value),
             Some(Builder::Map(m, pending, _, merges)) => match pending.take() {
+                None if matches!(value, Value::Null) && !v2 => {
+                    // kustomize (its go-yaml round trips) fails on a null key.
+                    return Err(YamlError {
+                        line,
+                        message: "a mapping key reads as null (`~`, `null`); quote the key".into(),
+                    });
+                }
                 None => {
                     let key = match value {
                         Value::Str(s) => s,
