@@ -344,6 +344,9 @@ fn parse_with(text: &str, v2: bool) -> Result<Vec<Value>, YamlError> {
             message: e.info(),
         })?;
         let line = span.start.line();
+        // A plain timestamp resolves to text here but is not a string to kustomize.
+        let timestamp_scalar =
+            matches!(&ev, Event::Scalar(t, ScalarStyle::Plain, _, None) if is_timestamp(t));
         let (value, anchor) = match ev {
             Event::StreamStart | Event::StreamEnd => continue,
             Event::DocumentStart(..) => {
@@ -436,11 +439,19 @@ fn parse_with(text: &str, v2: bool) -> Result<Vec<Value>, YamlError> {
             None => doc = Some(value),
             Some(Builder::Seq(items, _)) => items.push(value),
             Some(Builder::Map(m, pending, _, merges)) => match pending.take() {
-                None if matches!(value, Value::Null) && !v2 => {
-                    // kustomize (its go-yaml round trips) fails on a null key.
+                None if !v2 && (timestamp_scalar || !matches!(value, Value::Str(_))) => {
+                    // kustomize's JSON step fails on keys that are not strings.
+                    let shown = value.scalar_string().unwrap_or_default();
                     return Err(YamlError {
                         line,
-                        message: "a mapping key reads as null (`~`, `null`); quote the key".into(),
+                        message: format!(
+                            "mapping key `{shown}` reads as a {}, not a string; quote the key",
+                            if timestamp_scalar {
+                                "timestamp"
+                            } else {
+                                value.kind_name()
+                            }
+                        ),
                     });
                 }
                 None => {
