@@ -63,4 +63,9 @@ pub struct InstallArgs {
     /// Taint keys the controllers tolerate (operator Exists).
     #[arg(long, value_delimiter = ',', value_name = "KEYS")]
     pub toleration_keys: Vec<String>,
+
+    /// A local kustomize directory whose build is installed as is, instead
+    /// of the embedded manifests (hidden, as upstream's).
+    #[arg(long, hide = true, value_name = "PATH")]
+    pub manifests: Option<String>,
 }

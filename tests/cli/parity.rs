@@ -143,10 +143,7 @@ fn name_for(leaf: &clap::Command) -> Option<String> {
 }
 
 /// Upstream flags flux-rs does not accept yet, and why.
-const PENDING: &[(&str, &str)] = &[(
-    "install --manifests",
-    "installs from a kustomize directory: needs the kustomize engine (issue 12)",
-)];
+const PENDING: &[(&str, &str)] = &[];
 
 #[test]
 fn every_upstream_flag_is_accepted_before_and_after_the_subcommand_words() {
