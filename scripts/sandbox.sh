@@ -78,13 +78,14 @@ GIT_PASSWORD="$password" run "$flux" bootstrap git --url="$repo" --allow-insecur
   --token-auth --username=flux --path=clusters/sandbox --author-email=flux@sandbox.local
 run "$flux" get all
 
-# A user's change: an app, and a Flux Kustomization that deploys it.
+# A user's change: an app given as a kustomize overlay (a base, a generated
+# ConfigMap and a patch), and a Flux Kustomization that deploys it.
 checkout="$work/checkout"
 git clone --quiet "$repo" "$checkout"
 # Pushes go to the sandbox's Git server as user flux.
 git -C "$checkout" config credential.helper "!f() { echo username=flux; echo password=$password; }; f"
-mkdir -p "$checkout/apps/hello"
-cat >"$checkout/apps/hello/app.yaml" <<'EOF'
+mkdir -p "$checkout/apps/hello/base"
+cat >"$checkout/apps/hello/base/app.yaml" <<'EOF'
 apiVersion: v1
 kind: Namespace
 metadata:
@@ -94,7 +95,6 @@ apiVersion: apps/v1
 kind: Deployment
 metadata:
   name: hello
-  namespace: hello
 spec:
   replicas: 1
   selector:
@@ -108,6 +108,30 @@ spec:
       containers:
         - name: hello
           image: ghcr.io/stefanprodan/podinfo:6.7.0
+          envFrom:
+            - configMapRef:
+                name: hello-settings
+EOF
+cat >"$checkout/apps/hello/base/kustomization.yaml" <<'EOF'
+resources:
+  - app.yaml
+EOF
+cat >"$checkout/apps/hello/kustomization.yaml" <<'EOF'
+namespace: hello
+resources:
+  - base
+configMapGenerator:
+  - name: hello-settings
+    literals:
+      - PODINFO_UI_MESSAGE=hello from the sandbox
+patches:
+  - patch: |-
+      apiVersion: apps/v1
+      kind: Deployment
+      metadata:
+        name: hello
+      spec:
+        replicas: 2
 EOF
 cat >"$checkout/clusters/sandbox/apps.yaml" <<'EOF'
 apiVersion: kustomize.toolkit.fluxcd.io/v1
@@ -127,7 +151,7 @@ git -C "$checkout" add -A
 git -C "$checkout" -c user.name=sandbox -c user.email=sandbox@local commit --quiet -m "Add the hello app"
 git -C "$checkout" push --quiet origin main
 echo
-echo "# committed apps/hello and clusters/sandbox/apps.yaml"
+echo "# committed the apps/hello overlay and clusters/sandbox/apps.yaml"
 
 run "$flux" reconcile kustomization flux-system --with-source
 # The new "apps" Kustomization is reconciled right after flux-system applies it.
@@ -136,6 +160,14 @@ for _ in $(seq 1 50); do
   sleep 0.2
 done
 run "$flux" get kustomizations
+# What the overlay built, as the apps Kustomization's inventory records
+# it: the generated ConfigMap (name with its hash suffix) and the Deployment.
+echo
+echo "# objects applied from the overlay"
+"$flux" get kustomizations apps -o yaml | grep -E "id: hello_(hello-settings-[a-z0-9]+__ConfigMap|hello_apps_Deployment)$" || {
+  echo "the overlay's generated ConfigMap or its Deployment was not applied" >&2
+  exit 1
+}
 
 if $keep; then
   echo

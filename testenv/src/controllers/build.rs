@@ -1,20 +1,13 @@
-//! A small kustomize: builds the manifests at a path of a source tree the way
-//! kustomize-controller does (kustomization.yaml `resources:`, or every YAML file).
+//! Builds the manifests at a path of a source tree the way
+//! kustomize-controller does: a directory with a kustomization file is built
+//! by the kustomize engine (crate `kustomize`), any other directory
+//! contributes every YAML file it holds, recursively.
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use serde_json::{Map, Value, json};
+use serde_json::{Map, Value};
 
 const KUSTOMIZATION: [&str; 3] = ["kustomization.yaml", "kustomization.yml", "Kustomization"];
-
-/// Kinds a kustomization `namespace:` does not apply to.
-const CLUSTER_KINDS: [&str; 5] = [
-    "Namespace",
-    "CustomResourceDefinition",
-    "ClusterRole",
-    "ClusterRoleBinding",
-    "ValidatingWebhookConfiguration",
-];
 
 fn join(dir: &str, rel: &str) -> String {
     let mut parts: Vec<&str> = dir
@@ -77,35 +70,18 @@ fn build_dir(
     if depth > 32 {
         return Err(format!("accumulating resources: cycle detected at '{dir}'"));
     }
-    if let Some(k) = KUSTOMIZATION.iter().find_map(|k| in_dir(files, dir, k)) {
-        let kust: Value = serde_saphyr::from_str(k)
-            .map_err(|e| format!("failed to decode kustomization in '{dir}': {e}"))?;
-        let mut docs = vec![];
-        for r in kust["resources"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .filter_map(Value::as_str)
-        {
-            let p = join(dir, r);
-            if let Some(text) = files.get(&p) {
-                docs.extend(parse_docs(text, &p)?);
-            } else if files.keys().any(|f| f.starts_with(&format!("{p}/"))) {
-                docs.extend(build_dir(files, &p, depth + 1)?);
-            } else {
-                return Err(format!(
-                    "kustomize build failed: accumulating resources: accumulation err='accumulating resources from '{r}': open {p}: no such file or directory'"
-                ));
-            }
+    if KUSTOMIZATION
+        .iter()
+        .any(|k| in_dir(files, dir, k).is_some())
+    {
+        let mut fs = kustomize::MemFs::new();
+        for (path, text) in files {
+            fs.add_file(path, text.as_bytes());
         }
-        if let Some(ns) = kust["namespace"].as_str() {
-            for d in docs.iter_mut() {
-                if !CLUSTER_KINDS.contains(&d["kind"].as_str().unwrap_or_default()) {
-                    d["metadata"]["namespace"] = json!(ns);
-                }
-            }
-        }
-        return Ok(docs);
+        let root = std::path::Path::new("/").join(dir);
+        let built =
+            kustomize::build(&fs, &root).map_err(|e| format!("kustomize build failed: {e}"))?;
+        return parse_docs(&built.to_yaml(), &format!("the build of '{dir}'"));
     }
     let prefix = if dir.is_empty() {
         String::new()
@@ -174,4 +150,60 @@ pub fn build(
         .map(|(p, t)| (p, vars.map(|v| substitute(&t, v)).unwrap_or(t)))
         .collect();
     build_dir(&files, "", 0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn files(list: &[(&str, &str)]) -> Vec<(String, String)> {
+        list.iter()
+            .map(|(p, t)| (p.to_string(), t.to_string()))
+            .collect()
+    }
+
+    /// An overlay with a generator and a patch builds as kustomize builds
+    /// it: the ConfigMap gets its hash suffix and the Deployment follows.
+    #[test]
+    fn overlays_build_with_the_kustomize_engine() {
+        let docs = build(
+            files(&[
+                ("base/kustomization.yaml", "resources:\n- app.yaml\n"),
+                (
+                    "base/app.yaml",
+                    "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\nspec:\n  replicas: 1\n  template:\n    spec:\n      containers:\n      - name: web\n        image: nginx\n        envFrom:\n        - configMapRef:\n            name: settings\n",
+                ),
+                (
+                    "kustomization.yaml",
+                    "namespace: apps\nresources:\n- base\nconfigMapGenerator:\n- name: settings\n  literals:\n  - color=${COLOR}\npatches:\n- patch: |-\n    apiVersion: apps/v1\n    kind: Deployment\n    metadata:\n      name: web\n    spec:\n      replicas: 3\n",
+                ),
+            ]),
+            Some(&serde_json::json!({"COLOR": "blue"}).as_object().unwrap().clone()),
+        )
+        .unwrap();
+        let config = docs.iter().find(|d| d["kind"] == "ConfigMap").unwrap();
+        let name = config["metadata"]["name"].as_str().unwrap();
+        assert!(
+            name.starts_with("settings-") && name.len() > "settings-".len(),
+            "{name}"
+        );
+        assert_eq!(config["data"]["color"], "blue");
+        let web = docs.iter().find(|d| d["kind"] == "Deployment").unwrap();
+        assert_eq!(web["spec"]["replicas"], 3);
+        assert_eq!(web["metadata"]["namespace"], "apps");
+        assert_eq!(
+            web["spec"]["template"]["spec"]["containers"][0]["envFrom"][0]["configMapRef"]["name"],
+            name
+        );
+    }
+
+    #[test]
+    fn a_build_error_names_kustomize() {
+        let err = build(
+            files(&[("kustomization.yaml", "resources:\n- missing.yaml\n")]),
+            None,
+        )
+        .unwrap_err();
+        assert!(err.starts_with("kustomize build failed: "), "{err}");
+    }
 }
