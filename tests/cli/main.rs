@@ -25,6 +25,7 @@ mod export;
 mod faults;
 mod generated;
 mod get;
+mod inputs;
 mod install;
 mod install_live;
 mod kubeconfig;
