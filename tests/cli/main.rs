@@ -23,6 +23,7 @@ mod events;
 mod exec_plugins;
 mod export;
 mod faults;
+mod fuzz;
 mod generated;
 mod get;
 mod inputs;
