@@ -1048,9 +1048,11 @@ mod tests {
     #[test]
     fn passwords_in_urls_are_masked_in_messages() {
         let url = url::Url::parse("https://me:s3cret@git.example.com/fleet.git").unwrap();
+        assert_eq!(redacted(&url), "https://REDACTED@git.example.com/fleet.git");
+        let url = url::Url::parse("ssh://me:s3cret@git.example.com/fleet.git").unwrap();
         assert_eq!(
             redacted(&url),
-            "https://me:REDACTED@git.example.com/fleet.git"
+            "ssh://me:REDACTED@git.example.com/fleet.git"
         );
         let url = url::Url::parse("https://me@git.example.com/fleet.git").unwrap();
         assert_eq!(redacted(&url), "https://REDACTED@git.example.com/fleet.git");

@@ -426,13 +426,16 @@ fn bootstrap_git_bearer_token_with_basic_auth_or_a_wrong_scheme_is_rejected_befo
         ),
         (
             vec!["--url", &with_user, "--allow-insecure-http"],
-            format!("✗ --with-bearer-token and credentials in --url cannot be used together: remove the user info from {with_user} and pass the token with --password or GIT_PASSWORD\n"),
+            format!(
+                "✗ --with-bearer-token and credentials in --url cannot be used together: remove the user info from {} and pass the token with --password or GIT_PASSWORD\n",
+                url.replace("http://", "http://REDACTED@")
+            ),
         ),
         (
             vec!["--url", &with_password, "--allow-insecure-http"],
             format!(
                 "✗ --with-bearer-token and credentials in --url cannot be used together: remove the user info from {} and pass the token with --password or GIT_PASSWORD\n",
-                with_password.replace("url-s3cret", "REDACTED")
+                url.replace("http://", "http://REDACTED@")
             ),
         ),
         (
