@@ -144,6 +144,8 @@ printf '{{"apiVersion":"client.authentication.k8s.io/v1","kind":"ExecCredential"
     std::fs::write(&token_file, &token).unwrap();
     let out = run_with(&kubeconfig, &["get", "all", "-A"]);
     assert_eq!(out.code, 0, "{}", out.stderr);
+    // `get all` exits 0 even after an error line: there must be none.
+    assert_eq!(out.stderr, "");
     assert!(!out.stdout.contains(&token) && !out.stderr.contains(&token));
 }
 
