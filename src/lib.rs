@@ -95,8 +95,10 @@ where
         }
     });
     // Work left on blocking threads (a key being generated when Ctrl-C
-    // came) is abandoned, not waited for.
-    runtime.shutdown_background();
+    // came) is abandoned after a moment, not waited for; the moment lets
+    // the runtime close its connections in order (dropping them at once
+    // left a CRD undeleted by the real API server after `uninstall`).
+    runtime.shutdown_timeout(std::time::Duration::from_millis(500));
     // A step still spinning becomes a plain line before the process ends.
     output::progress::settle();
     match outcome {
