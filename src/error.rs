@@ -20,6 +20,8 @@ pub enum ExitStatus {
     Failure,
     /// Interrupted by Ctrl-C (128 + SIGINT, as shells report it).
     Interrupted,
+    /// Stopped by SIGTERM (128 + 15), after cleaning up (temporary clones).
+    Terminated,
 }
 
 impl ExitStatus {
@@ -28,6 +30,7 @@ impl ExitStatus {
             Self::Success => 0,
             Self::Failure => 1,
             Self::Interrupted => 130,
+            Self::Terminated => 143,
         }
     }
 }
@@ -47,5 +50,6 @@ mod tests {
         assert_eq!(ExitStatus::Success.code(), 0);
         assert_eq!(ExitStatus::Failure.code(), 1);
         assert_eq!(ExitStatus::Interrupted.code(), 130);
+        assert_eq!(ExitStatus::Terminated.code(), 143);
     }
 }

@@ -6,6 +6,7 @@
 #![cfg_attr(not(test), deny(clippy::print_stdout, clippy::print_stderr))]
 
 pub mod bootstrap;
+pub mod cleanup;
 pub mod cli;
 pub mod cluster;
 pub mod commands;
@@ -13,6 +14,7 @@ pub mod duration;
 pub mod env;
 pub mod error;
 pub mod generated;
+pub mod input;
 pub mod kinds;
 pub mod output;
 pub mod prompt;
@@ -78,28 +80,36 @@ where
             return ExitStatus::Failure;
         }
     };
+    spawn_signal_watchdog(printer.clone());
     let timeout = ctx.global.timeout;
     // Waits end at ctx.deadline with their own lines; this backstop, a
-    // moment later, ends anything else that is still running.
+    // moment later, ends anything else that is still running. A signal
+    // drops the command's future, so what it holds (a temporary clone) is
+    // cleaned up before the process ends.
     let backstop = ctx.deadline + std::time::Duration::from_secs(1);
     let outcome = runtime.block_on(async {
         tokio::select! {
-            result = tokio::time::timeout_at(backstop, dispatch(&ctx, command)) => Some(result.unwrap_or_else(|_| {
+            result = tokio::time::timeout_at(backstop, dispatch(&ctx, command)) => Ok(result.unwrap_or_else(|_| {
                 printer.warning(&format!(
                     "the operation did not finish within {}; raise --timeout to wait longer",
                     duration::GoDuration::new(timeout)
                 ));
                 Err(anyhow::anyhow!("context deadline exceeded"))
             })),
-            _ = tokio::signal::ctrl_c() => None,
+            _ = tokio::signal::ctrl_c() => Err(ExitStatus::Interrupted),
+            _ = terminated() => Err(ExitStatus::Terminated),
         }
     });
+    // Work left on blocking threads (a key being generated when Ctrl-C
+    // came) is abandoned after a moment, not waited for; the moment lets
+    // the runtime close its connections in order.
+    runtime.shutdown_timeout(std::time::Duration::from_millis(500));
     // A step still spinning becomes a plain line before the process ends.
     output::progress::settle();
     match outcome {
-        Some(Ok(status)) => status,
-        Some(Err(err)) if is_broken_pipe(&err) => ExitStatus::Success,
-        Some(Err(err)) => {
+        Ok(Ok(status)) => status,
+        Ok(Err(err)) if is_broken_pipe(&err) => ExitStatus::Success,
+        Ok(Err(err)) => {
             let detail = err
                 .chain()
                 .find_map(|cause| cause.downcast_ref::<cluster::objects::ObjectError>())
@@ -110,10 +120,60 @@ where
             printer.failure(&format!("{err:#}"));
             ExitStatus::Failure
         }
-        None => {
-            printer.failure("interrupted");
-            ExitStatus::Interrupted
+        Err(status) => {
+            printer.failure(if status == ExitStatus::Terminated {
+                "terminated"
+            } else {
+                "interrupted"
+            });
+            status
         }
+    }
+}
+
+/// How long the command gets to stop by itself after SIGINT or SIGTERM
+/// before the watchdog ends the process.
+const SIGNAL_GRACE: std::time::Duration = std::time::Duration::from_secs(3);
+
+/// Ends the process on SIGINT or SIGTERM when the command cannot stop by
+/// itself: a thread blocked in a system call (opening a FIFO given as an
+/// input file, a read from a terminal) never lets the runtime see the
+/// signal. Normally the command's own handling ends the process first.
+fn spawn_signal_watchdog(printer: Printer) {
+    let _ = std::thread::Builder::new()
+        .name("signal-watchdog".into())
+        .spawn(move || {
+            let Ok(runtime) = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+            else {
+                return;
+            };
+            let status = runtime.block_on(async {
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => ExitStatus::Interrupted,
+                    _ = terminated() => ExitStatus::Terminated,
+                }
+            });
+            std::thread::sleep(SIGNAL_GRACE);
+            cleanup::remove_all();
+            printer.failure(if status == ExitStatus::Terminated {
+                "terminated"
+            } else {
+                "interrupted"
+            });
+            std::process::exit(status.code().into());
+        });
+}
+
+/// Resolves when the process gets SIGTERM; never if the handler cannot be
+/// installed (the default action then ends the process as before).
+async fn terminated() {
+    match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+        Ok(mut signal) => {
+            signal.recv().await;
+        }
+        Err(_) => std::future::pending().await,
     }
 }
 

@@ -101,7 +101,9 @@ pub enum Cloned {
 pub struct WorkTree {
     // Declared before `dir` so the repository closes before the directory goes.
     repo: Repository,
+    // Unregistered after the directory is gone (fields drop in order).
     dir: tempfile::TempDir,
+    _cleanup: crate::cleanup::Registered,
     branch: String,
     auth: GitAuth,
     ssh: Option<Arc<SshSettings>>,
@@ -193,9 +195,13 @@ impl WorkTree {
     /// Clones `branch` of `url`. An empty repository starts the branch; a
     /// missing branch is created from the server's default branch.
     pub fn clone(url: &str, branch: &str, auth: &GitAuth) -> Result<(Self, Cloned), GitError> {
+        // Private to the user: the clone may hold what the cluster's
+        // secrets are made from.
         let dir = tempfile::Builder::new()
             .prefix("flux-bootstrap-")
+            .permissions(std::os::unix::fs::PermissionsExt::from_mode(0o700))
             .tempdir()?;
+        let cleanup = crate::cleanup::register(dir.path());
         let ssh = ssh_settings(auth)?;
         let _ssh = git_ssh::activate(ssh.clone()).map_err(GitError::Ssh)?;
         let repo = Repository::init(dir.path())?;
@@ -261,6 +267,7 @@ impl WorkTree {
         let tree = WorkTree {
             repo,
             dir,
+            _cleanup: cleanup,
             branch: branch.to_string(),
             auth: auth.clone(),
             ssh,
@@ -532,6 +539,15 @@ mod tests {
         let (tree, cloned) = WorkTree::clone(&url, "main", &GitAuth::None).unwrap();
         assert_eq!(cloned, Cloned::NewBranchFrom("trunk".into()));
         assert_eq!(tree.head().as_ref(), Some(&tips[1]));
+    }
+
+    #[test]
+    fn the_clone_is_private_to_the_user() {
+        use std::os::unix::fs::PermissionsExt;
+        let (_remote, url) = bare();
+        let (tree, _) = WorkTree::clone(&url, "main", &GitAuth::None).unwrap();
+        let mode = std::fs::metadata(tree.path()).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o700, "{mode:o}");
     }
 
     #[test]

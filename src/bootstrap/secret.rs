@@ -12,7 +12,9 @@ use serde_json::json;
 
 use super::{Bootstrap, BootstrapError};
 use crate::cluster::apply::apply_all;
-use crate::secret::{KeyPair, KeySpec, SCAN_TIMEOUT, generate_keypair, scan_known_hosts};
+use crate::secret::{
+    KeyPair, KeySpec, SCAN_TIMEOUT, generate_keypair_off_runtime, scan_known_hosts,
+};
 
 /// What goes into the source Secret.
 #[derive(Clone)]
@@ -137,7 +139,7 @@ pub async fn reconcile(run: &Bootstrap<'_>, client: &kube::Client) -> Result<(),
         } => {
             let pair = match key {
                 Some(pair) => pair.clone(),
-                None => generate_keypair(*spec)?,
+                None => generate_keypair_off_runtime(*spec).await?,
             };
             let known_hosts = scan_known_hosts(host, *port, SCAN_TIMEOUT).await?;
             printer.success(&format!("public key: {}", pair.public_key.trim()));

@@ -423,7 +423,7 @@ fn rsa_private_key(pair: &ssh_key::private::RsaKeypair) -> Result<rsa::RsaPrivat
 }
 
 fn read(path: &str, flag: &'static str) -> Result<Vec<u8>, SigningError> {
-    std::fs::read(Path::new(path)).map_err(|error| SigningError::Read {
+    crate::input::read_path(Path::new(path)).map_err(|error| SigningError::Read {
         flag,
         path: path.to_string(),
         error,

@@ -395,6 +395,9 @@ fn rsa_bits(value: &str) -> Result<usize, String> {
         return Ok(2048);
     }
     match value.parse::<usize>() {
+        Ok(bits) if bits > crate::secret::MAX_RSA_BITS && bits % 8 == 0 => {
+            Err(crate::secret::rsa_bits_too_large(bits))
+        }
         Ok(bits) if bits >= 1024 && bits % 8 == 0 => Ok(bits),
         _ => Err(format!(
             "RSA key bit size must be a multiple of 8 and at least 1024, got {value}"

@@ -1051,6 +1051,9 @@ fn parse_rsa_bits(value: &str) -> Result<usize, String> {
     if !bits.is_multiple_of(8) {
         return Err("RSA key bit size must be a multiples of 8".into());
     }
+    if bits > crate::secret::MAX_RSA_BITS {
+        return Err(crate::secret::rsa_bits_too_large(bits));
+    }
     Ok(bits)
 }
 
@@ -1071,6 +1074,12 @@ mod tests {
             "RSA key bit size must be a multiples of 8"
         );
         assert!(parse_rsa_bits("x").is_err());
+        assert_eq!(parse_rsa_bits("16384"), Ok(16384));
+        assert_eq!(
+            parse_rsa_bits("16392").unwrap_err(),
+            "RSA key bit size must be at most 16384, got 16392: use a multiple of 8 from 1024 to 16384"
+        );
+        assert!(parse_rsa_bits("4294967296").is_err());
     }
 
     #[test]

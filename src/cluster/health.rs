@@ -32,26 +32,11 @@ pub fn classify(err: kube::Error) -> ObjectError {
             403 => ObjectError::Forbidden(status.message),
             _ => ObjectError::Api(status.message),
         },
-        kube::Error::HyperError(e) => ObjectError::Unreachable(with_causes(&e)),
-        kube::Error::Service(e) => ObjectError::Unreachable(with_causes(e.as_ref())),
+        kube::Error::HyperError(_) | kube::Error::Service(_) => {
+            ObjectError::Unreachable(super::transport::describe_kube(&err).unwrap_or_default())
+        }
         other => ObjectError::Api(other.to_string()),
     }
-}
-
-/// The error and its causes: transport errors alone say little
-/// ("client error (Connect)"), the cause says why ("Connection refused").
-fn with_causes(err: &(dyn std::error::Error + 'static)) -> String {
-    let mut text = err.to_string();
-    let mut cause = err.source();
-    while let Some(inner) = cause {
-        let message = inner.to_string();
-        if !text.contains(&message) {
-            text.push_str(": ");
-            text.push_str(&message);
-        }
-        cause = inner.source();
-    }
-    text
 }
 
 /// When a command has to give up: `--timeout` after it started. The kube

@@ -3,8 +3,10 @@
 //! kubeconfig.
 
 pub mod apply;
+pub mod exec;
 pub mod health;
 pub mod objects;
+pub mod transport;
 
 use kube::config::{
     AuthInfo, Cluster, Context, KubeConfigOptions, Kubeconfig, NamedAuthInfo, NamedCluster,
@@ -17,20 +19,22 @@ use crate::settings::{ConnectionOptions, EnvLookup};
 /// Why a client could not be built.
 #[derive(Debug, thiserror::Error)]
 pub enum ClientError {
-    #[error("unable to read kubeconfig {path}: {source}")]
-    ReadKubeconfig {
-        path: String,
-        #[source]
-        source: kube::config::KubeconfigError,
-    },
+    #[error("unable to read kubeconfig {path}: {reason}")]
+    ReadKubeconfig { path: String, reason: String },
+    #[error("context \"{0}\" does not exist")]
+    NoContext(String),
+    #[error("invalid server URL \"{server}\": {reason}")]
+    InvalidServer { server: String, reason: String },
     #[error(
         "invalid configuration: no kubeconfig found; set KUBECONFIG, pass --kubeconfig, or give --server (with --token or client certificates)"
     )]
     NoConfiguration,
-    #[error("invalid kubeconfig: {0}")]
+    #[error("invalid kubeconfig: {}", describe_kubeconfig_error(.0))]
     InvalidKubeconfig(#[source] kube::config::KubeconfigError),
-    #[error("unable to create the Kubernetes client: {0}")]
+    #[error("unable to create the Kubernetes client: {}", describe_client_error(.0))]
     Client(#[source] kube::Error),
+    #[error(transparent)]
+    Exec(#[from] exec::ExecError),
 }
 
 /// Creates the client on first use and hands out clones afterwards.
@@ -51,6 +55,7 @@ impl ClientFactory {
         self.client
             .get_or_try_init(|| async {
                 let config = build_config(&self.options).await?;
+                transport::set_server(&config.cluster_url);
                 kube::Client::try_from(config).map_err(ClientError::Client)
             })
             .await
@@ -59,16 +64,92 @@ impl ClientFactory {
 }
 
 fn read_kubeconfig(options: &ConnectionOptions) -> Result<Option<Kubeconfig>, ClientError> {
-    match &options.kubeconfig {
-        Some(path) => {
-            Kubeconfig::read_from(path)
-                .map(Some)
-                .map_err(|source| ClientError::ReadKubeconfig {
-                    path: path.clone(),
-                    source,
-                })
+    let env = std::env::var_os("KUBECONFIG");
+    let home = std::env::var_os("HOME");
+    read_kubeconfig_from(
+        options.kubeconfig.as_deref(),
+        env.as_deref(),
+        home.as_deref(),
+    )
+}
+
+/// The kubeconfig as kubectl loads it: `--kubeconfig` alone (it must
+/// exist), else every file listed in `KUBECONFIG` that exists, merged with
+/// the first file's entries winning, else `~/.kube/config` if it exists.
+/// A file that exists but cannot be read or parsed is an error naming it.
+fn read_kubeconfig_from(
+    flag: Option<&str>,
+    env: Option<&std::ffi::OsStr>,
+    home: Option<&std::ffi::OsStr>,
+) -> Result<Option<Kubeconfig>, ClientError> {
+    let read = |path: &std::path::Path| {
+        Kubeconfig::read_from(path).map_err(|err| ClientError::ReadKubeconfig {
+            path: path.display().to_string(),
+            reason: match err {
+                kube::config::KubeconfigError::ReadConfig(io, _) => io.to_string(),
+                other => describe_kubeconfig_error(&other),
+            },
+        })
+    };
+    if let Some(path) = flag {
+        return read(std::path::Path::new(path)).map(Some);
+    }
+    let candidates: Vec<std::path::PathBuf> = match env.filter(|v| !v.is_empty()) {
+        Some(list) => std::env::split_paths(list)
+            .filter(|p| !p.as_os_str().is_empty())
+            .collect(),
+        None => home
+            .map(|h| std::path::Path::new(h).join(".kube").join("config"))
+            .into_iter()
+            .collect(),
+    };
+    let mut merged: Option<Kubeconfig> = None;
+    for path in candidates {
+        // kubectl skips listed files that do not exist.
+        if !path.exists() {
+            continue;
         }
-        None => Ok(Kubeconfig::read().ok()),
+        let next = read(&path)?;
+        merged = Some(match merged {
+            None => next,
+            Some(first) => first
+                .merge(next)
+                .map_err(|err| ClientError::ReadKubeconfig {
+                    path: path.display().to_string(),
+                    reason: describe_kubeconfig_error(&err),
+                })?,
+        });
+    }
+    Ok(merged)
+}
+
+/// A kubeconfig error in words, each path shown once (the client library
+/// quotes a path's Debug form: `'"/x.crt"'`).
+fn describe_kubeconfig_error(err: &kube::config::KubeconfigError) -> String {
+    use kube::config::{KubeconfigError as E, LoadDataError as L};
+    let load = |what: &str, err: &L| match err {
+        L::ReadFile(io, path) => format!("unable to read the {what} {}: {io}", path.display()),
+        L::DecodeBase64(e) => format!("the {what} data is not valid base64: {e}"),
+        L::NoBase64DataOrFile => format!("no {what} data or file given"),
+    };
+    match err {
+        E::ReadConfig(io, path) => format!("unable to read {}: {io}", path.display()),
+        E::LoadCertificateAuthority(e) => load("certificate authority", e),
+        E::LoadClientCertificate(e) => load("client certificate", e),
+        E::LoadClientKey(e) => load("client key", e),
+        E::LoadContext(name) => format!("context \"{name}\" does not exist"),
+        E::LoadClusterOfContext(name) => format!("cluster \"{name}\" does not exist"),
+        other => other.to_string(),
+    }
+}
+
+/// A client-construction error in words, each path shown once.
+fn describe_client_error(err: &kube::Error) -> String {
+    match err {
+        kube::Error::Auth(kube::client::AuthError::ReadTokenFile(io, path)) => {
+            format!("unable to read the token file {}: {io}", path.display())
+        }
+        other => other.to_string(),
     }
 }
 
@@ -82,6 +163,11 @@ async fn build_config(options: &ConnectionOptions) -> Result<kube::Config, Clien
         }
     };
     let mut kubeconfig = kubeconfig;
+    if let Some(name) = &options.context
+        && !kubeconfig.contexts.iter().any(|c| &c.name == name)
+    {
+        return Err(ClientError::NoContext(name.clone()));
+    }
     let selection = apply_overrides(&mut kubeconfig, options);
     for cluster in kubeconfig
         .clusters
@@ -92,9 +178,20 @@ async fn build_config(options: &ConnectionOptions) -> Result<kube::Config, Clien
             *server = with_default_scheme(server);
         }
     }
+    if let Some(server) = selection.cluster.as_ref().and_then(|name| {
+        kubeconfig
+            .clusters
+            .iter()
+            .find(|c| &c.name == name)
+            .and_then(|c| c.cluster.as_ref())
+            .and_then(|c| c.server.as_deref())
+    }) {
+        check_server(server)?;
+    }
     let mut config = kube::Config::from_custom_kubeconfig(kubeconfig, &selection)
         .await
         .map_err(ClientError::InvalidKubeconfig)?;
+    exec::resolve(&mut config.auth_info).await?;
     config.disable_compression = options.disable_compression;
     Ok(config)
 }
@@ -107,6 +204,25 @@ fn with_default_scheme(server: &str) -> String {
     } else {
         format!("https://{server}")
     }
+}
+
+/// Refuses a server URL no request could go to, before any is sent.
+fn check_server(server: &str) -> Result<(), ClientError> {
+    let invalid = |reason: String| ClientError::InvalidServer {
+        server: server.to_string(),
+        reason,
+    };
+    let url = url::Url::parse(server).map_err(|e| invalid(e.to_string()))?;
+    if !matches!(url.scheme(), "https" | "http") {
+        return Err(invalid(format!(
+            "scheme \"{}\" is not supported; use https:// (or http://)",
+            url.scheme()
+        )));
+    }
+    if url.host_str().unwrap_or_default().is_empty() {
+        return Err(invalid("no host".into()));
+    }
+    Ok(())
 }
 
 const FLAGS_ENTRY: &str = "flux-flags";
@@ -333,10 +449,55 @@ users:
         let Err(err) = ClientFactory::new(options).client().await else {
             panic!("a client was built from a missing kubeconfig")
         };
+        assert_eq!(
+            err.to_string(),
+            "unable to read kubeconfig /nonexistent/kubeconfig: No such file or directory (os error 2)"
+        );
+    }
+
+    #[test]
+    fn kubeconfig_lists_skip_missing_files_and_merge_the_rest() {
+        let dir = tempfile::tempdir().unwrap();
+        let first = dir.path().join("first");
+        std::fs::write(&first, KUBECONFIG).unwrap();
+        let second = dir.path().join("second");
+        std::fs::write(
+            &second,
+            "apiVersion: v1\nkind: Config\ncurrent-context: other\ncontexts:\n- name: other\n  context: {cluster: dev-cluster, user: dev-user}\n",
+        )
+        .unwrap();
+        let list =
+            std::env::join_paths([dir.path().join("missing"), first.clone(), second.clone()])
+                .unwrap();
+        let merged = read_kubeconfig_from(None, Some(&list), None)
+            .unwrap()
+            .expect("a kubeconfig");
+        // The first file that sets current-context wins, as in kubectl.
+        assert_eq!(merged.current_context.as_deref(), Some("dev"));
+        assert_eq!(merged.contexts.len(), 3);
+        // Nothing that exists: no kubeconfig (then in-cluster or --server).
+        let none = std::env::join_paths([dir.path().join("missing")]).unwrap();
         assert!(
-            err.to_string()
-                .starts_with("unable to read kubeconfig /nonexistent/kubeconfig"),
-            "{err}"
+            read_kubeconfig_from(None, Some(&none), None)
+                .unwrap()
+                .is_none()
+        );
+    }
+
+    #[test]
+    fn an_unparseable_kubeconfig_is_named_with_its_parse_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let bad = dir.path().join("bad");
+        std::fs::write(&bad, "clusters: [unclosed\n").unwrap();
+        let list = std::env::join_paths([bad.clone()]).unwrap();
+        let err = read_kubeconfig_from(None, Some(&list), None).unwrap_err();
+        let text = err.to_string();
+        assert!(
+            text.starts_with(&format!(
+                "unable to read kubeconfig {}: failed to parse kubeconfig YAML: ",
+                bad.display()
+            )),
+            "{text}"
         );
     }
 

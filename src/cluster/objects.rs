@@ -37,6 +37,9 @@ pub enum ObjectError {
     Api(String),
     #[error("unable to reach the Kubernetes API server: {0}")]
     Unreachable(String),
+    /// No client could be built (kubeconfig, credentials): nothing was sent.
+    #[error("{0}")]
+    Client(String),
     /// Upstream's words, which scripts match; [`ObjectError::timeout_detail`]
     /// says what was waited for and the object's last state.
     #[error("context deadline exceeded")]
@@ -107,6 +110,7 @@ impl ObjectError {
                 | Self::NotFound { .. }
                 | Self::Unauthorized
                 | Self::Forbidden(_)
+                | Self::Client(_)
         )
     }
 
@@ -132,8 +136,9 @@ impl ObjectError {
                 },
                 _ => Self::Api(status.message),
             },
-            kube::Error::HyperError(e) => Self::Unreachable(e.to_string()),
-            kube::Error::Service(e) => Self::Unreachable(e.to_string()),
+            kube::Error::HyperError(_) | kube::Error::Service(_) => {
+                Self::Unreachable(super::transport::describe_kube(&err).unwrap_or_default())
+            }
             other => Self::Api(other.to_string()),
         }
     }
@@ -156,7 +161,9 @@ fn is_transient(err: &kube::Error) -> bool {
         // apply of a field the schema lacks): sending it again cannot help.
         kube::Error::Api(status) if status.code == 500 => !status.reason.is_empty(),
         kube::Error::Api(status) => matches!(status.code, 429 | 502 | 503 | 504),
-        kube::Error::HyperError(_) | kube::Error::Service(_) => true,
+        kube::Error::HyperError(_) | kube::Error::Service(_) => {
+            !super::transport::is_permanent(err)
+        }
         _ => false,
     }
 }

@@ -605,7 +605,7 @@ fn resolve_signer(
 }
 
 fn read_file(path: &str, what: &str) -> anyhow::Result<String> {
-    std::fs::read_to_string(path).with_context(|| format!("unable to read {what} {path}"))
+    crate::input::read_path_to_string(path).with_context(|| format!("unable to read {what} {path}"))
 }
 
 fn key_spec(common: &BootstrapCommonArgs) -> KeySpec {
@@ -688,8 +688,8 @@ fn resolve_git(
     let token_auth = common.token_auth || bearer;
     refuse_local_repository(&args.url)?;
     let (repository_url, git_auth, secret) = {
-        let url =
-            url::Url::parse(&args.url).with_context(|| format!("invalid --url {:?}", args.url))?;
+        let url = url::Url::parse(&args.url)
+            .with_context(|| format!("invalid --url {:?}", redact_raw(&args.url)))?;
         let scheme = url.scheme().to_string();
         if !matches!(scheme.as_str(), "ssh" | "http" | "https") {
             bail!("scheme \"{scheme}\" is not supported");
@@ -701,7 +701,23 @@ fn resolve_git(
             check_bearer_only(args, &url)?;
         }
         check_codecommit(&url, token_auth, &common.private_key_file)?;
+        // Credentials in an http(s) URL are used through libgit2's
+        // credential callback: never printed, never in the clone's
+        // `.git/config`, never in the cluster's GitRepository.
+        let (url, url_credentials) = split_credentials(url);
         let mut password = args.password.clone();
+        let mut username = args.username.clone();
+        // With --token-auth the URL's credentials are the ones the cluster
+        // gets too, unless --password gives others.
+        if token_auth
+            && password.is_empty()
+            && let Some((url_user, url_password)) = &url_credentials
+        {
+            password = url_password.clone();
+            if username == "git" && !url_user.is_empty() {
+                username = url_user.clone();
+            }
+        }
         if token_auth && password.is_empty() {
             let flag = if bearer {
                 "--with-bearer-token"
@@ -718,7 +734,7 @@ fn resolve_git(
         let key = private_key(common, &password)?;
         if token_auth {
             if scheme == "ssh" {
-                bail!("--token-auth needs an http(s) URL, got {}", args.url);
+                bail!("--token-auth needs an http(s) URL, got {}", redacted(&url));
             }
             let mut sync_url = url.clone();
             let _ = sync_url.set_username("");
@@ -740,11 +756,11 @@ fn resolve_git(
                 )
             } else {
                 let auth = GitAuth::Basic {
-                    username: args.username.clone(),
+                    username: username.clone(),
                     password: password.clone(),
                 };
                 let secret = SecretPlan::Basic {
-                    username: args.username.clone(),
+                    username,
                     password,
                     ca,
                 };
@@ -757,6 +773,10 @@ fn resolve_git(
                 args.username.clone()
             } else if !url.username().is_empty() {
                 url.username().to_string()
+            } else if let Some((url_user, _)) = &url_credentials
+                && !url_user.is_empty()
+            {
+                url_user.clone()
             } else {
                 "git".to_string()
             };
@@ -799,10 +819,13 @@ fn resolve_git(
                     ),
                 }
             } else if password.is_empty() {
-                GitAuth::None
+                match url_credentials {
+                    Some((username, password)) => GitAuth::Basic { username, password },
+                    None => GitAuth::None,
+                }
             } else {
                 GitAuth::Basic {
-                    username: args.username.clone(),
+                    username: username.clone(),
                     password: password.clone(),
                 }
             };
@@ -817,7 +840,7 @@ fn resolve_git(
                     password
                 },
             };
-            (args.url.clone(), auth, secret)
+            (url.to_string(), auth, secret)
         }
     };
     Ok(BootstrapOptions {
@@ -863,13 +886,53 @@ fn check_bearer_only(args: &BootstrapGitArgs, url: &url::Url) -> anyhow::Result<
     Ok(())
 }
 
-/// `url` with a password in it masked, for error messages.
+/// `url` with a password in it masked, for error messages; over HTTP(S)
+/// the user name goes too (a token is often given as the user name).
 fn redacted(url: &url::Url) -> String {
     let mut shown = url.clone();
     if shown.password().is_some() {
         let _ = shown.set_password(Some("REDACTED"));
     }
+    if matches!(url.scheme(), "http" | "https") && !url.username().is_empty() {
+        let _ = shown.set_username("REDACTED");
+        let _ = shown.set_password(None);
+    }
     shown.to_string()
+}
+
+/// A `--url` that did not parse, with anything that looks like user info
+/// (between `://` and the last `@` of the authority) masked.
+fn redact_raw(raw: &str) -> String {
+    let Some((scheme, rest)) = raw.split_once("://") else {
+        return raw.to_string();
+    };
+    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    match rest[..authority_end].rfind('@') {
+        Some(at) => format!("{scheme}://REDACTED{}", &rest[at..]),
+        None => raw.to_string(),
+    }
+}
+
+/// An http(s) URL without its user info, and that user info
+/// (percent-decoded) when there was any. Other schemes are returned as is:
+/// an SSH URL's user is a login name, not a secret.
+fn split_credentials(mut url: url::Url) -> (url::Url, Option<(String, String)>) {
+    if !matches!(url.scheme(), "http" | "https")
+        || (url.username().is_empty() && url.password().is_none())
+    {
+        return (url, None);
+    }
+    let decode = |s: &str| {
+        url::form_urlencoded::parse(format!("x={}", s.replace('+', "%2B")).as_bytes())
+            .next()
+            .map(|(_, v)| v.into_owned())
+            .unwrap_or_default()
+    };
+    let user = decode(url.username());
+    let password = decode(url.password().unwrap_or_default());
+    let _ = url.set_username("");
+    let _ = url.set_password(None);
+    (url, Some((user, password)))
 }
 
 /// AWS CodeCommit's rules, checked before any request. Over SSH the user
@@ -985,12 +1048,31 @@ mod tests {
     #[test]
     fn passwords_in_urls_are_masked_in_messages() {
         let url = url::Url::parse("https://me:s3cret@git.example.com/fleet.git").unwrap();
+        assert_eq!(redacted(&url), "https://REDACTED@git.example.com/fleet.git");
+        let url = url::Url::parse("ssh://me:s3cret@git.example.com/fleet.git").unwrap();
         assert_eq!(
             redacted(&url),
-            "https://me:REDACTED@git.example.com/fleet.git"
+            "ssh://me:REDACTED@git.example.com/fleet.git"
         );
         let url = url::Url::parse("https://me@git.example.com/fleet.git").unwrap();
-        assert_eq!(redacted(&url), "https://me@git.example.com/fleet.git");
+        assert_eq!(redacted(&url), "https://REDACTED@git.example.com/fleet.git");
+        let url = url::Url::parse("ssh://git@git.example.com/fleet.git").unwrap();
+        assert_eq!(redacted(&url), "ssh://git@git.example.com/fleet.git");
+        assert_eq!(
+            redact_raw("http://alice:T0K@host:99999/r.git"),
+            "http://REDACTED@host:99999/r.git"
+        );
+        assert_eq!(redact_raw("http://host/a@b"), "http://host/a@b");
+    }
+
+    #[test]
+    fn url_credentials_leave_the_url() {
+        let url = url::Url::parse("https://alice:p%40ss+w@git.example.com/fleet.git").unwrap();
+        let (clean, creds) = split_credentials(url);
+        assert_eq!(clean.as_str(), "https://git.example.com/fleet.git");
+        assert_eq!(creds, Some(("alice".into(), "p@ss+w".into())));
+        let url = url::Url::parse("ssh://git@git.example.com/fleet.git").unwrap();
+        assert_eq!(split_credentials(url.clone()), (url, None));
     }
 
     #[test]

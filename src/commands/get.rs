@@ -120,7 +120,7 @@ async fn list_kind(
         .kube
         .client()
         .await
-        .map_err(|e| ObjectError::Unreachable(e.to_string()))?;
+        .map_err(|e| ObjectError::Client(e.to_string()))?;
     let namespace = (!flags.all_namespaces).then_some(ctx.global.namespace.as_str());
     let api = objects::api(client, spec, namespace);
     let wanted = |o: &Value| {
@@ -265,7 +265,8 @@ async fn get_all(
     Ok(ExitStatus::Success)
 }
 
-/// Prints a row per change as the watch delivers it (the header once).
+/// Prints a row per change as the watch delivers it (the header once), or
+/// the changed object with `-o json|yaml`.
 async fn watch(
     ctx: &Ctx,
     spec: &'static KindSpec,
@@ -316,10 +317,23 @@ async fn watch(
         {
             continue;
         }
-        let header = layout.header(&columns);
-        let row = layout.row(spec, &columns, &object);
-        let text = table::render((!header_printed).then_some(header.as_slice()), &[row]);
-        header_printed = true;
+        // -o json|yaml streams each object as it changes, as `kubectl get
+        // -w -o json|yaml` does: one JSON document per event, or YAML
+        // documents separated by `---`.
+        let text = match flags.output {
+            GetOutput::Json => format!(
+                "{}\n",
+                serde_json::to_string_pretty(&object).context("unable to encode the object")?
+            ),
+            GetOutput::Yaml => format!("---\n{}", yaml::to_string(&object)),
+            GetOutput::Table | GetOutput::Wide => {
+                let header = layout.header(&columns);
+                let row = layout.row(spec, &columns, &object);
+                let text = table::render((!header_printed).then_some(header.as_slice()), &[row]);
+                header_printed = true;
+                text
+            }
+        };
         ctx.printer
             .out(&text)
             .context("unable to write to stdout")?;

@@ -19,7 +19,8 @@ use sha2::{Digest, Sha256};
 pub use known_hosts::{SCAN_TIMEOUT, scan_known_hosts};
 pub use notation::validate_trust_policy;
 pub use ssh::{
-    KeyPair, generate_keypair, load_private_key, pkcs8_private_key_pem, ssh_private_key_from_pem,
+    KeyPair, generate_keypair, generate_keypair_off_runtime, load_private_key,
+    pkcs8_private_key_pem, ssh_private_key_from_pem,
 };
 pub use tls::check_key_pair;
 
@@ -102,6 +103,18 @@ impl fmt::Display for EcdsaCurve {
             Self::P521 => "p521",
         })
     }
+}
+
+/// The largest RSA key generated. Upstream sets no maximum; a 65536-bit key
+/// takes many minutes and absurd sizes gigabytes, so flux-rs refuses
+/// anything above 16384 (OpenSSH's own limit) when parsing the flag.
+pub const MAX_RSA_BITS: usize = 16384;
+
+/// The refusal of an RSA size above [`MAX_RSA_BITS`].
+pub fn rsa_bits_too_large(bits: usize) -> String {
+    format!(
+        "RSA key bit size must be at most {MAX_RSA_BITS}, got {bits}: use a multiple of 8 from 1024 to {MAX_RSA_BITS}"
+    )
 }
 
 /// What kind of key to generate.

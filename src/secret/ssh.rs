@@ -27,6 +27,14 @@ impl std::fmt::Debug for KeyPair {
     }
 }
 
+/// [`generate_keypair`] on a blocking thread: a large RSA key takes
+/// seconds, during which `--timeout` and Ctrl-C must still work.
+pub async fn generate_keypair_off_runtime(spec: KeySpec) -> Result<KeyPair, SecretError> {
+    tokio::task::spawn_blocking(move || generate_keypair(spec))
+        .await
+        .map_err(|e| SecretError::Key(format!("key generation stopped: {e}")))?
+}
+
 /// Generates a key pair; the private key is PKCS#8 PEM (`BEGIN PRIVATE KEY`).
 pub fn generate_keypair(spec: KeySpec) -> Result<KeyPair, SecretError> {
     let key = match spec.algorithm {

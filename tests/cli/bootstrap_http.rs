@@ -426,13 +426,16 @@ fn bootstrap_git_bearer_token_with_basic_auth_or_a_wrong_scheme_is_rejected_befo
         ),
         (
             vec!["--url", &with_user, "--allow-insecure-http"],
-            format!("✗ --with-bearer-token and credentials in --url cannot be used together: remove the user info from {with_user} and pass the token with --password or GIT_PASSWORD\n"),
+            format!(
+                "✗ --with-bearer-token and credentials in --url cannot be used together: remove the user info from {} and pass the token with --password or GIT_PASSWORD\n",
+                url.replace("http://", "http://REDACTED@")
+            ),
         ),
         (
             vec!["--url", &with_password, "--allow-insecure-http"],
             format!(
                 "✗ --with-bearer-token and credentials in --url cannot be used together: remove the user info from {} and pass the token with --password or GIT_PASSWORD\n",
-                with_password.replace("url-s3cret", "REDACTED")
+                url.replace("http://", "http://REDACTED@")
             ),
         ),
         (
@@ -476,7 +479,126 @@ fn bootstrap_git_with_bearer_token_and_no_token_fails_when_it_cannot_prompt() {
     );
 }
 
+/// Every file under `root` whose bytes contain `needle`.
+fn files_containing(root: &Path, needle: &str) -> Vec<PathBuf> {
+    let mut found = Vec::new();
+    let mut dirs = vec![root.to_path_buf()];
+    while let Some(dir) = dirs.pop() {
+        for entry in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
+            let path = entry.path();
+            let Ok(meta) = std::fs::symlink_metadata(&path) else {
+                continue;
+            };
+            if meta.is_dir() {
+                dirs.push(path);
+            } else if std::fs::read(&path)
+                .is_ok_and(|bytes| bytes.windows(needle.len()).any(|w| w == needle.as_bytes()))
+            {
+                found.push(path);
+            }
+        }
+    }
+    found
+}
+
+const URL_TOKEN: &str = "url-t0ken-9c1d";
+
+/// Runs `bootstrap git` with credentials in `--url` and TMPDIR private to
+/// the test; while the push is served (the clone exists) and after the run,
+/// no file under TMPDIR holds the token, and no output line does.
+fn bootstrap_with_url_credentials(
+    cluster: &Cluster,
+    server: &HttpGitServer,
+    extra: &[&str],
+) -> Run {
+    let url = server
+        .url("fleet.git")
+        .replacen("http://", &format!("http://alice:{URL_TOKEN}@"), 1);
+    let tmp = tempfile::tempdir().unwrap();
+    let during = Arc::new(Mutex::new(None));
+    server.before_next_push({
+        let during = during.clone();
+        let tmp = tmp.path().to_path_buf();
+        move || *during.lock().unwrap() = Some(files_containing(&tmp, URL_TOKEN))
+    });
+    let mut args = vec!["bootstrap", "git", "--url", &url, "--allow-insecure-http"];
+    args.extend_from_slice(extra);
+    let run = flux_with_password_in(cluster, "", tmp.path(), &args);
+    assert!(
+        !run.stdout.contains(URL_TOKEN) && !run.stderr.contains(URL_TOKEN),
+        "the token is in the output:\n{}{}",
+        run.stdout,
+        run.stderr
+    );
+    let during = during.lock().unwrap().take();
+    assert_eq!(
+        during,
+        Some(vec![]),
+        "files with the token while the clone existed"
+    );
+    assert_eq!(
+        files_containing(tmp.path(), URL_TOKEN),
+        Vec::<PathBuf>::new()
+    );
+    assert_eq!(
+        std::fs::read_dir(tmp.path()).unwrap().count(),
+        0,
+        "the temporary clone is left behind"
+    );
+    run
+}
+
+fn bootstrap_git_credentials_in_the_url_are_never_printed_or_stored_on_disk(backend: Backend) {
+    let cluster = Cluster::empty_on(backend);
+    let server = HttpGitServer::start("alice", URL_TOKEN, false);
+    server.create_repo("fleet.git");
+    let run =
+        bootstrap_with_url_credentials(&cluster, &server, &["--token-auth", "--path=clusters/url"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(
+        run.stderr.contains(&format!(
+            "from Git repository \"{}\"",
+            server.url("fleet.git")
+        )),
+        "{}",
+        run.stderr
+    );
+    // The cluster fetches with a Secret, not with a URL holding the token.
+    let repo = get(
+        &cluster,
+        "source.toolkit.fluxcd.io/v1",
+        "GitRepository",
+        "gitrepositories",
+        "flux-system",
+    )
+    .unwrap();
+    assert_eq!(repo["spec"]["url"], server.url("fleet.git").as_str());
+    let secret = get(&cluster, "v1", "Secret", "secrets", "flux-system").unwrap();
+    assert_eq!(decoded(&secret, "username"), "alice");
+    assert_eq!(decoded(&secret, "password"), URL_TOKEN);
+}
+
+#[test]
+fn bootstrap_git_credentials_in_the_url_of_an_ssh_sync_stay_out_of_output_and_disk() {
+    // Without --token-auth the CLI pushes over HTTP with the URL's
+    // credentials and the cluster would sync over SSH (whose host key scan
+    // of 127.0.0.1:22 may fail here: only the credentials matter).
+    let cluster = Cluster::empty_on(Backend::Builtin);
+    let server = HttpGitServer::start("alice", URL_TOKEN, false);
+    server.create_repo("fleet.git");
+    let run = bootstrap_with_url_credentials(&cluster, &server, &["--path=clusters/ssh"]);
+    assert!(
+        run.stderr.contains(&format!(
+            "from Git repository \"{}\"",
+            server.url("fleet.git")
+        )),
+        "{}",
+        run.stderr
+    );
+}
+
 on_both_backends!(
+    bootstrap_git_credentials_in_the_url_are_never_printed_or_stored_on_disk,
     bootstrap_git_token_auth_over_http_end_to_end_and_idempotent,
     bootstrap_git_wrong_token_fails_before_anything_is_pushed_or_applied,
     bootstrap_git_over_http_retries_when_the_branch_moved_during_the_push,

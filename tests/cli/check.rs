@@ -136,7 +136,9 @@ fn every_day_2_command_reports_a_refused_connection() {
         assert!(
             last.starts_with('✗')
                 && last.contains("unable to reach the Kubernetes API server")
-                && last.contains("Connection refused"),
+                && last.contains(
+                    "The connection to the server 127.0.0.1:1 was refused - did you specify the right host or port?"
+                ),
             "{command:?}: {}",
             out.stderr
         );

@@ -938,3 +938,49 @@ on_both_backends!(
     ssh_sources_show_the_deploy_key_and_need_confirmation,
     missing_namespace_is_reported,
 );
+
+/// Twenty concurrent `create secret git` of the same secret: each is a
+/// read-modify-write, and conflicts (another writer came between the read
+/// and the write) are retried until every run succeeds.
+#[test]
+fn concurrent_writers_of_one_object_all_succeed() {
+    let cluster = Cluster::start(false);
+    let kubeconfig = cluster.kubeconfig().to_path_buf();
+    let runs: Vec<_> = (0..20)
+        .map(|i| {
+            let kubeconfig = kubeconfig.clone();
+            std::thread::spawn(move || {
+                let output = flux()
+                    .env("KUBECONFIG", &kubeconfig)
+                    .args([
+                        "create",
+                        "secret",
+                        "git",
+                        "same",
+                        "--url=https://example.com/repo.git",
+                        "--username=u",
+                        &format!("--password=p{i}"),
+                    ])
+                    .timeout(std::time::Duration::from_secs(120))
+                    .output()
+                    .unwrap();
+                (
+                    output.status.code(),
+                    String::from_utf8_lossy(&output.stderr).into_owned(),
+                )
+            })
+        })
+        .collect();
+    let failed: Vec<String> = runs
+        .into_iter()
+        .map(|r| r.join().unwrap())
+        .filter(|(code, _)| *code != Some(0))
+        .map(|(code, stderr)| format!("{code:?}: {stderr}"))
+        .collect();
+    assert!(
+        failed.is_empty(),
+        "{} of 20 failed:\n{}",
+        failed.len(),
+        failed.join("\n")
+    );
+}

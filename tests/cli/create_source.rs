@@ -233,3 +233,43 @@ fn source_chart_export_announces_generation_on_stderr() {
         flux_rs::render::yaml::from_str(out.stdout.trim_start_matches("---\n")).unwrap();
     assert_eq!(chart.spec.chart, "podinfo");
 }
+
+/// A password in `--url` would be stored in plain text in `spec.url`:
+/// flux-rs warns on stderr and points to `--username/--password` (a
+/// Secret); the object is still made, as upstream makes it, so scripts keep
+/// working. A URL with a user name only is not warned about.
+#[test]
+fn a_password_in_a_source_url_is_warned_about() {
+    for (args, kind) in [
+        (
+            "create source git podinfo --url=https://alice:s3cret@example.com/podinfo --branch=main --export",
+            "GitRepository",
+        ),
+        (
+            "create source helm podinfo --url=https://alice:s3cret@example.com/charts --export",
+            "HelmRepository",
+        ),
+    ] {
+        let argv: Vec<&str> = args.split_whitespace().collect();
+        let out = run(&argv);
+        assert_eq!(out.code, 0, "{args}: {}", out.stderr);
+        assert_eq!(
+            out.stderr,
+            format!(
+                "⚠️ the --url holds a password, which would be stored in plain text in the {kind}'s spec.url; remove it from the URL and pass --username and --password instead, which go into a Secret\n"
+            ),
+            "{args}"
+        );
+        assert!(!out.stderr.contains("s3cret"));
+        assert!(
+            out.stdout
+                .contains("url: https://alice:s3cret@example.com/"),
+            "{}",
+            out.stdout
+        );
+    }
+    let plain = export(
+        "create source git podinfo --url=https://alice@example.com/podinfo --branch=main --export",
+    );
+    assert!(plain.contains("url: https://alice@example.com/podinfo"));
+}

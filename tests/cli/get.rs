@@ -187,7 +187,82 @@ fn watch_prints_a_row_per_change_as_it_happens(backend: Backend) {
     child.wait().unwrap();
 }
 
+/// `--watch -o json|yaml` streams the changed objects as documents (one
+/// pretty JSON object per event, or YAML documents after `---`), as
+/// `kubectl get -w -o json|yaml` does; before, it printed the table.
+fn watch_streams_json_and_yaml_documents(backend: Backend) {
+    use std::io::{BufRead, BufReader};
+    let cluster = loaded(backend, "get/objects.yaml");
+    let watch = |output: &str| {
+        let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("flux"))
+            .args(["get", "sources", "git", "podinfo", "--watch", "-o", output])
+            .args(["--timeout", "60s"])
+            .env("KUBECONFIG", cluster.kubeconfig())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        let lines = BufReader::new(child.stdout.take().unwrap()).lines();
+        (child, lines)
+    };
+    let run = |verb: &str| {
+        let mut args = vec![verb, "source", "git", "podinfo"];
+        if verb == "resume" {
+            // No controllers here: nothing would reconcile it.
+            args.push("--wait=false");
+        }
+        let out = cluster.flux(&args);
+        assert_eq!(out.code, 0, "{}", out.stderr);
+    };
+
+    // JSON: each event is one pretty-printed object ending in a `}` line.
+    let (mut child, mut lines) = watch("json");
+    let mut next_json = || {
+        let mut text = String::new();
+        loop {
+            let line = lines.next().unwrap().unwrap();
+            text.push_str(&line);
+            text.push('\n');
+            if line == "}" {
+                break;
+            }
+        }
+        serde_json::from_str::<serde_json::Value>(&text).unwrap_or_else(|e| panic!("{e}: {text}"))
+    };
+    let first = next_json();
+    assert_eq!(first["kind"], "GitRepository", "{first}");
+    assert_eq!(first["metadata"]["name"], "podinfo");
+    assert_ne!(first["spec"]["suspend"], true, "{first}");
+    run("suspend");
+    let changed = next_json();
+    assert_eq!(changed["spec"]["suspend"], true, "{changed}");
+    child.kill().unwrap();
+    child.wait().unwrap();
+
+    // YAML: documents each after a `---` line; the first one is complete
+    // once the next event's separator arrives.
+    let (mut child, mut lines) = watch("yaml");
+    assert_eq!(lines.next().unwrap().unwrap(), "---");
+    run("resume");
+    let mut text = String::new();
+    loop {
+        let line = lines.next().unwrap().unwrap();
+        if line == "---" {
+            break;
+        }
+        text.push_str(&line);
+        text.push('\n');
+    }
+    let doc: serde_json::Value =
+        flux_rs::render::yaml::from_str(&text).unwrap_or_else(|e| panic!("{e}: {text}"));
+    assert_eq!(doc["kind"], "GitRepository", "{doc}");
+    assert_eq!(doc["spec"]["suspend"], true, "{doc}");
+    child.kill().unwrap();
+    child.wait().unwrap();
+}
+
 on_both_backends!(
+    watch_streams_json_and_yaml_documents,
     sources_git_table_matches_upstream_goldens,
     status_selector_matches_upstream_goldens,
     notification_kinds_are_always_ready,

@@ -1,7 +1,5 @@
 //! `flux create helmrelease` (alias `hr`).
 
-use std::io::Read;
-
 use flux_api::common::{DependencyReference, KubeConfig, SecretKeyReference, ValuesReferenceKind};
 use flux_api::helm::{
     HelmReleaseChart, HelmReleaseChartRef, HelmReleaseChartRefKind, HelmReleaseChartSourceRef,
@@ -36,11 +34,8 @@ pub fn merge_values(base: &mut Map<String, Value>, new: Map<String, Value>) {
 /// Reads one values file (`-` is stdin) into a mapping.
 pub fn read_values(path: &str) -> Result<Map<String, Value>, CreateError> {
     let bytes = if path == "-" {
-        let mut buf = Vec::new();
-        std::io::stdin()
-            .read_to_end(&mut buf)
-            .map_err(|e| invalid(format!("reading values from {path} failed: {e}")))?;
-        buf
+        crate::input::read_bounded(std::io::stdin().lock())
+            .map_err(|e| invalid(format!("reading values from {path} failed: {e}")))?
     } else {
         read_file(path).map_err(|e| invalid(format!("reading values from {path} failed: {e}")))?
     };

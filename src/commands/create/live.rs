@@ -38,10 +38,10 @@ impl WriteError {
     pub fn new(what: &str, name: &str, err: kube::Error) -> Self {
         let reason = match err {
             kube::Error::Api(status) => status.message,
-            kube::Error::HyperError(e) => {
-                format!("unable to reach the Kubernetes API server: {e}")
-            }
-            kube::Error::Service(e) => format!("unable to reach the Kubernetes API server: {e}"),
+            kube::Error::HyperError(_) | kube::Error::Service(_) => format!(
+                "unable to reach the Kubernetes API server: {}",
+                crate::cluster::transport::describe_kube(&err).unwrap_or_default()
+            ),
             other => other.to_string(),
         };
         Self {
@@ -116,6 +116,19 @@ fn name_of(object: &Value) -> (String, String) {
     (text("namespace"), text("name"))
 }
 
+/// How many times a read-modify-write is tried when other writers keep
+/// changing the object (409 Conflict) between the read and the write.
+const CONFLICT_ATTEMPTS: u32 = 12;
+
+/// A short random pause before reading again after a conflict, growing
+/// with the attempt, so concurrent writers spread out instead of colliding
+/// again.
+async fn conflict_pause(attempt: u32) {
+    use rand::Rng;
+    let ms = rand::thread_rng().gen_range(10..=60) * u64::from(attempt.min(6));
+    tokio::time::sleep(std::time::Duration::from_millis(ms)).await;
+}
+
 /// Creates `object`, or brings the existing one up to date as `mode` says.
 /// Conflicting writes (someone else updated it meanwhile) and transient
 /// failures are retried.
@@ -143,7 +156,10 @@ async fn upsert(
             Err(ObjectError::NotFound { .. }) => {
                 match objects::retrying(|| api.create(&post, &wanted)).await {
                     Ok(_) => return Ok(Applied::Created),
-                    Err(kube::Error::Api(s)) if s.code == 409 && attempts < 3 => continue,
+                    Err(kube::Error::Api(s)) if s.code == 409 && attempts < CONFLICT_ATTEMPTS => {
+                        conflict_pause(attempts).await;
+                        continue;
+                    }
                     Err(e) => return Err(classify(e)),
                 }
             }
@@ -178,7 +194,10 @@ async fn upsert(
                     Applied::Updated
                 });
             }
-            Err(kube::Error::Api(s)) if s.code == 409 && attempts < 3 => continue,
+            Err(kube::Error::Api(s)) if s.code == 409 && attempts < CONFLICT_ATTEMPTS => {
+                conflict_pause(attempts).await;
+                continue;
+            }
             Err(e) => return Err(classify(e)),
         }
     }
@@ -192,7 +211,10 @@ pub async fn upsert_secret(client: &kube::Client, secret: &Secret) -> anyhow::Re
     let api: Api<Secret> = Api::namespaced(client.clone(), &namespace);
     let failed = |e| WriteError::new("secret", &format!("{namespace}/{name}"), e);
     let post = PostParams::default();
-    for _ in 0..3 {
+    for attempt in 1..=CONFLICT_ATTEMPTS {
+        if attempt > 1 {
+            conflict_pause(attempt - 1).await;
+        }
         let found = objects::retrying(|| api.get_opt(&name)).await;
         let Some(mut existing) = found.map_err(failed)? else {
             match objects::retrying(|| api.create(&post, secret)).await {

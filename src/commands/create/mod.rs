@@ -42,6 +42,16 @@ use crate::error::ExitStatus;
 use crate::render::create::{CreateError, invalid};
 
 pub async fn run(ctx: &Ctx, args: &CreateArgs) -> anyhow::Result<ExitStatus> {
+    if let CreateKind::Source(source) = args.kind.as_ref() {
+        let (url, kind) = match &source.kind {
+            CreateSourceKind::Git(a) => (a.url.as_str(), "GitRepository"),
+            CreateSourceKind::Helm(a) => (a.url.as_str(), "HelmRepository"),
+            _ => ("", ""),
+        };
+        if let Some(warning) = url_password_warning(url, kind) {
+            ctx.printer.warning(&warning);
+        }
+    }
     if args.export {
         let text = export(ctx, &args.kind).await?;
         ctx.printer
@@ -51,6 +61,17 @@ pub async fn run(ctx: &Ctx, args: &CreateArgs) -> anyhow::Result<ExitStatus> {
         apply(ctx, &args.kind).await?;
     }
     Ok(ExitStatus::Success)
+}
+
+/// A password in a source URL ends up in the object's `spec.url`, readable
+/// by anyone who may read the object (and in Git, when exported). Upstream
+/// says nothing; the object is still created, so scripts keep working.
+fn url_password_warning(url: &str, kind: &str) -> Option<String> {
+    let parsed = url::Url::parse(url).ok()?;
+    parsed.password()?;
+    Some(format!(
+        "the --url holds a password, which would be stored in plain text in the {kind}'s spec.url; remove it from the URL and pass --username and --password instead, which go into a Secret"
+    ))
 }
 
 async fn export(ctx: &Ctx, kind: &CreateKind) -> anyhow::Result<String> {
@@ -190,8 +211,9 @@ pub fn flag_error(flag: &str, value: &str, reason: impl std::fmt::Display) -> Cr
 /// Reads a file named on the command line; the error reads like Go's
 /// (`open <path>: no such file or directory`).
 pub fn read_file(path: &str) -> Result<Vec<u8>, String> {
-    std::fs::read(path).map_err(|e| {
+    crate::input::read_path(path).map_err(|e| {
         let reason = match e.kind() {
+            std::io::ErrorKind::FileTooLarge => return format!("read {path}: {e}"),
             std::io::ErrorKind::NotFound => "no such file or directory".to_string(),
             std::io::ErrorKind::PermissionDenied => "permission denied".to_string(),
             std::io::ErrorKind::IsADirectory => "is a directory".to_string(),

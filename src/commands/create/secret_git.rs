@@ -12,22 +12,24 @@ use crate::render::create::{
     check_name, export_secret_document, invalid, parse_labels, url_parse_error,
 };
 use crate::secret::{
-    KeyPair, KeySpec, SCAN_TIMEOUT, generate_keypair, load_private_key, scan_known_hosts,
+    KeyPair, KeySpec, SCAN_TIMEOUT, generate_keypair_off_runtime, load_private_key,
+    scan_known_hosts,
 };
 
 /// The key pair for an SSH Git secret: from `--private-key-file`
 /// (decrypted with `password` when given) or freshly generated.
-pub fn ssh_key_pair(
+pub async fn ssh_key_pair(
     private_key_file: &str,
     password: &str,
     ssh: &SshKeyArgs,
 ) -> anyhow::Result<KeyPair> {
     if private_key_file.is_empty() {
-        return Ok(generate_keypair(KeySpec {
+        return Ok(generate_keypair_off_runtime(KeySpec {
             algorithm: ssh.ssh_key_algorithm,
             rsa_bits: ssh.ssh_rsa_bits,
             curve: ssh.ssh_ecdsa_curve,
-        })?);
+        })
+        .await?);
     }
     let pem = read_text(private_key_file)
         .map_err(|e| invalid(format!("failed to open private key file: {e}")))?;
@@ -53,7 +55,7 @@ pub async fn build(args: &CreateSecretGitArgs, namespace: &str) -> anyhow::Resul
     let mut data = BTreeMap::new();
     match scheme.as_str() {
         "ssh" => {
-            let pair = ssh_key_pair(&args.private_key_file, &args.password, &args.ssh)?;
+            let pair = ssh_key_pair(&args.private_key_file, &args.password, &args.ssh).await?;
             let (host, port) = ssh_host_port(&args.url)?;
             let known_hosts = scan_known_hosts(&host, port, SCAN_TIMEOUT).await?;
             data.insert("identity".to_string(), pair.private_key);

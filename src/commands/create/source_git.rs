@@ -127,7 +127,7 @@ async fn credentials(
     let scheme = git_url_scheme(&args.url)?;
     let mut data = BTreeMap::new();
     if scheme == "ssh" {
-        let pair = ssh_key_pair(&args.private_key_file, &args.password, &args.ssh)?;
+        let pair = ssh_key_pair(&args.private_key_file, &args.password, &args.ssh).await?;
         let (host, port) = ssh_host_port(&args.url)?;
         let known_hosts = scan_known_hosts(&host, port, SCAN_TIMEOUT).await?;
         data.insert("identity".to_string(), pair.private_key);
