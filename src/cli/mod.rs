@@ -451,6 +451,60 @@ mod tests {
         );
     }
 
+    /// Words of a shell line: whitespace-separated, single or double quotes
+    /// group; a redirection or pipe ends the command.
+    fn shell_words(line: &str) -> Vec<String> {
+        let line = line.split(['>', '|']).next().unwrap_or_default();
+        let (mut words, mut word, mut quote) = (Vec::new(), String::new(), None);
+        for c in line.chars() {
+            match (quote, c) {
+                (Some(q), c) if c == q => quote = None,
+                (Some(_), c) => word.push(c),
+                (None, '\'' | '"') => quote = Some(c),
+                (None, c) if c.is_whitespace() => {
+                    if !word.is_empty() {
+                        words.push(std::mem::take(&mut word));
+                    }
+                }
+                (None, c) => word.push(c),
+            }
+        }
+        if !word.is_empty() {
+            words.push(word);
+        }
+        words
+    }
+
+    /// Every example command line in every help page parses: a renamed or
+    /// mistyped flag in an example fails here.
+    #[test]
+    fn every_example_parses() {
+        fn walk(command: &clap::Command, lines: &mut Vec<String>) {
+            if let Some(examples) = command.get_after_help() {
+                // A line ending in a backslash continues on the next one.
+                let text = examples.to_string().replace("\\\n", " ");
+                lines.extend(
+                    text.lines()
+                        .map(str::trim)
+                        .filter(|l| l.starts_with("flux "))
+                        .map(str::to_string),
+                );
+            }
+            for sub in command.get_subcommands() {
+                walk(sub, lines);
+            }
+        }
+        let mut lines = Vec::new();
+        walk(&command(), &mut lines);
+        assert!(lines.len() > 250, "only {} examples", lines.len());
+        for line in &lines {
+            let words = shell_words(line);
+            if let Err(err) = parse(&words[1..].iter().map(String::as_str).collect::<Vec<_>>()) {
+                panic!("{line}: {err}");
+            }
+        }
+    }
+
     #[test]
     fn root_version_flag_is_short_v() {
         assert!(parse(&["-v"]).unwrap().print_version);
