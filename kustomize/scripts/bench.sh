@@ -95,17 +95,23 @@ K
 }
 
 now() { date +%s.%N; }
-printf '%8s %12s %12s %8s %s\n' objects kubectl_s kustomize-rs_s speedup identical
+printf '%8s %12s %12s %8s %12s %12s %s\n' objects kubectl_s kustomize-rs_s speedup kubectl_MiB rs_MiB identical
 for n in "${sizes[@]}"; do
   dir=$(gen "$n")
   if [ "$n" -gt "${BENCH_ORACLE_MAX:-5000}" ]; then
-    t0=$(now); "$bin" build "$dir" > "$work/r.yaml"; t1=$(now)
-    awk -v n="$n" -v a="$t0" -v b="$t1" 'BEGIN { printf "%8d %12s %12.3f %8s %s\n", n, "skipped", b-a, "-", "-" }'
+    t0=$(now); /usr/bin/time -f %M -o "$work/rss" "$bin" build "$dir" > "$work/r.yaml"; t1=$(now)
+    rs_mib=$(awk '{ printf "%.0f", $1 / 1024 }' "$work/rss")
+    awk -v n="$n" -v a="$t0" -v b="$t1" -v m="$rs_mib" 'BEGIN { printf "%8d %12s %12.3f %8s %12s %12s %s\n", n, "skipped", b-a, "-", "-", m, "-" }'
     continue
   fi
+  # Timed without /usr/bin/time, then run again for the peak memory.
   t0=$(now); "$oracle" kustomize "$dir" > "$work/o.yaml" 2>/dev/null; t1=$(now)
   "$bin" build "$dir" > "$work/r.yaml"; t2=$(now)
+  /usr/bin/time -f %M -o "$work/rss" "$oracle" kustomize "$dir" > /dev/null 2>&1
+  kubectl_mib=$(awk '{ printf "%.0f", $1 / 1024 }' "$work/rss")
+  /usr/bin/time -f %M -o "$work/rss" "$bin" build "$dir" > /dev/null
+  rs_mib=$(awk '{ printf "%.0f", $1 / 1024 }' "$work/rss")
   same=no; cmp -s "$work/o.yaml" "$work/r.yaml" && same=yes
-  awk -v n="$n" -v a="$t0" -v b="$t1" -v c="$t2" -v s="$same" \
-    'BEGIN { k=b-a; r=c-b; printf "%8d %12.3f %12.3f %7.1fx %s\n", n, k, r, k/r, s }'
+  awk -v n="$n" -v a="$t0" -v b="$t1" -v c="$t2" -v s="$same" -v km="$kubectl_mib" -v rm="$rs_mib" \
+    'BEGIN { k=b-a; r=c-b; printf "%8d %12.3f %12.3f %7.1fx %12s %12s %s\n", n, k, r, k/r, km, rm, s }'
 done
