@@ -926,7 +926,34 @@ fn missing_namespace_is_reported(backend: Backend) {
     );
 }
 
+/// An object that keeps waiting (here on a dependency that never comes)
+/// ends at --timeout with upstream's line, after a warning that gives its
+/// last Ready reason and message.
+fn a_wait_that_runs_out_names_the_last_reason(backend: Backend) {
+    let cluster = cluster(backend);
+    let out = cluster.flux(&[
+        "create",
+        "kustomization",
+        "waiting",
+        "--source=GitRepository/none",
+        "--path=./",
+        "--depends-on=missing",
+        "--timeout=3s",
+        "-n",
+        NS,
+    ]);
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert!(
+        out.stderr.ends_with(&format!(
+            "⚠️ gave up waiting for Kustomization {NS}/waiting (last status: Ready=False DependencyNotReady dependency '{NS}/missing' is not ready); raise --timeout to wait longer\n✗ context deadline exceeded\n"
+        )),
+        "{}",
+        out.stderr
+    );
+}
+
 on_both_backends!(
+    a_wait_that_runs_out_names_the_last_reason,
     git_source_kustomization_and_helmrelease_match_goldens,
     git_source_with_a_v1_tag_matches_upstream_success_golden,
     image_and_oci_kinds_match_goldens,

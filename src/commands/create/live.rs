@@ -4,7 +4,6 @@
 //! bad input never reaches the cluster.
 
 use std::collections::BTreeMap;
-use std::sync::Mutex;
 
 use anyhow::{Context, anyhow, bail};
 use k8s_openapi::api::core::v1::Secret;
@@ -252,11 +251,7 @@ fn merge(into: &mut Option<BTreeMap<String, String>>, from: &Option<BTreeMap<Str
 /// Whether the object has settled: upstream's readiness rules, plus a Ready
 /// condition that must be True (a False one ends the wait with the
 /// controller's message, unless it only waits for another object).
-fn settled(spec: &KindSpec, object: &Value, last_message: &Mutex<String>) -> Progress {
-    if let Some(ready) = kinds::condition(object, "Ready") {
-        let message = ready["message"].as_str().unwrap_or_default().to_string();
-        *last_message.lock().expect("message lock") = message;
-    }
+fn settled(spec: &KindSpec, object: &Value) -> Progress {
     match kinds::readiness(spec, object) {
         Progress::Done => {}
         other => return other,
@@ -294,23 +289,16 @@ pub async fn apply_and_wait(
     ctx.printer
         .waiting(&format!("waiting for {} reconciliation", lines.waiting));
     let api = objects::api(client.clone(), spec, Some(&namespace));
-    let last_message = Mutex::new(String::new());
+    // A time-out keeps upstream's line; the warning before it (printed at
+    // the end of the run) carries the object's last Ready reason and message.
     let outcome = objects::wait_for(spec, &api, &namespace, &name, ctx.remaining(), |o| {
-        settled(spec, o, &last_message)
+        settled(spec, o)
     })
     .await;
     match outcome {
         Ok(object) => Ok(object),
         Err(ObjectError::Failed(message)) => {
             bail!("{} reconciliation failed: {message}", spec.kind)
-        }
-        Err(err @ ObjectError::Timeout { .. }) => {
-            let message = last_message.into_inner().unwrap_or_default();
-            if message.is_empty() {
-                Err(err.into())
-            } else {
-                Err(anyhow!("{err}; last status: {message}"))
-            }
         }
         Err(err) => Err(err.into()),
     }
@@ -339,34 +327,29 @@ mod tests {
     #[test]
     fn ready_false_fails_unless_it_waits_for_another_object() {
         let spec = kinds::by_kind("Kustomization").unwrap();
-        let last = Mutex::new(String::new());
         let failed = object(json!({"observedGeneration": 1, "conditions": [
             {"type": "Ready", "status": "False", "reason": "BuildFailed", "message": "kustomize build failed", "observedGeneration": 1}
         ]}));
         assert_eq!(
-            settled(spec, &failed, &last),
+            settled(spec, &failed),
             Progress::Failed("kustomize build failed".into())
         );
         let waiting = object(json!({"observedGeneration": 1, "conditions": [
             {"type": "Ready", "status": "False", "reason": "DependencyNotReady", "message": "dependency 'a/b' is not ready", "observedGeneration": 1}
         ]}));
-        assert_eq!(settled(spec, &waiting, &last), Progress::Pending);
-        assert_eq!(*last.lock().unwrap(), "dependency 'a/b' is not ready");
+        assert_eq!(settled(spec, &waiting), Progress::Pending);
         let ready = object(json!({"observedGeneration": 1, "conditions": [
             {"type": "Ready", "status": "True", "reason": "ReconciliationSucceeded", "message": "ok", "observedGeneration": 1}
         ]}));
-        assert_eq!(settled(spec, &ready, &last), Progress::Done);
-        assert_eq!(settled(spec, &object(json!({})), &last), Progress::Pending);
+        assert_eq!(settled(spec, &ready), Progress::Done);
+        assert_eq!(settled(spec, &object(json!({}))), Progress::Pending);
     }
 
     #[test]
     fn static_kinds_without_status_are_ready_at_once() {
         let spec = kinds::by_kind("Alert").unwrap();
         let alert = json!({"kind": "Alert", "metadata": {"generation": 1}});
-        assert_eq!(
-            settled(spec, &alert, &Mutex::new(String::new())),
-            Progress::Done
-        );
+        assert_eq!(settled(spec, &alert), Progress::Done);
     }
 
     #[test]
