@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use kube::config::{ExecConfig, ExecInteractiveMode, Kubeconfig};
 
 use crate::common::cluster::Cluster;
-use crate::common::{Run, flux};
+use crate::common::run_with_kubeconfig;
 
 /// Writes `script` as an executable plugin in `dir`.
 fn plugin(dir: &Path, script: &str) -> PathBuf {
@@ -61,20 +61,6 @@ fn exec_config(command: &Path, args: &[&str], env: &[(&str, &str)]) -> ExecConfi
     }
 }
 
-fn run_with(kubeconfig: &Path, args: &[&str]) -> Run {
-    let output = flux()
-        .env("KUBECONFIG", kubeconfig)
-        .args(args)
-        .timeout(Duration::from_secs(120))
-        .output()
-        .expect("flux runs");
-    Run {
-        code: output.status.code().unwrap_or(-1),
-        stdout: String::from_utf8(output.stdout).unwrap(),
-        stderr: String::from_utf8(output.stderr).unwrap(),
-    }
-}
-
 #[test]
 fn a_failing_plugin_shows_its_status_and_stderr_never_its_output() {
     let cluster = Cluster::start(false);
@@ -92,7 +78,7 @@ exit 1
         &[("PLUGIN_PASSWORD", "ENV-SECRET-90b2")],
     );
     let (kubeconfig, _) = exec_kubeconfig(&cluster, dir.path(), exec);
-    let out = run_with(&kubeconfig, &["get", "kustomizations"]);
+    let out = run_with_kubeconfig(&kubeconfig, &["get", "kustomizations"]);
     assert_eq!(out.code, 1, "{}", out.stderr);
     for secret in ["STDOUT-TOKEN-1f4e", "ARG-SECRET-77a1", "ENV-SECRET-90b2"] {
         assert!(
@@ -142,7 +128,7 @@ printf '{{"apiVersion":"client.authentication.k8s.io/v1","kind":"ExecCredential"
         exec_config(&command, &[], &[("PLUGIN_MODE", "ok")]),
     );
     std::fs::write(&token_file, &token).unwrap();
-    let out = run_with(&kubeconfig, &["get", "all", "-A"]);
+    let out = run_with_kubeconfig(&kubeconfig, &["get", "all", "-A"]);
     assert_eq!(out.code, 0, "{}", out.stderr);
     // `get all` exits 0 even after an error line: there must be none.
     assert_eq!(out.stderr, "");
@@ -160,7 +146,7 @@ fn a_plugin_that_hangs_is_bounded_by_the_timeout() {
     );
     let (kubeconfig, _) = exec_kubeconfig(&cluster, dir.path(), exec_config(&command, &[], &[]));
     let started = Instant::now();
-    let out = run_with(&kubeconfig, &["get", "kustomizations", "--timeout", "3s"]);
+    let out = run_with_kubeconfig(&kubeconfig, &["get", "kustomizations", "--timeout", "3s"]);
     let took = started.elapsed();
     assert_eq!(out.code, 1, "{}", out.stderr);
     assert!(took < Duration::from_secs(15), "took {took:?}");

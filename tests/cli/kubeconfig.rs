@@ -8,21 +8,7 @@ use std::time::{Duration, Instant};
 use kube::config::Kubeconfig;
 
 use crate::common::cluster::Cluster;
-use crate::common::{Run, flux};
-
-fn run_env(kubeconfig: &std::ffi::OsStr, args: &[&str]) -> Run {
-    let output = flux()
-        .env("KUBECONFIG", kubeconfig)
-        .args(args)
-        .timeout(Duration::from_secs(120))
-        .output()
-        .expect("flux runs");
-    Run {
-        code: output.status.code().unwrap_or(-1),
-        stdout: String::from_utf8(output.stdout).unwrap(),
-        stderr: String::from_utf8(output.stderr).unwrap(),
-    }
-}
+use crate::common::run_with_kubeconfig;
 
 #[test]
 fn a_kubeconfig_list_skips_missing_files_as_kubectl_does() {
@@ -31,7 +17,7 @@ fn a_kubeconfig_list_skips_missing_files_as_kubectl_does() {
         std::env::join_paths([Path::new("/nonexistent/kubeconfig"), cluster.kubeconfig()]).unwrap();
     // `get all` exits 0 even after an error line (as upstream): the
     // errors would be on stderr.
-    let out = run_env(&list, &["get", "all", "-A"]);
+    let out = run_with_kubeconfig(&list, &["get", "all", "-A"]);
     assert_eq!(out.code, 0, "{}", out.stderr);
     assert_eq!(out.stderr, "");
 }
@@ -41,7 +27,7 @@ fn an_unparseable_kubeconfig_is_named_with_its_parse_error() {
     let dir = tempfile::tempdir().unwrap();
     let bad = dir.path().join("config");
     std::fs::write(&bad, "clusters: [unclosed\n").unwrap();
-    let out = run_env(bad.as_os_str(), &["get", "kustomizations"]);
+    let out = run_with_kubeconfig(bad.as_os_str(), &["get", "kustomizations"]);
     assert_eq!(out.code, 1);
     let expected = format!(
         "✗ unable to read kubeconfig {}: failed to parse kubeconfig YAML: ",
@@ -95,7 +81,7 @@ fn an_untrusted_certificate_is_named_and_not_retried() {
     let path = dir.path().join("kubeconfig");
     std::fs::write(&path, serde_json::to_string(&kubeconfig).unwrap()).unwrap();
     let started = Instant::now();
-    let out = run_env(
+    let out = run_with_kubeconfig(
         path.as_os_str(),
         &["get", "kustomizations", "--timeout=30s"],
     );

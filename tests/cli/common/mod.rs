@@ -43,6 +43,21 @@ pub fn run(args: &[&str]) -> Run {
     }
 }
 
+/// Runs the binary against the kubeconfig (a path, or a `KUBECONFIG` list).
+pub fn run_with_kubeconfig(kubeconfig: impl AsRef<std::ffi::OsStr>, args: &[&str]) -> Run {
+    let output = flux()
+        .env("KUBECONFIG", kubeconfig)
+        .args(args)
+        .timeout(std::time::Duration::from_secs(120))
+        .output()
+        .expect("flux runs");
+    Run {
+        code: output.status.code().unwrap_or(-1),
+        stdout: String::from_utf8(output.stdout).expect("stdout is UTF-8"),
+        stderr: String::from_utf8(output.stderr).expect("stderr is UTF-8"),
+    }
+}
+
 /// `args` with `--dry-run` appended.
 pub fn dry_run<'a>(args: &[&'a str]) -> Vec<&'a str> {
     args.iter().copied().chain(["--dry-run"]).collect()
