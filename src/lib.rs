@@ -18,6 +18,7 @@ pub mod input;
 pub mod kinds;
 pub mod output;
 pub mod prompt;
+pub mod proxy;
 pub mod render;
 pub mod secret;
 pub mod settings;

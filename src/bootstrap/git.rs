@@ -10,7 +10,8 @@ use std::sync::Arc;
 use super::signing::{Signer, SigningError};
 
 use git2::{
-    Cred, CredentialType, FetchOptions, IndexAddOption, PushOptions, RemoteCallbacks, Repository,
+    Cred, CredentialType, FetchOptions, IndexAddOption, ProxyOptions, PushOptions, RemoteCallbacks,
+    Repository,
 };
 use russh::keys::Algorithm;
 
@@ -107,6 +108,19 @@ pub struct WorkTree {
     branch: String,
     auth: GitAuth,
     ssh: Option<Arc<SshSettings>>,
+}
+
+/// The environment's proxy for `url`, by the same rules as every other
+/// connection (`crate::proxy`); libgit2 is never left to read it itself.
+fn proxy_options(url: &str) -> ProxyOptions<'static> {
+    let mut options = ProxyOptions::new();
+    if let Some(proxy) = url::Url::parse(url)
+        .ok()
+        .and_then(|u| crate::proxy::for_url(&u))
+    {
+        options.url(proxy.as_str());
+    }
+    options
 }
 
 fn callbacks(auth: &GitAuth) -> RemoteCallbacks<'_> {
@@ -217,6 +231,7 @@ impl WorkTree {
             options.remote_callbacks(callbacks(auth));
             options.download_tags(git2::AutotagOption::None);
             options.custom_headers(&header_refs(&headers));
+            options.proxy_options(proxy_options(url));
             let mut remote = repo.find_remote("origin")?;
             remote
                 .fetch(
@@ -389,8 +404,9 @@ impl WorkTree {
             let mut options = PushOptions::new();
             options.remote_callbacks(cbs);
             options.custom_headers(&header_refs(&headers));
-            self.repo
-                .find_remote("origin")?
+            let mut remote = self.repo.find_remote("origin")?;
+            options.proxy_options(proxy_options(remote.url().unwrap_or_default()));
+            remote
                 .push(&[refspec.as_str()], Some(&mut options))
                 .map_err(|e| transport_error(&self.auth, e))?;
         }

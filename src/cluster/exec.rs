@@ -119,6 +119,8 @@ async fn run(exec: &ExecConfig) -> Result<Credential, ExecError> {
 
     let mut cmd = tokio::process::Command::new(&command);
     cmd.args(exec.args.iter().flatten());
+    // Cloud plugins reach their token endpoints through the user's proxy.
+    cmd.envs(crate::proxy::child_env().iter().map(|(k, v)| (k, v)));
     for entry in exec.env.iter().flatten() {
         if let (Some(name), Some(value)) = (entry.get("name"), entry.get("value")) {
             cmd.env(name, value);

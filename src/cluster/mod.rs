@@ -56,6 +56,9 @@ impl ClientFactory {
             .get_or_try_init(|| async {
                 let config = build_config(&self.options).await?;
                 transport::set_server(&config.cluster_url);
+                if let Some(proxy) = &config.proxy_url {
+                    transport::set_proxy(proxy);
+                }
                 kube::Client::try_from(config).map_err(ClientError::Client)
             })
             .await
@@ -178,15 +181,25 @@ async fn build_config(options: &ConnectionOptions) -> Result<kube::Config, Clien
             *server = with_default_scheme(server);
         }
     }
-    if let Some(server) = selection.cluster.as_ref().and_then(|name| {
+    let selected = selection.cluster.as_ref().and_then(|name| {
         kubeconfig
             .clusters
-            .iter()
+            .iter_mut()
             .find(|c| &c.name == name)
-            .and_then(|c| c.cluster.as_ref())
-            .and_then(|c| c.server.as_deref())
-    }) {
+            .and_then(|c| c.cluster.as_mut())
+    });
+    if let Some(cluster) = selected
+        && let Some(server) = cluster.server.as_deref()
+    {
         check_server(server)?;
+        // A kubeconfig's proxy-url wins; otherwise the environment's proxy
+        // for this server, by kubectl's rules.
+        if cluster.proxy_url.as_deref().unwrap_or_default().is_empty() {
+            cluster.proxy_url = url::Url::parse(server)
+                .ok()
+                .and_then(|server| crate::proxy::for_url(&server))
+                .map(String::from);
+        }
     }
     let mut config = kube::Config::from_custom_kubeconfig(kubeconfig, &selection)
         .await

@@ -7,6 +7,15 @@ use std::sync::OnceLock;
 
 /// The API server's `host:port`, set once the client is built.
 static SERVER: OnceLock<String> = OnceLock::new();
+/// The proxy's `host:port` (never its credentials), when one is used.
+static PROXY: OnceLock<String> = OnceLock::new();
+
+/// Records the proxy the client goes through, for error messages.
+pub fn set_proxy(uri: &http::Uri) {
+    let host = uri.host().unwrap_or_default();
+    let port = uri.port_u16().unwrap_or(80);
+    let _ = PROXY.set(format!("{host}:{port}"));
+}
 
 /// Records the server the client talks to, for error messages.
 pub fn set_server(uri: &http::Uri) {
@@ -32,6 +41,9 @@ pub enum Cause {
     Dns(String),
     /// The TLS handshake failed; the text says which check.
     Tls(String),
+    /// The proxy refused or failed the tunnel (credentials, status,
+    /// unreachable), with its messages.
+    Proxy(String),
     /// Anything else (reset, timeout), with the innermost messages.
     Other(String),
 }
@@ -40,7 +52,7 @@ impl Cause {
     /// Failures that sending again cannot fix: a bad certificate or an
     /// unknown host name.
     pub fn is_permanent(&self) -> bool {
-        matches!(self, Self::Tls(_) | Self::Dns(_))
+        matches!(self, Self::Tls(_) | Self::Dns(_) | Self::Proxy(_))
     }
 }
 
@@ -49,8 +61,13 @@ pub fn classify(err: &(dyn Error + 'static)) -> Cause {
     let mut current: Option<&(dyn Error + 'static)> = Some(err);
     let mut dns = false;
     while let Some(e) = current {
-        if e.to_string().starts_with("dns error") {
+        let message = e.to_string();
+        if message.starts_with("dns error") {
             dns = true;
+        }
+        // hyper-util's tunnel error is not exported; its text is stable.
+        if message.starts_with("tunnel error: ") {
+            return Cause::Proxy(with_causes(e));
         }
         // An io::Error hides what it wraps from `source()`: look inside,
         // through any io::Errors wrapped in io::Errors.
@@ -123,6 +140,10 @@ pub fn describe(err: &(dyn Error + 'static)) -> String {
         ),
         Cause::Dns(text) => format!("unable to resolve the server host of {server}: {text}"),
         Cause::Tls(text) => format!("unable to connect to the server {server}: {text}"),
+        Cause::Proxy(text) => {
+            let proxy = PROXY.get().map(String::as_str).unwrap_or("(unknown)");
+            format!("unable to reach the server {server} through the proxy {proxy}: {text}")
+        }
         Cause::Other(text) => format!("unable to connect to the server {server}: {text}"),
     }
 }

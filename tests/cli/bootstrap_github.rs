@@ -14,7 +14,7 @@ use crate::common::cluster::{Backend, Cluster, on_both_backends};
 use crate::common::git_servers::HttpGitServer;
 use crate::common::{Run, assert_provider_plan, dry_run, plan_section};
 
-const TOKEN: &str = "ghp_fake_token_for_tests";
+pub(crate) const TOKEN: &str = "ghp_fake_token_for_tests";
 
 #[derive(Debug, Clone)]
 struct Call {
@@ -38,13 +38,13 @@ struct State {
 }
 
 /// The fake API; `/api/v3/` like GitHub Enterprise.
-struct FakeGitHub {
-    port: u16,
+pub(crate) struct FakeGitHub {
+    pub(crate) port: u16,
     state: Arc<Mutex<State>>,
 }
 
 impl FakeGitHub {
-    fn start(git: Arc<HttpGitServer>) -> Self {
+    pub(crate) fn start(git: Arc<HttpGitServer>) -> Self {
         Self::start_flavor(git, false)
     }
 

@@ -33,6 +33,7 @@ mod kubeconfig;
 mod lifecycle;
 mod logs;
 mod parity;
+mod proxy;
 mod terminal;
 mod uninstall;
 mod version;

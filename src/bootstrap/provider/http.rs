@@ -5,7 +5,6 @@ use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 use hyper::Method;
 use hyper_util::client::legacy::Client;
-use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
 use rustls::pki_types::CertificateDer;
 use rustls::pki_types::pem::PemObject;
@@ -13,19 +12,21 @@ use serde_json::Value;
 use std::sync::Arc;
 
 use super::ProviderError;
+use crate::proxy;
 
 pub struct JsonApi {
     base: String,
     /// Header name and value carrying the token; never printed.
     auth: (&'static str, String),
-    client: Client<hyper_rustls::HttpsConnector<HttpConnector>, Full<Bytes>>,
+    client: Client<hyper_rustls::HttpsConnector<proxy::Connector>, Full<Bytes>>,
 }
 
 /// Builds the HTTPS (or plain HTTP) connector for provider APIs: the
-/// system's root certificates, plus the PEM bundle of `--ca-file` if given.
+/// system's root certificates, plus the PEM bundle of `--ca-file` if given,
+/// through the environment's proxy where it applies.
 pub fn https_connector(
     ca_pem: Option<&str>,
-) -> Result<hyper_rustls::HttpsConnector<HttpConnector>, ProviderError> {
+) -> Result<hyper_rustls::HttpsConnector<proxy::Connector>, ProviderError> {
     let mut roots = rustls::RootCertStore::empty();
     let native = rustls_native_certs::load_native_certs();
     roots.add_parsable_certificates(native.certs);
@@ -65,7 +66,7 @@ pub fn https_connector(
         .with_tls_config(config)
         .https_or_http()
         .enable_http1()
-        .build())
+        .wrap_connector(proxy::Connector::new()))
 }
 
 impl JsonApi {

@@ -45,8 +45,18 @@ pub fn run(args: &[&str]) -> Run {
 
 /// Runs the binary against the kubeconfig (a path, or a `KUBECONFIG` list).
 pub fn run_with_kubeconfig(kubeconfig: impl AsRef<std::ffi::OsStr>, args: &[&str]) -> Run {
+    run_with_env(kubeconfig, &[], args)
+}
+
+/// As [`run_with_kubeconfig`], with the variables `env` set too.
+pub fn run_with_env(
+    kubeconfig: impl AsRef<std::ffi::OsStr>,
+    env: &[(&str, &str)],
+    args: &[&str],
+) -> Run {
     let output = flux()
         .env("KUBECONFIG", kubeconfig)
+        .envs(env.iter().copied())
         .args(args)
         .timeout(std::time::Duration::from_secs(120))
         .output()
