@@ -16,6 +16,7 @@ use kube::runtime::watcher::{self, Event};
 use tokio::time::Instant;
 
 use super::objects::ObjectError;
+use super::reconnect::Reachability;
 use crate::duration::GoDuration;
 
 /// The label every object of the install set carries.
@@ -35,6 +36,16 @@ pub fn classify(err: kube::Error) -> ObjectError {
         kube::Error::HyperError(_) | kube::Error::Service(_) => {
             ObjectError::Unreachable(super::transport::describe_kube(&err).unwrap_or_default())
         }
+        other => ObjectError::Api(other.to_string()),
+    }
+}
+
+/// Sorts a watcher's error as [`classify`] sorts a request's.
+pub fn from_watcher(err: watcher::Error) -> ObjectError {
+    match err {
+        watcher::Error::InitialListFailed(e)
+        | watcher::Error::WatchStartFailed(e)
+        | watcher::Error::WatchFailed(e) => classify(e),
         other => ObjectError::Api(other.to_string()),
     }
 }
@@ -290,6 +301,7 @@ pub async fn wait_for_rollouts(
         .collect();
     let mut next = 0;
     let mut last_error = None;
+    let mut reach = Reachability::default();
     let mut stream = watcher::watcher(api.clone(), watcher::Config::default())
         .default_backoff()
         .boxed();
@@ -305,9 +317,10 @@ pub async fn wait_for_rollouts(
             if next == names.len() {
                 return Ok(());
             }
-            match stream.next().await {
+            match reach.next(&mut stream).await? {
                 None => return Err(ObjectError::Api("the watch ended unexpectedly".into())),
                 Some(Ok(Event::Apply(d) | Event::InitApply(d))) => {
+                    reach.answered();
                     let name = d.metadata.name.clone().unwrap_or_default();
                     if let Some(state) = states.get_mut(name.as_str()) {
                         *state = rollout_status(&d);
@@ -320,27 +333,29 @@ pub async fn wait_for_rollouts(
                         *state = Rollout::NotFound;
                     }
                 }
-                Some(Ok(Event::Init | Event::InitDone)) => {}
+                // Init comes before the list request is answered.
+                Some(Ok(Event::Init)) => {}
+                Some(Ok(Event::InitDone)) => reach.answered(),
                 // The watcher re-lists and resumes by itself (with backoff);
-                // only errors that retrying cannot fix end the wait.
+                // only errors that retrying cannot fix, or a server gone for
+                // good, end the wait.
                 Some(Err(err)) => {
-                    let err = match err {
-                        watcher::Error::InitialListFailed(e)
-                        | watcher::Error::WatchStartFailed(e)
-                        | watcher::Error::WatchFailed(e) => classify(e),
-                        other => ObjectError::Api(other.to_string()),
-                    };
-                    if matches!(err, ObjectError::Unauthorized | ObjectError::Forbidden(_)) {
-                        return Err(err);
-                    }
+                    let err = from_watcher(err);
                     last_error = Some(err.to_string());
+                    reach.failed(err)?;
                 }
             }
         }
     };
-    let finished = tokio::time::timeout_at(deadline.instant(), watch).await;
-    if let Ok(Err(err)) = finished {
-        return Err(err);
+    match tokio::time::timeout_at(deadline.instant(), watch).await {
+        Ok(Err(err)) => return Err(err),
+        // A server that is gone when time runs out is the cause to report.
+        Err(_) => {
+            if let Some(lost) = reach.lost() {
+                return Err(lost);
+            }
+        }
+        Ok(Ok(())) => {}
     }
     for name in &names[next..] {
         report(name, &states[name.as_str()]);

@@ -6,6 +6,7 @@ pub mod apply;
 pub mod exec;
 pub mod health;
 pub mod objects;
+pub mod reconnect;
 pub mod transport;
 
 use kube::config::{

@@ -8,6 +8,7 @@ use kube::api::{Api, DynamicObject, ListParams, Patch, PatchParams};
 use kube::runtime::watcher::{self, Event};
 use serde_json::Value;
 
+use super::reconnect::Reachability;
 use crate::kinds::{KindSpec, Progress};
 
 /// Page size for lists: big lists never need one giant response.
@@ -37,6 +38,9 @@ pub enum ObjectError {
     Api(String),
     #[error("unable to reach the Kubernetes API server: {0}")]
     Unreachable(String),
+    /// A stream's server stopped answering ([`super::reconnect`]).
+    #[error("lost the Kubernetes API server: no answer for {seconds}s: {cause}")]
+    Lost { seconds: u64, cause: String },
     /// No client could be built (kubeconfig, credentials): nothing was sent.
     #[error("{0}")]
     Client(String),
@@ -112,6 +116,16 @@ impl ObjectError {
                 | Self::Forbidden(_)
                 | Self::Client(_)
         )
+    }
+
+    /// Classifies a watcher's error for `spec`.
+    pub fn from_watcher(spec: &KindSpec, err: watcher::Error) -> Self {
+        match err {
+            watcher::Error::InitialListFailed(e)
+            | watcher::Error::WatchStartFailed(e)
+            | watcher::Error::WatchFailed(e) => Self::from_kube(spec, None, e),
+            other => Self::Api(other.to_string()),
+        }
     }
 
     /// Classifies a kube error for `spec`; `name` is the object asked for, if any.
@@ -308,12 +322,14 @@ pub async fn wait_for(
     let mut stream = watcher::watcher(api.clone(), config).boxed();
     let mut last_error = None;
     let mut last_status = String::new();
+    let mut reach = Reachability::default();
     let wait = async {
         let mut backoff = Duration::from_millis(100);
         loop {
-            match stream.next().await {
+            match reach.next(&mut stream).await? {
                 None => return Err(ObjectError::Api("the watch ended unexpectedly".into())),
                 Some(Ok(Event::Apply(object) | Event::InitApply(object))) => {
+                    reach.answered();
                     backoff = Duration::from_millis(100);
                     let value = to_value(object);
                     last_status = ready_summary(&value);
@@ -330,9 +346,12 @@ pub async fn wait_for(
                         name: name.into(),
                     });
                 }
-                Some(Ok(Event::Init | Event::InitDone)) => {}
+                // Init comes before the list request is answered.
+                Some(Ok(Event::Init)) => {}
+                Some(Ok(Event::InitDone)) => reach.answered(),
                 // The watcher resumes after an error (re-listing if needed);
-                // only errors that retrying cannot fix end the wait.
+                // only errors that retrying cannot fix, or a server gone for
+                // good, end the wait.
                 Some(Err(err)) => {
                     let err = match err {
                         watcher::Error::InitialListFailed(e)
@@ -342,10 +361,8 @@ pub async fn wait_for(
                         }
                         other => ObjectError::Api(other.to_string()),
                     };
-                    if err.is_permanent() {
-                        return Err(err);
-                    }
                     last_error = Some(err.to_string());
+                    reach.failed(err)?;
                     tokio::time::sleep(backoff).await;
                     backoff = (backoff * 2).min(Duration::from_secs(5));
                 }
@@ -354,6 +371,10 @@ pub async fn wait_for(
     };
     let outcome = tokio::time::timeout(timeout, wait).await;
     outcome.unwrap_or_else(|_| {
+        // A server that is gone when time runs out is the cause to report.
+        if let Some(lost) = reach.lost() {
+            return Err(lost);
+        }
         Err(ObjectError::Timeout {
             kind: spec.kind,
             namespace: namespace.into(),

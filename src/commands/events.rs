@@ -10,8 +10,9 @@ use kube::runtime::watcher;
 use serde_json::Value;
 
 use crate::cli::EventsArgs;
-use crate::cluster::health::{Deadline, classify};
+use crate::cluster::health::{Deadline, from_watcher};
 use crate::cluster::objects::{self, ObjectError};
+use crate::cluster::reconnect::Reachability;
 use crate::commands::Ctx;
 use crate::error::ExitStatus;
 use crate::kinds::{self, KindSpec};
@@ -364,31 +365,27 @@ async fn watch(
     let mut header = true;
     let mut connected = false;
     let mut last_error = None;
+    let mut reach = Reachability::default();
     let printing = async {
-        while let Some(item) = merged.next().await {
+        while let Some(item) = reach.next(&mut merged).await? {
             let event = match item {
                 Ok(watcher::Event::Apply(e) | watcher::Event::InitApply(e)) => e,
                 // Init comes before the first list request is answered.
                 Ok(watcher::Event::Init) => continue,
                 Ok(watcher::Event::InitDone | watcher::Event::Delete(_)) => {
                     connected = true;
+                    reach.answered();
                     continue;
                 }
                 Err(err) => {
-                    let err = match err {
-                        watcher::Error::InitialListFailed(e)
-                        | watcher::Error::WatchStartFailed(e)
-                        | watcher::Error::WatchFailed(e) => classify(e),
-                        other => ObjectError::Api(other.to_string()),
-                    };
-                    if matches!(err, ObjectError::Unauthorized | ObjectError::Forbidden(_)) {
-                        return Err(anyhow!("error watching events: {err}"));
-                    }
-                    last_error = Some(err);
+                    let err = from_watcher(err);
+                    last_error = Some(err.to_string());
+                    reach.failed(err)?;
                     continue;
                 }
             };
             connected = true;
+            reach.answered();
             if !wanted(&event, &args.types) {
                 continue;
             }
@@ -397,22 +394,39 @@ async fn watch(
             header = false;
             ctx.printer
                 .out(&table::render(header_row.as_deref(), &rows))
-                .context("unable to write to stdout")?;
+                .map_err(WatchError::Output)?;
         }
         Ok(())
     };
     let finished = tokio::time::timeout_at(deadline.instant(), printing).await;
     match finished {
-        Ok(outcome) => outcome?,
-        // A server that never answered is an error; otherwise the watch
-        // simply ran its course, as upstream's does.
-        Err(_) if !connected => {
-            let cause = last_error.map_or_else(|| deadline.elapsed_message(), |e| e.to_string());
-            bail!("error watching events: {cause}");
+        Ok(Ok(())) => {}
+        Ok(Err(WatchError::Output(err))) => {
+            return Err(anyhow::Error::new(err).context("unable to write to stdout"));
         }
-        Err(_) => {}
+        Ok(Err(WatchError::Cluster(err))) => bail!("error watching events: {err}"),
+        // A server that never answered, or is gone at the end, is an error;
+        // otherwise the watch simply ran its course, as upstream's does.
+        Err(_) => {
+            if let Some(lost) = reach.lost() {
+                bail!("error watching events: {lost}");
+            }
+            if !connected {
+                let cause = last_error.unwrap_or_else(|| deadline.elapsed_message());
+                bail!("error watching events: {cause}");
+            }
+        }
     }
     Ok(ExitStatus::Success)
+}
+
+/// Why printing events stopped before the deadline.
+#[derive(Debug, thiserror::Error)]
+enum WatchError {
+    #[error(transparent)]
+    Cluster(#[from] ObjectError),
+    #[error("unable to write to stdout")]
+    Output(#[source] std::io::Error),
 }
 
 #[cfg(test)]

@@ -1,12 +1,14 @@
 use anyhow::{Context, bail};
 use futures::StreamExt;
 use kube::api::ListParams;
+use kube::runtime::WatchStreamExt;
 use kube::runtime::watcher::{self, Event};
 use serde_json::{Value, json};
 
 use crate::cli::target::Target;
 use crate::cli::verbs::{GetArgs, GetCommand, GetFlags, GetOutput};
 use crate::cluster::objects::{self, ObjectError};
+use crate::cluster::reconnect::Reachability;
 use crate::commands::Ctx;
 use crate::error::ExitStatus;
 use crate::kinds::{self, Column, Group, KindSpec};
@@ -284,25 +286,25 @@ async fn watch(
     if let [name] = args.names.as_slice() {
         config = config.fields(&format!("metadata.name={name}"));
     }
-    let mut stream = watcher::watcher(api, config).boxed();
+    let mut stream = watcher::watcher(api, config).default_backoff().boxed();
     let columns = layout.columns(spec);
     let mut header_printed = flags.no_header;
-    while let Some(event) = stream.next().await {
+    let mut reach = Reachability::default();
+    while let Some(event) = reach.next(&mut stream).await? {
         let object = match event {
-            Ok(Event::Apply(o) | Event::InitApply(o) | Event::Delete(o)) => objects::to_value(o),
-            Ok(Event::Init | Event::InitDone) => continue,
+            Ok(Event::Apply(o) | Event::InitApply(o) | Event::Delete(o)) => {
+                reach.answered();
+                objects::to_value(o)
+            }
+            // Init comes before the list request is answered.
+            Ok(Event::Init) => continue,
+            Ok(Event::InitDone) => {
+                reach.answered();
+                continue;
+            }
+            // The watcher resumes by itself, with backoff.
             Err(err) => {
-                let err = match err {
-                    watcher::Error::InitialListFailed(e)
-                    | watcher::Error::WatchStartFailed(e)
-                    | watcher::Error::WatchFailed(e) => ObjectError::from_kube(spec, None, e),
-                    other => ObjectError::Api(other.to_string()),
-                };
-                if err.is_permanent() {
-                    return Err(err.into());
-                }
-                // The watcher resumes by itself; pause so a dead server is not hammered.
-                tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+                reach.failed(ObjectError::from_watcher(spec, err))?;
                 continue;
             }
         };

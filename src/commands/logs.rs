@@ -1,6 +1,8 @@
 //! `flux logs`: read the controllers' JSON log lines, keep the entries that
 //! match the filters and print them in upstream's one-line format.
 
+use std::time::Duration;
+
 use anyhow::{Context, anyhow, bail};
 use futures::{AsyncBufReadExt, TryStreamExt};
 use k8s_openapi::api::apps::v1::Deployment;
@@ -9,7 +11,9 @@ use kube::api::{Api, ListParams, LogParams};
 use serde::Deserialize;
 
 use crate::cli::{LogLevel, LogsArgs};
-use crate::cluster::health::{Deadline, PART_OF_SELECTOR};
+use crate::cluster::health::{Deadline, PART_OF_SELECTOR, classify};
+use crate::cluster::objects::ObjectError;
+use crate::cluster::reconnect::Reachability;
 use crate::commands::Ctx;
 use crate::error::ExitStatus;
 use crate::output::Printer;
@@ -221,12 +225,20 @@ enum ReadError {
     /// Reported, and the other pods are still read.
     #[error("failed getting logs: {0}")]
     Logs(String),
+    /// The API server is gone (`--follow`): ends the command.
+    #[error("failed getting logs: {0}")]
+    Lost(ObjectError),
     /// Ends the command (a closed pipe ends it quietly).
     #[error("unable to write to stdout")]
     Output(#[source] std::io::Error),
 }
 
+/// How long a followed log waits before opening its stream again.
+const REOPEN_PAUSE: Duration = Duration::from_secs(1);
+
 /// Reads one pod's log until it ends, printing what passes the filter.
+/// With `--follow`, a stream that breaks is opened again from the moment
+/// it broke, until the server has been gone too long.
 async fn read_pod(
     pods: &Api<Pod>,
     pod: &Pod,
@@ -240,27 +252,45 @@ async fn read_pod(
     if containers > 1 {
         params.container = Some("manager".into());
     }
-    let stream = pods
-        .log_stream(&name, &params)
-        .await
-        .map_err(|e| ReadError::Logs(crate::cluster::health::classify(e).to_string()))?;
-    let mut lines = stream.lines();
     let colour = printer.is_interactive();
-    while let Some(raw) = lines
-        .try_next()
-        .await
-        .map_err(|e| ReadError::Logs(e.to_string()))?
-    {
-        match process(&raw, filter, colour) {
-            Line::Print(text) => printer.out(&text).map_err(ReadError::Output)?,
-            Line::Skip => {}
-            Line::Invalid(err) => {
-                printer.failure(&format!("parse error: {err}"));
-                return Ok(());
+    let mut reach = Reachability::default();
+    loop {
+        let stream = match pods.log_stream(&name, &params).await {
+            Ok(stream) => stream,
+            Err(err) if params.follow => {
+                reach.failed(classify(err)).map_err(ReadError::Lost)?;
+                tokio::time::sleep(REOPEN_PAUSE).await;
+                continue;
             }
+            Err(err) => return Err(ReadError::Logs(classify(err).to_string())),
+        };
+        reach.answered();
+        let mut lines = stream.lines();
+        let broken = loop {
+            match lines.try_next().await {
+                Ok(Some(raw)) => match process(&raw, filter, colour) {
+                    Line::Print(text) => printer.out(&text).map_err(ReadError::Output)?,
+                    Line::Skip => {}
+                    Line::Invalid(err) => {
+                        printer.failure(&format!("parse error: {err}"));
+                        return Ok(());
+                    }
+                },
+                Ok(None) => return Ok(()),
+                Err(err) => break err,
+            }
+        };
+        if !params.follow {
+            return Err(ReadError::Logs(broken.to_string()));
         }
+        // Resume where the stream broke, without the --tail lines again.
+        params.since_time = Some(jiff::Timestamp::now());
+        params.since_seconds = None;
+        params.tail_lines = None;
+        reach
+            .failed(ObjectError::Unreachable(broken.to_string()))
+            .map_err(ReadError::Lost)?;
     }
-    Ok(())
 }
 
 /// `--since`/`--since-time` as log parameters.

@@ -292,3 +292,69 @@ on_both_backends!(
     rejected_credentials_are_named,
     flux_not_installed_says_what_to_do,
 );
+
+/// A server that dies under running commands: watches, waits and followed
+/// logs retry it for 30 s, then end non-zero naming the server and the
+/// cause (before: `get --watch` and `events --watch` hung until killed,
+/// `logs --follow` exited 0).
+fn a_lost_server_ends_watches_waits_and_follows_naming_it(backend: Backend) {
+    let mut cluster = loaded(backend);
+    let mut commands = vec![
+        vec!["get", "sources", "git", "--watch"],
+        vec!["events", "-A", "--watch"],
+        // No controllers run, so this wait never ends by itself.
+        vec!["reconcile", "source", "git", "podinfo", "--timeout=3m"],
+    ];
+    if backend == Backend::Builtin {
+        crate::logs::add_controller_pod(&cluster);
+        commands.push(vec!["logs", "--follow", "--timeout=3m"]);
+    }
+    let children: Vec<_> = commands
+        .iter()
+        .map(|args| {
+            std::process::Command::new(assert_cmd::cargo::cargo_bin("flux"))
+                .args(args)
+                .env("KUBECONFIG", cluster.kubeconfig())
+                .env("HOME", std::env::temp_dir())
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    // Let every command reach its watch or stream.
+    std::thread::sleep(Duration::from_secs(3));
+    let server = std::fs::read_to_string(cluster.kubeconfig())
+        .unwrap()
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("server: https://").map(String::from))
+        .unwrap();
+    cluster.stop_server();
+    let stopped = Instant::now();
+    for (args, mut child) in commands.iter().zip(children) {
+        let give_up = Instant::now() + Duration::from_secs(90);
+        while child.try_wait().unwrap().is_none() && Instant::now() < give_up {
+            std::thread::sleep(Duration::from_millis(200));
+        }
+        if child.try_wait().unwrap().is_none() {
+            let _ = child.kill();
+        }
+        let output = child.wait_with_output().unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(1), "{args:?}: {stderr}");
+        let last = stderr.lines().last().unwrap_or_default();
+        assert!(
+            last.starts_with("✗ ")
+                && last.contains("lost the Kubernetes API server: no answer for 3")
+                && last.contains(&server),
+            "{args:?}: {stderr}"
+        );
+    }
+    let took = stopped.elapsed();
+    assert!(
+        took >= Duration::from_secs(29) && took < Duration::from_secs(60),
+        "{took:?}"
+    );
+}
+
+on_both_backends!(a_lost_server_ends_watches_waits_and_follows_naming_it);

@@ -27,6 +27,16 @@ const POD: &str = "source-controller-5d8f9c7b4-x2x7q";
 /// pod whose log holds the six entries.
 fn cluster_with_entries() -> Cluster {
     let cluster = Cluster::start(false);
+    add_controller_pod(&cluster);
+    cluster.write_pod_log("flux-system", POD, "plain text lines are skipped");
+    for entry in ENTRIES {
+        cluster.write_pod_log("flux-system", POD, entry);
+    }
+    cluster
+}
+
+/// A running source-controller pod in flux-system, with an empty log.
+pub(crate) fn add_controller_pod(cluster: &Cluster) {
     cluster.load(&format!(
         "apiVersion: v1
 kind: Pod
@@ -43,11 +53,6 @@ status:
   phase: Running
 "
     ));
-    cluster.write_pod_log("flux-system", POD, "plain text lines are skipped");
-    for entry in ENTRIES {
-        cluster.write_pod_log("flux-system", POD, entry);
-    }
-    cluster
 }
 
 fn golden(name: &str) -> String {

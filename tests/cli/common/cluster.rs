@@ -219,6 +219,17 @@ impl Cluster {
     }
 
     /// Injects faults into the server's request handling from now on.
+    /// Stops the API server now, closing open connections and watches, as
+    /// a server that dies under running commands.
+    pub fn stop_server(&mut self) {
+        let runtime = self.runtime.as_ref().expect("the runtime runs");
+        match self.server.take() {
+            Some(Server::Builtin(env)) => runtime.block_on(env.stop()),
+            Some(Server::KubeApiserver(mut plane)) => plane.stop(),
+            None => {}
+        }
+    }
+
     pub fn set_faults(&self, faults: testenv::Faults) {
         self.builtin("fault injection").set_faults(faults);
     }
