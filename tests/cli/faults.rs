@@ -251,6 +251,23 @@ fn forbidden_names_the_verb_and_resource() {
         assert!(stderr.starts_with("✗ "), "{args:?}: {stderr}");
         assert!(stderr.contains(&expected), "{args:?}: {stderr}");
     }
+    // `get all` reports each kind it may not list and still exits 0, as
+    // upstream does (docs/exit-codes.md).
+    let out = crate::common::flux()
+        .env("KUBECONFIG", &restricted)
+        .args(["get", "all", "-A"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(out.stdout.is_empty());
+    for resource in ["gitrepositories", "kustomizations", "helmreleases"] {
+        let line = format!("cannot list resource \"{resource}\"");
+        assert!(
+            stderr.lines().any(|l| l.starts_with("✗ ") && l.contains(&line)),
+            "{resource}: {stderr}"
+        );
+    }
     // The same commands work once RBAC grants the rights.
     cluster.apply(&format!(
         "apiVersion: rbac.authorization.k8s.io/v1
