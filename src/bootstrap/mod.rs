@@ -53,6 +53,8 @@ pub struct BootstrapOptions {
     /// Skip the "give the key access" confirmation.
     pub silent: bool,
     pub timeout: Duration,
+    /// `--verbose`: print the generated manifests to stdout.
+    pub verbose: bool,
 }
 
 /// Why a bootstrap run stopped.
@@ -94,6 +96,8 @@ pub enum BootstrapError {
     Aborted,
     #[error("bootstrap failed with {count} health check failure(s): {errors}")]
     Health { count: usize, errors: String },
+    #[error("unable to write the manifests to stdout: {0}")]
+    Output(#[source] std::io::Error),
 }
 
 impl BootstrapError {
@@ -154,6 +158,15 @@ pub struct Bootstrap<'a> {
 }
 
 impl Bootstrap<'_> {
+    /// With `--verbose`, the generated manifests go to stdout as they are
+    /// made, as `flux install --verbose` prints its own.
+    fn print_verbose(&self, manifests: &str) -> Result<(), BootstrapError> {
+        if self.options.verbose {
+            self.printer.out(manifests).map_err(BootstrapError::Output)?;
+        }
+        Ok(())
+    }
+
     fn message(&self, base: &str) -> String {
         match self.options.commit_message_appendix.as_str() {
             "" => base.to_string(),
@@ -177,6 +190,7 @@ impl Bootstrap<'_> {
 
         self.printer.action("generating component manifests");
         self.printer.success("generated component manifests");
+        self.print_verbose(&components)?;
         let write_components = |tree: &git::WorkTree| tree.write(&paths.components, &components);
         self.commit_and_push(
             &mut tree,
@@ -228,6 +242,7 @@ impl Bootstrap<'_> {
             error,
         })?;
         self.printer.success("generated sync manifests");
+        self.print_verbose(&sync_text)?;
         self.commit_and_push(
             &mut tree,
             "sync manifests",

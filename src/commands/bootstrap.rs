@@ -506,6 +506,7 @@ async fn resolve_provider(
         secret,
         silent: true,
         timeout: ctx.global.timeout,
+        verbose: ctx.global.verbose,
     };
     let run = ProviderRun {
         provider: client.boxed(),
@@ -858,6 +859,7 @@ fn resolve_git(
         secret,
         silent: args.silent,
         timeout: ctx.global.timeout,
+        verbose: ctx.global.verbose,
     })
 }
 

@@ -311,10 +311,22 @@ fn bootstrap_git_end_to_end_then_rerun_changes_nothing(backend: Backend) {
     ready_at(&cluster, &format!("main@sha1:{tip}"));
     let secret = get_object(&cluster, "v1", "Secret", "flux-system").unwrap();
 
-    let second = cluster.flux(&args);
+    assert_eq!(first.stdout, "", "only --verbose prints manifests");
+
+    // The re-run with --verbose prints what it generated: the same bytes as
+    // the committed files.
+    let verbose: Vec<&str> = args.iter().copied().chain(["--verbose"]).collect();
+    let second = cluster.flux(&verbose);
     assert_rerun_changed_nothing(&second);
     assert!(!second.stderr.contains("installing components"));
     assert_eq!(head(dir.path(), "main").unwrap(), tip);
+    let components = file_at(
+        dir.path(),
+        "main",
+        "clusters/dev/flux-system/gotk-components.yaml",
+    )
+    .unwrap();
+    assert_eq!(second.stdout, format!("{components}{sync}"));
     let again = get_object(&cluster, "v1", "Secret", "flux-system").unwrap();
     assert_eq!(
         secret["metadata"]["resourceVersion"],
