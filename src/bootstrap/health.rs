@@ -2,6 +2,8 @@
 //! pushed commit, then the controllers' Deployments. All checks run even
 //! when one fails, so the report is complete.
 
+use std::time::Duration;
+
 use k8s_openapi::api::apps::v1::Deployment;
 use kube::api::Api;
 use kube::runtime::wait::await_condition;
@@ -26,6 +28,14 @@ pub async fn report(
     let printer = run.printer;
     let ns = &options.sync.namespace;
     let mut errors = Vec::new();
+    // Each wait ends a moment before the run's deadline, so that it can say
+    // what it was waiting for before the run as a whole is cut short.
+    let remaining = || {
+        options
+            .deadline
+            .saturating_duration_since(tokio::time::Instant::now())
+            .saturating_sub(REPORT_MARGIN)
+    };
     for (kind, field) in CHECKS {
         printer.waiting(&format!(
             "waiting for {kind} \"{ns}/{ns}\" to be reconciled"
@@ -33,9 +43,12 @@ pub async fn report(
         let spec = kinds::by_kind(kind).expect("bootstrap kinds are in the registry");
         let api = objects::api(client.clone(), spec, Some(ns));
         let check = |object: &Value| progress(object, kind, field, revision);
-        match objects::wait_for(spec, &api, ns, ns, options.timeout, check).await {
+        match objects::wait_for(spec, &api, ns, ns, remaining(), check).await {
             Ok(_) => printer.success(&format!("{kind} reconciled successfully")),
             Err(err) => {
+                if let Some(detail) = err.timeout_detail() {
+                    printer.warning(&detail);
+                }
                 printer.failure(&err.to_string());
                 errors.push(format!(
                     "error while waiting for {kind} to be ready: '{err}'"
@@ -51,11 +64,16 @@ pub async fn report(
     let mut healthy = true;
     for name in names {
         let wait = await_condition(deployments.clone(), name, deployment_ready);
-        match tokio::time::timeout(options.timeout, wait).await {
+        match tokio::time::timeout(remaining(), wait).await {
             Ok(Ok(_)) => printer.success(&format!("{name}: deployment ready")),
             _ => {
                 healthy = false;
-                printer.failure(&format!("{name}: deployment not ready"));
+                let last = match deployments.get_opt(name).await {
+                    Ok(Some(deployment)) => rollout_summary(&deployment),
+                    Ok(None) => " (not found)".to_string(),
+                    Err(_) => String::new(),
+                };
+                printer.failure(&format!("{name}: deployment not ready{last}"));
             }
         }
     }
@@ -98,6 +116,34 @@ fn progress(object: &Value, kind: &str, field: &str, revision: &str) -> Progress
         }
         _ => Progress::Pending,
     }
+}
+
+/// How long before the run's deadline a wait gives up and reports.
+const REPORT_MARGIN: Duration = Duration::from_millis(500);
+
+/// ` (ready 0/1; Available=False MinimumReplicasUnavailable: …)`: how far a
+/// Deployment's rollout got, for a rollout that did not finish.
+fn rollout_summary(deployment: &Deployment) -> String {
+    let wanted = deployment
+        .spec
+        .as_ref()
+        .and_then(|s| s.replicas)
+        .unwrap_or(1);
+    let status = deployment.status.clone().unwrap_or_default();
+    let mut summary = format!(" (ready {}/{wanted}", status.ready_replicas.unwrap_or(0));
+    for condition in status.conditions.iter().flatten() {
+        if condition.status != "True" {
+            summary.push_str(&format!("; {}={}", condition.type_, condition.status));
+            if let Some(reason) = &condition.reason {
+                summary.push_str(&format!(" {reason}"));
+            }
+            if let Some(message) = &condition.message {
+                summary.push_str(&format!(": {message}"));
+            }
+        }
+    }
+    summary.push(')');
+    summary
 }
 
 /// kstatus "Current" for a Deployment: the latest generation rolled out and

@@ -52,7 +52,8 @@ pub struct BootstrapOptions {
     pub secret: SecretPlan,
     /// Skip the "give the key access" confirmation.
     pub silent: bool,
-    pub timeout: Duration,
+    /// When `--timeout` runs out for the whole run.
+    pub deadline: tokio::time::Instant,
     /// `--verbose`: print the generated manifests to stdout.
     pub verbose: bool,
 }

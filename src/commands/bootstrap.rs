@@ -98,7 +98,7 @@ pub async fn run(ctx: &Ctx, command: &BootstrapCommand) -> anyhow::Result<ExitSt
             .context("unable to write the plan to stdout")?;
         return Ok(ExitStatus::Success);
     }
-    tokio::time::timeout(ctx.global.timeout, bootstrap.run())
+    tokio::time::timeout_at(ctx.deadline, bootstrap.run())
         .await
         .map_err(|_| {
             anyhow::anyhow!(
@@ -505,7 +505,7 @@ async fn resolve_provider(
         commit_message_appendix: common.commit_message_appendix.clone(),
         secret,
         silent: true,
-        timeout: ctx.global.timeout,
+        deadline: ctx.deadline,
         verbose: ctx.global.verbose,
     };
     let run = ProviderRun {
@@ -858,7 +858,7 @@ fn resolve_git(
         commit_message_appendix: common.commit_message_appendix.clone(),
         secret,
         silent: args.silent,
-        timeout: ctx.global.timeout,
+        deadline: ctx.deadline,
         verbose: ctx.global.verbose,
     })
 }

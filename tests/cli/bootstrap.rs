@@ -334,6 +334,71 @@ fn bootstrap_git_end_to_end_then_rerun_changes_nothing(backend: Backend) {
     );
 }
 
+/// A sync that fails (here a source-controller that cannot clone) is
+/// reported with the GitRepository's last reason and message, and the
+/// unfinished rollouts with how far they got, before `--timeout` ends the
+/// run; before, the run only said that it timed out.
+fn bootstrap_git_reports_why_the_sync_did_not_become_ready(backend: Backend) {
+    // No controllers: the test plays a source-controller that fails.
+    let cluster = Cluster::start_on(backend, false);
+    let (_dir, url) = bare_repo();
+    let message = "failed to checkout and determine revision: unable to clone: x509: certificate signed by unknown authority";
+    let run = std::thread::scope(|scope| {
+        let running = scope.spawn(|| cluster.flux(&git_args(&url, &["--timeout=30s"])));
+        cluster.with_client(async |client| {
+            let resource = kube::api::ApiResource {
+                group: "source.toolkit.fluxcd.io".into(),
+                version: "v1".into(),
+                api_version: "source.toolkit.fluxcd.io/v1".into(),
+                kind: "GitRepository".into(),
+                plural: "gitrepositories".into(),
+            };
+            let api: kube::Api<kube::api::DynamicObject> =
+                kube::Api::namespaced_with(client, "flux-system", &resource);
+            let exists = |o: Option<&kube::api::DynamicObject>| o.is_some();
+            tokio::time::timeout(
+                std::time::Duration::from_secs(25),
+                kube::runtime::wait::await_condition(api.clone(), "flux-system", exists),
+            )
+            .await
+            .expect("bootstrap creates the GitRepository")
+            .unwrap();
+            let status = serde_json::json!({"status": {"conditions": [{
+                "type": "Ready",
+                "status": "False",
+                "reason": "GitOperationFailed",
+                "message": message,
+                "lastTransitionTime": "2026-01-01T00:00:00Z",
+            }]}});
+            api.patch_status(
+                "flux-system",
+                &kube::api::PatchParams::default(),
+                &kube::api::Patch::Merge(&status),
+            )
+            .await
+            .unwrap();
+        });
+        running.join().unwrap()
+    });
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    let warning = format!(
+        "⚠️ gave up waiting for GitRepository flux-system/flux-system (last status: Ready=False GitOperationFailed {message}); raise --timeout to wait longer"
+    );
+    assert!(run.stderr.contains(&warning), "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("✗ source-controller: deployment not ready (ready 0/1"),
+        "{}",
+        run.stderr
+    );
+    let last = run.stderr.lines().last().unwrap_or_default();
+    assert!(
+        last.starts_with("✗ bootstrap failed with "),
+        "{}",
+        run.stderr
+    );
+}
+
 fn bootstrap_git_creates_a_missing_branch_from_the_default_one(backend: Backend) {
     let cluster = Cluster::empty_on(backend);
     let (dir, url) = bare_repo();
@@ -649,6 +714,7 @@ fn bootstrap_git_checks_aws_codecommit_urls_before_any_request() {
 }
 
 on_both_backends!(
+    bootstrap_git_reports_why_the_sync_did_not_become_ready,
     bootstrap_git_end_to_end_then_rerun_changes_nothing,
     bootstrap_git_creates_a_missing_branch_from_the_default_one,
     bootstrap_git_killed_at_any_step_is_finished_by_a_rerun,
