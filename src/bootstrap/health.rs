@@ -10,6 +10,7 @@ use kube::runtime::wait::await_condition;
 use serde_json::Value;
 
 use super::{Bootstrap, BootstrapError};
+use crate::cluster::health::{Rollout, rollout_status};
 use crate::cluster::objects;
 use crate::kinds::{self, Progress};
 
@@ -63,17 +64,21 @@ pub async fn report(
     names.sort();
     let mut healthy = true;
     for name in names {
-        let wait = await_condition(deployments.clone(), name, deployment_ready);
+        let current =
+            |d: Option<&Deployment>| d.is_some_and(|d| rollout_status(d) == Rollout::Current);
+        let wait = await_condition(deployments.clone(), name, current);
         match tokio::time::timeout(remaining(), wait).await {
             Ok(Ok(_)) => printer.success(&format!("{name}: deployment ready")),
             _ => {
                 healthy = false;
-                let last = match deployments.get_opt(name).await {
-                    Ok(Some(deployment)) => rollout_summary(&deployment),
-                    Ok(None) => " (not found)".to_string(),
-                    Err(_) => String::new(),
+                let rollout = match deployments.get_opt(name).await {
+                    Ok(Some(deployment)) => rollout_status(&deployment),
+                    _ => Rollout::NotFound,
                 };
-                printer.failure(&format!("{name}: deployment not ready{last}"));
+                if let Some(detail) = rollout.detail(name) {
+                    printer.warning(&detail);
+                }
+                printer.failure(&rollout.line(name));
             }
         }
     }
@@ -120,47 +125,6 @@ fn progress(object: &Value, kind: &str, field: &str, revision: &str) -> Progress
 
 /// How long before the run's deadline a wait gives up and reports.
 const REPORT_MARGIN: Duration = Duration::from_millis(500);
-
-/// ` (ready 0/1; Available=False MinimumReplicasUnavailable: …)`: how far a
-/// Deployment's rollout got, for a rollout that did not finish.
-fn rollout_summary(deployment: &Deployment) -> String {
-    let wanted = deployment
-        .spec
-        .as_ref()
-        .and_then(|s| s.replicas)
-        .unwrap_or(1);
-    let status = deployment.status.clone().unwrap_or_default();
-    let mut summary = format!(" (ready {}/{wanted}", status.ready_replicas.unwrap_or(0));
-    for condition in status.conditions.iter().flatten() {
-        if condition.status != "True" {
-            summary.push_str(&format!("; {}={}", condition.type_, condition.status));
-            if let Some(reason) = &condition.reason {
-                summary.push_str(&format!(" {reason}"));
-            }
-            if let Some(message) = &condition.message {
-                summary.push_str(&format!(": {message}"));
-            }
-        }
-    }
-    summary.push(')');
-    summary
-}
-
-/// kstatus "Current" for a Deployment: the latest generation rolled out and
-/// every replica updated, ready and available.
-fn deployment_ready(deployment: Option<&Deployment>) -> bool {
-    let Some(deployment) = deployment else {
-        return false;
-    };
-    let (Some(spec), Some(status)) = (&deployment.spec, &deployment.status) else {
-        return false;
-    };
-    let wanted = spec.replicas.unwrap_or(1);
-    status.observed_generation >= deployment.metadata.generation
-        && status.updated_replicas.unwrap_or(0) == wanted
-        && status.ready_replicas.unwrap_or(0) == wanted
-        && status.available_replicas.unwrap_or(0) == wanted
-}
 
 #[cfg(test)]
 mod tests {

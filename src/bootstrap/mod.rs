@@ -163,7 +163,9 @@ impl Bootstrap<'_> {
     /// made, as `flux install --verbose` prints its own.
     fn print_verbose(&self, manifests: &str) -> Result<(), BootstrapError> {
         if self.options.verbose {
-            self.printer.out(manifests).map_err(BootstrapError::Output)?;
+            self.printer
+                .out(manifests)
+                .map_err(BootstrapError::Output)?;
         }
         Ok(())
     }

@@ -209,6 +209,15 @@ impl Rollout {
         matches!(self, Self::Current | Self::Failed(_))
     }
 
+    /// Why a rollout is not done, in kstatus's words, for the line before
+    /// upstream's `deployment not ready`.
+    pub fn detail(&self, name: &str) -> Option<String> {
+        match self {
+            Self::InProgress(why) | Self::Failed(why) => Some(format!("{name}: {why}")),
+            Self::Current | Self::NotFound => None,
+        }
+    }
+
     /// The line printed for a component: `<name>: deployment ready`, etc.
     pub fn line(&self, name: &str) -> String {
         match self {

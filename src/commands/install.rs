@@ -201,6 +201,9 @@ async fn install(
         if *status == Rollout::Current {
             printer.success(&status.line(name));
         } else {
+            if let Some(detail) = status.detail(name) {
+                printer.warning(&detail);
+            }
             printer.failure(&status.line(name));
         }
     })

@@ -264,7 +264,9 @@ fn forbidden_names_the_verb_and_resource() {
     for resource in ["gitrepositories", "kustomizations", "helmreleases"] {
         let line = format!("cannot list resource \"{resource}\"");
         assert!(
-            stderr.lines().any(|l| l.starts_with("✗ ") && l.contains(&line)),
+            stderr
+                .lines()
+                .any(|l| l.starts_with("✗ ") && l.contains(&line)),
             "{resource}: {stderr}"
         );
     }

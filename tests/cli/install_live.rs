@@ -152,7 +152,31 @@ fn overriding_another_tools_install_needs_confirmation_or_force(backend: Backend
     assert!(forced.stderr.ends_with("✔ install finished\n"));
 }
 
+/// Rollouts that do not finish within --timeout are named with kstatus's
+/// reason before upstream's `deployment not ready` line.
+fn unfinished_rollouts_say_how_far_they_got(backend: Backend) {
+    // No Deployment controller: nothing ever rolls out.
+    let cluster = Cluster::start_on(backend, false);
+    let out = cluster.flux(&["install", "--components=source-controller", "--timeout=8s"]);
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    let rollout = regex::Regex::new(
+        "◎ verifying installation\n⚠️ source-controller: Deployment [^\n]+\n✗ source-controller: deployment not ready\n",
+    )
+    .unwrap();
+    assert!(rollout.is_match(&out.stderr), "{}", out.stderr);
+    assert!(
+        out.stderr
+            .lines()
+            .last()
+            .unwrap_or_default()
+            .starts_with("✗ install failed"),
+        "{}",
+        out.stderr
+    );
+}
+
 on_both_backends!(
+    unfinished_rollouts_say_how_far_they_got,
     install_refuses_a_bootstrapped_cluster,
     install_applies_waits_and_upgrades_in_place,
     install_creates_the_image_pull_secret,
