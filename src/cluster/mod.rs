@@ -149,10 +149,21 @@ fn describe_kubeconfig_error(err: &kube::config::KubeconfigError) -> String {
 
 /// A client-construction error in words, each path shown once.
 fn describe_client_error(err: &kube::Error) -> String {
+    use kube::client::RustlsTlsError;
     match err {
         kube::Error::Auth(kube::client::AuthError::ReadTokenFile(io, path)) => {
             format!("unable to read the token file {}: {io}", path.display())
         }
+        // The TLS library refuses to load the certificate, and the client
+        // library words that as a bad private key.
+        kube::Error::RustlsTls(RustlsTlsError::InvalidPrivateKey(rustls::Error::InvalidCertificate(
+            cert,
+        ))) if format!("{cert:?}").contains("UnsupportedCertVersion") => {
+            "the client certificate is an X.509 v1 certificate, which the TLS library (rustls) refuses; reissue it as X.509 v3 (with openssl, sign it with an -extfile), or authenticate with a token".to_string()
+        }
+        kube::Error::RustlsTls(RustlsTlsError::InvalidPrivateKey(rustls::Error::InvalidCertificate(
+            cert,
+        ))) => format!("the client certificate cannot be used: {cert:?}"),
         other => other.to_string(),
     }
 }

@@ -142,3 +142,78 @@ fn file_paths_in_errors_are_quoted_once() {
         "✗ invalid kubeconfig: unable to read the certificate authority /nonexistent/ca.crt: No such file or directory (os error 2)\n"
     );
 }
+
+/// rustls refuses X.509 v1 certificates; the client library reported that
+/// as "invalid private key: … UnsupportedCertVersion".
+#[test]
+fn an_x509_v1_client_certificate_is_named_with_the_fix() {
+    let dir = tempfile::tempdir().unwrap();
+    let openssl = |args: &[&str]| {
+        std::process::Command::new("openssl")
+            .args(args)
+            .current_dir(dir.path())
+            .output()
+            .map(|o| o.status.success())
+            .unwrap_or(false)
+    };
+    let made = openssl(&[
+        "req",
+        "-x509",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-keyout",
+        "ca.key",
+        "-out",
+        "ca.crt",
+        "-subj",
+        "/CN=test-ca",
+        "-days",
+        "2",
+    ]) && openssl(&[
+        "req",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-keyout",
+        "user.key",
+        "-out",
+        "user.csr",
+        "-subj",
+        "/CN=alice",
+    ]) && openssl(&[
+        // Without -extfile, `x509 -req` signs a version 1 certificate.
+        "x509",
+        "-req",
+        "-in",
+        "user.csr",
+        "-CA",
+        "ca.crt",
+        "-CAkey",
+        "ca.key",
+        "-CAcreateserial",
+        "-out",
+        "user.crt",
+        "-days",
+        "2",
+    ]);
+    if !made {
+        crate::common::skip("openssl cannot make the test certificates");
+        return;
+    }
+    let cert = dir.path().join("user.crt");
+    let key = dir.path().join("user.key");
+    let out = crate::common::run(&[
+        "get",
+        "kustomizations",
+        "--server=https://127.0.0.1:1",
+        "--insecure-skip-tls-verify",
+        &format!("--client-certificate={}", cert.display()),
+        &format!("--client-key={}", key.display()),
+    ]);
+    assert_eq!(out.code, 1);
+    assert_eq!(
+        out.stderr,
+        "✗ unable to create the Kubernetes client: the client certificate is an X.509 v1 certificate, which the TLS library (rustls) refuses; reissue it as X.509 v3 (with openssl, sign it with an -extfile), or authenticate with a token\n"
+    );
+}
