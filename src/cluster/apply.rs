@@ -2,9 +2,10 @@
 //! namespaces first (waiting until the CRDs are established), then the
 //! rest by kind. Used by `install`, `create` and `bootstrap`.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
+use futures::{StreamExt, TryStreamExt};
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use kube::api::{Api, ApiResource, DynamicObject, Patch, PatchParams};
 use kube::discovery::{self, Scope};
@@ -136,6 +137,30 @@ struct Resolver {
 }
 
 impl Resolver {
+    /// Resolves every kind `objects` use, concurrently, into the cache.
+    async fn resolve_all(&mut self, objects: &[Value]) -> Result<(), ApplyError> {
+        let missing: BTreeSet<(String, String)> = objects
+            .iter()
+            .map(|o| {
+                (
+                    str_field(o, "/apiVersion").to_string(),
+                    str_field(o, "/kind").to_string(),
+                )
+            })
+            .filter(|key| !self.cache.contains_key(key))
+            .collect();
+        let client = &self.client;
+        let found = futures::future::try_join_all(missing.into_iter().map(
+            |(api_version, kind)| async move {
+                let found = discover(client, &api_version, &kind).await?;
+                Ok::<_, ApplyError>(((api_version, kind), found))
+            },
+        ))
+        .await?;
+        self.cache.extend(found);
+        Ok(())
+    }
+
     async fn resolve(
         &mut self,
         api_version: &str,
@@ -145,37 +170,77 @@ impl Resolver {
         if let Some(found) = self.cache.get(&key) {
             return Ok(found.clone());
         }
-        let (group, version) = api_version.rsplit_once('/').unwrap_or(("", api_version));
-        let gvk = kube::api::GroupVersionKind::gvk(group, version, kind);
-        let (resource, caps) =
-            discovery::pinned_kind(&self.client, &gvk)
-                .await
-                .map_err(|source| ApplyError::UnknownKind {
-                    kind: kind.into(),
-                    api_version: api_version.into(),
-                    source,
-                })?;
-        self.cache
-            .insert(key, (resource.clone(), caps.scope.clone()));
-        Ok((resource, caps.scope))
+        let found = discover(&self.client, api_version, kind).await?;
+        self.cache.insert(key, found.clone());
+        Ok(found)
     }
 }
 
-async fn apply_one(
+/// Asks the server which resource serves `kind` in `api_version`.
+async fn discover(
+    client: &kube::Client,
+    api_version: &str,
+    kind: &str,
+) -> Result<(ApiResource, Scope), ApplyError> {
+    let (group, version) = api_version.rsplit_once('/').unwrap_or(("", api_version));
+    let gvk = kube::api::GroupVersionKind::gvk(group, version, kind);
+    let (resource, caps) = discovery::pinned_kind(client, &gvk)
+        .await
+        .map_err(|source| ApplyError::UnknownKind {
+            kind: kind.into(),
+            api_version: api_version.into(),
+            source,
+        })?;
+    Ok((resource, caps.scope))
+}
+
+/// How many objects of one stage are applied at once.
+const CONCURRENT_APPLIES: usize = 16;
+
+/// Applies one stage of objects that do not depend on each other: kinds
+/// are resolved first (once each), then the objects are applied
+/// concurrently; the change set keeps their order.
+async fn apply_stage(
     resolver: &mut Resolver,
+    objects: &[Value],
+    default_namespace: &str,
+) -> Result<Vec<Applied>, ApplyError> {
+    for object in objects {
+        let kind = str_field(object, "/kind");
+        let name = str_field(object, "/metadata/name");
+        if str_field(object, "/apiVersion").is_empty() || kind.is_empty() || name.is_empty() {
+            return Err(ApplyError::Incomplete {
+                kind: kind.into(),
+                name: name.into(),
+            });
+        }
+    }
+    resolver.resolve_all(objects).await?;
+    let mut resolved = Vec::with_capacity(objects.len());
+    for object in objects {
+        let kind = str_field(object, "/kind");
+        resolved.push(
+            resolver
+                .resolve(str_field(object, "/apiVersion"), kind)
+                .await?,
+        );
+    }
+    let client = &resolver.client;
+    futures::stream::iter(objects.iter().zip(resolved))
+        .map(|(object, resolved)| apply_one(client, object, resolved, default_namespace))
+        .buffered(CONCURRENT_APPLIES)
+        .try_collect()
+        .await
+}
+
+async fn apply_one(
+    client: &kube::Client,
     object: &Value,
+    (resource, scope): (ApiResource, Scope),
     default_namespace: &str,
 ) -> Result<Applied, ApplyError> {
-    let api_version = str_field(object, "/apiVersion");
     let kind = str_field(object, "/kind");
     let name = str_field(object, "/metadata/name");
-    if api_version.is_empty() || kind.is_empty() || name.is_empty() {
-        return Err(ApplyError::Incomplete {
-            kind: kind.into(),
-            name: name.into(),
-        });
-    }
-    let (resource, scope) = resolver.resolve(api_version, kind).await?;
     let namespace = match scope {
         Scope::Namespaced => Some(match str_field(object, "/metadata/namespace") {
             "" => default_namespace.to_string(),
@@ -184,8 +249,8 @@ async fn apply_one(
         Scope::Cluster => None,
     };
     let api: Api<DynamicObject> = match &namespace {
-        Some(ns) => Api::namespaced_with(resolver.client.clone(), ns, &resource),
-        None => Api::all_with(resolver.client.clone(), &resource),
+        Some(ns) => Api::namespaced_with(client.clone(), ns, &resource),
+        None => Api::all_with(client.clone(), &resource),
     };
     let label = match &namespace {
         Some(ns) => format!("{kind}/{ns}/{name}"),
@@ -261,35 +326,39 @@ pub async fn apply_all(
         client: client.clone(),
         cache: BTreeMap::new(),
     };
-    let mut applied = Vec::new();
-    for object in &first {
-        applied.push(apply_one(&mut resolver, object, default_namespace).await?);
-    }
+    let mut applied = apply_stage(&mut resolver, &first, default_namespace).await?;
     let crds: Api<CustomResourceDefinition> = Api::all(client.clone());
-    for object in first
+    let established = first
         .iter()
         .filter(|o| str_field(o, "/kind") == "CustomResourceDefinition")
-    {
-        let name = str_field(object, "/metadata/name");
-        tokio::time::timeout(
-            ESTABLISH_TIMEOUT,
-            await_condition(crds.clone(), name, conditions::is_crd_established()),
-        )
-        .await
-        .map_err(|_| ApplyError::NotEstablished {
-            name: name.into(),
-            seconds: ESTABLISH_TIMEOUT.as_secs(),
-        })?
-        .map_err(|source| ApplyError::Watch {
-            name: name.into(),
-            source,
-        })?;
-    }
+        .map(|object| {
+            let name = str_field(object, "/metadata/name");
+            let crds = crds.clone();
+            async move {
+                tokio::time::timeout(
+                    ESTABLISH_TIMEOUT,
+                    await_condition(crds, name, conditions::is_crd_established()),
+                )
+                .await
+                .map_err(|_| ApplyError::NotEstablished {
+                    name: name.into(),
+                    seconds: ESTABLISH_TIMEOUT.as_secs(),
+                })?
+                .map_err(|source| ApplyError::Watch {
+                    name: name.into(),
+                    source,
+                })
+            }
+        });
+    futures::future::try_join_all(established).await?;
     // Kinds defined by the CRDs just applied are now served: resolve afresh.
     resolver.cache.clear();
-    for object in &rest {
-        applied.push(apply_one(&mut resolver, object, default_namespace).await?);
-    }
+    // Webhook configurations go last, once what they call exists.
+    let (webhooks, rest): (Vec<Value>, Vec<Value>) = rest
+        .into_iter()
+        .partition(|o| str_field(o, "/kind").ends_with("WebhookConfiguration"));
+    applied.extend(apply_stage(&mut resolver, &rest, default_namespace).await?);
+    applied.extend(apply_stage(&mut resolver, &webhooks, default_namespace).await?);
     Ok(applied)
 }
 

@@ -133,6 +133,7 @@ impl TestEnv {
             faults: RwLock::new(options.faults.clone()),
             addr,
             shutdown: shutdown_rx,
+            writes: server::Gauge::default(),
         });
         let kubeconfig = kubeconfig(addr, &certs.ca_pem, &token);
         let (kubeconfig_path, tmp) = match &options.kubeconfig_path {
@@ -208,6 +209,11 @@ impl TestEnv {
     /// PEM of the CA that signed the serving certificate.
     pub fn ca_pem(&self) -> &str {
         &self.ca_pem
+    }
+
+    /// The most writes (POST, PUT, PATCH) this server has answered at once.
+    pub fn most_concurrent_writes(&self) -> usize {
+        self.shared.writes.most()
     }
 
     /// Replaces the injected faults; takes effect for the next request.

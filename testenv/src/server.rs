@@ -3,6 +3,7 @@
 use std::collections::HashMap;
 use std::convert::Infallible;
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, SystemTime};
 
@@ -44,6 +45,36 @@ pub struct Shared {
     pub faults: RwLock<Faults>,
     pub addr: SocketAddr,
     pub shutdown: watch::Receiver<bool>,
+    /// Writes (POST, PUT, PATCH) being answered at once, for tests of
+    /// client concurrency.
+    pub writes: Gauge,
+}
+
+/// A count of things in progress and the most there ever were at once.
+#[derive(Debug, Default)]
+pub struct Gauge {
+    now: AtomicUsize,
+    most: AtomicUsize,
+}
+
+impl Gauge {
+    fn enter(&self) -> GaugeGuard<'_> {
+        let now = self.now.fetch_add(1, Ordering::SeqCst) + 1;
+        self.most.fetch_max(now, Ordering::SeqCst);
+        GaugeGuard(self)
+    }
+
+    pub fn most(&self) -> usize {
+        self.most.load(Ordering::SeqCst)
+    }
+}
+
+struct GaugeGuard<'a>(&'a Gauge);
+
+impl Drop for GaugeGuard<'_> {
+    fn drop(&mut self) {
+        self.0.now.fetch_sub(1, Ordering::SeqCst);
+    }
 }
 
 impl Shared {
@@ -121,6 +152,8 @@ fn error_response(e: &ApiError) -> Response<Body> {
 }
 
 async fn handle(shared: Arc<Shared>, req: Request<Incoming>) -> Response<Body> {
+    let write = matches!(*req.method(), Method::POST | Method::PUT | Method::PATCH);
+    let _in_progress = write.then(|| shared.writes.enter());
     let faults = shared.faults();
     if !faults.latency.is_zero() {
         tokio::time::sleep(faults.latency).await;

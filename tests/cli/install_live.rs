@@ -175,6 +175,22 @@ fn unfinished_rollouts_say_how_far_they_got(backend: Backend) {
     );
 }
 
+/// Objects of one apply stage go out together: with 200 ms of latency per
+/// request a one-at-a-time apply of the install set took 2.5× as long
+/// (docs/performance.md). Builtin only: it counts writes in flight.
+#[test]
+fn install_applies_independent_objects_concurrently() {
+    let cluster = Cluster::empty();
+    cluster.set_faults(testenv::Faults {
+        latency: std::time::Duration::from_millis(200),
+        ..Default::default()
+    });
+    let out = cluster.flux(&["install", "--timeout=5m"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let most = cluster.most_concurrent_writes();
+    assert!(most >= 8, "at most {most} writes were in flight at once");
+}
+
 on_both_backends!(
     unfinished_rollouts_say_how_far_they_got,
     install_refuses_a_bootstrapped_cluster,

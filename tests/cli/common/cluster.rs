@@ -230,6 +230,11 @@ impl Cluster {
         }
     }
 
+    /// The most writes the builtin server answered at once.
+    pub fn most_concurrent_writes(&self) -> usize {
+        self.builtin("write counting").most_concurrent_writes()
+    }
+
     pub fn set_faults(&self, faults: testenv::Faults) {
         self.builtin("fault injection").set_faults(faults);
     }
