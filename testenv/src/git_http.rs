@@ -36,6 +36,8 @@ struct State {
     anonymous_fetch: bool,
     requests: Mutex<Vec<Request>>,
     before_push: Mutex<Option<Hook>>,
+    /// Serve HTTPS with this configuration instead of plain HTTP.
+    tls: Option<Arc<rustls::ServerConfig>>,
 }
 
 /// Smart HTTP Git server. Pushes always need the credentials; fetches too
@@ -46,6 +48,8 @@ pub struct HttpGitServer {
     state: Arc<State>,
     port: u16,
     stop: Arc<AtomicBool>,
+    /// The CA that signed the HTTPS certificate, when serving HTTPS.
+    ca_pem: Option<String>,
 }
 
 impl HttpGitServer {
@@ -57,6 +61,33 @@ impl HttpGitServer {
             username,
             anonymous_fetch,
         )
+    }
+
+    /// As [`Self::start`], over HTTPS with a certificate for 127.0.0.1 and
+    /// localhost signed by a new CA ([`Self::ca_pem`]).
+    pub fn start_https(username: &str, password: &str, anonymous_fetch: bool) -> Self {
+        let certs = crate::tls::generate().expect("test certificates");
+        let mut config = (*certs.server).clone();
+        config.alpn_protocols = vec![b"http/1.1".to_vec()];
+        let tmp = tempfile::tempdir().expect("temporary directory");
+        let mut server = Self::serve_at(
+            tmp.path().to_path_buf(),
+            Some(tmp),
+            0,
+            vec![basic_auth(username, password)],
+            "Basic realm=\"git\"",
+            username,
+            anonymous_fetch,
+            Some(Arc::new(config)),
+        )
+        .expect("a loopback port");
+        server.ca_pem = Some(certs.ca_pem);
+        server
+    }
+
+    /// The CA of an HTTPS server's certificate, as PEM.
+    pub fn ca_pem(&self) -> Option<&str> {
+        self.ca_pem.as_deref()
     }
 
     /// `Authorization: Bearer <token>`; a 401 challenges with `Bearer`
@@ -93,6 +124,7 @@ impl HttpGitServer {
             "Basic realm=\"git\"",
             remote_user,
             anonymous_fetch,
+            None,
         )
     }
 
@@ -111,6 +143,7 @@ impl HttpGitServer {
             challenge,
             remote_user,
             anonymous_fetch,
+            None,
         )
         .expect("a loopback port")
     }
@@ -123,6 +156,7 @@ impl HttpGitServer {
         challenge: &str,
         remote_user: &str,
         anonymous_fetch: bool,
+        tls: Option<Arc<rustls::ServerConfig>>,
     ) -> Result<Self> {
         let listener = TcpListener::bind(("127.0.0.1", port))
             .with_context(|| format!("binding 127.0.0.1:{port}"))?;
@@ -135,6 +169,7 @@ impl HttpGitServer {
             anonymous_fetch,
             requests: Mutex::new(Vec::new()),
             before_push: Mutex::new(None),
+            tls,
         });
         let stop = Arc::new(AtomicBool::new(false));
         let (state2, stop2) = (state.clone(), stop.clone());
@@ -155,6 +190,7 @@ impl HttpGitServer {
             state,
             port,
             stop,
+            ca_pem: None,
         })
     }
 
@@ -172,7 +208,12 @@ impl HttpGitServer {
     }
 
     pub fn url(&self, name: &str) -> String {
-        format!("http://127.0.0.1:{}/{name}", self.port)
+        let scheme = if self.state.tls.is_some() {
+            "https"
+        } else {
+            "http"
+        };
+        format!("{scheme}://127.0.0.1:{}/{name}", self.port)
     }
 
     /// Where repository `name` lives on disk.
@@ -241,7 +282,7 @@ impl Drop for HttpGitServer {
     }
 }
 
-fn respond(stream: &mut TcpStream, status: u16, headers: &[(String, String)], body: &[u8]) {
+fn respond(stream: &mut impl Connection, status: u16, headers: &[(String, String)], body: &[u8]) {
     let mut head = format!("HTTP/1.1 {status} {}\r\n", reason(status));
     for (k, v) in headers {
         head.push_str(&format!("{k}: {v}\r\n"));
@@ -264,8 +305,34 @@ fn reason(status: u16) -> &'static str {
     }
 }
 
-fn serve(state: &State, mut stream: TcpStream) -> std::io::Result<()> {
-    let mut reader = BufReader::new(stream.try_clone()?);
+/// A connection the server answers one request on, then closes.
+trait Connection: Read + Write {
+    /// Ends the connection cleanly (TLS sends its close_notify).
+    fn finish(&mut self) {}
+}
+
+impl Connection for TcpStream {}
+
+impl Connection for rustls::StreamOwned<rustls::ServerConnection, TcpStream> {
+    fn finish(&mut self) {
+        self.conn.send_close_notify();
+        let _ = self.flush();
+    }
+}
+
+fn serve(state: &State, stream: TcpStream) -> std::io::Result<()> {
+    match &state.tls {
+        Some(config) => {
+            let connection =
+                rustls::ServerConnection::new(config.clone()).map_err(std::io::Error::other)?;
+            serve_on(state, rustls::StreamOwned::new(connection, stream))
+        }
+        None => serve_on(state, stream),
+    }
+}
+
+fn serve_on(state: &State, stream: impl Connection) -> std::io::Result<()> {
+    let mut reader = BufReader::new(stream);
     let mut line = String::new();
     reader.read_line(&mut line)?;
     let mut parts = line.split_whitespace();
@@ -299,11 +366,12 @@ fn serve(state: &State, mut stream: TcpStream) -> std::io::Result<()> {
     if (push || !state.anonymous_fetch) && !authenticated {
         record(401);
         respond(
-            &mut stream,
+            reader.get_mut(),
             401,
             &[("WWW-Authenticate".into(), state.challenge.clone())],
             b"authentication required\n",
         );
+        reader.get_mut().finish();
         return Ok(());
     }
     if push && method == "POST" {
@@ -345,12 +413,13 @@ fn serve(state: &State, mut stream: TcpStream) -> std::io::Result<()> {
     let _ = writer.join();
     let (status, headers, body) = parse_cgi(&output.stdout);
     record(status);
-    respond(&mut stream, status, &headers, body);
+    respond(reader.get_mut(), status, &headers, body);
+    reader.get_mut().finish();
     Ok(())
 }
 
 fn read_body(
-    reader: &mut BufReader<TcpStream>,
+    reader: &mut BufReader<impl Read>,
     headers: &BTreeMap<String, String>,
 ) -> std::io::Result<Vec<u8>> {
     let mut body = Vec::new();

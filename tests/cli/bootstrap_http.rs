@@ -146,6 +146,69 @@ fn bootstrap_git_token_auth_over_http_end_to_end_and_idempotent(backend: Backend
     assert_eq!(head(&dir).unwrap(), tip);
 }
 
+/// Over HTTPS with a private CA: `--ca-file` lets the CLI clone and push,
+/// and lands in the source Secret as `ca.crt`, which the source-controller
+/// (testenv's) trusts instead of the system's roots; a Secret with another
+/// CA makes the source fail with Go's x509 wording. Without `--ca-file` the
+/// clone is refused before anything is pushed.
+fn bootstrap_git_over_https_trusts_the_ca_file_in_the_cli_and_the_cluster(backend: Backend) {
+    let cluster = Cluster::empty_on(backend);
+    let server = HttpGitServer::start_https("flux", TOKEN, true);
+    let dir = server.create_repo("fleet.git");
+    let url = server.url("fleet.git");
+    let tmp = tempfile::tempdir().unwrap();
+    let ca_file = tmp.path().join("ca.crt");
+    std::fs::write(&ca_file, server.ca_pem().unwrap()).unwrap();
+    let ca_flag = format!("--ca-file={}", ca_file.display());
+    let args = [
+        "bootstrap",
+        "git",
+        "--url",
+        url.as_str(),
+        "--token-auth",
+        "--username=flux",
+    ];
+
+    let untrusted = flux_with_password(&cluster, TOKEN, &args);
+    assert_eq!(untrusted.code, 1, "{}", untrusted.stderr);
+    assert!(
+        untrusted.stderr.contains("certificate"),
+        "{}",
+        untrusted.stderr
+    );
+    assert!(server.pushes().is_empty());
+
+    let with_ca: Vec<&str> = args.iter().copied().chain([ca_flag.as_str()]).collect();
+    let run = flux_with_password(&cluster, TOKEN, &with_ca);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let secret = get(&cluster, "v1", "Secret", "secrets", "flux-system").unwrap();
+    assert_eq!(decoded(&secret, "ca.crt"), server.ca_pem().unwrap());
+    crate::bootstrap::ready_at(&cluster, &format!("main@sha1:{}", head(&dir).unwrap()));
+
+    // Another CA in the Secret: the controller refuses the server.
+    let other = HttpGitServer::start_https("flux", TOKEN, true);
+    let patch = serde_json::json!({"stringData": {"ca.crt": other.ca_pem().unwrap()}});
+    cluster.with_client(async |client| {
+        kube::Api::<k8s_openapi::api::core::v1::Secret>::namespaced(client, "flux-system")
+            .patch(
+                "flux-system",
+                &kube::api::PatchParams::default(),
+                &kube::api::Patch::Merge(&patch),
+            )
+            .await
+            .unwrap();
+    });
+    let reconcile = cluster.flux(&["reconcile", "source", "git", "flux-system", "--timeout=30s"]);
+    assert_eq!(reconcile.code, 1, "{}", reconcile.stderr);
+    assert!(
+        reconcile
+            .stderr
+            .contains("x509: certificate signed by unknown authority"),
+        "{}",
+        reconcile.stderr
+    );
+}
+
 fn bootstrap_git_wrong_token_fails_before_anything_is_pushed_or_applied(backend: Backend) {
     let cluster = Cluster::empty_on(backend);
     let server = HttpGitServer::start("flux", TOKEN, false);
@@ -598,6 +661,7 @@ fn bootstrap_git_credentials_in_the_url_of_an_ssh_sync_stay_out_of_output_and_di
 }
 
 on_both_backends!(
+    bootstrap_git_over_https_trusts_the_ca_file_in_the_cli_and_the_cluster,
     bootstrap_git_credentials_in_the_url_are_never_printed_or_stored_on_disk,
     bootstrap_git_token_auth_over_http_end_to_end_and_idempotent,
     bootstrap_git_wrong_token_fails_before_anything_is_pushed_or_applied,
