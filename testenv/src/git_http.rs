@@ -40,6 +40,27 @@ struct State {
     tls: Option<Arc<rustls::ServerConfig>>,
 }
 
+/// Who may fetch and push, and how a 401 asks.
+struct Access {
+    /// The `Authorization` values that authenticate.
+    accepted: Vec<String>,
+    challenge: String,
+    /// REMOTE_USER for git http-backend once authenticated.
+    remote_user: String,
+    anonymous_fetch: bool,
+}
+
+impl Access {
+    fn basic(username: &str, password: &str, anonymous_fetch: bool) -> Self {
+        Access {
+            accepted: vec![basic_auth(username, password)],
+            challenge: "Basic realm=\"git\"".into(),
+            remote_user: username.into(),
+            anonymous_fetch,
+        }
+    }
+}
+
 /// Smart HTTP Git server. Pushes always need the credentials; fetches too
 /// unless `anonymous_fetch`.
 pub struct HttpGitServer {
@@ -55,12 +76,7 @@ pub struct HttpGitServer {
 impl HttpGitServer {
     /// Basic auth as `username`:`password`.
     pub fn start(username: &str, password: &str, anonymous_fetch: bool) -> Self {
-        Self::serve(
-            vec![basic_auth(username, password)],
-            "Basic realm=\"git\"",
-            username,
-            anonymous_fetch,
-        )
+        Self::serve(Access::basic(username, password, anonymous_fetch), None)
     }
 
     /// As [`Self::start`], over HTTPS with a certificate for 127.0.0.1 and
@@ -69,18 +85,10 @@ impl HttpGitServer {
         let certs = crate::tls::generate().expect("test certificates");
         let mut config = (*certs.server).clone();
         config.alpn_protocols = vec![b"http/1.1".to_vec()];
-        let tmp = tempfile::tempdir().expect("temporary directory");
-        let mut server = Self::serve_at(
-            tmp.path().to_path_buf(),
-            Some(tmp),
-            0,
-            vec![basic_auth(username, password)],
-            "Basic realm=\"git\"",
-            username,
-            anonymous_fetch,
+        let mut server = Self::serve(
+            Access::basic(username, password, anonymous_fetch),
             Some(Arc::new(config)),
-        )
-        .expect("a loopback port");
+        );
         server.ca_pem = Some(certs.ca_pem);
         server
     }
@@ -93,12 +101,13 @@ impl HttpGitServer {
     /// `Authorization: Bearer <token>`; a 401 challenges with `Bearer`
     /// only, as token-only servers do.
     pub fn start_bearer(token: &str, anonymous_fetch: bool) -> Self {
-        Self::serve(
-            vec![format!("Bearer {token}")],
-            "Bearer realm=\"git\"",
-            "bearer",
+        let access = Access {
+            accepted: vec![format!("Bearer {token}")],
+            challenge: "Bearer realm=\"git\"".into(),
+            remote_user: "bearer".into(),
             anonymous_fetch,
-        )
+        };
+        Self::serve(access, None)
     }
 
     /// Serves the repositories under `root` on `port` (0: a free one) to requests carrying one of
@@ -116,46 +125,26 @@ impl HttpGitServer {
             "{} is not a directory of Git repositories",
             root.display()
         );
-        Self::serve_at(
-            root.to_path_buf(),
-            None,
-            port,
+        let access = Access {
             accepted,
-            "Basic realm=\"git\"",
-            remote_user,
+            challenge: "Basic realm=\"git\"".into(),
+            remote_user: remote_user.into(),
             anonymous_fetch,
-            None,
-        )
+        };
+        Self::serve_at(root.to_path_buf(), None, port, access, None)
     }
 
-    fn serve(
-        accepted: Vec<String>,
-        challenge: &str,
-        remote_user: &str,
-        anonymous_fetch: bool,
-    ) -> Self {
+    fn serve(access: Access, tls: Option<Arc<rustls::ServerConfig>>) -> Self {
         let tmp = tempfile::tempdir().expect("temporary directory");
-        Self::serve_at(
-            tmp.path().to_path_buf(),
-            Some(tmp),
-            0,
-            accepted,
-            challenge,
-            remote_user,
-            anonymous_fetch,
-            None,
-        )
-        .expect("a loopback port")
+        Self::serve_at(tmp.path().to_path_buf(), Some(tmp), 0, access, tls)
+            .expect("a loopback port")
     }
 
     fn serve_at(
         root: PathBuf,
         tmp: Option<tempfile::TempDir>,
         port: u16,
-        accepted: Vec<String>,
-        challenge: &str,
-        remote_user: &str,
-        anonymous_fetch: bool,
+        access: Access,
         tls: Option<Arc<rustls::ServerConfig>>,
     ) -> Result<Self> {
         let listener = TcpListener::bind(("127.0.0.1", port))
@@ -163,10 +152,10 @@ impl HttpGitServer {
         let port = listener.local_addr()?.port();
         let state = Arc::new(State {
             root,
-            accepted,
-            challenge: challenge.into(),
-            remote_user: remote_user.into(),
-            anonymous_fetch,
+            accepted: access.accepted,
+            challenge: access.challenge,
+            remote_user: access.remote_user,
+            anonymous_fetch: access.anonymous_fetch,
             requests: Mutex::new(Vec::new()),
             before_push: Mutex::new(None),
             tls,
