@@ -111,7 +111,24 @@ pub fn url_parse_error(raw: &str, err: url::ParseError) -> String {
         }
         other => other.to_string(),
     };
-    format!("parse {raw:?}: {reason}")
+    format!("parse {:?}: {reason}", redact_password(raw))
+}
+
+/// `raw` with the password of its user info replaced by `xxxxx`, as Go's
+/// `URL.Redacted` writes it: an error about a URL must not print a secret.
+fn redact_password(raw: &str) -> String {
+    let Some((scheme, rest)) = raw.split_once("://") else {
+        return raw.to_string();
+    };
+    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let (authority, path) = rest.split_at(authority_end);
+    match authority.rsplit_once('@') {
+        Some((userinfo, host)) => match userinfo.split_once(':') {
+            Some((user, _)) => format!("{scheme}://{user}:xxxxx@{host}{path}"),
+            None => raw.to_string(),
+        },
+        None => raw.to_string(),
+    }
 }
 
 /// A `--health-check` entry.
@@ -156,6 +173,28 @@ pub fn parse_health_check(s: &str) -> Result<HealthCheck, CreateError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn url_errors_never_print_the_password() {
+        let raw = "https://user:s3cret@exa mple.com/repo";
+        let err = url::Url::parse(raw).unwrap_err();
+        assert_eq!(
+            url_parse_error(raw, err),
+            "parse \"https://user:xxxxx@exa mple.com/repo\": invalid international domain name"
+        );
+        assert_eq!(
+            redact_password("https://user@host/p"),
+            "https://user@host/p"
+        );
+        assert_eq!(
+            redact_password("https://a:b@c@host/p?q=@"),
+            "https://a:xxxxx@host/p?q=@"
+        );
+        assert_eq!(
+            redact_password("git@github.com:org/repo"),
+            "git@github.com:org/repo"
+        );
+    }
 
     #[test]
     fn kind_name_needs_exactly_one_slash() {
