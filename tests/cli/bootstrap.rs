@@ -10,7 +10,7 @@ use git2::Repository;
 use serde_json::Value;
 
 use crate::common::Run;
-use crate::common::cluster::{Backend, Cluster, on_both_backends};
+use crate::common::cluster::{Backend, Cluster, flux_system_api, on_both_backends};
 use crate::common::git_servers::HttpGitServer;
 
 /// A bare repository whose HEAD names `main`, served over smart HTTP on
@@ -200,15 +200,12 @@ pub(crate) fn ready_at(cluster: &Cluster, revision: &str) {
             })
     };
     let waited = cluster.with_client(async |client| {
-        let resource = kube::api::ApiResource {
-            group: "kustomize.toolkit.fluxcd.io".into(),
-            version: "v1".into(),
-            api_version: "kustomize.toolkit.fluxcd.io/v1".into(),
-            kind: "Kustomization".into(),
-            plural: "kustomizations".into(),
-        };
-        let api: kube::Api<kube::api::DynamicObject> =
-            kube::Api::namespaced_with(client, "flux-system", &resource);
+        let api = flux_system_api(
+            client,
+            "kustomize.toolkit.fluxcd.io/v1",
+            "Kustomization",
+            "kustomizations",
+        );
         let condition = |obj: Option<&kube::api::DynamicObject>| {
             obj.is_some_and(|o| is_ready_at(&serde_json::to_value(o).unwrap()))
         };
@@ -346,15 +343,12 @@ fn bootstrap_git_reports_why_the_sync_did_not_become_ready(backend: Backend) {
     let run = std::thread::scope(|scope| {
         let running = scope.spawn(|| cluster.flux(&git_args(&url, &["--timeout=30s"])));
         cluster.with_client(async |client| {
-            let resource = kube::api::ApiResource {
-                group: "source.toolkit.fluxcd.io".into(),
-                version: "v1".into(),
-                api_version: "source.toolkit.fluxcd.io/v1".into(),
-                kind: "GitRepository".into(),
-                plural: "gitrepositories".into(),
-            };
-            let api: kube::Api<kube::api::DynamicObject> =
-                kube::Api::namespaced_with(client, "flux-system", &resource);
+            let api = flux_system_api(
+                client,
+                "source.toolkit.fluxcd.io/v1",
+                "GitRepository",
+                "gitrepositories",
+            );
             let exists = |o: Option<&kube::api::DynamicObject>| o.is_some();
             tokio::time::timeout(
                 std::time::Duration::from_secs(25),

@@ -485,15 +485,12 @@ fn bootstrap_github_registers_the_new_ssh_key_as_a_read_only_deploy_key(backend:
         json!({"title": "flux-system-main-flux-system", "key": public.trim(), "read_only": true})
     );
     let repo = cluster.with_client(async |client| {
-        let resource = kube::api::ApiResource {
-            group: "source.toolkit.fluxcd.io".into(),
-            version: "v1".into(),
-            api_version: "source.toolkit.fluxcd.io/v1".into(),
-            kind: "GitRepository".into(),
-            plural: "gitrepositories".into(),
-        };
-        let api: kube::Api<kube::api::DynamicObject> =
-            kube::Api::namespaced_with(client, "flux-system", &resource);
+        let api = crate::common::cluster::flux_system_api(
+            client,
+            "source.toolkit.fluxcd.io/v1",
+            "GitRepository",
+            "gitrepositories",
+        );
         serde_json::to_value(api.get("flux-system").await.unwrap()).unwrap()
     });
     assert_eq!(

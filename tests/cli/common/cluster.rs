@@ -369,3 +369,21 @@ pub fn fixture(path: &str, namespace: &str) -> String {
     let range = regex::Regex::new(r"\{\{range [^}]*\}\}.*?\{\{end\}\}").unwrap();
     range.replace_all(&text, "").into_owned()
 }
+
+/// The dynamic API of `kind` (`plural`, in `api_version`) in flux-system.
+pub fn flux_system_api(
+    client: kube::Client,
+    api_version: &str,
+    kind: &str,
+    plural: &str,
+) -> Api<DynamicObject> {
+    let (group, version) = api_version.rsplit_once('/').unwrap_or(("", api_version));
+    let resource = kube::api::ApiResource {
+        group: group.into(),
+        version: version.into(),
+        api_version: api_version.into(),
+        kind: kind.into(),
+        plural: plural.into(),
+    };
+    Api::namespaced_with(client, "flux-system", &resource)
+}
