@@ -6,6 +6,7 @@ mod bootstrap;
 mod check;
 mod completion;
 mod create;
+mod debug;
 mod errors;
 mod events;
 mod help;
@@ -27,6 +28,7 @@ pub use bootstrap::{
 pub use check::CheckArgs;
 pub use completion::{CompletionArgs, Shell};
 pub use create::*;
+pub use debug::{DebugCommand, DebugHelmReleaseArgs, DebugKustomizationArgs};
 pub use errors::Refusal;
 pub use events::EventsArgs;
 pub use install::InstallArgs;
@@ -248,6 +250,9 @@ pub enum Command {
     Create(Box<CreateArgs>),
     /// Deploy Flux on a cluster the GitOps way, from a Git repository.
     Bootstrap(Box<BootstrapCommand>),
+    /// Debug a flux resource.
+    #[command(subcommand, subcommand_required = true, arg_required_else_help = true)]
+    Debug(DebugCommand),
 }
 
 /// The full clap command, for help, completions and generated docs.

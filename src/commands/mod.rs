@@ -5,6 +5,7 @@ pub mod bootstrap;
 pub mod check;
 pub mod completion;
 pub mod create;
+pub mod debug;
 pub mod delete;
 pub mod events;
 pub mod export;
@@ -69,5 +70,6 @@ pub async fn dispatch(ctx: &Ctx, command: &Command) -> anyhow::Result<ExitStatus
         Command::Completion(args) => completion::run(ctx, args).await,
         Command::Create(args) => create::run(ctx, args).await,
         Command::Bootstrap(command) => bootstrap::run(ctx, command).await,
+        Command::Debug(command) => debug::run(ctx, command).await,
     }
 }

@@ -17,6 +17,7 @@ mod create_live;
 mod create_objects;
 mod create_secret;
 mod create_source;
+mod debug;
 mod e2e;
 mod errors;
 mod events;
