@@ -12,6 +12,7 @@ mod events;
 mod help;
 mod install;
 mod logs;
+mod stats;
 pub mod target;
 mod uninstall;
 mod value;
@@ -33,6 +34,7 @@ pub use errors::Refusal;
 pub use events::EventsArgs;
 pub use install::InstallArgs;
 pub use logs::LogsArgs;
+pub use stats::StatsArgs;
 pub use uninstall::UninstallArgs;
 pub use value::{LogLevel, go_bool};
 pub use verbs::{
@@ -253,6 +255,16 @@ pub enum Command {
     /// Debug a flux resource.
     #[command(subcommand, subcommand_required = true, arg_required_else_help = true)]
     Debug(DebugCommand),
+    /// Stats of Flux reconciles
+    ///
+    /// Counts the Flux objects of each kind in the namespace (or, with -A, the
+    /// cluster): running, failing (Ready=False) and suspended, and the storage
+    /// their artifacts take.
+    ///
+    /// ⚠️  Please note that this command is in preview and under development.
+    /// While we try our best to not introduce breaking changes, they may occur when
+    /// we adapt to new features and/or find better ways to facilitate what it does.
+    Stats(StatsArgs),
 }
 
 /// The full clap command, for help, completions and generated docs.

@@ -13,6 +13,7 @@ pub mod get;
 pub mod install;
 pub mod logs;
 pub mod reconcile;
+pub mod stats;
 pub mod suspend;
 pub mod uninstall;
 pub mod version;
@@ -71,5 +72,6 @@ pub async fn dispatch(ctx: &Ctx, command: &Command) -> anyhow::Result<ExitStatus
         Command::Create(args) => create::run(ctx, args).await,
         Command::Bootstrap(command) => bootstrap::run(ctx, command).await,
         Command::Debug(command) => debug::run(ctx, command).await,
+        Command::Stats(args) => stats::run(ctx, args).await,
     }
 }

@@ -34,6 +34,7 @@ mod kubeconfig;
 mod lifecycle;
 mod logs;
 mod parity;
+mod stats;
 mod terminal;
 mod uninstall;
 mod version;
