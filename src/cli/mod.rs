@@ -14,6 +14,7 @@ mod install;
 mod logs;
 mod stats;
 pub mod target;
+mod tree;
 mod uninstall;
 mod value;
 pub mod verbs;
@@ -35,6 +36,7 @@ pub use events::EventsArgs;
 pub use install::InstallArgs;
 pub use logs::LogsArgs;
 pub use stats::StatsArgs;
+pub use tree::{TreeArtifactCommand, TreeCommand, TreeGeneratorArgs, TreeKustomizationArgs};
 pub use uninstall::UninstallArgs;
 pub use value::{LogLevel, go_bool};
 pub use verbs::{
@@ -265,6 +267,15 @@ pub enum Command {
     /// While we try our best to not introduce breaking changes, they may occur when
     /// we adapt to new features and/or find better ways to facilitate what it does.
     Stats(StatsArgs),
+    /// Print the resources reconciled by Flux
+    ///
+    /// Shows the objects a Flux object reconciles, as a tree.
+    ///
+    /// ⚠️  Please note that this command is in preview and under development.
+    /// While we try our best to not introduce breaking changes, they may occur when
+    /// we adapt to new features and/or find better ways to facilitate what it does.
+    #[command(subcommand, subcommand_required = true, arg_required_else_help = true)]
+    Tree(TreeCommand),
 }
 
 /// The full clap command, for help, completions and generated docs.

@@ -15,6 +15,7 @@ pub mod logs;
 pub mod reconcile;
 pub mod stats;
 pub mod suspend;
+pub mod tree;
 pub mod uninstall;
 pub mod version;
 
@@ -73,5 +74,6 @@ pub async fn dispatch(ctx: &Ctx, command: &Command) -> anyhow::Result<ExitStatus
         Command::Bootstrap(command) => bootstrap::run(ctx, command).await,
         Command::Debug(command) => debug::run(ctx, command).await,
         Command::Stats(args) => stats::run(ctx, args).await,
+        Command::Tree(command) => tree::run(ctx, command).await,
     }
 }

@@ -1,0 +1,289 @@
+//! `flux tree kustomization` and `flux tree artifact generator` on both
+//! backends: inventories walked recursively, HelmReleases expanded from
+//! Helm's storage Secret, drawn and printed as upstream does.
+
+use std::io::Write;
+
+use base64::Engine;
+
+use crate::common::cluster::{Backend, Cluster, on_both_backends};
+
+const B64: base64::engine::GeneralPurpose = base64::engine::general_purpose::STANDARD;
+
+/// Helm's storage record: base64 text of the gzipped release JSON.
+fn helm_release_record(manifest: &str) -> String {
+    let release = serde_json::json!({"name": "podinfo", "version": 2, "manifest": manifest});
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    gz.write_all(release.to_string().as_bytes()).unwrap();
+    B64.encode(gz.finish().unwrap())
+}
+
+const MANIFEST: &str = "---
+apiVersion: v1
+kind: Service
+metadata:
+  name: podinfo
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: podinfo
+  namespace: podinfo
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRole
+metadata:
+  name: podinfo
+---
+apiVersion: v1
+kind: Service
+metadata:
+  name: podinfo
+";
+
+fn objects() -> String {
+    // The Secret's data is base64 of the stored bytes, which are base64 text.
+    let record = B64.encode(helm_release_record(MANIFEST));
+    format!(
+        "apiVersion: v1
+kind: Namespace
+metadata: {{name: podinfo}}
+---
+apiVersion: kustomize.toolkit.fluxcd.io/v1
+kind: Kustomization
+metadata: {{name: flux-system, namespace: flux-system}}
+spec: {{interval: 1m, path: ./, prune: true, sourceRef: {{kind: GitRepository, name: flux-system}}}}
+status:
+  inventory:
+    entries:
+      - {{id: _flux-system__Namespace, v: v1}}
+      - {{id: flux-system_flux-system_kustomize.toolkit.fluxcd.io_Kustomization, v: v1}}
+      - {{id: flux-system_infrastructure_kustomize.toolkit.fluxcd.io_Kustomization, v: v1}}
+      - {{id: flux-system_podinfo_helm.toolkit.fluxcd.io_HelmRelease, v: v2}}
+      - {{id: flux-system_flux-system_source.toolkit.fluxcd.io_GitRepository, v: v1}}
+---
+apiVersion: kustomize.toolkit.fluxcd.io/v1
+kind: Kustomization
+metadata: {{name: infrastructure, namespace: flux-system}}
+spec: {{interval: 1m, path: ./infra, prune: true, sourceRef: {{kind: GitRepository, name: flux-system}}}}
+status:
+  inventory:
+    entries:
+      - {{id: _cert-manager__Namespace, v: v1}}
+      - {{id: _system__cert-manager_rbac.authorization.k8s.io_ClusterRole, v: v1}}
+      - {{id: cert-manager_cert-manager_source.toolkit.fluxcd.io_HelmRepository, v: v1}}
+---
+apiVersion: kustomize.toolkit.fluxcd.io/v1
+kind: Kustomization
+metadata: {{name: empty, namespace: flux-system}}
+spec: {{interval: 1m, path: ./, prune: true, sourceRef: {{kind: GitRepository, name: flux-system}}}}
+---
+apiVersion: helm.toolkit.fluxcd.io/v2
+kind: HelmRelease
+metadata: {{name: podinfo, namespace: flux-system}}
+spec:
+  interval: 5m
+  targetNamespace: podinfo
+  chartRef: {{kind: OCIRepository, name: podinfo}}
+status:
+  storageNamespace: podinfo
+  history:
+    - {{name: podinfo, namespace: podinfo, version: 2, status: deployed, chartName: podinfo, chartVersion: 6.0.0, configDigest: 'sha256:1', digest: 'sha256:2', firstDeployed: '2024-01-01T00:00:00Z', lastDeployed: '2024-01-01T00:00:00Z'}}
+    - {{name: podinfo, namespace: podinfo, version: 1, status: superseded, chartName: podinfo, chartVersion: 6.0.0, configDigest: 'sha256:1', digest: 'sha256:3', firstDeployed: '2024-01-01T00:00:00Z', lastDeployed: '2024-01-01T00:00:00Z'}}
+---
+apiVersion: v1
+kind: Secret
+metadata: {{name: sh.helm.release.v1.podinfo.v2, namespace: podinfo}}
+type: helm.sh/release.v1
+data: {{release: {record}}}
+"
+    )
+}
+
+const TREE: &str = "Kustomization/flux-system/flux-system
+├── Namespace/flux-system
+├── Kustomization/flux-system/infrastructure
+│   ├── Namespace/cert-manager
+│   ├── ClusterRole/system:cert-manager
+│   └── HelmRepository/cert-manager/cert-manager
+├── HelmRelease/flux-system/podinfo
+│   ├── Service/podinfo/podinfo
+│   ├── Deployment/podinfo/podinfo
+│   └── ClusterRole/podinfo
+└── GitRepository/flux-system/flux-system
+
+";
+
+const COMPACT: &str = "Kustomization/flux-system/flux-system
+├── Kustomization/flux-system/infrastructure
+│   └── HelmRepository/cert-manager/cert-manager
+├── HelmRelease/flux-system/podinfo
+└── GitRepository/flux-system/flux-system
+
+";
+
+fn loaded(backend: Backend) -> Cluster {
+    let cluster = Cluster::start_on(backend, false);
+    cluster.load(&objects());
+    cluster
+}
+
+fn kustomization_tree_is_drawn_recursively(backend: Backend) {
+    let cluster = loaded(backend);
+    for (args, expected) in [
+        (&["tree", "kustomization", "flux-system"][..], TREE),
+        (&["tree", "ks", "flux-system", "--compact"], COMPACT),
+        (
+            &["tree", "ks", "empty"],
+            "Kustomization/flux-system/empty\n\n",
+        ),
+    ] {
+        let out = cluster.flux(args);
+        assert_eq!(out.code, 0, "{args:?}: {}", out.stderr);
+        assert_eq!(out.stdout, expected, "{args:?}");
+        assert_eq!(out.stderr, "");
+    }
+}
+
+fn kustomization_tree_as_json_and_yaml(backend: Backend) {
+    let cluster = loaded(backend);
+    let out = cluster.flux(&["tree", "ks", "infrastructure", "-o", "json"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let node = |ns: &str, name: &str, group: &str, kind: &str| {
+        format!(
+            "{{\n      \"resource\": {{\n        \"Namespace\": \"{ns}\",\n        \"Name\": \"{name}\",\n        \"GroupKind\": {{\n          \"Group\": \"{group}\",\n          \"Kind\": \"{kind}\"\n        }}\n      }}\n    }}"
+        )
+    };
+    let expected = format!(
+        "{{\n  \"resource\": {{\n    \"Namespace\": \"flux-system\",\n    \"Name\": \"infrastructure\",\n    \"GroupKind\": {{\n      \"Group\": \"kustomize.toolkit.fluxcd.io\",\n      \"Kind\": \"Kustomization\"\n    }}\n  }},\n  \"resources\": [\n    {},\n    {},\n    {}\n  ]\n}}\n",
+        node("", "cert-manager", "", "Namespace"),
+        node(
+            "",
+            "system:cert-manager",
+            "rbac.authorization.k8s.io",
+            "ClusterRole"
+        ),
+        node(
+            "cert-manager",
+            "cert-manager",
+            "source.toolkit.fluxcd.io",
+            "HelmRepository"
+        ),
+    );
+    assert_eq!(out.stdout, expected);
+    let out = cluster.flux(&["tree", "ks", "infrastructure", "-o", "yaml", "--compact"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(
+        out.stdout,
+        "resource:
+  GroupKind:
+    Group: kustomize.toolkit.fluxcd.io
+    Kind: Kustomization
+  Name: infrastructure
+  Namespace: flux-system
+resources:
+- resource:
+    GroupKind:
+      Group: source.toolkit.fluxcd.io
+      Kind: HelmRepository
+    Name: cert-manager
+    Namespace: cert-manager
+
+"
+    );
+}
+
+fn errors_use_upstreams_words(backend: Backend) {
+    let cluster = loaded(backend);
+    cluster.load(
+        "apiVersion: kustomize.toolkit.fluxcd.io/v1
+kind: Kustomization
+metadata: {name: dangling, namespace: flux-system}
+spec: {interval: 1m, path: ./, prune: true, sourceRef: {kind: GitRepository, name: flux-system}}
+status:
+  inventory:
+    entries:
+      - {id: flux-system_gone_kustomize.toolkit.fluxcd.io_Kustomization, v: v1}
+---
+apiVersion: kustomize.toolkit.fluxcd.io/v1
+kind: Kustomization
+metadata: {name: garbled, namespace: flux-system}
+spec: {interval: 1m, path: ./, prune: true, sourceRef: {kind: GitRepository, name: flux-system}}
+status:
+  inventory:
+    entries:
+      - {id: not-an-id, v: v1}
+",
+    );
+    for (args, message) in [
+        (&["tree", "ks"][..], "kustomization name is required"),
+        (
+            &["tree", "ks", "nope"],
+            "kustomizations.kustomize.toolkit.fluxcd.io \"nope\" not found",
+        ),
+        (
+            &["tree", "ks", "dangling"],
+            "failed to find object: kustomizations.kustomize.toolkit.fluxcd.io \"gone\" not found",
+        ),
+        (
+            &["tree", "ks", "garbled"],
+            "unable to parse stored object metadata: not-an-id",
+        ),
+        (
+            &["tree", "artifact", "generator"],
+            "accepts 1 arg(s), received 0",
+        ),
+        (
+            &["tree", "artifact", "generator", "nope"],
+            "artifactgenerators.source.extensions.fluxcd.io \"nope\" not found",
+        ),
+    ] {
+        let out = cluster.flux(args);
+        assert_eq!(
+            (out.code, out.stdout.as_str(), out.stderr.as_str()),
+            (1, "", format!("✗ {message}\n").as_str()),
+            "{args:?}"
+        );
+    }
+}
+
+fn generator_tree_lists_external_artifacts(backend: Backend) {
+    let cluster = Cluster::start_on(backend, false);
+    cluster.load(
+        "apiVersion: source.extensions.fluxcd.io/v1beta1
+kind: ArtifactGenerator
+metadata: {name: my-generator, namespace: flux-system}
+spec:
+  sources:
+    - {alias: repo, kind: GitRepository, name: flux-system}
+  artifacts:
+    - name: app-a
+      copy:
+        - {from: '@repo/a/**', to: '@artifact/'}
+    - name: app-b
+      copy:
+        - {from: '@repo/b/**', to: '@artifact/'}
+status:
+  inventory:
+    - {name: app-a, namespace: flux-system, digest: 'sha256:1', filename: a.tar.gz}
+    - {name: app-b, namespace: flux-system, digest: 'sha256:2', filename: b.tar.gz}
+",
+    );
+    let out = cluster.flux(&["tree", "artifact", "generator", "my-generator"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(
+        out.stdout,
+        "ArtifactGenerator/flux-system/my-generator
+├── ExternalArtifact/flux-system/app-a
+└── ExternalArtifact/flux-system/app-b
+
+"
+    );
+}
+
+on_both_backends!(
+    kustomization_tree_is_drawn_recursively,
+    kustomization_tree_as_json_and_yaml,
+    errors_use_upstreams_words,
+    generator_tree_lists_external_artifacts,
+);
