@@ -14,6 +14,7 @@ mod install;
 mod logs;
 mod stats;
 pub mod target;
+mod trace;
 mod tree;
 mod uninstall;
 mod value;
@@ -36,6 +37,7 @@ pub use events::EventsArgs;
 pub use install::InstallArgs;
 pub use logs::LogsArgs;
 pub use stats::StatsArgs;
+pub use trace::TraceArgs;
 pub use tree::{TreeArtifactCommand, TreeCommand, TreeGeneratorArgs, TreeKustomizationArgs};
 pub use uninstall::UninstallArgs;
 pub use value::{LogLevel, go_bool};
@@ -276,6 +278,18 @@ pub enum Command {
     /// we adapt to new features and/or find better ways to facilitate what it does.
     #[command(subcommand, subcommand_required = true, arg_required_else_help = true)]
     Tree(TreeCommand),
+    /// Trace in-cluster objects throughout the GitOps delivery pipeline
+    ///
+    /// Shows which Flux object manages each object (through its
+    /// Kustomization or HelmRelease labels, or those of its owners), from
+    /// which source and revision it comes, and how the last reconciliations
+    /// went. Objects of different kinds can be traced at once as
+    /// <resource>/<name>.
+    ///
+    /// ⚠️  Please note that this command is in preview and under development.
+    /// While we try our best to not introduce breaking changes, they may occur when
+    /// we adapt to new features and/or find better ways to facilitate what it does.
+    Trace(TraceArgs),
 }
 
 /// The full clap command, for help, completions and generated docs.

@@ -15,6 +15,7 @@ pub mod logs;
 pub mod reconcile;
 pub mod stats;
 pub mod suspend;
+pub mod trace;
 pub mod tree;
 pub mod uninstall;
 pub mod version;
@@ -75,5 +76,6 @@ pub async fn dispatch(ctx: &Ctx, command: &Command) -> anyhow::Result<ExitStatus
         Command::Debug(command) => debug::run(ctx, command).await,
         Command::Stats(args) => stats::run(ctx, args).await,
         Command::Tree(command) => tree::run(ctx, command).await,
+        Command::Trace(args) => trace::run(ctx, args).await,
     }
 }

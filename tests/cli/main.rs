@@ -36,6 +36,7 @@ mod logs;
 mod parity;
 mod stats;
 mod terminal;
+mod trace;
 mod tree;
 mod uninstall;
 mod version;
