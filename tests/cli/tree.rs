@@ -287,3 +287,84 @@ on_both_backends!(
     errors_use_upstreams_words,
     generator_tree_lists_external_artifacts,
 );
+
+/// The objects of a multi-document file in the bootstrap repository, as tree IDs.
+fn ids_in(dir: &std::path::Path, path: &str) -> Vec<String> {
+    let repo = git2::Repository::open_bare(dir).unwrap();
+    let tree = repo
+        .find_reference("refs/heads/main")
+        .unwrap()
+        .peel_to_tree()
+        .unwrap();
+    let blob = tree.get_path(std::path::Path::new(path)).unwrap();
+    let text = repo.find_blob(blob.id()).unwrap().content().to_vec();
+    let docs: Vec<serde_json::Value> =
+        flux_rs::render::yaml::from_str_multi(&String::from_utf8(text).unwrap()).unwrap();
+    docs.iter()
+        .filter(|d| d.is_object())
+        .map(|d| {
+            let kind = d["kind"].as_str().unwrap();
+            let name = d["metadata"]["name"].as_str().unwrap();
+            match d["metadata"]["namespace"].as_str() {
+                Some(ns) => format!("{kind}/{ns}/{name}"),
+                None => format!("{kind}/{name}"),
+            }
+        })
+        .collect()
+}
+
+/// After `flux bootstrap git` in the sandbox, the tree of flux-system holds
+/// every object of the install set and the sync manifests, and a
+/// controller's Deployment traces back to the Kustomization and its Git
+/// source at the bootstrap commit.
+fn tree_and_trace_after_bootstrap(backend: Backend) {
+    use crate::bootstrap::{assert_ok, bare_repo, git_args, head, ready_at};
+    let cluster = Cluster::empty_on(backend);
+    let (dir, url) = bare_repo();
+    assert_ok(&cluster.flux(&git_args(&url, &["--path=clusters/dev"])));
+    let tip = head(dir.path(), "main").unwrap();
+    let revision = format!("main@sha1:{tip}");
+    ready_at(&cluster, &revision);
+
+    let out = cluster.flux(&["tree", "ks", "flux-system"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let mut drawn: Vec<String> = out
+        .stdout
+        .lines()
+        .skip(1)
+        .filter(|l| !l.is_empty())
+        .map(|l| l.trim_start_matches(['│', '├', '└', '─', ' ']).to_string())
+        .collect();
+    let mut expected = ids_in(dir.path(), "clusters/dev/flux-system/gotk-components.yaml");
+    expected.extend(ids_in(
+        dir.path(),
+        "clusters/dev/flux-system/gotk-sync.yaml",
+    ));
+    expected.retain(|id| id != "Kustomization/flux-system/flux-system");
+    assert!(expected.len() > 30, "{expected:?}");
+    drawn.sort();
+    expected.sort();
+    assert_eq!(drawn, expected);
+    assert!(
+        out.stdout
+            .starts_with("Kustomization/flux-system/flux-system\n"),
+        "{}",
+        out.stdout
+    );
+
+    let out = cluster.flux(&["trace", "deployment", "source-controller"]);
+    assert_eq!((out.code, out.stderr.as_str()), (0, ""));
+    for line in [
+        "Object:          Deployment/source-controller\n".to_string(),
+        "Kustomization:   flux-system\n".to_string(),
+        "Path:            ./clusters/dev\n".to_string(),
+        format!("Revision:        {revision}\n"),
+        "GitRepository:   flux-system\n".to_string(),
+        format!("URL:             {url}\n"),
+        "Branch:          main\n".to_string(),
+    ] {
+        assert!(out.stdout.contains(&line), "{line:?} in:\n{}", out.stdout);
+    }
+}
+
+on_both_backends!(tree_and_trace_after_bootstrap);
