@@ -28,6 +28,7 @@ mod fuzz;
 mod generated;
 mod get;
 mod inputs;
+mod inspect_requests;
 mod install;
 mod install_live;
 mod kubeconfig;
