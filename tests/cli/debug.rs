@@ -165,6 +165,10 @@ spec:
         ),
         ("debug ks --show-vars", "✗ accepts 1 arg(s), received 0\n"),
         (
+            "debug ks Bad_Name --show-vars",
+            "✗ invalid name 'Bad_Name': object names are lower-case alphanumerics, '-' or '.', at most 253 characters, starting and ending alphanumeric\n",
+        ),
+        (
             "debug hr a b --show-values",
             "✗ accepts 1 arg(s), received 2\n",
         ),

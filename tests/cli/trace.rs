@@ -121,6 +121,39 @@ metadata:
 apiVersion: v1
 kind: ConfigMap
 metadata: {{name: unmanaged, namespace: apps}}
+---
+apiVersion: helm.toolkit.fluxcd.io/v2
+kind: HelmRelease
+metadata: {{name: gitchart, namespace: apps}}
+spec:
+  interval: 5m
+  chart:
+    spec: {{chart: ./charts/app, sourceRef: {{kind: GitRepository, name: flux-system, namespace: flux-system}}}}
+---
+apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: chart-config
+  namespace: apps
+  labels: {{helm.toolkit.fluxcd.io/name: gitchart, helm.toolkit.fluxcd.io/namespace: apps}}
+---
+apiVersion: source.toolkit.fluxcd.io/v1
+kind: ExternalArtifact
+metadata: {{name: generated, namespace: flux-system}}
+spec:
+  sourceRef: {{apiVersion: source.extensions.fluxcd.io/v1beta1, kind: ArtifactGenerator, name: gen, namespace: flux-system}}
+---
+apiVersion: kustomize.toolkit.fluxcd.io/v1
+kind: Kustomization
+metadata: {{name: generated, namespace: flux-system}}
+spec: {{interval: 1m, path: ./, prune: true, sourceRef: {{kind: ExternalArtifact, name: generated}}}}
+---
+apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: from-artifact
+  namespace: apps
+  labels: {{kustomize.toolkit.fluxcd.io/name: generated, kustomize.toolkit.fluxcd.io/namespace: flux-system}}
 ",
         ready("False", "failed to checkout"),
         ready("True", "Applied revision: main@sha1:abc"),
@@ -288,6 +321,58 @@ Message:        Fetched revision: sha256:8411
     );
 }
 
+/// A chart from a GitRepository gets the narrower Git block; an
+/// ExternalArtifact source its own block, header without a space.
+fn git_charts_and_external_artifacts(backend: Backend) {
+    let cluster = loaded(backend);
+    let out = trace(&cluster, &["trace", "cm", "chart-config", "-n", "apps"]);
+    assert_eq!((out.code, out.stderr.as_str()), (0, ""));
+    assert_eq!(
+        out.stdout,
+        format!(
+            "
+Object:         ConfigMap/chart-config
+Namespace:      apps
+Status:         Managed by Flux
+---
+HelmRelease:    gitchart
+Namespace:      apps
+Revision:       
+Status:         Unknown
+---
+GitRepository: flux-system
+Namespace:     flux-system
+URL:           https://github.com/example/fleet
+Branch:        main
+Revision:      main@sha1:abc
+Status:        Last reconciliation failed at {SHOWN}
+Message:       failed to checkout
+"
+        )
+    );
+    let out = trace(&cluster, &["trace", "cm/from-artifact", "-n", "apps"]);
+    assert_eq!((out.code, out.stderr.as_str()), (0, ""));
+    assert_eq!(
+        out.stdout,
+        "
+Object:          ConfigMap/from-artifact
+Namespace:       apps
+Status:          Managed by Flux
+---
+Kustomization:   generated
+Namespace:       flux-system
+Path:            ./
+Revision:        
+Status:          Unknown
+---
+ExternalArtifact:generated
+Namespace:       flux-system
+Source:          ArtifactGenerator/flux-system/gen
+Status:          Unknown
+"
+    );
+}
+
 /// Several objects: reports separated by `---`; an unmanaged one is
 /// reported on stderr without a newline and the command still succeeds.
 fn several_objects_and_unmanaged_ones(backend: Backend) {
@@ -377,6 +462,7 @@ on_both_backends!(
     objects_are_traced_to_kustomizations,
     helmrelease_is_traced_to_its_oci_source,
     helm_managed_objects_are_traced_to_the_chart,
+    git_charts_and_external_artifacts,
     several_objects_and_unmanaged_ones,
     bad_arguments_use_upstreams_words,
 );
