@@ -85,6 +85,7 @@ spec:
   interval: 5m
   targetNamespace: podinfo
   chartRef: {{kind: OCIRepository, name: podinfo}}
+  install: {{crds: CreateReplace}}
 status:
   storageNamespace: podinfo
   history:
@@ -96,6 +97,21 @@ kind: Secret
 metadata: {{name: sh.helm.release.v1.podinfo.v2, namespace: podinfo}}
 type: helm.sh/release.v1
 data: {{release: {record}}}
+---
+apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata:
+  name: widgets.example.com
+  labels: {{helm.toolkit.fluxcd.io/name: podinfo, helm.toolkit.fluxcd.io/namespace: flux-system}}
+spec:
+  group: example.com
+  names: {{kind: Widget, listKind: WidgetList, plural: widgets, singular: widget}}
+  scope: Namespaced
+  versions:
+    - name: v1
+      served: true
+      storage: true
+      schema: {{openAPIV3Schema: {{type: object, x-kubernetes-preserve-unknown-fields: true}}}}
 "
     )
 }
@@ -109,7 +125,8 @@ const TREE: &str = "Kustomization/flux-system/flux-system
 ├── HelmRelease/flux-system/podinfo
 │   ├── Service/podinfo/podinfo
 │   ├── Deployment/podinfo/podinfo
-│   └── ClusterRole/podinfo
+│   ├── ClusterRole/podinfo
+│   └── CustomResourceDefinition/widgets.example.com
 └── GitRepository/flux-system/flux-system
 
 ";
@@ -213,6 +230,31 @@ status:
   inventory:
     entries:
       - {id: not-an-id, v: v1}
+---
+apiVersion: kustomize.toolkit.fluxcd.io/v1
+kind: Kustomization
+metadata: {name: broken-release, namespace: flux-system}
+spec: {interval: 1m, path: ./, prune: true, sourceRef: {kind: GitRepository, name: flux-system}}
+status:
+  inventory:
+    entries:
+      - {id: flux-system_broken_helm.toolkit.fluxcd.io_HelmRelease, v: v2}
+---
+apiVersion: helm.toolkit.fluxcd.io/v2
+kind: HelmRelease
+metadata: {name: broken, namespace: flux-system}
+spec:
+  interval: 5m
+  chartRef: {kind: OCIRepository, name: podinfo}
+status:
+  storageNamespace: flux-system
+  history:
+    - {name: broken, namespace: flux-system, version: 1, status: deployed, chartName: podinfo, chartVersion: 6.0.0, configDigest: 'sha256:1', digest: 'sha256:2', firstDeployed: '2024-01-01T00:00:00Z', lastDeployed: '2024-01-01T00:00:00Z'}
+---
+apiVersion: v1
+kind: Secret
+metadata: {name: sh.helm.release.v1.broken.v1, namespace: flux-system}
+data: {other: eA==}
 ",
     );
     for (args, message) in [
@@ -228,6 +270,10 @@ status:
         (
             &["tree", "ks", "garbled"],
             "unable to parse stored object metadata: not-an-id",
+        ),
+        (
+            &["tree", "ks", "broken-release"],
+            "failed to decode the Helm storage object for HelmRelease 'flux-system/broken'",
         ),
         (
             &["tree", "artifact", "generator"],
