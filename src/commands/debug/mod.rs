@@ -47,11 +47,30 @@ async fn get_object(ctx: &Ctx, kind: &str, name: &str) -> anyhow::Result<Value> 
     Ok(objects::get(spec, &api, name).await?)
 }
 
-/// The status as upstream's typed struct prints it: every Helm history
-/// entry has `deleted` (a Go time that is never omitted, null when unset).
+/// Whether Go's `omitempty` drops the value: zero numbers, empty strings,
+/// false, null and empty lists or maps.
+fn is_empty_value(value: &Value) -> bool {
+    match value {
+        Value::Null => true,
+        Value::Bool(b) => !b,
+        Value::Number(n) => n.as_f64() == Some(0.0),
+        Value::String(s) => s.is_empty(),
+        Value::Array(a) => a.is_empty(),
+        Value::Object(o) => o.is_empty(),
+    }
+}
+
+/// The status as upstream's typed struct prints it: every top-level field
+/// is `omitempty` (a stored `installFailures: 0` is not shown), and every
+/// Helm history entry has `deleted` (a Go time that is never omitted, null
+/// when unset).
 fn typed_status(kind: &str, status: &Value) -> Value {
     let mut status = match status {
-        Value::Object(map) => Value::Object(map.clone()),
+        Value::Object(map) => {
+            let mut map = map.clone();
+            map.retain(|_, value| !is_empty_value(value));
+            Value::Object(map)
+        }
         _ => Value::Object(Map::new()),
     };
     if kind == "HelmRelease"
@@ -334,4 +353,25 @@ async fn final_values(ctx: &Ctx, release: &Value) -> anyhow::Result<Map<String, 
     }
     values::merge(&mut result, &inline);
     Ok(result)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn status_prints_as_the_typed_struct() {
+        let stored = json!({
+            "observedGeneration": -1,
+            "installFailures": 0,
+            "lastAttemptedRevision": "",
+            "history": [{"name": "a", "version": 1}],
+        });
+        assert_eq!(
+            typed_status("HelmRelease", &stored),
+            json!({"observedGeneration": -1, "history": [{"name": "a", "version": 1, "deleted": null}]})
+        );
+        assert_eq!(typed_status("Kustomization", &Value::Null), json!({}));
+    }
 }
