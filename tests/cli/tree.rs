@@ -224,6 +224,20 @@ status:
 ---
 apiVersion: kustomize.toolkit.fluxcd.io/v1
 kind: Kustomization
+metadata: {name: remote, namespace: flux-system}
+spec:
+  interval: 1m
+  path: ./
+  prune: true
+  sourceRef: {kind: GitRepository, name: flux-system}
+  kubeConfig: {secretRef: {name: remote-kubeconfig}}
+status:
+  inventory:
+    entries:
+      - {id: flux-system_gone_kustomize.toolkit.fluxcd.io_Kustomization, v: v1}
+---
+apiVersion: kustomize.toolkit.fluxcd.io/v1
+kind: Kustomization
 metadata: {name: garbled, namespace: flux-system}
 spec: {interval: 1m, path: ./, prune: true, sourceRef: {kind: GitRepository, name: flux-system}}
 status:
@@ -256,6 +270,16 @@ kind: Secret
 metadata: {name: sh.helm.release.v1.broken.v1, namespace: flux-system}
 data: {other: eA==}
 ",
+    );
+    // Objects of a remote cluster are not looked up.
+    let out = cluster.flux(&["tree", "ks", "remote"]);
+    assert_eq!(
+        (out.code, out.stdout.as_str(), out.stderr.as_str()),
+        (
+            0,
+            "Kustomization/flux-system/remote\n└── Kustomization/flux-system/gone\n\n",
+            ""
+        )
     );
     for (args, message) in [
         (&["tree", "ks"][..], "kustomization name is required"),
