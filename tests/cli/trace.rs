@@ -122,6 +122,13 @@ apiVersion: v1
 kind: ConfigMap
 metadata: {{name: unmanaged, namespace: apps}}
 ---
+apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: orphan
+  namespace: apps
+  labels: {{kustomize.toolkit.fluxcd.io/name: gone, kustomize.toolkit.fluxcd.io/namespace: flux-system}}
+---
 apiVersion: helm.toolkit.fluxcd.io/v2
 kind: HelmRelease
 metadata: {{name: gitchart, namespace: apps}}
@@ -389,6 +396,15 @@ fn several_objects_and_unmanaged_ones(backend: Backend) {
     assert_eq!(
         out.stderr,
         "failed to trace ConfigMap/unmanaged in namespace apps: object not managed by Flux"
+    );
+    let out = trace(&cluster, &["trace", "cm", "orphan", "-n", "apps"]);
+    assert_eq!(
+        (out.code, out.stdout.as_str(), out.stderr.as_str()),
+        (
+            0,
+            "",
+            "failed to trace ConfigMap/orphan in namespace apps: failed to find kustomization: kustomizations.kustomize.toolkit.fluxcd.io \"gone\" not found"
+        )
     );
     let out = trace(&cluster, &["trace", "namespace", "apps"]);
     assert_eq!(out.code, 0);
