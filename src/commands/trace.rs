@@ -421,10 +421,14 @@ fn ready(object: &Value) -> Option<&Value> {
 /// A Kubernetes timestamp as Go prints a local `time.Time`:
 /// `2006-01-02 15:04:05.999999999 -0700 MST`.
 fn go_time(timestamp: &str) -> String {
+    go_time_in(timestamp, jiff::tz::TimeZone::system())
+}
+
+fn go_time_in(timestamp: &str, zone: jiff::tz::TimeZone) -> String {
     let Ok(ts) = timestamp.parse::<jiff::Timestamp>() else {
         return "0001-01-01 00:00:00 +0000 UTC".to_string();
     };
-    let zoned = ts.to_zoned(jiff::tz::TimeZone::system());
+    let zoned = ts.to_zoned(zone);
     let mut out = zoned.strftime("%Y-%m-%d %H:%M:%S").to_string();
     let nanos = zoned.subsec_nanosecond();
     if nanos != 0 {
@@ -787,6 +791,19 @@ mod tests {
         assert_eq!(
             parse_api_version("a/b/c"),
             Err("unexpected GroupVersion string: a/b/c".into())
+        );
+    }
+
+    #[test]
+    fn times_print_as_go_prints_a_local_time() {
+        let berlin = jiff::tz::TimeZone::get("Europe/Berlin").unwrap();
+        assert_eq!(
+            go_time_in("2021-07-16T15:42:20Z", jiff::tz::TimeZone::UTC),
+            "2021-07-16 15:42:20 +0000 UTC"
+        );
+        assert_eq!(
+            go_time_in("2021-01-16T15:42:20.250Z", berlin),
+            "2021-01-16 16:42:20.25 +0100 CET"
         );
     }
 
