@@ -265,7 +265,7 @@ async fn static_object(
     })
 }
 
-/// kubectl's argument forms: `TYPE NAME…` or `TYPE/NAME…`.
+/// kubectl's argument forms: `TYPE[,TYPE…] NAME…` or `TYPE/NAME…`.
 fn resource_args(args: &[String]) -> Option<Vec<(String, String)>> {
     let usage = args.is_empty() || args.iter().any(|a| a.is_empty());
     if usage {
@@ -282,10 +282,14 @@ fn resource_args(args: &[String]) -> Option<Vec<(String, String)>> {
     } else if args.iter().any(|a| a.contains('/')) || args.len() < 2 {
         None
     } else {
+        let types: Vec<&str> = args[0].split(',').collect();
+        if types.iter().any(|t| t.is_empty()) {
+            return None;
+        }
         Some(
-            args[1..]
+            types
                 .iter()
-                .map(|name| (args[0].clone(), name.clone()))
+                .flat_map(|t| args[1..].iter().map(|name| (t.to_string(), name.clone())))
                 .collect(),
         )
     }
@@ -765,6 +769,10 @@ mod tests {
         assert_eq!(
             resource_args(&strings(&["deploy", "a", "b"])),
             Some(pairs(&[("deploy", "a"), ("deploy", "b")]))
+        );
+        assert_eq!(
+            resource_args(&strings(&["deploy,svc", "a"])),
+            Some(pairs(&[("deploy", "a"), ("svc", "a")]))
         );
         assert_eq!(
             resource_args(&strings(&["pod/x", "cm/y"])),

@@ -397,6 +397,17 @@ fn several_objects_and_unmanaged_ones(backend: Backend) {
         out.stderr,
         "failed to trace ConfigMap/unmanaged in namespace apps: object not managed by Flux"
     );
+    // kubectl's TYPE,TYPE NAME form: one object of each type, in order.
+    let out = trace(&cluster, &["trace", "deploy,svc", "podinfo", "-n", "apps"]);
+    assert_eq!((out.code, out.stderr.as_str()), (0, ""));
+    let reports: Vec<&str> = out.stdout.split("---\n\nObject:").collect();
+    assert_eq!(reports.len(), 2, "{}", out.stdout);
+    assert!(reports[0].starts_with("\nObject:          Deployment/podinfo\n"));
+    assert!(
+        reports[1].starts_with("         Service/podinfo\n"),
+        "{}",
+        reports[1]
+    );
     let out = trace(&cluster, &["trace", "cm", "orphan", "-n", "apps"]);
     assert_eq!(
         (out.code, out.stdout.as_str(), out.stderr.as_str()),
