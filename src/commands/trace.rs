@@ -89,24 +89,34 @@ impl Catalog {
         }
     }
 
+    /// The kinds of one group/version, from the server.
+    async fn fetch(
+        client: &kube::Client,
+        group: &str,
+        version: &str,
+    ) -> Result<Vec<Served>, kube::Error> {
+        let list = if group.is_empty() {
+            retrying(|| client.list_core_api_resources(version)).await?
+        } else {
+            let gv = group_version(group, version);
+            retrying(|| client.list_api_group_resources(&gv)).await?
+        };
+        Ok(list
+            .resources
+            .into_iter()
+            .filter(|r| !r.name.contains('/'))
+            .map(|resource| Served {
+                group: group.to_string(),
+                version: version.to_string(),
+                resource,
+            })
+            .collect())
+    }
+
     async fn version(&mut self, group: &str, version: &str) -> Result<&[Served], kube::Error> {
         let gv = group_version(group, version);
         if !self.versions.contains_key(&gv) {
-            let list = if group.is_empty() {
-                retrying(|| self.client.list_core_api_resources(version)).await?
-            } else {
-                retrying(|| self.client.list_api_group_resources(&gv)).await?
-            };
-            let served = list
-                .resources
-                .into_iter()
-                .filter(|r| !r.name.contains('/'))
-                .map(|resource| Served {
-                    group: group.to_string(),
-                    version: version.to_string(),
-                    resource,
-                })
-                .collect();
+            let served = Self::fetch(&self.client, group, version).await?;
             self.versions.insert(gv.clone(), served);
         }
         Ok(&self.versions[&gv])
@@ -139,6 +149,21 @@ impl Catalog {
                     .map(|v| v.group_version)
                     .or_else(|| g.versions.first().map(|v| v.group_version.clone()))
             }));
+            // Every group's kinds at once: one round trip, not one per group.
+            let client = self.client.clone();
+            let lists = futures::future::join_all(preferred.iter().map(|gv| {
+                let client = client.clone();
+                async move {
+                    let (group, version) = parse_api_version(gv).unwrap_or_default();
+                    (gv.clone(), Self::fetch(&client, &group, &version).await)
+                }
+            }))
+            .await;
+            for (gv, list) in lists {
+                if let Ok(served) = list {
+                    self.versions.entry(gv).or_insert(served);
+                }
+            }
             self.preferred = Some(preferred);
         }
         let lowered = word.to_lowercase();
