@@ -351,7 +351,66 @@ status:
     );
 }
 
+/// The simulated source-watcher makes the ExternalArtifacts of an
+/// ArtifactGenerator and lists them in its inventory, so the tree works in
+/// the sandbox.
+fn generator_tree_from_the_simulated_source_watcher(backend: Backend) {
+    let cluster = Cluster::start_on(backend, true);
+    cluster.apply(
+        "apiVersion: source.toolkit.fluxcd.io/v1
+kind: OCIRepository
+metadata: {name: monorepo, namespace: flux-system}
+spec: {interval: 10m, url: 'oci://ghcr.io/example/monorepo', ref: {tag: '1.0.0'}}
+---
+apiVersion: source.extensions.fluxcd.io/v1beta1
+kind: ArtifactGenerator
+metadata: {name: apps, namespace: flux-system}
+spec:
+  sources:
+    - {alias: repo, kind: OCIRepository, name: monorepo}
+  artifacts:
+    - name: frontend
+      copy:
+        - {from: '@repo/frontend/**', to: '@artifact/'}
+    - name: backend
+      copy:
+        - {from: '@repo/backend/**', to: '@artifact/'}
+",
+    );
+    let expected = "ArtifactGenerator/flux-system/apps
+├── ExternalArtifact/flux-system/frontend
+└── ExternalArtifact/flux-system/backend
+
+";
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    loop {
+        let out = cluster.flux(&["tree", "artifact", "generator", "apps"]);
+        if out.stdout == expected {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the inventory never appeared: {}{}{}",
+            out.stdout,
+            out.stderr,
+            cluster
+                .flux(&["get", "artifact", "generator", "apps"])
+                .stdout
+        );
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+    let out = cluster.flux(&["get", "sources", "external", "--no-header"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(out.stdout.lines().count(), 2, "{}", out.stdout);
+    assert!(
+        out.stdout.lines().all(|l| l.contains("\tTrue\t")),
+        "{}",
+        out.stdout
+    );
+}
+
 on_both_backends!(
+    generator_tree_from_the_simulated_source_watcher,
     kustomization_tree_is_drawn_recursively,
     kustomization_tree_as_json_and_yaml,
     errors_use_upstreams_words,
