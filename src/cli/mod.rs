@@ -6,12 +6,16 @@ mod bootstrap;
 mod check;
 mod completion;
 mod create;
+mod debug;
 mod errors;
 mod events;
 mod help;
 mod install;
 mod logs;
+mod stats;
 pub mod target;
+mod trace;
+mod tree;
 mod uninstall;
 mod value;
 pub mod verbs;
@@ -27,10 +31,14 @@ pub use bootstrap::{
 pub use check::CheckArgs;
 pub use completion::{CompletionArgs, Shell};
 pub use create::*;
+pub use debug::{DebugCommand, DebugHelmReleaseArgs, DebugKustomizationArgs};
 pub use errors::Refusal;
 pub use events::EventsArgs;
 pub use install::InstallArgs;
 pub use logs::LogsArgs;
+pub use stats::StatsArgs;
+pub use trace::TraceArgs;
+pub use tree::{TreeArtifactCommand, TreeCommand, TreeGeneratorArgs, TreeKustomizationArgs};
 pub use uninstall::UninstallArgs;
 pub use value::{LogLevel, go_bool};
 pub use verbs::{
@@ -248,6 +256,40 @@ pub enum Command {
     Create(Box<CreateArgs>),
     /// Deploy Flux on a cluster the GitOps way, from a Git repository.
     Bootstrap(Box<BootstrapCommand>),
+    /// Debug a flux resource.
+    #[command(subcommand, subcommand_required = true, arg_required_else_help = true)]
+    Debug(DebugCommand),
+    /// Stats of Flux reconciles
+    ///
+    /// Counts the Flux objects of each kind in the namespace (or, with -A, the
+    /// cluster): running, failing (Ready=False) and suspended, and the storage
+    /// their artifacts take.
+    ///
+    /// ⚠️  Please note that this command is in preview and under development.
+    /// While we try our best to not introduce breaking changes, they may occur when
+    /// we adapt to new features and/or find better ways to facilitate what it does.
+    Stats(StatsArgs),
+    /// Print the resources reconciled by Flux
+    ///
+    /// Shows the objects a Flux object reconciles, as a tree.
+    ///
+    /// ⚠️  Please note that this command is in preview and under development.
+    /// While we try our best to not introduce breaking changes, they may occur when
+    /// we adapt to new features and/or find better ways to facilitate what it does.
+    #[command(subcommand, subcommand_required = true, arg_required_else_help = true)]
+    Tree(TreeCommand),
+    /// Trace in-cluster objects throughout the GitOps delivery pipeline
+    ///
+    /// Shows which Flux object manages each object (through its
+    /// Kustomization or HelmRelease labels, or those of its owners), from
+    /// which source and revision it comes, and how the last reconciliations
+    /// went. Objects of different kinds can be traced at once as
+    /// <resource>/<name>.
+    ///
+    /// ⚠️  Please note that this command is in preview and under development.
+    /// While we try our best to not introduce breaking changes, they may occur when
+    /// we adapt to new features and/or find better ways to facilitate what it does.
+    Trace(TraceArgs),
 }
 
 /// The full clap command, for help, completions and generated docs.

@@ -16,7 +16,16 @@ use crate::output::Printer;
 use crate::settings::GlobalOptions;
 
 /// The verbs whose positional arguments name objects of the kind.
-const NAMING_VERBS: [&str; 6] = ["get", "reconcile", "suspend", "resume", "export", "delete"];
+const NAMING_VERBS: [&str; 8] = [
+    "get",
+    "reconcile",
+    "suspend",
+    "resume",
+    "export",
+    "delete",
+    "debug",
+    "tree",
+];
 
 /// How long a completion may wait for the cluster: a shell must not hang.
 const CLUSTER_WAIT: Duration = Duration::from_secs(5);

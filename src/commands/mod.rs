@@ -5,6 +5,7 @@ pub mod bootstrap;
 pub mod check;
 pub mod completion;
 pub mod create;
+pub mod debug;
 pub mod delete;
 pub mod events;
 pub mod export;
@@ -12,7 +13,10 @@ pub mod get;
 pub mod install;
 pub mod logs;
 pub mod reconcile;
+pub mod stats;
 pub mod suspend;
+pub mod trace;
+pub mod tree;
 pub mod uninstall;
 pub mod version;
 
@@ -69,5 +73,9 @@ pub async fn dispatch(ctx: &Ctx, command: &Command) -> anyhow::Result<ExitStatus
         Command::Completion(args) => completion::run(ctx, args).await,
         Command::Create(args) => create::run(ctx, args).await,
         Command::Bootstrap(command) => bootstrap::run(ctx, command).await,
+        Command::Debug(command) => debug::run(ctx, command).await,
+        Command::Stats(args) => stats::run(ctx, args).await,
+        Command::Tree(command) => tree::run(ctx, command).await,
+        Command::Trace(args) => trace::run(ctx, args).await,
     }
 }

@@ -123,6 +123,18 @@ fn object_names_complete_from_the_cluster(backend: Backend) {
         candidates(&cluster, &["flux", "get", "ks", "-n", "apps", ""]),
         ["shop"]
     );
+    assert_eq!(candidates(&cluster, &["flux", "tree", "ks", "w"]), ["web"]);
+    assert_eq!(
+        candidates(
+            &cluster,
+            &["flux", "debug", "kustomization", "-n", "apps", ""]
+        ),
+        ["shop"]
+    );
+    assert_eq!(
+        candidates(&cluster, &["flux", "debug", "hr", ""]),
+        Vec::<String>::new()
+    );
     assert_eq!(
         candidates(&cluster, &["flux", "reconcile", "source", "git", ""]),
         Vec::<String>::new()

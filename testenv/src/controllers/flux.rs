@@ -19,7 +19,7 @@ const FORCE_AT: &str = "reconcile.fluxcd.io/forceAt";
 const RESET_AT: &str = "reconcile.fluxcd.io/resetAt";
 
 /// (group, plural, controller) of every kind simulated here.
-const KINDS: [(&str, &str, &str); 11] = [
+const KINDS: [(&str, &str, &str); 12] = [
     (SOURCE, "gitrepositories", "source-controller"),
     (SOURCE, "ocirepositories", "source-controller"),
     (SOURCE, "helmrepositories", "source-controller"),
@@ -51,16 +51,22 @@ const KINDS: [(&str, &str, &str); 11] = [
         "imageupdateautomations",
         "image-automation-controller",
     ),
+    (SOURCE_EXTENSIONS, "artifactgenerators", "source-watcher"),
 ];
+
+const SOURCE_EXTENSIONS: &str = "source.extensions.fluxcd.io";
 
 type Key = (String, String, String, String);
 
 /// Kinds whose objects read the status of `plural`'s objects, and so are re-queued with them.
 fn dependents(plural: &str) -> &'static [&'static str] {
     match plural {
-        "gitrepositories" | "ocirepositories" | "buckets" => {
-            &["kustomizations", "helmcharts", "helmreleases"]
-        }
+        "gitrepositories" | "ocirepositories" | "buckets" => &[
+            "kustomizations",
+            "helmcharts",
+            "helmreleases",
+            "artifactgenerators",
+        ],
         "helmrepositories" => &["helmcharts"],
         "helmcharts" => &["helmreleases"],
         "kustomizations" => &["kustomizations"],
@@ -390,8 +396,10 @@ async fn reconcile(ctx: &Ctx, key: &Key) -> Step {
     let request_pending =
         requested.is_some() && requested.as_deref() != status["lastHandledReconcileAt"].as_str();
     let generation = obj["metadata"]["generation"].clone();
-    let gen_changed = status["observedGeneration"] != generation;
     let plural_str = plural.as_str();
+    // ArtifactGenerator's status has no observedGeneration (the API server drops it).
+    let tracks_generation = plural_str != "artifactgenerators";
+    let gen_changed = tracks_generation && status["observedGeneration"] != generation;
     let helm_pending = plural_str == "helmreleases"
         && (annotations[FORCE_AT]
             .as_str()
@@ -441,6 +449,7 @@ async fn reconcile(ctx: &Ctx, key: &Key) -> Step {
         "receivers" => receiver(&obj),
         "imagerepositories" => image_repository(&obj),
         "imagepolicies" => image_policy(ctx, &obj).await,
+        "artifactgenerators" => artifact_generator(ctx, &obj).await,
         _ => image_update_automation(),
     };
     let now = now();
@@ -470,7 +479,9 @@ async fn reconcile(ctx: &Ctx, key: &Key) -> Step {
         }
     }
     status["conditions"] = Value::Array(conds);
-    status["observedGeneration"] = generation.clone();
+    if tracks_generation {
+        status["observedGeneration"] = generation.clone();
+    }
     for (field, value) in [
         ("lastHandledReconcileAt", requested.clone()),
         (
@@ -762,6 +773,79 @@ async fn source_artifact(
             "Source artifact not found, retrying in 30s".into(),
         )),
     }
+}
+
+/// source-watcher: one ExternalArtifact per `spec.artifacts[]` entry, made
+/// from the revisions of the sources, listed in `status.inventory`.
+async fn artifact_generator(ctx: &Ctx, obj: &Value) -> Outcome {
+    let (name, ns) = (meta_str(obj, "name"), meta_str(obj, "namespace"));
+    let mut revisions = String::new();
+    for source in obj["spec"]["sources"].as_array().into_iter().flatten() {
+        match source_artifact(ctx, obj, source).await {
+            Ok((_, art)) => revisions.push_str(art["revision"].as_str().unwrap_or_default()),
+            Err(mut o) => {
+                o.reason = "SourceFetchFailed".into();
+                return o;
+            }
+        }
+    }
+    let Some(res) = ctx.api.resolve(SOURCE, "externalartifacts").await else {
+        return Outcome::fail(
+            "ReconciliationFailed",
+            "ExternalArtifact kind is not installed".into(),
+        );
+    };
+    let mut inventory = Vec::new();
+    for entry in obj["spec"]["artifacts"].as_array().into_iter().flatten() {
+        let artifact_name = entry["name"].as_str().unwrap_or_default();
+        let doc = json!({
+            "apiVersion": format!("{SOURCE}/v1"),
+            "kind": "ExternalArtifact",
+            "metadata": {"name": artifact_name, "namespace": ns},
+            "spec": {"sourceRef": {
+                "apiVersion": format!("{SOURCE_EXTENSIONS}/v1beta1"),
+                "kind": "ArtifactGenerator",
+                "name": name,
+                "namespace": ns,
+            }},
+        });
+        let applied = match ctx.api.apply(&res, ns, &doc, "source-watcher").await {
+            Ok(applied) => applied,
+            Err(e) => return Outcome::fail("ReconciliationFailed", api::message(&e)),
+        };
+        let digest = sha256_hex(format!("{artifact_name}{entry}{revisions}").as_bytes());
+        let filename = format!("{}.tar.gz", &digest[..32]);
+        let art = artifact(
+            "externalartifact",
+            &applied,
+            &format!("latest@sha256:{digest}"),
+            &filename,
+        );
+        let generation = applied["metadata"]["generation"].clone();
+        let message = format!("stored artifact for revision 'latest@sha256:{digest}'");
+        let status = json!({
+            "artifact": art,
+            "conditions": [cond("Ready", true, "Succeeded", &message, &generation, &now())],
+            "observedGeneration": generation,
+        });
+        if stable(&status) != stable(&applied["status"]) {
+            // An unwritten status shows on the ExternalArtifact; the next
+            // reconcile writes it again.
+            write_status(ctx, &res, &applied, "source-watcher", status).await;
+        }
+        inventory.push(json!({
+            "name": artifact_name,
+            "namespace": ns,
+            "digest": art["digest"],
+            "filename": filename,
+        }));
+    }
+    let count = inventory.len();
+    Outcome::ok(
+        "Succeeded",
+        format!("reconciliation succeeded, generated {count} artifact(s)"),
+    )
+    .with("inventory", Value::Array(inventory))
 }
 
 async fn helm_chart(ctx: &Ctx, obj: &Value) -> Outcome {
