@@ -12,6 +12,7 @@ pub mod cluster;
 pub mod commands;
 pub mod duration;
 pub mod env;
+pub mod envsubst;
 pub mod error;
 pub mod generated;
 pub mod input;

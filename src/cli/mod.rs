@@ -6,6 +6,7 @@ mod bootstrap;
 mod check;
 mod completion;
 mod create;
+mod envsubst;
 mod errors;
 mod events;
 mod help;
@@ -27,6 +28,7 @@ pub use bootstrap::{
 pub use check::CheckArgs;
 pub use completion::{CompletionArgs, Shell};
 pub use create::*;
+pub use envsubst::EnvsubstArgs;
 pub use errors::Refusal;
 pub use events::EventsArgs;
 pub use install::InstallArgs;
@@ -248,6 +250,17 @@ pub enum Command {
     Create(Box<CreateArgs>),
     /// Deploy Flux on a cluster the GitOps way, from a Git repository.
     Bootstrap(Box<BootstrapCommand>),
+    /// Substitute the ${VAR} expressions of stdin from the environment.
+    ///
+    /// Reads stdin line by line and prints each line with its ${VAR},
+    /// ${VAR:=default} and related expressions replaced by environment
+    /// values, in the syntax of Flux's post-build substitution. An unset
+    /// variable is empty unless --strict is given.
+    ///
+    /// ⚠️  Please note that this command is in preview and under development.
+    /// While we try our best to not introduce breaking changes, they may occur when
+    /// we adapt to new features and/or find better ways to facilitate what it does.
+    Envsubst(EnvsubstArgs),
 }
 
 /// The full clap command, for help, completions and generated docs.

@@ -6,6 +6,7 @@ pub mod check;
 pub mod completion;
 pub mod create;
 pub mod delete;
+pub mod envsubst;
 pub mod events;
 pub mod export;
 pub mod get;
@@ -69,5 +70,6 @@ pub async fn dispatch(ctx: &Ctx, command: &Command) -> anyhow::Result<ExitStatus
         Command::Completion(args) => completion::run(ctx, args).await,
         Command::Create(args) => create::run(ctx, args).await,
         Command::Bootstrap(command) => bootstrap::run(ctx, command).await,
+        Command::Envsubst(args) => envsubst::run(ctx, args).await,
     }
 }

@@ -18,6 +18,7 @@ mod create_objects;
 mod create_secret;
 mod create_source;
 mod e2e;
+mod envsubst;
 mod errors;
 mod events;
 mod exec_plugins;
