@@ -252,7 +252,7 @@ fn substring(s: &[u8], args: &[Vec<u8>]) -> Vec<u8> {
 
 /// Go's `path.Match` on bytes: `*` (not across `/`), `?`, `[…]` classes
 /// with ranges and `^` negation, `\` escapes. `Err` for a malformed pattern.
-fn glob_match(pattern: &[u8], name: &[u8]) -> Result<bool, ()> {
+pub(crate) fn glob_match(pattern: &[u8], name: &[u8]) -> Result<bool, ()> {
     let pattern = String::from_utf8_lossy(pattern).chars().collect::<Vec<_>>();
     let name = String::from_utf8_lossy(name).chars().collect::<Vec<_>>();
     glob_chars(&pattern, &name)

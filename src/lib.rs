@@ -6,6 +6,7 @@
 #![cfg_attr(not(test), deny(clippy::print_stdout, clippy::print_stderr))]
 
 pub mod bootstrap;
+pub mod build;
 pub mod cleanup;
 pub mod cli;
 pub mod cluster;

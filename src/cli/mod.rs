@@ -3,6 +3,7 @@
 
 mod argv;
 mod bootstrap;
+mod build;
 mod check;
 mod completion;
 mod create;
@@ -24,6 +25,9 @@ pub use bootstrap::{
     BootstrapBitbucketArgs, BootstrapCommand, BootstrapCommonArgs, BootstrapGitArgs,
     BootstrapGiteaArgs, BootstrapGithubArgs, BootstrapGitlabArgs, BootstrapProvider,
     ProviderRepoArgs,
+};
+pub use build::{
+    BuildCommand, BuildKind, BuildKsArgs, DiffCommand, DiffKind, DiffKsArgs, KsSourceArgs,
 };
 pub use check::CheckArgs;
 pub use completion::{CompletionArgs, Shell};
@@ -261,6 +265,10 @@ pub enum Command {
     /// While we try our best to not introduce breaking changes, they may occur when
     /// we adapt to new features and/or find better ways to facilitate what it does.
     Envsubst(EnvsubstArgs),
+    /// Build a flux resource
+    ///
+    /// The build command is used to build flux resources.
+    Build(BuildCommand),
 }
 
 /// The full clap command, for help, completions and generated docs.

@@ -2,6 +2,7 @@
 //! this file holds the only dispatch over [`Command`].
 
 pub mod bootstrap;
+pub mod build;
 pub mod check;
 pub mod completion;
 pub mod create;
@@ -71,5 +72,6 @@ pub async fn dispatch(ctx: &Ctx, command: &Command) -> anyhow::Result<ExitStatus
         Command::Create(args) => create::run(ctx, args).await,
         Command::Bootstrap(command) => bootstrap::run(ctx, command).await,
         Command::Envsubst(args) => envsubst::run(ctx, args).await,
+        Command::Build(command) => build::run(ctx, command).await,
     }
 }

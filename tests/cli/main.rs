@@ -10,6 +10,7 @@ mod bootstrap_gitlab;
 mod bootstrap_http;
 mod bootstrap_signing;
 mod bootstrap_ssh;
+mod build_kustomization;
 mod check;
 mod completion;
 mod create_errors;
