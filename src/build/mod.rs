@@ -4,6 +4,7 @@
 //! `.sourceignore` rules, kustomize, post-build substitution, owner labels,
 //! SOPS masking), without applying anything.
 
+pub mod dyff;
 mod generate;
 pub mod ignore;
 mod sops;

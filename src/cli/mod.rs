@@ -269,6 +269,10 @@ pub enum Command {
     ///
     /// The build command is used to build flux resources.
     Build(BuildCommand),
+    /// Diff a flux resource
+    ///
+    /// The diff command is used to do a server-side dry-run on flux resources, then prints the diff.
+    Diff(DiffCommand),
 }
 
 /// The full clap command, for help, completions and generated docs.

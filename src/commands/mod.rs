@@ -7,6 +7,7 @@ pub mod check;
 pub mod completion;
 pub mod create;
 pub mod delete;
+pub mod diff;
 pub mod envsubst;
 pub mod events;
 pub mod export;
@@ -73,5 +74,6 @@ pub async fn dispatch(ctx: &Ctx, command: &Command) -> anyhow::Result<ExitStatus
         Command::Bootstrap(command) => bootstrap::run(ctx, command).await,
         Command::Envsubst(args) => envsubst::run(ctx, args).await,
         Command::Build(command) => build::run(ctx, command).await,
+        Command::Diff(command) => diff::run(ctx, command).await,
     }
 }

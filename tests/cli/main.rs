@@ -18,6 +18,7 @@ mod create_live;
 mod create_objects;
 mod create_secret;
 mod create_source;
+mod diff_kustomization;
 mod e2e;
 mod envsubst;
 mod errors;
