@@ -6,6 +6,7 @@ use std::collections::{BTreeSet, HashMap};
 use std::path::Path;
 
 use anyhow::Context;
+use futures::StreamExt;
 use kube::api::{Api, ApiResource, DynamicObject, GroupVersionKind, Patch, PatchParams};
 use kube::discovery::Scope;
 use serde_json::Value;
@@ -24,6 +25,8 @@ const FIELD_MANAGER: &str = "kustomize-controller";
 const RECONCILE_KEY: &str = "kustomize.toolkit.fluxcd.io/reconcile";
 const SSA_KEY: &str = "kustomize.toolkit.fluxcd.io/ssa";
 const FORCE_KEY: &str = "kustomize.toolkit.fluxcd.io/force";
+/// Objects whose GET and dry-run are in flight at once.
+const IN_FLIGHT: usize = 16;
 
 pub async fn run(ctx: &Ctx, command: &DiffCommand) -> anyhow::Result<ExitStatus> {
     let DiffKind::Kustomization(args) = &command.kind;
@@ -546,8 +549,13 @@ impl Differ {
     }
 
     /// The per-object diff: the action and, for a drift, the report.
-    async fn diff_object(&mut self, desired: &Value, rules: &[Value]) -> Result<Action, String> {
-        let (resource, namespaced) = self.resource(desired).await?;
+    async fn diff_object(
+        &self,
+        desired: &Value,
+        rules: &[Value],
+        resource: Result<(ApiResource, bool), String>,
+    ) -> Result<Action, String> {
+        let (resource, namespaced) = resource?;
         let (name, namespace) = build::name_and_namespace(desired);
         let api: Api<DynamicObject> = if namespaced {
             Api::namespaced_with(self.client.clone(), &namespace, &resource)
@@ -627,6 +635,7 @@ impl Differ {
             errors: Vec::new(),
         };
         let mut inventory = BTreeSet::new();
+        let mut resources = Vec::with_capacity(objects.len());
         for object in &mut objects {
             normalize(object);
             let (name, namespace) = build::name_and_namespace(object);
@@ -639,12 +648,28 @@ impl Differ {
                 .and_then(Value::as_str)
                 .unwrap_or_default();
             inventory.insert((
-                namespace.clone(),
-                name.clone(),
+                namespace,
+                name,
                 group_of(api_version).to_string(),
                 kind.to_string(),
             ));
-            let action = match self.diff_object(object, &rules).await {
+            resources.push(self.resource(object).await);
+        }
+        // The GET and dry-run of each object are independent: keep several
+        // in flight instead of waiting for each round trip in turn.
+        let this = &*self;
+        let actions: Vec<Result<Action, String>> = futures::stream::iter(
+            objects
+                .iter()
+                .zip(resources)
+                .map(|(object, resource)| this.diff_object(object, &rules, resource)),
+        )
+        .buffered(IN_FLIGHT)
+        .collect()
+        .await;
+        for (object, action) in objects.iter().zip(actions) {
+            let (name, namespace) = build::name_and_namespace(object);
+            let action = match action {
                 Ok(action) => action,
                 Err(err) => {
                     outcome.errors.push(err);
