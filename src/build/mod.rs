@@ -169,12 +169,12 @@ impl kustomize::FileSystem for OverlayFs {
 }
 
 /// The kustomize stage: prepares the kustomization of `root` for `spec`
-/// and builds it; the objects in kustomize's YAML and as values.
+/// and builds it.
 fn kustomize_stage(
     root: &Path,
     spec: &Value,
     options: &Options,
-) -> Result<Vec<(String, Value)>, BuildError> {
+) -> Result<kustomize::ResourceList, BuildError> {
     let ignore = ignore::Ignore::load(root, &options.ignore_paths);
     let (file_name, manifest) = generate::prepare(root, spec, &ignore)?;
     let real_root = std::fs::canonicalize(root).unwrap_or_else(|_| root.to_path_buf());
@@ -189,16 +189,26 @@ fn kustomize_stage(
         content: serde_json::to_vec(&Value::Object(manifest)).unwrap_or_default(),
         confined_to,
     };
-    let list = kustomize::build(&fs, &real_root)?;
-    Ok(list
-        .resources()
-        .iter()
-        .map(|r| {
-            let text = kustomize::yaml::to_yaml(r.object());
-            let value = serde_json::from_str(&r.object().to_json_sorted()).unwrap_or(Value::Null);
-            (text, value)
-        })
-        .collect())
+    Ok(kustomize::build(&fs, &real_root)?)
+}
+
+/// A kustomize value as JSON, as its JSON text would parse (floats go
+/// through Go's float text, so `2.0` becomes the integer 2 as upstream's
+/// JSON round trip makes it).
+fn to_json(value: &kustomize::yaml::Value) -> Value {
+    use kustomize::yaml::Value as Y;
+    match value {
+        Y::Null => Value::Null,
+        Y::Bool(b) => Value::Bool(*b),
+        Y::Int(i) => Value::from(*i),
+        Y::Uint(u) => Value::from(*u),
+        Y::Float(f) => {
+            serde_json::from_str(&kustomize::yaml::json_float_text(*f)).unwrap_or(Value::Null)
+        }
+        Y::Str(s) => Value::String(s.clone()),
+        Y::Seq(items) => Value::Array(items.iter().map(to_json).collect()),
+        Y::Map(map) => Value::Object(map.iter().map(|(k, v)| (k.clone(), to_json(v))).collect()),
+    }
 }
 
 /// Variables of `postBuild` (`substituteFrom` first, then `substitute`).
@@ -316,11 +326,15 @@ pub fn build_objects(
         .and_then(Value::as_str)
         == Some("Always");
     let mut objects = Vec::new();
-    for (text, mut object) in kustomize_stage(root, &spec, options)? {
+    let list = kustomize_stage(root, &spec, options)?;
+    for resource in list.resources() {
+        let mut object = to_json(resource.object());
         if post_build.is_some()
             && !has_key_value(&object, SUBSTITUTE_KEY, "disabled")
             && (!vars.is_empty() || always)
         {
+            // Substitution works on the resource's YAML text, as kustomize prints it.
+            let text = kustomize::yaml::to_yaml(resource.object());
             object = substitute_object(&text, &object, &vars, options.strict_substitute)?;
         }
         set_label(&mut object, NAME_LABEL, name);
