@@ -192,6 +192,14 @@ fn make(l: &Loader, k: &Kustomization, g: &GeneratorArgs, secret: bool) -> Resul
         obj.insert("immutable".into(), Value::Bool(true));
     }
     let mut r = Resource::new(Value::Map(obj));
+    r.origin = Some(crate::resource::Origin::Generator {
+        kustomization: l.file.clone(),
+        kind: if secret {
+            "SecretGenerator"
+        } else {
+            "ConfigMapGenerator"
+        },
+    });
     r.needs_hash = opts.disable_name_suffix_hash != Some(true);
     r.behavior = match g.behavior.as_deref() {
         Some("merge") => Behavior::Merge,

@@ -55,6 +55,11 @@ pub fn build(fs: &dyn FileSystem, dir: &Path) -> Result<ResourceList> {
             md.shift_remove("annotations");
         }
     }
+    if k.origin_annotations {
+        for r in &mut list.items {
+            add_origin(r, &root);
+        }
+    }
     for r in &list.items {
         if yaml::has_non_finite(&r.obj) {
             return Err(Error::Resource {
@@ -79,6 +84,46 @@ pub fn build(fs: &dyn FileSystem, dir: &Path) -> Result<ResourceList> {
         }
     }
     Ok(list)
+}
+
+/// `config.kubernetes.io/origin`, with paths relative to the build's root.
+fn add_origin(r: &mut Resource, root: &Path) {
+    let text = match &r.origin {
+        Some(crate::resource::Origin::File(path)) => {
+            format!("path: {}\n", relative(path, root))
+        }
+        Some(crate::resource::Origin::Generator {
+            kustomization,
+            kind,
+        }) => format!(
+            "configuredIn: {}\nconfiguredBy:\n  apiVersion: builtin\n  kind: {kind}\n",
+            relative(kustomization, root)
+        ),
+        None => return,
+    };
+    let Some(Value::Map(md)) = r.obj.get_mut("metadata") else {
+        return;
+    };
+    let annotations = md
+        .entry("annotations".to_string())
+        .or_insert_with(|| Value::Map(Default::default()));
+    if let Value::Map(a) = annotations {
+        a.insert("config.kubernetes.io/origin".into(), Value::Str(text));
+    }
+}
+
+/// `path` relative to `root`, with `..` steps when it lies outside.
+fn relative(path: &Path, root: &Path) -> String {
+    let path: Vec<_> = path.components().collect();
+    let root: Vec<_> = root.components().collect();
+    let common = path.iter().zip(&root).take_while(|(a, b)| a == b).count();
+    let mut parts: Vec<String> = vec!["..".into(); root.len() - common];
+    parts.extend(
+        path[common..]
+            .iter()
+            .map(|c| c.as_os_str().to_string_lossy().into_owned()),
+    );
+    parts.join("/")
 }
 
 #[derive(PartialEq, Clone, Copy)]
@@ -222,7 +267,8 @@ pub(crate) fn resources_from_docs(path: &Path, docs: Vec<Value>) -> Result<Vec<R
                     }
                     continue;
                 }
-                let r = Resource::new(d);
+                let mut r = Resource::new(d);
+                r.origin = Some(crate::resource::Origin::File(path.to_path_buf()));
                 if r.kind().is_empty() {
                     return Err(Error::Resource {
                         path: path.to_path_buf(),
@@ -314,6 +360,13 @@ impl Builder<'_> {
                 });
             }
             _ => {}
+        }
+        if k.origin_annotations && !self.stack.is_empty() {
+            return Err(Error::Unsupported {
+                path: file,
+                field: "buildMetadata".into(),
+                value: "originAnnotations (supported in the top kustomization only)".into(),
+            });
         }
         self.stack.push(dir.to_path_buf());
         let loader = Loader {
