@@ -33,7 +33,19 @@ pub fn prepare(
 ) -> Result<(&'static str, Map<String, Value>), GenerateError> {
     let existing = FILE_NAMES.iter().find(|name| root.join(name).is_file());
     let (name, mut k) = match existing {
-        Some(name) => (*name, read_existing(&root.join(name))?),
+        Some(name) => {
+            let mut k = read_existing(&root.join(name))?;
+            // kustomize-controller's workaround for kustomize refusing a
+            // kustomization without resources; its side effect, origin
+            // annotations on every object, is part of what it applies.
+            if k.get("resources")
+                .and_then(Value::as_array)
+                .is_none_or(Vec::is_empty)
+            {
+                k.insert("buildMetadata".into(), json!(["originAnnotations"]));
+            }
+            (*name, k)
+        }
         None => (FILE_NAMES[0], generate(root, ignore)?),
     };
     for field in ["resources", "components", "crds"] {

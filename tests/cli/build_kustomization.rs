@@ -305,6 +305,41 @@ fn a_directory_without_kustomization_is_generated_with_upstreams_rules() {
     );
 }
 
+/// A kustomization without resources gets upstream's origin annotations.
+#[test]
+fn a_kustomization_without_resources_carries_origin_annotations() {
+    let tmp = TempDir::new("origin");
+    tmp.write(
+        "app/kustomization.yaml",
+        "configMapGenerator:\n- name: cfg\n  literals: [a=1]\n",
+    );
+    let file = tmp.write(
+        "ks.yaml",
+        "apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata:\n  name: app\n  namespace: default\nspec:\n  path: ./app\n",
+    );
+    let file = file.display().to_string();
+    let out = run_in(
+        &tmp.0,
+        &[
+            "build",
+            "ks",
+            "app",
+            "--path",
+            "app",
+            "--kustomization-file",
+            &file,
+            "--dry-run",
+            "-n",
+            "default",
+        ],
+    );
+    assert_eq!((out.code, out.stderr.as_str()), (0, ""));
+    assert_eq!(
+        out.stdout,
+        "apiVersion: v1\ndata:\n  a: \"1\"\nkind: ConfigMap\nmetadata:\n  annotations:\n    config.kubernetes.io/origin: |\n      configuredIn: kustomization.yaml\n      configuredBy:\n        apiVersion: builtin\n        kind: ConfigMapGenerator\n  labels:\n    kustomize.toolkit.fluxcd.io/name: app\n    kustomize.toolkit.fluxcd.io/namespace: default\n  name: cfg-h29d89cmmt\n---\n"
+    );
+}
+
 #[test]
 fn strict_substitution_refuses_an_unset_variable() {
     let tmp = TempDir::new("strict");
