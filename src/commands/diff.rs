@@ -57,13 +57,22 @@ pub async fn run(ctx: &Ctx, command: &DiffCommand) -> anyhow::Result<ExitStatus>
         Err(err) => return Ok(fail(ctx, &err.to_string())),
     };
     let options = options(source, false);
+    let style = Style::detect();
+    let spinner = (args.progress_bar && std::io::IsTerminal::is_terminal(&std::io::stdout()))
+        .then(|| Spinner::start(" Kustomization diffing... running dry-run"));
     let mut differ = Differ {
         client,
         options,
         recursive: args.recursive,
         resources: HashMap::new(),
+        style,
+        spinner,
     };
-    let outcome = match differ.diff(&ks, &root).await {
+    let result = differ.diff(&ks, &root).await;
+    if let Some(spinner) = differ.spinner.take() {
+        spinner.stop().await;
+    }
+    let outcome = match result {
         Ok(outcome) => outcome,
         Err(err) => return Ok(fail(ctx, &format!("{err:#}"))),
     };
@@ -131,6 +140,105 @@ async fn kustomization(
     }
 }
 
+/// How the event lines look: coloured only when stdout is a terminal and
+/// `TERM` is not `dumb` (upstream ignores `NO_COLOR` here).
+#[derive(Clone, Copy)]
+enum Style {
+    Plain,
+    /// 24-bit colours (`COLORTERM` truecolor or 24bit).
+    TrueColor,
+    /// The nearest of the 16 standard colours.
+    Basic,
+}
+
+impl Style {
+    fn detect() -> Self {
+        use std::io::IsTerminal;
+        let term = std::env::var(crate::env::TERM).unwrap_or_default();
+        if !std::io::stdout().is_terminal() || term == "dumb" {
+            return Style::Plain;
+        }
+        match std::env::var("COLORTERM").as_deref() {
+            Ok("truecolor" | "24bit") => Style::TrueColor,
+            _ => Style::Basic,
+        }
+    }
+
+    /// `line` (without its newline) in the colour `rgb`, or `basic` (an SGR code).
+    fn paint(self, line: &str, rgb: (u8, u8, u8), basic: u8) -> String {
+        match self {
+            Style::Plain => format!("{line}\n"),
+            Style::TrueColor => format!("\x1b[38;2;{};{};{}m{line}\x1b[0m\n", rgb.0, rgb.1, rgb.2),
+            Style::Basic => format!("\x1b[{basic}m{line}\x1b[0m\n"),
+        }
+    }
+
+    fn created(self, line: &str) -> String {
+        self.paint(line, (0, 128, 0), 32)
+    }
+
+    fn deleted(self, line: &str) -> String {
+        self.paint(line, (255, 69, 0), 91)
+    }
+
+    fn skipped(self, line: &str) -> String {
+        self.paint(line, (255, 165, 0), 93)
+    }
+}
+
+/// Upstream's spinner on stdout while the diff runs (a terminal only).
+struct Spinner {
+    suffix: std::sync::Arc<std::sync::Mutex<String>>,
+    stop: tokio::sync::oneshot::Sender<()>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Spinner {
+    const FRAMES: [&str; 10] = ["⠋", "⠙", "⠹", "⠸", "⠼", "⠴", "⠦", "⠧", "⠇", "⠏"];
+
+    fn start(suffix: &str) -> Self {
+        use std::io::Write;
+        let suffix = std::sync::Arc::new(std::sync::Mutex::new(suffix.to_string()));
+        let (stop, mut stopped) = tokio::sync::oneshot::channel::<()>();
+        let colored = std::env::var_os("NO_COLOR").is_none()
+            && std::env::var(crate::env::TERM).is_ok_and(|t| t != "dumb");
+        let shown = suffix.clone();
+        let task = tokio::spawn(async move {
+            let mut out = std::io::stdout();
+            let _ = write!(out, "\x1b[?25l");
+            let mut ticker = tokio::time::interval(std::time::Duration::from_millis(100));
+            for frame in Self::FRAMES.iter().cycle() {
+                tokio::select! {
+                    _ = &mut stopped => break,
+                    _ = ticker.tick() => {}
+                }
+                let frame = if colored {
+                    format!("\x1b[37m{frame}\x1b[0m")
+                } else {
+                    frame.to_string()
+                };
+                let text = shown.lock().map(|s| s.clone()).unwrap_or_default();
+                let _ = write!(out, "\r\x1b[K\r{frame}{text}");
+                let _ = out.flush();
+            }
+            let _ = write!(out, "\r\x1b[K\x1b[?25h");
+            let _ = out.flush();
+        });
+        Spinner { suffix, stop, task }
+    }
+
+    fn set(&self, text: &str) {
+        if let Ok(mut suffix) = self.suffix.lock() {
+            *suffix = text.to_string();
+        }
+    }
+
+    async fn stop(self) {
+        let _ = self.stop.send(());
+        let _ = self.task.await;
+    }
+}
+
 /// What a diff found: the lines to print, whether anything changed, the
 /// per-object errors.
 struct Outcome {
@@ -145,6 +253,16 @@ struct Differ {
     recursive: bool,
     /// API resource and scope per `apiVersion`/`kind`, from discovery.
     resources: HashMap<(String, String), (ApiResource, bool)>,
+    style: Style,
+    spinner: Option<Spinner>,
+}
+
+impl Differ {
+    fn progress(&self, text: &str) {
+        if let Some(spinner) = &self.spinner {
+            spinner.set(text);
+        }
+    }
 }
 
 /// `Kind/namespace/name`, or `Kind/name` without a namespace.
@@ -679,14 +797,18 @@ impl Differ {
             let id = object_id(object);
             match &action {
                 Action::Created => {
-                    outcome.text.push_str(&format!("► {id} created\n"));
+                    outcome
+                        .text
+                        .push_str(&self.style.created(&format!("► {id} created")));
                     outcome.changed = true;
                 }
                 Action::Configured(report) => {
                     outcome.text.push_str(&format!("► {id} drifted\n{report}"));
                     outcome.changed = true;
                 }
-                Action::Skipped => outcome.text.push_str(&format!("► {id} skipped\n")),
+                Action::Skipped => outcome
+                    .text
+                    .push_str(&self.style.skipped(&format!("► {id} skipped"))),
                 Action::Unchanged => {}
             }
             if self.recursive
@@ -697,6 +819,7 @@ impl Differ {
                 self.diff_child(object, &mut outcome).await;
             }
         }
+        self.progress(" processing inventory");
         let prune = ks.pointer("/spec/prune") == Some(&Value::Bool(true));
         if prune && outcome.errors.is_empty() {
             let mut stale: Vec<(usize, String, String, String, String)> = ks
@@ -716,7 +839,9 @@ impl Differ {
                 } else {
                     format!("{kind}/{ns}/{name}")
                 };
-                outcome.text.push_str(&format!("► {id} deleted\n"));
+                outcome
+                    .text
+                    .push_str(&self.style.deleted(&format!("► {id} deleted")));
                 outcome.changed = true;
             }
         }
@@ -729,9 +854,9 @@ impl Differ {
             .pointer("/spec/kubeConfig")
             .is_some_and(|v| !v.is_null())
         {
-            outcome.text.push_str(&format!(
-                "⚠️ {id} skipped: diff not supported for remote clusters\n"
-            ));
+            outcome.text.push_str(&self.style.skipped(&format!(
+                "⚠️ {id} skipped: diff not supported for remote clusters"
+            )));
             return;
         }
         let result = async {
@@ -756,7 +881,13 @@ impl Differ {
                 return;
             }
         };
-        match Box::pin(self.diff(&live, &root)).await {
+        self.progress(&format!(
+            " running dry-run in {}",
+            build::name_and_namespace(&live).0
+        ));
+        let result = Box::pin(self.diff(&live, &root)).await;
+        self.progress(" running dry-run");
+        match result {
             Ok(child_outcome) => {
                 if child_outcome.changed {
                     outcome.text.push_str(&format!("📁 {id} changed\n"));
