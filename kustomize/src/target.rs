@@ -9,8 +9,22 @@ use crate::yaml::{self, Value};
 use crate::{generators, nameref, patch, replacement, transformers};
 use std::path::{Path, PathBuf};
 
+/// How a build may read files.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct BuildOptions {
+    /// kustomize's `--load-restrictor LoadRestrictionsNone`: a kustomization
+    /// may name files outside its own directory (kustomize-controller builds
+    /// this way).
+    pub load_restrictions_none: bool,
+}
+
 /// Builds the kustomization in `dir` and returns its resources in output order.
 pub fn build(fs: &dyn FileSystem, dir: &Path) -> Result<ResourceList> {
+    build_with(fs, dir, &BuildOptions::default())
+}
+
+/// [`build`] with options.
+pub fn build_with(fs: &dyn FileSystem, dir: &Path, options: &BuildOptions) -> Result<ResourceList> {
     let abs = fs.absolute(dir).map_err(|e| Error::Io {
         path: dir.to_path_buf(),
         source: e,
@@ -23,6 +37,7 @@ pub fn build(fs: &dyn FileSystem, dir: &Path) -> Result<ResourceList> {
         fs,
         stack: Vec::new(),
         vars: Vec::new(),
+        unrestricted: options.load_restrictions_none,
     };
     let (mut list, k) = b.accumulate(&root, ResourceList::default(), Kind::Kustomization)?;
     generators::add_hashes(&mut list);
@@ -137,6 +152,7 @@ struct Builder<'a> {
     stack: Vec<PathBuf>,
     /// Every `vars` entry met, from all kustomizations of the build.
     vars: Vec<crate::vars::Var>,
+    unrestricted: bool,
 }
 
 /// Context for reading the files a kustomization names.
@@ -144,6 +160,8 @@ pub(crate) struct Loader<'a> {
     pub fs: &'a dyn FileSystem,
     pub root: PathBuf,
     pub file: PathBuf,
+    /// Files outside `root` may be read.
+    pub unrestricted: bool,
 }
 
 impl Loader<'_> {
@@ -157,7 +175,7 @@ impl Loader<'_> {
                 path: self.file.clone(),
                 resource: rel.to_string(),
             })?;
-        if !canon.starts_with(&self.root) {
+        if !self.unrestricted && !canon.starts_with(&self.root) {
             return Err(Error::OutsideRoot {
                 path: self.file.clone(),
                 file: p,
@@ -373,6 +391,7 @@ impl Builder<'_> {
             fs: self.fs,
             root: dir.to_path_buf(),
             file: file.clone(),
+            unrestricted: self.unrestricted,
         };
 
         // resources
