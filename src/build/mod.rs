@@ -189,7 +189,12 @@ fn kustomize_stage(
         content: serde_json::to_vec(&Value::Object(manifest)).unwrap_or_default(),
         confined_to,
     };
-    Ok(kustomize::build(&fs, &real_root)?)
+    // kustomize-controller lets a kustomization name files outside its
+    // directory (kustomize's LoadRestrictionsNone).
+    let options = kustomize::BuildOptions {
+        load_restrictions_none: true,
+    };
+    Ok(kustomize::build_with(&fs, &real_root, &options)?)
 }
 
 /// A kustomize value as JSON, as its JSON text would parse (floats go

@@ -638,3 +638,55 @@ on_both_backends!(
     live_builds_reproduce_the_goldens,
     substitute_from_reads_configmaps_and_secrets,
 );
+
+/// kustomize-controller lets a kustomization name files outside its own
+/// directory; the in-memory backend still reads nothing outside the
+/// working directory.
+#[test]
+fn files_outside_the_kustomization_directory_are_allowed() {
+    let tmp = TempDir::new("outside-files");
+    tmp.write(
+        "shared.yaml",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: shared\n",
+    );
+    tmp.write("app/kustomization.yaml", "resources:\n- ../shared.yaml\n");
+    let file = tmp.write(
+        "ks.yaml",
+        "apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata:\n  name: app\n  namespace: default\nspec:\n  path: ./app\n",
+    );
+    let file = file.display().to_string();
+    let args = [
+        "build",
+        "ks",
+        "app",
+        "--path",
+        "app",
+        "--kustomization-file",
+        &file,
+        "--dry-run",
+        "-n",
+        "default",
+    ];
+    let out = run_in(&tmp.0, &args);
+    assert_eq!((out.code, out.stderr.as_str()), (0, ""));
+    assert!(out.stdout.contains("  name: shared\n"), "{}", out.stdout);
+    let out = run_in(
+        &tmp.0.join("app"),
+        &[
+            &args[..3],
+            &[
+                "--path",
+                ".",
+                "--kustomization-file",
+                &file,
+                "--dry-run",
+                "-n",
+                "default",
+                "--in-memory-build",
+            ],
+        ]
+        .concat(),
+    );
+    assert_eq!(out.code, 1, "{}", out.stdout);
+    assert!(out.stderr.contains("is not in or below"), "{}", out.stderr);
+}
