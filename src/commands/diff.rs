@@ -633,7 +633,8 @@ enum Action {
     Created,
     Configured(String),
     Unchanged,
-    Skipped,
+    /// Named after the live object: `Kind/` when there is none (upstream's wording).
+    Skipped(String),
 }
 
 impl Differ {
@@ -691,7 +692,16 @@ impl Differ {
             .any(|o| has_meta(o, RECONCILE_KEY, "disabled") || has_meta(o, SSA_KEY, "ignore"))
             || (exists && has_meta(desired, SSA_KEY, "ifnotpresent"))
         {
-            return Ok(Action::Skipped);
+            let kind = desired
+                .get("kind")
+                .and_then(Value::as_str)
+                .unwrap_or_default();
+            let subject = if exists {
+                object_id(&live)
+            } else {
+                format!("{kind}/")
+            };
+            return Ok(Action::Skipped(subject));
         }
         let body: DynamicObject =
             serde_json::from_value(desired.clone()).map_err(|e| e.to_string())?;
@@ -806,9 +816,9 @@ impl Differ {
                     outcome.text.push_str(&format!("► {id} drifted\n{report}"));
                     outcome.changed = true;
                 }
-                Action::Skipped => outcome
+                Action::Skipped(subject) => outcome
                     .text
-                    .push_str(&self.style.skipped(&format!("► {id} skipped"))),
+                    .push_str(&self.style.skipped(&format!("► {subject} skipped"))),
                 Action::Unchanged => {}
             }
             if self.recursive

@@ -432,7 +432,75 @@ fn file_only_kustomizations(backend: Backend) {
     assert_changes(&out, "diff-with-drift-ignore.golden");
 }
 
+/// Objects marked not to be reconciled are reported skipped, named after
+/// the live object (`Kind/` when there is none, as upstream prints it); a
+/// child Kustomization of a remote cluster is not diffed.
+fn skipped_objects_and_remote_children(backend: Backend) {
+    let cluster = Cluster::start_on(backend, false);
+    let dir =
+        std::env::temp_dir().join(format!("flux-diff-skip-{}-{backend:?}", std::process::id()));
+    let app = dir.join("app");
+    std::fs::create_dir_all(&app).unwrap();
+    let child = "apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata:\n  name: child\n  namespace: default\nspec:\n  interval: 5m\n  path: ./child\n  prune: true\n  kubeConfig:\n    secretRef:\n      name: remote\n  sourceRef:\n    kind: GitRepository\n    name: repo\n";
+    std::fs::write(app.join("a-child.yaml"), child).unwrap();
+    let cm = |name: &str| {
+        format!(
+            "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {name}\n  namespace: default\n  annotations:\n    kustomize.toolkit.fluxcd.io/reconcile: disabled\n"
+        )
+    };
+    std::fs::write(app.join("b-missing.yaml"), cm("missing")).unwrap();
+    std::fs::write(app.join("c-present.yaml"), cm("present")).unwrap();
+    let ks = dir.join("ks.yaml");
+    std::fs::write(
+        &ks,
+        "apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata:\n  name: parent\n  namespace: default\nspec:\n  path: ./app\n",
+    )
+    .unwrap();
+    let (app, ks) = (app.display().to_string(), ks.display().to_string());
+    let built = cluster.flux(&[
+        "build",
+        "ks",
+        "parent",
+        "--path",
+        &app,
+        "--kustomization-file",
+        &ks,
+        "--dry-run",
+        "-n",
+        "default",
+    ]);
+    assert_eq!(built.code, 0, "{}", built.stderr);
+    let docs: Vec<&str> = built.stdout.split("---\n").collect();
+    // The child Kustomization as the controller applied it, and one ConfigMap.
+    ssa_apply(&cluster, docs[0]);
+    ssa_apply(&cluster, docs[2]);
+    let out = cluster.flux(&[
+        "diff",
+        "ks",
+        "parent",
+        "--path",
+        &app,
+        "--kustomization-file",
+        &ks,
+        "--ignore-not-found",
+        "--progress-bar=false",
+        "-r",
+        "-n",
+        "default",
+    ]);
+    let _ = std::fs::remove_dir_all(&dir);
+    assert_eq!(
+        (out.code, out.stdout.as_str(), out.stderr.as_str()),
+        (
+            0,
+            "⚠️ Kustomization/default/child skipped: diff not supported for remote clusters\n► ConfigMap/ skipped\n► ConfigMap/default/present skipped\n",
+            ""
+        )
+    );
+}
+
 on_both_backends!(
+    skipped_objects_and_remote_children,
     diff_goldens_are_reproduced,
     exit_codes_follow_upstream,
     pruned_objects_are_reported_deleted,
