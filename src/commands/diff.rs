@@ -576,6 +576,23 @@ fn has_sops_mask(desired: &Value) -> bool {
         })
 }
 
+/// An HPA's `spec.metrics` without empty and repeated entries: the API
+/// server can return them after a dry-run, and kustomize-controller does not
+/// count them as drift.
+fn dedupe_metrics(object: &mut Value) {
+    let Some(Value::Array(metrics)) = object.pointer_mut("/spec/metrics") else {
+        return;
+    };
+    let mut kept: Vec<Value> = Vec::with_capacity(metrics.len());
+    for metric in metrics.drain(..) {
+        let empty = metric.as_object().is_some_and(|m| m.is_empty());
+        if !empty && !kept.contains(&metric) {
+            kept.push(metric);
+        }
+    }
+    *metrics = kept;
+}
+
 fn remove_managed_fields(object: &mut Value) {
     if let Some(Value::Object(meta)) = object.get_mut("metadata") {
         meta.remove("managedFields");
@@ -723,6 +740,9 @@ impl Differ {
             .is_none_or(str::is_empty)
         {
             return Ok(Action::Created);
+        }
+        if desired.get("kind").and_then(Value::as_str) == Some("HorizontalPodAutoscaler") {
+            dedupe_metrics(&mut merged);
         }
         let mut live = live;
         strip_ignored(&mut live, rules, &merged);
@@ -981,6 +1001,14 @@ mod tests {
         assert!(!is_drifted(&live, &merged));
         let merged = json!({"metadata": {"labels": {"x": "y"}}, "spec": {"a": 1}});
         assert!(is_drifted(&live, &merged));
+    }
+
+    #[test]
+    fn hpa_metrics_lose_empty_and_repeated_entries() {
+        let cpu = json!({"type": "Resource", "resource": {"name": "cpu"}});
+        let mut hpa = json!({"spec": {"metrics": [cpu.clone(), {}, cpu.clone()]}});
+        dedupe_metrics(&mut hpa);
+        assert_eq!(hpa["spec"]["metrics"], json!([cpu]));
     }
 
     #[test]
