@@ -499,7 +499,75 @@ fn skipped_objects_and_remote_children(backend: Backend) {
     );
 }
 
+/// A change the API server refuses as immutable is an error, unless the
+/// object asks to be recreated (`kustomize.toolkit.fluxcd.io/force:
+/// enabled`): then it is reported created.
+fn immutable_changes_need_the_force_annotation(backend: Backend) {
+    let cluster = Cluster::start_on(backend, false);
+    ssa_apply(
+        &cluster,
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: imm\n  namespace: default\nimmutable: true\ndata:\n  key: old\n",
+    );
+    let dir = std::env::temp_dir().join(format!(
+        "flux-diff-immutable-{}-{backend:?}",
+        std::process::id()
+    ));
+    std::fs::create_dir_all(dir.join("app")).unwrap();
+    let ks = dir.join("ks.yaml");
+    std::fs::write(
+        &ks,
+        "apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata:\n  name: app\n  namespace: default\nspec:\n  path: ./app\n",
+    )
+    .unwrap();
+    let write = |annotation: &str| {
+        std::fs::write(
+            dir.join("app/cm.yaml"),
+            format!("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: imm\n  namespace: default\n{annotation}immutable: true\ndata:\n  key: new\n"),
+        )
+        .unwrap();
+    };
+    let (app, ks) = (
+        dir.join("app").display().to_string(),
+        ks.display().to_string(),
+    );
+    let args = [
+        "diff",
+        "ks",
+        "app",
+        "--path",
+        &app,
+        "--kustomization-file",
+        &ks,
+        "--ignore-not-found",
+        "--progress-bar=false",
+        "-n",
+        "default",
+    ];
+    write("");
+    let refused = cluster.flux(&args);
+    write("  annotations:\n    kustomize.toolkit.fluxcd.io/force: enabled\n");
+    let forced = cluster.flux(&args);
+    let _ = std::fs::remove_dir_all(&dir);
+    assert_eq!(
+        (
+            refused.code,
+            refused.stdout.as_str(),
+            refused.stderr.as_str()
+        ),
+        (
+            2,
+            "",
+            "✗ ConfigMap/default/imm dry-run failed (Invalid): ConfigMap \"imm\" is invalid: data: Forbidden: field is immutable when `immutable` is set\n"
+        )
+    );
+    assert_eq!(
+        (forced.code, forced.stdout.as_str(), forced.stderr.as_str()),
+        (1, "► ConfigMap/default/imm created\n", CHANGED)
+    );
+}
+
 on_both_backends!(
+    immutable_changes_need_the_force_annotation,
     skipped_objects_and_remote_children,
     diff_goldens_are_reproduced,
     exit_codes_follow_upstream,
