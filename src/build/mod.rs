@@ -6,7 +6,7 @@
 
 pub mod dyff;
 mod generate;
-pub mod ignore;
+mod ignore;
 mod sops;
 
 use std::collections::BTreeMap;
@@ -16,12 +16,11 @@ use std::path::{Component, Path, PathBuf};
 use serde_json::{Map, Value};
 
 use crate::envsubst::{SubstError, substitute};
-pub use generate::FILE_NAMES;
 
-pub const NAME_LABEL: &str = "kustomize.toolkit.fluxcd.io/name";
-pub const NAMESPACE_LABEL: &str = "kustomize.toolkit.fluxcd.io/namespace";
+const NAME_LABEL: &str = "kustomize.toolkit.fluxcd.io/name";
+const NAMESPACE_LABEL: &str = "kustomize.toolkit.fluxcd.io/namespace";
 const SUBSTITUTE_KEY: &str = "kustomize.toolkit.fluxcd.io/substitute";
-pub const FLUX_KUSTOMIZE_GROUP: &str = "kustomize.toolkit.fluxcd.io/";
+const FLUX_KUSTOMIZE_GROUP: &str = "kustomize.toolkit.fluxcd.io/";
 
 #[derive(Debug, thiserror::Error)]
 pub enum BuildError {
@@ -220,7 +219,7 @@ fn to_json(value: &kustomize::yaml::Value) -> Value {
 pub type Vars = BTreeMap<String, String>;
 
 /// The names and values of `spec.postBuild.substitute`, newlines removed.
-pub fn inline_vars(spec: &Value) -> Vars {
+fn inline_vars(spec: &Value) -> Vars {
     let mut vars = Vars::new();
     if let Some(Value::Object(map)) = spec.pointer("/postBuild/substitute") {
         for (k, v) in map {
