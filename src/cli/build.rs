@@ -125,7 +125,11 @@ pub enum DiffKind {
     /// The diff command does a build, then it performs a server-side dry-run and output the diff.
     ///
     /// Exit status: 0 No differences were found. 1 Differences were found. >1 diff failed with an error.
-    #[command(visible_alias = "ks", after_help = DIFF_KS_EXAMPLES)]
+    #[command(
+        visible_alias = "ks",
+        after_help = DIFF_KS_EXAMPLES,
+        mut_arg("path", |a| a.help("Path to a local directory that matches the specified Kustomization.spec.path."))
+    )]
     Kustomization(DiffKsArgs),
 }
 
