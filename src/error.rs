@@ -18,6 +18,9 @@ pub enum ExitStatus {
     /// The command failed or found problems (flux uses 1 for every failure,
     /// usage errors included).
     Failure,
+    /// `flux diff` could not finish (upstream's exit status 2; 1 there
+    /// means "differences found").
+    DiffError,
     /// Interrupted by Ctrl-C (128 + SIGINT, as shells report it).
     Interrupted,
     /// Stopped by SIGTERM (128 + 15), after cleaning up (temporary clones).
@@ -29,6 +32,7 @@ impl ExitStatus {
         match self {
             Self::Success => 0,
             Self::Failure => 1,
+            Self::DiffError => 2,
             Self::Interrupted => 130,
             Self::Terminated => 143,
         }
@@ -49,6 +53,7 @@ mod tests {
     fn exit_codes_match_the_documented_table() {
         assert_eq!(ExitStatus::Success.code(), 0);
         assert_eq!(ExitStatus::Failure.code(), 1);
+        assert_eq!(ExitStatus::DiffError.code(), 2);
         assert_eq!(ExitStatus::Interrupted.code(), 130);
         assert_eq!(ExitStatus::Terminated.code(), 143);
     }

@@ -6,12 +6,14 @@
 #![cfg_attr(not(test), deny(clippy::print_stdout, clippy::print_stderr))]
 
 pub mod bootstrap;
+pub mod build;
 pub mod cleanup;
 pub mod cli;
 pub mod cluster;
 pub mod commands;
 pub mod duration;
 pub mod env;
+pub mod envsubst;
 pub mod error;
 pub mod generated;
 pub mod input;

@@ -155,19 +155,18 @@ fn make(l: &Loader, k: &Kustomization, g: &GeneratorArgs, secret: bool) -> Resul
         );
     }
     obj.insert("metadata".into(), Value::Map(md));
-    let b64 = base64::engine::general_purpose::STANDARD;
     let mut text = Map::new();
     let mut binary = Map::new();
     for (key, bytes) in data {
         if secret {
-            text.insert(key, Value::Str(b64.encode(&bytes)));
+            text.insert(key, Value::Str(wrapped_base64(&bytes)));
         } else {
             match String::from_utf8(bytes) {
                 Ok(s) => {
                     text.insert(key, Value::Str(s));
                 }
                 Err(e) => {
-                    binary.insert(key, Value::Str(b64.encode(e.as_bytes())));
+                    binary.insert(key, Value::Str(wrapped_base64(e.as_bytes())));
                 }
             }
         }
@@ -193,6 +192,14 @@ fn make(l: &Loader, k: &Kustomization, g: &GeneratorArgs, secret: bool) -> Resul
         obj.insert("immutable".into(), Value::Bool(true));
     }
     let mut r = Resource::new(Value::Map(obj));
+    r.origin = Some(crate::resource::Origin::Generator {
+        kustomization: l.file.clone(),
+        kind: if secret {
+            "SecretGenerator"
+        } else {
+            "ConfigMapGenerator"
+        },
+    });
     r.needs_hash = opts.disable_name_suffix_hash != Some(true);
     r.behavior = match g.behavior.as_deref() {
         Some("merge") => Behavior::Merge,
@@ -296,6 +303,23 @@ pub(crate) fn run(l: &Loader, k: &Kustomization, list: &mut ResourceList) -> Res
 }
 
 /// kustomize's short content hash of a ConfigMap or Secret.
+/// Base64 as kustomize writes generated data: once the encoding reaches
+/// 70 characters it is cut into lines of 70, each ending in a newline
+/// (the last one too), which changes the name hash as well.
+fn wrapped_base64(bytes: &[u8]) -> String {
+    const LINE: usize = 70;
+    let encoded = base64::engine::general_purpose::STANDARD.encode(bytes);
+    if encoded.len() < LINE {
+        return encoded;
+    }
+    let mut out = String::with_capacity(encoded.len() + encoded.len() / LINE + 1);
+    for chunk in encoded.as_bytes().chunks(LINE) {
+        out.push_str(std::str::from_utf8(chunk).unwrap_or_default());
+        out.push('\n');
+    }
+    out
+}
+
 pub(crate) fn hash(r: &Resource) -> String {
     let obj = &r.obj;
     let field = |f: &str| -> Value {

@@ -57,7 +57,6 @@ const UNSUPPORTED_FIELDS: &[&str] = &[
     "generators",
     "transformers",
     "validators",
-    "buildMetadata",
 ];
 
 #[derive(Debug, Default, Clone)]
@@ -146,6 +145,8 @@ pub(crate) struct Kustomization {
     pub patches_strategic_merge: Vec<String>,
     pub patches_json6902: Vec<Patch>,
     pub sort: Option<SortOrder>,
+    /// `buildMetadata: [originAnnotations]`: say where each resource came from.
+    pub origin_annotations: bool,
     pub replacements: Vec<Value>,
     pub vars: Vec<crate::vars::Var>,
 }
@@ -611,6 +612,18 @@ pub(crate) fn parse(file: &Path, doc: &Value) -> Result<Kustomization> {
     }
     k.patches_strategic_merge =
         string_list(file, get("patchesStrategicMerge"), "patchesStrategicMerge")?;
+    for option in string_list(file, get("buildMetadata"), "buildMetadata")? {
+        match option.as_str() {
+            "originAnnotations" => k.origin_annotations = true,
+            other => {
+                return Err(Error::Unsupported {
+                    path: file.to_path_buf(),
+                    field: "buildMetadata".into(),
+                    value: format!("{other} (only originAnnotations is supported)"),
+                });
+            }
+        }
+    }
     if let Some(so) = m.get("sortOptions").filter(|v| !matches!(v, Value::Null)) {
         let sm = so
             .as_map()

@@ -24,4 +24,4 @@ pub mod yaml;
 pub use error::{Error, Result};
 pub use fs::{DiskFs, FileSystem, MemFs};
 pub use resource::{ResId, Resource, ResourceList};
-pub use target::build;
+pub use target::{BuildOptions, build, build_with};

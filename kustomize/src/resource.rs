@@ -88,6 +88,18 @@ pub struct Resource {
     /// Name prefixes and suffixes applied to it, innermost first.
     pub(crate) prefixes: Vec<String>,
     pub(crate) suffixes: Vec<String>,
+    /// Where the resource came from, for `buildMetadata: [originAnnotations]`.
+    pub(crate) origin: Option<Origin>,
+}
+
+/// The source of a resource: a file, or a generator of a kustomization file.
+#[derive(Debug, Clone)]
+pub(crate) enum Origin {
+    File(std::path::PathBuf),
+    Generator {
+        kustomization: std::path::PathBuf,
+        kind: &'static str,
+    },
 }
 
 impl Resource {
@@ -99,6 +111,7 @@ impl Resource {
             behavior: Behavior::Create,
             prefixes: Vec::new(),
             suffixes: Vec::new(),
+            origin: None,
         }
     }
     pub fn object(&self) -> &Value {

@@ -9,8 +9,22 @@ use crate::yaml::{self, Value};
 use crate::{generators, nameref, patch, replacement, transformers};
 use std::path::{Path, PathBuf};
 
+/// How a build may read files.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct BuildOptions {
+    /// kustomize's `--load-restrictor LoadRestrictionsNone`: a kustomization
+    /// may name files outside its own directory (kustomize-controller builds
+    /// this way).
+    pub load_restrictions_none: bool,
+}
+
 /// Builds the kustomization in `dir` and returns its resources in output order.
 pub fn build(fs: &dyn FileSystem, dir: &Path) -> Result<ResourceList> {
+    build_with(fs, dir, &BuildOptions::default())
+}
+
+/// [`build`] with options.
+pub fn build_with(fs: &dyn FileSystem, dir: &Path, options: &BuildOptions) -> Result<ResourceList> {
     let abs = fs.absolute(dir).map_err(|e| Error::Io {
         path: dir.to_path_buf(),
         source: e,
@@ -23,6 +37,7 @@ pub fn build(fs: &dyn FileSystem, dir: &Path) -> Result<ResourceList> {
         fs,
         stack: Vec::new(),
         vars: Vec::new(),
+        unrestricted: options.load_restrictions_none,
     };
     let (mut list, k) = b.accumulate(&root, ResourceList::default(), Kind::Kustomization)?;
     generators::add_hashes(&mut list);
@@ -55,6 +70,11 @@ pub fn build(fs: &dyn FileSystem, dir: &Path) -> Result<ResourceList> {
             md.shift_remove("annotations");
         }
     }
+    if k.origin_annotations {
+        for r in &mut list.items {
+            add_origin(r, &root);
+        }
+    }
     for r in &list.items {
         if yaml::has_non_finite(&r.obj) {
             return Err(Error::Resource {
@@ -81,6 +101,46 @@ pub fn build(fs: &dyn FileSystem, dir: &Path) -> Result<ResourceList> {
     Ok(list)
 }
 
+/// `config.kubernetes.io/origin`, with paths relative to the build's root.
+fn add_origin(r: &mut Resource, root: &Path) {
+    let text = match &r.origin {
+        Some(crate::resource::Origin::File(path)) => {
+            format!("path: {}\n", relative(path, root))
+        }
+        Some(crate::resource::Origin::Generator {
+            kustomization,
+            kind,
+        }) => format!(
+            "configuredIn: {}\nconfiguredBy:\n  apiVersion: builtin\n  kind: {kind}\n",
+            relative(kustomization, root)
+        ),
+        None => return,
+    };
+    let Some(Value::Map(md)) = r.obj.get_mut("metadata") else {
+        return;
+    };
+    let annotations = md
+        .entry("annotations".to_string())
+        .or_insert_with(|| Value::Map(Default::default()));
+    if let Value::Map(a) = annotations {
+        a.insert("config.kubernetes.io/origin".into(), Value::Str(text));
+    }
+}
+
+/// `path` relative to `root`, with `..` steps when it lies outside.
+fn relative(path: &Path, root: &Path) -> String {
+    let path: Vec<_> = path.components().collect();
+    let root: Vec<_> = root.components().collect();
+    let common = path.iter().zip(&root).take_while(|(a, b)| a == b).count();
+    let mut parts: Vec<String> = vec!["..".into(); root.len() - common];
+    parts.extend(
+        path[common..]
+            .iter()
+            .map(|c| c.as_os_str().to_string_lossy().into_owned()),
+    );
+    parts.join("/")
+}
+
 #[derive(PartialEq, Clone, Copy)]
 enum Kind {
     Kustomization,
@@ -92,6 +152,7 @@ struct Builder<'a> {
     stack: Vec<PathBuf>,
     /// Every `vars` entry met, from all kustomizations of the build.
     vars: Vec<crate::vars::Var>,
+    unrestricted: bool,
 }
 
 /// Context for reading the files a kustomization names.
@@ -99,6 +160,8 @@ pub(crate) struct Loader<'a> {
     pub fs: &'a dyn FileSystem,
     pub root: PathBuf,
     pub file: PathBuf,
+    /// Files outside `root` may be read.
+    pub unrestricted: bool,
 }
 
 impl Loader<'_> {
@@ -112,7 +175,7 @@ impl Loader<'_> {
                 path: self.file.clone(),
                 resource: rel.to_string(),
             })?;
-        if !canon.starts_with(&self.root) {
+        if !self.unrestricted && !canon.starts_with(&self.root) {
             return Err(Error::OutsideRoot {
                 path: self.file.clone(),
                 file: p,
@@ -222,7 +285,8 @@ pub(crate) fn resources_from_docs(path: &Path, docs: Vec<Value>) -> Result<Vec<R
                     }
                     continue;
                 }
-                let r = Resource::new(d);
+                let mut r = Resource::new(d);
+                r.origin = Some(crate::resource::Origin::File(path.to_path_buf()));
                 if r.kind().is_empty() {
                     return Err(Error::Resource {
                         path: path.to_path_buf(),
@@ -315,11 +379,19 @@ impl Builder<'_> {
             }
             _ => {}
         }
+        if k.origin_annotations && !self.stack.is_empty() {
+            return Err(Error::Unsupported {
+                path: file,
+                field: "buildMetadata".into(),
+                value: "originAnnotations (supported in the top kustomization only)".into(),
+            });
+        }
         self.stack.push(dir.to_path_buf());
         let loader = Loader {
             fs: self.fs,
             root: dir.to_path_buf(),
             file: file.clone(),
+            unrestricted: self.unrestricted,
         };
 
         // resources

@@ -3,7 +3,8 @@
 //! byte-identical, and where the oracle fails kustomize-rs must fail too.
 //!
 //! A case is a directory; it is built from the directory itself, or from the
-//! sub-directory named in its `ENTRY` file.
+//! sub-directory named in its `ENTRY` file; with a `LOAD_RESTRICTIONS_NONE`
+//! file, both build with files outside the kustomization's directory allowed.
 //!
 //! The oracle is `$KUSTOMIZE_ORACLE`, else `kubectl.1.33` on PATH, else
 //! `/usr/lib/google-cloud-sdk/bin/kubectl.1.33`. Without one the test skips,
@@ -73,13 +74,20 @@ enum Outcome {
     Differ(String),
 }
 
-fn run_case(oracle: &Path, entry: &Path) -> Outcome {
-    let out = Command::new(oracle)
-        .arg("kustomize")
-        .arg(entry)
-        .output()
-        .expect("oracle runs");
-    let ours = kustomize::build(&kustomize::DiskFs, entry).map(|l| l.to_yaml());
+fn run_case(oracle: &Path, case: &Path, entry: &Path) -> Outcome {
+    // A case with a LOAD_RESTRICTIONS_NONE file is built as kustomize
+    // --load-restrictor LoadRestrictionsNone builds it.
+    let unrestricted = case.join("LOAD_RESTRICTIONS_NONE").is_file();
+    let mut oracle_cmd = Command::new(oracle);
+    oracle_cmd.arg("kustomize").arg(entry);
+    if unrestricted {
+        oracle_cmd.args(["--load-restrictor", "LoadRestrictionsNone"]);
+    }
+    let out = oracle_cmd.output().expect("oracle runs");
+    let options = kustomize::BuildOptions {
+        load_restrictions_none: unrestricted,
+    };
+    let ours = kustomize::build_with(&kustomize::DiskFs, entry, &options).map(|l| l.to_yaml());
     match (out.status.success(), ours) {
         (true, Ok(text)) => {
             let want = String::from_utf8_lossy(&out.stdout);
@@ -135,7 +143,13 @@ fn corpus_matches_kubectl_kustomize() {
                 s.spawn(move || {
                     chunk
                         .into_iter()
-                        .map(|(name, entry)| (name, run_case(&oracle, &entry)))
+                        .map(|(name, entry)| {
+                            let case = Path::new(env!("CARGO_MANIFEST_DIR"))
+                                .join("tests/corpus")
+                                .join(&name);
+                            let outcome = run_case(&oracle, &case, &entry);
+                            (name, outcome)
+                        })
                         .collect::<Vec<_>>()
                 })
             })

@@ -3,10 +3,12 @@
 
 mod argv;
 mod bootstrap;
+mod build;
 mod check;
 mod completion;
 mod create;
 mod debug;
+mod envsubst;
 mod errors;
 mod events;
 mod help;
@@ -28,10 +30,14 @@ pub use bootstrap::{
     BootstrapGiteaArgs, BootstrapGithubArgs, BootstrapGitlabArgs, BootstrapProvider,
     ProviderRepoArgs,
 };
+pub use build::{
+    BuildCommand, BuildKind, BuildKsArgs, DiffCommand, DiffKind, DiffKsArgs, KsSourceArgs,
+};
 pub use check::CheckArgs;
 pub use completion::{CompletionArgs, Shell};
 pub use create::*;
 pub use debug::{DebugCommand, DebugHelmReleaseArgs, DebugKustomizationArgs};
+pub use envsubst::EnvsubstArgs;
 pub use errors::Refusal;
 pub use events::EventsArgs;
 pub use install::InstallArgs;
@@ -290,6 +296,25 @@ pub enum Command {
     /// While we try our best to not introduce breaking changes, they may occur when
     /// we adapt to new features and/or find better ways to facilitate what it does.
     Trace(TraceArgs),
+    /// Substitute the ${VAR} expressions of stdin from the environment.
+    ///
+    /// Reads stdin line by line and prints each line with its ${VAR},
+    /// ${VAR:=default} and related expressions replaced by environment
+    /// values, in the syntax of Flux's post-build substitution. An unset
+    /// variable is empty unless --strict is given.
+    ///
+    /// ⚠️  Please note that this command is in preview and under development.
+    /// While we try our best to not introduce breaking changes, they may occur when
+    /// we adapt to new features and/or find better ways to facilitate what it does.
+    Envsubst(EnvsubstArgs),
+    /// Build a flux resource
+    ///
+    /// The build command is used to build flux resources.
+    Build(BuildCommand),
+    /// Diff a flux resource
+    ///
+    /// The diff command is used to do a server-side dry-run on flux resources, then prints the diff.
+    Diff(DiffCommand),
 }
 
 /// The full clap command, for help, completions and generated docs.

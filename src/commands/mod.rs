@@ -2,11 +2,14 @@
 //! this file holds the only dispatch over [`Command`].
 
 pub mod bootstrap;
+pub mod build;
 pub mod check;
 pub mod completion;
 pub mod create;
 pub mod debug;
 pub mod delete;
+pub mod diff;
+pub mod envsubst;
 pub mod events;
 pub mod export;
 pub mod get;
@@ -77,5 +80,8 @@ pub async fn dispatch(ctx: &Ctx, command: &Command) -> anyhow::Result<ExitStatus
         Command::Stats(args) => stats::run(ctx, args).await,
         Command::Tree(command) => tree::run(ctx, command).await,
         Command::Trace(args) => trace::run(ctx, args).await,
+        Command::Envsubst(args) => envsubst::run(ctx, args).await,
+        Command::Build(command) => build::run(ctx, command).await,
+        Command::Diff(command) => diff::run(ctx, command).await,
     }
 }

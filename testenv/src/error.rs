@@ -91,6 +91,18 @@ impl ApiError {
         e
     }
 
+    /// 422 for an object of the core group, which the API server names
+    /// without a group (`ConfigMap "x" is invalid: …`).
+    pub fn invalid_core(kind: &str, name: &str, message: impl Into<String>) -> Self {
+        let mut e = Self::new(
+            422,
+            "Invalid",
+            format!("{kind} \"{name}\" is invalid: {}", message.into()),
+        );
+        e.details = Some(json!({"name": name, "kind": kind}));
+        e
+    }
+
     /// 422 for field errors: one is named in the message, several are listed in brackets, and
     /// each is a `details.causes` entry, as the API server reports them.
     pub fn invalid_fields(group: &str, kind: &str, name: &str, causes: &[Cause]) -> Self {

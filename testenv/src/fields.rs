@@ -425,7 +425,14 @@ pub fn apply(
                     })
                 })
                 .collect();
-            dropped.sort_by_key(|p| std::cmp::Reverse(p.len()));
+            // Whole list items first: removing an item's key field before
+            // the item would leave the item unmatchable, half removed.
+            dropped.sort_by_key(|p| {
+                (
+                    !p.last().is_some_and(|l| l.starts_with("k:")),
+                    std::cmp::Reverse(p.len()),
+                )
+            });
             for p in dropped {
                 remove_path(&mut r, p);
             }
@@ -456,4 +463,38 @@ pub fn apply(
     });
     write_entries(&mut result, es);
     Ok(result)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Re-applying a keyed list item with a new key drops the old item
+    /// whole, as kube-apiserver does (a Service port changed 9899 → 9898).
+    #[test]
+    fn a_reapplied_list_item_with_a_new_key_replaces_the_old_one() {
+        let def = crate::registry::builtins()
+            .into_iter()
+            .find(|d| d.plural == "services")
+            .unwrap();
+        let svc = |port: u16| {
+            json!({"apiVersion": "v1", "kind": "Service", "metadata": {"name": "s", "namespace": "default"},
+                "spec": {"ports": [
+                    {"name": "http", "port": port, "protocol": "TCP", "targetPort": "http"},
+                    {"name": "grpc", "port": 9999, "protocol": "TCP", "targetPort": "grpc"}]}})
+        };
+        let first = apply(&def, None, &svc(9899), "m", true, false).unwrap();
+        let second = apply(&def, Some(&first), &svc(9898), "m", true, false).unwrap();
+        let ports: Vec<&Value> = second["spec"]["ports"].as_array().unwrap().iter().collect();
+        let expected = svc(9898);
+        let expected: Vec<&Value> = expected["spec"]["ports"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .collect();
+        assert_eq!(ports.len(), 2, "{ports:?}");
+        for port in expected {
+            assert!(ports.contains(&port), "{port} missing from {ports:?}");
+        }
+    }
 }

@@ -135,6 +135,25 @@ pub fn builtins() -> Vec<ResourceDef> {
             &["status"],
         ),
         builtin("events.k8s.io", "events", "Event", true, &["ev"], &[]),
+        // Served as autoscaling/v2, the version manifests use today.
+        ResourceDef {
+            versions: vec![VersionDef {
+                name: "v2".into(),
+                served: true,
+                storage: true,
+                schema: None,
+                status: true,
+                columns: vec![],
+            }],
+            ..builtin(
+                "autoscaling",
+                "horizontalpodautoscalers",
+                "HorizontalPodAutoscaler",
+                true,
+                &["hpa"],
+                &["status"],
+            )
+        },
         builtin(
             "rbac.authorization.k8s.io",
             "clusterroles",

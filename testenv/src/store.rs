@@ -573,6 +573,7 @@ impl Store {
                     }
                     obj = o;
                 } else {
+                    check_immutable(def, &name, old, &obj)?;
                     for f in [
                         "uid",
                         "creationTimestamp",
@@ -928,4 +929,35 @@ impl Store {
         }
         Some(gone)
     }
+}
+
+/// kube-apiserver's rule for ConfigMaps and Secrets marked `immutable`:
+/// neither their data nor the mark may change.
+fn check_immutable(def: &ResourceDef, name: &str, old: &Value, new: &Value) -> ApiResult<()> {
+    let (kind, fields): (&str, &[&str]) = match (def.group.as_str(), def.plural.as_str()) {
+        ("", "configmaps") => ("ConfigMap", &["data", "binaryData"]),
+        ("", "secrets") => ("Secret", &["data"]),
+        _ => return Ok(()),
+    };
+    if old["immutable"] != json!(true) {
+        return Ok(());
+    }
+    let forbidden =
+        |field: &str| format!("{field}: Forbidden: field is immutable when `immutable` is set");
+    let mut errors = Vec::new();
+    if new["immutable"] != json!(true) {
+        errors.push(forbidden("immutable"));
+    }
+    let empty = |v: &Value| v.is_null() || v.as_object().is_some_and(|m| m.is_empty());
+    for field in fields {
+        if old[field] != new[field] && !(empty(&old[field]) && empty(&new[field])) {
+            errors.push(forbidden(field));
+        }
+    }
+    let message = match errors.as_slice() {
+        [] => return Ok(()),
+        [one] => one.clone(),
+        many => format!("[{}]", many.join(", ")),
+    };
+    Err(ApiError::invalid_core(kind, name, message))
 }

@@ -119,3 +119,58 @@ fn install_prints_its_change_set_under_the_step_on_a_terminal() {
         .unwrap_or_else(|| panic!("no change set in {transcript:?}"));
     assert!(step < first_change, "{transcript:?}");
 }
+
+/// `flux diff` on a terminal: upstream's spinner on stdout while the
+/// dry-runs run, then the event lines in colour; `--progress-bar=false`
+/// leaves the spinner out, `COLORTERM=truecolor` gives 24-bit colours.
+#[test]
+fn diff_spins_and_colours_its_lines_on_a_terminal() {
+    use crate::common::cluster::fixture;
+    let cluster = Cluster::start(false);
+    cluster.load(&fixture(
+        "build-kustomization/podinfo-source.yaml",
+        "flux-system",
+    ));
+    cluster.load(&fixture(
+        "build-kustomization/podinfo-kustomization.yaml",
+        "flux-system",
+    ));
+    cluster.set_faults(testenv::Faults {
+        latency: Duration::from_millis(150),
+        ..testenv::Faults::default()
+    });
+    let path = crate::common::shared_dir()
+        .join("conformance/flux2-testdata/build-kustomization/delete-service")
+        .display()
+        .to_string();
+    let args = [
+        "diff",
+        "ks",
+        "podinfo",
+        "--path",
+        &path,
+        "-n",
+        "flux-system",
+    ];
+    let (transcript, code) = on_terminal(&cluster, &[], &args);
+    assert_eq!(code, 1, "{transcript}");
+    assert!(transcript.contains("\x1b[?25l"), "{transcript:?}");
+    assert!(
+        transcript.contains("\x1b[37m⠋\x1b[0m Kustomization diffing... running dry-run"),
+        "{transcript:?}"
+    );
+    assert!(transcript.contains("\x1b[?25h"), "{transcript:?}");
+    assert!(
+        transcript.contains("\x1b[32m► Deployment/default/podinfo created\x1b[0m\r\n"),
+        "{transcript:?}"
+    );
+    let mut quiet = args.to_vec();
+    quiet.push("--progress-bar=false");
+    let (transcript, code) = on_terminal(&cluster, &[("COLORTERM", "truecolor")], &quiet);
+    assert_eq!(code, 1, "{transcript}");
+    assert!(!transcript.contains("\x1b[?25l"), "{transcript:?}");
+    assert!(
+        transcript.starts_with("\x1b[38;2;0;128;0m► Deployment/default/podinfo created\x1b[0m\r\n"),
+        "{transcript:?}"
+    );
+}

@@ -1,0 +1,77 @@
+#!/usr/bin/env bash
+# Times `flux build kustomization --dry-run` against `kustomize-rs build` on
+# the 1,000-object overlay of kustomize/scripts/bench.sh (N objects: $1,
+# default 1000), median of $RUNS runs (default 11) each.
+#   scripts/bench-build.sh [N]
+# Binaries: $CARGO_TARGET_DIR/$PROFILE (PROFILE=release by default; the
+# numbers in docs/performance.md name the profile they were taken with).
+set -euo pipefail
+here=$(cd "$(dirname "$0")/.." && pwd)
+n=${1:-1000}
+runs=${RUNS:-11}
+profile=${PROFILE:-release}
+target=${CARGO_TARGET_DIR:-$here/target}
+flag=$([ "$profile" = release ] && echo --release || true)
+(cd "$here" && cargo build -q $flag --bin flux && cargo build -q $flag -p kustomize --bin kustomize-rs)
+work=$(mktemp -d); trap 'rm -rf "$work"' EXIT
+mkdir -p "$work/base" "$work/overlay"
+python3 - "$work/base" "$n" <<'PY'
+import sys
+d, n = sys.argv[1], int(sys.argv[2])
+per = (n + 19) // 20
+with open(f"{d}/kustomization.yaml", "w") as k:
+    k.write("resources:\n" + "".join(f"- r{f}.yaml\n" for f in range(1, 21)))
+i = 0
+for f in range(1, 21):
+    with open(f"{d}/r{f}.yaml", "w") as out:
+        for _ in range(per):
+            if i >= n: break
+            k = i % 3
+            if k == 0:
+                out.write(f"---\napiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: app{i}\nspec:\n  replicas: 1\n  selector:\n    matchLabels: {{app: app{i}}}\n  template:\n    metadata:\n      labels: {{app: app{i}}}\n    spec:\n      containers:\n      - name: main\n        image: nginx:1.25\n        envFrom:\n        - configMapRef: {{name: cfg{i + 2}}}\n")
+            elif k == 1:
+                out.write(f"---\napiVersion: v1\nkind: Service\nmetadata:\n  name: app{i - 1}\nspec:\n  selector: {{app: app{i - 1}}}\n  ports:\n  - port: 80\n")
+            else:
+                out.write(f"---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: cfg{i}\ndata:\n  key: \"value {i}\"\n")
+            i += 1
+PY
+cat > "$work/overlay/kustomization.yaml" <<'K'
+resources:
+- ../base
+namespace: bench
+namePrefix: prod-
+commonLabels:
+  team: bench
+images:
+- name: nginx
+  newTag: "1.27"
+configMapGenerator:
+- name: extra
+  literals: [a=1]
+patches:
+- target:
+    kind: Deployment
+  patch: |-
+    - op: replace
+      path: /spec/replicas
+      value: 2
+K
+cat > "$work/ks.yaml" <<'K'
+apiVersion: kustomize.toolkit.fluxcd.io/v1
+kind: Kustomization
+metadata:
+  name: bench
+  namespace: flux-system
+spec:
+  path: ./overlay
+K
+median() { # $@ = command; prints the median wall time in ms
+  for _ in $(seq "$runs"); do
+    s=$(date +%s%N); "$@" > /dev/null; e=$(date +%s%N); echo $(( (e - s) / 1000000 ))
+  done | sort -n | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'
+}
+rs=$(median "$target/$profile/kustomize-rs" build "$work/overlay")
+flux=$(median "$target/$profile/flux" build kustomization bench --path "$work/overlay" \
+  --kustomization-file "$work/ks.yaml" --dry-run -n flux-system)
+awk -v n="$n" -v r="$rs" -v f="$flux" -v p="$profile" \
+  'BEGIN { printf "%d objects (%s): kustomize-rs build %d ms, flux build kustomization --dry-run %d ms: %+.0f %%\n", n, p, r, f, (f - r) * 100 / r }'
