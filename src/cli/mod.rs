@@ -16,6 +16,7 @@ mod stats;
 pub mod target;
 mod trace;
 mod tree;
+mod trigger;
 mod uninstall;
 mod value;
 pub mod verbs;
@@ -39,6 +40,7 @@ pub use logs::LogsArgs;
 pub use stats::StatsArgs;
 pub use trace::TraceArgs;
 pub use tree::{TreeArtifactCommand, TreeCommand, TreeGeneratorArgs, TreeKustomizationArgs};
+pub use trigger::{TriggerCommand, TriggerReceiverArgs};
 pub use uninstall::UninstallArgs;
 pub use value::{LogLevel, go_bool};
 pub use verbs::{
@@ -290,6 +292,9 @@ pub enum Command {
     /// While we try our best to not introduce breaking changes, they may occur when
     /// we adapt to new features and/or find better ways to facilitate what it does.
     Trace(TraceArgs),
+    /// Trigger Flux resources from outside the cluster
+    #[command(subcommand, subcommand_required = true, arg_required_else_help = true)]
+    Trigger(TriggerCommand),
 }
 
 /// The full clap command, for help, completions and generated docs.

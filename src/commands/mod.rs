@@ -17,6 +17,7 @@ pub mod stats;
 pub mod suspend;
 pub mod trace;
 pub mod tree;
+pub mod trigger;
 pub mod uninstall;
 pub mod version;
 
@@ -77,5 +78,6 @@ pub async fn dispatch(ctx: &Ctx, command: &Command) -> anyhow::Result<ExitStatus
         Command::Stats(args) => stats::run(ctx, args).await,
         Command::Tree(command) => tree::run(ctx, command).await,
         Command::Trace(args) => trace::run(ctx, args).await,
+        Command::Trigger(command) => trigger::run(ctx, command).await,
     }
 }
