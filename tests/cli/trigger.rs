@@ -626,3 +626,32 @@ fn actions_endpoint_failures_stop_before_the_trigger() {
     }
     assert_eq!(server.requests().len(), 0);
 }
+
+#[test]
+fn an_untrusted_certificate_is_refused_before_anything_is_sent() {
+    let server = testenv::git_http::HttpGitServer::start_https("flux", "unused", true);
+    let base = format!("https://127.0.0.1:{}", server.port());
+    let out = trigger(
+        &[],
+        &[
+            "trigger",
+            "receiver",
+            "hook",
+            "--url",
+            &base,
+            "--token=t",
+            "--retries=0",
+        ],
+    );
+    let url = format!("{base}{}", hook("t", "hook", "flux-system"));
+    assert_eq!(
+        (out.code, out.stderr),
+        (
+            1,
+            format!(
+                "► triggering Receiver flux-system/hook\n✗ request to {url} failed: Post \"{url}\": tls: failed to verify certificate: x509: certificate signed by unknown authority\n"
+            )
+        )
+    );
+    assert!(server.requests().is_empty());
+}
