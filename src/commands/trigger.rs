@@ -182,13 +182,24 @@ enum SendError {
 async fn send(
     client: &HttpClient,
     op: &str,
-    request: http::request::Builder,
+    mut request: http::request::Builder,
+    headers: &[(&str, String)],
     body: Bytes,
     deadline: tokio::time::Instant,
 ) -> Result<Answer, SendError> {
     let url = request.uri_ref().map(|u| u.to_string()).unwrap_or_default();
     let address = request.uri_ref().map(address_of).unwrap_or_default();
     let failed = |cause: String| SendError::Transport(format!("{op} \"{url}\": {cause}"));
+    // Go's client refuses a value with control characters when sending.
+    for (name, value) in headers {
+        let value = http::HeaderValue::from_str(value).map_err(|_| {
+            failed(format!(
+                "net/http: invalid header field value for {}",
+                go_quote(name)
+            ))
+        })?;
+        request = request.header(*name, value);
+    }
     let request = request
         .body(Full::new(body))
         .map_err(|e| SendError::Build(e.to_string()))?;
@@ -315,9 +326,10 @@ async fn oidc_token(
             let url = with_audience(&url, audience).map_err(|e| {
                 anyhow::anyhow!("invalid {}: {e}", env::ACTIONS_ID_TOKEN_REQUEST_URL)
             })?;
-            let request = http::Request::get(&url)
-                .header("Authorization", format!("bearer {credential}"));
-            let answer = match send(client, "Get", request, Bytes::new(), deadline).await {
+            let headers = [("Authorization", format!("bearer {credential}"))];
+            let request = http::Request::get(&url);
+            let answer = match send(client, "Get", request, &headers, Bytes::new(), deadline).await
+            {
                 Ok(answer) => answer,
                 Err(SendError::Build(e)) => {
                     anyhow::bail!("failed to create OIDC token request: {e}")
@@ -400,11 +412,16 @@ async fn receiver(ctx: &Ctx, args: &TriggerReceiverArgs) -> anyhow::Result<ExitS
         let uri = target(&url);
         let outcome = match uri {
             Ok(uri) => {
-                let mut request = http::Request::post(uri);
-                for (header, value) in &headers {
-                    request = request.header(*header, value);
-                }
-                send(&client, "Post", request, payload.clone(), ctx.deadline).await
+                let request = http::Request::post(uri);
+                send(
+                    &client,
+                    "Post",
+                    request,
+                    &headers,
+                    payload.clone(),
+                    ctx.deadline,
+                )
+                .await
             }
             Err(e) => Err(e),
         };

@@ -349,6 +349,36 @@ fn zero_retries_fail_at_the_first_retryable_answer() {
 }
 
 #[test]
+fn a_token_that_cannot_be_a_header_fails_when_sending() {
+    let server = Server::start(&[("200 OK", "")]);
+    let base = server.url();
+    let out = trigger(
+        &[],
+        &[
+            "trigger",
+            "receiver",
+            "hook",
+            "--url",
+            &base,
+            "--type=generic-oidc",
+            "--oidc-token=two\nlines",
+            "--retries=0",
+        ],
+    );
+    let url = format!("{base}{}", hook("", "hook", "flux-system"));
+    assert_eq!(
+        (out.code, out.stderr),
+        (
+            1,
+            format!(
+                "► triggering Receiver flux-system/hook\n✗ request to {url} failed: Post \"{url}\": net/http: invalid header field value for \"Authorization\"\n"
+            )
+        )
+    );
+    assert!(server.requests().is_empty());
+}
+
+#[test]
 fn a_refused_connection_is_a_transport_error() {
     let closed = TcpListener::bind("127.0.0.1:0").unwrap();
     let address = closed.local_addr().unwrap().to_string();
