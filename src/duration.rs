@@ -217,7 +217,7 @@ fn with_fraction(value: u128, digits: u32) -> String {
 
 /// Go's `strconv.Quote`: double quotes, backslash escapes for quotes,
 /// backslashes and control characters.
-fn go_quote(s: &str) -> String {
+pub(crate) fn go_quote(s: &str) -> String {
     let mut out = String::with_capacity(s.len() + 2);
     out.push('"');
     for c in s.chars() {

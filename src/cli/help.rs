@@ -110,7 +110,7 @@ fn type_word(arg: &Arg) -> &'static str {
         "duration"
     } else if matches!(arg.get_action(), ArgAction::Append) || arg.get_value_delimiter().is_some() {
         "strings"
-    } else if matches!(name, "QPS" | "BURST" | "BITS" | "LINES" | "PORT") {
+    } else if matches!(name, "QPS" | "BURST" | "BITS" | "LINES" | "PORT" | "COUNT") {
         "int"
     } else {
         "string"

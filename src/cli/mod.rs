@@ -18,6 +18,7 @@ mod stats;
 pub mod target;
 mod trace;
 mod tree;
+mod trigger;
 mod uninstall;
 mod value;
 pub mod verbs;
@@ -45,6 +46,7 @@ pub use logs::LogsArgs;
 pub use stats::StatsArgs;
 pub use trace::TraceArgs;
 pub use tree::{TreeArtifactCommand, TreeCommand, TreeGeneratorArgs, TreeKustomizationArgs};
+pub use trigger::{TriggerCommand, TriggerReceiverArgs};
 pub use uninstall::UninstallArgs;
 pub use value::{LogLevel, go_bool};
 pub use verbs::{
@@ -315,6 +317,9 @@ pub enum Command {
     ///
     /// The diff command is used to do a server-side dry-run on flux resources, then prints the diff.
     Diff(DiffCommand),
+    /// Trigger Flux resources from outside the cluster
+    #[command(subcommand, subcommand_required = true, arg_required_else_help = true)]
+    Trigger(TriggerCommand),
 }
 
 /// The full clap command, for help, completions and generated docs.

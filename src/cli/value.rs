@@ -14,6 +14,20 @@ pub fn go_bool(value: &str) -> Result<bool, String> {
     }
 }
 
+/// Parses an integer flag with the error texts of pflag's `strconv.ParseInt`
+/// (decimal only: the `0x`/`0o`/`0b` prefixes pflag also reads are refused).
+pub fn go_int(value: &str) -> Result<i64, String> {
+    value.parse::<i64>().map_err(|e| {
+        let reason = match e.kind() {
+            std::num::IntErrorKind::PosOverflow | std::num::IntErrorKind::NegOverflow => {
+                "value out of range"
+            }
+            _ => "invalid syntax",
+        };
+        format!("strconv.ParseInt: parsing \"{value}\": {reason}")
+    })
+}
+
 /// Log level of the Flux controllers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum LogLevel {
@@ -61,6 +75,21 @@ mod tests {
             assert_eq!(go_bool(f), Ok(false), "{f}");
         }
         assert!(go_bool("yes").is_err());
+    }
+
+    #[test]
+    fn go_int_reports_like_strconv() {
+        assert_eq!(go_int("-3"), Ok(-3));
+        assert_eq!(
+            go_int("1e3"),
+            Err("strconv.ParseInt: parsing \"1e3\": invalid syntax".to_string())
+        );
+        assert_eq!(
+            go_int("9223372036854775808"),
+            Err(
+                "strconv.ParseInt: parsing \"9223372036854775808\": value out of range".to_string()
+            )
+        );
     }
 
     #[test]

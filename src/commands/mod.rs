@@ -20,6 +20,7 @@ pub mod stats;
 pub mod suspend;
 pub mod trace;
 pub mod tree;
+pub mod trigger;
 pub mod uninstall;
 pub mod version;
 
@@ -83,5 +84,6 @@ pub async fn dispatch(ctx: &Ctx, command: &Command) -> anyhow::Result<ExitStatus
         Command::Envsubst(args) => envsubst::run(ctx, args).await,
         Command::Build(command) => build::run(ctx, command).await,
         Command::Diff(command) => diff::run(ctx, command).await,
+        Command::Trigger(command) => trigger::run(ctx, command).await,
     }
 }

@@ -135,8 +135,17 @@ pub fn random_token() -> String {
 /// The webhook URL a Receiver secret advertises; the path digest binds the
 /// token to the receiver's name and namespace, as notification-controller does.
 pub fn receiver_webhook_url(hostname: &str, token: &str, name: &str, namespace: &str) -> String {
+    format!(
+        "https://{hostname}{}",
+        receiver_webhook_path(token, name, namespace)
+    )
+}
+
+/// The path notification-controller serves a Receiver's webhook on:
+/// `/hook/` and the hex SHA-256 of token, name and namespace.
+pub fn receiver_webhook_path(token: &str, name: &str, namespace: &str) -> String {
     let digest = Sha256::digest(format!("{token}{name}{namespace}").as_bytes());
-    format!("https://{hostname}/hook/{}", hex::encode(digest))
+    format!("/hook/{}", hex::encode(digest))
 }
 
 /// The `.dockerconfigjson` document of an image pull secret: JSON indented

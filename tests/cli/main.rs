@@ -43,6 +43,7 @@ mod stats;
 mod terminal;
 mod trace;
 mod tree;
+mod trigger;
 mod uninstall;
 mod version;
 

@@ -27,9 +27,7 @@ pub struct JsonApi {
 pub fn https_connector(
     ca_pem: Option<&str>,
 ) -> Result<hyper_rustls::HttpsConnector<proxy::Connector>, ProviderError> {
-    let mut roots = rustls::RootCertStore::empty();
-    let native = rustls_native_certs::load_native_certs();
-    roots.add_parsable_certificates(native.certs);
+    let mut roots = native_roots();
     if let Some(pem) = ca_pem {
         let mut found = 0;
         for cert in CertificateDer::pem_slice_iter(pem.as_bytes()) {
@@ -53,13 +51,27 @@ pub fn https_connector(
                 .to_string(),
         });
     }
+    connector_trusting(roots).map_err(|e| ProviderError::CaFile {
+        message: e.to_string(),
+    })
+}
+
+/// The system's root certificates; empty when none can be read.
+pub fn native_roots() -> rustls::RootCertStore {
+    let mut roots = rustls::RootCertStore::empty();
+    roots.add_parsable_certificates(rustls_native_certs::load_native_certs().certs);
+    roots
+}
+
+/// An HTTPS (or plain HTTP) connector that trusts `roots`, through the
+/// environment's proxy where it applies.
+pub fn connector_trusting(
+    roots: rustls::RootCertStore,
+) -> Result<hyper_rustls::HttpsConnector<proxy::Connector>, rustls::Error> {
     let config = rustls::ClientConfig::builder_with_provider(Arc::new(
         rustls::crypto::ring::default_provider(),
     ))
-    .with_safe_default_protocol_versions()
-    .map_err(|e| ProviderError::CaFile {
-        message: e.to_string(),
-    })?
+    .with_safe_default_protocol_versions()?
     .with_root_certificates(roots)
     .with_no_client_auth();
     Ok(hyper_rustls::HttpsConnectorBuilder::new()

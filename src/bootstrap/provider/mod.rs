@@ -4,7 +4,7 @@
 pub mod bitbucket;
 pub mod github;
 pub mod gitlab;
-mod http;
+pub(crate) mod http;
 
 use std::future::Future;
 use std::pin::Pin;
