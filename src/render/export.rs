@@ -40,7 +40,9 @@ pub fn export_object(object: &Value, schema: &Value) -> Value {
     Value::Object(out)
 }
 
-fn is_empty(value: &Value) -> bool {
+/// Whether Go's `omitempty` drops the value: zero numbers, empty strings,
+/// false, null and empty lists or maps.
+pub fn omitted_when_empty(value: &Value) -> bool {
     match value {
         Value::Null => true,
         Value::Bool(b) => !b,
@@ -63,7 +65,7 @@ fn is_duration(schema: &Value) -> bool {
 /// optional fields omitted, durations canonical. `required` says whether
 /// the field is always written.
 fn normalize(value: &Value, schema: &Value, required: bool) -> Option<Value> {
-    if !required && is_empty(value) {
+    if !required && omitted_when_empty(value) {
         return None;
     }
     if schema["x-kubernetes-preserve-unknown-fields"] == true && schema.get("properties").is_none()

@@ -47,19 +47,6 @@ async fn get_object(ctx: &Ctx, kind: &str, name: &str) -> anyhow::Result<Value> 
     Ok(objects::get(spec, &api, name).await?)
 }
 
-/// Whether Go's `omitempty` drops the value: zero numbers, empty strings,
-/// false, null and empty lists or maps.
-fn is_empty_value(value: &Value) -> bool {
-    match value {
-        Value::Null => true,
-        Value::Bool(b) => !b,
-        Value::Number(n) => n.as_f64() == Some(0.0),
-        Value::String(s) => s.is_empty(),
-        Value::Array(a) => a.is_empty(),
-        Value::Object(o) => o.is_empty(),
-    }
-}
-
 /// The status as upstream's typed struct prints it: every top-level field
 /// is `omitempty` (a stored `installFailures: 0` is not shown), and every
 /// Helm history entry has `deleted` (a Go time that is never omitted, null
@@ -68,7 +55,7 @@ fn typed_status(kind: &str, status: &Value) -> Value {
     let mut status = match status {
         Value::Object(map) => {
             let mut map = map.clone();
-            map.retain(|_, value| !is_empty_value(value));
+            map.retain(|_, value| !crate::render::export::omitted_when_empty(value));
             Value::Object(map)
         }
         _ => Value::Object(Map::new()),
