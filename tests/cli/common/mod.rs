@@ -111,7 +111,9 @@ pub fn shared_dir() -> PathBuf {
         "reference data not found at {}: set FLUX_SHARED_DIR to the shared/ directory",
         dir.display()
     );
-    dir
+    // Without `..`: paths built from it must match those the binary prints
+    // from its (canonical) working directory.
+    dir.canonicalize().unwrap_or(dir)
 }
 
 pub mod cluster;
