@@ -118,12 +118,12 @@ impl ObjectError {
         )
     }
 
-    /// Classifies a watcher's error for `spec`.
-    pub fn from_watcher(spec: &KindSpec, err: watcher::Error) -> Self {
+    /// Classifies a watcher's error for `spec`; `name` as for [`Self::from_kube`].
+    pub fn from_watcher(spec: &KindSpec, name: Option<&str>, err: watcher::Error) -> Self {
         match err {
             watcher::Error::InitialListFailed(e)
             | watcher::Error::WatchStartFailed(e)
-            | watcher::Error::WatchFailed(e) => Self::from_kube(spec, None, e),
+            | watcher::Error::WatchFailed(e) => Self::from_kube(spec, name, e),
             other => Self::Api(other.to_string()),
         }
     }
@@ -353,14 +353,7 @@ pub async fn wait_for(
                 // only errors that retrying cannot fix, or a server gone for
                 // good, end the wait.
                 Some(Err(err)) => {
-                    let err = match err {
-                        watcher::Error::InitialListFailed(e)
-                        | watcher::Error::WatchStartFailed(e)
-                        | watcher::Error::WatchFailed(e) => {
-                            ObjectError::from_kube(spec, Some(name), e)
-                        }
-                        other => ObjectError::Api(other.to_string()),
-                    };
+                    let err = ObjectError::from_watcher(spec, Some(name), err);
                     last_error = Some(err.to_string());
                     reach.failed(err)?;
                     tokio::time::sleep(backoff).await;

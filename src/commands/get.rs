@@ -304,7 +304,7 @@ async fn watch(
             }
             // The watcher resumes by itself, with backoff.
             Err(err) => {
-                reach.failed(ObjectError::from_watcher(spec, err))?;
+                reach.failed(ObjectError::from_watcher(spec, None, err))?;
                 continue;
             }
         };
