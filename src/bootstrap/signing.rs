@@ -15,6 +15,8 @@ use pgp::composed::{
 use pgp::crypto::hash::HashAlgorithm;
 use pgp::types::{KeyDetails, Password};
 
+use crate::secret::OpensshKeyError;
+
 /// Where the signing flags point, as given on the command line.
 #[derive(Clone, Default)]
 pub struct SigningFlags {
@@ -370,7 +372,7 @@ impl SigningFlags {
         let bytes = read(path, flag)?;
         let text = String::from_utf8_lossy(&bytes);
         let key = load_ssh(&text, password).map_err(|e| match e {
-            SshLoad::NeedsPassphrase
+            OpensshKeyError::NeedsPassphrase
                 if self.ssh_signing_key_file.is_empty() && self.private_key_password.is_none() =>
             {
                 SigningError::ReusedKeyEncrypted {
@@ -378,17 +380,17 @@ impl SigningFlags {
                     provider: provider.to_string(),
                 }
             }
-            SshLoad::NeedsPassphrase => SigningError::SshPassphraseMissing {
+            OpensshKeyError::NeedsPassphrase => SigningError::SshPassphraseMissing {
                 flag,
                 path: path.clone(),
                 password_flag,
             },
-            SshLoad::WrongPassphrase => SigningError::SshPassphrase {
+            OpensshKeyError::WrongPassphrase => SigningError::SshPassphrase {
                 flag,
                 path: path.clone(),
                 password_flag,
             },
-            SshLoad::Invalid(message) => SigningError::SshKey {
+            OpensshKeyError::Invalid(message) => SigningError::SshKey {
                 flag,
                 path: path.clone(),
                 message,
@@ -602,29 +604,14 @@ fn signing_subkey(subkeys: &[SignedSecretSubKey]) -> Option<usize> {
         .map(|(index, _)| index)
 }
 
-enum SshLoad {
-    NeedsPassphrase,
-    WrongPassphrase,
-    Invalid(String),
-}
-
 /// An OpenSSH private key (decrypted with `password` when protected), or an
 /// unencrypted PEM key (PKCS#8, PKCS#1 or SEC1).
-fn load_ssh(text: &str, password: &str) -> Result<ssh_key::PrivateKey, SshLoad> {
+fn load_ssh(text: &str, password: &str) -> Result<ssh_key::PrivateKey, OpensshKeyError> {
     if !text.contains("-----BEGIN OPENSSH PRIVATE KEY-----") {
         return crate::secret::ssh_private_key_from_pem(text)
-            .map_err(|e| SshLoad::Invalid(e.to_string()));
+            .map_err(|e| OpensshKeyError::Invalid(e.to_string()));
     }
-    let key =
-        ssh_key::PrivateKey::from_openssh(text).map_err(|e| SshLoad::Invalid(e.to_string()))?;
-    if !key.is_encrypted() {
-        return Ok(key);
-    }
-    if password.is_empty() {
-        return Err(SshLoad::NeedsPassphrase);
-    }
-    // The key parsed, so a failed decryption means the passphrase is wrong.
-    key.decrypt(password).map_err(|_| SshLoad::WrongPassphrase)
+    crate::secret::decode_openssh_private_key(text, password)
 }
 
 #[cfg(test)]

@@ -19,8 +19,9 @@ use sha2::{Digest, Sha256};
 pub use known_hosts::{SCAN_TIMEOUT, scan_known_hosts};
 pub use notation::validate_trust_policy;
 pub use ssh::{
-    KeyPair, generate_keypair, generate_keypair_off_runtime, load_private_key,
-    pkcs8_private_key_pem, ssh_private_key_from_pem,
+    KeyPair, OpensshKeyError, decode_openssh_private_key, generate_keypair,
+    generate_keypair_off_runtime, load_private_key, pkcs8_private_key_pem,
+    ssh_private_key_from_pem,
 };
 pub use tls::check_key_pair;
 

@@ -79,23 +79,58 @@ pub fn pkcs8_private_key_pem(pem: &str) -> Result<String, SecretError> {
 }
 
 fn openssh_public_key(pem: &str, password: &str) -> Result<String, SecretError> {
-    let key = ssh_key::PrivateKey::from_openssh(pem)
-        .map_err(|e| SecretError::Key(format!("ssh: {e}")))?;
-    let key = if key.is_encrypted() {
-        if password.is_empty() {
-            return Err(SecretError::PassphraseProtected);
+    let key = decode_openssh_private_key(pem, password).map_err(|e| match e {
+        OpensshKeyError::NeedsPassphrase => SecretError::PassphraseProtected,
+        OpensshKeyError::WrongPassphrase => {
+            SecretError::Key("x509: decryption password incorrect".into())
         }
-        key.decrypt(password)
-            .map_err(|_| SecretError::Key("x509: decryption password incorrect".into()))?
-    } else {
-        key
-    };
+        OpensshKeyError::Invalid(message) => SecretError::Key(format!("ssh: {message}")),
+    })?;
     let mut public = key.public_key().clone();
     public.set_comment("");
     let line = public
         .to_openssh()
         .map_err(|e| SecretError::Key(format!("ssh: {e}")))?;
     Ok(format!("{}\n", line.trim_end()))
+}
+
+/// Why an OpenSSH private key could not be read.
+#[derive(Debug, PartialEq, Eq)]
+pub enum OpensshKeyError {
+    NeedsPassphrase,
+    WrongPassphrase,
+    Invalid(String),
+}
+
+/// An OpenSSH private key (`-----BEGIN OPENSSH PRIVATE KEY-----`), decrypted
+/// with `password` when it is protected.
+///
+/// ssh-keygen writes an ECDSA scalar as an mpint without its leading zero
+/// bytes, so about one key in 256 is shorter than the curve size; ssh-key 0.6
+/// rejects those ("length invalid"). The newer ssh-key that russh brings reads
+/// them, and writes the scalar at full width, which 0.6 (used for signing
+/// and key conversion) then reads.
+pub fn decode_openssh_private_key(
+    text: &str,
+    password: &str,
+) -> Result<ssh_key::PrivateKey, OpensshKeyError> {
+    use russh::keys::ssh_key as current;
+    let invalid = |e: &dyn std::fmt::Display| OpensshKeyError::Invalid(e.to_string());
+    let key = current::PrivateKey::from_openssh(text).map_err(|e| invalid(&e))?;
+    let key = if key.is_encrypted() {
+        if password.is_empty() {
+            return Err(OpensshKeyError::NeedsPassphrase);
+        }
+        // The key parsed, so a failed decryption means the passphrase is wrong.
+        key.decrypt(password)
+            .map_err(|_| OpensshKeyError::WrongPassphrase)?
+    } else {
+        key
+    };
+    let plain = key
+        .to_openssh(current::LineEnding::LF)
+        .map_err(|e| invalid(&e))?;
+    ssh_key::PrivateKey::from_openssh(plain.as_bytes()).map_err(|e| invalid(&e))
 }
 
 /// An unencrypted PEM private key (PKCS#8, PKCS#1 or SEC1) as an SSH key,
@@ -264,6 +299,64 @@ mod tests {
             rsa_bits: 1024,
             curve,
         }
+    }
+
+    /// An unencrypted OpenSSH private key file as ssh-keygen writes it, with
+    /// the ECDSA scalar as a minimal mpint.
+    fn openssh_p384_file(key: &p384::SecretKey) -> String {
+        let point = key.public_key().to_encoded_point(false);
+        let (kind, public_blob) = ecdsa_blob("nistp384", point.as_bytes());
+        let mut private = Vec::new();
+        private.extend_from_slice(&[0x5e, 0x1f, 0x0a, 0x11, 0x5e, 0x1f, 0x0a, 0x11]);
+        put_string(&mut private, kind.as_bytes());
+        put_string(&mut private, b"nistp384");
+        put_string(&mut private, point.as_bytes());
+        put_mpint(&mut private, &key.to_bytes());
+        put_string(&mut private, b"");
+        let mut pad = 1u8;
+        while private.len() % 8 != 0 {
+            private.push(pad);
+            pad += 1;
+        }
+        let mut file = b"openssh-key-v1\0".to_vec();
+        put_string(&mut file, b"none");
+        put_string(&mut file, b"none");
+        put_string(&mut file, b"");
+        file.extend_from_slice(&1u32.to_be_bytes());
+        put_string(&mut file, &public_blob);
+        put_string(&mut file, &private);
+        let body = STANDARD.encode(file);
+        let lines: Vec<&str> = body
+            .as_bytes()
+            .chunks(70)
+            .map(|c| std::str::from_utf8(c).unwrap())
+            .collect();
+        format!(
+            "-----BEGIN OPENSSH PRIVATE KEY-----\n{}\n-----END OPENSSH PRIVATE KEY-----\n",
+            lines.join("\n")
+        )
+    }
+
+    #[test]
+    fn ecdsa_keys_whose_scalar_starts_with_a_zero_byte_are_read() {
+        // ssh-keygen writes such a key about once in 256; it failed with
+        // "ssh: length invalid" in CI.
+        let key = std::iter::repeat_with(|| p384::SecretKey::random(&mut OsRng))
+            .find(|k| k.to_bytes()[0] == 0)
+            .unwrap();
+        let file = openssh_p384_file(&key);
+        let pair = load_private_key(&file, "").unwrap();
+        assert_eq!(pair.public_key, AnyKey::P384(key.clone()).authorized_key());
+        assert_eq!(pair.private_key, file, "the file is stored verbatim");
+        let decoded = decode_openssh_private_key(&file, "").unwrap();
+        let ssh_key::private::KeypairData::Ecdsa(ssh_key::private::EcdsaKeypair::NistP384 {
+            private,
+            ..
+        }) = decoded.key_data()
+        else {
+            panic!("not a P-384 key: {:?}", decoded.algorithm());
+        };
+        assert_eq!(private.as_slice(), &key.to_bytes()[..]);
     }
 
     #[test]
