@@ -206,6 +206,10 @@ impl ResourceList {
     pub fn is_empty(&self) -> bool {
         self.items.is_empty()
     }
+    /// The resources' objects, in order.
+    pub fn into_objects(self) -> impl Iterator<Item = Value> {
+        self.items.into_iter().map(|r| r.obj)
+    }
     /// The YAML stream `kubectl kustomize` prints.
     pub fn to_yaml(&self) -> String {
         let mut out = String::new();

@@ -1502,73 +1502,61 @@ fn float_v2(f: f64) -> String {
 }
 
 /// go-yaml v2's map key order (`keyList.Less`): letters before other
-/// characters, digit runs compared as numbers.
+/// characters, digit runs compared as numbers. Go tests digits with
+/// `unicode.IsDigit`; `char::is_numeric` is the nearest test std offers.
+///
+/// Both strings agree up to the first differing character, so the rule
+/// (which looks back at the digits before it) is symmetric and one pass
+/// gives the order; no allocation, as every emitted mapping sorts its keys.
 pub fn v2_key_cmp(a: &str, b: &str) -> std::cmp::Ordering {
     use std::cmp::Ordering;
-    let ar: Vec<char> = a.chars().collect();
-    let br: Vec<char> = b.chars().collect();
-    let less = |x: &Vec<char>, y: &Vec<char>| -> bool {
-        let mut i = 0;
-        while i < x.len() && i < y.len() {
-            if x[i] == y[i] {
-                i += 1;
-                continue;
-            }
-            let al = x[i].is_alphabetic();
-            let bl = y[i].is_alphabetic();
-            if al && bl {
-                return x[i] < y[i];
-            }
-            if al || bl {
-                return bl;
-            }
-            let (mut an, mut bn): (i64, i64) = (0, 0);
-            if x[i] == '0' || y[i] == '0' {
-                let mut j = i;
-                while j > 0 {
-                    j -= 1;
-                    if !x[j].is_ascii_digit() {
-                        break;
-                    }
-                    if x[j] != '0' {
-                        an = 1;
-                        bn = 1;
-                        break;
-                    }
-                }
-            }
-            let mut ai = i;
-            while ai < x.len() && x[ai].is_ascii_digit() {
-                an = an.wrapping_mul(10).wrapping_add(x[ai] as i64 - '0' as i64);
-                ai += 1;
-            }
-            let mut bi = i;
-            while bi < y.len() && y[bi].is_ascii_digit() {
-                bn = bn.wrapping_mul(10).wrapping_add(y[bi] as i64 - '0' as i64);
-                bi += 1;
-            }
-            if an != bn {
-                return an < bn;
-            }
-            if ai != bi {
-                return ai < bi;
-            }
-            return x[i] < y[i];
+    let mut ai = a.char_indices();
+    let mut bi = b.char_indices();
+    loop {
+        let ((at, ca), (bt, cb)) = match (ai.next(), bi.next()) {
+            (Some(x), Some(y)) => (x, y),
+            (None, None) => return Ordering::Equal,
+            (None, Some(_)) => return Ordering::Less,
+            (Some(_), None) => return Ordering::Greater,
+        };
+        if ca == cb {
+            continue;
         }
-        x.len() < y.len()
-    };
-    if less(&ar, &br) {
-        Ordering::Less
-    } else if less(&br, &ar) {
-        Ordering::Greater
-    } else {
-        Ordering::Equal
+        match (ca.is_alphabetic(), cb.is_alphabetic()) {
+            (true, true) => return ca.cmp(&cb),
+            (true, false) => return Ordering::Greater,
+            (false, true) => return Ordering::Less,
+            (false, false) => {}
+        }
+        // A zero inside a number is a digit, not a leading zero.
+        let start = if ca == '0' || cb == '0' {
+            a[..at]
+                .chars()
+                .rev()
+                .take_while(|c| c.is_numeric())
+                .any(|c| c != '0')
+                .into()
+        } else {
+            0i64
+        };
+        let digit_run = |rest: &str| {
+            rest.chars()
+                .take_while(|c| c.is_numeric())
+                .fold((start, 0usize), |(n, len), c| {
+                    let digit = i64::from(c as u32) - i64::from(b'0');
+                    (n.wrapping_mul(10).wrapping_add(digit), len + 1)
+                })
+        };
+        let (an, alen) = digit_run(&a[at..]);
+        let (bn, blen) = digit_run(&b[bt..]);
+        return an.cmp(&bn).then(alen.cmp(&blen)).then(ca.cmp(&cb));
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::cmp::Ordering;
 
     #[test]
     fn v2_key_order_is_natural() {
@@ -1576,6 +1564,60 @@ mod tests {
         keys.sort_by(|a, b| v2_key_cmp(a, b));
         // Order checked against kubectl kustomize.
         assert_eq!(keys, vec!["_x", "1", "A", "a", "a9", "a10", "b"]);
+        let order = [
+            "",
+            ".1",
+            ".2",
+            ".a",
+            "1",
+            "2",
+            "a!10",
+            "a/0001",
+            "a/002",
+            "a/3",
+            "a/10",
+            "a/11",
+            "a/0012",
+            "a/100",
+            "a~10",
+            "ab/1",
+            "b/1",
+            "b/01",
+            "b/2",
+            "b/02",
+            "b/3",
+            "b/03",
+            "b1",
+            "b01",
+            "b3",
+            "c2.10",
+            "c10.2",
+            "d1",
+            "d7",
+            "d7abc",
+            "d12",
+            "d12a",
+            "name",
+            "namespace",
+        ];
+        for w in order.windows(2) {
+            assert_eq!(
+                v2_key_cmp(w[0], w[1]),
+                Ordering::Less,
+                "{:?} < {:?}",
+                w[0],
+                w[1]
+            );
+            assert_eq!(
+                v2_key_cmp(w[1], w[0]),
+                Ordering::Greater,
+                "{:?} > {:?}",
+                w[1],
+                w[0]
+            );
+        }
+        assert_eq!(v2_key_cmp("apiVersion", "kind"), Ordering::Less);
+        assert_eq!(v2_key_cmp("a/10", "a/10"), Ordering::Equal);
     }
 
     #[test]

@@ -198,20 +198,20 @@ fn kustomize_stage(
 
 /// A kustomize value as JSON, as its JSON text would parse (floats go
 /// through Go's float text, so `2.0` becomes the integer 2 as upstream's
-/// JSON round trip makes it).
-fn to_json(value: &kustomize::yaml::Value) -> Value {
+/// JSON round trip makes it). Strings are moved, not copied.
+fn into_json(value: kustomize::yaml::Value) -> Value {
     use kustomize::yaml::Value as Y;
     match value {
         Y::Null => Value::Null,
-        Y::Bool(b) => Value::Bool(*b),
-        Y::Int(i) => Value::from(*i),
-        Y::Uint(u) => Value::from(*u),
+        Y::Bool(b) => Value::Bool(b),
+        Y::Int(i) => Value::from(i),
+        Y::Uint(u) => Value::from(u),
         Y::Float(f) => {
-            serde_json::from_str(&kustomize::yaml::json_float_text(*f)).unwrap_or(Value::Null)
+            serde_json::from_str(&kustomize::yaml::json_float_text(f)).unwrap_or(Value::Null)
         }
-        Y::Str(s) => Value::String(s.clone()),
-        Y::Seq(items) => Value::Array(items.iter().map(to_json).collect()),
-        Y::Map(map) => Value::Object(map.iter().map(|(k, v)| (k.clone(), to_json(v))).collect()),
+        Y::Str(s) => Value::String(s),
+        Y::Seq(items) => Value::Array(items.into_iter().map(into_json).collect()),
+        Y::Map(map) => Value::Object(map.into_iter().map(|(k, v)| (k, into_json(v))).collect()),
     }
 }
 
@@ -250,15 +250,11 @@ pub fn object_vars(kind: &str, object: &Value, vars: &mut Vars) {
     }
 }
 
-fn has_key_value(object: &Value, key: &str, value: &str) -> bool {
-    ["labels", "annotations"].iter().any(|field| {
-        object
-            .get("metadata")
-            .and_then(|m| m.get(*field))
-            .and_then(|m| m.get(key))
-            .and_then(Value::as_str)
-            == Some(value)
-    })
+/// Whether a label or annotation `key` of `object` is `value`.
+fn has_key_value(object: &kustomize::yaml::Value, key: &str, value: &str) -> bool {
+    ["labels", "annotations"]
+        .iter()
+        .any(|field| object.get_str(&["metadata", field, key]) == Some(value))
 }
 
 fn valid_var_name(name: &str) -> bool {
@@ -269,17 +265,18 @@ fn valid_var_name(name: &str) -> bool {
         && chars.all(|c| c == '_' || c.is_ascii_alphanumeric())
 }
 
+/// `object` with the variables substituted in its YAML text (as kustomize
+/// prints it), read back as JSON.
 fn substitute_object(
-    text: &str,
-    object: &Value,
+    object: &kustomize::yaml::Value,
     vars: &Vars,
     strict: bool,
 ) -> Result<Value, BuildError> {
     let name = object
-        .pointer("/metadata/name")
-        .and_then(Value::as_str)
+        .get_str(&["metadata", "name"])
         .unwrap_or_default()
         .to_string();
+    let text = kustomize::yaml::to_yaml(object);
     if let Some(bad) = vars.keys().find(|k| !valid_var_name(k)) {
         return Err(BuildError::VarName(name, bad.clone()));
     }
@@ -331,16 +328,15 @@ pub fn build_objects(
         == Some("Always");
     let mut objects = Vec::new();
     let list = kustomize_stage(root, &spec, options)?;
-    for resource in list.resources() {
-        let mut object = to_json(resource.object());
-        if post_build.is_some()
-            && !has_key_value(&object, SUBSTITUTE_KEY, "disabled")
+    for resource in list.into_objects() {
+        let mut object = if post_build.is_some()
+            && !has_key_value(&resource, SUBSTITUTE_KEY, "disabled")
             && (!vars.is_empty() || always)
         {
-            // Substitution works on the resource's YAML text, as kustomize prints it.
-            let text = kustomize::yaml::to_yaml(resource.object());
-            object = substitute_object(&text, &object, &vars, options.strict_substitute)?;
-        }
+            substitute_object(&resource, &vars, options.strict_substitute)?
+        } else {
+            into_json(resource)
+        };
         set_label(&mut object, NAME_LABEL, name);
         set_label(&mut object, NAMESPACE_LABEL, namespace);
         if object.get("kind").and_then(Value::as_str) == Some("Secret") {

@@ -236,10 +236,12 @@ async fn build_kustomization(ctx: &Ctx, args: &BuildKsArgs) -> anyhow::Result<St
         };
         build_tree(Some(&client), &ks, &root, &options, args.recursive).await?
     };
-    Ok(objects
-        .iter()
-        .map(|o| format!("{}---\n", crate::render::yaml::to_string(o)))
-        .collect())
+    let mut out = String::new();
+    for object in &objects {
+        crate::render::yaml::append(&mut out, object);
+        out.push_str("---\n");
+    }
+    Ok(out)
 }
 
 /// The file's Kustomization with the live object's status when that has

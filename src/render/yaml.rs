@@ -10,7 +10,6 @@
 //! scalar style rules (plain, quoted, literal block) follow the same YAML 1.1
 //! resolution and character analysis.
 
-use std::cmp::Ordering;
 use std::sync::LazyLock;
 
 use regex::Regex;
@@ -56,12 +55,19 @@ pub fn from_str_multi<T: DeserializeOwned>(s: &str) -> Result<Vec<T>, YamlError>
 /// YAML 1.1-safe quoting, literal blocks for multi-line text, and long flow
 /// scalars folded at spaces past column 80.
 pub fn to_string(value: &Value) -> String {
-    let mut e = Emitter::new();
+    let mut out = String::new();
+    append(&mut out, value);
+    out
+}
+
+/// [`to_string`], appended to `out` (one buffer for many documents).
+pub fn append(out: &mut String, value: &Value) {
+    let mut e = Emitter::new(std::mem::take(out));
     e.node(value, Ctx::default());
     // Document end: finish the last line like the Go emitter does.
     e.indent = -1;
     e.write_indent();
-    e.out
+    *out = e.out;
 }
 
 /// Render several documents, each introduced by a `---` line.
@@ -114,9 +120,9 @@ struct Emitter {
 }
 
 impl Emitter {
-    fn new() -> Self {
+    fn new(out: String) -> Self {
         Emitter {
-            out: String::new(),
+            out,
             indent: -1,
             column: 0,
             whitespace: true,
@@ -189,7 +195,7 @@ impl Emitter {
             Value::Array(items) => self.block_sequence(items, ctx),
             Value::Object(map) => {
                 let mut entries: Vec<(&String, &Value)> = map.iter().collect();
-                entries.sort_by(|a, b| natural_cmp(a.0, b.0));
+                entries.sort_by(|a, b| kustomize::yaml::v2_key_cmp(a.0, b.0));
                 self.block_mapping(&entries);
             }
         }
@@ -216,13 +222,14 @@ impl Emitter {
         for (key, value) in entries {
             self.write_indent();
             let style = requested_string_style(key);
-            let simple = !analyze(key).multiline && key.len() <= MAX_SIMPLE_KEY_LEN;
+            let analysis = analyze(key);
+            let simple = !analysis.multiline && key.len() <= MAX_SIMPLE_KEY_LEN;
             if simple {
                 let ctx = Ctx {
                     mapping: true,
                     simple_key: true,
                 };
-                self.scalar(key, style, ctx);
+                self.analyzed_scalar(key, style, &analysis, ctx);
                 self.write_indicator(":", false, false, false);
             } else {
                 // Long or multi-line keys need the explicit `? key` form.
@@ -231,7 +238,7 @@ impl Emitter {
                     mapping: true,
                     simple_key: false,
                 };
-                self.scalar(key, style, ctx);
+                self.analyzed_scalar(key, style, &analysis, ctx);
                 self.write_indent();
                 self.write_indicator(":", true, false, true);
             }
@@ -245,7 +252,11 @@ impl Emitter {
     }
 
     fn scalar(&mut self, text: &str, requested: Style, ctx: Ctx) {
-        let style = select_style(requested, &analyze(text), ctx.simple_key);
+        self.analyzed_scalar(text, requested, &analyze(text), ctx);
+    }
+
+    fn analyzed_scalar(&mut self, text: &str, requested: Style, analysis: &Analysis, ctx: Ctx) {
+        let style = select_style(requested, analysis, ctx.simple_key);
         let saved = self.increase_indent(true, false);
         // Keys are never folded.
         let allow_breaks = !ctx.simple_key;
@@ -260,8 +271,8 @@ impl Emitter {
 
     /// Whether a space at `i` may become a line fold: Go's emitter folds at
     /// the first space of a run once the line is past the preferred width.
-    fn may_fold(&self, allow: bool, after_space: bool, chars: &[char], i: usize) -> bool {
-        allow && !after_space && self.column > BEST_WIDTH && chars.get(i + 1) != Some(&' ')
+    fn may_fold(&self, allow: bool, after_space: bool, next: Option<char>) -> bool {
+        allow && !after_space && self.column > BEST_WIDTH && next != Some(' ')
     }
 
     fn write_plain(&mut self, text: &str, allow_breaks: bool) {
@@ -269,11 +280,11 @@ impl Emitter {
             self.put(' ');
         }
         // Plain scalars never hold line breaks (the analysis forbids it).
-        let chars: Vec<char> = text.chars().collect();
+        let mut chars = text.chars().peekable();
         let mut spaces = false;
-        for (i, &c) in chars.iter().enumerate() {
+        while let Some(c) = chars.next() {
             if c == ' ' {
-                if self.may_fold(allow_breaks, spaces, &chars, i) {
+                if self.may_fold(allow_breaks, spaces, chars.peek().copied()) {
                     self.write_indent();
                 } else {
                     self.put(c);
@@ -293,13 +304,15 @@ impl Emitter {
 
     fn write_single_quoted(&mut self, text: &str, allow_breaks: bool) {
         self.write_indicator("'", true, false, false);
-        let chars: Vec<char> = text.chars().collect();
-        let inner = |i: usize| i > 0 && i + 1 < chars.len();
+        let mut chars = text.chars().peekable();
+        let mut first = true;
         let mut spaces = false;
         let mut breaks = false;
-        for (i, &c) in chars.iter().enumerate() {
+        while let Some(c) = chars.next() {
+            let next = chars.peek().copied();
+            let inner = !std::mem::take(&mut first) && next.is_some();
             if c == ' ' {
-                if inner(i) && self.may_fold(allow_breaks, spaces, &chars, i) {
+                if inner && self.may_fold(allow_breaks, spaces, next) {
                     self.write_indent();
                 } else {
                     self.put(c);
@@ -333,18 +346,20 @@ impl Emitter {
 
     fn write_double_quoted(&mut self, text: &str, allow_breaks: bool) {
         self.write_indicator("\"", true, false, false);
-        let chars: Vec<char> = text.chars().collect();
+        let mut chars = text.chars().peekable();
+        let mut first = true;
         let mut spaces = false;
-        for (i, &c) in chars.iter().enumerate() {
+        while let Some(c) = chars.next() {
+            let next = chars.peek().copied();
+            let inner = !std::mem::take(&mut first) && next.is_some();
             let escape =
                 !is_printable(c) || c == '\u{FEFF}' || is_break(c) || c == '"' || c == '\\';
             if !escape {
                 if c == ' ' {
-                    let inner = i > 0 && i + 1 < chars.len();
                     if inner && allow_breaks && !spaces && self.column > BEST_WIDTH {
                         self.write_indent();
                         // An escaped space keeps the next space from being folded away.
-                        if chars[i + 1] == ' ' {
+                        if next == Some(' ') {
                             self.put('\\');
                         }
                     } else {
@@ -480,7 +495,6 @@ fn analyze(text: &str) -> Analysis {
             block_allowed: false,
         };
     }
-    let chars: Vec<char> = text.chars().collect();
     let mut indicators = text.starts_with("---") || text.starts_with("...");
     let mut line_breaks = false;
     let mut special = false;
@@ -490,9 +504,12 @@ fn analyze(text: &str) -> Analysis {
     let (mut previous_space, mut previous_break) = (false, false);
     let mut preceded_by_ws = true;
 
-    for (i, &c) in chars.iter().enumerate() {
-        let followed_by_ws = chars.get(i + 1).is_none_or(|&n| is_blank(n));
-        let last = i + 1 == chars.len();
+    let mut chars = text.chars().peekable();
+    let mut i = 0;
+    while let Some(c) = chars.next() {
+        let next = chars.peek().copied();
+        let followed_by_ws = next.is_none_or(is_blank);
+        let last = next.is_none();
         if i == 0 {
             match c {
                 '#' | ',' | '[' | ']' | '{' | '}' | '&' | '*' | '!' | '|' | '>' | '\'' | '"'
@@ -528,6 +545,7 @@ fn analyze(text: &str) -> Analysis {
             previous_break = false;
         }
         preceded_by_ws = is_blank(c) || is_break(c) || c == '\0';
+        i += 1;
     }
 
     let edge_ws = leading_space || leading_break || trailing_space || trailing_break;
@@ -869,69 +887,6 @@ fn go_format_g(f: f64) -> String {
 // Key order
 // ---------------------------------------------------------------------------
 
-/// yaml.v2's "natural" key order: letters by code point, non-letters before
-/// letters, and digit runs compared by numeric value.
-fn natural_cmp(a: &str, b: &str) -> Ordering {
-    if natural_less(a, b) {
-        Ordering::Less
-    } else if natural_less(b, a) {
-        Ordering::Greater
-    } else {
-        Ordering::Equal
-    }
-}
-
-fn natural_less(a: &str, b: &str) -> bool {
-    let ar: Vec<char> = a.chars().collect();
-    let br: Vec<char> = b.chars().collect();
-    for i in 0..ar.len().min(br.len()) {
-        let (ca, cb) = (ar[i], br[i]);
-        if ca == cb {
-            continue;
-        }
-        let (al, bl) = (ca.is_alphabetic(), cb.is_alphabetic());
-        if al && bl {
-            return ca < cb;
-        }
-        if al || bl {
-            return bl;
-        }
-        let (mut an, mut bn) = (0i64, 0i64);
-        if ca == '0' || cb == '0' {
-            // A zero inside a number counts as a digit, not a leading zero.
-            for &p in ar[..i].iter().rev() {
-                if !p.is_numeric() {
-                    break;
-                }
-                if p != '0' {
-                    an = 1;
-                    bn = 1;
-                    break;
-                }
-            }
-        }
-        let digit_run = |chars: &[char], mut n: i64| -> (usize, i64) {
-            let mut j = i;
-            while j < chars.len() && chars[j].is_numeric() {
-                let d = i64::from(chars[j] as u32) - i64::from(b'0');
-                n = n.wrapping_mul(10).wrapping_add(d);
-                j += 1;
-            }
-            (j, n)
-        };
-        let (ai, an) = digit_run(&ar, an);
-        let (bi, bn) = digit_run(&br, bn);
-        if an != bn {
-            return an < bn;
-        }
-        if ai != bi {
-            return ai < bi;
-        }
-        return ca < cb;
-    }
-    ar.len() < br.len()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1179,21 +1134,6 @@ mod tests {
         for (v, want) in cases {
             assert_eq!(to_string(&v), format!("{want}\n"), "{v}");
         }
-    }
-
-    #[test]
-    fn natural_key_order() {
-        let order = [
-            "", ".1", ".2", ".a", "1", "2", "a!10", "a/0001", "a/002", "a/3", "a/10", "a/11",
-            "a/0012", "a/100", "a~10", "ab/1", "b/1", "b/01", "b/2", "b/02", "b/3", "b/03", "b1",
-            "b01", "b3", "c2.10", "c10.2", "d1", "d7", "d7abc", "d12", "d12a",
-        ];
-        for w in order.windows(2) {
-            assert!(natural_less(w[0], w[1]), "{:?} < {:?}", w[0], w[1]);
-            assert!(!natural_less(w[1], w[0]), "{:?} > {:?}", w[1], w[0]);
-        }
-        assert!(natural_less("apiVersion", "kind"));
-        assert!(natural_less("name", "namespace"));
     }
 
     #[test]
