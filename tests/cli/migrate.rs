@@ -400,11 +400,9 @@ fn stored_state(cluster: &Cluster) -> (Vec<String>, Vec<(String, Vec<String>)>) 
     })
 }
 
-/// Objects written at v1, the storage version then switched to v2: the
-/// CRD remembers both stored versions until `flux migrate` re-stores every
-/// object and leaves v2 alone.
-fn the_cluster_is_migrated_to_the_storage_versions(backend: Backend) {
-    let cluster = Cluster::empty_on(backend);
+/// Widget `a` written at v1, the storage version switched to v2, widget
+/// `b` written at v2.
+fn store_widgets_at_two_versions(cluster: &Cluster) {
     cluster.apply(&format!(
         "apiVersion: v1\nkind: Namespace\nmetadata: {{name: apps}}\n---\n{}",
         widget_crd("v1")
@@ -412,6 +410,21 @@ fn the_cluster_is_migrated_to_the_storage_versions(backend: Backend) {
     cluster.apply(&widget("v1", "a"));
     cluster.apply(&widget_crd("v2"));
     cluster.apply(&widget("v2", "b"));
+}
+
+const MIGRATED: &str = "► starting migration of custom resources
+✔ Widget/apps/a migrated to version v2
+✔ Widget/apps/b migrated to version v2
+✔ widgets.migrate.example.com migrated to storage version v2
+✔ custom resources migrated successfully
+";
+
+/// Objects written at v1, the storage version then switched to v2: the
+/// CRD remembers both stored versions until `flux migrate` re-stores every
+/// object and leaves v2 alone.
+fn the_cluster_is_migrated_to_the_storage_versions(backend: Backend) {
+    let cluster = Cluster::empty_on(backend);
+    store_widgets_at_two_versions(&cluster);
     let (stored, fields) = stored_state(&cluster);
     assert_eq!(stored, ["v1", "v2"]);
     assert_eq!(
@@ -425,14 +438,7 @@ fn the_cluster_is_migrated_to_the_storage_versions(backend: Backend) {
     let run = cluster.flux(&["migrate"]);
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert_eq!(run.stdout, "");
-    assert_eq!(
-        run.stderr,
-        "► starting migration of custom resources\n\
-         ✔ Widget/apps/a migrated to version v2\n\
-         ✔ Widget/apps/b migrated to version v2\n\
-         ✔ widgets.migrate.example.com migrated to storage version v2\n\
-         ✔ custom resources migrated successfully\n"
-    );
+    assert_eq!(run.stderr, MIGRATED);
     let (stored, fields) = stored_state(&cluster);
     assert_eq!(stored, ["v2"]);
     for (name, versions) in &fields {
@@ -456,6 +462,49 @@ fn the_cluster_is_migrated_to_the_storage_versions(backend: Backend) {
 }
 
 on_both_backends!(the_cluster_is_migrated_to_the_storage_versions);
+
+/// An API server that fails a fifth of the requests with 503: each is sent
+/// again, and the migration ends as without faults.
+#[test]
+fn transient_server_errors_are_sent_again() {
+    let cluster = Cluster::empty();
+    store_widgets_at_two_versions(&cluster);
+    cluster.set_faults(testenv::Faults {
+        error_ratio: 0.2,
+        error_code: 503,
+        ..testenv::Faults::default()
+    });
+    let run = cluster.flux(&["migrate"]);
+    cluster.set_faults(testenv::Faults::default());
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(run.stderr, MIGRATED);
+    assert_eq!(stored_state(&cluster).0, ["v2"]);
+}
+
+/// A server that keeps failing ends the command at the step, with nothing
+/// changed.
+#[test]
+fn a_failing_server_fails_the_command_at_the_step() {
+    let cluster = Cluster::empty();
+    store_widgets_at_two_versions(&cluster);
+    cluster.set_faults(testenv::Faults {
+        error_ratio: 1.0,
+        error_code: 500,
+        ..testenv::Faults::default()
+    });
+    let run = cluster.flux(&["migrate"]);
+    cluster.set_faults(testenv::Faults::default());
+    assert_eq!(run.code, 1);
+    let lines: Vec<&str> = run.stderr.lines().collect();
+    assert_eq!(lines[0], "► starting migration of custom resources");
+    assert!(
+        lines[1].starts_with("✗ failed to list CRDs: "),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(lines.len(), 2, "{}", run.stderr);
+    assert_eq!(stored_state(&cluster).0, ["v1", "v2"]);
+}
 
 #[test]
 fn the_cluster_has_no_dry_run_and_ignores_the_file_flags() {

@@ -10,8 +10,8 @@ use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomRe
 use kube::api::{Api, ApiResource, DynamicObject, ListParams, Patch, PatchParams, PostParams};
 use serde_json::{Value, json};
 
-use crate::cluster::ClientError;
 use crate::cluster::health::{Deadline, PART_OF_SELECTOR, classify};
+use crate::cluster::{ClientError, objects};
 use crate::commands::Ctx;
 
 /// A failed API call: its message, and what the retry needs to know.
@@ -62,13 +62,15 @@ impl ClusterError {
     }
 }
 
-/// Runs one API call within the command's deadline, keeping whether the
-/// server answered 409 Conflict or 404 Not Found.
-async fn call<T>(
-    deadline: &Deadline,
-    request: impl Future<Output = Result<T, kube::Error>>,
-) -> Result<T, CallFailure> {
-    match tokio::time::timeout_at(deadline.instant(), request).await {
+/// Runs one API call within the command's deadline, sending it again on
+/// transient failures, and keeps whether the server answered 409 Conflict
+/// or 404 Not Found.
+async fn call<T, F, Fut>(deadline: &Deadline, request: F) -> Result<T, CallFailure>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<T, kube::Error>>,
+{
+    match tokio::time::timeout_at(deadline.instant(), objects::retrying(request)).await {
         Ok(Ok(value)) => Ok(value),
         Ok(Err(err)) => {
             let code = match &err {
@@ -96,33 +98,39 @@ async fn call<T>(
 const CONFLICT_TRIES: u32 = 5;
 const CONFLICT_DELAY: Duration = Duration::from_millis(10);
 
+/// Runs `pass` again while it fails on a conflict (another writer changed
+/// the CRD between its read and the status update), up to
+/// [`CONFLICT_TRIES`] times.
+async fn on_conflict_again<F, Fut>(mut pass: F) -> Result<(), ClusterError>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<(), ClusterError>>,
+{
+    let mut tries = 1;
+    loop {
+        match pass().await {
+            Err(err) if err.is_conflict() && tries < CONFLICT_TRIES => {
+                tries += 1;
+                let jitter = 1.0 + rand::random::<f64>() * 0.1;
+                tokio::time::sleep(CONFLICT_DELAY.mul_f64(jitter)).await;
+            }
+            result => return result,
+        }
+    }
+}
+
 pub async fn migrate(ctx: &Ctx) -> Result<(), ClusterError> {
     ctx.printer.action("starting migration of custom resources");
     let client = ctx.kube.client().await.map_err(ClusterError::Client)?;
     let deadline = Deadline::after(ctx.remaining());
     let crds: Api<CustomResourceDefinition> = Api::all(client.clone());
-    let list = call(
-        &deadline,
-        crds.list(&ListParams::default().labels(PART_OF_SELECTOR)),
-    )
-    .await
-    .map_err(ClusterError::ListCrds)?;
+    let selected = ListParams::default().labels(PART_OF_SELECTOR);
+    let list = call(&deadline, || crds.list(&selected))
+        .await
+        .map_err(ClusterError::ListCrds)?;
     for crd in list.items {
         let name = crd.metadata.name.unwrap_or_default();
-        let mut tries = 1;
-        loop {
-            match migrate_crd(ctx, &client, &deadline, &name).await {
-                Err(err) if err.is_conflict() && tries < CONFLICT_TRIES => {
-                    tries += 1;
-                    let jitter = 1.0 + rand::random::<f64>() * 0.1;
-                    tokio::time::sleep(CONFLICT_DELAY.mul_f64(jitter)).await;
-                }
-                result => {
-                    result?;
-                    break;
-                }
-            }
-        }
+        on_conflict_again(|| migrate_crd(ctx, &client, &deadline, &name)).await?;
     }
     ctx.printer
         .success("custom resources migrated successfully");
@@ -162,12 +170,13 @@ async fn migrate_crd(
     name: &str,
 ) -> Result<(), ClusterError> {
     let crds: Api<CustomResourceDefinition> = Api::all(client.clone());
-    let mut crd = call(deadline, crds.get(name))
-        .await
-        .map_err(|source| ClusterError::GetCrd {
-            crd: name.to_string(),
-            source,
-        })?;
+    let mut crd =
+        call(deadline, || crds.get(name))
+            .await
+            .map_err(|source| ClusterError::GetCrd {
+                crd: name.to_string(),
+                source,
+            })?;
     let storage = crd
         .spec
         .versions
@@ -183,10 +192,10 @@ async fn migrate_crd(
         kind: names.kind.clone(),
         plural: names.plural.clone(),
     };
-    let objects: Api<DynamicObject> = Api::all_with(client.clone(), &resource);
+    let listing: Api<DynamicObject> = Api::all_with(client.clone(), &resource);
     let mut params = ListParams::default().limit(500);
     loop {
-        let page = call(deadline, objects.list(&params))
+        let page = call(deadline, || listing.list(&params))
             .await
             .map_err(|source| ClusterError::ListObjects {
                 crd: name.to_string(),
@@ -208,15 +217,13 @@ async fn migrate_crd(
     if stored != [storage.as_str()] {
         let status = crd.status.get_or_insert_with(Default::default);
         status.stored_versions = Some(vec![storage.clone()]);
-        call(
-            deadline,
-            crds.replace_status(name, &PostParams::default(), &crd),
-        )
-        .await
-        .map_err(|source| ClusterError::UpdateStatus {
-            crd: name.to_string(),
-            source,
-        })?;
+        let post = PostParams::default();
+        call(deadline, || crds.replace_status(name, &post, &crd))
+            .await
+            .map_err(|source| ClusterError::UpdateStatus {
+                crd: name.to_string(),
+                source,
+            })?;
         ctx.printer
             .success(&format!("{name} migrated to storage version {storage}"));
     }
@@ -246,17 +253,15 @@ async fn migrate_object(
         what,
         source,
     };
+    let (patch_params, empty_patch) = (PatchParams::default(), Patch::Merge(json!({})));
     let result = match managed_fields_patch(object, &resource.api_version) {
-        Some(patch) => call(deadline, json_patch(client, &api, &name, &patch))
+        Some(patch) => call(deadline, || json_patch(client, &api, &name, &patch))
             .await
             .map_err(|e| failed(" managed fields", e)),
-        None => call(
-            deadline,
-            api.patch(&name, &PatchParams::default(), &Patch::Merge(json!({}))),
-        )
-        .await
-        .map(drop)
-        .map_err(|e| failed("", e)),
+        None => call(deadline, || api.patch(&name, &patch_params, &empty_patch))
+            .await
+            .map(drop)
+            .map_err(|e| failed("", e)),
     };
     match result {
         Ok(()) => {
@@ -316,6 +321,73 @@ mod tests {
             assert_eq!(entry["fieldsV1"], json!({"f:spec": {}}));
             assert_eq!(entry["manager"], "m");
         }
+    }
+
+    fn failure(crd: &str, conflict: bool) -> ClusterError {
+        ClusterError::UpdateStatus {
+            crd: crd.into(),
+            source: CallFailure {
+                message: "the object has been modified".into(),
+                conflict,
+                not_found: false,
+            },
+        }
+    }
+
+    #[tokio::test]
+    async fn a_pass_is_run_again_on_conflict_five_times_at_most() {
+        let runs = std::cell::Cell::new(0);
+        let result = on_conflict_again(|| async {
+            runs.set(runs.get() + 1);
+            if runs.get() < 3 {
+                Err(failure("a", true))
+            } else {
+                Ok(())
+            }
+        })
+        .await;
+        assert!(result.is_ok());
+        assert_eq!(runs.get(), 3);
+
+        runs.set(0);
+        let err = on_conflict_again(|| async {
+            runs.set(runs.get() + 1);
+            Err(failure("a", true))
+        })
+        .await
+        .unwrap_err();
+        assert_eq!(runs.get(), 5);
+        assert_eq!(
+            err.to_string(),
+            "failed to update CRD a status: the object has been modified"
+        );
+
+        runs.set(0);
+        let result = on_conflict_again(|| async {
+            runs.set(runs.get() + 1);
+            Err(failure("a", false))
+        })
+        .await;
+        assert!(result.is_err());
+        assert_eq!(runs.get(), 1);
+    }
+
+    #[test]
+    fn a_failed_object_is_named_in_upstreams_words() {
+        let err = ClusterError::Migrate {
+            crd: "widgets.example.com".into(),
+            object: "Widget/apps/a".into(),
+            what: " managed fields",
+            source: CallFailure {
+                message: "denied".into(),
+                conflict: false,
+                not_found: false,
+            },
+        };
+        assert_eq!(
+            err.to_string(),
+            "failed to migrate resources for CRD widgets.example.com:  Widget/apps/a failed to migrate managed fields: denied"
+        );
     }
 
     #[test]
