@@ -182,6 +182,81 @@ fn without_yes_and_without_a_terminal_to_ask_nothing_is_written() {
     assert_eq!(snapshot(dir.path()), before);
 }
 
+/// Runs `flux migrate` in `dir` on a pseudo-terminal (python's pty module),
+/// typing `key` once the question is asked; returns the transcript and the
+/// exit code.
+fn migrate_on_terminal(dir: &Path, key: &str, args: &[&str]) -> (String, i32) {
+    const ANSWER_ON_PTY: &str = r#"
+import os, pty, sys
+pid, fd = pty.fork()
+if pid == 0:
+    os.chdir(sys.argv[1])
+    os.execv(sys.argv[3], sys.argv[3:])
+out, answered = b"", False
+while True:
+    try:
+        chunk = os.read(fd, 65536)
+    except OSError:
+        break
+    if not chunk:
+        break
+    out += chunk
+    if not answered and b"[y/N]" in out:
+        os.write(fd, sys.argv[2].encode())
+        answered = True
+_, status = os.waitpid(pid, 0)
+sys.stdout.buffer.write(out)
+sys.exit(os.waitstatus_to_exitcode(status))
+"#;
+    let output = std::process::Command::new("python3")
+        .arg("-c")
+        .arg(ANSWER_ON_PTY)
+        .arg(dir)
+        .arg(key)
+        .arg(assert_cmd::cargo::cargo_bin("flux"))
+        .arg("migrate")
+        .args(args)
+        .env("TERM", "dumb")
+        .env("CI", "1")
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("python3 runs");
+    (
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        output.status.code().unwrap_or(-1),
+    )
+}
+
+#[test]
+fn the_question_on_a_terminal_decides() {
+    let dir = workdir();
+    let path = format!("{FS}/single-file.yaml");
+    let file = dir.path().join(&path);
+    let before = fs::read_to_string(&file).unwrap();
+    let (transcript, code) = migrate_on_terminal(dir.path(), "n", &["-f", &path]);
+    assert_eq!(code, 1, "{transcript}");
+    assert!(
+        transcript.contains("Are you sure you want to proceed with the above upgrades [y/N]"),
+        "{transcript:?}"
+    );
+    assert!(
+        transcript.ends_with("✗ aborting: no file was changed\r\n"),
+        "{transcript:?}"
+    );
+    assert_eq!(fs::read_to_string(&file).unwrap(), before);
+
+    let (transcript, code) = migrate_on_terminal(dir.path(), "y", &["-f", &path]);
+    assert_eq!(code, 0, "{transcript}");
+    assert!(
+        transcript.ends_with("✔ custom resources migrated successfully\r\n"),
+        "{transcript:?}"
+    );
+    assert_eq!(
+        fs::read_to_string(&file).unwrap(),
+        golden("single-file.yaml.golden")
+    );
+}
+
 #[test]
 fn the_release_line_chooses_the_target_versions() {
     let dir = workdir();
