@@ -607,3 +607,26 @@ fn the_cluster_has_no_dry_run_and_ignores_the_file_flags() {
         run.stderr
     );
 }
+
+/// A user RBAC grants nothing to is refused at the first request, and
+/// nothing changes (kube-apiserver only: the builtin server has no RBAC).
+#[test]
+fn a_user_without_permissions_is_refused_at_the_first_request() {
+    if !Backend::KubeApiserver.available() {
+        return;
+    }
+    let cluster = Cluster::empty_on(Backend::KubeApiserver);
+    store_widgets_at_two_versions(&cluster);
+    let run = crate::common::run_with_kubeconfig(cluster.restricted_kubeconfig(), &["migrate"]);
+    assert_eq!(run.code, 1);
+    let lines: Vec<&str> = run.stderr.lines().collect();
+    assert_eq!(lines.len(), 2, "{}", run.stderr);
+    assert_eq!(lines[0], "► starting migration of custom resources");
+    assert!(
+        lines[1].starts_with("✗ failed to list CRDs: ")
+            && lines[1].contains("customresourcedefinitions"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(stored_state(&cluster).0, ["v1", "v2"]);
+}
