@@ -17,8 +17,6 @@ use std::fs;
 use std::io::{self, Write};
 use std::path::{Component, Path, PathBuf};
 
-use anyhow::bail;
-
 use super::Target;
 use crate::output::Printer;
 
@@ -51,6 +49,9 @@ pub enum FilesError {
         "file {0} changed while flux migrate ran; it was left as it is, run flux migrate again"
     )]
     Changed(String),
+    // Upstream's error here has no text at all (a bare `✗`).
+    #[error("aborting: no file was changed")]
+    Declined,
 }
 
 /// The path as upstream prints it (cleaned, relative to the current
@@ -364,7 +365,7 @@ pub fn migrate(printer: &Printer, options: &Options<'_>) -> anyhow::Result<()> {
             "--yes",
         )?
     {
-        bail!("aborting: no file was changed");
+        return Err(FilesError::Declined.into());
     }
     for plan in &plans {
         replace(plan)?;
@@ -488,6 +489,37 @@ mod tests {
         assert_eq!(
             out,
             b"\xff\xfe\napiVersion: image.toolkit.fluxcd.io/v1\nkind: ImageRepository\n\xc3"
+        );
+    }
+
+    #[test]
+    fn a_file_changed_since_the_scan_is_left_alone() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("a.yaml");
+        fs::write(&path, "edited meanwhile").unwrap();
+        let plan = Plan {
+            path: path.clone(),
+            scanned: b"as scanned".to_vec(),
+            migrated: b"migrated".to_vec(),
+        };
+        let err = replace(&plan).unwrap_err().to_string();
+        assert!(
+            err.starts_with(&format!("file {} changed", path.display())),
+            "{err}"
+        );
+        assert_eq!(fs::read_to_string(&path).unwrap(), "edited meanwhile");
+
+        fs::write(&path, "as scanned").unwrap();
+        fs::set_permissions(&path, fs::Permissions::from_mode(0o600)).unwrap();
+        replace(&plan).unwrap();
+        assert_eq!(fs::read_to_string(&path).unwrap(), "migrated");
+        let mode = fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600);
+        assert_eq!(
+            fs::read_dir(dir.path()).unwrap().count(),
+            1,
+            "a temporary file is left"
         );
     }
 
