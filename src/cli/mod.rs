@@ -14,6 +14,7 @@ mod events;
 mod help;
 mod install;
 mod logs;
+mod migrate;
 mod stats;
 pub mod target;
 mod trace;
@@ -43,6 +44,7 @@ pub use errors::Refusal;
 pub use events::EventsArgs;
 pub use install::InstallArgs;
 pub use logs::LogsArgs;
+pub use migrate::MigrateArgs;
 pub use stats::StatsArgs;
 pub use trace::TraceArgs;
 pub use tree::{TreeArtifactCommand, TreeCommand, TreeGeneratorArgs, TreeKustomizationArgs};
@@ -320,6 +322,20 @@ pub enum Command {
     /// Trigger Flux resources from outside the cluster
     #[command(subcommand, subcommand_required = true, arg_required_else_help = true)]
     Trigger(TriggerCommand),
+    /// Migrate the Flux custom resources to their latest API version
+    ///
+    /// Without --path: every object of each Flux CRD is written again, so
+    /// the API server stores it in the CRD's storage version, and the CRD's
+    /// status.storedVersions is then set to that version alone. Run it
+    /// before a Flux upgrade that drops an API version. Needs permission to
+    /// update CRD status.
+    ///
+    /// With --path: the apiVersion of each Flux object in the manifests
+    /// (of files ending in --extensions) is rewritten to the latest version
+    /// of the Flux release given by --version, after confirmation. Only the
+    /// version on those lines changes; the rest of each file is kept byte
+    /// for byte.
+    Migrate(MigrateArgs),
 }
 
 /// The full clap command, for help, completions and generated docs.

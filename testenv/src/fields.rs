@@ -315,7 +315,11 @@ fn api_version_of(obj: &Value) -> String {
 
 /// Records the fields an Update operation changed as owned by `manager`, taking them from others.
 pub fn track_update(old: Option<&Value>, new: &mut Value, manager: &str, status: bool, now: &str) {
-    let mut es = entries(old);
+    // managedFields a request sets replace the live ones, as the API server
+    // takes them (`flux migrate` rewrites their apiVersions); a request
+    // without them keeps the live ones.
+    let sent = entries(Some(new));
+    let mut es = if sent.is_empty() { entries(old) } else { sent };
     let changed: BTreeSet<Path> = paths(new, status)
         .into_iter()
         .filter(|p| old.and_then(|o| get_path(o, p)) != get_path(new, p))

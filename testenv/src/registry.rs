@@ -315,3 +315,60 @@ pub fn crd_status(crd: &Value, now: &str) -> Value {
         "storedVersions": stored,
     })
 }
+
+/// A CRD's `status.storedVersions` after a write, as the API server keeps
+/// it: the storage version on create; on a spec update the old list plus a
+/// new storage version, each of which must still be in spec.versions; on a
+/// status write the list the client sent, unchecked (how `flux migrate`
+/// drops old versions), or the storage version if it sent none.
+/// `Err` carries the validation message.
+pub fn stored_versions(
+    crd: &Value,
+    old: Option<&Value>,
+    status_write: bool,
+) -> Result<Vec<String>, String> {
+    let versions: Vec<(&str, bool)> = crd["spec"]["versions"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|v| Some((v["name"].as_str()?, v["storage"].as_bool() == Some(true))))
+                .collect()
+        })
+        .unwrap_or_default();
+    let storage = versions
+        .iter()
+        .find(|(_, storage)| *storage)
+        .map(|(name, _)| name.to_string())
+        .unwrap_or_default();
+    let listed = |status: &Value| -> Vec<String> {
+        status["storedVersions"]
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .filter_map(|v| v.as_str().map(String::from))
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let Some(old) = old else {
+        return Ok(vec![storage]);
+    };
+    if status_write {
+        let sent = listed(&crd["status"]);
+        return Ok(if sent.is_empty() { vec![storage] } else { sent });
+    }
+    let mut stored = listed(&old["status"]);
+    if !stored.contains(&storage) {
+        stored.push(storage);
+    }
+    if let Some((i, v)) = stored
+        .iter()
+        .enumerate()
+        .find(|(_, v)| !versions.iter().any(|(name, _)| name == v))
+    {
+        return Err(format!(
+            "status.storedVersions[{i}]: Invalid value: {v:?}: missing from spec.versions; {v} was previously a storage version, and must remain in spec.versions until a storage migration ensures no data remains persisted in {v} and removes {v} from status.storedVersions"
+        ));
+    }
+    Ok(stored)
+}

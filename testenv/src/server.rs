@@ -677,7 +677,9 @@ fn patch_object(
                 ..Default::default()
             };
             let obj = store.modify(def, ns, name, &opts, |cur| {
-                let cur = cur.ok_or_else(not_found)?;
+                // The server patches the object as the request's version
+                // shows it, and writes it as that version.
+                let cur = &present(cur.ok_or_else(not_found)?, def, &t.version);
                 match content_type {
                     "application/merge-patch+json" => {
                         if !patch_v.is_object() {

@@ -693,7 +693,10 @@ impl Store {
                         "spec.group: the group is reserved",
                     ));
                 }
+                let stored = registry::stored_versions(&obj, old, opts.status)
+                    .map_err(|m| ApiError::invalid(&def.group, &def.kind, &name, m))?;
                 obj["status"] = registry::crd_status(&obj, &now);
+                obj["status"]["storedVersions"] = json!(stored);
             }
             ("", "services") => {
                 if obj["spec"]["type"].is_null() {

@@ -328,7 +328,152 @@ spec: {interval: 1m, url: 'file:///srv/git/fleet.git'}
     );
 }
 
+/// A kube-rs client for a server's kubeconfig.
+async fn client_of(env: &dyn Server) -> kube::Client {
+    let kubeconfig = kube::config::Kubeconfig::read_from(env.kubeconfig_path()).unwrap();
+    let config = kube::Config::from_custom_kubeconfig(kubeconfig, &Default::default())
+        .await
+        .unwrap();
+    kube::Client::try_from(config).unwrap()
+}
+
+/// A CRD of two versions with `storage` the stored one.
+fn gizmo_crd(storage: &str) -> serde_json::Value {
+    let version = |name: &str| {
+        serde_json::json!({"name": name, "served": true, "storage": name == storage,
+            "schema": {"openAPIV3Schema": {"type": "object", "x-kubernetes-preserve-unknown-fields": true}}})
+    };
+    serde_json::json!({
+        "apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
+        "metadata": {"name": "gizmos.example.com"},
+        "spec": {"group": "example.com", "scope": "Namespaced",
+            "names": {"kind": "Gizmo", "listKind": "GizmoList", "plural": "gizmos", "singular": "gizmo"},
+            "versions": [version("v1"), version("v2")]}
+    })
+}
+
+/// The API server's CRD lifecycle of stored versions (what `flux migrate`
+/// relies on): a storage switch adds to status.storedVersions, a status
+/// write may drop versions but must keep the storage one, and managedFields
+/// a request rewrites are kept as sent (testenv used to recompute both).
+async fn crd_stored_versions_and_rewritten_managed_fields(env: &dyn Server) {
+    use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
+    use kube::api::{Api, ApiResource, DynamicObject, Patch, PatchParams, PostParams};
+
+    let client = client_of(env).await;
+    let crds: Api<CustomResourceDefinition> = Api::all(client.clone());
+    let apply = PatchParams::apply("test").force();
+    crds.patch("gizmos.example.com", &apply, &Patch::Apply(gizmo_crd("v1")))
+        .await
+        .unwrap();
+    let stored = async || {
+        crds.get("gizmos.example.com")
+            .await
+            .unwrap()
+            .status
+            .unwrap()
+            .stored_versions
+            .unwrap()
+    };
+    assert_eq!(stored().await, ["v1"]);
+    let resource = |version: &str| ApiResource {
+        group: "example.com".into(),
+        version: version.into(),
+        api_version: format!("example.com/{version}"),
+        kind: "Gizmo".into(),
+        plural: "gizmos".into(),
+    };
+    let mut created = None;
+    // The CRD is served a moment after it is created.
+    for _ in 0..100 {
+        let gizmos: Api<DynamicObject> =
+            Api::namespaced_with(client.clone(), "default", &resource("v1"));
+        let gizmo = serde_json::json!({"apiVersion": "example.com/v1", "kind": "Gizmo",
+            "metadata": {"name": "g"}, "spec": {"size": 1}});
+        match gizmos
+            .patch("g", &PatchParams::apply("test"), &Patch::Apply(gizmo))
+            .await
+        {
+            Ok(object) => {
+                created = Some(object);
+                break;
+            }
+            Err(_) => tokio::time::sleep(std::time::Duration::from_millis(100)).await,
+        }
+    }
+    let created = created.expect("the CRD is served");
+    let entry = &created.metadata.managed_fields.as_ref().unwrap()[0];
+    assert_eq!(entry.api_version.as_deref(), Some("example.com/v1"));
+
+    crds.patch("gizmos.example.com", &apply, &Patch::Apply(gizmo_crd("v2")))
+        .await
+        .unwrap();
+    assert_eq!(stored().await, ["v1", "v2"]);
+
+    // managedFields rewritten by a JSON patch are kept as sent.
+    let v2: Api<DynamicObject> = Api::namespaced_with(client.clone(), "default", &resource("v2"));
+    let mut fields = serde_json::to_value(created.metadata.managed_fields.unwrap()).unwrap();
+    fields[0]["apiVersion"] = serde_json::json!("example.com/v2");
+    let patch: serde_json::Value = serde_json::json!([
+        {"op": "replace", "path": "/metadata/managedFields", "value": fields}
+    ]);
+    let request = http::Request::patch(format!("{}/g", v2.resource_url()))
+        .header("content-type", "application/json-patch+json")
+        .body(serde_json::to_vec(&patch).unwrap())
+        .unwrap();
+    let patched: DynamicObject = client.request(request).await.unwrap();
+    let fields = patched.metadata.managed_fields.unwrap();
+    assert_eq!(fields.len(), 1);
+    assert_eq!(fields[0].api_version.as_deref(), Some("example.com/v2"));
+    assert_eq!(fields[0].manager.as_deref(), Some("test"));
+
+    // While v1 is stored, it cannot leave spec.versions.
+    let mut only_v2 = gizmo_crd("v2");
+    only_v2["spec"]["versions"]
+        .as_array_mut()
+        .unwrap()
+        .remove(0);
+    let err = crds
+        .patch("gizmos.example.com", &apply, &Patch::Apply(only_v2.clone()))
+        .await
+        .unwrap_err();
+    let kube::Error::Api(status) = err else {
+        panic!("{err}")
+    };
+    assert_eq!(
+        (status.code, status.message.as_str()),
+        (
+            422,
+            "CustomResourceDefinition.apiextensions.k8s.io \"gizmos.example.com\" is invalid: status.storedVersions[0]: Invalid value: \"v1\": missing from spec.versions; v1 was previously a storage version, and must remain in spec.versions until a storage migration ensures no data remains persisted in v1 and removes v1 from status.storedVersions"
+        )
+    );
+
+    // A status write is taken as sent (the API server does not check it
+    // against the storage version); an empty list means the storage version.
+    let write = async |versions: &[&str]| {
+        let mut crd = crds.get("gizmos.example.com").await.unwrap();
+        crd.status.as_mut().unwrap().stored_versions =
+            Some(versions.iter().map(|v| v.to_string()).collect());
+        crds.replace_status("gizmos.example.com", &PostParams::default(), &crd)
+            .await
+            .unwrap()
+            .status
+            .unwrap()
+            .stored_versions
+            .unwrap()
+    };
+    assert_eq!(write(&[]).await, ["v2"]);
+    assert_eq!(write(&["v1"]).await, ["v1"]);
+    assert_eq!(write(&["v2"]).await, ["v2"]);
+    // A spec write keeps what the status write left, and v1 may now go.
+    crds.patch("gizmos.example.com", &apply, &Patch::Apply(only_v2))
+        .await
+        .unwrap();
+    assert_eq!(stored().await, ["v2"]);
+}
+
 on_both_servers!(
     server_side_apply_refuses_unknown_fields_whatever_the_validation,
     a_local_git_repository_url_is_refused,
+    crd_stored_versions_and_rewritten_managed_fields,
 );

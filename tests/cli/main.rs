@@ -37,6 +37,7 @@ mod install_live;
 mod kubeconfig;
 mod lifecycle;
 mod logs;
+mod migrate;
 mod parity;
 mod proxy;
 mod stats;
