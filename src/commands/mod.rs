@@ -15,6 +15,7 @@ pub mod export;
 pub mod get;
 pub mod install;
 pub mod logs;
+pub mod plugin;
 pub mod reconcile;
 pub mod stats;
 pub mod suspend;
@@ -85,5 +86,6 @@ pub async fn dispatch(ctx: &Ctx, command: &Command) -> anyhow::Result<ExitStatus
         Command::Build(command) => build::run(ctx, command).await,
         Command::Diff(command) => diff::run(ctx, command).await,
         Command::Trigger(command) => trigger::run(ctx, command).await,
+        Command::Plugin(command) => plugin::run(ctx, command).await,
     }
 }

@@ -38,6 +38,7 @@ mod kubeconfig;
 mod lifecycle;
 mod logs;
 mod parity;
+mod plugin;
 mod proxy;
 mod stats;
 mod terminal;

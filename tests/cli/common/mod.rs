@@ -118,4 +118,5 @@ pub fn shared_dir() -> PathBuf {
 
 pub mod cluster;
 pub mod fake_api;
+pub mod file_server;
 pub mod git_servers;
