@@ -862,3 +862,61 @@ fn the_default_directory_is_created_under_home() {
         .unwrap();
     assert_eq!(String::from_utf8_lossy(&output.stdout), "home\n");
 }
+
+/// Asks the binary for bash completions of `words` (the last one is the
+/// word being completed).
+fn complete(env: &Env, words: &[&str]) -> String {
+    let index = words.len().to_string();
+    let output = flux()
+        .env("HOME", env.home.path())
+        .env("FLUXCD_PLUGINS", env.plugins())
+        .env("COMPLETE", "bash")
+        .env("_CLAP_COMPLETE_INDEX", &index)
+        .env("_CLAP_COMPLETE_COMP_TYPE", "9")
+        .env("_CLAP_COMPLETE_SPACE", "true")
+        .env("_CLAP_IFS", "\n")
+        .args(["--", "flux"])
+        .args(words)
+        .timeout(std::time::Duration::from_secs(30))
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8(output.stdout).unwrap()
+}
+
+#[test]
+fn plugin_names_and_their_arguments_complete() {
+    let env = Env::new();
+    // Answers cobra's __complete request from its arguments.
+    let log = env.plugins().join("calls.log");
+    env.manual(
+        "flux-hello",
+        &format!(
+            "echo \"$*\" >> {}\nif [ \"$1\" = __complete ]; then printf 'greet\\tSay hi\\ngoodbye\\nother\\n:4\\n'; fi",
+            log.display()
+        ),
+        0o755,
+    );
+    env.manual("flux-failing", "printf 'x\\n:1\\n'", 0o755);
+
+    let names: Vec<String> = complete(&env, &["hel"])
+        .lines()
+        .map(str::to_string)
+        .collect();
+    assert!(names.iter().any(|n| n == "hello"), "{names:?}");
+
+    let candidates = complete(&env, &["hello", "--flag", "g"]);
+    let values: Vec<&str> = candidates.lines().collect();
+    assert_eq!(values, ["greet", "goodbye"], "{candidates}");
+    let calls = std::fs::read_to_string(&log).unwrap();
+    assert_eq!(calls, "__complete --flag g\n");
+
+    // An error directive yields no candidate from the plugin (clap may
+    // still offer the global flags for an empty word).
+    let candidates = complete(&env, &["failing", ""]);
+    assert!(!candidates.lines().any(|l| l == "x"), "{candidates}");
+}
