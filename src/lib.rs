@@ -156,9 +156,7 @@ fn discover_plugins() -> Vec<plugin::Plugin> {
     let Some(dir) = plugin::PluginDir::locate() else {
         return Vec::new();
     };
-    let builtins = cli::builtin_names();
-    let builtins: Vec<&str> = builtins.iter().map(String::as_str).collect();
-    plugin::discover(&dir.path, &builtins)
+    plugin::discover_with(&dir.path, cli::builtin_names)
 }
 
 /// Replaces this process with the plugin: argv[0] is its absolute path,

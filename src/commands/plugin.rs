@@ -28,12 +28,21 @@ fn plugin_dir() -> Result<PluginDir, PluginError> {
     PluginDir::locate().ok_or(PluginError::NoDirectory)
 }
 
-/// The catalog's base URL; it is used by plain concatenation.
+/// The catalog's base URL, which file names are appended to.
 fn catalog_base() -> String {
-    std::env::var(plugin::CATALOG_ENV)
-        .ok()
+    base_from(std::env::var(plugin::CATALOG_ENV).ok())
+}
+
+/// Upstream concatenates without a separator, so a base without its final
+/// `/` silently asks for `…/pluginshello.yaml`; the `/` is added instead.
+fn base_from(value: Option<String>) -> String {
+    let mut base = value
         .filter(|v| !v.is_empty())
-        .unwrap_or_else(|| plugin::DEFAULT_CATALOG.to_string())
+        .unwrap_or_else(|| plugin::DEFAULT_CATALOG.to_string());
+    if !base.ends_with('/') {
+        base.push('/');
+    }
+    base
 }
 
 fn at_most_one(args: &[String]) -> anyhow::Result<Option<&str>> {
@@ -84,15 +93,9 @@ async fn run_install(ctx: &Ctx, args: &PluginInstallArgs) -> anyhow::Result<Exit
     Ok(ExitStatus::Success)
 }
 
-/// Root command names, which plugins cannot take.
-fn builtins() -> Vec<String> {
-    crate::cli::builtin_names()
-}
-
+/// The plugins `flux <name>` would run.
 fn discovered(dir: &PluginDir) -> Vec<plugin::Plugin> {
-    let builtins = builtins();
-    let builtins: Vec<&str> = builtins.iter().map(String::as_str).collect();
-    plugin::discover(&dir.path, &builtins)
+    plugin::discover_with(&dir.path, crate::cli::builtin_names)
 }
 
 async fn run_list(ctx: &Ctx, _args: &PluginListArgs) -> anyhow::Result<ExitStatus> {
@@ -257,4 +260,17 @@ async fn run_update(ctx: &Ctx, args: &PluginUpdateArgs) -> anyhow::Result<ExitSt
         }
     }
     Ok(ExitStatus::Success)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_catalog_base_always_ends_with_a_slash() {
+        assert_eq!(base_from(None), plugin::DEFAULT_CATALOG);
+        assert_eq!(base_from(Some(String::new())), plugin::DEFAULT_CATALOG);
+        assert_eq!(base_from(Some("http://h/p/".into())), "http://h/p/");
+        assert_eq!(base_from(Some("http://h/p".into())), "http://h/p/");
+    }
 }

@@ -94,6 +94,12 @@ pub struct Plugin {
 /// The plugins in `dir`, in lexical order of their file names. `builtins`
 /// are the CLI's own root command names, which a plugin cannot take over.
 pub fn discover(dir: &Path, builtins: &[&str]) -> Vec<Plugin> {
+    discover_with(dir, || builtins.iter().map(|b| b.to_string()).collect())
+}
+
+/// [`discover`], asking for the built-in names only when the directory has
+/// a candidate: building the command tree is the costly part of a start.
+pub fn discover_with(dir: &Path, builtins: impl FnOnce() -> Vec<String>) -> Vec<Plugin> {
     let Ok(entries) = std::fs::read_dir(dir) else {
         return Vec::new();
     };
@@ -102,11 +108,11 @@ pub fn discover(dir: &Path, builtins: &[&str]) -> Vec<Plugin> {
         .map(|e| e.file_name())
         .collect();
     names.sort();
-    names
+    let candidates: Vec<Plugin> = names
         .into_iter()
         .filter_map(|file_name| {
             let name = file_name.to_str()?.strip_prefix(PREFIX)?;
-            if name.is_empty() || RESERVED.contains(&name) || builtins.contains(&name) {
+            if name.is_empty() || RESERVED.contains(&name) {
                 return None;
             }
             let path = dir.join(&file_name);
@@ -118,6 +124,14 @@ pub fn discover(dir: &Path, builtins: &[&str]) -> Vec<Plugin> {
                 path,
             })
         })
+        .collect();
+    if candidates.is_empty() {
+        return candidates;
+    }
+    let builtins = builtins();
+    candidates
+        .into_iter()
+        .filter(|p| !builtins.contains(&p.name))
         .collect()
 }
 
@@ -271,6 +285,20 @@ mod tests {
         let names: Vec<&str> = found.iter().map(|p| p.name.as_str()).collect();
         assert_eq!(names, ["alpha", "link", "zeta"]);
         assert_eq!(found[1].path, dir.path().join("flux-link"));
+    }
+
+    #[test]
+    fn builtin_names_are_only_asked_for_when_there_is_a_candidate() {
+        let dir = tempfile::tempdir().unwrap();
+        write(dir.path(), "flux-noexec", 0o644);
+        write(dir.path(), "tool", 0o755);
+        let found = discover_with(dir.path(), || panic!("asked for built-in names"));
+        assert!(found.is_empty());
+        write(dir.path(), "flux-get", 0o755);
+        write(dir.path(), "flux-mine", 0o755);
+        let found = discover_with(dir.path(), || vec!["get".to_string()]);
+        assert_eq!(found.len(), 1);
+        assert_eq!(found[0].name, "mine");
     }
 
     #[test]

@@ -551,7 +551,8 @@ fn list_shows_receipt_versions_and_manual_plugins() {
     let manual = env.manual("flux-byhand", "echo by hand", 0o755);
     env.manual("flux-notexec", "echo no", 0o644);
 
-    let run = env.run(&["plugin", "ls"]);
+    // -n is not validated for plugin commands: they use no namespace.
+    let run = env.run(&["plugin", "ls", "-n", "Not_A_Label"]);
     ok(&run);
     let hello = env.plugins().join("flux-hello");
     let width = manual
