@@ -921,3 +921,38 @@ fn plugin_names_and_their_arguments_complete() {
     let candidates = complete(&env, &["failing", ""]);
     assert!(!candidates.lines().any(|l| l == "x"), "{candidates}");
 }
+
+#[test]
+fn redirects_are_followed_as_release_downloads_need() {
+    let env = Env::new();
+    let bytes = script("echo moved");
+    let release = env.release("1.0.0", "assets/hello-bin", &bytes);
+    env.manifest("real-hello", "flux-hello", &[release]);
+    let moved = |to: &str| vec![Response::status(302).header("Location", to)];
+    // A relative and an absolute Location.
+    env.server.script("hello.yaml", moved("/real-hello.yaml"));
+    env.server.script(
+        "download/hello-bin",
+        moved(&format!("{}assets/hello-bin", env.server.url())),
+    );
+    let text = {
+        let (os, arch) = platform();
+        format!(
+            "apiVersion: cli.fluxcd.io/v1beta1\nkind: Plugin\nname: hello\nbin: flux-hello\nversions:\n  - version: 1.0.0\n    platforms:\n      - os: {os}\n        arch: {arch}\n        url: {}download/hello-bin\n        checksum: {}\n",
+            env.server.url(),
+            sha256(&bytes)
+        )
+    };
+    env.server.serve("real-hello.yaml", text);
+    let run = env.run(&["plugin", "install", "hello"]);
+    ok(&run);
+    assert_eq!(env.run(&["hello"]).stdout, "moved\n");
+    assert_eq!(env.server.hits("download/hello-bin"), 1);
+    assert_eq!(env.server.hits("assets/hello-bin"), 1);
+
+    // A loop ends with an error instead of spinning.
+    env.server.script("loop.yaml", moved("/loop.yaml"));
+    let run = env.run(&["plugin", "install", "loop"]);
+    assert_eq!(run.code, 1);
+    assert!(run.stderr.contains("stopped after 10 redirects"), "{}", run.stderr);
+}
