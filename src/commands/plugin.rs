@@ -215,6 +215,8 @@ async fn run_update(ctx: &Ctx, args: &PluginUpdateArgs) -> anyhow::Result<ExitSt
             continue;
         };
         let checked = async {
+            // A file name can hold what a URL must not (`?`, `#`, spaces).
+            plugin::check_name(name)?;
             let manifest = fetch_manifest(&fetcher, name).await?;
             let latest = catalog::select(&manifest, name, &Wanted::Latest, os, arch)
                 .map(|(v, _)| v.version.clone())

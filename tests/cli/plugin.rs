@@ -954,5 +954,75 @@ fn redirects_are_followed_as_release_downloads_need() {
     env.server.script("loop.yaml", moved("/loop.yaml"));
     let run = env.run(&["plugin", "install", "loop"]);
     assert_eq!(run.code, 1);
-    assert!(run.stderr.contains("stopped after 10 redirects"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("stopped after 10 redirects"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn an_interrupted_install_leaves_nothing_behind() {
+    use std::io::Read;
+    let env = Env::new();
+    // A download that sends a little and then stalls.
+    let stall = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let stall_url = format!("http://{}/stalled-bin", stall.local_addr().unwrap());
+    std::thread::spawn(move || {
+        for stream in stall.incoming().take(1) {
+            let mut stream = stream.unwrap();
+            let mut buf = [0u8; 1024];
+            let _ = stream.read(&mut buf);
+            let _ = stream.write_all(
+                b"HTTP/1.1 200 OK\r\nContent-Length: 1000000\r\n\r\n#!/bin/sh\necho partial\n",
+            );
+            std::thread::sleep(std::time::Duration::from_secs(20));
+        }
+    });
+    let (os, arch) = platform();
+    env.server.serve(
+        "hello.yaml",
+        format!(
+            "apiVersion: cli.fluxcd.io/v1beta1\nkind: Plugin\nname: hello\nbin: flux-hello\nversions:\n  - version: 1.0.0\n    platforms:\n      - os: {os}\n        arch: {arch}\n        url: {stall_url}\n        checksum: sha256:00\n"
+        ),
+    );
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("flux"))
+        .args(["plugin", "install", "hello"])
+        .env("HOME", env.home.path())
+        .env("FLUXCD_PLUGINS", env.plugins())
+        .env("FLUXCD_PLUGIN_CATALOG", env.server.url())
+        .env("CI", "1")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Wait until the partial download is on disk.
+    let started = std::time::Instant::now();
+    while env.files().is_empty() {
+        assert!(
+            started.elapsed().as_secs() < 20,
+            "the download never started"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    assert!(
+        env.files()[0].starts_with(".flux-download-"),
+        "{:?}",
+        env.files()
+    );
+    std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    let status = child.wait().unwrap();
+    let mut stderr = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut stderr)
+        .unwrap();
+    assert_eq!(status.code(), Some(130), "{stderr}");
+    assert!(stderr.ends_with("✗ interrupted\n"), "{stderr}");
+    assert!(env.files().is_empty(), "{:?}", env.files());
 }
