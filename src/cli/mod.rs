@@ -400,10 +400,15 @@ pub fn plugin_call(
     if plugins.is_empty() {
         return None;
     }
-    let (moved, words) = argv::command_path_first(&command_with_plugins(plugins), args.to_vec());
-    let name = moved.get(1).filter(|_| words >= 1)?.to_str()?;
-    let name = plugins.iter().find(|p| *p == name)?;
-    Some((name.clone(), moved[2..].to_vec()))
+    let root = command_with_plugins(plugins);
+    let (moved, words) = argv::command_path_first(&root, args.to_vec());
+    let word = moved.get(1).filter(|_| words >= 1)?.to_str()?;
+    // The word may also be a built-in's name or alias, which wins.
+    let command = root.find_subcommand(word)?;
+    command
+        .get_arguments()
+        .any(|a| a.get_id() == PLUGIN_ARGS)
+        .then(|| (command.get_name().to_string(), moved[2..].to_vec()))
 }
 
 /// Upstream's help lists a command's own flags under "Flags" and the
@@ -679,6 +684,22 @@ mod tests {
                 panic!("{line}: {err}");
             }
         }
+    }
+
+    #[test]
+    fn plugin_calls_keep_every_other_word_in_order() {
+        let words = |line: &str| -> Vec<std::ffi::OsString> {
+            line.split(' ').map(std::ffi::OsString::from).collect()
+        };
+        let plugins = vec!["hello".to_string(), "get".to_string()];
+        let (name, rest) = plugin_call(&plugins, &words("flux -n x hello --help -- a")).unwrap();
+        assert_eq!(name, "hello");
+        assert_eq!(rest, words("-n x --help -- a"));
+        // -n takes "hello" as its value: no plugin is called.
+        assert!(plugin_call(&plugins, &words("flux -n hello get ks")).is_none());
+        // A built-in keeps its name.
+        assert!(plugin_call(&plugins, &words("flux get ks")).is_none());
+        assert!(plugin_call(&[], &words("flux hello")).is_none());
     }
 
     #[test]
