@@ -1026,3 +1026,30 @@ fn an_interrupted_install_leaves_nothing_behind() {
     assert!(stderr.ends_with("✗ interrupted\n"), "{stderr}");
     assert!(env.files().is_empty(), "{:?}", env.files());
 }
+
+#[test]
+fn oversized_catalogs_and_non_http_urls_are_refused() {
+    let env = Env::new();
+    let mut big = CATALOG.to_string();
+    big.push_str(&format!("# {}\n", "x".repeat(10 << 20)));
+    env.server.serve("catalog.yaml", big);
+    failed_with(
+        &env.run(&["plugin", "search"]),
+        &format!(
+            "failed to fetch plugin catalog: the response from {}catalog.yaml is larger than 10 MiB",
+            env.server.url()
+        ),
+    );
+
+    let output = flux()
+        .env("FLUXCD_PLUGINS", env.plugins())
+        .env("FLUXCD_PLUGIN_CATALOG", "file:///etc/")
+        .args(["plugin", "search"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    assert_eq!(
+        String::from_utf8_lossy(&output.stderr),
+        "✗ failed to fetch plugin catalog: Get \"file:///etc/catalog.yaml\": unsupported protocol scheme \"file\"\n"
+    );
+}
