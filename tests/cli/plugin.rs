@@ -772,6 +772,21 @@ fn plugins_appear_in_help_but_never_shadow_builtin_commands() {
         run.stdout
     );
 
+    let run = env.run(&["help", "hello"]);
+    ok(&run);
+    assert!(
+        run.stdout.starts_with(
+            "This command runs the hello plugin.\nUse 'flux hello --help' for full plugin help.\n\nUsage:\n  flux hello [flags]\n"
+        ),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        !run.stdout.contains("\nhello\n"),
+        "the plugin ran: {}",
+        run.stdout
+    );
+
     let run = env.run(&["version", "--client"]);
     ok(&run);
     assert!(!run.stdout.contains("hijacked"), "{}", run.stdout);
