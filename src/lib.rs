@@ -19,6 +19,7 @@ pub mod generated;
 pub mod input;
 pub mod kinds;
 pub mod output;
+pub mod plugin;
 pub mod prompt;
 pub mod proxy;
 pub mod render;
@@ -41,11 +42,19 @@ where
     T: Into<OsString> + Clone,
 {
     let args: Vec<OsString> = args.into_iter().map(Into::into).collect();
-    if commands::completion::answer_request(args.clone()) {
+    // Before anything is parsed: plugins are root commands too.
+    let plugins = discover_plugins();
+    let plugin_names: Vec<String> = plugins.iter().map(|p| p.name.clone()).collect();
+    if commands::completion::answer_request(args.clone(), &plugins) {
         return ExitStatus::Success;
     }
     let printer = Printer::stdio();
-    let cli = match cli::parse_command_line(args) {
+    if let Some((name, rest)) = cli::plugin_call(&plugin_names, &args)
+        && let Some(found) = plugins.iter().find(|p| p.name == name)
+    {
+        return exec_plugin(&printer, &found.path, rest);
+    }
+    let cli = match cli::parse_command_line_with_plugins(args, &plugin_names) {
         Ok(cli) => cli,
         Err(cli::Refusal::Print { stdout, hint }) => {
             if let Some(hint) = hint {
@@ -62,10 +71,17 @@ where
         return write_or_fail(&printer, &commands::version::version_line());
     }
     let Some(command) = &cli.command else {
-        return write_or_fail(&printer, &cli::help_of(&[]));
+        return write_or_fail(&printer, &cli::help_with_plugins(&[], &plugin_names));
     };
     let env_lookup = |key: &str| std::env::var(key).ok();
-    let global = match GlobalOptions::resolve(&cli.global, &env_lookup, &printer) {
+    let mut global_args = cli.global.clone();
+    if matches!(command, cli::Command::Plugin(_)) {
+        // Plugin management never looks at a namespace (upstream skips
+        // its validation there), so a bad -n must not fail it.
+        global_args.namespace = Some(settings::DEFAULT_NAMESPACE.to_string());
+        global_args.ns_follows_kube_context = false;
+    }
+    let global = match GlobalOptions::resolve(&global_args, &env_lookup, &printer) {
         Ok(global) => global,
         Err(err) => {
             printer.failure(&err.to_string());
@@ -132,6 +148,29 @@ where
             status
         }
     }
+}
+
+/// The plugins in the plugin directory; none when there is no directory
+/// or it cannot be read.
+fn discover_plugins() -> Vec<plugin::Plugin> {
+    let Some(dir) = plugin::PluginDir::locate() else {
+        return Vec::new();
+    };
+    plugin::discover_with(&dir.path, cli::builtin_names)
+}
+
+/// Replaces this process with the plugin: argv[0] is its absolute path,
+/// the environment the one flux started with (proxy variables included).
+/// Returns only when the exec failed.
+fn exec_plugin(printer: &Printer, path: &std::path::Path, args: Vec<OsString>) -> ExitStatus {
+    use std::os::unix::process::CommandExt;
+    let err = std::process::Command::new(path)
+        .arg0(path)
+        .args(args)
+        .envs(proxy::child_env().iter().map(|(k, v)| (k, v)))
+        .exec();
+    printer.failure(&format!("unable to run plugin {}: {err}", path.display()));
+    ExitStatus::Failure
 }
 
 /// How long the command gets to stop by itself after SIGINT or SIGTERM

@@ -11,6 +11,11 @@ use clap::{Arg, ArgAction, Command};
 /// The help page of the command at `path` under the built `root`.
 pub fn page(root: &mut Command, path: &[String]) -> String {
     root.build();
+    // `flux help get` shows the page of `flux get`, as cobra does.
+    let path = match path.split_first() {
+        Some((first, rest)) if first == "help" => rest,
+        _ => path,
+    };
     let mut command: &Command = root;
     let mut line = vec![root.get_name().to_string()];
     for word in path {
@@ -60,17 +65,28 @@ fn render(command: &Command, line: &str) -> String {
         let _ = writeln!(out, "{}\n", examples.to_string().trim_end());
     }
     if !subcommands.is_empty() {
-        let _ = writeln!(out, "Available Commands:");
         let width = subcommands
             .iter()
             .map(|c| c.get_name().len())
             .max()
             .unwrap_or(0);
-        for sub in &subcommands {
-            let about = sub.get_about().map(|a| a.to_string()).unwrap_or_default();
-            let _ = writeln!(out, "  {:width$}  {about}", sub.get_name());
+        let (plugins, own): (Vec<&Command>, Vec<&Command>) =
+            subcommands.iter().partition(|c| is_plugin(c));
+        // Like cobra once the plugin group exists: the plugins' group
+        // first, then the ungrouped built-in commands.
+        let sections = if plugins.is_empty() {
+            vec![("Available Commands:", own)]
+        } else {
+            vec![("Plugin Commands:", plugins), ("Additional Commands:", own)]
+        };
+        for (heading, commands) in sections {
+            let _ = writeln!(out, "{heading}");
+            for sub in commands {
+                let about = sub.get_about().map(|a| a.to_string()).unwrap_or_default();
+                let _ = writeln!(out, "  {:width$}  {about}", sub.get_name());
+            }
+            out.push('\n');
         }
-        out.push('\n');
     }
     let (global, own): (Vec<&Arg>, Vec<&Arg>) = command
         .get_arguments()
@@ -88,6 +104,13 @@ fn render(command: &Command, line: &str) -> String {
         );
     }
     out
+}
+
+/// Plugin commands carry the hidden argument that takes their words.
+fn is_plugin(command: &Command) -> bool {
+    command
+        .get_arguments()
+        .any(|a| a.get_id() == super::PLUGIN_ARGS)
 }
 
 /// Whether the flag is a Go-style boolean: `--flag` or `--flag=false`.
@@ -198,6 +221,26 @@ mod tests {
         let flags = page.find("\nFlags:\n").unwrap();
         let global = page.find("\nGlobal Flags:\n").unwrap();
         assert!(flags < global, "{page}");
+    }
+
+    #[test]
+    fn plugins_are_listed_in_their_own_group() {
+        let mut root = crate::cli::command_with_plugins(&["hello".into(), "get".into()]);
+        let page = page(&mut root, &[]);
+        let plugins = page.find("\nPlugin Commands:\n  hello ").expect(&page);
+        let additional = page.find("\nAdditional Commands:\n").expect(&page);
+        assert!(plugins < additional, "{page}");
+        assert!(page.contains("  hello  ") && page.contains("Runs the hello plugin\n"));
+        assert!(!page.contains("Available Commands:"), "{page}");
+        // A plugin cannot take over a built-in command.
+        assert_eq!(page.matches("\n  get ").count(), 1, "{page}");
+
+        let mut root = crate::cli::command_with_plugins(&["hello".into()]);
+        let page = super::page(&mut root, &["hello".to_string()]);
+        assert!(
+            page.starts_with("This command runs the hello plugin.\nUse 'flux hello --help' for full plugin help.\n\nUsage:\n  flux hello [flags]\n"),
+            "{page}"
+        );
     }
 
     #[test]

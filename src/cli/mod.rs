@@ -15,6 +15,7 @@ mod help;
 mod install;
 mod logs;
 mod migrate;
+mod plugin;
 mod stats;
 pub mod target;
 mod trace;
@@ -45,6 +46,10 @@ pub use events::EventsArgs;
 pub use install::InstallArgs;
 pub use logs::LogsArgs;
 pub use migrate::MigrateArgs;
+pub use plugin::{
+    PluginCommand, PluginInstallArgs, PluginListArgs, PluginSearchArgs, PluginUninstallArgs,
+    PluginUpdateArgs,
+};
 pub use stats::StatsArgs;
 pub use trace::TraceArgs;
 pub use tree::{TreeArtifactCommand, TreeCommand, TreeGeneratorArgs, TreeKustomizationArgs};
@@ -336,11 +341,90 @@ pub enum Command {
     /// version on those lines changes; the rest of each file is kept byte
     /// for byte.
     Migrate(MigrateArgs),
+    /// Manage Flux CLI plugins
+    ///
+    /// Plugins are executables named flux-<name> in the plugin directory
+    /// ($FLUXCD_PLUGINS, default ~/.fluxcd/plugins); each one runs as
+    /// 'flux <name>'. These commands install them from the plugin catalog,
+    /// list, search, update and remove them.
+    #[command(subcommand, subcommand_required = true, arg_required_else_help = true)]
+    Plugin(PluginCommand),
 }
 
 /// The full clap command, for help, completions and generated docs.
 pub fn command() -> clap::Command {
     flags_heading(Cli::command())
+}
+
+/// The id of the hidden argument that holds a plugin command's words; help
+/// rendering knows plugin commands by it.
+pub const PLUGIN_ARGS: &str = "plugin-args";
+
+/// [`command`] with a root command for each discovered plugin (in the
+/// order given). Their words are never parsed: they go to the plugin.
+pub fn command_with_plugins(plugins: &[String]) -> clap::Command {
+    add_plugins(command(), plugins)
+}
+
+/// `root` with the plugin commands added (see [`command_with_plugins`]).
+pub fn add_plugins(mut root: clap::Command, plugins: &[String]) -> clap::Command {
+    for name in plugins {
+        // A root command's alias wins over a plugin of that name, as it
+        // does when dispatching.
+        let taken = root
+            .get_subcommands()
+            .any(|c| c.get_name() == name || c.get_all_aliases().any(|a| a == name));
+        if taken {
+            continue;
+        }
+        root = root.subcommand(
+            // clap keeps command names as &'static str; a process
+            // discovers a handful of plugins once, so leaking is harmless.
+            clap::Command::new(&*name.clone().leak())
+                .about(format!("Runs the {name} plugin"))
+                .long_about(format!(
+                    "This command runs the {name} plugin.\nUse 'flux {name} --help' for full plugin help."
+                ))
+                .disable_help_flag(true)
+                .arg(
+                    clap::Arg::new(PLUGIN_ARGS)
+                        .num_args(0..)
+                        .trailing_var_arg(true)
+                        .allow_hyphen_values(true)
+                        .hide(true),
+                ),
+        );
+    }
+    root
+}
+
+/// The names of the root commands, which no plugin can take.
+pub fn builtin_names() -> Vec<String> {
+    Cli::command()
+        .get_subcommands()
+        .map(|c| c.get_name().to_string())
+        .collect()
+}
+
+/// When `args` call one of `plugins` (possibly after root flags), the
+/// plugin's name and every other word in order: root flags given before
+/// the name go to the plugin too.
+pub fn plugin_call(
+    plugins: &[String],
+    args: &[std::ffi::OsString],
+) -> Option<(String, Vec<std::ffi::OsString>)> {
+    if plugins.is_empty() {
+        return None;
+    }
+    let root = command_with_plugins(plugins);
+    let (moved, words) = argv::command_path_first(&root, args.to_vec());
+    let word = moved.get(1).filter(|_| words >= 1)?.to_str()?;
+    // The word may also be a built-in's name or alias, which wins.
+    let command = root.find_subcommand(word)?;
+    command
+        .get_arguments()
+        .any(|a| a.get_id() == PLUGIN_ARGS)
+        .then(|| (command.get_name().to_string(), moved[2..].to_vec()))
 }
 
 /// Upstream's help lists a command's own flags under "Flags" and the
@@ -392,13 +476,33 @@ where
     I: IntoIterator<Item = T>,
     T: Into<std::ffi::OsString>,
 {
-    let mut command = command();
+    parse_command_line_with_plugins(args, &[])
+}
+
+/// [`parse_command_line`] with the discovered plugins in the command tree,
+/// so that help lists them.
+pub fn parse_command_line_with_plugins<I, T>(args: I, plugins: &[String]) -> Result<Cli, Refusal>
+where
+    I: IntoIterator<Item = T>,
+    T: Into<std::ffi::OsString>,
+{
+    let mut command = command_with_plugins(plugins);
     let (args, words) =
         argv::command_path_first(&command, args.into_iter().map(Into::into).collect());
-    let path: Vec<String> = args[1..=words]
+    let mut path: Vec<String> = args[1..=words]
         .iter()
         .map(|w| w.to_string_lossy().into_owned())
         .collect();
+    // `flux help <command…>`: clap's help subcommand only exists once the
+    // command is built, so its words are taken here (the page skips
+    // `help`).
+    if words == 0 && args.get(1).is_some_and(|w| w == "help") {
+        path = args[1..]
+            .iter()
+            .map(|w| w.to_string_lossy().into_owned())
+            .take_while(|w| !w.starts_with('-'))
+            .collect();
+    }
     command
         .try_get_matches_from_mut(args)
         .and_then(|matches| <Cli as clap::FromArgMatches>::from_arg_matches(&matches))
@@ -408,8 +512,13 @@ where
 /// The help page of the command at `path` (`["completion"]`), as `--help`
 /// prints it.
 pub fn help_of(path: &[&str]) -> String {
+    help_with_plugins(path, &[])
+}
+
+/// [`help_of`] with the discovered plugins listed.
+pub fn help_with_plugins(path: &[&str], plugins: &[String]) -> String {
     let path: Vec<String> = path.iter().map(|w| w.to_string()).collect();
-    help::page(&mut command(), &path)
+    help::page(&mut command_with_plugins(plugins), &path)
 }
 
 #[cfg(test)]
@@ -591,6 +700,22 @@ mod tests {
                 panic!("{line}: {err}");
             }
         }
+    }
+
+    #[test]
+    fn plugin_calls_keep_every_other_word_in_order() {
+        let words = |line: &str| -> Vec<std::ffi::OsString> {
+            line.split(' ').map(std::ffi::OsString::from).collect()
+        };
+        let plugins = vec!["hello".to_string(), "get".to_string()];
+        let (name, rest) = plugin_call(&plugins, &words("flux -n x hello --help -- a")).unwrap();
+        assert_eq!(name, "hello");
+        assert_eq!(rest, words("-n x --help -- a"));
+        // -n takes "hello" as its value: no plugin is called.
+        assert!(plugin_call(&plugins, &words("flux -n hello get ks")).is_none());
+        // A built-in keeps its name.
+        assert!(plugin_call(&plugins, &words("flux get ks")).is_none());
+        assert!(plugin_call(&[], &words("flux hello")).is_none());
     }
 
     #[test]

@@ -57,7 +57,7 @@ pub fn script(shell: Shell) -> String {
 
 /// Answers a completion request from the shell, if this run is one.
 /// Returns `true` when it was (and the process should exit).
-pub fn answer_request<I, T>(args: I) -> bool
+pub fn answer_request<I, T>(args: I, plugins: &[crate::plugin::Plugin]) -> bool
 where
     I: IntoIterator<Item = T>,
     T: Into<OsString>,
@@ -68,10 +68,13 @@ where
     }
     let _ = LINE.set(args.clone());
     let current_dir = std::env::current_dir().ok();
-    clap_complete::env::CompleteEnv::with_factory(|| with_name_completers(crate::cli::command()))
-        .var(COMPLETE_VAR)
-        .try_complete(args, current_dir.as_deref())
-        .unwrap_or_else(|e| e.exit())
+    let plugins = plugins.to_vec();
+    clap_complete::env::CompleteEnv::with_factory(move || {
+        with_plugin_completers(with_name_completers(crate::cli::command()), &plugins)
+    })
+    .var(COMPLETE_VAR)
+    .try_complete(args, current_dir.as_deref())
+    .unwrap_or_else(|e| e.exit())
 }
 
 /// Adds, to the NAME argument of every `flux <verb> [group] <kind>`, a
@@ -114,6 +117,129 @@ fn with_name_completers(mut root: clap::Command) -> clap::Command {
         });
     }
     root
+}
+
+/// Adds a root command for each plugin whose words are completed by the
+/// plugin itself (`<plugin> __complete <args…> <current>`, cobra's
+/// protocol, which plugins built with cobra answer).
+fn with_plugin_completers(root: clap::Command, plugins: &[crate::plugin::Plugin]) -> clap::Command {
+    let names: Vec<String> = plugins.iter().map(|p| p.name.clone()).collect();
+    let mut root = crate::cli::add_plugins(root, &names);
+    for plugin in plugins {
+        if root.find_subcommand(&plugin.name).is_none_or(|c| {
+            c.get_arguments()
+                .all(|a| a.get_id() != crate::cli::PLUGIN_ARGS)
+        }) {
+            continue;
+        }
+        let path = plugin.path.clone();
+        root = root.mut_subcommand(&plugin.name, |c| {
+            c.mut_arg(crate::cli::PLUGIN_ARGS, |arg| {
+                arg.add(ArgValueCompleter::new(move |current: &OsStr| {
+                    plugin_candidates(&path, current)
+                }))
+            })
+        });
+    }
+    root
+}
+
+/// How long a plugin may take to answer a completion request.
+const PLUGIN_WAIT: Duration = Duration::from_secs(5);
+
+/// What the plugin proposes for `current`, given the words before it on
+/// the line; nothing when it fails, answers an error directive or takes
+/// too long.
+fn plugin_candidates(path: &std::path::Path, current: &OsStr) -> Vec<CompletionCandidate> {
+    let Some(words) = LINE.get() else {
+        return Vec::new();
+    };
+    // `flux -- flux <words…> <current>`: the words between the program
+    // and the word being completed.
+    let mut line: Vec<OsString> = words
+        .iter()
+        .skip_while(|w| *w != "--")
+        .skip(1)
+        .cloned()
+        .collect();
+    line.pop();
+    let names: Vec<String> = path
+        .file_name()
+        .and_then(|n| n.to_str())
+        .and_then(|n| n.strip_prefix(crate::plugin::PREFIX))
+        .map(|n| vec![n.to_string()])
+        .unwrap_or_default();
+    let Some((_, args)) = crate::cli::plugin_call(&names, &line) else {
+        return Vec::new();
+    };
+    let Ok(mut child) = std::process::Command::new(path)
+        .arg("__complete")
+        .args(args)
+        .arg(current)
+        .envs(crate::proxy::child_env().iter().map(|(k, v)| (k, v)))
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+    else {
+        return Vec::new();
+    };
+    let reader = child.stdout.take().map(|mut out| {
+        std::thread::spawn(move || {
+            let mut text = String::new();
+            let _ = std::io::Read::read_to_string(&mut out, &mut text);
+            text
+        })
+    });
+    let started = std::time::Instant::now();
+    let status = loop {
+        match child.try_wait() {
+            Ok(Some(status)) => break Some(status),
+            Ok(None) if started.elapsed() < PLUGIN_WAIT => {
+                std::thread::sleep(Duration::from_millis(10));
+            }
+            _ => {
+                let _ = child.kill();
+                let _ = child.wait();
+                break None;
+            }
+        }
+    };
+    let Some(text) = status
+        .filter(|s| s.success())
+        .and(reader)
+        .and_then(|r| r.join().ok())
+    else {
+        return Vec::new();
+    };
+    parse_plugin_candidates(&text, &current.to_string_lossy())
+}
+
+/// cobra's `__complete` answer: candidate lines (`value<TAB>help`), then
+/// `:<directive>`; directive bit 1 means an error.
+fn parse_plugin_candidates(text: &str, current: &str) -> Vec<CompletionCandidate> {
+    let mut lines: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();
+    let directive = lines
+        .last()
+        .and_then(|l| l.strip_prefix(':'))
+        .and_then(|d| d.trim().parse::<u32>().ok());
+    let Some(directive) = directive else {
+        return Vec::new();
+    };
+    lines.pop();
+    if directive & 1 != 0 {
+        return Vec::new();
+    }
+    lines
+        .into_iter()
+        .filter(|l| l.starts_with(current))
+        .map(|l| match l.split_once('\t') {
+            Some((value, help)) => {
+                CompletionCandidate::new(value).help(Some(help.to_string().into()))
+            }
+            None => CompletionCandidate::new(l),
+        })
+        .collect()
 }
 
 fn kind_named(group: Group, word: &str) -> Option<&'static KindSpec> {
@@ -232,6 +358,20 @@ pub async fn run(ctx: &Ctx, args: &CompletionArgs) -> anyhow::Result<ExitStatus>
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn plugin_answers_are_read_as_cobra_writes_them() {
+        let values = |text: &str, current: &str| -> Vec<String> {
+            parse_plugin_candidates(text, current)
+                .iter()
+                .map(|c| c.get_value().to_string_lossy().into_owned())
+                .collect()
+        };
+        assert_eq!(values("get\tGet things\ngo\n:4\n", ""), ["get", "go"]);
+        assert_eq!(values("get\ngo\n:4\n", "ge"), ["get"]);
+        assert!(values("get\n:1\n", "").is_empty(), "error directive");
+        assert!(values("get\n", "").is_empty(), "no directive line");
+    }
 
     #[test]
     fn every_shell_gets_a_script_that_calls_back_into_flux() {

@@ -16,6 +16,7 @@ pub mod get;
 pub mod install;
 pub mod logs;
 pub mod migrate;
+pub mod plugin;
 pub mod reconcile;
 pub mod stats;
 pub mod suspend;
@@ -87,5 +88,6 @@ pub async fn dispatch(ctx: &Ctx, command: &Command) -> anyhow::Result<ExitStatus
         Command::Diff(command) => diff::run(ctx, command).await,
         Command::Trigger(command) => trigger::run(ctx, command).await,
         Command::Migrate(args) => migrate::run(ctx, args).await,
+        Command::Plugin(command) => plugin::run(ctx, command).await,
     }
 }

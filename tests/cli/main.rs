@@ -39,6 +39,7 @@ mod lifecycle;
 mod logs;
 mod migrate;
 mod parity;
+mod plugin;
 mod proxy;
 mod stats;
 mod terminal;

@@ -10,6 +10,9 @@ pub fn flux() -> Command {
     let mut cmd = Command::cargo_bin("flux").expect("the flux binary is built");
     cmd.env_remove("FLUX_SYSTEM_NAMESPACE")
         .env_remove("FLUX_NS_FOLLOWS_KUBE_CONTEXT")
+        // The developer's plugins must not turn into root commands here.
+        .env_remove("FLUXCD_PLUGINS")
+        .env_remove("FLUXCD_PLUGIN_CATALOG")
         .env("KUBECONFIG", "/nonexistent/kubeconfig")
         .env("HOME", std::env::temp_dir())
         .env("NO_COLOR", "1")
@@ -118,4 +121,5 @@ pub fn shared_dir() -> PathBuf {
 
 pub mod cluster;
 pub mod fake_api;
+pub mod file_server;
 pub mod git_servers;
