@@ -1,0 +1,193 @@
+//! A registry session for one command: oci-client does the protocol
+//! (ping, token exchange, uploads, manifests, tags); this picks the scheme
+//! the way upstream does and keeps the credentials.
+
+use oci_client::client::{ClientConfig, ClientProtocol};
+use oci_client::errors::OciDistributionError;
+use oci_client::secrets::RegistryAuth;
+use oci_client::{Client, Reference, RegistryOperation};
+
+use super::creds::Login;
+use super::reference::ArtifactRef;
+
+const USER_AGENT: &str = "flux/v2";
+
+/// A registry failure, described with its causes (reqwest hides the
+/// connection error in its source chain).
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct RegistryError(String);
+
+impl From<OciDistributionError> for RegistryError {
+    fn from(err: OciDistributionError) -> Self {
+        let mut text = err.to_string();
+        let mut source = std::error::Error::source(&err);
+        while let Some(cause) = source {
+            let cause_text = cause.to_string();
+            if !text.contains(&cause_text) {
+                text.push_str(": ");
+                text.push_str(&cause_text);
+            }
+            source = cause.source();
+        }
+        // Registry bodies end with a newline; the message is one line.
+        RegistryError(text.trim_end().to_string())
+    }
+}
+
+pub struct Registry {
+    client: Client,
+    auth: RegistryAuth,
+}
+
+impl Registry {
+    /// Connects to the registry of `artifact` for `operation`: pings it,
+    /// exchanges the credentials for a token when the registry asks for one.
+    /// Loopback and private registries, and any with `insecure`, fall back
+    /// to plain HTTP when HTTPS does not answer; `insecure` also skips TLS
+    /// verification.
+    pub async fn connect(
+        artifact: &ArtifactRef,
+        login: &Login,
+        insecure: bool,
+        operation: RegistryOperation,
+    ) -> Result<Self, RegistryError> {
+        let auth = login.to_registry_auth();
+        let reference = to_reference(artifact);
+        let https = Self::build(ClientProtocol::Https, insecure, auth.clone())?;
+        match https.client.auth(&reference, &auth, operation).await {
+            Ok(_) => Ok(https),
+            Err(OciDistributionError::RequestError(err)) if insecure || artifact.is_local() => {
+                let http = Self::build(ClientProtocol::Http, insecure, auth.clone())?;
+                match http.client.auth(&reference, &auth, operation).await {
+                    Ok(_) => Ok(http),
+                    // The HTTPS error says more when neither answers.
+                    Err(OciDistributionError::RequestError(_)) => {
+                        Err(OciDistributionError::RequestError(err).into())
+                    }
+                    Err(other) => Err(other.into()),
+                }
+            }
+            Err(err) => Err(err.into()),
+        }
+    }
+
+    fn build(
+        protocol: ClientProtocol,
+        insecure: bool,
+        auth: RegistryAuth,
+    ) -> Result<Self, RegistryError> {
+        let config = ClientConfig {
+            protocol,
+            accept_invalid_certificates: insecure,
+            user_agent: USER_AGENT,
+            // One request per blob: registries differ in chunk support.
+            use_monolithic_push: true,
+            ..Default::default()
+        };
+        let client = Client::try_from(config)?;
+        Ok(Self { client, auth })
+    }
+
+    /// Uploads a blob unless the registry has it already.
+    pub async fn push_blob(
+        &self,
+        artifact: &ArtifactRef,
+        data: &[u8],
+        digest: &str,
+    ) -> Result<(), RegistryError> {
+        let reference = to_reference(artifact);
+        self.client.push_blob(&reference, data, digest).await?;
+        Ok(())
+    }
+
+    /// PUTs `manifest` under the tag or digest of `artifact`.
+    pub async fn push_manifest(
+        &self,
+        artifact: &ArtifactRef,
+        manifest: Vec<u8>,
+        media_type: &str,
+    ) -> Result<(), RegistryError> {
+        let content_type = http::HeaderValue::from_str(media_type)
+            .map_err(|_| RegistryError(format!("invalid manifest media type {media_type:?}")))?;
+        self.client
+            .push_manifest_raw(&to_reference(artifact), manifest, content_type)
+            .await?;
+        Ok(())
+    }
+
+    /// The raw manifest of `artifact` and its digest.
+    pub async fn pull_manifest(
+        &self,
+        artifact: &ArtifactRef,
+    ) -> Result<(Vec<u8>, String), RegistryError> {
+        let (raw, _) = self
+            .client
+            .pull_manifest_raw(
+                &to_reference(artifact),
+                &self.auth,
+                &[
+                    super::layout::MANIFEST_MEDIA_TYPE,
+                    "application/vnd.docker.distribution.manifest.v2+json",
+                ],
+            )
+            .await?;
+        // The digest of the bytes received, whatever the registry says.
+        let digest = super::layout::sha256_digest(&raw);
+        Ok((raw, digest))
+    }
+
+    /// A blob, in memory.
+    pub async fn pull_blob(
+        &self,
+        artifact: &ArtifactRef,
+        layer: &super::layout::PulledLayer,
+    ) -> Result<Vec<u8>, RegistryError> {
+        let descriptor = oci_client::manifest::OciDescriptor {
+            media_type: layer.media_type.clone(),
+            digest: layer.digest.clone(),
+            size: layer.size,
+            ..Default::default()
+        };
+        let mut out = Vec::new();
+        self.client
+            .pull_blob(&to_reference(artifact), &descriptor, &mut out)
+            .await?;
+        Ok(out)
+    }
+
+    /// Every tag of the repository, following pagination.
+    pub async fn list_tags(&self, artifact: &ArtifactRef) -> Result<Vec<String>, RegistryError> {
+        const PAGE: usize = 1000;
+        let reference = to_reference(artifact);
+        let mut tags = Vec::new();
+        let mut last: Option<String> = None;
+        loop {
+            let page = self
+                .client
+                .list_tags(&reference, &self.auth, Some(PAGE), last.as_deref())
+                .await?;
+            let count = page.tags.len();
+            last = page.tags.last().cloned();
+            tags.extend(page.tags);
+            if count < PAGE || last.is_none() {
+                return Ok(tags);
+            }
+        }
+    }
+}
+
+fn to_reference(artifact: &ArtifactRef) -> Reference {
+    match (&artifact.digest, &artifact.tag) {
+        (Some(digest), _) => Reference::with_digest(
+            artifact.registry.clone(),
+            artifact.repository.clone(),
+            digest.clone(),
+        ),
+        (None, tag) => Reference::with_tag(
+            artifact.registry.clone(),
+            artifact.repository.clone(),
+            tag.clone().unwrap_or_else(|| "latest".to_string()),
+        ),
+    }
+}
