@@ -119,3 +119,4 @@ pub fn shared_dir() -> PathBuf {
 pub mod cluster;
 pub mod fake_api;
 pub mod git_servers;
+pub mod registry;
