@@ -13,7 +13,7 @@ use crate::cli::{
 };
 use crate::commands::Ctx;
 use crate::error::ExitStatus;
-use crate::oci::client::Registry;
+use crate::oci::client::{Registry, RegistryError, with_retries};
 use crate::oci::creds::{self, KeychainEnv, Login};
 use crate::oci::layout::{self, PulledManifest};
 use crate::oci::reference::ArtifactRef;
@@ -269,18 +269,27 @@ pub async fn push(ctx: &Ctx, args: &PushArtifactArgs) -> anyhow::Result<ExitStat
     .await
     .context("pushing artifact failed")?;
     let (layer, layer_digest) = layer_digest;
+    // `--timeout 0` turns retries off, as upstream; `--debug` shows them.
+    let cap = ctx.global.timeout;
+    let log = |err: &RegistryError| {
+        if args.debug {
+            ctx.printer.report(&format!("retrying {err}\n"));
+        }
+    };
+    let config_digest = layout::sha256_digest(layout::CONFIG_BLOB);
     let pushed = async {
-        registry
-            .push_blob(
-                &artifact,
-                layout::CONFIG_BLOB,
-                &layout::sha256_digest(layout::CONFIG_BLOB),
-            )
-            .await?;
-        registry.push_blob(&artifact, &layer, &layer_digest).await?;
-        registry
-            .push_manifest(&artifact, manifest.clone(), layout::MANIFEST_MEDIA_TYPE)
-            .await
+        with_retries(cap, log, || {
+            registry.push_blob(&artifact, layout::CONFIG_BLOB, &config_digest)
+        })
+        .await?;
+        with_retries(cap, log, || {
+            registry.push_blob(&artifact, &layer, &layer_digest)
+        })
+        .await?;
+        with_retries(cap, log, || {
+            registry.push_manifest(&artifact, manifest.clone(), layout::MANIFEST_MEDIA_TYPE)
+        })
+        .await
     };
     pushed
         .await

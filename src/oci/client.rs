@@ -15,11 +15,31 @@ const USER_AGENT: &str = "flux/v2";
 /// A registry failure, described with its causes (reqwest hides the
 /// connection error in its source chain).
 #[derive(Debug, thiserror::Error)]
-#[error("{0}")]
-pub struct RegistryError(String);
+#[error("{message}")]
+pub struct RegistryError {
+    message: String,
+    /// A network failure or a status upstream's transport retries.
+    retryable: bool,
+}
+
+impl RegistryError {
+    fn new(message: String) -> Self {
+        Self {
+            message,
+            retryable: false,
+        }
+    }
+}
 
 impl From<OciDistributionError> for RegistryError {
     fn from(err: OciDistributionError) -> Self {
+        let retryable = match &err {
+            OciDistributionError::RequestError(e) => !e.is_builder() && !e.is_redirect(),
+            OciDistributionError::ServerError { code, .. } => {
+                matches!(code, 408 | 500 | 502 | 503 | 504)
+            }
+            _ => false,
+        };
         let mut text = err.to_string();
         let mut source = std::error::Error::source(&err);
         while let Some(cause) = source {
@@ -31,8 +51,40 @@ impl From<OciDistributionError> for RegistryError {
             source = cause.source();
         }
         // Registry bodies end with a newline; the message is one line.
-        RegistryError(text.trim_end().to_string())
+        RegistryError {
+            message: text.trim_end().to_string(),
+            retryable,
+        }
     }
+}
+
+/// Runs `op` again after retryable failures, as upstream's push transport
+/// does: waits of 1 s growing threefold with up to 10 % jitter, each capped
+/// at `cap`, at most 10 attempts in all. `on_retry` sees each failure that
+/// is retried.
+pub async fn with_retries<T, F, Fut>(
+    cap: std::time::Duration,
+    mut on_retry: impl FnMut(&RegistryError),
+    mut op: F,
+) -> Result<T, RegistryError>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, RegistryError>>,
+{
+    const ATTEMPTS: u32 = 10;
+    let mut wait = std::time::Duration::from_secs(1);
+    for attempt in 1.. {
+        match op().await {
+            Err(err) if err.retryable && attempt < ATTEMPTS && !cap.is_zero() => {
+                on_retry(&err);
+                let jitter = wait.mul_f64(rand::random::<f64>() * 0.1);
+                tokio::time::sleep((wait + jitter).min(cap)).await;
+                wait *= 3;
+            }
+            result => return result,
+        }
+    }
+    unreachable!("the loop returns by its last attempt")
 }
 
 pub struct Registry {
@@ -108,8 +160,9 @@ impl Registry {
         manifest: Vec<u8>,
         media_type: &str,
     ) -> Result<(), RegistryError> {
-        let content_type = http::HeaderValue::from_str(media_type)
-            .map_err(|_| RegistryError(format!("invalid manifest media type {media_type:?}")))?;
+        let content_type = http::HeaderValue::from_str(media_type).map_err(|_| {
+            RegistryError::new(format!("invalid manifest media type {media_type:?}"))
+        })?;
         self.client
             .push_manifest_raw(&to_reference(artifact), manifest, content_type)
             .await?;
@@ -189,5 +242,70 @@ fn to_reference(artifact: &ArtifactRef) -> Reference {
             artifact.repository.clone(),
             tag.clone().unwrap_or_else(|| "latest".to_string()),
         ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn failure(retryable: bool) -> RegistryError {
+        RegistryError {
+            message: "503".into(),
+            retryable,
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn retries_back_off_threefold_and_stop_at_ten_attempts() {
+        let start = tokio::time::Instant::now();
+        let mut calls = 0;
+        let mut seen = 0;
+        let result: Result<(), _> = with_retries(
+            std::time::Duration::from_secs(100_000),
+            |_| seen += 1,
+            || {
+                calls += 1;
+                async { Err(failure(true)) }
+            },
+        )
+        .await;
+        assert!(result.is_err());
+        assert_eq!((calls, seen), (10, 9));
+        // 1+3+9+…+3^8 seconds, plus at most 10 % jitter.
+        let base: u64 = (0..9).map(|i| 3u64.pow(i)).sum();
+        let waited = start.elapsed().as_secs_f64();
+        assert!(
+            waited >= base as f64 && waited <= base as f64 * 1.1,
+            "{waited}"
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn success_after_a_retry_and_no_retry_for_other_errors() {
+        let mut calls = 0;
+        let result = with_retries(
+            std::time::Duration::from_millis(10),
+            |_| {},
+            || {
+                calls += 1;
+                let n = calls;
+                async move { if n < 2 { Err(failure(true)) } else { Ok(n) } }
+            },
+        )
+        .await;
+        assert_eq!(result.unwrap(), 2);
+        let mut calls = 0;
+        let result: Result<(), _> = with_retries(
+            std::time::Duration::from_secs(1),
+            |_| {},
+            || {
+                calls += 1;
+                async { Err(failure(false)) }
+            },
+        )
+        .await;
+        assert!(result.is_err());
+        assert_eq!(calls, 1);
     }
 }
