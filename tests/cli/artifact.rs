@@ -875,3 +875,105 @@ fn insecure_registry_flag_and_missing_artifacts() {
     );
     assert_eq!(std::fs::read_dir(out.path()).unwrap().count(), 0);
 }
+
+/// testenv's source-controller pulls an OCIRepository from the loopback
+/// registry: the revision carries the pushed manifest's digest and the
+/// Kustomization applies the artifact's manifests.
+#[test]
+fn pushed_artifacts_are_reconciled_by_the_simulated_controllers() {
+    let Some(registry) = registry() else { return };
+    let home = tempfile::tempdir().unwrap();
+    let src = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(src.path().join("deploy")).unwrap();
+    std::fs::write(
+        src.path().join("deploy/config.yaml"),
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: from-oci\n  namespace: default\ndata:\n  key: pushed\n",
+    )
+    .unwrap();
+    let push = run_in(
+        home.path(),
+        &[],
+        &[
+            "push",
+            "artifact",
+            &registry.url("manifests/app:v2"),
+            "-f",
+            src.path().to_str().unwrap(),
+            "--source",
+            "s",
+            "--revision",
+            "r",
+            "-o",
+            "json",
+        ],
+    );
+    assert_eq!(push.code, 0, "{}", push.stderr);
+    let pushed: serde_json::Value = serde_json::from_str(&push.stdout).unwrap();
+    let digest = pushed["digest"].as_str().unwrap();
+
+    let cluster = crate::common::cluster::Cluster::start(true);
+    let source = cluster.flux(&[
+        "create",
+        "source",
+        "oci",
+        "app",
+        "--url",
+        &registry.url("manifests/app"),
+        "--tag",
+        "v2",
+        "--timeout=60s",
+    ]);
+    assert_eq!(source.code, 0, "{}", source.stderr);
+    assert!(
+        source
+            .stderr
+            .contains(&format!("✔ fetched revision: v2@{digest}\n")),
+        "{}",
+        source.stderr
+    );
+    let ks = cluster.flux(&[
+        "create",
+        "kustomization",
+        "app",
+        "--source",
+        "OCIRepository/app",
+        "--path",
+        "./deploy",
+        "--timeout=60s",
+    ]);
+    assert_eq!(ks.code, 0, "{}", ks.stderr);
+    assert!(
+        ks.stderr
+            .contains(&format!("✔ applied revision v2@{digest}\n")),
+        "{}",
+        ks.stderr
+    );
+    let data = cluster.with_client(async |client| {
+        let api: kube::Api<k8s_openapi::api::core::v1::ConfigMap> =
+            kube::Api::namespaced(client, "default");
+        api.get("from-oci")
+            .await
+            .expect("the artifact's ConfigMap is applied")
+            .data
+    });
+    assert_eq!(data.unwrap()["key"], "pushed");
+
+    // A tag the registry does not have fails the source with the pull error.
+    let missing = cluster.flux(&[
+        "create",
+        "source",
+        "oci",
+        "gone",
+        "--url",
+        &registry.url("manifests/app"),
+        "--tag",
+        "v9",
+        "--timeout=30s",
+    ]);
+    assert_eq!(missing.code, 1);
+    assert!(
+        missing.stderr.contains("failed to pull artifact from"),
+        "{}",
+        missing.stderr
+    );
+}
