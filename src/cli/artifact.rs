@@ -16,10 +16,10 @@ const BUILD_EXAMPLES: &str = "Examples:
 
 const PUSH_EXAMPLES: &str = "Examples:
   # Push the manifests of a directory, recording where they come from
-  flux push artifact oci://ghcr.io/org/config/app:$(git rev-parse --short HEAD) \\
+  flux push artifact oci://ghcr.io/org/config/app:$SHORT_SHA \\
     --path=\"./path/to/local/manifests\" \\
-    --source=\"$(git config --get remote.origin.url)\" \\
-    --revision=\"$(git branch --show-current)@sha1:$(git rev-parse HEAD)\"
+    --source=\"$GIT_REMOTE_URL\" \\
+    --revision=\"$GIT_BRANCH@sha1:$GIT_SHA\"
 
   # Push with explicit credentials and print the result as JSON
   flux push artifact oci://localhost:5000/app:v1 --path=./deploy \\
@@ -119,7 +119,7 @@ pub struct PushArtifactArgs {
     pub ignore_paths: Vec<String>,
 
     /// Set custom OCI annotations in the format '<key>=<value>'
-    #[arg(short = 'a', long, action = ArgAction::Append)]
+    #[arg(short = 'a', long, action = ArgAction::Append, value_name = "stringArray")]
     pub annotations: Vec<String>,
 
     /// the format in which the artifact digest should be printed, can be 'json' or 'yaml'

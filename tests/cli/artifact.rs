@@ -977,3 +977,69 @@ fn pushed_artifacts_are_reconciled_by_the_simulated_controllers() {
         missing.stderr
     );
 }
+
+/// Upstream's quirk: `--reproducible` renders the epoch in the local time
+/// zone; a file given as the pull output is refused, naming the fix.
+#[test]
+fn reproducible_epoch_follows_the_local_time_zone_and_pull_needs_a_directory() {
+    let Some(registry) = registry() else { return };
+    if !Path::new("/usr/share/zoneinfo/Europe/Berlin").exists() {
+        return skip("no tzdata (apt-get install tzdata)");
+    }
+    let home = tempfile::tempdir().unwrap();
+    let src = tempfile::tempdir().unwrap();
+    manifests(src.path());
+    let run = run_in(
+        home.path(),
+        &[("TZ", "Europe/Berlin")],
+        &[
+            "push",
+            "artifact",
+            &registry.url("tz:v1"),
+            "-f",
+            src.path().to_str().unwrap(),
+            "--source",
+            "s",
+            "--revision",
+            "r",
+            "--reproducible",
+            "-o",
+            "other",
+        ],
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    // An unknown -o drops the "pushing" line only.
+    assert!(
+        run.stderr.starts_with("✔ artifact successfully pushed to "),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(run.stdout, "");
+    let (_, m) = manifest(&registry, "tz", "v1");
+    assert_eq!(
+        m["annotations"]["org.opencontainers.image.created"],
+        "1970-01-01T01:00:00+01:00"
+    );
+
+    let file = home.path().join("file");
+    std::fs::write(&file, "x").unwrap();
+    let pull = run_in(
+        home.path(),
+        &[],
+        &[
+            "pull",
+            "artifact",
+            &registry.url("tz:v1"),
+            "-o",
+            file.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(pull.code, 1);
+    assert_eq!(
+        pull.stderr,
+        format!(
+            "✗ invalid output path {:?}: not a directory (give an existing directory to extract into)\n",
+            file.display().to_string()
+        )
+    );
+}
