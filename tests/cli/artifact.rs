@@ -1043,3 +1043,130 @@ fn reproducible_epoch_follows_the_local_time_zone_and_pull_needs_a_directory() {
         )
     );
 }
+
+/// Pushes an artifact whose layer is `layer`, through flux-rs' own client.
+fn push_raw_layer(registry: &Registry, repo_tag: &str, layer: Vec<u8>) {
+    use flux_rs::oci::{client, creds::Login, layout, reference::ArtifactRef};
+    let artifact = ArtifactRef::parse(&registry.url(repo_tag)).unwrap();
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    runtime.block_on(async {
+        let session = client::Registry::connect(
+            &artifact,
+            &Login::Anonymous,
+            false,
+            oci_client::RegistryOperation::Push,
+        )
+        .await
+        .unwrap();
+        let config = layout::CONFIG_BLOB;
+        session
+            .push_blob(&artifact, config, &layout::sha256_digest(config))
+            .await
+            .unwrap();
+        session
+            .push_blob(&artifact, &layer, &layout::sha256_digest(&layer))
+            .await
+            .unwrap();
+        let manifest = layout::manifest(&layer, &Default::default());
+        session
+            .push_manifest(&artifact, manifest, layout::MANIFEST_MEDIA_TYPE)
+            .await
+            .unwrap();
+    });
+}
+
+fn gzip_tar(entries: &[(&str, tar::EntryType, &[u8], Option<&str>)]) -> Vec<u8> {
+    let mut builder = tar::Builder::new(Vec::new());
+    for (name, kind, data, link) in entries {
+        let mut header = tar::Header::new_gnu();
+        header.as_gnu_mut().unwrap().name[..name.len()].copy_from_slice(name.as_bytes());
+        header.set_entry_type(*kind);
+        header.set_mode(0o644);
+        header.set_size(data.len() as u64);
+        if let Some(link) = link {
+            header.set_link_name(link).unwrap();
+        }
+        header.set_cksum();
+        builder.append(&header, *data).unwrap();
+    }
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    gz.write_all(&builder.into_inner().unwrap()).unwrap();
+    gz.finish().unwrap()
+}
+
+#[test]
+fn pull_refuses_hostile_archives_and_writes_nothing() {
+    let Some(registry) = registry() else { return };
+    let home = tempfile::tempdir().unwrap();
+    let regular = tar::EntryType::Regular;
+    push_raw_layer(
+        &registry,
+        "evil:climb",
+        gzip_tar(&[
+            ("ok.yaml", regular, b"fine", None),
+            ("../../escaped.yaml", regular, b"x", None),
+        ]),
+    );
+    push_raw_layer(&registry, "evil:plain", b"not a tarball".to_vec());
+    push_raw_layer(
+        &registry,
+        "evil:links",
+        gzip_tar(&[
+            ("passwd", tar::EntryType::Symlink, b"", Some("/etc/passwd")),
+            ("hard", tar::EntryType::Link, b"", Some("/etc/passwd")),
+            ("ok.yaml", regular, b"fine", None),
+        ]),
+    );
+    let out = tempfile::tempdir().unwrap();
+    let inner = out.path().join("inner");
+    std::fs::create_dir(&inner).unwrap();
+    let pull = |tag: &str| {
+        run_in(
+            home.path(),
+            &[],
+            &[
+                "pull",
+                "artifact",
+                &registry.url(&format!("evil:{tag}")),
+                "-o",
+                inner.to_str().unwrap(),
+            ],
+        )
+    };
+
+    let climb = pull("climb");
+    assert_eq!(climb.code, 1);
+    assert_eq!(
+        climb.stderr.lines().last(),
+        Some("✗ tar contained invalid name error \"../../escaped.yaml\"")
+    );
+    assert_eq!(
+        std::fs::read_dir(&inner).unwrap().count(),
+        0,
+        "nothing written"
+    );
+    assert!(
+        !out.path().join("escaped.yaml").exists() && !home.path().join("escaped.yaml").exists()
+    );
+
+    let plain = pull("plain");
+    assert_eq!(plain.code, 1);
+    assert!(
+        plain
+            .stderr
+            .lines()
+            .last()
+            .unwrap()
+            .contains("is not a gzip tarball"),
+        "{}",
+        plain.stderr
+    );
+
+    let links = pull("links");
+    assert_eq!(links.code, 0, "{}", links.stderr);
+    let names: Vec<_> = std::fs::read_dir(&inner)
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(names, ["ok.yaml"], "links are skipped");
+}
