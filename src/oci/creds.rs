@@ -275,9 +275,16 @@ fn run_helper(helper: &str, server: &str) -> Result<Login, CredsError> {
         .spawn()
         .map_err(|e| fail(format!("cannot run {program}: {e}")))?;
     if let Some(mut stdin) = child.stdin.take() {
-        stdin
-            .write_all(server.as_bytes())
-            .map_err(|e| fail(format!("writing to {program}: {e}")))?;
+        // A helper may answer without reading stdin and be gone already:
+        // its exit status and output decide, not the closed pipe.
+        match stdin.write_all(server.as_bytes()) {
+            Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+                let _ = child.kill();
+                let _ = child.wait();
+                return Err(fail(format!("writing to {program}: {e}")));
+            }
+            _ => {}
+        }
     }
     let output = child
         .wait_with_output()

@@ -1170,3 +1170,162 @@ fn pull_refuses_hostile_archives_and_writes_nothing() {
         .collect();
     assert_eq!(names, ["ok.yaml"], "links are skipped");
 }
+
+/// A plain-HTTP proxy in front of the registry that answers 503 to the
+/// first `failures` requests whose request line contains `matching`.
+struct FlakyProxy {
+    host: String,
+}
+
+impl FlakyProxy {
+    fn start(upstream: String, matching: &'static str, failures: usize) -> Self {
+        use std::sync::Arc;
+        use std::sync::atomic::AtomicUsize;
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let host = listener.local_addr().unwrap().to_string();
+        let left = Arc::new(AtomicUsize::new(failures));
+        std::thread::spawn(move || {
+            for conn in listener.incoming() {
+                let Ok(conn) = conn else { return };
+                let (upstream, left) = (upstream.clone(), left.clone());
+                std::thread::spawn(move || {
+                    let _ = Self::serve(conn, &upstream, matching, &left);
+                });
+            }
+        });
+        Self { host }
+    }
+
+    /// One request per connection, both sides told to close.
+    fn serve(
+        mut client: TcpStream,
+        upstream: &str,
+        matching: &str,
+        left: &std::sync::atomic::AtomicUsize,
+    ) -> std::io::Result<()> {
+        use std::sync::atomic::Ordering;
+        let (head, body) = read_message(&mut client, true)?;
+        let request_line = head.lines().next().unwrap_or_default().to_string();
+        if request_line.contains(matching)
+            && left
+                .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+                .is_ok()
+        {
+            return client.write_all(
+                b"HTTP/1.1 503 Service Unavailable\r\nContent-Length: 4\r\nConnection: close\r\n\r\nbusy",
+            );
+        }
+        let mut server = TcpStream::connect(upstream)?;
+        server.write_all(close_connection(&head).as_bytes())?;
+        server.write_all(&body)?;
+        let (head, body) = read_message(&mut server, false)?;
+        client.write_all(close_connection(&head).as_bytes())?;
+        client.write_all(&body)
+    }
+}
+
+/// The head (without its blank line) and body of one HTTP message; a
+/// request's body is read by Content-Length, a response's to the end.
+fn read_message(stream: &mut TcpStream, request: bool) -> std::io::Result<(String, Vec<u8>)> {
+    let mut data = Vec::new();
+    let mut byte = [0u8; 1];
+    while !data.ends_with(b"\r\n\r\n") {
+        if stream.read(&mut byte)? == 0 {
+            return Err(std::io::ErrorKind::UnexpectedEof.into());
+        }
+        data.push(byte[0]);
+        if data.len() > 65536 || (data.len() == 1 && !byte[0].is_ascii_alphabetic()) {
+            return Err(std::io::ErrorKind::InvalidData.into()); // e.g. a TLS hello
+        }
+    }
+    let head = String::from_utf8_lossy(&data[..data.len() - 4]).into_owned();
+    let mut body = Vec::new();
+    if request {
+        let length = head
+            .lines()
+            .find_map(|l| {
+                let (k, v) = l.split_once(':')?;
+                k.eq_ignore_ascii_case("content-length")
+                    .then(|| v.trim().parse::<usize>().ok())?
+            })
+            .unwrap_or(0);
+        body.resize(length, 0);
+        stream.read_exact(&mut body)?;
+    } else {
+        stream.read_to_end(&mut body)?;
+    }
+    Ok((head, body))
+}
+
+fn close_connection(head: &str) -> String {
+    let mut lines: Vec<&str> = head
+        .lines()
+        .filter(|l| !l.to_ascii_lowercase().starts_with("connection:"))
+        .collect();
+    lines.push("Connection: close");
+    format!("{}\r\n\r\n", lines.join("\r\n"))
+}
+
+#[test]
+fn push_retries_server_errors_and_debug_shows_them() {
+    let Some(registry) = registry() else { return };
+    let home = tempfile::tempdir().unwrap();
+    let src = tempfile::tempdir().unwrap();
+    manifests(src.path());
+    let push = |proxy: &FlakyProxy, extra: &[&str]| {
+        let url = format!("oci://{}/retry:v1", proxy.host);
+        let mut args = vec![
+            "push",
+            "artifact",
+            url.as_str(),
+            "-f",
+            src.path().to_str().unwrap(),
+            "--source",
+            "s",
+            "--revision",
+            "r",
+        ];
+        args.extend_from_slice(extra);
+        run_in(home.path(), &[], &args)
+    };
+    let proxy = FlakyProxy::start(registry.host.clone(), "PUT /v2/retry/manifests/", 2);
+    let run = push(&proxy, &["--debug"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let retried = format!(
+        "retrying Server error: url http://{}/v2/retry/manifests/v1, code: 503, message: busy",
+        proxy.host
+    );
+    let lines: Vec<&str> = run.stderr.lines().collect();
+    assert_eq!(
+        lines.iter().filter(|l| **l == retried).count(),
+        2,
+        "{}",
+        run.stderr
+    );
+    assert!(
+        lines
+            .last()
+            .unwrap()
+            .starts_with("✔ artifact successfully pushed to ")
+    );
+    // Retried silently without --debug.
+    let proxy = FlakyProxy::start(registry.host.clone(), "PUT /v2/retry/manifests/", 1);
+    let run = push(&proxy, &[]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(!run.stderr.contains("retrying"), "{}", run.stderr);
+    // A created annotation that is not RFC 3339 fails after the login.
+    let bad = push(
+        &proxy,
+        &["-a", "org.opencontainers.image.created=yesterday"],
+    );
+    assert_eq!(bad.code, 1);
+    assert!(
+        bad.stderr
+            .lines()
+            .last()
+            .unwrap()
+            .starts_with("✗ pushing artifact failed: invalid created timestamp \"yesterday\": "),
+        "{}",
+        bad.stderr
+    );
+}
