@@ -34,7 +34,11 @@ impl RegistryError {
 impl From<OciDistributionError> for RegistryError {
     fn from(err: OciDistributionError) -> Self {
         let retryable = match &err {
-            OciDistributionError::RequestError(e) => !e.is_builder() && !e.is_redirect(),
+            // Timeouts and failures mid-request (reset, EOF); not a refused
+            // connection or a TLS handshake, which the next try repeats.
+            OciDistributionError::RequestError(e) => {
+                e.is_timeout() || (!e.is_connect() && (e.is_request() || e.is_body()))
+            }
             OciDistributionError::ServerError { code, .. } => {
                 matches!(code, 408 | 500 | 502 | 503 | 504)
             }
@@ -106,21 +110,43 @@ impl Registry {
     ) -> Result<Self, RegistryError> {
         let auth = login.to_registry_auth();
         let reference = to_reference(artifact);
-        let https = Self::build(ClientProtocol::Https, insecure, auth.clone())?;
-        match https.client.auth(&reference, &auth, operation).await {
-            Ok(_) => Ok(https),
-            Err(OciDistributionError::RequestError(err)) if insecure || artifact.is_local() => {
-                let http = Self::build(ClientProtocol::Http, insecure, auth.clone())?;
-                match http.client.auth(&reference, &auth, operation).await {
-                    Ok(_) => Ok(http),
-                    // The HTTPS error says more when neither answers.
-                    Err(OciDistributionError::RequestError(_)) => {
-                        Err(OciDistributionError::RequestError(err).into())
-                    }
-                    Err(other) => Err(other.into()),
-                }
+        let protocol = if insecure || artifact.is_local() {
+            Self::probe(&reference, insecure).await?
+        } else {
+            ClientProtocol::Https
+        };
+        let session = Self::build(protocol, insecure, auth.clone())?;
+        session.client.auth(&reference, &auth, operation).await?;
+        Ok(session)
+    }
+
+    /// Whether the registry answers HTTPS (preferred) or only plain HTTP.
+    /// Anonymous, on a client of its own: oci-client keeps the first
+    /// credentials it sees per registry, and a bearer token would skip the
+    /// request that tells the schemes apart.
+    async fn probe(reference: &Reference, insecure: bool) -> Result<ClientProtocol, RegistryError> {
+        let anonymous = RegistryAuth::Anonymous;
+        let https = Self::build(ClientProtocol::Https, insecure, anonymous.clone())?;
+        let https_error = match https
+            .client
+            .auth(reference, &anonymous, RegistryOperation::Pull)
+            .await
+        {
+            Err(OciDistributionError::RequestError(err)) => err,
+            // Any answer, even a refusal, comes from an HTTPS server.
+            _ => return Ok(ClientProtocol::Https),
+        };
+        let http = Self::build(ClientProtocol::Http, insecure, anonymous.clone())?;
+        match http
+            .client
+            .auth(reference, &anonymous, RegistryOperation::Pull)
+            .await
+        {
+            // Neither answers: the HTTPS error says more.
+            Err(OciDistributionError::RequestError(_)) => {
+                Err(OciDistributionError::RequestError(https_error).into())
             }
-            Err(err) => Err(err.into()),
+            _ => Ok(ClientProtocol::Http),
         }
     }
 

@@ -586,6 +586,16 @@ fn basic_auth_registry_wrong_creds_right_creds_and_docker_config() {
     assert!(last.contains("authoriz") || last.contains("401"), "{last}");
     assert!(!wrong.stderr.contains("wr0ng-pass"));
 
+    // A value without `:` is a bearer token, which this registry refuses.
+    let token = push(home.path(), &[], &["--creds", "t0ken-value"]);
+    assert_eq!(token.code, 1);
+    assert!(
+        token
+            .stderr
+            .starts_with("► logging in to registry with credentials\n")
+    );
+    assert!(!token.stderr.contains("t0ken-value"), "{}", token.stderr);
+
     let anonymous = push(home.path(), &[], &[]);
     assert_eq!(anonymous.code, 1, "{}", anonymous.stderr);
 
