@@ -205,6 +205,16 @@ pub async fn push(ctx: &Ctx, args: &PushArtifactArgs) -> anyhow::Result<ExitStat
         return Err(ArtifactError::EmptyPath(String::new()).into());
     }
     let artifact = ArtifactRef::parse(url)?;
+    // Upstream uploads first and then fails reading the tag back; refusing
+    // first leaves nothing half-pushed (and the registry would reject a
+    // manifest whose digest is not the one named anyway).
+    if artifact.tag.is_none() {
+        bail!(
+            "artifact tag parsing failed: {} names a digest; push to a tag (oci://{}:<tag>)",
+            artifact.given,
+            artifact.repository_name()
+        );
+    }
     let (mut path, mut _guard) = stdin_or_path(&args.path)?;
     if let Err(err) = std::fs::metadata(&path) {
         return Err(ArtifactError::MissingPushPath {
@@ -296,13 +306,7 @@ pub async fn push(ctx: &Ctx, args: &PushArtifactArgs) -> anyhow::Result<ExitStat
         .map_err(|e| anyhow!("pushing artifact failed: pushing artifact failed: {e}"))?;
     let digest = layout::sha256_digest(&manifest);
     let digest_url = artifact.digest_name(&digest);
-    // Upstream reads the tag back from the URL after the push.
-    let Some(tag) = artifact.tag.clone() else {
-        bail!(
-            "artifact tag parsing failed: {} names a digest, not a tag",
-            artifact.given
-        );
-    };
+    let tag = artifact.tag.clone().unwrap_or_default();
     match args.output.as_str() {
         "json" => {
             let value = serde_json::json!({

@@ -697,6 +697,8 @@ fn bad_urls_and_flags_are_refused_before_any_request() {
     let no_scheme = format!("{host}/app:v1");
     let oci = format!("oci://{host}/app:v1");
     let upper = format!("oci://{host}/App");
+    let zeros = "0".repeat(64);
+    let by_digest = format!("oci://{host}/app@sha256:{zeros}");
     let cases: Vec<(Vec<&str>, String)> = vec![
         (vec!["push", "artifact", &no_scheme, "-f", dir, "--source", "s", "--revision", "r"], "URL must be in format 'oci://<domain>/<org>/<repo>'".into()),
         (vec!["pull", "artifact", &no_scheme, "-o", dir], "URL must be in format 'oci://<domain>/<org>/<repo>'".into()),
@@ -705,6 +707,7 @@ fn bad_urls_and_flags_are_refused_before_any_request() {
         (vec!["diff", "artifact", &no_scheme, "--path", dir], "URL must be in format 'oci://<domain>/<org>/<repo>'".into()),
         (vec!["push", "artifact", &upper, "-f", dir, "--source", "s", "--revision", "r"], format!("'oci://{host}/App' invalid URL: could not parse reference: {host}/App")),
         (vec!["push", "artifact"], "artifact URL is required".into()),
+        (vec!["push", "artifact", &by_digest, "-f", dir, "--source", "s", "--revision", "r"], format!("artifact tag parsing failed: {host}/app@sha256:{zeros} names a digest; push to a tag (oci://{host}/app:<tag>)")),
         (vec!["push", "artifact", &oci, "-f", dir, "--revision", "r"], "--source is required".into()),
         (vec!["push", "artifact", &oci, "-f", dir, "--source", "s"], "--revision is required".into()),
         (vec!["push", "artifact", &oci, "--source", "s", "--revision", "r"], "invalid path \"\"".into()),
