@@ -51,9 +51,8 @@ fn first_url<'a>(urls: &'a [String], missing: &str) -> anyhow::Result<&'a str> {
         .ok_or_else(|| anyhow!("{missing}"))
 }
 
-/// Credentials in upstream's order: provider, `--creds`, default keychain.
-/// `creds_line_now` is false for `pull`, which prints the `--creds` line
-/// after its provider line (they never both apply).
+/// Credentials in upstream's order: provider, `--creds`, default keychain,
+/// with upstream's `► logging in …` lines.
 async fn login(
     ctx: &Ctx,
     args: &RegistryLoginArgs,
@@ -421,8 +420,12 @@ pub async fn tag(ctx: &Ctx, args: &TagArtifactArgs) -> anyhow::Result<ExitStatus
         .map_err(|e| anyhow!("tagging artifact failed: {e}"))?;
     ctx.printer.action("tagging artifact");
     for tag in &args.tags {
-        let target = ArtifactRef::parse(&format!("oci://{}:{tag}", artifact.repository_name()))
-            .map_err(|_| anyhow!("tagging artifact failed: invalid tag {tag:?}"))?;
+        if !crate::oci::reference::valid_tag(tag) {
+            bail!(
+                "tagging artifact failed: invalid tag {tag:?}: a tag is up to 128 letters, digits, '_', '.' and '-', not starting with '.' or '-'"
+            );
+        }
+        let target = artifact.with_tag(tag);
         let result = async {
             let (raw, _) = registry.pull_manifest(&artifact).await?;
             let media_type = serde_json::from_slice::<PulledManifest>(&raw)

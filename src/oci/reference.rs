@@ -137,7 +137,8 @@ fn split_registry(name: &str) -> Option<(String, String)> {
     Some((registry, repository))
 }
 
-fn valid_tag(tag: &str) -> bool {
+/// A tag as OCI allows it: `[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}`.
+pub fn valid_tag(tag: &str) -> bool {
     let mut bytes = tag.bytes();
     matches!(bytes.next(), Some(b) if b.is_ascii_alphanumeric() || b == b'_')
         && tag.len() <= 128

@@ -407,6 +407,24 @@ fn tag_then_list_shows_every_tag_filtered_and_sorted() {
     );
     let digest = sha256(&manifest(&registry, "app", "v1.0.0").0);
     assert_eq!(sha256(&manifest(&registry, "app", "latest").0), digest);
+    let bad = run_in(
+        home.path(),
+        &[],
+        &[
+            "tag",
+            "artifact",
+            &registry.url("app:v1.0.0"),
+            "--tag",
+            "ok1,x@sha256:00",
+        ],
+    );
+    assert_eq!(bad.code, 1);
+    assert_eq!(
+        bad.stderr,
+        format!(
+            "► tagging artifact\n✔ artifact tagged as {host}/app:ok1\n✗ tagging artifact failed: invalid tag \"x@sha256:00\": a tag is up to 128 letters, digits, '_', '.' and '-', not starting with '.' or '-'\n"
+        )
+    );
 
     let repo = registry.url("app");
     let list = run_in(home.path(), &[], &["list", "artifacts", &repo]);
@@ -426,7 +444,12 @@ fn tag_then_list_shows_every_tag_filtered_and_sorted() {
     let artifact = |t: &str| format!("{host}/app:{t}");
     assert_eq!(
         names,
-        [artifact("v1.1.0"), artifact("v1.0.0"), artifact("latest")]
+        [
+            artifact("v1.1.0"),
+            artifact("v1.0.0"),
+            artifact("ok1"),
+            artifact("latest")
+        ]
     );
     for row in &rows[1..] {
         assert_eq!(row[1..], [digest.as_str(), "git@x", "1.0@sha1:0a"]);
