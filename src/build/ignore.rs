@@ -197,6 +197,15 @@ impl Ignore {
         Self { patterns }
     }
 
+    /// Only `patterns`, scoped to `root` (absolute): what OCI artifacts use,
+    /// without the defaults or `.sourceignore` files.
+    pub fn patterns_only(root: &Path, patterns: &[String]) -> Self {
+        let domain = components(root);
+        let mut rules = Vec::new();
+        read_patterns(&patterns.join("\n"), &domain, &mut rules);
+        Self { patterns: rules }
+    }
+
     /// Whether the absolute `path` is ignored: the last pattern that
     /// matches decides.
     pub fn is_ignored(&self, path: &Path, is_dir: bool) -> bool {

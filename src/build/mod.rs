@@ -6,7 +6,7 @@
 
 pub mod dyff;
 mod generate;
-mod ignore;
+pub mod ignore;
 mod sops;
 
 use std::collections::BTreeMap;

@@ -58,6 +58,12 @@ pub enum BuildKind {
     /// It is possible to specify a Flux kustomization file using --kustomization-file.
     #[command(visible_alias = "ks", after_help = BUILD_KS_EXAMPLES)]
     Kustomization(BuildKsArgs),
+    /// Build artifact
+    ///
+    /// The build artifact command creates a tgz file with the manifests from
+    /// the given directory or a single manifest file, as push artifact would
+    /// upload it. Nothing is sent to a registry.
+    Artifact(super::artifact::BuildArtifactArgs),
 }
 
 /// Flags both `build` and `diff` of a Kustomization take.
@@ -131,6 +137,15 @@ pub enum DiffKind {
         mut_arg("path", |a| a.help("Path to a local directory that matches the specified Kustomization.spec.path."))
     )]
     Kustomization(DiffKsArgs),
+    /// Diff Artifact
+    ///
+    /// The diff artifact command builds the tarball of a local directory or
+    /// file as push artifact would, and compares it with the remote
+    /// artifact's layer.
+    ///
+    /// Exit status: 0 No differences were found. 1 Differences were found, or
+    /// the comparison failed.
+    Artifact(super::artifact::DiffArtifactArgs),
 }
 
 /// Flags of `flux diff kustomization`.

@@ -122,14 +122,18 @@ fn is_boolean(arg: &Arg) -> bool {
                 .is_some_and(|range| range.min_values() == 0))
 }
 
-/// pflag's type word for the flag's value.
-fn type_word(arg: &Arg) -> &'static str {
+/// pflag's type word for the flag's value. A lower-case value name is
+/// upstream's own type word, shown as is (`generic|aws|azure|gcp`,
+/// `stringArray`).
+fn type_word(arg: &Arg) -> &str {
     let name = arg
         .get_value_names()
         .and_then(|names| names.first())
         .map(|n| n.as_str())
         .unwrap_or_default();
-    if name == "DURATION" {
+    if name.starts_with(|c: char| c.is_ascii_lowercase()) {
+        name
+    } else if name == "DURATION" {
         "duration"
     } else if matches!(arg.get_action(), ArgAction::Append) || arg.get_value_delimiter().is_some() {
         "strings"

@@ -2,6 +2,7 @@
 //! so `--help`, completion and docs generation never build anything.
 
 mod argv;
+mod artifact;
 mod bootstrap;
 mod build;
 mod check;
@@ -28,6 +29,11 @@ mod version;
 
 use clap::{ArgAction, Args, CommandFactory, Parser, Subcommand};
 
+pub use artifact::{
+    BuildArtifactArgs, DiffArtifactArgs, ListArtifactsArgs, ListCommand, ListKind,
+    PullArtifactArgs, PullCommand, PullKind, PushArtifactArgs, PushCommand, PushKind,
+    RegistryLoginArgs, TagArtifactArgs, TagCommand, TagKind,
+};
 pub use bootstrap::{
     BootstrapBitbucketArgs, BootstrapCommand, BootstrapCommonArgs, BootstrapGitArgs,
     BootstrapGiteaArgs, BootstrapGithubArgs, BootstrapGitlabArgs, BootstrapProvider,
@@ -324,6 +330,22 @@ pub enum Command {
     ///
     /// The diff command is used to do a server-side dry-run on flux resources, then prints the diff.
     Diff(DiffCommand),
+    /// Push artifacts
+    ///
+    /// The push command uploads OCI artifacts to a container registry.
+    Push(PushCommand),
+    /// Pull artifacts
+    ///
+    /// The pull command downloads OCI artifacts from a container registry.
+    Pull(PullCommand),
+    /// Tag artifacts
+    ///
+    /// The tag command gives OCI artifacts more tags.
+    Tag(TagCommand),
+    /// List artifacts
+    ///
+    /// The list command lists OCI artifacts in a container registry.
+    List(ListCommand),
     /// Trigger Flux resources from outside the cluster
     #[command(subcommand, subcommand_required = true, arg_required_else_help = true)]
     Trigger(TriggerCommand),

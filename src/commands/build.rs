@@ -14,7 +14,10 @@ use crate::error::ExitStatus;
 use crate::kinds;
 
 pub async fn run(ctx: &Ctx, command: &BuildCommand) -> anyhow::Result<ExitStatus> {
-    let BuildKind::Kustomization(args) = &command.kind;
+    let args = match &command.kind {
+        BuildKind::Kustomization(args) => args,
+        BuildKind::Artifact(args) => return crate::commands::artifact::build(ctx, args).await,
+    };
     let out = build_kustomization(ctx, args).await?;
     ctx.printer.out(&out).context("unable to write to stdout")?;
     Ok(ExitStatus::Success)

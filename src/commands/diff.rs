@@ -29,7 +29,10 @@ const FORCE_KEY: &str = "kustomize.toolkit.fluxcd.io/force";
 const IN_FLIGHT: usize = 16;
 
 pub async fn run(ctx: &Ctx, command: &DiffCommand) -> anyhow::Result<ExitStatus> {
-    let DiffKind::Kustomization(args) = &command.kind;
+    let args = match &command.kind {
+        DiffKind::Kustomization(args) => args,
+        DiffKind::Artifact(args) => return crate::commands::artifact::diff(ctx, args).await,
+    };
     let source = &args.source;
     if source.names.is_empty() {
         anyhow::bail!("kustomization name is required");

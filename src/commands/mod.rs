@@ -1,6 +1,7 @@
 //! Command implementations. Each module has one async `run(ctx, args)`;
 //! this file holds the only dispatch over [`Command`].
 
+pub mod artifact;
 pub mod bootstrap;
 pub mod build;
 pub mod check;
@@ -89,5 +90,21 @@ pub async fn dispatch(ctx: &Ctx, command: &Command) -> anyhow::Result<ExitStatus
         Command::Trigger(command) => trigger::run(ctx, command).await,
         Command::Migrate(args) => migrate::run(ctx, args).await,
         Command::Plugin(command) => plugin::run(ctx, command).await,
+        Command::Push(command) => {
+            let crate::cli::PushKind::Artifact(args) = &command.kind;
+            artifact::push(ctx, args).await
+        }
+        Command::Pull(command) => {
+            let crate::cli::PullKind::Artifact(args) = &command.kind;
+            artifact::pull(ctx, args).await
+        }
+        Command::Tag(command) => {
+            let crate::cli::TagKind::Artifact(args) = &command.kind;
+            artifact::tag(ctx, args).await
+        }
+        Command::List(command) => {
+            let crate::cli::ListKind::Artifacts(args) = &command.kind;
+            artifact::list(ctx, args).await
+        }
     }
 }

@@ -3,6 +3,7 @@
 mod common;
 
 mod apply;
+mod artifact;
 mod bootstrap;
 mod bootstrap_bitbucket;
 mod bootstrap_github;

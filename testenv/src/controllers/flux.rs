@@ -9,7 +9,7 @@ use serde_json::{Map, Value, json};
 use tokio::sync::mpsc;
 
 use super::api::{self, Res, Seen};
-use super::{Ctx, apply, blocking, build, event, git, log, sha256_hex};
+use super::{Ctx, apply, blocking, build, event, git, log, oci, sha256_hex};
 use crate::store::{meta_str, now};
 
 const SOURCE: &str = "source.toolkit.fluxcd.io";
@@ -440,7 +440,7 @@ async fn reconcile(ctx: &Ctx, key: &Key) -> Step {
     }
     let outcome = match plural_str {
         "gitrepositories" => git_repository(ctx, &obj).await,
-        "ocirepositories" => oci_repository(&obj),
+        "ocirepositories" => oci_repository(&obj).await,
         "helmrepositories" => helm_repository(&obj),
         "helmcharts" => helm_chart(ctx, &obj).await,
         "buckets" => bucket(&obj),
@@ -671,10 +671,39 @@ async fn git_auth(ctx: &Ctx, obj: &Value) -> Result<git::Auth, String> {
         .collect())
 }
 
-fn oci_repository(obj: &Value) -> Outcome {
+async fn oci_repository(obj: &Value) -> Outcome {
     // The schema admits oci:// URLs only.
     let url = obj["spec"]["url"].as_str().unwrap_or_default();
     let r = &obj["spec"]["ref"];
+    if oci::is_local(url) {
+        // A registry on this machine is really pulled: the revision is the
+        // manifest's digest, as source-controller records it.
+        let (url_owned, r_owned) = (url.to_string(), r.clone());
+        return match blocking(move || oci::pull(&url_owned, &r_owned)).await {
+            Ok(pulled) => {
+                let hex = &pulled.revision[pulled.revision.len() - 64..];
+                let art = artifact(
+                    "ocirepository",
+                    obj,
+                    &pulled.revision,
+                    &format!("{}.tar.gz", &hex[..32]),
+                );
+                source_ready(
+                    format!("stored artifact for digest '{}'", pulled.revision),
+                    art,
+                )
+            }
+            Err(message) => {
+                let mut o = Outcome::fail("OCIArtifactPullFailed", message);
+                o.extra
+                    .push(("FetchFailed".into(), true, "OCIArtifactPullFailed".into()));
+                if let Some(a) = obj["status"].get("artifact") {
+                    o = o.with("artifact", a.clone());
+                }
+                o
+            }
+        };
+    }
     let digest = sha256_hex(format!("{url}{r}").as_bytes());
     let revision = match (
         r["digest"].as_str(),
@@ -981,6 +1010,18 @@ async fn kustomization(ctx: &Ctx, obj: &Value) -> Outcome {
             let resolved = git::resolve(&url, &git_ref, &auth, &cache)?;
             let files = git::files(&resolved, &path)?;
             build::build(files, substitute.as_ref())
+        });
+        match built.await {
+            Ok(d) => d,
+            Err(m) => return fail(m),
+        }
+    } else if src["kind"] == "OCIRepository" && oci::is_local(url) {
+        let (url, oci_ref) = (url.to_string(), src["spec"]["ref"].clone());
+        let path = spec["path"].as_str().unwrap_or("./").to_string();
+        let substitute = spec["postBuild"]["substitute"].as_object().cloned();
+        let built = blocking(move || {
+            let pulled = oci::pull(&url, &oci_ref)?;
+            build::build(oci::under(pulled.files, &path)?, substitute.as_ref())
         });
         match built.await {
             Ok(d) => d,

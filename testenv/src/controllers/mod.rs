@@ -8,6 +8,7 @@ mod build;
 mod deployment;
 mod flux;
 mod git;
+mod oci;
 
 use std::path::PathBuf;
 use std::sync::Arc;

@@ -123,3 +123,4 @@ pub mod cluster;
 pub mod fake_api;
 pub mod file_server;
 pub mod git_servers;
+pub mod registry;
