@@ -478,13 +478,14 @@ fn stored_state(cluster: &Cluster) -> (Vec<String>, Vec<(String, Vec<String>)>) 
 /// Widget `a` written at v1, the storage version switched to v2, widget
 /// `b` written at v2.
 fn store_widgets_at_two_versions(cluster: &Cluster) {
+    // Each object goes with its CRD, so the apply waits until the API
+    // server serves the new version (a separate apply raced it).
     cluster.apply(&format!(
-        "apiVersion: v1\nkind: Namespace\nmetadata: {{name: apps}}\n---\n{}",
-        widget_crd("v1")
+        "apiVersion: v1\nkind: Namespace\nmetadata: {{name: apps}}\n---\n{}\n---\n{}",
+        widget_crd("v1"),
+        widget("v1", "a")
     ));
-    cluster.apply(&widget("v1", "a"));
-    cluster.apply(&widget_crd("v2"));
-    cluster.apply(&widget("v2", "b"));
+    cluster.apply(&format!("{}\n---\n{}", widget_crd("v2"), widget("v2", "b")));
 }
 
 const MIGRATED: &str = "► starting migration of custom resources
