@@ -3,8 +3,9 @@
 
 use std::path::Path;
 
-/// The patterns every build starts with, lowest priority first.
-const DEFAULTS: &[&str] = &[
+/// Version-control files and media/archive types: the start of every
+/// build's patterns, and alone the default `--ignore-paths` of artifacts.
+pub const VCS_AND_MEDIA: &[&str] = &[
     ".git/",
     ".gitignore",
     ".gitmodules",
@@ -17,6 +18,11 @@ const DEFAULTS: &[&str] = &[
     "*.flv",
     "*.tar.gz",
     "*.zip",
+];
+
+/// CI and tool configuration, which source-controller also leaves out of
+/// a build (after [`VCS_AND_MEDIA`], lowest priority first).
+const CI_AND_TOOLS: &[&str] = &[
     ".github/",
     ".circleci/",
     ".travis.yml",
@@ -189,7 +195,7 @@ impl Ignore {
     pub fn load(root: &Path, extra: &[String]) -> Self {
         let domain = components(root);
         let mut patterns = Vec::new();
-        for line in DEFAULTS {
+        for line in VCS_AND_MEDIA.iter().chain(CI_AND_TOOLS) {
             patterns.push(Pattern::parse(line, &domain));
         }
         load_ignore_files(root, &domain, &mut patterns);

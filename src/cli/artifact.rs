@@ -293,3 +293,16 @@ pub struct DiffArtifactArgs {
     #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false", value_parser = go_bool)]
     pub insecure_registry: bool,
 }
+
+#[cfg(test)]
+mod tests {
+    /// clap needs the default as one literal; it must stay the list the
+    /// artifact layout and `.sourceignore` handling use.
+    #[test]
+    fn the_ignore_default_is_the_vcs_and_media_list() {
+        assert_eq!(
+            super::DEFAULT_IGNORE,
+            crate::build::ignore::VCS_AND_MEDIA.join(",")
+        );
+    }
+}

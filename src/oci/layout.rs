@@ -25,22 +25,6 @@ pub const CREATED_ANNOTATION: &str = "org.opencontainers.image.created";
 /// ignores it.
 pub const CONFIG_BLOB: &[u8] = br#"{"architecture":"","created":"0001-01-01T00:00:00Z","os":"","rootfs":{"type":"layers","diff_ids":null},"config":{}}"#;
 
-/// `--ignore-paths`' default.
-pub const DEFAULT_IGNORE_PATHS: &[&str] = &[
-    ".git/",
-    ".gitignore",
-    ".gitmodules",
-    ".gitattributes",
-    "*.jpg",
-    "*.jpeg",
-    "*.gif",
-    "*.png",
-    "*.wmv",
-    "*.flv",
-    "*.tar.gz",
-    "*.zip",
-];
-
 #[derive(Debug, thiserror::Error)]
 pub enum LayoutError {
     #[error("source path does not exist: {0}")]
@@ -484,7 +468,10 @@ mod tests {
     use super::*;
 
     fn default_ignore() -> Vec<String> {
-        DEFAULT_IGNORE_PATHS.iter().map(|s| s.to_string()).collect()
+        crate::build::ignore::VCS_AND_MEDIA
+            .iter()
+            .map(|s| s.to_string())
+            .collect()
     }
 
     fn entries(data: &[u8]) -> Vec<(String, u32, u64)> {
