@@ -75,7 +75,7 @@ pub fn to_documents(values: &[Value]) -> String {
     let mut out = String::new();
     for v in values {
         out.push_str("---\n");
-        out.push_str(&to_string(v));
+        append(&mut out, v);
     }
     out
 }
