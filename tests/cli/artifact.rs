@@ -26,11 +26,7 @@ fn run_in(home: &Path, env: &[(&str, &str)], args: &[&str]) -> Run {
         .timeout(std::time::Duration::from_secs(120))
         .output()
         .expect("flux runs");
-    Run {
-        code: output.status.code().unwrap_or(-1),
-        stdout: String::from_utf8(output.stdout).expect("stdout is UTF-8"),
-        stderr: String::from_utf8(output.stderr).expect("stderr is UTF-8"),
-    }
+    Run::from(output)
 }
 
 fn registry() -> Option<Registry> {

@@ -30,11 +30,7 @@ fn flux_with_password_in(cluster: &Cluster, password: &str, tmp: &Path, args: &[
         .timeout(std::time::Duration::from_secs(120))
         .output()
         .unwrap();
-    Run {
-        code: output.status.code().unwrap_or(-1),
-        stdout: String::from_utf8(output.stdout).unwrap(),
-        stderr: String::from_utf8(output.stderr).unwrap(),
-    }
+    Run::from(output)
 }
 
 pub(crate) fn head(dir: &Path) -> Option<String> {

@@ -50,11 +50,7 @@ fn run_in(cwd: &Path, args: &[&str]) -> Run {
         .args(args)
         .output()
         .expect("flux runs");
-    Run {
-        code: output.status.code().unwrap_or(-1),
-        stdout: String::from_utf8(output.stdout).expect("UTF-8"),
-        stderr: String::from_utf8(output.stderr).expect("UTF-8"),
-    }
+    Run::from(output)
 }
 
 /// The Kustomization upstream's local-build test writes to a file.

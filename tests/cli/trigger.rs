@@ -109,11 +109,7 @@ fn trigger(env: &[(&str, &str)], args: &[&str]) -> Run {
         .timeout(std::time::Duration::from_secs(60))
         .output()
         .expect("flux runs");
-    Run {
-        code: output.status.code().unwrap_or(-1),
-        stdout: String::from_utf8(output.stdout).expect("stdout is UTF-8"),
-        stderr: String::from_utf8(output.stderr).expect("stderr is UTF-8"),
-    }
+    Run::from(output)
 }
 
 /// The webhook path, computed here independently of the CLI.

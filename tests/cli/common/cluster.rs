@@ -297,11 +297,7 @@ impl Cluster {
             .args(args)
             .timeout(Duration::from_secs(120));
         let output = cmd.output().expect("flux runs");
-        Run {
-            code: output.status.code().unwrap_or(-1),
-            stdout: String::from_utf8(output.stdout).expect("stdout is UTF-8"),
-            stderr: String::from_utf8(output.stderr).expect("stderr is UTF-8"),
-        }
+        Run::from(output)
     }
 
     /// Creates every object of a multi-document YAML, then writes each

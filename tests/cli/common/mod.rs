@@ -37,13 +37,19 @@ pub struct Run {
     pub stderr: String,
 }
 
+impl From<std::process::Output> for Run {
+    fn from(output: std::process::Output) -> Self {
+        Run {
+            code: output.status.code().unwrap_or(-1),
+            stdout: String::from_utf8(output.stdout).expect("stdout is UTF-8"),
+            stderr: String::from_utf8(output.stderr).expect("stderr is UTF-8"),
+        }
+    }
+}
+
 pub fn run(args: &[&str]) -> Run {
     let output = flux().args(args).output().expect("flux runs");
-    Run {
-        code: output.status.code().unwrap_or(-1),
-        stdout: String::from_utf8(output.stdout).expect("stdout is UTF-8"),
-        stderr: String::from_utf8(output.stderr).expect("stderr is UTF-8"),
-    }
+    Run::from(output)
 }
 
 /// Runs the binary against the kubeconfig (a path, or a `KUBECONFIG` list).
@@ -64,11 +70,7 @@ pub fn run_with_env(
         .timeout(std::time::Duration::from_secs(120))
         .output()
         .expect("flux runs");
-    Run {
-        code: output.status.code().unwrap_or(-1),
-        stdout: String::from_utf8(output.stdout).expect("stdout is UTF-8"),
-        stderr: String::from_utf8(output.stderr).expect("stderr is UTF-8"),
-    }
+    Run::from(output)
 }
 
 /// `args` with `--dry-run` appended.
