@@ -276,20 +276,22 @@ async fn read_pod(
                         return Ok(());
                     }
                 },
+                // A server that goes away can also end the stream cleanly:
+                // a followed log ends only when the server still answers.
+                Ok(None) if params.follow => match pods.get(&name).await.map_err(classify) {
+                    Err(err @ ObjectError::Unreachable(_)) => break err,
+                    _ => return Ok(()),
+                },
                 Ok(None) => return Ok(()),
-                Err(err) => break err,
+                Err(err) if !params.follow => return Err(ReadError::Logs(err.to_string())),
+                Err(err) => break ObjectError::Unreachable(err.to_string()),
             }
         };
-        if !params.follow {
-            return Err(ReadError::Logs(broken.to_string()));
-        }
         // Resume where the stream broke, without the --tail lines again.
         params.since_time = Some(jiff::Timestamp::now());
         params.since_seconds = None;
         params.tail_lines = None;
-        reach
-            .failed(ObjectError::Unreachable(broken.to_string()))
-            .map_err(ReadError::Lost)?;
+        reach.failed(broken).map_err(ReadError::Lost)?;
     }
 }
 
