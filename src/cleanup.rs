@@ -1,7 +1,8 @@
 //! Temporary directories to remove however the process ends, as long as it
-//! can still run code: dropped normally, or removed by the signal watchdog
-//! when the main thread is stuck in a blocking call (a Git transfer) and
-//! cannot unwind.
+//! can still run code: dropped normally, removed on the way out when the
+//! blocking thread holding one (a Git transfer past `--timeout` or Ctrl-C)
+//! was abandoned, or removed by the signal watchdog when the process cannot
+//! end by itself.
 
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;

@@ -124,6 +124,9 @@ where
     // came) is abandoned after a moment, not waited for; the moment lets
     // the runtime close its connections in order.
     runtime.shutdown_timeout(std::time::Duration::from_millis(500));
+    // A Git transfer abandoned on a blocking thread still holds its
+    // temporary clone; nothing will drop it now.
+    cleanup::remove_all();
     // A step still spinning becomes a plain line before the process ends.
     output::progress::settle();
     match outcome {

@@ -6,6 +6,8 @@
 use std::cell::{Cell, RefCell};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
 
 use super::signing::{Signer, SigningError};
 
@@ -68,6 +70,12 @@ pub enum GitError {
         "refusing to write {path}: {link} is a symbolic link in the repository, and bootstrap writes only inside the clone; replace the link with a directory or choose another --path"
     )]
     SymlinkInPath { path: String, link: String },
+    #[error(
+        "the Git server did not answer before the deadline ({limit} from the start); check that it responds, or raise --timeout"
+    )]
+    TimedOut { limit: String },
+    #[error("the Git worker thread failed: {0}")]
+    Worker(String),
 }
 
 impl From<git2::Error> for GitError {
@@ -77,6 +85,14 @@ impl From<git2::Error> for GitError {
 }
 
 impl GitError {
+    /// A libgit2 error that means the operation ran out of time: a socket
+    /// wait passed the limit [`off_runtime`] set, or the operation failed
+    /// because it was past its deadline (a callback or the SSH transport
+    /// gave up).
+    fn timed_out(err: &git2::Error, limits: &Limits) -> bool {
+        err.code() == git2::ErrorCode::Timeout || limits.expired()
+    }
+
     /// A push refused because the branch moved on the server since the clone.
     pub fn is_conflict(&self) -> bool {
         match self {
@@ -146,6 +162,10 @@ fn callbacks(auth: &GitAuth) -> RemoteCallbacks<'_> {
             )),
         }
     });
+    // Returning false makes libgit2 abandon the transfer at its next
+    // progress report once the caller has given up.
+    callbacks.transfer_progress(|_| !Limits::current().is_some_and(|l| l.expired()));
+    callbacks.sideband_progress(|_| !Limits::current().is_some_and(|l| l.expired()));
     callbacks
 }
 
@@ -202,6 +222,105 @@ fn ssh_settings(auth: &GitAuth) -> Result<Option<Arc<SshSettings>>, GitError> {
         .map(|s| Some(Arc::new(s)))
         .map_err(GitError::Ssh),
         _ => Ok(None),
+    }
+}
+
+/// The bounds of the libgit2 operation running on this thread: its
+/// deadline, and whether the async caller has stopped waiting for it. The
+/// progress callbacks and the SSH subtransport read them, because libgit2
+/// runs both on the thread that started the operation.
+#[derive(Clone)]
+pub(super) struct Limits {
+    deadline: Instant,
+    abandoned: Arc<AtomicBool>,
+}
+
+thread_local! {
+    static LIMITS: RefCell<Option<Limits>> = const { RefCell::new(None) };
+}
+
+impl Limits {
+    pub(super) fn current() -> Option<Limits> {
+        LIMITS.with(|l| l.borrow().clone())
+    }
+
+    /// The deadline passed or nobody waits for the result any more.
+    pub(super) fn expired(&self) -> bool {
+        self.abandoned.load(Ordering::Relaxed) || Instant::now() >= self.deadline
+    }
+
+    pub(super) fn remaining(&self) -> Duration {
+        self.deadline.saturating_duration_since(Instant::now())
+    }
+}
+
+/// Marks the operation abandoned when its caller stops waiting (a timeout,
+/// Ctrl-C, or a finished operation, where it changes nothing).
+struct AbandonOnDrop(Arc<AtomicBool>);
+
+impl Drop for AbandonOnDrop {
+    fn drop(&mut self) {
+        self.0.store(true, Ordering::Relaxed);
+    }
+}
+
+/// The longest libgit2 may wait to connect to a server.
+const CONNECT_LIMIT: Duration = Duration::from_secs(30);
+
+/// Bounds libgit2's own socket waits by the time left. The options are
+/// process-wide; the CLI runs one Git operation at a time, so setting them
+/// before each is enough.
+fn limit_socket_waits(remaining: Duration) {
+    let millis = |d: Duration| d.as_millis().clamp(1, i32::MAX as u128) as i32;
+    // SAFETY: libgit2 reads these options when it opens a socket; no other
+    // thread of this process runs a libgit2 operation at the same time.
+    unsafe {
+        let _ = git2::opts::set_server_connect_timeout_in_milliseconds(millis(
+            remaining.min(CONNECT_LIMIT),
+        ));
+        let _ = git2::opts::set_server_timeout_in_milliseconds(millis(remaining));
+    }
+}
+
+/// Runs libgit2 work (a clone, a push) on the blocking pool, so the async
+/// runtime keeps serving timers and signals while it waits on the network.
+/// The work ends by `deadline`: libgit2's socket waits are bounded by the
+/// time left, progress callbacks and the SSH transport give up once the
+/// caller stops waiting, and past the deadline the caller gets
+/// [`GitError::TimedOut`] without waiting for the thread. What the thread
+/// still holds (a temporary clone) is removed when it finishes, or by
+/// [`crate::cleanup`] when the process ends first.
+pub async fn off_runtime<T: Send + 'static>(
+    deadline: tokio::time::Instant,
+    limit: Duration,
+    work: impl FnOnce() -> Result<T, GitError> + Send + 'static,
+) -> Result<T, GitError> {
+    let abandoned = AbandonOnDrop(Arc::new(AtomicBool::new(false)));
+    let limits = Limits {
+        deadline: deadline.into_std(),
+        abandoned: Arc::clone(&abandoned.0),
+    };
+    let limit = crate::duration::GoDuration::new(limit).to_string();
+    let timed_out = {
+        let limit = limit.clone();
+        move || GitError::TimedOut { limit }
+    };
+    let task = tokio::task::spawn_blocking(move || {
+        limit_socket_waits(limits.remaining());
+        LIMITS.with(|l| *l.borrow_mut() = Some(limits.clone()));
+        let result = work();
+        LIMITS.with(|l| *l.borrow_mut() = None);
+        match result {
+            Err(GitError::Git(err)) if GitError::timed_out(&err, &limits) => {
+                Err(GitError::TimedOut { limit })
+            }
+            other => other,
+        }
+    });
+    match tokio::time::timeout_at(deadline, task).await {
+        Ok(Ok(result)) => result,
+        Ok(Err(join)) => Err(GitError::Worker(join.to_string())),
+        Err(_) => Err(timed_out()),
     }
 }
 
@@ -555,6 +674,43 @@ mod tests {
         let (tree, cloned) = WorkTree::clone(&url, "main", &GitAuth::None).unwrap();
         assert_eq!(cloned, Cloned::NewBranchFrom("trunk".into()));
         assert_eq!(tree.head().as_ref(), Some(&tips[1]));
+    }
+
+    #[tokio::test]
+    async fn work_off_the_runtime_ends_at_the_deadline_not_when_the_thread_does() {
+        let deadline = tokio::time::Instant::now() + Duration::from_millis(200);
+        let started = Instant::now();
+        let result = off_runtime(deadline, Duration::from_secs(5), || {
+            std::thread::sleep(Duration::from_secs(3));
+            Ok(())
+        })
+        .await;
+        assert!(started.elapsed() < Duration::from_secs(1));
+        let err = result.unwrap_err();
+        assert!(matches!(err, GitError::TimedOut { .. }), "{err}");
+        assert!(err.to_string().contains("(5s from the start)"), "{err}");
+    }
+
+    #[tokio::test]
+    async fn a_clone_from_a_silent_server_gives_up_by_itself_at_the_deadline() {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}/repo.git", listener.local_addr().unwrap());
+        let (done_tx, done_rx) = std::sync::mpsc::channel();
+        // libgit2's own socket wait must end the clone, so the thread (and
+        // its temporary directory) does not outlive the command.
+        let _ = off_runtime(
+            tokio::time::Instant::now() + Duration::from_millis(500),
+            Duration::from_millis(500),
+            move || {
+                let result = WorkTree::clone(&url, "main", &GitAuth::None).map(|_| ());
+                let _ = done_tx.send(result.is_err());
+                result
+            },
+        )
+        .await;
+        let failed = done_rx.recv_timeout(Duration::from_secs(5));
+        assert_eq!(failed, Ok(true));
+        drop(listener);
     }
 
     #[test]

@@ -395,7 +395,7 @@ impl SshStream {
                 }
             })
             .map_err(|e| format!("unable to start the SSH client: {e}"))?;
-        match ready_rx.recv() {
+        match receive(&ready_rx, &address) {
             Ok(Ok(())) => Ok(Self {
                 incoming,
                 outgoing,
@@ -405,7 +405,10 @@ impl SshStream {
                 address,
             }),
             Ok(Err(reason)) => Err(reason),
-            Err(_) => Err(format!("the SSH client for {address} stopped unexpectedly")),
+            Err(Received::GaveUp(reason)) => Err(reason),
+            Err(Received::Closed) => {
+                Err(format!("the SSH client for {address} stopped unexpectedly"))
+            }
         }
     }
 
@@ -420,17 +423,55 @@ impl SshStream {
     }
 }
 
+/// Why [`receive`] returned nothing.
+enum Received {
+    /// The sending side is gone.
+    Closed,
+    /// The operation's deadline passed or its caller stopped waiting.
+    GaveUp(String),
+}
+
+/// How often a wait for the connection thread looks at the operation's
+/// limits.
+const LIMIT_POLL: Duration = Duration::from_millis(100);
+
+/// Waits for the connection thread's next message, giving up when the
+/// operation running on this thread (see [`super::git::off_runtime`]) is
+/// out of time or abandoned.
+fn receive<T>(from: &mpsc::Receiver<T>, address: &str) -> Result<T, Received> {
+    let limits = super::git::Limits::current();
+    loop {
+        let wait = limits
+            .as_ref()
+            .map_or(LIMIT_POLL, |l| l.remaining().min(LIMIT_POLL));
+        match from.recv_timeout(wait) {
+            Ok(message) => return Ok(message),
+            Err(mpsc::RecvTimeoutError::Disconnected) => return Err(Received::Closed),
+            Err(mpsc::RecvTimeoutError::Timeout) => {
+                if limits.as_ref().is_some_and(|l| l.expired()) {
+                    return Err(Received::GaveUp(format!(
+                        "the SSH server {address} did not answer in time"
+                    )));
+                }
+            }
+        }
+    }
+}
+
 impl Read for SshStream {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         while self.offset >= self.pending.len() {
-            match self.incoming.recv() {
+            match receive(&self.incoming, &self.address) {
                 Ok(Incoming::Data(data)) => {
                     self.pending = data;
                     self.offset = 0;
                 }
                 Ok(Incoming::Failed(reason)) => return Err(io::Error::other(reason)),
+                Err(Received::GaveUp(reason)) => {
+                    return Err(io::Error::new(io::ErrorKind::TimedOut, reason));
+                }
                 // The connection thread is done: end of stream.
-                Err(_) => return Ok(0),
+                Err(Received::Closed) => return Ok(0),
             }
         }
         let n = buf.len().min(self.pending.len() - self.offset);

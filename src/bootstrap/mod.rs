@@ -54,6 +54,8 @@ pub struct BootstrapOptions {
     pub silent: bool,
     /// When `--timeout` runs out for the whole run.
     pub deadline: tokio::time::Instant,
+    /// The `--timeout` the deadline was set from, for messages.
+    pub timeout: Duration,
     /// `--verbose`: print the generated manifests to stdout.
     pub verbose: bool,
 }
@@ -188,19 +190,21 @@ impl Bootstrap<'_> {
         let existing = existing_sync(&client, ns).await?;
         check_path(existing.as_ref(), &options.sync.target_path)?;
 
-        let mut tree = self.clone_repository()?;
+        let mut tree = self.clone_repository().await?;
         check_foreign_files(&tree, &paths)?;
 
         self.printer.action("generating component manifests");
         self.printer.success("generated component manifests");
         self.print_verbose(&components)?;
         let write_components = |tree: &git::WorkTree| tree.write(&paths.components, &components);
-        self.commit_and_push(
-            &mut tree,
-            "component manifests",
-            &self.message(&format!("Add Flux {FLUX_VERSION} component manifests")),
-            &write_components,
-        )?;
+        tree = self
+            .commit_and_push(
+                tree,
+                "component manifests",
+                &self.message(&format!("Add Flux {FLUX_VERSION} component manifests")),
+                &write_components,
+            )
+            .await?;
 
         let applied_before = existing
             .as_ref()
@@ -246,12 +250,14 @@ impl Bootstrap<'_> {
         })?;
         self.printer.success("generated sync manifests");
         self.print_verbose(&sync_text)?;
-        self.commit_and_push(
-            &mut tree,
-            "sync manifests",
-            &self.message("Add Flux sync manifests"),
-            &write_sync,
-        )?;
+        tree = self
+            .commit_and_push(
+                tree,
+                "sync manifests",
+                &self.message("Add Flux sync manifests"),
+                &write_sync,
+            )
+            .await?;
 
         self.printer.action("applying sync manifests");
         let objects = directory_objects(&tree, &paths)?;
@@ -275,31 +281,45 @@ impl Bootstrap<'_> {
         health::report(self, &client, &revision).await
     }
 
-    fn clone_repository(&self) -> Result<git::WorkTree, BootstrapError> {
+    async fn clone_repository(&self) -> Result<git::WorkTree, BootstrapError> {
         let options = self.options;
         let branch = &options.sync.branch;
         self.printer.action(&format!(
             "cloning branch \"{branch}\" from Git repository \"{}\"",
             options.repository_url
         ));
-        let tree = self.clone_quietly()?;
+        let tree = self.clone_quietly().await?;
         self.printer.success("cloned repository");
         Ok(tree)
     }
 
-    /// Clones with upstream's two attempts, reporting a new branch once.
-    fn clone_quietly(&self) -> Result<git::WorkTree, BootstrapError> {
+    /// Runs libgit2 work off the async runtime, bounded by the run's
+    /// deadline.
+    async fn git<T: Send + 'static>(
+        &self,
+        work: impl FnOnce() -> Result<T, GitError> + Send + 'static,
+    ) -> Result<T, GitError> {
+        git::off_runtime(self.options.deadline, self.options.timeout, work).await
+    }
+
+    /// Clones with upstream's two attempts, reporting a new branch once. A
+    /// clone that ran out of time is not tried again.
+    async fn clone_quietly(&self) -> Result<git::WorkTree, BootstrapError> {
         let options = self.options;
         let mut last = None;
         for attempt in 0..2 {
             if attempt > 0 {
-                std::thread::sleep(Duration::from_secs(2));
+                tokio::time::sleep(Duration::from_secs(2)).await;
             }
-            match git::WorkTree::clone(
-                &options.repository_url,
-                &options.sync.branch,
-                &options.git_auth,
-            ) {
+            let (url, branch, auth) = (
+                options.repository_url.clone(),
+                options.sync.branch.clone(),
+                options.git_auth.clone(),
+            );
+            match self
+                .git(move || git::WorkTree::clone(&url, &branch, &auth))
+                .await
+            {
                 Ok((tree, cloned)) => {
                     if let git::Cloned::NewBranchFrom(base) = cloned {
                         self.printer.action(&format!(
@@ -309,6 +329,7 @@ impl Bootstrap<'_> {
                     }
                     return Ok(tree);
                 }
+                Err(err @ GitError::TimedOut { .. }) => return Err(BootstrapError::Clone(err)),
                 Err(err) => {
                     self.printer.warning(&format!(" clone failure: {err}"));
                     last = Some(err);
@@ -322,23 +343,23 @@ impl Bootstrap<'_> {
 
     /// Writes, commits and pushes; a push refused because the branch moved
     /// is retried on a fresh clone.
-    fn commit_and_push(
+    async fn commit_and_push(
         &self,
-        tree: &mut git::WorkTree,
+        mut tree: git::WorkTree,
         what: &'static str,
         message: &str,
         write: &dyn Fn(&git::WorkTree) -> Result<(), GitError>,
-    ) -> Result<(), BootstrapError> {
+    ) -> Result<git::WorkTree, BootstrapError> {
         let branch = &self.options.sync.branch;
         for attempt in 1..=PUSH_ATTEMPTS {
-            let commit = write(tree)
+            let commit = write(&tree)
                 .and_then(|()| {
                     tree.commit(message, &self.options.author, self.options.signer.as_ref())
                 })
                 .map_err(|error| BootstrapError::Commit { what, error })?;
             let Some(sha) = commit else {
                 self.printer.success(&format!("{what} are up to date"));
-                return Ok(());
+                return Ok(tree);
             };
             self.printer
                 .success(&format!("committed {what} to \"{branch}\" (\"{sha}\")"));
@@ -346,13 +367,18 @@ impl Bootstrap<'_> {
                 "pushing {what} to \"{}\"",
                 self.options.repository_url
             ));
-            match tree.push() {
-                Ok(()) => return Ok(()),
+            let (pushed, pushing) = self
+                .git(move || Ok((tree.push(), tree)))
+                .await
+                .map_err(|error| BootstrapError::Push { what, error })?;
+            tree = pushing;
+            match pushed {
+                Ok(()) => return Ok(tree),
                 Err(err) if err.is_conflict() && attempt < PUSH_ATTEMPTS => {
                     self.printer
                         .waiting("git conflict detected, retrying with a fresh clone");
-                    *tree = self.clone_quietly()?;
-                    check_foreign_files(tree, &Paths::new(&self.options.sync))?;
+                    tree = self.clone_quietly().await?;
+                    check_foreign_files(&tree, &Paths::new(&self.options.sync))?;
                 }
                 Err(err) if err.is_conflict() => {
                     return Err(BootstrapError::Conflict(PUSH_ATTEMPTS));

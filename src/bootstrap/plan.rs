@@ -301,7 +301,7 @@ impl Bootstrap<'_> {
         let tree = match provider {
             Some(plan) if !plan.repository_exists => None,
             _ => {
-                let tree = self.clone_repository()?;
+                let tree = self.clone_repository().await?;
                 check_foreign_files(&tree, &paths)?;
                 Some(tree)
             }

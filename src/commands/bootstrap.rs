@@ -43,23 +43,27 @@ pub async fn run(ctx: &Ctx, command: &BootstrapCommand) -> anyhow::Result<ExitSt
         }
         BootstrapProvider::Github(args) => {
             let host = Host::GitHub(Flavor::GitHub, &args.hostname);
-            let (options, provider) = resolve_provider(ctx, common, host, &args.repo).await?;
+            let resolve = resolve_provider(ctx, common, host, &args.repo);
+            let (options, provider) = within_deadline(ctx, &args.hostname, resolve).await?;
             provider_run = Some(provider);
             options
         }
         BootstrapProvider::Gitea(args) => {
             let host = Host::GitHub(Flavor::Gitea, &args.hostname);
-            let (options, provider) = resolve_provider(ctx, common, host, &args.repo).await?;
+            let resolve = resolve_provider(ctx, common, host, &args.repo);
+            let (options, provider) = within_deadline(ctx, &args.hostname, resolve).await?;
             provider_run = Some(provider);
             options
         }
         BootstrapProvider::Gitlab(args) => {
-            let (options, provider) = resolve_gitlab(ctx, common, args).await?;
+            let resolve = resolve_gitlab(ctx, common, args);
+            let (options, provider) = within_deadline(ctx, &args.hostname, resolve).await?;
             provider_run = Some(provider);
             options
         }
         BootstrapProvider::BitbucketServer(args) => {
-            let (options, provider) = resolve_bitbucket(ctx, common, args).await?;
+            let resolve = resolve_bitbucket(ctx, common, args);
+            let (options, provider) = within_deadline(ctx, &args.hostname, resolve).await?;
             provider_run = Some(provider);
             options
         }
@@ -107,6 +111,23 @@ pub async fn run(ctx: &Ctx, command: &BootstrapCommand) -> anyhow::Result<ExitSt
             )
         })??;
     Ok(ExitStatus::Success)
+}
+
+/// Ends a provider step (its API calls, the initial push of a new
+/// repository) at the run's deadline, naming the host that kept it waiting.
+async fn within_deadline<T>(
+    ctx: &Ctx,
+    hostname: &str,
+    step: impl std::future::Future<Output = anyhow::Result<T>>,
+) -> anyhow::Result<T> {
+    tokio::time::timeout_at(ctx.deadline, step)
+        .await
+        .unwrap_or_else(|_| {
+            bail!(
+                "the Git provider at {hostname} did not answer within --timeout {}; check that it responds, or raise --timeout",
+                crate::duration::GoDuration::new(ctx.global.timeout)
+            )
+        })
 }
 
 /// A provider repository resolved for the run.
@@ -338,7 +359,13 @@ async fn resolve_provider(
             Client::GitLab(client)
         }
         Host::Bitbucket { hostname, user } => {
-            let client = Bitbucket::new(hostname, user, &token, ca.as_deref())?;
+            let client = Bitbucket::new(
+                hostname,
+                user,
+                &token,
+                ca.as_deref(),
+                (ctx.deadline, ctx.global.timeout),
+            )?;
             printer.action(&format!("connecting to {}", client.host()));
             // Every call names the project by its key.
             repository.owner = client.project_key(&args.owner, args.personal).await?;
@@ -506,6 +533,7 @@ async fn resolve_provider(
         secret,
         silent: true,
         deadline: ctx.deadline,
+        timeout: ctx.global.timeout,
         verbose: ctx.global.verbose,
     };
     let run = ProviderRun {
@@ -859,6 +887,7 @@ fn resolve_git(
         secret,
         silent: args.silent,
         deadline: ctx.deadline,
+        timeout: ctx.global.timeout,
         verbose: ctx.global.verbose,
     })
 }

@@ -11,6 +11,7 @@ mod bootstrap_gitlab;
 mod bootstrap_http;
 mod bootstrap_signing;
 mod bootstrap_ssh;
+mod bootstrap_stall;
 mod build_kustomization;
 mod check;
 mod completion;

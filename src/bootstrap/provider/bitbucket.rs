@@ -9,7 +9,7 @@ use super::{
     Access, BoxFuture, GitProvider, JsonApi, ProviderError, RegisteredKey, Repository,
     RepositoryRef, TeamAccess, key_material,
 };
-use crate::bootstrap::git::{Author, GitAuth, WorkTree};
+use crate::bootstrap::git::{Author, GitAuth, WorkTree, off_runtime};
 
 pub const NAME: &str = "Bitbucket";
 /// The environment variable holding the token.
@@ -24,6 +24,8 @@ pub struct Bitbucket {
     /// The user the API and Git act as.
     user: String,
     token: String,
+    /// The run's deadline and `--timeout`, bounding the initial push.
+    deadline: (tokio::time::Instant, std::time::Duration),
 }
 
 /// Bitbucket's repository permission for a `--group` permission.
@@ -54,12 +56,14 @@ fn query(value: &str) -> String {
 
 impl Bitbucket {
     /// A client for `hostname`'s REST API acting as `user`; `ca_pem` (from
-    /// `--ca-file`) is trusted in addition to the system's roots.
+    /// `--ca-file`) is trusted in addition to the system's roots. Git work
+    /// ends by `deadline` (the run's, from `--timeout`).
     pub fn new(
         hostname: &str,
         user: &str,
         token: &str,
         ca_pem: Option<&str>,
+        deadline: (tokio::time::Instant, std::time::Duration),
     ) -> Result<Self, ProviderError> {
         let hostname = hostname.trim_end_matches('/');
         let web_base = if hostname.starts_with("http://") || hostname.starts_with("https://") {
@@ -81,6 +85,7 @@ impl Bitbucket {
                 .to_string(),
             user: user.to_string(),
             token: token.to_string(),
+            deadline,
         })
     }
 
@@ -220,16 +225,20 @@ impl Bitbucket {
             username: self.user.clone(),
             password: self.token.clone(),
         };
-        let initial = || -> Result<(), crate::bootstrap::GitError> {
-            let (tree, _) = WorkTree::clone(&clone_url, "master", &auth)?;
+        let url = clone_url.clone();
+        let initial = move || -> Result<(), crate::bootstrap::GitError> {
+            let (tree, _) = WorkTree::clone(&url, "master", &auth)?;
             // Bitbucket's own initial commit, as its UI makes: never signed.
             tree.commit("Initial commit", &author, None)?;
             tree.push()
         };
-        initial().map_err(|e| ProviderError::Unreachable {
-            url: clone_url.clone(),
-            message: format!("unable to push the initial commit: {e}"),
-        })?;
+        let (deadline, timeout) = self.deadline;
+        off_runtime(deadline, timeout, initial)
+            .await
+            .map_err(|e| ProviderError::Unreachable {
+                url: clone_url.clone(),
+                message: format!("unable to push the initial commit: {e}"),
+            })?;
         let path = Self::repo_path(repo);
         self.call(
             Method::POST,
