@@ -6,7 +6,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 command -v hyperfine >/dev/null || { echo "hyperfine is required: apt-get install hyperfine" >&2; exit 1; }
-cargo build --release --quiet
+cargo build --release --quiet -p flux-rs --bin flux
 bin="${CARGO_TARGET_DIR:-target}/release/flux"
 out=$(mktemp)
 hyperfine --shell=none --warmup 20 --runs 200 --export-markdown "$out" \

@@ -30,7 +30,9 @@ while (($#)); do
 done
 
 echo "# building flux and flux-testenv (release)"
-cargo build --release --quiet -p flux-rs --bin flux -p testenv --bin flux-testenv
+# Two builds: built together, testenv's git2 features would end up in flux.
+cargo build --release --quiet -p flux-rs --bin flux
+cargo build --release --quiet -p testenv --bin flux-testenv
 bin="${CARGO_TARGET_DIR:-$PWD/target}/release"
 flux="$bin/flux"
 

@@ -18,6 +18,7 @@ pub mod error;
 pub mod generated;
 pub mod input;
 pub mod kinds;
+pub mod log_level;
 pub mod oci;
 pub mod output;
 pub mod plugin;

@@ -21,6 +21,7 @@ use kube::api::{Api, DynamicObject, Patch, PatchParams};
 use serde_json::{Value, json};
 
 use crate::cluster::apply::{ApplyError, apply_all};
+use crate::cluster::request;
 use crate::cluster::{ClientError, ClientFactory};
 use crate::kinds;
 use crate::output::Printer;
@@ -262,11 +263,8 @@ impl Bootstrap<'_> {
         self.printer.action("applying sync manifests");
         let objects = directory_objects(&tree, &paths)?;
         apply_all(&client, &objects, ns).await?;
-        let token = crate::commands::reconcile::request_token();
+        let patch = request::request_patch(&request::request_token(), false, false);
         for kind in ["GitRepository", "Kustomization"] {
-            let patch = json!({"metadata": {"annotations": {
-                crate::commands::reconcile::REQUESTED_AT: token,
-            }}});
             flux_api(&client, kind, ns)
                 .patch(ns, &PatchParams::default(), &Patch::Merge(&patch))
                 .await

@@ -1,6 +1,6 @@
 //! Value parsers that reproduce the upstream CLI's flag syntax.
 
-use std::fmt;
+pub use crate::log_level::LogLevel;
 
 /// Parses a boolean the way Go's `strconv.ParseBool` does, so `--flag=T`,
 /// `--flag=0` and `--flag=False` keep working in existing scripts.
@@ -26,40 +26,6 @@ pub fn go_int(value: &str) -> Result<i64, String> {
         };
         format!("strconv.ParseInt: parsing \"{value}\": {reason}")
     })
-}
-
-/// Log level of the Flux controllers.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum LogLevel {
-    Debug,
-    #[default]
-    Info,
-    Error,
-}
-
-impl std::str::FromStr for LogLevel {
-    type Err = String;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s {
-            "debug" => Ok(Self::Debug),
-            "info" => Ok(Self::Info),
-            "error" => Ok(Self::Error),
-            _ => Err(format!(
-                "unsupported log level '{s}', must be one of: debug, info, error"
-            )),
-        }
-    }
-}
-
-impl fmt::Display for LogLevel {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Self::Debug => "debug",
-            Self::Info => "info",
-            Self::Error => "error",
-        })
-    }
 }
 
 #[cfg(test)]
@@ -90,15 +56,5 @@ mod tests {
                 "strconv.ParseInt: parsing \"9223372036854775808\": value out of range".to_string()
             )
         );
-    }
-
-    #[test]
-    fn log_level_rejects_unknown_values_with_the_choices() {
-        let err = "verbose".parse::<LogLevel>().unwrap_err();
-        assert_eq!(
-            err,
-            "unsupported log level 'verbose', must be one of: debug, info, error"
-        );
-        assert_eq!("debug".parse::<LogLevel>().unwrap().to_string(), "debug");
     }
 }

@@ -7,6 +7,7 @@ pub mod exec;
 pub mod health;
 pub mod objects;
 pub mod reconnect;
+pub mod request;
 pub mod transport;
 
 use kube::config::{

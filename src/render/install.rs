@@ -26,7 +26,7 @@ use serde_json::Value;
 
 use super::components::{self, COMPONENTS, Component, FLUX_VERSION, Role};
 use super::yaml;
-use crate::cli::LogLevel;
+use crate::log_level::LogLevel;
 use crate::validate::qualified_name_problem;
 
 /// Everything that shapes the install set. `Default` matches upstream's defaults.
