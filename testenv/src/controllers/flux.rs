@@ -446,11 +446,17 @@ async fn reconcile(ctx: &Ctx, key: &Key) -> Step {
         "buckets" => bucket(&obj),
         "kustomizations" => kustomization(ctx, &obj).await,
         "helmreleases" => helm_release(ctx, &obj).await,
-        "receivers" => receiver(&obj),
+        "receivers" => receiver(ctx, &obj).await,
         "imagerepositories" => image_repository(&obj),
         "imagepolicies" => image_policy(ctx, &obj).await,
         "artifactgenerators" => artifact_generator(ctx, &obj).await,
         _ => image_update_automation(),
+    };
+    // A Receiver waiting for its token Secret is tried again shortly, as upstream requeues
+    // with backoff after an error.
+    let done = match plural_str == "receivers" && !outcome.ready {
+        true => Step::Retry,
+        false => Step::Done,
     };
     let now = now();
     let old = &obj["status"];
@@ -506,7 +512,7 @@ async fn reconcile(ctx: &Ctx, key: &Key) -> Step {
         }
     }
     if stable(&status) == stable(old) {
-        return Step::Done;
+        return done;
     }
     let ready_changed = condition(&obj, "Ready").is_none_or(|c| {
         c["status"] != status["conditions"][0]["status"] || c["message"] != json!(outcome.message)
@@ -536,7 +542,7 @@ async fn reconcile(ctx: &Ctx, key: &Key) -> Step {
         )
         .await;
     }
-    Step::Done
+    done
 }
 
 /// Cleanup on deletion: a Kustomization with prune deletes what it applied; a HelmRelease its chart.
@@ -1258,10 +1264,19 @@ fn spec_annotation_pending(obj: &Value, annotation: &str, handled: &str) -> bool
         .is_some_and(|v| Some(v) != obj["status"][handled].as_str())
 }
 
-fn receiver(obj: &Value) -> Outcome {
-    let token = obj["spec"]["secretRef"]["name"]
-        .as_str()
-        .unwrap_or_default();
+/// notification-controller derives the webhook path from the token in the `spec.secretRef`
+/// Secret (none for generic-oidc); without the token the Receiver is not ready and has no path.
+async fn receiver(ctx: &Ctx, obj: &Value) -> Outcome {
+    let token = match obj["spec"]["secretRef"]["name"].as_str() {
+        Some(secret) => {
+            let ns = meta_str(obj, "namespace");
+            match super::receiver::read_token(ctx, ns, secret).await {
+                Ok(t) => t,
+                Err(e) => return Outcome::fail("TokenNotFound", e),
+            }
+        }
+        None => String::new(),
+    };
     let path = format!(
         "/hook/{}",
         sha256_hex(
