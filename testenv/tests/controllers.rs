@@ -561,6 +561,38 @@ async fn helm_release_installs_upgrades_and_handles_force_and_reset() {
         message,
         "Helm install succeeded for release default/podinfo.v1 with chart podinfo@6.5.4"
     );
+    assert_eq!(v["status"]["storageNamespace"], "default");
+    // Helm's storage Secret, and the object the chart rendered.
+    let secrets: kube::Api<k8s_openapi::api::core::v1::Secret> =
+        kube::Api::namespaced(c.clone(), "default");
+    let v1 = secrets
+        .get("sh.helm.release.v1.podinfo.v1")
+        .await
+        .expect("storage Secret v1");
+    assert_eq!(v1.type_.as_deref(), Some("helm.sh/release.v1"));
+    let labels = v1.metadata.labels.clone().unwrap_or_default();
+    for (k, want) in [
+        ("name", "podinfo"),
+        ("owner", "helm"),
+        ("status", "deployed"),
+        ("version", "1"),
+    ] {
+        assert_eq!(labels.get(k).map(String::as_str), Some(want), "{k}");
+    }
+    let configmaps: kube::Api<k8s_openapi::api::core::v1::ConfigMap> =
+        kube::Api::namespaced(c.clone(), "default");
+    let cm = configmaps.get("podinfo").await.expect("rendered ConfigMap");
+    let labels = cm.metadata.labels.unwrap_or_default();
+    assert_eq!(labels["app.kubernetes.io/managed-by"], "Helm");
+    assert_eq!(labels["helm.toolkit.fluxcd.io/name"], "podinfo");
+    assert_eq!(labels["helm.toolkit.fluxcd.io/namespace"], "default");
+    let annotations = cm.metadata.annotations.unwrap_or_default();
+    assert_eq!(annotations["meta.helm.sh/release-name"], "podinfo");
+    assert_eq!(annotations["meta.helm.sh/release-namespace"], "default");
+    assert_eq!(
+        cm.data.unwrap_or_default()["values.yaml"],
+        "replicaCount: 1\n"
+    );
     // New values upgrade.
     hrs.patch(
         "podinfo",
@@ -575,6 +607,24 @@ async fn helm_release_installs_upgrades_and_handles_force_and_reset() {
     .await;
     assert_eq!(ready_status(&v).expect("Ready").1, "UpgradeSucceeded");
     assert_eq!(v["status"]["history"][1]["status"], "superseded");
+    let status_label = |s: k8s_openapi::api::core::v1::Secret| {
+        s.metadata.labels.unwrap_or_default()["status"].clone()
+    };
+    let v2 = secrets
+        .get("sh.helm.release.v1.podinfo.v2")
+        .await
+        .expect("v2");
+    assert_eq!(status_label(v2), "deployed");
+    let v1 = secrets
+        .get("sh.helm.release.v1.podinfo.v1")
+        .await
+        .expect("v1");
+    assert_eq!(status_label(v1), "superseded");
+    let cm = configmaps.get("podinfo").await.expect("rendered ConfigMap");
+    assert_eq!(
+        cm.data.unwrap_or_default()["values.yaml"],
+        "replicaCount: 2\n"
+    );
     // forceAt (with requestedAt) forces a new release; resetAt is acknowledged.
     let patch = json!({"metadata": {"annotations": {"reconcile.fluxcd.io/requestedAt": "t1", "reconcile.fluxcd.io/forceAt": "t1", "reconcile.fluxcd.io/resetAt": "t1"}}});
     hrs.patch("podinfo", &PatchParams::default(), &Patch::Merge(&patch))
@@ -587,6 +637,20 @@ async fn helm_release_installs_upgrades_and_handles_force_and_reset() {
     assert_eq!(v["status"]["lastHandledReconcileAt"], "t1");
     assert_eq!(v["status"]["lastHandledResetAt"], "t1");
     assert_eq!(v["status"]["history"][0]["version"], 3);
+    // Deleting the HelmRelease uninstalls: the rendered object and the storage go.
+    hrs.delete("podinfo", &DeleteParams::default())
+        .await
+        .expect("delete");
+    let gone = eventually(20, || async {
+        let left = secrets
+            .list(&kube::api::ListParams::default().labels("owner=helm,name=podinfo"))
+            .await
+            .ok()?;
+        let cm = configmaps.get_opt("podinfo").await.ok()?;
+        (left.items.is_empty() && cm.is_none()).then_some(())
+    })
+    .await;
+    assert!(gone.is_some(), "the release was not uninstalled");
 }
 
 #[tokio::test(flavor = "multi_thread")]

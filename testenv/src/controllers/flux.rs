@@ -9,7 +9,7 @@ use serde_json::{Map, Value, json};
 use tokio::sync::mpsc;
 
 use super::api::{self, Res, Seen};
-use super::{Ctx, apply, blocking, build, event, git, log, oci, sha256_hex};
+use super::{Ctx, apply, blocking, build, event, git, helm, log, oci, sha256_hex};
 use crate::store::{meta_str, now};
 
 const SOURCE: &str = "source.toolkit.fluxcd.io";
@@ -556,6 +556,7 @@ async fn finalize(ctx: &Ctx, obj: &Value) {
             apply::prune(&ctx.api, &old, &[]).await;
         }
         Some("HelmRelease") => {
+            helm::uninstall(&ctx.api, obj).await;
             if let Some(chart) = obj["status"]["helmChart"].as_str()
                 && let Some((ns, name)) = chart.split_once('/')
                 && let Some(res) = ctx.api.resolve(SOURCE, "helmcharts").await
@@ -1174,10 +1175,8 @@ async fn helm_release(ctx: &Ctx, obj: &Value) -> Outcome {
             Some(t) => format!("{t}-{name}"),
             None => name.to_string(),
         });
-    let storage_ns = spec["storageNamespace"]
-        .as_str()
-        .unwrap_or(spec["targetNamespace"].as_str().unwrap_or(ns))
-        .to_string();
+    // Defaults to the HelmRelease's namespace, not the target namespace.
+    let storage_ns = spec["storageNamespace"].as_str().unwrap_or(ns).to_string();
     let config_digest = format!(
         "sha256:{}",
         sha256_hex(spec["values"].to_string().as_bytes())
@@ -1195,6 +1194,51 @@ async fn helm_release(ctx: &Ctx, obj: &Value) -> Outcome {
         let version = last.and_then(|l| l["version"].as_u64()).unwrap_or(0) + 1;
         let action = if last.is_none() { "install" } else { "upgrade" };
         let now = now();
+        let release_ns = spec["targetNamespace"].as_str().unwrap_or(ns);
+        let first_deployed = last
+            .and_then(|l| l["firstDeployed"].as_str())
+            .unwrap_or(&now)
+            .to_string();
+        let written = helm::release(
+            &ctx.api,
+            &helm::Release {
+                name: &release,
+                namespace: release_ns,
+                storage_namespace: &storage_ns,
+                version,
+                chart_name: &chart_name,
+                chart_version: &revision,
+                values: &spec["values"],
+                owner: (name, ns),
+                first_deployed: &first_deployed,
+                now: &now,
+                max_history: spec["maxHistory"].as_u64().unwrap_or(5),
+                create_namespace: spec["install"]["createNamespace"].as_bool() == Some(true),
+            },
+        )
+        .await;
+        if let Err(e) = written {
+            let reason = if action == "install" {
+                "InstallFailed"
+            } else {
+                "UpgradeFailed"
+            };
+            let mut o = keep(
+                Outcome::fail(
+                    reason,
+                    format!(
+                        "Helm {action} failed for release {release_ns}/{release} with chart {chart_name}@{revision}: {e}"
+                    ),
+                )
+                .with("lastAttemptedRevision", json!(revision))
+                .with("lastAttemptedReleaseAction", json!(action)),
+            );
+            o.extra.push(("Released".into(), false, reason.into()));
+            if let Some(h) = &helm_chart {
+                o.fields.insert("helmChart".into(), json!(h));
+            }
+            return o;
+        }
         let snapshot = json!({
             "name": release,
             "namespace": spec["targetNamespace"].as_str().unwrap_or(ns),

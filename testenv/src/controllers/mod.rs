@@ -8,6 +8,7 @@ mod build;
 mod deployment;
 mod flux;
 mod git;
+mod helm;
 mod oci;
 mod receiver;
 
