@@ -1332,3 +1332,183 @@ async fn controllers_started_from_a_client_wait_for_their_crds() {
     let _ = stop.send(true);
     env.stop().await;
 }
+
+/// POSTs `body` to the receiver server at `path` with `headers`; the status code.
+async fn post_hook(base: &str, path: &str, headers: &[(&str, String)], body: &str) -> u16 {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let addr = base.trim_start_matches("http://");
+    let mut stream = tokio::net::TcpStream::connect(addr).await.expect("connect");
+    let mut request = format!(
+        "POST {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Length: {}\r\nConnection: close\r\n",
+        body.len()
+    );
+    for (k, v) in headers {
+        request.push_str(&format!("{k}: {v}\r\n"));
+    }
+    request.push_str("\r\n");
+    request.push_str(body);
+    stream.write_all(request.as_bytes()).await.expect("write");
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).await.expect("read");
+    answer
+        .split_whitespace()
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or_else(|| panic!("no status line in {answer:?}"))
+}
+
+fn hex_hmac_sha256(key: &str, body: &str) -> String {
+    let tag = ring::hmac::sign(
+        &ring::hmac::Key::new(ring::hmac::HMAC_SHA256, key.as_bytes()),
+        body.as_bytes(),
+    );
+    tag.as_ref().iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn receiver_webhooks_annotate_the_resources_they_name() {
+    let (env, c) = setup().await;
+    let base = env.receiver_url().expect("the receiver server runs");
+    let receivers = dyn_api(
+        &c,
+        "notification.toolkit.fluxcd.io",
+        "v1",
+        "Receiver",
+        "receivers",
+        "default",
+    );
+    let repos = gitrepos(&c, "default");
+    for (name, labels) in [
+        ("web-a", json!({"app": "web"})),
+        ("web-b", json!({"app": "web"})),
+        ("other", json!({"app": "other"})),
+    ] {
+        let mut repo = git_repo(name, "https://example.com/x.git", json!({"branch": "main"}));
+        repo["metadata"]["labels"] = labels;
+        create(&repos, repo).await;
+    }
+    secret(&c, "gh", &[("token", "gh-secret")]).await;
+    secret(&c, "gl", &[("token", "gl-secret")]).await;
+    let receiver = |name: &str, kind: &str, secret: &str, resources: Value| {
+        json!({
+            "apiVersion": "notification.toolkit.fluxcd.io/v1", "kind": "Receiver",
+            "metadata": {"name": name, "namespace": "default"},
+            "spec": {"type": kind, "events": ["push"], "secretRef": {"name": secret}, "resources": resources},
+        })
+    };
+    let labelled = json!([{"kind": "GitRepository", "name": "*", "matchLabels": {"app": "web"}}]);
+    create(&receivers, receiver("gh", "github", "gh", labelled)).await;
+    create(
+        &receivers,
+        receiver(
+            "gl",
+            "gitlab",
+            "gl",
+            json!([{"kind": "GitRepository", "name": "other"}]),
+        ),
+    )
+    .await;
+    create(
+        &receivers,
+        receiver(
+            "missing",
+            "gitlab",
+            "gl",
+            json!([{"kind": "GitRepository", "name": "nope"}]),
+        ),
+    )
+    .await;
+    let path_of = |v: &Value| {
+        v["status"]["webhookPath"]
+            .as_str()
+            .expect("path")
+            .to_string()
+    };
+    let gh = path_of(&wait_obj(&receivers, "gh", 20, ready).await);
+    let gl = path_of(&wait_obj(&receivers, "gl", 20, ready).await);
+    let missing = path_of(&wait_obj(&receivers, "missing", 20, ready).await);
+    let requested = |v: &Value| {
+        v["metadata"]["annotations"]["reconcile.fluxcd.io/requestedAt"]
+            .as_str()
+            .map(String::from)
+    };
+    let annotated = async |name: &str| {
+        requested(&serde_json::to_value(repos.get(name).await.expect("get")).unwrap())
+    };
+
+    // GitHub: signed and a listed event annotates the labelled repositories only.
+    let body = r#"{"ref":"refs/heads/main"}"#;
+    let signed = |event: &str| {
+        vec![
+            ("Content-Type", "application/json".to_string()),
+            ("X-GitHub-Event", event.to_string()),
+            (
+                "X-Hub-Signature-256",
+                format!("sha256={}", hex_hmac_sha256("gh-secret", body)),
+            ),
+        ]
+    };
+    assert_eq!(post_hook(&base, &gh, &signed("ping"), body).await, 400);
+    assert_eq!(annotated("web-a").await, None);
+    let mut forged = signed("push");
+    forged[2].1 = format!("sha256={}", hex_hmac_sha256("guess", body));
+    assert_eq!(post_hook(&base, &gh, &forged, body).await, 400);
+    assert_eq!(post_hook(&base, &gh, &signed("push"), body).await, 200);
+    assert!(annotated("web-a").await.is_some());
+    assert!(annotated("web-b").await.is_some());
+    assert_eq!(annotated("other").await, None);
+
+    // GitLab: the token header.
+    let gitlab = |token: &str| {
+        vec![
+            ("X-Gitlab-Token", token.to_string()),
+            ("X-Gitlab-Event", "Push".to_string()),
+        ]
+    };
+    assert_eq!(post_hook(&base, &gl, &gitlab("wrong"), "{}").await, 400);
+    assert_eq!(annotated("other").await, None);
+    assert_eq!(post_hook(&base, &gl, &gitlab("gl-secret"), "{}").await, 200);
+    let first = annotated("other").await.expect("annotated");
+    // The source controller handles the request.
+    let handled = wait_obj(&repos, "other", 20, |v| {
+        v["status"]["lastHandledReconcileAt"].as_str() == Some(first.as_str())
+    })
+    .await;
+    assert!(ready(&handled), "{handled}");
+
+    // A resource that does not exist is a server error; an unknown path is not found.
+    assert_eq!(
+        post_hook(&base, &missing, &gitlab("gl-secret"), "{}").await,
+        500
+    );
+    assert_eq!(
+        post_hook(&base, "/hook/0000", &gitlab("gl-secret"), "{}").await,
+        404
+    );
+    assert_eq!(post_hook(&base, "/elsewhere", &[], "{}").await, 404);
+
+    // Without its Secret a Receiver is not ready and has no path; once the Secret exists it is.
+    create(
+        &receivers,
+        receiver(
+            "later",
+            "generic",
+            "later",
+            json!([{"kind": "GitRepository", "name": "other"}]),
+        ),
+    )
+    .await;
+    let v = wait_obj(&receivers, "later", 20, |v| {
+        ready_status(v)
+            .is_some_and(|(status, reason, _)| status == "False" && reason == "TokenNotFound")
+    })
+    .await;
+    assert!(
+        v["status"]
+            .get("webhookPath")
+            .is_none_or(|p| p.is_null() || p == ""),
+        "{v}"
+    );
+    secret(&c, "later", &[("token", "t")]).await;
+    wait_obj(&receivers, "later", 20, ready).await;
+}
