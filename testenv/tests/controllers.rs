@@ -637,6 +637,20 @@ async fn helm_release_installs_upgrades_and_handles_force_and_reset() {
     assert_eq!(v["status"]["lastHandledReconcileAt"], "t1");
     assert_eq!(v["status"]["lastHandledResetAt"], "t1");
     assert_eq!(v["status"]["history"][0]["version"], 3);
+    // An upgrade that renders another object deletes the one it no longer renders.
+    hrs.patch(
+        "podinfo",
+        &PatchParams::default(),
+        &Patch::Merge(&json!({"spec": {"values": {"fullnameOverride": "renamed"}}})),
+    )
+    .await
+    .expect("patch");
+    wait_obj(&hrs, "podinfo", 20, |v| {
+        ready(v) && v["status"]["history"][0]["version"] == 4
+    })
+    .await;
+    configmaps.get("renamed").await.expect("the new object");
+    assert!(configmaps.get_opt("podinfo").await.expect("get").is_none());
     // Deleting the HelmRelease uninstalls: the rendered object and the storage go.
     hrs.delete("podinfo", &DeleteParams::default())
         .await
@@ -646,7 +660,7 @@ async fn helm_release_installs_upgrades_and_handles_force_and_reset() {
             .list(&kube::api::ListParams::default().labels("owner=helm,name=podinfo"))
             .await
             .ok()?;
-        let cm = configmaps.get_opt("podinfo").await.ok()?;
+        let cm = configmaps.get_opt("renamed").await.ok()?;
         (left.items.is_empty() && cm.is_none()).then_some(())
     })
     .await;

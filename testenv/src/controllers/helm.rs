@@ -244,12 +244,21 @@ pub async fn release(api: &Api, r: &Release<'_>) -> Result<(), String> {
     if r.version > 1 {
         let previous = secret_name(r.name, r.version - 1);
         if let Ok(Some(old)) = api.get(&secrets, r.storage_namespace, &previous).await {
+            // What the previous release had and this one does not goes, as `helm upgrade`
+            // deletes it.
+            let old_record = stored_record(&old).unwrap_or_default();
+            let before = old_record["manifest"].as_str().unwrap_or_default();
+            let previous_ns = old_record["namespace"].as_str().unwrap_or(r.namespace);
+            let now: Vec<(String, String, String)> =
+                objects.iter().map(|o| identity(o, r.namespace)).collect();
+            let gone: Vec<Value> = parse_docs(before, "manifest")
+                .unwrap_or_default()
+                .into_iter()
+                .filter(|o| !now.contains(&identity(o, previous_ns)))
+                .collect();
+            delete_objects(api, &gone, previous_ns).await;
             let edit = |s: &mut Value| {
-                let Some(mut rec) = s["data"]["release"]
-                    .as_str()
-                    .and_then(|d| B64.decode(d).ok())
-                    .and_then(|text| decode(&text).ok())
-                else {
+                let Some(mut rec) = stored_record(s) else {
                     return;
                 };
                 rec["info"]["status"] = json!("superseded");
@@ -268,6 +277,41 @@ pub async fn release(api: &Api, r: &Release<'_>) -> Result<(), String> {
         let _ = api.delete(&secrets, r.storage_namespace, &oldest).await;
     }
     Ok(())
+}
+
+/// The record a storage Secret (as the API returns it) holds.
+fn stored_record(secret: &Value) -> Option<Value> {
+    let text = B64.decode(secret["data"]["release"].as_str()?).ok()?;
+    decode(&text).ok()
+}
+
+/// (kind, namespace, name) of a manifest object; `default_ns` when it names none.
+fn identity(o: &Value, default_ns: &str) -> (String, String, String) {
+    let ns = match meta_str(o, "namespace") {
+        "" => default_ns,
+        n => n,
+    };
+    (
+        o["kind"].as_str().unwrap_or_default().to_string(),
+        ns.to_string(),
+        meta_str(o, "name").to_string(),
+    )
+}
+
+/// Deletes manifest objects, those without a namespace from `default_ns`; best effort.
+async fn delete_objects(api: &Api, objects: &[Value], default_ns: &str) {
+    for doc in objects {
+        let api_version = doc["apiVersion"].as_str().unwrap_or_default();
+        let kind = doc["kind"].as_str().unwrap_or_default();
+        let Some(res) = api.resolve_kind(api_version, kind).await else {
+            continue;
+        };
+        let ns = match meta_str(doc, "namespace") {
+            "" => default_ns,
+            n => n,
+        };
+        let _ = api.delete(&res, ns, meta_str(doc, "name")).await;
+    }
 }
 
 /// Uninstalls the release a HelmRelease's status names: deletes the objects of its latest
@@ -302,23 +346,11 @@ pub async fn uninstall(api: &Api, hr: &Value) {
             .unwrap_or_default()
     });
     let manifest = newest
-        .and_then(|s| s["data"]["release"].as_str())
-        .and_then(|d| B64.decode(d).ok())
-        .and_then(|text| decode(&text).ok())
+        .and_then(stored_record)
         .and_then(|rec| rec["manifest"].as_str().map(String::from))
         .unwrap_or_default();
-    for doc in parse_docs(&manifest, "manifest").unwrap_or_default() {
-        let api_version = doc["apiVersion"].as_str().unwrap_or_default();
-        let kind = doc["kind"].as_str().unwrap_or_default();
-        let Some(res) = api.resolve_kind(api_version, kind).await else {
-            continue;
-        };
-        let ns = match meta_str(&doc, "namespace") {
-            "" => release_ns,
-            n => n,
-        };
-        let _ = api.delete(&res, ns, meta_str(&doc, "name")).await;
-    }
+    let objects = parse_docs(&manifest, "manifest").unwrap_or_default();
+    delete_objects(api, &objects, release_ns).await;
     for s in &stored {
         let _ = api.delete(&secrets, storage_ns, meta_str(s, "name")).await;
     }
