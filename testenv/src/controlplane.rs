@@ -96,6 +96,8 @@ pub struct ControlPlane {
     processes: Vec<(&'static str, Child)>,
     /// The simulated controllers' stop signal and Git cache, once started.
     controllers: Option<(tokio::sync::watch::Sender<bool>, tempfile::TempDir)>,
+    /// Where the simulated notification-controller serves Receiver webhooks, once started.
+    receiver_addr: Option<SocketAddr>,
     dir: tempfile::TempDir,
 }
 
@@ -166,6 +168,7 @@ impl ControlPlane {
             kubeconfig_path,
             processes: Vec::new(),
             controllers: None,
+            receiver_addr: None,
             dir,
         };
         let d = plane.dir.path().to_path_buf();
@@ -317,6 +320,12 @@ impl ControlPlane {
         Ok(path)
     }
 
+    /// `http://127.0.0.1:PORT` of the simulated notification-controller's webhook receiver, once
+    /// the controllers run.
+    pub fn receiver_url(&self) -> Option<String> {
+        self.receiver_addr.map(|a| format!("http://{a}"))
+    }
+
     /// A kube-rs client acting as the admin.
     pub async fn client(&self) -> Result<kube::Client> {
         crate::client_for(&self.kubeconfig).await
@@ -331,6 +340,18 @@ impl ControlPlane {
         reconcile_delay: Duration,
         deployment_delay: Duration,
     ) -> Result<()> {
+        let addr = crate::controllers::DEFAULT_RECEIVER_ADDR;
+        self.start_controllers_at(reconcile_delay, deployment_delay, addr)
+            .await
+    }
+
+    /// [`ControlPlane::start_controllers`] with the Receiver webhook server on `receiver_addr`.
+    pub async fn start_controllers_at(
+        &mut self,
+        reconcile_delay: Duration,
+        deployment_delay: Duration,
+        receiver_addr: SocketAddr,
+    ) -> Result<()> {
         let client = self.client().await?;
         let git_cache = tempfile::Builder::new()
             .prefix("flux-controlplane-git-")
@@ -341,8 +362,11 @@ impl ControlPlane {
             deployment_delay,
             git_cache: git_cache.path().to_path_buf(),
             logs: None,
+            receiver_addr,
         };
-        crate::spawn_controllers(client, options, stopped);
+        let receiver_addr = crate::spawn_controllers(client, options, stopped)
+            .with_context(|| format!("binding the Receiver webhook address {receiver_addr}"))?;
+        self.receiver_addr = Some(receiver_addr);
         self.controllers = Some((stop, git_cache));
         Ok(())
     }

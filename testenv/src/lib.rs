@@ -34,7 +34,7 @@ mod store;
 mod table;
 pub mod tls;
 
-pub use controllers::{ControllerOptions, apply_yaml, spawn_controllers};
+pub use controllers::{ControllerOptions, DEFAULT_RECEIVER_ADDR, apply_yaml, spawn_controllers};
 pub use logs::Logs;
 
 use std::net::SocketAddr;
@@ -85,6 +85,9 @@ pub struct Options {
     /// path, loopback `git://`), which a real API server refuses. Off by default, so the sandbox
     /// and the CLI tests meet what a cluster would answer; testenv's controller tests turn it on.
     pub local_git_urls: bool,
+    /// Where the simulated notification-controller serves Receiver webhooks (`/hook/…`) over
+    /// plain HTTP when the controllers run; port 0 picks a free one.
+    pub receiver_addr: SocketAddr,
 }
 
 impl Default for Options {
@@ -98,6 +101,7 @@ impl Default for Options {
             faults: Faults::default(),
             watch_history: 100_000,
             local_git_urls: false,
+            receiver_addr: controllers::DEFAULT_RECEIVER_ADDR,
         }
     }
 }
@@ -112,6 +116,7 @@ pub struct TestEnv {
     shared: Arc<server::Shared>,
     shutdown: watch::Sender<bool>,
     server: Option<tokio::task::JoinHandle<()>>,
+    receiver_addr: Option<SocketAddr>,
     _tmp: Option<tempfile::TempDir>,
     _git_cache: tempfile::TempDir,
 }
@@ -154,6 +159,7 @@ impl TestEnv {
         let git_cache = tempfile::Builder::new()
             .prefix("flux-testenv-git-")
             .tempdir()?;
+        let mut receiver_addr = None;
         if options.controllers {
             // The same controllers a real API server gets, talking to this one over HTTP.
             let client = client_for(&kubeconfig)
@@ -164,8 +170,16 @@ impl TestEnv {
                 deployment_delay: options.deployment_delay,
                 git_cache: git_cache.path().to_path_buf(),
                 logs: Some(shared.logs.clone()),
+                receiver_addr: options.receiver_addr,
             };
-            spawn_controllers(client, controller_options, shared.shutdown.clone());
+            let addr = spawn_controllers(client, controller_options, shared.shutdown.clone())
+                .with_context(|| {
+                    format!(
+                        "binding the Receiver webhook address {}",
+                        options.receiver_addr
+                    )
+                })?;
+            receiver_addr = Some(addr);
         }
         let server = tokio::spawn(server::serve(listener, certs.server, shared.clone()));
         Ok(TestEnv {
@@ -177,6 +191,7 @@ impl TestEnv {
             shared,
             shutdown,
             server: Some(server),
+            receiver_addr,
             _tmp: tmp,
             _git_cache: git_cache,
         })
@@ -199,6 +214,12 @@ impl TestEnv {
 
     pub fn addr(&self) -> SocketAddr {
         self.addr
+    }
+
+    /// `http://127.0.0.1:PORT` of the simulated notification-controller's webhook receiver, the
+    /// base URL `flux trigger receiver --url` takes; None without the controllers.
+    pub fn receiver_url(&self) -> Option<String> {
+        self.receiver_addr.map(|a| format!("http://{a}"))
     }
 
     /// The bearer token every request must carry.

@@ -7,6 +7,7 @@ use anyhow::{Context, Result, bail};
 
 const USAGE: &str = "Usage: flux-testenv --kubeconfig PATH [--backend builtin|kube-apiserver]
                     [--port N] [--no-controllers] [--serve-git DIR --git-password PW]
+                    [--receiver-addr HOST:PORT]
                     [--reconcile-delay-ms N] [--deployment-delay-ms N]
                     [--latency-ms N] [--throttle-ratio F] [--retry-after N]
                     [--error-ratio F] [--error-code 500|503] [--watch-cut-after N] [--unreachable]
@@ -16,7 +17,9 @@ kubeconfig for it. The builtin backend is testenv's own server; kube-apiserver s
 etcd, kube-apiserver and kube-controller-manager (built by scripts/controlplane.sh build, found
 in $FLUX_CONTROLPLANE_DIR or the cache). --serve-git serves the bare repositories in DIR over
 smart HTTP on 127.0.0.1 (fetches anonymous, pushes as user flux with --git-password), a Git host
-both backends' GitRepositories may name. Stops on Ctrl-C or SIGTERM.";
+both backends' GitRepositories may name. The simulated notification-controller serves Receiver
+webhooks (POST /hook/<digest>, what `flux trigger receiver --url` calls) over plain HTTP on
+--receiver-addr (default 127.0.0.1:0, a free port). Stops on Ctrl-C or SIGTERM.";
 
 /// The command line beyond the server's options.
 struct Args {
@@ -58,6 +61,9 @@ fn parse(args: &[String]) -> Result<Args> {
             "--kubeconfig" => o.kubeconfig_path = Some(PathBuf::from(value()?)),
             "--port" => o.port = value()?.parse().context("--port")?,
             "--no-controllers" => o.controllers = false,
+            "--receiver-addr" => {
+                o.receiver_addr = value()?.parse().with_context(|| flag.to_string())?
+            }
             "--reconcile-delay-ms" => {
                 o.reconcile_delay =
                     Duration::from_millis(value()?.parse().with_context(|| flag.to_string())?)
@@ -155,6 +161,9 @@ async fn main() -> Result<()> {
                 env.url(),
                 env.kubeconfig_path().display()
             );
+            if let Some(url) = env.receiver_url() {
+                println!("flux-testenv serving Receiver webhooks at {url}/hook/");
+            }
             stopped().await?;
             env.stop().await;
         }
@@ -165,7 +174,11 @@ async fn main() -> Result<()> {
                     .await?;
             if options.controllers {
                 plane
-                    .start_controllers(options.reconcile_delay, options.deployment_delay)
+                    .start_controllers_at(
+                        options.reconcile_delay,
+                        options.deployment_delay,
+                        options.receiver_addr,
+                    )
                     .await?;
             }
             println!(
@@ -173,6 +186,9 @@ async fn main() -> Result<()> {
                 plane.url(),
                 plane.kubeconfig_path().display()
             );
+            if let Some(url) = plane.receiver_url() {
+                println!("flux-testenv serving Receiver webhooks at {url}/hook/");
+            }
             stopped().await?;
             drop(plane);
         }

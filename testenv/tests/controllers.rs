@@ -561,6 +561,38 @@ async fn helm_release_installs_upgrades_and_handles_force_and_reset() {
         message,
         "Helm install succeeded for release default/podinfo.v1 with chart podinfo@6.5.4"
     );
+    assert_eq!(v["status"]["storageNamespace"], "default");
+    // Helm's storage Secret, and the object the chart rendered.
+    let secrets: kube::Api<k8s_openapi::api::core::v1::Secret> =
+        kube::Api::namespaced(c.clone(), "default");
+    let v1 = secrets
+        .get("sh.helm.release.v1.podinfo.v1")
+        .await
+        .expect("storage Secret v1");
+    assert_eq!(v1.type_.as_deref(), Some("helm.sh/release.v1"));
+    let labels = v1.metadata.labels.clone().unwrap_or_default();
+    for (k, want) in [
+        ("name", "podinfo"),
+        ("owner", "helm"),
+        ("status", "deployed"),
+        ("version", "1"),
+    ] {
+        assert_eq!(labels.get(k).map(String::as_str), Some(want), "{k}");
+    }
+    let configmaps: kube::Api<k8s_openapi::api::core::v1::ConfigMap> =
+        kube::Api::namespaced(c.clone(), "default");
+    let cm = configmaps.get("podinfo").await.expect("rendered ConfigMap");
+    let labels = cm.metadata.labels.unwrap_or_default();
+    assert_eq!(labels["app.kubernetes.io/managed-by"], "Helm");
+    assert_eq!(labels["helm.toolkit.fluxcd.io/name"], "podinfo");
+    assert_eq!(labels["helm.toolkit.fluxcd.io/namespace"], "default");
+    let annotations = cm.metadata.annotations.unwrap_or_default();
+    assert_eq!(annotations["meta.helm.sh/release-name"], "podinfo");
+    assert_eq!(annotations["meta.helm.sh/release-namespace"], "default");
+    assert_eq!(
+        cm.data.unwrap_or_default()["values.yaml"],
+        "replicaCount: 1\n"
+    );
     // New values upgrade.
     hrs.patch(
         "podinfo",
@@ -575,6 +607,24 @@ async fn helm_release_installs_upgrades_and_handles_force_and_reset() {
     .await;
     assert_eq!(ready_status(&v).expect("Ready").1, "UpgradeSucceeded");
     assert_eq!(v["status"]["history"][1]["status"], "superseded");
+    let status_label = |s: k8s_openapi::api::core::v1::Secret| {
+        s.metadata.labels.unwrap_or_default()["status"].clone()
+    };
+    let v2 = secrets
+        .get("sh.helm.release.v1.podinfo.v2")
+        .await
+        .expect("v2");
+    assert_eq!(status_label(v2), "deployed");
+    let v1 = secrets
+        .get("sh.helm.release.v1.podinfo.v1")
+        .await
+        .expect("v1");
+    assert_eq!(status_label(v1), "superseded");
+    let cm = configmaps.get("podinfo").await.expect("rendered ConfigMap");
+    assert_eq!(
+        cm.data.unwrap_or_default()["values.yaml"],
+        "replicaCount: 2\n"
+    );
     // forceAt (with requestedAt) forces a new release; resetAt is acknowledged.
     let patch = json!({"metadata": {"annotations": {"reconcile.fluxcd.io/requestedAt": "t1", "reconcile.fluxcd.io/forceAt": "t1", "reconcile.fluxcd.io/resetAt": "t1"}}});
     hrs.patch("podinfo", &PatchParams::default(), &Patch::Merge(&patch))
@@ -587,6 +637,34 @@ async fn helm_release_installs_upgrades_and_handles_force_and_reset() {
     assert_eq!(v["status"]["lastHandledReconcileAt"], "t1");
     assert_eq!(v["status"]["lastHandledResetAt"], "t1");
     assert_eq!(v["status"]["history"][0]["version"], 3);
+    // An upgrade that renders another object deletes the one it no longer renders.
+    hrs.patch(
+        "podinfo",
+        &PatchParams::default(),
+        &Patch::Merge(&json!({"spec": {"values": {"fullnameOverride": "renamed"}}})),
+    )
+    .await
+    .expect("patch");
+    wait_obj(&hrs, "podinfo", 20, |v| {
+        ready(v) && v["status"]["history"][0]["version"] == 4
+    })
+    .await;
+    configmaps.get("renamed").await.expect("the new object");
+    assert!(configmaps.get_opt("podinfo").await.expect("get").is_none());
+    // Deleting the HelmRelease uninstalls: the rendered object and the storage go.
+    hrs.delete("podinfo", &DeleteParams::default())
+        .await
+        .expect("delete");
+    let gone = eventually(20, || async {
+        let left = secrets
+            .list(&kube::api::ListParams::default().labels("owner=helm,name=podinfo"))
+            .await
+            .ok()?;
+        let cm = configmaps.get_opt("renamed").await.ok()?;
+        (left.items.is_empty() && cm.is_none()).then_some(())
+    })
+    .await;
+    assert!(gone.is_some(), "the release was not uninstalled");
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -658,6 +736,7 @@ async fn other_sources_notification_and_image_kinds_get_status() {
         other => panic!("a non-oci URL was accepted: {other:?}"),
     }
     create(&buckets, json!({"apiVersion": "source.toolkit.fluxcd.io/v1", "kind": "Bucket", "metadata": meta("b"), "spec": {"interval": "1m", "bucketName": "x", "endpoint": "minio:9000"}})).await;
+    secret(&c, "token", &[("token", "t0k3n")]).await;
     create(&receivers, json!({"apiVersion": "notification.toolkit.fluxcd.io/v1", "kind": "Receiver", "metadata": meta("hook"), "spec": {"type": "github", "secretRef": {"name": "token"}, "resources": [{"kind": "GitRepository", "name": "app"}]}})).await;
     create(&irepos, json!({"apiVersion": "image.toolkit.fluxcd.io/v1", "kind": "ImageRepository", "metadata": meta("app"), "spec": {"interval": "1m", "image": "ghcr.io/org/app"}})).await;
     create(&ipols, json!({"apiVersion": "image.toolkit.fluxcd.io/v1", "kind": "ImagePolicy", "metadata": meta("app"), "spec": {"imageRepositoryRef": {"name": "app"}, "policy": {"semver": {"range": ">=1.0.0 <2.0.0"}}}})).await;
@@ -676,7 +755,10 @@ async fn other_sources_notification_and_image_kinds_get_status() {
     );
     let v = wait_obj(&receivers, "hook", 20, ready).await;
     let path = v["status"]["webhookPath"].as_str().expect("webhookPath");
-    assert!(path.starts_with("/hook/") && path.len() == 6 + 64);
+    // Derived from the token in the Secret, the name and the namespace.
+    let digest = ring::digest::digest(&ring::digest::SHA256, b"t0k3nhookdefault");
+    let hex: String = digest.as_ref().iter().map(|b| format!("{b:02x}")).collect();
+    assert_eq!(path, format!("/hook/{hex}"));
     let v = wait_obj(&irepos, "app", 20, ready).await;
     assert_eq!(v["status"]["lastScanResult"]["tagCount"], 5);
     assert!(v["status"]["lastScanResult"]["scanTime"].is_string());
@@ -1229,9 +1311,11 @@ async fn controllers_started_from_a_client_wait_for_their_crds() {
             deployment_delay: std::time::Duration::from_millis(20),
             git_cache: git_cache.path().to_path_buf(),
             logs: None,
+            receiver_addr: testenv::DEFAULT_RECEIVER_ADDR,
         },
         shutdown,
-    );
+    )
+    .expect("controllers start");
     // The Flux CRDs arrive after the controllers started, as `flux install` installs them.
     install_flux_crds(&env);
     let repo = Repo::new();
@@ -1261,4 +1345,184 @@ async fn controllers_started_from_a_client_wait_for_their_crds() {
     );
     let _ = stop.send(true);
     env.stop().await;
+}
+
+/// POSTs `body` to the receiver server at `path` with `headers`; the status code.
+async fn post_hook(base: &str, path: &str, headers: &[(&str, String)], body: &str) -> u16 {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let addr = base.trim_start_matches("http://");
+    let mut stream = tokio::net::TcpStream::connect(addr).await.expect("connect");
+    let mut request = format!(
+        "POST {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Length: {}\r\nConnection: close\r\n",
+        body.len()
+    );
+    for (k, v) in headers {
+        request.push_str(&format!("{k}: {v}\r\n"));
+    }
+    request.push_str("\r\n");
+    request.push_str(body);
+    stream.write_all(request.as_bytes()).await.expect("write");
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).await.expect("read");
+    answer
+        .split_whitespace()
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or_else(|| panic!("no status line in {answer:?}"))
+}
+
+fn hex_hmac_sha256(key: &str, body: &str) -> String {
+    let tag = ring::hmac::sign(
+        &ring::hmac::Key::new(ring::hmac::HMAC_SHA256, key.as_bytes()),
+        body.as_bytes(),
+    );
+    tag.as_ref().iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn receiver_webhooks_annotate_the_resources_they_name() {
+    let (env, c) = setup().await;
+    let base = env.receiver_url().expect("the receiver server runs");
+    let receivers = dyn_api(
+        &c,
+        "notification.toolkit.fluxcd.io",
+        "v1",
+        "Receiver",
+        "receivers",
+        "default",
+    );
+    let repos = gitrepos(&c, "default");
+    for (name, labels) in [
+        ("web-a", json!({"app": "web"})),
+        ("web-b", json!({"app": "web"})),
+        ("other", json!({"app": "other"})),
+    ] {
+        let mut repo = git_repo(name, "https://example.com/x.git", json!({"branch": "main"}));
+        repo["metadata"]["labels"] = labels;
+        create(&repos, repo).await;
+    }
+    secret(&c, "gh", &[("token", "gh-secret")]).await;
+    secret(&c, "gl", &[("token", "gl-secret")]).await;
+    let receiver = |name: &str, kind: &str, secret: &str, resources: Value| {
+        json!({
+            "apiVersion": "notification.toolkit.fluxcd.io/v1", "kind": "Receiver",
+            "metadata": {"name": name, "namespace": "default"},
+            "spec": {"type": kind, "events": ["push"], "secretRef": {"name": secret}, "resources": resources},
+        })
+    };
+    let labelled = json!([{"kind": "GitRepository", "name": "*", "matchLabels": {"app": "web"}}]);
+    create(&receivers, receiver("gh", "github", "gh", labelled)).await;
+    create(
+        &receivers,
+        receiver(
+            "gl",
+            "gitlab",
+            "gl",
+            json!([{"kind": "GitRepository", "name": "other"}]),
+        ),
+    )
+    .await;
+    create(
+        &receivers,
+        receiver(
+            "missing",
+            "gitlab",
+            "gl",
+            json!([{"kind": "GitRepository", "name": "nope"}]),
+        ),
+    )
+    .await;
+    let path_of = |v: &Value| {
+        v["status"]["webhookPath"]
+            .as_str()
+            .expect("path")
+            .to_string()
+    };
+    let gh = path_of(&wait_obj(&receivers, "gh", 20, ready).await);
+    let gl = path_of(&wait_obj(&receivers, "gl", 20, ready).await);
+    let missing = path_of(&wait_obj(&receivers, "missing", 20, ready).await);
+    let requested = |v: &Value| {
+        v["metadata"]["annotations"]["reconcile.fluxcd.io/requestedAt"]
+            .as_str()
+            .map(String::from)
+    };
+    let annotated = async |name: &str| {
+        requested(&serde_json::to_value(repos.get(name).await.expect("get")).unwrap())
+    };
+
+    // GitHub: signed and a listed event annotates the labelled repositories only.
+    let body = r#"{"ref":"refs/heads/main"}"#;
+    let signed = |event: &str| {
+        vec![
+            ("Content-Type", "application/json".to_string()),
+            ("X-GitHub-Event", event.to_string()),
+            (
+                "X-Hub-Signature-256",
+                format!("sha256={}", hex_hmac_sha256("gh-secret", body)),
+            ),
+        ]
+    };
+    assert_eq!(post_hook(&base, &gh, &signed("ping"), body).await, 400);
+    assert_eq!(annotated("web-a").await, None);
+    let mut forged = signed("push");
+    forged[2].1 = format!("sha256={}", hex_hmac_sha256("guess", body));
+    assert_eq!(post_hook(&base, &gh, &forged, body).await, 400);
+    assert_eq!(post_hook(&base, &gh, &signed("push"), body).await, 200);
+    assert!(annotated("web-a").await.is_some());
+    assert!(annotated("web-b").await.is_some());
+    assert_eq!(annotated("other").await, None);
+
+    // GitLab: the token header.
+    let gitlab = |token: &str| {
+        vec![
+            ("X-Gitlab-Token", token.to_string()),
+            ("X-Gitlab-Event", "Push".to_string()),
+        ]
+    };
+    assert_eq!(post_hook(&base, &gl, &gitlab("wrong"), "{}").await, 400);
+    assert_eq!(annotated("other").await, None);
+    assert_eq!(post_hook(&base, &gl, &gitlab("gl-secret"), "{}").await, 200);
+    let first = annotated("other").await.expect("annotated");
+    // The source controller handles the request.
+    let handled = wait_obj(&repos, "other", 20, |v| {
+        v["status"]["lastHandledReconcileAt"].as_str() == Some(first.as_str())
+    })
+    .await;
+    assert!(ready(&handled), "{handled}");
+
+    // A resource that does not exist is a server error; an unknown path is not found.
+    assert_eq!(
+        post_hook(&base, &missing, &gitlab("gl-secret"), "{}").await,
+        500
+    );
+    assert_eq!(
+        post_hook(&base, "/hook/0000", &gitlab("gl-secret"), "{}").await,
+        404
+    );
+    assert_eq!(post_hook(&base, "/elsewhere", &[], "{}").await, 404);
+
+    // Without its Secret a Receiver is not ready and has no path; once the Secret exists it is.
+    create(
+        &receivers,
+        receiver(
+            "later",
+            "generic",
+            "later",
+            json!([{"kind": "GitRepository", "name": "other"}]),
+        ),
+    )
+    .await;
+    let v = wait_obj(&receivers, "later", 20, |v| {
+        ready_status(v)
+            .is_some_and(|(status, reason, _)| status == "False" && reason == "TokenNotFound")
+    })
+    .await;
+    assert!(
+        v["status"]
+            .get("webhookPath")
+            .is_none_or(|p| p.is_null() || p == ""),
+        "{v}"
+    );
+    secret(&c, "later", &[("token", "t")]).await;
+    wait_obj(&receivers, "later", 20, ready).await;
 }

@@ -329,6 +329,10 @@ fn notification_kinds_are_applied_and_ready(backend: Backend) {
         out.stderr,
         "✚ generating Alert\n► applying Alert\n✔ Alert created\n◎ waiting for Alert reconciliation\n✔ Alert all-ks is ready\n"
     );
+    // notification-controller reads the token to derive the webhook path.
+    cluster.load(&format!(
+        "apiVersion: v1\nkind: Secret\nmetadata: {{name: webhook-token, namespace: {NS}}}\ndata: {{token: dDBrM24=}}\n"
+    ));
     let out = create(
         &cluster,
         &[

@@ -497,3 +497,169 @@ fn tree_and_trace_after_bootstrap(backend: Backend) {
 }
 
 on_both_backends!(tree_and_trace_after_bootstrap);
+
+/// A repository served over HTTP whose `apps` directory holds a
+/// HelmRepository and a HelmRelease of chart podinfo into namespace `apps`.
+fn helm_apps_repository() -> (crate::common::git_servers::HttpGitServer, String) {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("apps")).unwrap();
+    std::fs::write(
+        dir.path().join("apps/podinfo.yaml"),
+        "apiVersion: v1
+kind: Namespace
+metadata: {name: apps}
+---
+apiVersion: source.toolkit.fluxcd.io/v1
+kind: HelmRepository
+metadata: {name: podinfo, namespace: flux-system}
+spec: {interval: 1h, url: 'https://stefanprodan.github.io/podinfo'}
+---
+apiVersion: helm.toolkit.fluxcd.io/v2
+kind: HelmRelease
+metadata: {name: podinfo, namespace: flux-system}
+spec:
+  interval: 1h
+  targetNamespace: apps
+  chart:
+    spec: {chart: podinfo, version: 6.5.4, sourceRef: {kind: HelmRepository, name: podinfo}}
+  values: {replicaCount: 2}
+",
+    )
+    .unwrap();
+    let git = |args: &[&str]| {
+        let out = std::process::Command::new("git")
+            .args(["-c", "user.name=test", "-c", "user.email=test@example.com"])
+            .args(["-c", "init.defaultBranch=main"])
+            .args(args)
+            .current_dir(dir.path())
+            .output()
+            .expect("git runs");
+        assert!(out.status.success(), "git {args:?}: {out:?}");
+    };
+    git(&["init", "-q"]);
+    git(&["add", "."]);
+    git(&["commit", "-q", "-m", "apps"]);
+    let server = crate::common::git_servers::HttpGitServer::start("git", "unused", true);
+    let bare = server.create_repo("apps");
+    git(&["push", "-q", bare.to_str().unwrap(), "main"]);
+    let url = server.url("apps");
+    (server, url)
+}
+
+/// The HelmRelease `podinfo` in flux-system, as JSON.
+fn helm_release(cluster: &Cluster) -> serde_json::Value {
+    cluster.with_client(async |client| {
+        let api = crate::common::cluster::flux_system_api(
+            client,
+            "helm.toolkit.fluxcd.io/v2",
+            "HelmRelease",
+            "helmreleases",
+        );
+        match api.get_opt("podinfo").await.expect("read HelmRelease") {
+            Some(hr) => serde_json::to_value(hr).unwrap(),
+            None => serde_json::Value::Null,
+        }
+    })
+}
+
+/// Waits for the HelmRelease's latest release to be `version` and Ready.
+fn released(cluster: &Cluster, version: u64) -> serde_json::Value {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    loop {
+        let hr = helm_release(cluster);
+        let ready = hr["status"]["conditions"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .any(|c| c["type"] == "Ready" && c["status"] == "True");
+        if ready && hr["status"]["history"][0]["version"] == version {
+            return hr;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "release v{version} not ready: {hr}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+}
+
+/// The labels of Helm's storage Secret for version `version`.
+fn storage_labels(cluster: &Cluster, version: u64) -> std::collections::BTreeMap<String, String> {
+    cluster.with_client(async |client| {
+        let secrets: kube::Api<k8s_openapi::api::core::v1::Secret> =
+            kube::Api::namespaced(client, "flux-system");
+        let name = format!("sh.helm.release.v1.apps-podinfo.v{version}");
+        let secret = secrets.get(&name).await.expect("storage Secret");
+        assert_eq!(secret.type_.as_deref(), Some("helm.sh/release.v1"));
+        secret.metadata.labels.unwrap_or_default()
+    })
+}
+
+/// In the sandbox, a Kustomization applies a HelmRelease from Git; the
+/// simulated helm-controller installs the release and writes Helm's storage
+/// Secret, so `flux tree` lists the release's objects under the HelmRelease
+/// and `flux trace` of such an object names the HelmRelease and its chart.
+/// An upgrade writes a new storage version and supersedes the old one.
+fn helm_release_objects_from_the_simulated_helm_controller(backend: Backend) {
+    let (_server, url) = helm_apps_repository();
+    let cluster = Cluster::start_on(backend, true);
+    cluster.load(&format!(
+        "apiVersion: source.toolkit.fluxcd.io/v1
+kind: GitRepository
+metadata: {{name: apps, namespace: flux-system}}
+spec: {{interval: 1h, url: '{url}', ref: {{branch: main}}}}
+---
+apiVersion: kustomize.toolkit.fluxcd.io/v1
+kind: Kustomization
+metadata: {{name: apps, namespace: flux-system}}
+spec: {{interval: 1h, path: ./apps, prune: true, sourceRef: {{kind: GitRepository, name: apps}}}}
+"
+    ));
+    let hr = released(&cluster, 1);
+    assert_eq!(hr["status"]["storageNamespace"], "flux-system");
+    assert_eq!(hr["status"]["history"][0]["name"], "apps-podinfo");
+    let labels = storage_labels(&cluster, 1);
+    assert_eq!(labels["status"], "deployed");
+    assert_eq!(labels["owner"], "helm");
+
+    let expected = "Kustomization/flux-system/apps
+├── Namespace/apps
+├── HelmRelease/flux-system/podinfo
+│   └── ConfigMap/apps/apps-podinfo
+└── HelmRepository/flux-system/podinfo
+
+";
+    let out = cluster.flux(&["tree", "kustomization", "apps"]);
+    assert_eq!((out.code, out.stderr.as_str()), (0, ""));
+    assert_eq!(out.stdout, expected);
+
+    let out = cluster.flux(&["trace", "configmap", "apps-podinfo", "-n", "apps"]);
+    assert_eq!((out.code, out.stderr.as_str()), (0, ""));
+    for line in [
+        "Object:         ConfigMap/apps-podinfo\n",
+        "Namespace:      apps\n",
+        "Status:         Managed by Flux\n",
+        "HelmRelease:    podinfo\n",
+        "Namespace:      flux-system\n",
+        "Target:         apps\n",
+        "Revision:       6.5.4\n",
+        "HelmChart:      flux-system-podinfo\n",
+        "Chart:          podinfo\n",
+        "Version:        6.5.4\n",
+        "HelmRepository: podinfo\n",
+        "URL:            https://stefanprodan.github.io/podinfo\n",
+    ] {
+        assert!(out.stdout.contains(line), "{line:?} in:\n{}", out.stdout);
+    }
+
+    // A forced upgrade is release v2; v1 is kept, superseded.
+    let out = cluster.flux(&["reconcile", "helmrelease", "podinfo", "--force"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    released(&cluster, 2);
+    assert_eq!(storage_labels(&cluster, 2)["status"], "deployed");
+    assert_eq!(storage_labels(&cluster, 1)["status"], "superseded");
+    let out = cluster.flux(&["tree", "kustomization", "apps"]);
+    assert_eq!((out.code, out.stdout.as_str()), (0, expected));
+}
+
+on_both_backends!(helm_release_objects_from_the_simulated_helm_controller);

@@ -1,5 +1,6 @@
 //! `flux trigger receiver` against a recording HTTP server on loopback: the
-//! webhook path, headers and body it sends, retries, and every refusal.
+//! webhook path, headers and body it sends, retries, and every refusal; and
+//! against the sandbox's simulated notification-controller on both backends.
 
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Read, Write};
@@ -9,6 +10,9 @@ use std::sync::{Arc, Mutex};
 use hmac::{Hmac, Mac};
 use sha2::{Digest, Sha256};
 
+use base64::Engine;
+
+use crate::common::cluster::{Backend, Cluster, flux_system_api, on_both_backends};
 use crate::common::{Run, flux};
 
 /// One request as the server read it.
@@ -681,3 +685,145 @@ fn an_untrusted_certificate_is_refused_before_anything_is_sent() {
     );
     assert!(server.requests().is_empty());
 }
+
+/// The GitRepository `name` in flux-system, as JSON.
+fn git_repository(cluster: &Cluster, name: &str) -> serde_json::Value {
+    cluster.with_client(async |client| {
+        let api = flux_system_api(
+            client,
+            "source.toolkit.fluxcd.io/v1",
+            "GitRepository",
+            "gitrepositories",
+        );
+        serde_json::to_value(api.get(name).await.expect("GitRepository")).unwrap()
+    })
+}
+
+/// Waits until the GitRepository's `requestedAt` differs from `before` and
+/// the simulated source-controller has handled it; returns the annotation.
+fn handled_request(cluster: &Cluster, name: &str, before: Option<&str>) -> String {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        let repo = git_repository(cluster, name);
+        let requested = repo["metadata"]["annotations"]["reconcile.fluxcd.io/requestedAt"]
+            .as_str()
+            .map(String::from);
+        if let Some(requested) = requested.filter(|r| Some(r.as_str()) != before)
+            && repo["status"]["lastHandledReconcileAt"] == requested.as_str()
+        {
+            return requested;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "request not handled: {repo}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+}
+
+/// Against the sandbox: the simulated notification-controller serves the
+/// webhook a Receiver's status names, checks the generic-hmac signature, and
+/// annotates the Receiver's resources, which their controller then handles.
+/// A request it refuses, a path no Receiver has, and a suspended Receiver
+/// get upstream's answers (400, 404, 503).
+fn the_sandbox_receiver_triggers_its_resources(backend: Backend) {
+    let cluster = Cluster::start_on(backend, true);
+    let token = "t0k3n-for-the-hook";
+    let encoded = base64::engine::general_purpose::STANDARD.encode(token);
+    cluster.load(&format!(
+        "apiVersion: v1
+kind: Secret
+metadata: {{name: hook-token, namespace: flux-system}}
+data: {{token: {encoded}}}
+---
+apiVersion: source.toolkit.fluxcd.io/v1
+kind: GitRepository
+metadata: {{name: podinfo, namespace: flux-system}}
+spec: {{interval: 1h, url: 'https://github.com/stefanprodan/podinfo', ref: {{branch: master}}}}
+"
+    ));
+    let out = cluster.flux(&[
+        "create",
+        "receiver",
+        "hook",
+        "--type=generic-hmac",
+        "--secret-ref=hook-token",
+        "--resource=GitRepository/podinfo",
+        "--timeout=60s",
+    ]);
+    let path = hook(token, "hook", "flux-system");
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(
+        out.stderr
+            .ends_with(&format!("✔ generated webhook URL {path}\n")),
+        "{}",
+        out.stderr
+    );
+    let url = cluster.receiver_url();
+    let trigger = |args: &[&str]| {
+        let mut argv = vec!["trigger", "receiver", "hook", "--url", &url, "--retries=0"];
+        argv.extend(args);
+        cluster.flux(&argv)
+    };
+
+    let out = trigger(&["--type=generic-hmac", "--token", token]);
+    assert_eq!(
+        (out.code, out.stderr.as_str()),
+        (0, triggered("flux-system", "hook").as_str())
+    );
+    let first = handled_request(&cluster, "podinfo", None);
+    // notification-controller writes Go's time.Time.String().
+    let go_time =
+        regex::Regex::new(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(\.\d+)? \+0000 UTC m=\+\d+\.\d{9}$")
+            .unwrap();
+    assert!(go_time.is_match(&first), "{first}");
+
+    // A second trigger is a new request.
+    std::thread::sleep(std::time::Duration::from_millis(10));
+    let out = trigger(&["--type=generic-hmac", "--token", token]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let second = handled_request(&cluster, "podinfo", Some(&first));
+    assert_ne!(first, second);
+
+    // The right path without the signature: refused as upstream does.
+    let out = trigger(&["--type=generic", "--token", token]);
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert!(
+        out.stderr.ends_with(&format!(
+            "✗ request to {url}{path} failed with status 400 Bad Request\n"
+        )),
+        "{}",
+        out.stderr
+    );
+    // Another token is another path, which no Receiver has.
+    let out = trigger(&["--type=generic-hmac", "--token", "wrong"]);
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    let wrong = hook("wrong", "hook", "flux-system");
+    assert!(
+        out.stderr.ends_with(&format!(
+            "✗ request to {url}{wrong} failed with status 404 Not Found\n"
+        )),
+        "{}",
+        out.stderr
+    );
+
+    let out = cluster.flux(&["suspend", "receiver", "hook"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let out = trigger(&["--type=generic-hmac", "--token", token]);
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert!(
+        out.stderr.ends_with(&format!(
+            "✗ request to {url}{path} failed with status 503 Service Unavailable\n"
+        )),
+        "{}",
+        out.stderr
+    );
+    // None of the refused requests annotated anything.
+    let repo = git_repository(&cluster, "podinfo");
+    assert_eq!(
+        repo["metadata"]["annotations"]["reconcile.fluxcd.io/requestedAt"],
+        second.as_str()
+    );
+}
+
+on_both_backends!(the_sandbox_receiver_triggers_its_resources);

@@ -213,6 +213,25 @@ impl Api {
             .map(|o| Self::value(res, o))
     }
 
+    /// A JSON merge patch of the object's main resource, as `manager`.
+    pub async fn merge_patch(
+        &self,
+        res: &Res,
+        ns: &str,
+        name: &str,
+        patch: &Value,
+        manager: &str,
+    ) -> Result<Value, kube::Error> {
+        let pp = PatchParams {
+            field_manager: Some(manager.into()),
+            ..Default::default()
+        };
+        self.api(res, ns)
+            .patch(name, &pp, &Patch::Merge(patch))
+            .await
+            .map(|o| Self::value(res, o))
+    }
+
     /// Changes `obj` with `edit` and writes it back (the status subresource if `status`), guarded
     /// by its resourceVersion; on 409 Conflict re-reads and edits again. Ok(true) when the write
     /// changed the object; Ok(false) also when the object is gone.

@@ -9,7 +9,7 @@ use serde_json::{Map, Value, json};
 use tokio::sync::mpsc;
 
 use super::api::{self, Res, Seen};
-use super::{Ctx, apply, blocking, build, event, git, log, oci, sha256_hex};
+use super::{Ctx, apply, blocking, build, event, git, helm, log, oci, sha256_hex};
 use crate::store::{meta_str, now};
 
 const SOURCE: &str = "source.toolkit.fluxcd.io";
@@ -446,11 +446,17 @@ async fn reconcile(ctx: &Ctx, key: &Key) -> Step {
         "buckets" => bucket(&obj),
         "kustomizations" => kustomization(ctx, &obj).await,
         "helmreleases" => helm_release(ctx, &obj).await,
-        "receivers" => receiver(&obj),
+        "receivers" => receiver(ctx, &obj).await,
         "imagerepositories" => image_repository(&obj),
         "imagepolicies" => image_policy(ctx, &obj).await,
         "artifactgenerators" => artifact_generator(ctx, &obj).await,
         _ => image_update_automation(),
+    };
+    // A Receiver waiting for its token Secret is tried again shortly, as upstream requeues
+    // with backoff after an error.
+    let done = match plural_str == "receivers" && !outcome.ready {
+        true => Step::Retry,
+        false => Step::Done,
     };
     let now = now();
     let old = &obj["status"];
@@ -506,7 +512,7 @@ async fn reconcile(ctx: &Ctx, key: &Key) -> Step {
         }
     }
     if stable(&status) == stable(old) {
-        return Step::Done;
+        return done;
     }
     let ready_changed = condition(&obj, "Ready").is_none_or(|c| {
         c["status"] != status["conditions"][0]["status"] || c["message"] != json!(outcome.message)
@@ -536,7 +542,7 @@ async fn reconcile(ctx: &Ctx, key: &Key) -> Step {
         )
         .await;
     }
-    Step::Done
+    done
 }
 
 /// Cleanup on deletion: a Kustomization with prune deletes what it applied; a HelmRelease its chart.
@@ -550,6 +556,7 @@ async fn finalize(ctx: &Ctx, obj: &Value) {
             apply::prune(&ctx.api, &old, &[]).await;
         }
         Some("HelmRelease") => {
+            helm::uninstall(&ctx.api, obj).await;
             if let Some(chart) = obj["status"]["helmChart"].as_str()
                 && let Some((ns, name)) = chart.split_once('/')
                 && let Some(res) = ctx.api.resolve(SOURCE, "helmcharts").await
@@ -1168,10 +1175,8 @@ async fn helm_release(ctx: &Ctx, obj: &Value) -> Outcome {
             Some(t) => format!("{t}-{name}"),
             None => name.to_string(),
         });
-    let storage_ns = spec["storageNamespace"]
-        .as_str()
-        .unwrap_or(spec["targetNamespace"].as_str().unwrap_or(ns))
-        .to_string();
+    // Defaults to the HelmRelease's namespace, not the target namespace.
+    let storage_ns = spec["storageNamespace"].as_str().unwrap_or(ns).to_string();
     let config_digest = format!(
         "sha256:{}",
         sha256_hex(spec["values"].to_string().as_bytes())
@@ -1189,6 +1194,51 @@ async fn helm_release(ctx: &Ctx, obj: &Value) -> Outcome {
         let version = last.and_then(|l| l["version"].as_u64()).unwrap_or(0) + 1;
         let action = if last.is_none() { "install" } else { "upgrade" };
         let now = now();
+        let release_ns = spec["targetNamespace"].as_str().unwrap_or(ns);
+        let first_deployed = last
+            .and_then(|l| l["firstDeployed"].as_str())
+            .unwrap_or(&now)
+            .to_string();
+        let written = helm::release(
+            &ctx.api,
+            &helm::Release {
+                name: &release,
+                namespace: release_ns,
+                storage_namespace: &storage_ns,
+                version,
+                chart_name: &chart_name,
+                chart_version: &revision,
+                values: &spec["values"],
+                owner: (name, ns),
+                first_deployed: &first_deployed,
+                now: &now,
+                max_history: spec["maxHistory"].as_u64().unwrap_or(5),
+                create_namespace: spec["install"]["createNamespace"].as_bool() == Some(true),
+            },
+        )
+        .await;
+        if let Err(e) = written {
+            let reason = if action == "install" {
+                "InstallFailed"
+            } else {
+                "UpgradeFailed"
+            };
+            let mut o = keep(
+                Outcome::fail(
+                    reason,
+                    format!(
+                        "Helm {action} failed for release {release_ns}/{release} with chart {chart_name}@{revision}: {e}"
+                    ),
+                )
+                .with("lastAttemptedRevision", json!(revision))
+                .with("lastAttemptedReleaseAction", json!(action)),
+            );
+            o.extra.push(("Released".into(), false, reason.into()));
+            if let Some(h) = &helm_chart {
+                o.fields.insert("helmChart".into(), json!(h));
+            }
+            return o;
+        }
         let snapshot = json!({
             "name": release,
             "namespace": spec["targetNamespace"].as_str().unwrap_or(ns),
@@ -1258,10 +1308,19 @@ fn spec_annotation_pending(obj: &Value, annotation: &str, handled: &str) -> bool
         .is_some_and(|v| Some(v) != obj["status"][handled].as_str())
 }
 
-fn receiver(obj: &Value) -> Outcome {
-    let token = obj["spec"]["secretRef"]["name"]
-        .as_str()
-        .unwrap_or_default();
+/// notification-controller derives the webhook path from the token in the `spec.secretRef`
+/// Secret (none for generic-oidc); without the token the Receiver is not ready and has no path.
+async fn receiver(ctx: &Ctx, obj: &Value) -> Outcome {
+    let token = match obj["spec"]["secretRef"]["name"].as_str() {
+        Some(secret) => {
+            let ns = meta_str(obj, "namespace");
+            match super::receiver::read_token(ctx, ns, secret).await {
+                Ok(t) => t,
+                Err(e) => return Outcome::fail("TokenNotFound", e),
+            }
+        }
+        None => String::new(),
+    };
     let path = format!(
         "/hook/{}",
         sha256_hex(

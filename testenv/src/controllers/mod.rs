@@ -8,8 +8,11 @@ mod build;
 mod deployment;
 mod flux;
 mod git;
+mod helm;
 mod oci;
+mod receiver;
 
+use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
@@ -34,7 +37,13 @@ pub struct ControllerOptions {
     /// Where the controllers' pods' log lines go; None drops them (only testenv's own server
     /// serves pod logs).
     pub logs: Option<Arc<Logs>>,
+    /// Where notification-controller's webhook receiver listens (port 0 picks a free one).
+    pub receiver_addr: SocketAddr,
 }
+
+/// The address of notification-controller's webhook receiver by default: loopback, any port.
+pub const DEFAULT_RECEIVER_ADDR: SocketAddr =
+    SocketAddr::new(std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST), 0);
 
 pub struct Ctx {
     api: api::Api,
@@ -58,9 +67,6 @@ async fn blocking<T: Send + 'static>(
     }
 }
 
-/// Starts the simulated Flux controllers and the Deployment controller against the API server
-/// `client` talks to (testenv's own or a real kube-apiserver); they stop when `shutdown` flips.
-/// Must be called on a tokio runtime.
 /// Server-side applies multi-document YAML through `client` as `manager`, CRDs and Namespaces
 /// first, waiting for a CRD of the set to be served before its objects.
 pub async fn apply_yaml(client: kube::Client, yaml: &str, manager: &str) -> Result<(), String> {
@@ -69,11 +75,19 @@ pub async fn apply_yaml(client: kube::Client, yaml: &str, manager: &str) -> Resu
     Ok(())
 }
 
+/// Starts the simulated Flux controllers and the Deployment controller against the API server
+/// `client` talks to (testenv's own or a real kube-apiserver), and notification-controller's
+/// webhook receiver on `options.receiver_addr`; they stop when `shutdown` flips. Returns the
+/// receiver's address. Must be called on a tokio runtime.
 pub fn spawn_controllers(
     client: kube::Client,
     options: ControllerOptions,
     shutdown: tokio::sync::watch::Receiver<bool>,
-) {
+) -> std::io::Result<SocketAddr> {
+    let listener = std::net::TcpListener::bind(options.receiver_addr)?;
+    listener.set_nonblocking(true)?;
+    let listener = tokio::net::TcpListener::from_std(listener)?;
+    let receiver_addr = listener.local_addr()?;
     let ctx = Arc::new(Ctx {
         api: api::Api::new(client),
         logs: options.logs,
@@ -82,7 +96,9 @@ pub fn spawn_controllers(
         git_cache: options.git_cache,
     });
     tokio::spawn(flux::run(ctx.clone(), shutdown.clone()));
+    tokio::spawn(receiver::serve(listener, ctx.clone(), shutdown.clone()));
     tokio::spawn(deployment::run(ctx, shutdown));
+    Ok(receiver_addr)
 }
 
 pub fn sha256_hex(data: &[u8]) -> String {

@@ -268,6 +268,16 @@ impl Cluster {
         }
     }
 
+    /// The base URL of the simulated notification-controller's webhook
+    /// receiver, as `flux trigger receiver --url` takes it.
+    pub fn receiver_url(&self) -> String {
+        match self.server() {
+            Server::Builtin(env) => env.receiver_url(),
+            Server::KubeApiserver(plane) => plane.receiver_url(),
+        }
+        .expect("the controllers run")
+    }
+
     /// The Kubernetes version the server reports, without the `v`.
     pub fn server_version(&self) -> String {
         self.with_client(async |client| client.apiserver_version().await.expect("/version"))
