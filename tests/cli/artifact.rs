@@ -9,6 +9,7 @@ use std::path::Path;
 use base64::Engine;
 use sha2::{Digest, Sha256};
 
+use crate::common::cluster::{Backend, on_both_backends};
 use crate::common::registry::Registry;
 use crate::common::{Run, flux, shared_dir, skip};
 
@@ -1268,9 +1269,9 @@ fn insecure_registry_flag_and_missing_artifacts() {
 
 /// testenv's source-controller pulls an OCIRepository from the loopback
 /// registry: the revision carries the pushed manifest's digest and the
-/// Kustomization applies the artifact's manifests.
-#[test]
-fn pushed_artifacts_are_reconciled_by_the_simulated_controllers() {
+/// Kustomization applies the artifact's manifests; a change pushed to the
+/// same tag reaches the cluster with `flux reconcile ks --with-source`.
+fn pushed_artifacts_are_reconciled_by_the_simulated_controllers(backend: Backend) {
     let Some(registry) = registry() else { return };
     let home = tempfile::tempdir().unwrap();
     let src = tempfile::tempdir().unwrap();
@@ -1280,28 +1281,31 @@ fn pushed_artifacts_are_reconciled_by_the_simulated_controllers() {
         "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: from-oci\n  namespace: default\ndata:\n  key: pushed\n",
     )
     .unwrap();
-    let push = run_in(
-        home.path(),
-        &[],
-        &[
-            "push",
-            "artifact",
-            &registry.url("manifests/app:v2"),
-            "-f",
-            src.path().to_str().unwrap(),
-            "--source",
-            "s",
-            "--revision",
-            "r",
-            "-o",
-            "json",
-        ],
-    );
-    assert_eq!(push.code, 0, "{}", push.stderr);
-    let pushed: serde_json::Value = serde_json::from_str(&push.stdout).unwrap();
-    let digest = pushed["digest"].as_str().unwrap();
+    let push = |revision: &str| {
+        let push = run_in(
+            home.path(),
+            &[],
+            &[
+                "push",
+                "artifact",
+                &registry.url("manifests/app:v2"),
+                "-f",
+                src.path().to_str().unwrap(),
+                "--source",
+                "s",
+                "--revision",
+                revision,
+                "-o",
+                "json",
+            ],
+        );
+        assert_eq!(push.code, 0, "{}", push.stderr);
+        let pushed: serde_json::Value = serde_json::from_str(&push.stdout).unwrap();
+        pushed["digest"].as_str().unwrap().to_string()
+    };
+    let digest = &push("r1");
 
-    let cluster = crate::common::cluster::Cluster::start(true);
+    let cluster = crate::common::cluster::Cluster::start_on(backend, true);
     let source = cluster.flux(&[
         "create",
         "source",
@@ -1338,15 +1342,50 @@ fn pushed_artifacts_are_reconciled_by_the_simulated_controllers() {
         "{}",
         ks.stderr
     );
-    let data = cluster.with_client(async |client| {
-        let api: kube::Api<k8s_openapi::api::core::v1::ConfigMap> =
-            kube::Api::namespaced(client, "default");
-        api.get("from-oci")
-            .await
-            .expect("the artifact's ConfigMap is applied")
-            .data
-    });
-    assert_eq!(data.unwrap()["key"], "pushed");
+    let data = || {
+        cluster.with_client(async |client| {
+            let api: kube::Api<k8s_openapi::api::core::v1::ConfigMap> =
+                kube::Api::namespaced(client, "default");
+            api.get("from-oci")
+                .await
+                .expect("the artifact's ConfigMap is applied")
+                .data
+                .unwrap_or_default()
+        })
+    };
+    assert_eq!(data()["key"], "pushed");
+
+    // A change pushed to the same tag: a new digest, applied on request.
+    std::fs::write(
+        src.path().join("deploy/config.yaml"),
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: from-oci\n  namespace: default\ndata:\n  key: changed\n",
+    )
+    .unwrap();
+    let changed = &push("r2");
+    assert_ne!(changed, digest);
+    let reconcile = cluster.flux(&[
+        "reconcile",
+        "kustomization",
+        "app",
+        "--with-source",
+        "--timeout=60s",
+    ]);
+    assert_eq!(reconcile.code, 0, "{}", reconcile.stderr);
+    assert!(
+        reconcile
+            .stderr
+            .contains(&format!("✔ fetched revision v2@{changed}\n")),
+        "{}",
+        reconcile.stderr
+    );
+    assert!(
+        reconcile
+            .stderr
+            .contains(&format!("✔ applied revision v2@{changed}\n")),
+        "{}",
+        reconcile.stderr
+    );
+    assert_eq!(data()["key"], "changed");
 
     // A tag the registry does not have fails the source with the pull error.
     let missing = cluster.flux(&[
@@ -1367,6 +1406,8 @@ fn pushed_artifacts_are_reconciled_by_the_simulated_controllers() {
         missing.stderr
     );
 }
+
+on_both_backends!(pushed_artifacts_are_reconciled_by_the_simulated_controllers);
 
 /// Upstream's quirk: `--reproducible` renders the epoch in the local time
 /// zone; a file given as the pull output is refused, naming the fix.
