@@ -264,7 +264,8 @@ impl Registry {
         })
     }
 
-    /// Uploads a small blob held in memory unless the registry has it.
+    /// Uploads a small blob held in memory, in one request (oci-client
+    /// does not ask first whether the registry has it).
     pub async fn push_blob(
         &self,
         artifact: &ArtifactRef,
@@ -305,11 +306,11 @@ impl Registry {
             .await?;
         let location = Self::location(&upload_url, started, http::StatusCode::ACCEPTED).await?;
 
+        use tokio::io::AsyncSeekExt;
         let mut reader = tokio::fs::File::from_std(
             file.try_clone()
                 .map_err(|e| RegistryError::new(format!("reading the layer: {e}")))?,
         );
-        use tokio::io::AsyncSeekExt;
         reader
             .seek(std::io::SeekFrom::Start(0))
             .await
