@@ -863,6 +863,75 @@ mod tests {
     }
 
     #[test]
+    fn the_layer_file_holds_the_same_bytes_as_the_tarball_with_its_digest() {
+        let dir = tempfile::tempdir().unwrap();
+        fs::create_dir_all(dir.path().join("a")).unwrap();
+        fs::write(dir.path().join("a/x.yaml"), "x: 1\n").unwrap();
+        // Larger than every buffer on the way.
+        let big: Vec<u8> = (0..300_000u32).map(|i| (i * 7 % 251) as u8).collect();
+        fs::write(dir.path().join("big.bin"), &big).unwrap();
+        let bytes = tarball(dir.path(), &[]).unwrap();
+        let mut layer = tarball_file(dir.path(), &[]).unwrap();
+        let mut from_file = Vec::new();
+        io::Seek::rewind(&mut layer.file).unwrap();
+        layer.file.read_to_end(&mut from_file).unwrap();
+        assert_eq!(from_file, bytes);
+        assert_eq!(layer.digest, sha256_digest(&bytes));
+        assert_eq!(layer.size, bytes.len() as u64);
+        assert_eq!(
+            tarball_digest(dir.path(), &[]).unwrap(),
+            (layer.digest.clone(), layer.size)
+        );
+
+        let out = tempfile::tempdir().unwrap();
+        extract_file(&layer.file, out.path()).unwrap();
+        assert_eq!(fs::read(out.path().join("big.bin")).unwrap(), big);
+        assert_eq!(
+            fs::read_to_string(out.path().join("a/x.yaml")).unwrap(),
+            "x: 1\n"
+        );
+    }
+
+    #[test]
+    fn a_file_shorter_than_its_header_says_fails_the_entry() {
+        let mut short = Exact {
+            inner: (&b"abc"[..]).take(5),
+            left: 5,
+        };
+        let err = io::copy(&mut short, &mut io::sink()).unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::UnexpectedEof);
+        assert_eq!(err.to_string(), "file changed while read");
+        let mut exact = Exact {
+            inner: (&b"abcdef"[..]).take(5),
+            left: 5,
+        };
+        assert_eq!(io::copy(&mut exact, &mut io::sink()).unwrap(), 5);
+    }
+
+    #[test]
+    fn a_corrupt_gzip_stream_writes_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        fs::write(dir.path().join("x.yaml"), "x").unwrap();
+        let mut data = tarball(dir.path(), &[]).unwrap();
+        // The CRC-32 in the trailer: only the first pass's read to the end
+        // of the stream sees it.
+        let crc = data.len() - 8;
+        data[crc] ^= 0xff;
+        let out = tempfile::tempdir().unwrap();
+        let err = extract(&data, out.path()).unwrap_err();
+        assert!(matches!(err, LayoutError::NotGzip(_)), "{err}");
+        assert_eq!(fs::read_dir(out.path()).unwrap().count(), 0);
+        // Cut short inside the compressed tar.
+        let data = tarball(dir.path(), &[]).unwrap();
+        let err = extract(&data[..data.len() / 2], out.path()).unwrap_err();
+        assert!(
+            matches!(err, LayoutError::NotGzip(_) | LayoutError::Io { .. }),
+            "{err}"
+        );
+        assert_eq!(fs::read_dir(out.path()).unwrap().count(), 0);
+    }
+
+    #[test]
     fn non_gzip_is_reported() {
         let out = tempfile::tempdir().unwrap();
         let err = extract(b"plain text", out.path()).unwrap_err();
