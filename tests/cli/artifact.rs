@@ -1748,6 +1748,56 @@ fn push_retries_server_errors_and_debug_shows_them() {
     let run = push(&proxy, &[]);
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert!(!run.stderr.contains("retrying"), "{}", run.stderr);
+    // A layer upload refused mid-way starts again from the file: the
+    // artifact pulled back is whole.
+    let layer_proxy = FlakyProxy::start(registry.host.clone(), "PATCH /v2/layer/blobs/uploads/", 1);
+    let url = format!("oci://{}/layer:v1", layer_proxy.host);
+    let args = [
+        "push",
+        "artifact",
+        url.as_str(),
+        "-f",
+        src.path().to_str().unwrap(),
+        "--source",
+        "s",
+        "--revision",
+        "r",
+        "--debug",
+    ];
+    let run = run_in(home.path(), &[], &args);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let prefix = format!(
+        "retrying Server error: url http://{}/v2/layer/blobs/uploads/",
+        layer_proxy.host
+    );
+    let retries: Vec<&str> = run
+        .stderr
+        .lines()
+        .filter(|l| l.starts_with(&prefix))
+        .collect();
+    assert_eq!(retries.len(), 1, "{}", run.stderr);
+    assert!(
+        retries[0].ends_with(", code: 503, message: busy"),
+        "{}",
+        retries[0]
+    );
+    let out = tempfile::tempdir().unwrap();
+    let pull = run_in(
+        home.path(),
+        &[],
+        &[
+            "pull",
+            "artifact",
+            &registry.url("layer:v1"),
+            "-o",
+            out.path().to_str().unwrap(),
+        ],
+    );
+    assert_eq!(pull.code, 0, "{}", pull.stderr);
+    let mut expected = read_tree(src.path());
+    expected.retain(|(name, _, _)| name != "logo.png");
+    assert_eq!(read_tree(out.path()), expected);
+
     // A created annotation that is not RFC 3339 fails after the login.
     let bad = push(
         &proxy,
