@@ -379,7 +379,7 @@ pub async fn pull(ctx: &Ctx, args: &PullArtifactArgs) -> anyhow::Result<ExitStat
     let layer = manifest.layers.first().ok_or(ArtifactError::NoLayers)?;
     // Streamed to a private, unnamed temporary file and checked against the
     // layer digest on the way; extracted from there only when complete.
-    let blob = tempfile::tempfile().context("creating a temporary file for the layer")?;
+    let blob = tempfile::tempfile().with_context(layout::temp_file_context)?;
     registry.pull_blob_to(&artifact, layer, &blob).await?;
     let mut magic = [0u8; 2];
     let is_gzip = {

@@ -105,7 +105,7 @@ pub struct LayerFile {
 /// The tarball of `source` in an unnamed temporary file, with its digest
 /// and size; memory stays bounded whatever the size of the tree.
 pub fn tarball_file(source: &Path, ignore_paths: &[String]) -> Result<LayerFile, LayoutError> {
-    let file = tempfile::tempfile().map_err(io_err("creating a temporary file"))?;
+    let file = tempfile::tempfile().map_err(io_err(temp_file_context()))?;
     let out = HashingWriter::new(io::BufWriter::with_capacity(1 << 16, file));
     let (out, digest, size) = write_tarball(source, ignore_paths, out)?.finish();
     let file = out.into_inner().map_err(|e| LayoutError::Io {
@@ -113,6 +113,14 @@ pub fn tarball_file(source: &Path, ignore_paths: &[String]) -> Result<LayerFile,
         source: e.into_error(),
     })?;
     Ok(LayerFile { file, digest, size })
+}
+
+/// Where layers are staged, and what to do when that fails.
+pub fn temp_file_context() -> String {
+    format!(
+        "creating a temporary file for the layer in {} (set TMPDIR to a writable directory with room for it)",
+        std::env::temp_dir().display()
+    )
 }
 
 /// The digest and size of the tarball of `source`, nothing kept.

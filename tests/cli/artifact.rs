@@ -239,6 +239,52 @@ fn push_then_pull_round_trips_the_files() {
     );
     assert_eq!(pull.code, 0, "{}", pull.stderr);
     assert_eq!(read_tree(again.path()), expected);
+
+    // Layers are staged in TMPDIR; when it cannot hold them, both commands
+    // say so and change nothing.
+    let no_tmp = [("TMPDIR", "/nonexistent/flux-tmp")];
+    let push = run_in(
+        home.path(),
+        &no_tmp,
+        &[
+            "push",
+            "artifact",
+            &registry.url("org/app:v2"),
+            "--path",
+            src_path,
+            "--source",
+            "s",
+            "--revision",
+            "r",
+        ],
+    );
+    assert_eq!(push.code, 1, "{}", push.stderr);
+    let last = push.stderr.lines().last().unwrap();
+    assert!(
+        last.contains("creating a temporary file for the layer in /nonexistent/flux-tmp")
+            && last.contains("set TMPDIR to a writable directory"),
+        "{last}"
+    );
+    let tags = get(&registry.host, "/v2/org/app/tags/list", None);
+    assert_eq!(
+        serde_json::from_slice::<serde_json::Value>(&tags).unwrap()["tags"],
+        serde_json::json!(["v1"])
+    );
+    let untouched = tempfile::tempdir().unwrap();
+    let pull = run_in(
+        home.path(),
+        &no_tmp,
+        &[
+            "pull",
+            "artifact",
+            &url,
+            "-o",
+            untouched.path().to_str().unwrap(),
+        ],
+    );
+    assert_eq!(pull.code, 1, "{}", pull.stderr);
+    assert!(pull.stderr.contains("set TMPDIR"), "{}", pull.stderr);
+    assert_eq!(std::fs::read_dir(untouched.path()).unwrap().count(), 0);
 }
 
 #[test]
