@@ -71,14 +71,26 @@ fn chain_text(err: &dyn std::error::Error) -> String {
 }
 
 /// What to do about a certificate rustls refused (its words follow
-/// "invalid peer certificate: "), in the terms Go's x509 errors use.
+/// "invalid peer certificate: ": a variant name, or a sentence for the
+/// variants that carry context), in the terms Go's x509 errors use.
 fn certificate_hint(message: &str) -> Option<&'static str> {
     let (_, reason) = message.split_once("invalid peer certificate: ")?;
     Some(if reason.starts_with("UnknownIssuer") {
-        " (x509: certificate signed by unknown authority): add the registry's CA to the system trust store, or point SSL_CERT_FILE at a PEM file that holds it; --insecure-registry skips verification"
-    } else if reason.starts_with("NotValidForName") {
+        " (x509: certificate signed by unknown authority): add the registry's CA to the system trust store, or point SSL_CERT_FILE at a PEM file that holds it; --insecure-registry (push, pull, list, diff) skips verification"
+    } else if ["NotValidForName", "certificate not valid for name"]
+        .iter()
+        .any(|p| reason.starts_with(p))
+    {
         " (x509: certificate is not valid for this host name): use the name the registry's certificate was issued for"
-    } else if reason.starts_with("Expired") || reason.starts_with("NotValidYet") {
+    } else if [
+        "Expired",
+        "NotValidYet",
+        "certificate expired",
+        "certificate not valid yet",
+    ]
+    .iter()
+    .any(|p| reason.starts_with(p))
+    {
         " (x509: certificate has expired or is not yet valid): renew the registry's certificate or check the clock"
     } else {
         " (x509: the registry's certificate was refused)"
@@ -508,6 +520,30 @@ mod tests {
             message: "503".into(),
             retryable,
         }
+    }
+
+    #[test]
+    fn refused_certificates_are_explained_in_go_words() {
+        let hint = |reason: &str| {
+            certificate_hint(&format!(
+                "error sending request for url (https://r/v2/): client error (Connect): invalid peer certificate: {reason}"
+            ))
+        };
+        assert!(
+            hint("UnknownIssuer")
+                .unwrap()
+                .contains("x509: certificate signed by unknown authority")
+        );
+        assert!(hint("UnknownIssuer").unwrap().contains("SSL_CERT_FILE"));
+        // rustls 0.23's words for the variants with context.
+        let name = "certificate not valid for name \"r\"; certificate is only valid for localhost";
+        assert!(hint(name).unwrap().contains("not valid for this host name"));
+        let expired = "certificate expired: verification time 2 (UNIX), but certificate is not valid after 1 (1 seconds ago)";
+        assert!(hint(expired).unwrap().contains("has expired"));
+        let early = "certificate not valid yet: verification time 1 (UNIX), but certificate is not valid before 2 (1 seconds in future)";
+        assert!(hint(early).unwrap().contains("not yet valid"));
+        assert!(hint("BadSignature").unwrap().contains("refused"));
+        assert_eq!(certificate_hint("connection refused"), None);
     }
 
     #[tokio::test(start_paused = true)]
