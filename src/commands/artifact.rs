@@ -257,8 +257,10 @@ pub async fn push(ctx: &Ctx, args: &PushArtifactArgs) -> anyhow::Result<ExitStat
             .action(&format!("pushing artifact to {}", artifact.given));
     }
 
+    // The layer goes to a private temporary file, hashed as it is written,
+    // and is uploaded from there: memory stays bounded by the buffers.
     let ignore = args.ignore_paths.clone();
-    let layer = tokio::task::spawn_blocking(move || layout::tarball(&path, &ignore))
+    let layer = tokio::task::spawn_blocking(move || layout::tarball_file(&path, &ignore))
         .await
         .context("pushing artifact failed")?
         .map_err(|e| anyhow!("pushing artifact failed: error creating layer: {e}"))?;
@@ -271,13 +273,7 @@ pub async fn push(ctx: &Ctx, args: &PushArtifactArgs) -> anyhow::Result<ExitStat
     if let Err(err) = created.parse::<jiff::Timestamp>() {
         bail!("pushing artifact failed: invalid created timestamp {created:?}: {err}");
     }
-    let (manifest, layer_digest) = tokio::task::spawn_blocking(move || {
-        let digest = layout::sha256_digest(&layer);
-        (layout::manifest(&layer, &annotations), (layer, digest))
-    })
-    .await
-    .context("pushing artifact failed")?;
-    let (layer, layer_digest) = layer_digest;
+    let manifest = layout::manifest(&layer.digest, layer.size, &annotations);
     // `--timeout 0` turns retries off, as upstream; `--debug` shows them.
     let cap = ctx.global.timeout;
     let log = |err: &RegistryError| {
@@ -292,7 +288,7 @@ pub async fn push(ctx: &Ctx, args: &PushArtifactArgs) -> anyhow::Result<ExitStat
         })
         .await?;
         with_retries(cap, log, || {
-            registry.push_blob(&artifact, &layer, &layer_digest)
+            registry.push_blob_file(&artifact, &layer.file, layer.size, &layer.digest)
         })
         .await?;
         with_retries(cap, log, || {
@@ -381,8 +377,20 @@ pub async fn pull(ctx: &Ctx, args: &PullArtifactArgs) -> anyhow::Result<ExitStat
     let manifest: PulledManifest =
         serde_json::from_slice(&raw).context("parsing artifact manifest failed")?;
     let layer = manifest.layers.first().ok_or(ArtifactError::NoLayers)?;
-    let blob = registry.pull_blob(&artifact, layer).await?;
-    if !blob.starts_with(&[0x1f, 0x8b]) {
+    // Streamed to a private, unnamed temporary file and checked against the
+    // layer digest on the way; extracted from there only when complete.
+    let blob = tempfile::tempfile().with_context(layout::temp_file_context)?;
+    registry.pull_blob_to(&artifact, layer, &blob).await?;
+    let mut magic = [0u8; 2];
+    let is_gzip = {
+        use std::io::{Seek, SeekFrom};
+        let mut reader = &blob;
+        reader
+            .seek(SeekFrom::Start(0))
+            .context("reading the layer")?;
+        reader.read_exact(&mut magic).is_ok() && magic == [0x1f, 0x8b]
+    };
+    if !is_gzip {
         bail!(
             "the artifact's layer ({}) is not a gzip tarball, so it cannot be extracted into {}",
             layer.media_type,
@@ -390,7 +398,7 @@ pub async fn pull(ctx: &Ctx, args: &PullArtifactArgs) -> anyhow::Result<ExitStat
         );
     }
     let output = PathBuf::from(&args.output);
-    tokio::task::spawn_blocking(move || layout::extract(&blob, &output))
+    tokio::task::spawn_blocking(move || layout::extract_file(&blob, &output))
         .await
         .context("extracting the artifact")??;
     for (key, label) in [
@@ -545,17 +553,16 @@ pub async fn diff(ctx: &Ctx, args: &DiffArtifactArgs) -> anyhow::Result<ExitStat
     .await?;
     let path = PathBuf::from(&args.path);
     let ignore = args.ignore_paths.clone();
-    let (local_digest, local_size) = tokio::task::spawn_blocking(move || {
-        layout::tarball(&path, &ignore).map(|t| (layout::sha256_digest(&t), t.len()))
-    })
-    .await
-    .context("building artifact failed")?
-    .map_err(|e| anyhow!("building artifact failed: {e}"))?;
+    let (local_digest, local_size) =
+        tokio::task::spawn_blocking(move || layout::tarball_digest(&path, &ignore))
+            .await
+            .context("building artifact failed")?
+            .map_err(|e| anyhow!("building artifact failed: {e}"))?;
     let (raw, _) = registry.pull_manifest(&artifact).await?;
     let manifest: PulledManifest =
         serde_json::from_slice(&raw).context("parsing artifact manifest failed")?;
     let layer = manifest.layers.first().ok_or(ArtifactError::NoLayers)?;
-    if layer.digest != local_digest || usize::try_from(layer.size).ok() != Some(local_size) {
+    if layer.digest != local_digest || u64::try_from(layer.size).ok() != Some(local_size) {
         return Err(ArtifactError::Differs.into());
     }
     ctx.printer.success("no changes detected");

@@ -2,7 +2,9 @@
 //! (ping, token exchange, uploads, manifests, tags); this picks the scheme
 //! the way upstream does and keeps the credentials.
 
-use oci_client::client::{ClientConfig, ClientProtocol};
+use std::sync::OnceLock;
+
+use oci_client::client::{Certificate, CertificateEncoding, ClientConfig, ClientProtocol};
 use oci_client::errors::OciDistributionError;
 use oci_client::secrets::RegistryAuth;
 use oci_client::{Client, Reference, RegistryOperation};
@@ -44,22 +46,80 @@ impl From<OciDistributionError> for RegistryError {
             }
             _ => false,
         };
-        let mut text = err.to_string();
-        let mut source = std::error::Error::source(&err);
-        while let Some(cause) = source {
-            let cause_text = cause.to_string();
-            if !text.contains(&cause_text) {
-                text.push_str(": ");
-                text.push_str(&cause_text);
-            }
-            source = cause.source();
-        }
         // Registry bodies end with a newline; the message is one line.
-        RegistryError {
-            message: text.trim_end().to_string(),
-            retryable,
+        let mut message = chain_text(&err).trim_end().to_string();
+        if let Some(hint) = certificate_hint(&message) {
+            message.push_str(hint);
         }
+        RegistryError { message, retryable }
     }
+}
+
+/// `err` and its causes, each cause once.
+fn chain_text(err: &dyn std::error::Error) -> String {
+    let mut text = err.to_string();
+    let mut source = err.source();
+    while let Some(cause) = source {
+        let cause_text = cause.to_string();
+        if !text.contains(&cause_text) {
+            text.push_str(": ");
+            text.push_str(&cause_text);
+        }
+        source = cause.source();
+    }
+    text
+}
+
+/// What to do about a certificate rustls refused (its words follow
+/// "invalid peer certificate: ": a variant name, or a sentence for the
+/// variants that carry context), in the terms Go's x509 errors use.
+fn certificate_hint(message: &str) -> Option<&'static str> {
+    let (_, reason) = message.split_once("invalid peer certificate: ")?;
+    Some(if reason.starts_with("UnknownIssuer") {
+        " (x509: certificate signed by unknown authority): add the registry's CA to the system trust store, or point SSL_CERT_FILE at a PEM file that holds it; --insecure-registry (push, pull, list, diff) skips verification"
+    } else if ["NotValidForName", "certificate not valid for name"]
+        .iter()
+        .any(|p| reason.starts_with(p))
+    {
+        " (x509: certificate is not valid for this host name): use the name the registry's certificate was issued for"
+    } else if [
+        "Expired",
+        "NotValidYet",
+        "certificate expired",
+        "certificate not valid yet",
+    ]
+    .iter()
+    .any(|p| reason.starts_with(p))
+    {
+        " (x509: certificate has expired or is not yet valid): renew the registry's certificate or check the clock"
+    } else {
+        " (x509: the registry's certificate was refused)"
+    })
+}
+
+/// The certificate authorities this process trusts besides the Mozilla
+/// roots built in: the system store, with `SSL_CERT_FILE` and
+/// `SSL_CERT_DIR` honoured as Go's crypto/x509 honours them. Read once;
+/// certificates rustls cannot parse are left out.
+fn system_roots() -> &'static [Vec<u8>] {
+    static ROOTS: OnceLock<Vec<Vec<u8>>> = OnceLock::new();
+    ROOTS.get_or_init(|| {
+        let mut check = rustls::RootCertStore::empty();
+        rustls_native_certs::load_native_certs()
+            .certs
+            .into_iter()
+            .filter(|cert| check.add(cert.clone()).is_ok())
+            .map(|cert| cert.as_ref().to_vec())
+            .collect()
+    })
+}
+
+/// How each request of the session authenticates: what `auth` settled on.
+#[derive(Clone)]
+enum Authorization {
+    None,
+    Basic(String, String),
+    Bearer(String),
 }
 
 /// Runs `op` again after retryable failures, as upstream's push transport
@@ -94,6 +154,10 @@ where
 pub struct Registry {
     client: Client,
     auth: RegistryAuth,
+    /// For the requests oci-client has no streaming form of (blob uploads).
+    http: reqwest::Client,
+    scheme: &'static str,
+    authorization: Authorization,
 }
 
 impl Registry {
@@ -115,8 +179,15 @@ impl Registry {
         } else {
             ClientProtocol::Https
         };
-        let session = Self::build(protocol, insecure, auth.clone())?;
-        session.client.auth(&reference, &auth, operation).await?;
+        let mut session = Self::build(protocol, insecure, auth.clone())?;
+        let token = session.client.auth(&reference, &auth, operation).await?;
+        session.authorization = match (token, &auth) {
+            (Some(token), _) => Authorization::Bearer(token),
+            (None, RegistryAuth::Basic(user, password)) => {
+                Authorization::Basic(user.clone(), password.clone())
+            }
+            (None, _) => Authorization::None,
+        };
         Ok(session)
     }
 
@@ -132,7 +203,14 @@ impl Registry {
             .auth(reference, &anonymous, RegistryOperation::Pull)
             .await
         {
-            Err(OciDistributionError::RequestError(err)) => err,
+            // A refused certificate comes from an HTTPS server: falling
+            // back to plain HTTP would hide why.
+            Err(OciDistributionError::RequestError(err))
+                if !chain_text(&err).contains("invalid peer certificate") =>
+            {
+                err
+            }
+            Err(err @ OciDistributionError::RequestError(_)) => return Err(err.into()),
             // Any answer, even a refusal, comes from an HTTPS server.
             _ => return Ok(ClientProtocol::Https),
         };
@@ -155,19 +233,51 @@ impl Registry {
         insecure: bool,
         auth: RegistryAuth,
     ) -> Result<Self, RegistryError> {
+        let scheme = match protocol {
+            ClientProtocol::Http => "http",
+            _ => "https",
+        };
+        let roots: &[Vec<u8>] = if insecure || scheme == "http" {
+            &[]
+        } else {
+            system_roots()
+        };
         let config = ClientConfig {
             protocol,
             accept_invalid_certificates: insecure,
+            extra_root_certificates: roots
+                .iter()
+                .map(|der| Certificate {
+                    encoding: CertificateEncoding::Der,
+                    data: der.clone(),
+                })
+                .collect(),
             user_agent: USER_AGENT,
             // One request per blob: registries differ in chunk support.
             use_monolithic_push: true,
             ..Default::default()
         };
         let client = Client::try_from(config)?;
-        Ok(Self { client, auth })
+        let mut http = reqwest::Client::builder()
+            .user_agent(USER_AGENT)
+            .danger_accept_invalid_certs(insecure);
+        for der in roots {
+            let cert =
+                reqwest::Certificate::from_der(der).map_err(OciDistributionError::RequestError)?;
+            http = http.add_root_certificate(cert);
+        }
+        let http = http.build().map_err(OciDistributionError::RequestError)?;
+        Ok(Self {
+            client,
+            auth,
+            http,
+            scheme,
+            authorization: Authorization::None,
+        })
     }
 
-    /// Uploads a blob unless the registry has it already.
+    /// Uploads a small blob held in memory, in one request (oci-client
+    /// does not ask first whether the registry has it).
     pub async fn push_blob(
         &self,
         artifact: &ArtifactRef,
@@ -177,6 +287,111 @@ impl Registry {
         let reference = to_reference(artifact);
         self.client.push_blob(&reference, data, digest).await?;
         Ok(())
+    }
+
+    /// Uploads the `size` bytes of `file` (from its start) as the blob
+    /// `digest`, streamed, unless the registry has it already: a POST opens
+    /// the upload, one PATCH streams the body, a PUT with the digest
+    /// commits it (the sequence go-containerregistry uses).
+    pub async fn push_blob_file(
+        &self,
+        artifact: &ArtifactRef,
+        file: &std::fs::File,
+        size: u64,
+        digest: &str,
+    ) -> Result<(), RegistryError> {
+        let reference = to_reference(artifact);
+        let base = format!(
+            "{}://{}/v2/{}/",
+            self.scheme,
+            reference.resolve_registry(),
+            reference.repository()
+        );
+        let blob_url = format!("{base}blobs/{digest}");
+        let head = self.send(self.http.head(&blob_url)).await?;
+        if head.status().is_success() {
+            return Ok(());
+        }
+        let upload_url = format!("{base}blobs/uploads/");
+        let started = self
+            .send(self.http.post(&upload_url).header("Content-Length", "0"))
+            .await?;
+        let location = Self::location(&upload_url, started, http::StatusCode::ACCEPTED).await?;
+
+        use tokio::io::AsyncSeekExt;
+        let mut reader = tokio::fs::File::from_std(
+            file.try_clone()
+                .map_err(|e| RegistryError::new(format!("reading the layer: {e}")))?,
+        );
+        reader
+            .seek(std::io::SeekFrom::Start(0))
+            .await
+            .map_err(|e| RegistryError::new(format!("reading the layer: {e}")))?;
+        let body = reqwest::Body::wrap_stream(file_chunks(reader, size));
+        let patched = self
+            .send(
+                self.http
+                    .patch(location.clone())
+                    .header("Content-Type", "application/octet-stream")
+                    .header("Content-Length", size.to_string())
+                    .body(body),
+            )
+            .await?;
+        let location =
+            Self::location(location.as_str(), patched, http::StatusCode::ACCEPTED).await?;
+
+        let mut commit = location;
+        commit.query_pairs_mut().append_pair("digest", digest);
+        let committed = self
+            .send(self.http.put(commit.clone()).header("Content-Length", "0"))
+            .await?;
+        Self::location(commit.as_str(), committed, http::StatusCode::CREATED).await?;
+        Ok(())
+    }
+
+    /// Sends `request` with the session's credentials.
+    async fn send(
+        &self,
+        request: reqwest::RequestBuilder,
+    ) -> Result<reqwest::Response, RegistryError> {
+        let request = match &self.authorization {
+            Authorization::None => request,
+            Authorization::Basic(user, password) => request.basic_auth(user, Some(password)),
+            Authorization::Bearer(token) => request.bearer_auth(token),
+        };
+        Ok(request
+            .send()
+            .await
+            .map_err(OciDistributionError::RequestError)?)
+    }
+
+    /// The `Location` of an answer with status `expected`, resolved against
+    /// `url`; any other answer is a server error carrying its body.
+    async fn location(
+        url: &str,
+        response: reqwest::Response,
+        expected: http::StatusCode,
+    ) -> Result<url::Url, RegistryError> {
+        let status = response.status();
+        if status != expected {
+            let message = response.text().await.unwrap_or_default();
+            return Err(OciDistributionError::ServerError {
+                code: status.as_u16(),
+                url: url.to_string(),
+                message,
+            }
+            .into());
+        }
+        let location = response
+            .headers()
+            .get(http::header::LOCATION)
+            .and_then(|v| v.to_str().ok())
+            .ok_or_else(|| {
+                RegistryError::new(format!("the registry answered {url} without a Location"))
+            })?;
+        url::Url::parse(url)
+            .and_then(|base| base.join(location))
+            .map_err(|e| RegistryError::new(format!("invalid upload location {location:?}: {e}")))
     }
 
     /// PUTs `manifest` under the tag or digest of `artifact`.
@@ -216,23 +431,29 @@ impl Registry {
         Ok((raw, digest))
     }
 
-    /// A blob, in memory.
-    pub async fn pull_blob(
+    /// Streams the blob of `layer` into `file` (from its current offset);
+    /// oci-client checks the bytes against the layer's digest as they come.
+    pub async fn pull_blob_to(
         &self,
         artifact: &ArtifactRef,
         layer: &super::layout::PulledLayer,
-    ) -> Result<Vec<u8>, RegistryError> {
+        file: &std::fs::File,
+    ) -> Result<(), RegistryError> {
+        use tokio::io::AsyncWriteExt;
         let descriptor = oci_client::manifest::OciDescriptor {
             media_type: layer.media_type.clone(),
             digest: layer.digest.clone(),
             size: layer.size,
             ..Default::default()
         };
-        let mut out = Vec::new();
+        let io_error = |e: std::io::Error| RegistryError::new(format!("writing the layer: {e}"));
+        let file = tokio::fs::File::from_std(file.try_clone().map_err(io_error)?);
+        let mut out = tokio::io::BufWriter::with_capacity(1 << 16, file);
         self.client
             .pull_blob(&to_reference(artifact), &descriptor, &mut out)
             .await?;
-        Ok(out)
+        out.flush().await.map_err(io_error)?;
+        Ok(())
     }
 
     /// Every tag of the repository, following pagination.
@@ -254,6 +475,25 @@ impl Registry {
             }
         }
     }
+}
+
+/// The `size` bytes of `file` in pieces of 256 KiB; a file that ends
+/// early is an error, not a short upload.
+fn file_chunks(
+    file: tokio::fs::File,
+    size: u64,
+) -> impl futures::Stream<Item = std::io::Result<bytes::Bytes>> {
+    use tokio::io::AsyncReadExt;
+    const CHUNK: u64 = 256 * 1024;
+    futures::stream::try_unfold((file, size), |(mut file, left)| async move {
+        if left == 0 {
+            return Ok(None);
+        }
+        let mut buf = vec![0; CHUNK.min(left) as usize];
+        file.read_exact(&mut buf).await?;
+        let left = left - buf.len() as u64;
+        Ok(Some((bytes::Bytes::from(buf), (file, left))))
+    })
 }
 
 fn to_reference(artifact: &ArtifactRef) -> Reference {
@@ -280,6 +520,30 @@ mod tests {
             message: "503".into(),
             retryable,
         }
+    }
+
+    #[test]
+    fn refused_certificates_are_explained_in_go_words() {
+        let hint = |reason: &str| {
+            certificate_hint(&format!(
+                "error sending request for url (https://r/v2/): client error (Connect): invalid peer certificate: {reason}"
+            ))
+        };
+        assert!(
+            hint("UnknownIssuer")
+                .unwrap()
+                .contains("x509: certificate signed by unknown authority")
+        );
+        assert!(hint("UnknownIssuer").unwrap().contains("SSL_CERT_FILE"));
+        // rustls 0.23's words for the variants with context.
+        let name = "certificate not valid for name \"r\"; certificate is only valid for localhost";
+        assert!(hint(name).unwrap().contains("not valid for this host name"));
+        let expired = "certificate expired: verification time 2 (UNIX), but certificate is not valid after 1 (1 seconds ago)";
+        assert!(hint(expired).unwrap().contains("has expired"));
+        let early = "certificate not valid yet: verification time 1 (UNIX), but certificate is not valid before 2 (1 seconds in future)";
+        assert!(hint(early).unwrap().contains("not yet valid"));
+        assert!(hint("BadSignature").unwrap().contains("refused"));
+        assert_eq!(certificate_hint("connection refused"), None);
     }
 
     #[tokio::test(start_paused = true)]

@@ -89,9 +89,106 @@ pub fn write_tarball<W: Write>(
     gz.finish().map_err(io_err("writing the tarball"))
 }
 
-/// The tarball of `source` in memory, with its digest.
+/// The tarball of `source` in memory.
 pub fn tarball(source: &Path, ignore_paths: &[String]) -> Result<Vec<u8>, LayoutError> {
     write_tarball(source, ignore_paths, Vec::new())
+}
+
+/// A layer written to a private, unnamed temporary file (gone when the
+/// file is dropped, whatever the exit path), hashed as it was written.
+pub struct LayerFile {
+    pub file: fs::File,
+    pub digest: String,
+    pub size: u64,
+}
+
+/// The tarball of `source` in an unnamed temporary file, with its digest
+/// and size; memory stays bounded whatever the size of the tree.
+pub fn tarball_file(source: &Path, ignore_paths: &[String]) -> Result<LayerFile, LayoutError> {
+    let file = tempfile::tempfile().map_err(io_err(temp_file_context()))?;
+    let out = HashingWriter::new(io::BufWriter::with_capacity(1 << 16, file));
+    let (out, digest, size) = write_tarball(source, ignore_paths, out)?.finish();
+    let file = out.into_inner().map_err(|e| LayoutError::Io {
+        context: "writing the tarball".into(),
+        source: e.into_error(),
+    })?;
+    Ok(LayerFile { file, digest, size })
+}
+
+/// Where layers are staged, and what to do when that fails.
+pub fn temp_file_context() -> String {
+    format!(
+        "creating a temporary file for the layer in {} (set TMPDIR to a writable directory with room for it)",
+        std::env::temp_dir().display()
+    )
+}
+
+/// The digest and size of the tarball of `source`, nothing kept.
+pub fn tarball_digest(
+    source: &Path,
+    ignore_paths: &[String],
+) -> Result<(String, u64), LayoutError> {
+    let (_, digest, size) =
+        write_tarball(source, ignore_paths, HashingWriter::new(io::sink()))?.finish();
+    Ok((digest, size))
+}
+
+/// Passes bytes on to `inner`, counting and hashing them.
+pub struct HashingWriter<W> {
+    inner: W,
+    hasher: Sha256,
+    size: u64,
+}
+
+impl<W: Write> HashingWriter<W> {
+    pub fn new(inner: W) -> Self {
+        Self {
+            inner,
+            hasher: Sha256::new(),
+            size: 0,
+        }
+    }
+
+    /// The writer, the `sha256:<hex>` digest and the count of what went
+    /// through.
+    pub fn finish(self) -> (W, String, u64) {
+        let digest = format!("sha256:{}", hex::encode(self.hasher.finalize()));
+        (self.inner, digest, self.size)
+    }
+}
+
+impl<W: Write> Write for HashingWriter<W> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let n = self.inner.write(buf)?;
+        self.hasher.update(&buf[..n]);
+        self.size += n as u64;
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.inner.flush()
+    }
+}
+
+/// Exactly `left` bytes of a file: ending early is an error, so a file
+/// that shrinks while archived cannot leave a short entry in the tarball.
+struct Exact<R> {
+    inner: io::Take<R>,
+    left: u64,
+}
+
+impl<R: Read> Read for Exact<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        if n == 0 && self.left > 0 && !buf.is_empty() {
+            return Err(io::Error::new(
+                io::ErrorKind::UnexpectedEof,
+                "file changed while read",
+            ));
+        }
+        self.left -= n as u64;
+        Ok(n)
+    }
 }
 
 /// Archives `dir` (itself when `include_self`) and what is below it. An
@@ -178,20 +275,13 @@ fn append_entry<W: Write>(
         header.set_size(meta.len());
         header.set_cksum();
         let file = fs::File::open(path).map_err(io_err(context.clone()))?;
-        // A file that changes size while archived must not corrupt the stream.
-        let mut reader = file.take(meta.len());
-        let mut data = Vec::with_capacity(meta.len().min(1 << 20) as usize);
-        reader
-            .read_to_end(&mut data)
-            .map_err(io_err(context.clone()))?;
-        if data.len() as u64 != meta.len() {
-            return Err(LayoutError::Io {
-                context,
-                source: io::Error::new(io::ErrorKind::UnexpectedEof, "file changed while read"),
-            });
-        }
-        tar.append(&header, data.as_slice())
-            .map_err(io_err(context))
+        // Streamed; a file that changes size while archived fails the build
+        // instead of corrupting the stream (growth past the size is cut).
+        let reader = Exact {
+            inner: file.take(meta.len()),
+            left: meta.len(),
+        };
+        tar.append(&header, reader).map_err(io_err(context))
     }
 }
 
@@ -276,7 +366,7 @@ fn set_raw_name(header: &mut tar::Header, prefix: &str, name: &str) {
 struct Descriptor<'a> {
     #[serde(rename = "mediaType")]
     media_type: &'a str,
-    size: usize,
+    size: u64,
     digest: &'a str,
 }
 
@@ -291,23 +381,27 @@ struct Manifest<'a> {
     annotations: &'a BTreeMap<String, String>,
 }
 
-/// The manifest of a Flux artifact, serialised as Go's `encoding/json`
-/// does (field order, no spaces, HTML characters escaped).
-pub fn manifest(layer: &[u8], annotations: &BTreeMap<String, String>) -> Vec<u8> {
+/// The manifest of a Flux artifact whose layer has `layer_digest` and
+/// `layer_size`, serialised as Go's `encoding/json` does (field order, no
+/// spaces, HTML characters escaped).
+pub fn manifest(
+    layer_digest: &str,
+    layer_size: u64,
+    annotations: &BTreeMap<String, String>,
+) -> Vec<u8> {
     let config_digest = sha256_digest(CONFIG_BLOB);
-    let layer_digest = sha256_digest(layer);
     let manifest = Manifest {
         schema_version: 2,
         media_type: MANIFEST_MEDIA_TYPE,
         config: Descriptor {
             media_type: CONFIG_MEDIA_TYPE,
-            size: CONFIG_BLOB.len(),
+            size: CONFIG_BLOB.len() as u64,
             digest: &config_digest,
         },
         layers: [Descriptor {
             media_type: CONTENT_MEDIA_TYPE,
-            size: layer.len(),
-            digest: &layer_digest,
+            size: layer_size,
+            digest: layer_digest,
         }],
         annotations,
     };
@@ -352,80 +446,201 @@ pub struct PulledLayer {
 }
 
 /// Extracts the gzip tarball `data` into the existing directory `dest`.
-/// Every entry is checked before anything is written, so a bad archive
-/// leaves `dest` untouched; symlinks and hard links are skipped.
 pub fn extract(data: &[u8], dest: &Path) -> Result<(), LayoutError> {
-    let mut plain = Vec::new();
-    flate2::read::GzDecoder::new(data)
-        .read_to_end(&mut plain)
-        .map_err(LayoutError::NotGzip)?;
-    let mut entries = Vec::new();
-    let mut archive = tar::Archive::new(plain.as_slice());
-    for entry in archive.entries().map_err(io_err("reading the tarball"))? {
-        let mut entry = entry.map_err(io_err("reading the tarball"))?;
-        let name = String::from_utf8_lossy(&entry.path_bytes()).into_owned();
-        let kind = entry.header().entry_type();
-        let target = safe_join(dest, &name)?;
-        match kind {
-            tar::EntryType::Symlink | tar::EntryType::Link => continue,
-            tar::EntryType::Directory => {}
-            tar::EntryType::Regular | tar::EntryType::Continuous => {}
-            // Go's tar reader consumes PAX and GNU long-name records itself.
-            tar::EntryType::XHeader | tar::EntryType::XGlobalHeader => continue,
-            other => {
-                return Err(LayoutError::UnsupportedType {
-                    name,
-                    kind: format!("{:?}", other),
-                });
+    extract_from(|| Ok(data), dest)
+}
+
+/// Extracts the gzip tarball in `file` (read from its start) into the
+/// existing directory `dest`, streaming: memory stays bounded whatever the
+/// size of the entries.
+pub fn extract_file(file: &fs::File, dest: &Path) -> Result<(), LayoutError> {
+    use std::io::{Seek, SeekFrom};
+    extract_from(
+        || {
+            let mut file = file.try_clone()?;
+            file.seek(SeekFrom::Start(0))?;
+            Ok(io::BufReader::with_capacity(1 << 16, file))
+        },
+        dest,
+    )
+}
+
+/// What the first pass decided for one tar entry.
+struct Planned {
+    target: PathBuf,
+    kind: tar::EntryType,
+    mode: u32,
+    mtime: u64,
+}
+
+/// Keeps the first error of the gzip layer, so a failure that reaches the
+/// caller through the tar reader can still be told apart as bad gzip.
+struct Gunzip<R: Read> {
+    inner: flate2::read::GzDecoder<R>,
+    failed: Option<(io::ErrorKind, String)>,
+}
+
+impl<R: Read> Read for Gunzip<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        self.inner.read(buf).inspect_err(|e| {
+            self.failed.get_or_insert((e.kind(), e.to_string()));
+        })
+    }
+}
+
+impl<R: Read> Gunzip<R> {
+    fn new(inner: R) -> Self {
+        Self {
+            inner: flate2::read::GzDecoder::new(inner),
+            failed: None,
+        }
+    }
+
+    /// `err` as bad gzip when the gzip layer failed, else as `context`.
+    fn error(&self, context: &str, err: io::Error) -> LayoutError {
+        match &self.failed {
+            Some((kind, text)) => LayoutError::NotGzip(io::Error::new(*kind, text.clone())),
+            None => LayoutError::Io {
+                context: context.to_string(),
+                source: err,
+            },
+        }
+    }
+}
+
+/// Two passes over the tarball `open` gives: the first checks every entry
+/// and the whole gzip stream (checksum included) and writes nothing, so a
+/// bad archive leaves `dest` untouched; the second writes the entries,
+/// copying contents straight from the stream. Symlinks and hard links are
+/// skipped.
+fn extract_from<R: Read>(open: impl Fn() -> io::Result<R>, dest: &Path) -> Result<(), LayoutError> {
+    let mut gz = Gunzip::new(open().map_err(io_err("reading the tarball"))?);
+    let mut plan = Vec::new();
+    let mut failure = None;
+    {
+        let mut archive = tar::Archive::new(&mut gz);
+        match archive.entries() {
+            Err(err) => failure = Some(err),
+            Ok(entries) => {
+                for entry in entries {
+                    match entry {
+                        Ok(entry) => plan.push(plan_entry(&entry, dest)?),
+                        Err(err) => {
+                            failure = Some(err);
+                            break;
+                        }
+                    }
+                }
             }
         }
-        let mode = entry.header().mode().unwrap_or(0o644) & 0o7777;
-        let mtime = entry.header().mtime().unwrap_or(0);
-        let mut content = Vec::new();
-        if kind != tar::EntryType::Directory {
-            entry
-                .read_to_end(&mut content)
-                .map_err(io_err(format!("reading {name} from the tarball")))?;
-        }
-        entries.push((target, kind, mode, mtime, content));
     }
+    if let Some(err) = failure {
+        return Err(gz.error("reading the tarball", err));
+    }
+    // What follows the tar trailer, to the gzip checksum.
+    io::copy(&mut gz, &mut io::sink()).map_err(|e| gz.error("reading the tarball", e))?;
+    if gz.failed.is_some() {
+        return Err(gz.error("reading the tarball", io::Error::other("gzip")));
+    }
+
+    let mut gz = Gunzip::new(open().map_err(io_err("reading the tarball"))?);
+    let mut archive = tar::Archive::new(&mut gz);
+    let entries = archive.entries().map_err(io_err("reading the tarball"))?;
     let now = std::time::SystemTime::now();
-    for (target, kind, mode, mtime, content) in entries {
-        let context = format!("writing {}", target.display());
-        if kind == tar::EntryType::Directory {
-            fs::create_dir_all(&target).map_err(io_err(context.clone()))?;
-            fs::set_permissions(&target, fs::Permissions::from_mode(mode | 0o700))
-                .map_err(io_err(context))?;
+    let mut plan = plan.into_iter();
+    for entry in entries {
+        let mut entry = entry.map_err(io_err("reading the tarball"))?;
+        let Some(planned) = plan.next().ok_or_else(|| LayoutError::Io {
+            context: "reading the tarball".into(),
+            source: io::Error::other("the archive changed between passes"),
+        })?
+        else {
             continue;
+        };
+        write_entry(&mut entry, planned, now)?;
+    }
+    Ok(())
+}
+
+/// Checks one entry: its name must stay inside `dest` and its type be one
+/// an artifact may hold. `None` for entries that are skipped.
+fn plan_entry<R: Read>(
+    entry: &tar::Entry<'_, R>,
+    dest: &Path,
+) -> Result<Option<Planned>, LayoutError> {
+    let name = String::from_utf8_lossy(&entry.path_bytes()).into_owned();
+    let kind = entry.header().entry_type();
+    let target = safe_join(dest, &name)?;
+    match kind {
+        tar::EntryType::Symlink | tar::EntryType::Link => return Ok(None),
+        tar::EntryType::Directory => {}
+        tar::EntryType::Regular | tar::EntryType::Continuous => {}
+        // Go's tar reader consumes PAX and GNU long-name records itself.
+        tar::EntryType::XHeader | tar::EntryType::XGlobalHeader => return Ok(None),
+        other => {
+            return Err(LayoutError::UnsupportedType {
+                name,
+                kind: format!("{:?}", other),
+            });
         }
-        if let Some(parent) = target.parent()
-            && !parent.exists()
-        {
-            fs::DirBuilder::new()
-                .recursive(true)
-                .mode(0o750)
-                .create(parent)
-                .map_err(io_err(context.clone()))?;
-        }
-        // An existing entry is replaced, never written through (it may be
-        // a symlink planted before the pull).
-        if fs::symlink_metadata(&target).is_ok_and(|m| !m.is_dir()) {
-            fs::remove_file(&target).map_err(io_err(context.clone()))?;
-        }
-        let mut file = fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(mode)
-            .open(&target)
+    }
+    Ok(Some(Planned {
+        target,
+        kind,
+        mode: entry.header().mode().unwrap_or(0o644) & 0o7777,
+        mtime: entry.header().mtime().unwrap_or(0),
+    }))
+}
+
+fn write_entry<R: Read>(
+    content: &mut R,
+    planned: Planned,
+    now: std::time::SystemTime,
+) -> Result<(), LayoutError> {
+    let Planned {
+        target,
+        kind,
+        mode,
+        mtime,
+    } = planned;
+    let context = format!("writing {}", target.display());
+    if kind == tar::EntryType::Directory {
+        fs::create_dir_all(&target).map_err(io_err(context.clone()))?;
+        return fs::set_permissions(&target, fs::Permissions::from_mode(mode | 0o700))
+            .map_err(io_err(context));
+    }
+    if let Some(parent) = target.parent()
+        && !parent.exists()
+    {
+        fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o750)
+            .create(parent)
             .map_err(io_err(context.clone()))?;
-        file.write_all(&content).map_err(io_err(context.clone()))?;
-        fs::set_permissions(&target, fs::Permissions::from_mode(mode))
-            .map_err(io_err(context.clone()))?;
-        let modified = std::time::UNIX_EPOCH + std::time::Duration::from_secs(mtime);
-        if modified <= now {
-            file.set_times(fs::FileTimes::new().set_modified(modified))
-                .map_err(io_err(context))?;
-        }
+    }
+    // An existing entry is replaced, never written through (it may be a
+    // symlink planted before the pull).
+    if fs::symlink_metadata(&target).is_ok_and(|m| !m.is_dir()) {
+        fs::remove_file(&target).map_err(io_err(context.clone()))?;
+    }
+    let file = fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(mode)
+        .open(&target)
+        .map_err(io_err(context.clone()))?;
+    let mut out = io::BufWriter::with_capacity(1 << 16, file);
+    io::copy(content, &mut out).map_err(io_err(context.clone()))?;
+    let file = out.into_inner().map_err(|e| LayoutError::Io {
+        context: context.clone(),
+        source: e.into_error(),
+    })?;
+    fs::set_permissions(&target, fs::Permissions::from_mode(mode))
+        .map_err(io_err(context.clone()))?;
+    let modified = std::time::UNIX_EPOCH + std::time::Duration::from_secs(mtime);
+    if modified <= now {
+        file.set_times(fs::FileTimes::new().set_modified(modified))
+            .map_err(io_err(context))?;
     }
     Ok(())
 }
@@ -585,7 +800,7 @@ mod tests {
     fn manifest_is_go_json() {
         let mut annotations = BTreeMap::new();
         annotations.insert(SOURCE_ANNOTATION.to_string(), "https://x?a=1&b=<2>".into());
-        let m = String::from_utf8(manifest(b"layer", &annotations)).unwrap();
+        let m = String::from_utf8(manifest(&sha256_digest(b"layer"), 5, &annotations)).unwrap();
         assert!(m.starts_with(r#"{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{"mediaType":"application/vnd.cncf.flux.config.v1+json","size":115,"digest":"sha256:"#), "{m}");
         assert!(m.contains(r#""layers":[{"mediaType":"application/vnd.cncf.flux.content.v1.tar+gzip","size":5,"digest":"sha256:"#));
         assert!(m.ends_with(r#""annotations":{"org.opencontainers.image.source":"https://x?a=1\u0026b=\u003c2\u003e"}}"#), "{m}");
@@ -653,6 +868,75 @@ mod tests {
             Err(LayoutError::InvalidName(_))
         ));
         assert_eq!(fs::read_dir(outside.path()).unwrap().count(), 0);
+    }
+
+    #[test]
+    fn the_layer_file_holds_the_same_bytes_as_the_tarball_with_its_digest() {
+        let dir = tempfile::tempdir().unwrap();
+        fs::create_dir_all(dir.path().join("a")).unwrap();
+        fs::write(dir.path().join("a/x.yaml"), "x: 1\n").unwrap();
+        // Larger than every buffer on the way.
+        let big: Vec<u8> = (0..300_000u32).map(|i| (i * 7 % 251) as u8).collect();
+        fs::write(dir.path().join("big.bin"), &big).unwrap();
+        let bytes = tarball(dir.path(), &[]).unwrap();
+        let mut layer = tarball_file(dir.path(), &[]).unwrap();
+        let mut from_file = Vec::new();
+        io::Seek::rewind(&mut layer.file).unwrap();
+        layer.file.read_to_end(&mut from_file).unwrap();
+        assert_eq!(from_file, bytes);
+        assert_eq!(layer.digest, sha256_digest(&bytes));
+        assert_eq!(layer.size, bytes.len() as u64);
+        assert_eq!(
+            tarball_digest(dir.path(), &[]).unwrap(),
+            (layer.digest.clone(), layer.size)
+        );
+
+        let out = tempfile::tempdir().unwrap();
+        extract_file(&layer.file, out.path()).unwrap();
+        assert_eq!(fs::read(out.path().join("big.bin")).unwrap(), big);
+        assert_eq!(
+            fs::read_to_string(out.path().join("a/x.yaml")).unwrap(),
+            "x: 1\n"
+        );
+    }
+
+    #[test]
+    fn a_file_shorter_than_its_header_says_fails_the_entry() {
+        let mut short = Exact {
+            inner: (&b"abc"[..]).take(5),
+            left: 5,
+        };
+        let err = io::copy(&mut short, &mut io::sink()).unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::UnexpectedEof);
+        assert_eq!(err.to_string(), "file changed while read");
+        let mut exact = Exact {
+            inner: (&b"abcdef"[..]).take(5),
+            left: 5,
+        };
+        assert_eq!(io::copy(&mut exact, &mut io::sink()).unwrap(), 5);
+    }
+
+    #[test]
+    fn a_corrupt_gzip_stream_writes_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        fs::write(dir.path().join("x.yaml"), "x").unwrap();
+        let mut data = tarball(dir.path(), &[]).unwrap();
+        // The CRC-32 in the trailer: only the first pass's read to the end
+        // of the stream sees it.
+        let crc = data.len() - 8;
+        data[crc] ^= 0xff;
+        let out = tempfile::tempdir().unwrap();
+        let err = extract(&data, out.path()).unwrap_err();
+        assert!(matches!(err, LayoutError::NotGzip(_)), "{err}");
+        assert_eq!(fs::read_dir(out.path()).unwrap().count(), 0);
+        // Cut short inside the compressed tar.
+        let data = tarball(dir.path(), &[]).unwrap();
+        let err = extract(&data[..data.len() / 2], out.path()).unwrap_err();
+        assert!(
+            matches!(err, LayoutError::NotGzip(_) | LayoutError::Io { .. }),
+            "{err}"
+        );
+        assert_eq!(fs::read_dir(out.path()).unwrap().count(), 0);
     }
 
     #[test]

@@ -9,6 +9,7 @@ use std::path::Path;
 use base64::Engine;
 use sha2::{Digest, Sha256};
 
+use crate::common::cluster::{Backend, on_both_backends};
 use crate::common::registry::Registry;
 use crate::common::{Run, flux, shared_dir, skip};
 
@@ -67,7 +68,35 @@ fn sha256(data: &[u8]) -> String {
 
 /// A plain HTTP GET to the registry; the body of a 200 answer.
 fn get(host: &str, path: &str, basic: Option<(&str, &str)>) -> Vec<u8> {
-    let mut stream = TcpStream::connect(host).unwrap();
+    get_over(TcpStream::connect(host).unwrap(), host, path, basic)
+}
+
+/// A GET over HTTPS that trusts only the PEM CA `ca`.
+fn get_tls(host: &str, ca: &Path, path: &str, basic: Option<(&str, &str)>) -> Vec<u8> {
+    use rustls::pki_types::pem::PemObject;
+    let mut roots = rustls::RootCertStore::empty();
+    roots
+        .add(rustls::pki_types::CertificateDer::from_pem_file(ca).unwrap())
+        .unwrap();
+    let config = rustls::ClientConfig::builder_with_provider(std::sync::Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .unwrap()
+    .with_root_certificates(roots)
+    .with_no_client_auth();
+    let name = rustls::pki_types::ServerName::try_from("127.0.0.1").unwrap();
+    let connection = rustls::ClientConnection::new(std::sync::Arc::new(config), name).unwrap();
+    let stream = rustls::StreamOwned::new(connection, TcpStream::connect(host).unwrap());
+    get_over(stream, host, path, basic)
+}
+
+fn get_over(
+    mut stream: impl Read + Write,
+    host: &str,
+    path: &str,
+    basic: Option<(&str, &str)>,
+) -> Vec<u8> {
     let auth = basic
         .map(|(u, p)| {
             let token = base64::engine::general_purpose::STANDARD.encode(format!("{u}:{p}"));
@@ -80,7 +109,11 @@ fn get(host: &str, path: &str, basic: Option<(&str, &str)>) -> Vec<u8> {
     )
     .unwrap();
     let mut answer = Vec::new();
-    stream.read_to_end(&mut answer).unwrap();
+    // A TLS peer that closes without close_notify ends the read with
+    // UnexpectedEof once the whole answer is in.
+    if let Err(err) = stream.read_to_end(&mut answer) {
+        assert_eq!(err.kind(), std::io::ErrorKind::UnexpectedEof, "{err}");
+    }
     let split = answer
         .windows(4)
         .position(|w| w == b"\r\n\r\n")
@@ -206,6 +239,52 @@ fn push_then_pull_round_trips_the_files() {
     );
     assert_eq!(pull.code, 0, "{}", pull.stderr);
     assert_eq!(read_tree(again.path()), expected);
+
+    // Layers are staged in TMPDIR; when it cannot hold them, both commands
+    // say so and change nothing.
+    let no_tmp = [("TMPDIR", "/nonexistent/flux-tmp")];
+    let push = run_in(
+        home.path(),
+        &no_tmp,
+        &[
+            "push",
+            "artifact",
+            &registry.url("org/app:v2"),
+            "--path",
+            src_path,
+            "--source",
+            "s",
+            "--revision",
+            "r",
+        ],
+    );
+    assert_eq!(push.code, 1, "{}", push.stderr);
+    let last = push.stderr.lines().last().unwrap();
+    assert!(
+        last.contains("creating a temporary file for the layer in /nonexistent/flux-tmp")
+            && last.contains("set TMPDIR to a writable directory"),
+        "{last}"
+    );
+    let tags = get(&registry.host, "/v2/org/app/tags/list", None);
+    assert_eq!(
+        serde_json::from_slice::<serde_json::Value>(&tags).unwrap()["tags"],
+        serde_json::json!(["v1"])
+    );
+    let untouched = tempfile::tempdir().unwrap();
+    let pull = run_in(
+        home.path(),
+        &no_tmp,
+        &[
+            "pull",
+            "artifact",
+            &url,
+            "-o",
+            untouched.path().to_str().unwrap(),
+        ],
+    );
+    assert_eq!(pull.code, 1, "{}", pull.stderr);
+    assert!(pull.stderr.contains("set TMPDIR"), "{}", pull.stderr);
+    assert_eq!(std::fs::read_dir(untouched.path()).unwrap().count(), 0);
 }
 
 #[test]
@@ -706,6 +785,332 @@ fn basic_auth_registry_wrong_creds_right_creds_and_docker_config() {
     );
 }
 
+/// A registry on HTTPS with a CA made for the test, behind basic auth.
+/// Untrusted, the push fails on the certificate (saying how to trust it)
+/// and uploads nothing; trusted through `SSL_CERT_FILE`, as Go programs
+/// trust a CA, push, list, tag and pull work and the manifest read back
+/// over HTTPS is the artifact's.
+#[test]
+fn tls_registry_with_a_test_ca_and_basic_auth() {
+    let registry = match Registry::start_tls_with_auth("flux", "tls-pass") {
+        Ok(r) => r,
+        Err(reason) => return skip(&reason),
+    };
+    let ca = registry.ca.clone().unwrap();
+    let ca_file = ca.to_str().unwrap();
+    let home = tempfile::tempdir().unwrap();
+    let src = tempfile::tempdir().unwrap();
+    manifests(src.path());
+    let src_path = src.path().to_str().unwrap();
+    let url = registry.url("secure/app:v1");
+    let push_args = [
+        "push",
+        "artifact",
+        url.as_str(),
+        "-f",
+        src_path,
+        "--source",
+        "https://github.com/org/app",
+        "--revision",
+        "v1@sha1:abc",
+        "--creds",
+        "flux:tls-pass",
+        "-o",
+        "json",
+    ];
+
+    // The system store does not hold the test CA.
+    let untrusted = run_in(home.path(), &[], &push_args);
+    assert_eq!(untrusted.code, 1, "{}", untrusted.stderr);
+    let last = untrusted.stderr.lines().last().unwrap();
+    assert!(
+        last.starts_with("✗ error setting up transport: "),
+        "{}",
+        untrusted.stderr
+    );
+    for part in [
+        "invalid peer certificate: UnknownIssuer",
+        "x509: certificate signed by unknown authority",
+        "SSL_CERT_FILE",
+        "--insecure-registry",
+    ] {
+        assert!(last.contains(part), "{part}: {last}");
+    }
+    assert!(!untrusted.stderr.contains("tls-pass"));
+    assert_eq!(registry.stored_files(), Vec::<String>::new());
+
+    // Trusted the way Go programs (and upstream flux) trust a CA.
+    let trust = [("SSL_CERT_FILE", ca_file)];
+    let push = run_in(home.path(), &trust, &push_args);
+    assert_eq!(push.code, 0, "{}", push.stderr);
+    let pushed: serde_json::Value = serde_json::from_str(&push.stdout).unwrap();
+    let digest = pushed["digest"].as_str().unwrap();
+    let creds = Some(("flux", "tls-pass"));
+    let raw = get_tls(&registry.host, &ca, "/v2/secure/app/manifests/v1", creds);
+    assert_eq!(sha256(&raw), digest);
+    let manifest: serde_json::Value = serde_json::from_slice(&raw).unwrap();
+    assert_eq!(
+        manifest["mediaType"],
+        "application/vnd.oci.image.manifest.v1+json"
+    );
+    assert_eq!(
+        manifest["config"]["mediaType"],
+        "application/vnd.cncf.flux.config.v1+json"
+    );
+    assert_eq!(
+        manifest["layers"][0]["mediaType"],
+        "application/vnd.cncf.flux.content.v1.tar+gzip"
+    );
+    assert_eq!(
+        manifest["annotations"]["org.opencontainers.image.source"],
+        "https://github.com/org/app"
+    );
+    assert_eq!(
+        manifest["annotations"]["org.opencontainers.image.revision"],
+        "v1@sha1:abc"
+    );
+    // The layer is what `flux build artifact` writes for the same tree.
+    let built = home.path().join("built.tgz");
+    let build = run_in(
+        home.path(),
+        &[],
+        &[
+            "build",
+            "artifact",
+            "-p",
+            src_path,
+            "-o",
+            built.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(build.code, 0, "{}", build.stderr);
+    let layer_digest = manifest["layers"][0]["digest"].as_str().unwrap();
+    assert_eq!(sha256(&std::fs::read(&built).unwrap()), layer_digest);
+    let blob = get_tls(
+        &registry.host,
+        &ca,
+        &format!("/v2/secure/app/blobs/{layer_digest}"),
+        creds,
+    );
+    assert_eq!(blob, std::fs::read(&built).unwrap());
+
+    let tag = run_in(
+        home.path(),
+        &trust,
+        &[
+            "tag",
+            "artifact",
+            &url,
+            "--tag",
+            "latest",
+            "--creds",
+            "flux:tls-pass",
+        ],
+    );
+    assert_eq!(tag.code, 0, "{}", tag.stderr);
+    let list = run_in(
+        home.path(),
+        &trust,
+        &[
+            "list",
+            "artifacts",
+            &registry.url("secure/app"),
+            "--creds",
+            "flux:tls-pass",
+        ],
+    );
+    assert_eq!(list.code, 0, "{}", list.stderr);
+    let rows: Vec<Vec<&str>> = list
+        .stdout
+        .lines()
+        .skip(1)
+        .map(|l| l.split_whitespace().collect())
+        .collect();
+    let host = &registry.host;
+    assert_eq!(
+        rows,
+        [
+            vec![
+                format!("{host}/secure/app:v1").as_str(),
+                digest,
+                "https://github.com/org/app",
+                "v1@sha1:abc"
+            ],
+            vec![
+                format!("{host}/secure/app:latest").as_str(),
+                digest,
+                "https://github.com/org/app",
+                "v1@sha1:abc"
+            ],
+        ]
+    );
+    assert_eq!(
+        get_tls(
+            &registry.host,
+            &ca,
+            "/v2/secure/app/manifests/latest",
+            creds
+        ),
+        raw
+    );
+
+    let out = tempfile::tempdir().unwrap();
+    let pull = run_in(
+        home.path(),
+        &trust,
+        &[
+            "pull",
+            "artifact",
+            &registry.url("secure/app:latest"),
+            "-o",
+            out.path().to_str().unwrap(),
+            "--creds",
+            "flux:tls-pass",
+        ],
+    );
+    assert_eq!(pull.code, 0, "{}", pull.stderr);
+    let mut expected = read_tree(src.path());
+    expected.retain(|(name, _, _)| name != "logo.png");
+    assert_eq!(read_tree(out.path()), expected);
+
+    // Verification is off only when asked for.
+    let skipped = tempfile::tempdir().unwrap();
+    let insecure = run_in(
+        home.path(),
+        &[],
+        &[
+            "pull",
+            "artifact",
+            &url,
+            "-o",
+            skipped.path().to_str().unwrap(),
+            "--creds",
+            "flux:tls-pass",
+            "--insecure-registry",
+        ],
+    );
+    assert_eq!(insecure.code, 0, "{}", insecure.stderr);
+    assert_eq!(read_tree(skipped.path()), expected);
+}
+
+/// Runs flux as `run_in` does under GNU time: the run and the process's
+/// peak resident set in KiB.
+fn run_measured(home: &Path, args: &[&str]) -> (Run, u64) {
+    let report = tempfile::NamedTempFile::new().unwrap();
+    let output = std::process::Command::new("/usr/bin/time")
+        .args(["-f", "%M", "-o"])
+        .arg(report.path())
+        .arg(env!("CARGO_BIN_EXE_flux"))
+        .args(args)
+        .env("HOME", home)
+        .env("TZ", "UTC")
+        .env("NO_COLOR", "1")
+        .env("KUBECONFIG", "/nonexistent/kubeconfig")
+        .env_remove("DOCKER_CONFIG")
+        .env_remove("REGISTRY_AUTH_FILE")
+        .env_remove("XDG_RUNTIME_DIR")
+        .output()
+        .expect("time runs flux");
+    let text = std::fs::read_to_string(report.path()).unwrap();
+    let kib = text
+        .lines()
+        .last()
+        .and_then(|l| l.trim().parse().ok())
+        .unwrap_or_else(|| panic!("no peak RSS in {text:?}"));
+    (Run::from(output), kib)
+}
+
+/// Whether two files hold the same bytes, read in pieces.
+fn same_contents(a: &Path, b: &Path) -> bool {
+    let (mut a, mut b) = (
+        std::fs::File::open(a).unwrap(),
+        std::fs::File::open(b).unwrap(),
+    );
+    let (mut x, mut y) = (vec![0; 1 << 20], vec![0; 1 << 20]);
+    loop {
+        let n = a.read(&mut x).unwrap();
+        if n == 0 {
+            return b.read(&mut y).unwrap() == 0;
+        }
+        if b.read_exact(&mut y[..n]).is_err() || x[..n] != y[..n] {
+            return false;
+        }
+    }
+}
+
+/// A 100 MB file of random data (incompressible: the layer is as big) is
+/// pushed and pulled back intact while neither process's peak resident
+/// set grows by more than a fraction of it over a one-file artifact's.
+#[test]
+fn a_100_mb_layer_is_streamed_with_bounded_memory() {
+    let Some(registry) = registry() else { return };
+    if !Path::new("/usr/bin/time").is_file() {
+        return skip("GNU time is not installed (apt-get install time)");
+    }
+    const MIB: u64 = 1024;
+    let home = tempfile::tempdir().unwrap();
+    let small = tempfile::tempdir().unwrap();
+    std::fs::write(small.path().join("one.yaml"), "a: 1\n").unwrap();
+    let big = tempfile::tempdir().unwrap();
+    let data = big.path().join("random.bin");
+    let mut random = std::fs::File::open("/dev/urandom")
+        .unwrap()
+        .take(100_000_000);
+    let mut file = std::fs::File::create(&data).unwrap();
+    assert_eq!(std::io::copy(&mut random, &mut file).unwrap(), 100_000_000);
+    drop(file);
+
+    let push = |src: &Path, tag: &str| {
+        let url = registry.url(&format!("big/app:{tag}"));
+        let args = [
+            "push",
+            "artifact",
+            &url,
+            "-f",
+            src.to_str().unwrap(),
+            "--source",
+            "s",
+            "--revision",
+            "r",
+        ];
+        run_measured(home.path(), &args)
+    };
+    let pull = |tag: &str, out: &Path| {
+        let url = registry.url(&format!("big/app:{tag}"));
+        run_measured(
+            home.path(),
+            &["pull", "artifact", &url, "-o", out.to_str().unwrap()],
+        )
+    };
+    let (run, small_push) = push(small.path(), "small");
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let (run, big_push) = push(big.path(), "big");
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let out = tempfile::tempdir().unwrap();
+    let (run, small_pull) = pull("small", out.path());
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let out = tempfile::tempdir().unwrap();
+    let (run, big_pull) = pull("big", out.path());
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(same_contents(&data, &out.path().join("random.bin")));
+
+    println!(
+        "peak RSS KiB: push {small_push} (one small file) / {big_push} (100 MB); pull {small_pull} / {big_pull}"
+    );
+    // Measured with the debug binary: about 45 MiB for either size, and
+    // about 0.5 MiB more for 100 MB. Holding the layer or the file in
+    // memory would add at least 95 MiB.
+    for (what, small, big) in [
+        ("push", small_push, big_push),
+        ("pull", small_pull, big_pull),
+    ] {
+        assert!(
+            big < small + 16 * MIB && big < 64 * MIB,
+            "{what}: peak RSS {big} KiB for 100 MB against {small} KiB for one small file"
+        );
+    }
+}
+
 #[test]
 fn bad_urls_and_flags_are_refused_before_any_request() {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
@@ -910,9 +1315,9 @@ fn insecure_registry_flag_and_missing_artifacts() {
 
 /// testenv's source-controller pulls an OCIRepository from the loopback
 /// registry: the revision carries the pushed manifest's digest and the
-/// Kustomization applies the artifact's manifests.
-#[test]
-fn pushed_artifacts_are_reconciled_by_the_simulated_controllers() {
+/// Kustomization applies the artifact's manifests; a change pushed to the
+/// same tag reaches the cluster with `flux reconcile ks --with-source`.
+fn pushed_artifacts_are_reconciled_by_the_simulated_controllers(backend: Backend) {
     let Some(registry) = registry() else { return };
     let home = tempfile::tempdir().unwrap();
     let src = tempfile::tempdir().unwrap();
@@ -922,28 +1327,31 @@ fn pushed_artifacts_are_reconciled_by_the_simulated_controllers() {
         "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: from-oci\n  namespace: default\ndata:\n  key: pushed\n",
     )
     .unwrap();
-    let push = run_in(
-        home.path(),
-        &[],
-        &[
-            "push",
-            "artifact",
-            &registry.url("manifests/app:v2"),
-            "-f",
-            src.path().to_str().unwrap(),
-            "--source",
-            "s",
-            "--revision",
-            "r",
-            "-o",
-            "json",
-        ],
-    );
-    assert_eq!(push.code, 0, "{}", push.stderr);
-    let pushed: serde_json::Value = serde_json::from_str(&push.stdout).unwrap();
-    let digest = pushed["digest"].as_str().unwrap();
+    let push = |revision: &str| {
+        let push = run_in(
+            home.path(),
+            &[],
+            &[
+                "push",
+                "artifact",
+                &registry.url("manifests/app:v2"),
+                "-f",
+                src.path().to_str().unwrap(),
+                "--source",
+                "s",
+                "--revision",
+                revision,
+                "-o",
+                "json",
+            ],
+        );
+        assert_eq!(push.code, 0, "{}", push.stderr);
+        let pushed: serde_json::Value = serde_json::from_str(&push.stdout).unwrap();
+        pushed["digest"].as_str().unwrap().to_string()
+    };
+    let digest = &push("r1");
 
-    let cluster = crate::common::cluster::Cluster::start(true);
+    let cluster = crate::common::cluster::Cluster::start_on(backend, true);
     let source = cluster.flux(&[
         "create",
         "source",
@@ -980,15 +1388,50 @@ fn pushed_artifacts_are_reconciled_by_the_simulated_controllers() {
         "{}",
         ks.stderr
     );
-    let data = cluster.with_client(async |client| {
-        let api: kube::Api<k8s_openapi::api::core::v1::ConfigMap> =
-            kube::Api::namespaced(client, "default");
-        api.get("from-oci")
-            .await
-            .expect("the artifact's ConfigMap is applied")
-            .data
-    });
-    assert_eq!(data.unwrap()["key"], "pushed");
+    let data = || {
+        cluster.with_client(async |client| {
+            let api: kube::Api<k8s_openapi::api::core::v1::ConfigMap> =
+                kube::Api::namespaced(client, "default");
+            api.get("from-oci")
+                .await
+                .expect("the artifact's ConfigMap is applied")
+                .data
+                .unwrap_or_default()
+        })
+    };
+    assert_eq!(data()["key"], "pushed");
+
+    // A change pushed to the same tag: a new digest, applied on request.
+    std::fs::write(
+        src.path().join("deploy/config.yaml"),
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: from-oci\n  namespace: default\ndata:\n  key: changed\n",
+    )
+    .unwrap();
+    let changed = &push("r2");
+    assert_ne!(changed, digest);
+    let reconcile = cluster.flux(&[
+        "reconcile",
+        "kustomization",
+        "app",
+        "--with-source",
+        "--timeout=60s",
+    ]);
+    assert_eq!(reconcile.code, 0, "{}", reconcile.stderr);
+    assert!(
+        reconcile
+            .stderr
+            .contains(&format!("✔ fetched revision v2@{changed}\n")),
+        "{}",
+        reconcile.stderr
+    );
+    assert!(
+        reconcile
+            .stderr
+            .contains(&format!("✔ applied revision v2@{changed}\n")),
+        "{}",
+        reconcile.stderr
+    );
+    assert_eq!(data()["key"], "changed");
 
     // A tag the registry does not have fails the source with the pull error.
     let missing = cluster.flux(&[
@@ -1009,6 +1452,8 @@ fn pushed_artifacts_are_reconciled_by_the_simulated_controllers() {
         missing.stderr
     );
 }
+
+on_both_backends!(pushed_artifacts_are_reconciled_by_the_simulated_controllers);
 
 /// Upstream's quirk: `--reproducible` renders the epoch in the local time
 /// zone; a file given as the pull output is refused, naming the fix.
@@ -1099,7 +1544,11 @@ fn push_raw_layer(registry: &Registry, repo_tag: &str, layer: Vec<u8>) {
             .push_blob(&artifact, &layer, &layout::sha256_digest(&layer))
             .await
             .unwrap();
-        let manifest = layout::manifest(&layer, &Default::default());
+        let manifest = layout::manifest(
+            &layout::sha256_digest(&layer),
+            layer.len() as u64,
+            &Default::default(),
+        );
         session
             .push_manifest(&artifact, manifest, layout::MANIFEST_MEDIA_TYPE)
             .await
@@ -1345,6 +1794,56 @@ fn push_retries_server_errors_and_debug_shows_them() {
     let run = push(&proxy, &[]);
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert!(!run.stderr.contains("retrying"), "{}", run.stderr);
+    // A layer upload refused mid-way starts again from the file: the
+    // artifact pulled back is whole.
+    let layer_proxy = FlakyProxy::start(registry.host.clone(), "PATCH /v2/layer/blobs/uploads/", 1);
+    let url = format!("oci://{}/layer:v1", layer_proxy.host);
+    let args = [
+        "push",
+        "artifact",
+        url.as_str(),
+        "-f",
+        src.path().to_str().unwrap(),
+        "--source",
+        "s",
+        "--revision",
+        "r",
+        "--debug",
+    ];
+    let run = run_in(home.path(), &[], &args);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let prefix = format!(
+        "retrying Server error: url http://{}/v2/layer/blobs/uploads/",
+        layer_proxy.host
+    );
+    let retries: Vec<&str> = run
+        .stderr
+        .lines()
+        .filter(|l| l.starts_with(&prefix))
+        .collect();
+    assert_eq!(retries.len(), 1, "{}", run.stderr);
+    assert!(
+        retries[0].ends_with(", code: 503, message: busy"),
+        "{}",
+        retries[0]
+    );
+    let out = tempfile::tempdir().unwrap();
+    let pull = run_in(
+        home.path(),
+        &[],
+        &[
+            "pull",
+            "artifact",
+            &registry.url("layer:v1"),
+            "-o",
+            out.path().to_str().unwrap(),
+        ],
+    );
+    assert_eq!(pull.code, 0, "{}", pull.stderr);
+    let mut expected = read_tree(src.path());
+    expected.retain(|(name, _, _)| name != "logo.png");
+    assert_eq!(read_tree(out.path()), expected);
+
     // A created annotation that is not RFC 3339 fails after the login.
     let bad = push(
         &proxy,
