@@ -2,6 +2,9 @@
 
 use pkcs8::{DecodePrivateKey, EncodePublicKey};
 use rsa::pkcs1::DecodeRsaPrivateKey;
+use rustls::pki_types::CertificateDer;
+use rustls::pki_types::pem::PemObject;
+use x509_cert::der::{self, Decode, Encode};
 
 use super::SecretError;
 
@@ -9,12 +12,20 @@ use super::SecretError;
 /// of that certificate's public key (RSA, ECDSA P-256/384/521 or Ed25519).
 pub fn check_key_pair(cert_pem: &[u8], key_pem: &[u8]) -> Result<(), SecretError> {
     let bad = |m: &str| SecretError::TlsPair(m.to_string());
-    let (_, cert_block) = x509_parser::pem::parse_x509_pem(cert_pem)
-        .map_err(|_| bad("tls: failed to find any PEM data in certificate input"))?;
-    let cert = cert_block
-        .parse_x509()
-        .map_err(|e| SecretError::TlsPair(format!("x509: malformed certificate: {e}")))?;
-    let cert_spki = cert.public_key().raw.to_vec();
+    // As Go's tls.X509KeyPair: the first CERTIFICATE block is the leaf; any
+    // others are its chain.
+    let leaf = CertificateDer::pem_slice_iter(cert_pem)
+        .next()
+        .and_then(Result::ok)
+        .ok_or_else(|| bad("tls: failed to find any PEM data in certificate input"))?;
+    let malformed =
+        |e: der::Error| SecretError::TlsPair(format!("x509: malformed certificate: {e}"));
+    let cert = x509_cert::Certificate::from_der(&leaf).map_err(malformed)?;
+    let cert_spki = cert
+        .tbs_certificate
+        .subject_public_key_info
+        .to_der()
+        .map_err(malformed)?;
     let key_text = std::str::from_utf8(key_pem)
         .map_err(|_| bad("tls: failed to find any PEM data in key input"))?;
     if !key_text.contains("-----BEGIN") {
