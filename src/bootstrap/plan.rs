@@ -8,11 +8,12 @@ use k8s_openapi::api::core::v1::Secret;
 use kube::api::Api;
 use serde_json::Value;
 
-use super::provider::{Access, GitProvider, ProviderError, Repository, RepositoryRef};
+use super::provider::{Access, GitProvider, ProviderError, Repository, RepositoryRef, TeamAccess};
 use super::{
     Bootstrap, BootstrapError, Paths, SecretPlan, check_foreign_files, check_path, existing_sync,
     git,
 };
+use crate::output::Printer;
 use crate::render::install;
 use crate::render::sync;
 
@@ -24,19 +25,22 @@ pub enum ProviderStep {
     RepositoryFound { reference: String, html_url: String },
     /// The repository would be created; `how` tells visibility and branch.
     CreateRepository { reference: String, how: String },
-    /// Access of `--team` `team`: `permission` is `None` where teams carry
-    /// their own (Gitea); `access` is `None` when the repository does not
-    /// exist yet, so there was nothing to look up.
+    /// Access of `--team` `team`, asked for `grant`: `permission` (what the
+    /// plan shows) is `None` where teams carry their own (Gitea); `found` is
+    /// `None` when the repository does not exist yet, so there was nothing
+    /// to look up.
     Team {
         team: String,
+        grant: String,
         permission: Option<String>,
-        access: Option<Access>,
+        found: Option<TeamAccess>,
         reconcile: bool,
     },
     /// The team could not be looked up; a run would try to grant access
     /// and go on if that fails.
     TeamUnknown {
         team: String,
+        grant: String,
         permission: Option<String>,
         error: String,
     },
@@ -75,8 +79,8 @@ impl ProviderStep {
                 true
             }
             Self::Team {
-                access, reconcile, ..
-            } => match access {
+                found, reconcile, ..
+            } => match found.as_ref().map(|f| &f.access) {
                 None | Some(Access::Missing) => true,
                 Some(Access::Wanted) => false,
                 Some(Access::Other(_)) => *reconcile,
@@ -109,9 +113,10 @@ impl fmt::Display for ProviderStep {
             Self::Team {
                 team,
                 permission,
-                access,
+                found,
                 reconcile,
-            } => match (access, permission) {
+                ..
+            } => match (found.as_ref().map(|f| &f.access), permission) {
                 (None | Some(Access::Missing), Some(permission)) => {
                     write!(f, "would grant \"{permission}\" to team \"{team}\"")
                 }
@@ -138,6 +143,7 @@ impl fmt::Display for ProviderStep {
                 team,
                 permission,
                 error,
+                ..
             } => match permission {
                 Some(permission) => write!(
                     f,
@@ -238,12 +244,13 @@ impl ProviderPlan {
         };
         for (team, permission) in teams {
             let shown = provider.grants_permission().then(|| permission.to_string());
-            let access = if repository_exists {
+            let found = if repository_exists {
                 match provider.team_access(repo, team, permission).await {
-                    Ok(found) => Some(found.access),
+                    Ok(found) => Some(found),
                     Err(error) => {
                         steps.push(ProviderStep::TeamUnknown {
                             team: team.to_string(),
+                            grant: permission.to_string(),
                             permission: shown,
                             error: error.to_string(),
                         });
@@ -255,8 +262,9 @@ impl ProviderPlan {
             };
             steps.push(ProviderStep::Team {
                 team: team.to_string(),
+                grant: permission.to_string(),
                 permission: shown,
-                access,
+                found,
                 reconcile,
             });
         }
@@ -267,6 +275,81 @@ impl ProviderPlan {
             new_credentials: None,
         };
         Ok((plan, repository))
+    }
+
+    /// Makes the repository and team changes this plan lists, and no
+    /// others, printing upstream's lines; returns the repository (the one
+    /// found, or the one created). `planned` is what [`Self::lookup`]
+    /// returned. A team that cannot be granted access is reported and the
+    /// run goes on, as upstream's does.
+    pub async fn apply(
+        &self,
+        provider: &dyn GitProvider,
+        repo: &RepositoryRef,
+        visibility: &str,
+        planned: Repository,
+        printer: &Printer,
+    ) -> Result<Repository, ProviderError> {
+        let mut repository = planned;
+        let mut teams = self
+            .steps
+            .iter()
+            .filter(|s| {
+                matches!(
+                    s,
+                    ProviderStep::Team { .. } | ProviderStep::TeamUnknown { .. }
+                )
+            })
+            .peekable();
+        for step in &self.steps {
+            if let ProviderStep::CreateRepository { .. } = step {
+                repository = provider.create_repository(repo, visibility).await?;
+                printer.success(&format!("repository \"{}\" created", repository.html_url));
+            }
+        }
+        if teams.peek().is_none() {
+            return Ok(repository);
+        }
+        printer.action("reconciling repository permissions");
+        for step in teams {
+            let (team, grant, granted) = match step {
+                ProviderStep::Team {
+                    team,
+                    grant,
+                    found,
+                    reconcile,
+                    ..
+                } => {
+                    let granted = match found {
+                        Some(_) if !step.changes() => Ok(false),
+                        Some(found) => provider
+                            .grant_team(repo, team, grant, found)
+                            .await
+                            .map(|()| true),
+                        // The repository is new: the team's id is looked up now.
+                        None => provider.ensure_team(repo, team, grant, *reconcile).await,
+                    };
+                    (team, grant, granted)
+                }
+                // The plan said a run would try: it tries, looking the team up again.
+                ProviderStep::TeamUnknown { team, grant, .. } => {
+                    let granted = provider.ensure_team(repo, team, grant, true).await;
+                    (team, grant, granted)
+                }
+                _ => continue,
+            };
+            match granted {
+                Ok(true) => {
+                    printer.success(&format!("granted \"{grant}\" permissions to \"{team}\""))
+                }
+                Ok(false) => {}
+                Err(err) => printer.failure(&format!(
+                    "failed to grant \"{grant}\" permissions to \"{team}\": {err}"
+                )),
+            }
+        }
+        printer.success("reconciled repository permissions");
+        Ok(repository)
     }
 }
 
@@ -551,13 +634,17 @@ mod tests {
     use std::cell::RefCell;
 
     use super::*;
-    use crate::bootstrap::provider::{BoxFuture, RegisteredKey, TeamAccess};
+    use crate::bootstrap::provider::{BoxFuture, RegisteredKey};
 
     fn team(permission: Option<&str>, access: Option<Access>, reconcile: bool) -> ProviderStep {
         ProviderStep::Team {
             team: "devs".into(),
+            grant: permission.unwrap_or("push").into(),
             permission: permission.map(String::from),
-            access,
+            found: access.map(|access| TeamAccess {
+                access,
+                team_id: Some(2),
+            }),
             reconcile,
         }
     }
@@ -627,6 +714,7 @@ mod tests {
             (
                 ProviderStep::TeamUnknown {
                     team: "devs".into(),
+                    grant: "push".into(),
                     permission: Some("push".into()),
                     error: "GET groups/devs: 404 Not Found".into(),
                 },
@@ -870,11 +958,66 @@ mod tests {
         assert!(fake.writes.borrow().is_empty());
     }
 
+    /// A run looks up, then makes exactly the changes the plan lists, with
+    /// upstream's lines.
+    #[tokio::test]
+    async fn apply_makes_the_changes_of_the_plan_and_no_others() {
+        let teams = [("devs", "push"), ("ops", "admin")];
+        let cases = [
+            // A new repository: created, then each team looked up and granted.
+            (
+                Fake::new(false, Access::Missing),
+                false,
+                vec![
+                    "create internal",
+                    "grant devs push Some(2)",
+                    "grant ops admin Some(2)",
+                ],
+                "✔ repository \"https://git.example/acme/fleet\" created\n► reconciling repository permissions\n✔ granted \"push\" permissions to \"devs\"\n✔ granted \"admin\" permissions to \"ops\"\n✔ reconciled repository permissions\n",
+            ),
+            // Everything in place: no writes.
+            (
+                Fake::new(true, Access::Wanted),
+                true,
+                vec![],
+                "► reconciling repository permissions\n✔ reconciled repository permissions\n",
+            ),
+            // Another permission is kept without --reconcile.
+            (
+                Fake::new(true, Access::Other("pull".into())),
+                false,
+                vec![],
+                "► reconciling repository permissions\n✔ reconciled repository permissions\n",
+            ),
+            (
+                Fake::new(true, Access::Other("pull".into())),
+                true,
+                vec!["grant devs push Some(2)", "grant ops admin Some(2)"],
+                "► reconciling repository permissions\n✔ granted \"push\" permissions to \"devs\"\n✔ granted \"admin\" permissions to \"ops\"\n✔ reconciled repository permissions\n",
+            ),
+        ];
+        for (fake, reconcile, writes, lines) in cases {
+            let (plan, planned) =
+                ProviderPlan::lookup(&fake, &acme(), "internal", &teams, reconcile)
+                    .await
+                    .unwrap();
+            assert!(fake.writes.borrow().is_empty(), "the look-up wrote");
+            let changes = plan.steps.iter().filter(|s| s.changes()).count();
+            let (printer, captured) = Printer::capture();
+            let found = plan
+                .apply(&fake, &acme(), "internal", planned, &printer)
+                .await
+                .unwrap();
+            assert_eq!(found.created, !fake.exists);
+            assert_eq!(*fake.writes.borrow(), writes);
+            assert_eq!(changes, writes.len(), "{:?}", plan.steps);
+            assert_eq!(captured.stderr(), lines);
+        }
+    }
+
     #[tokio::test]
     async fn ensure_methods_write_only_what_the_look_ups_call_for() {
         let fake = Fake::new(true, Access::Wanted);
-        let found = fake.ensure_repository(&acme(), "private").await.unwrap();
-        assert!(!found.created);
         assert!(
             !fake
                 .ensure_team(&acme(), "devs", "push", true)
@@ -899,12 +1042,6 @@ mod tests {
             },
         ];
         assert!(
-            fake.ensure_repository(&acme(), "public")
-                .await
-                .unwrap()
-                .created
-        );
-        assert!(
             !fake
                 .ensure_team(&acme(), "devs", "push", false)
                 .await
@@ -928,12 +1065,7 @@ mod tests {
         );
         assert_eq!(
             *fake.writes.borrow(),
-            [
-                "create public",
-                "grant devs push Some(2)",
-                "remove 7",
-                "add flux true"
-            ]
+            ["grant devs push Some(2)", "remove 7", "add flux true"]
         );
     }
 }

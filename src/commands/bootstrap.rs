@@ -385,39 +385,18 @@ async fn resolve_provider(
             .map(|spec| split_team(spec, default_permission))
             .collect()
     };
-    // A dry run only looks up (GET requests); the plan says what a run
-    // would change.
-    let mut plan = None;
-    let found = if common.dry_run {
-        let (found_plan, found) =
-            ProviderPlan::lookup(provider, &repository, visibility, &teams, args.reconcile).await?;
-        plan = Some(found_plan);
-        found
+    // Read-only look-ups make the plan; a dry run prints it, a run carries
+    // out exactly its changes.
+    let (provider_plan, planned) =
+        ProviderPlan::lookup(provider, &repository, visibility, &teams, args.reconcile).await?;
+    let (found, mut plan) = if common.dry_run {
+        (planned, Some(provider_plan))
     } else {
-        provider.ensure_repository(&repository, visibility).await?
+        let found = provider_plan
+            .apply(provider, &repository, visibility, planned, printer)
+            .await?;
+        (found, None)
     };
-    if found.created && plan.is_none() {
-        printer.success(&format!("repository \"{}\" created", found.html_url));
-    }
-    if plan.is_none() && !teams.is_empty() {
-        printer.action("reconciling repository permissions");
-        for (team, permission) in teams {
-            match provider
-                .ensure_team(&repository, team, permission, args.reconcile)
-                .await
-            {
-                Ok(true) => printer.success(&format!(
-                    "granted \"{permission}\" permissions to \"{team}\""
-                )),
-                Ok(false) => {}
-                // Best effort, as upstream: the run goes on.
-                Err(err) => printer.failure(&format!(
-                    "failed to grant \"{permission}\" permissions to \"{team}\": {err}"
-                )),
-            }
-        }
-        printer.success("reconciled repository permissions");
-    }
     // The user Git authenticates as, and the token-auth Secret's username.
     let (git_user, secret_user) = match &host {
         Host::Bitbucket { user, .. } => (user.to_string(), user.to_string()),

@@ -755,7 +755,123 @@ fn bootstrap_gitea_dry_run_adds_the_team_with_its_own_permission(backend: Backen
     assert_eq!(git.pushes().len(), 2, "the dry run pushed");
 }
 
+/// The files at the tip of `branch` of the bare repository `dir`.
+fn files_at_tip(dir: &std::path::Path, branch: &str) -> Vec<String> {
+    let repo = git2::Repository::open_bare(dir).unwrap();
+    let tree = repo
+        .find_reference(&format!("refs/heads/{branch}"))
+        .unwrap()
+        .peel_to_tree()
+        .unwrap();
+    let mut files = Vec::new();
+    tree.walk(git2::TreeWalkMode::PreOrder, |root, entry| {
+        if entry.kind() == Some(git2::ObjectType::Blob) {
+            files.push(format!("{root}{}", entry.name().unwrap()));
+        }
+        git2::TreeWalkResult::Ok
+    })
+    .unwrap();
+    files
+}
+
+/// The write request a planned provider step makes on the fake GitHub.
+fn planned_write(step: &str) -> String {
+    if step.starts_with("would create repository acme/") {
+        return "POST orgs/acme/repos".to_string();
+    }
+    if let Some(rest) = step.strip_prefix("would grant \"") {
+        let team = rest.split('"').nth(2).unwrap();
+        return format!("PUT orgs/acme/teams/{team}/repos/acme/fleet");
+    }
+    panic!("no known request for the step {step:?}");
+}
+
+/// `--dry-run`, then the same command for real: the provider writes, the
+/// files pushed and the cluster objects are exactly what the plan listed.
+fn bootstrap_github_does_exactly_what_its_dry_run_printed(backend: Backend) {
+    let cluster = Cluster::empty_on(backend);
+    let git = Arc::new(HttpGitServer::start("acme", TOKEN, true));
+    let api = FakeGitHub::start(git.clone());
+    let hostname = api.hostname();
+    let args = [
+        "bootstrap",
+        "github",
+        "--owner=acme",
+        "--repository=fleet",
+        "--team=devs",
+        "--team=ops:admin",
+        "--token-auth",
+        "--path=clusters/prod",
+        "--hostname",
+        hostname.as_str(),
+    ];
+    let plan = flux(&cluster, Some(TOKEN), &dry_run(&args));
+    assert_eq!(plan.code, 0, "{}", plan.stderr);
+    let provider = plan_section(&plan.stdout, "Git provider GitHub:");
+    let steps: Vec<&str> = provider
+        .iter()
+        .filter_map(|line| line.strip_prefix("  "))
+        .filter(|step| step.starts_with("would ") && !step.starts_with("would make "))
+        .collect();
+    assert_eq!(steps.len(), 3, "{provider:?}");
+    let files_section = plan_section(
+        &plan.stdout,
+        &format!("Git repository {hostname}/acme/fleet.git (branch main, new repository):"),
+    );
+    let mut planned_files: Vec<String> = files_section
+        .iter()
+        .filter_map(|line| line.strip_prefix("  create "))
+        .map(|rest| rest.split(" (").next().unwrap().to_string())
+        .collect();
+    planned_files.sort();
+    let objects: Vec<&str> = plan_section(&plan.stdout, "Cluster (namespace flux-system):")
+        .iter()
+        .filter_map(|line| line.strip_prefix("    "))
+        .collect();
+    assert!(objects.len() > 20, "{objects:?}");
+    let calls_before = api.calls().len();
+    assert!(git.pushes().is_empty());
+
+    let run = flux(&cluster, Some(TOKEN), &args);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let performed = writes(&api.calls()[calls_before..]);
+    let expected: Vec<String> = steps.iter().map(|step| planned_write(step)).collect();
+    assert_eq!(
+        performed, expected,
+        "the run's provider writes are not the plan's"
+    );
+    assert_eq!(
+        files_at_tip(&git.repo_path("acme/fleet.git"), "main"),
+        planned_files,
+        "the pushed files are not the plan's"
+    );
+    let labels: Vec<String> = objects
+        .iter()
+        .map(|label| {
+            let parts: Vec<&str> = label.split('/').collect();
+            format!("{}/{}", parts[0], parts[parts.len() - 1])
+        })
+        .collect();
+    let found = std::process::Command::new("kubectl")
+        .arg("--kubeconfig")
+        .arg(cluster.kubeconfig())
+        .args(["get", "-n", "flux-system", "-o", "name"])
+        .args(&labels)
+        .output()
+        .expect("kubectl runs");
+    assert!(
+        found.status.success(),
+        "a planned object is missing: {}",
+        String::from_utf8_lossy(&found.stderr)
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&found.stdout).lines().count(),
+        labels.len()
+    );
+}
+
 on_both_backends!(
+    bootstrap_github_does_exactly_what_its_dry_run_printed,
     bootstrap_github_creates_the_repository_grants_the_team_and_syncs_then_rerun_writes_nothing,
     bootstrap_github_signs_its_commits_with_an_ssh_signing_key,
     bootstrap_github_without_a_token_fails_when_it_cannot_prompt,

@@ -180,7 +180,7 @@ pub fn key_material(public_key: &str) -> String {
 }
 
 /// The calls bootstrap makes to a Git host. The look-ups only read (GET
-/// requests), so that `--dry-run` can use them; the `ensure_*` methods
+/// requests), so that a plan can be made from them; the `ensure_*` methods
 /// combine them with the writes.
 pub trait GitProvider {
     /// The provider's name, for messages.
@@ -249,20 +249,6 @@ pub trait GitProvider {
         repo: &'a RepositoryRef,
         id: u64,
     ) -> BoxFuture<'a, Result<(), ProviderError>>;
-
-    /// Finds the repository, creating it when it does not exist.
-    fn ensure_repository<'a>(
-        &'a self,
-        repo: &'a RepositoryRef,
-        visibility: &'a str,
-    ) -> BoxFuture<'a, Result<Repository, ProviderError>> {
-        Box::pin(async move {
-            match self.find_repository(repo).await? {
-                Some(found) => Ok(found),
-                None => self.create_repository(repo, visibility).await,
-            }
-        })
-    }
 
     /// Grants `team` `permission` on an organisation repository; `false`
     /// when it already had access and `reconcile` is off.
