@@ -1268,6 +1268,51 @@ fn build_artifact_from_stdin_and_symlinks() {
     }
 }
 
+/// A registry nobody answers for: push, pull and list fail at once with
+/// the address and the cause (a refused connection is not retried), and
+/// pull writes nothing.
+#[test]
+fn an_unreachable_registry_is_named_and_nothing_is_written() {
+    let home = tempfile::tempdir().unwrap();
+    let src = tempfile::tempdir().unwrap();
+    manifests(src.path());
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let host = closed.local_addr().unwrap().to_string();
+    drop(closed);
+    let url = format!("oci://{host}/app:v1");
+    let out = tempfile::tempdir().unwrap();
+    let src_path = src.path().to_str().unwrap();
+    let out_path = out.path().to_str().unwrap();
+    for args in [
+        vec![
+            "push",
+            "artifact",
+            &url,
+            "-f",
+            src_path,
+            "--source=s",
+            "--revision=r",
+        ],
+        vec!["pull", "artifact", &url, "-o", out_path],
+        vec!["list", "artifacts", &url[..url.len() - 3]],
+    ] {
+        let started = std::time::Instant::now();
+        let run = run_in(home.path(), &[], &args);
+        assert_eq!(run.code, 1, "{args:?}: {}", run.stderr);
+        let last = run.stderr.lines().last().unwrap_or_default();
+        assert!(
+            last.starts_with("✗ ") && last.contains(&host),
+            "{args:?}: {last}"
+        );
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(10),
+            "{args:?} took {:?}",
+            started.elapsed()
+        );
+    }
+    assert_eq!(std::fs::read_dir(out.path()).unwrap().count(), 0);
+}
+
 #[test]
 fn insecure_registry_flag_and_missing_artifacts() {
     let Some(registry) = registry() else { return };
