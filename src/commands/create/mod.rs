@@ -234,19 +234,24 @@ pub fn secret_object(
     name: &str,
     namespace: &str,
     labels: BTreeMap<String, String>,
-    annotations: BTreeMap<String, String>,
     string_data: BTreeMap<String, String>,
-    secret_type: Option<&str>,
 ) -> k8s_openapi::api::core::v1::Secret {
-    let mut metadata = object_meta(name, namespace, labels);
-    metadata.annotations = (!annotations.is_empty()).then_some(annotations);
     k8s_openapi::api::core::v1::Secret {
-        metadata,
+        metadata: object_meta(name, namespace, labels),
         // Go omits an empty map, so a secret without data has no stringData.
         string_data: (!string_data.is_empty()).then_some(string_data),
-        type_: secret_type.map(str::to_string),
         ..Default::default()
     }
+}
+
+/// `secret` with its `type` set; without one the server takes it as Opaque,
+/// and the exported YAML has no `type` line, as upstream's.
+pub fn with_type(
+    mut secret: k8s_openapi::api::core::v1::Secret,
+    secret_type: Option<&str>,
+) -> k8s_openapi::api::core::v1::Secret {
+    secret.type_ = secret_type.map(str::to_string);
+    secret
 }
 
 #[cfg(test)]

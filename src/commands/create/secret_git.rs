@@ -99,14 +99,7 @@ pub async fn build(args: &CreateSecretGitArgs, namespace: &str) -> anyhow::Resul
             .into());
         }
     }
-    Ok(secret_object(
-        name,
-        namespace,
-        labels,
-        BTreeMap::new(),
-        data,
-        None,
-    ))
+    Ok(secret_object(name, namespace, labels, data))
 }
 
 pub async fn export(args: &CreateSecretGitArgs, namespace: &str) -> anyhow::Result<String> {

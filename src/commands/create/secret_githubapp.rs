@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 
 use k8s_openapi::api::core::v1::Secret;
 
-use super::{read_text, secret_object};
+use super::{read_text, secret_object, with_type};
 use crate::cli::CreateSecretGithubAppArgs;
 use crate::render::create::{check_name, export_secret_document, invalid};
 
@@ -49,12 +49,8 @@ pub fn build(args: &CreateSecretGithubAppArgs, namespace: &str) -> anyhow::Resul
         data.insert("githubAppBaseURL".to_string(), args.app_base_url.clone());
     }
     // Upstream does not put --label labels on GitHub App secrets.
-    Ok(secret_object(
-        name,
-        namespace,
-        BTreeMap::new(),
-        BTreeMap::new(),
-        data,
+    Ok(with_type(
+        secret_object(name, namespace, BTreeMap::new(), data),
         Some("Opaque"),
     ))
 }

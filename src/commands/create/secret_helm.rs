@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 
 use k8s_openapi::api::core::v1::Secret;
 
-use super::{read_text, secret_object};
+use super::{read_text, secret_object, with_type};
 use crate::cli::{CreateSecretHelmArgs, TlsFileArgs};
 use crate::render::create::{
     CreateError, check_name, export_secret_document, invalid, parse_labels,
@@ -75,12 +75,8 @@ pub fn build(args: &CreateSecretHelmArgs, namespace: &str) -> anyhow::Result<Sec
     if let Some(ca) = files.ca {
         data.insert("ca.crt".to_string(), ca);
     }
-    Ok(secret_object(
-        name,
-        namespace,
-        labels,
-        BTreeMap::new(),
-        data,
+    Ok(with_type(
+        secret_object(name, namespace, labels, data),
         secret_type,
     ))
 }

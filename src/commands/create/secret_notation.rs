@@ -55,14 +55,7 @@ pub fn build(args: &CreateSecretNotationArgs, namespace: &str) -> anyhow::Result
         return Err(invalid("no CA certs found").into());
     }
     data.insert("trustpolicy.json".to_string(), policy);
-    Ok(secret_object(
-        name,
-        namespace,
-        labels,
-        BTreeMap::new(),
-        data,
-        None,
-    ))
+    Ok(secret_object(name, namespace, labels, data))
 }
 
 pub fn export(args: &CreateSecretNotationArgs, namespace: &str) -> anyhow::Result<String> {

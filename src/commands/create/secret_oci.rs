@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use k8s_openapi::api::core::v1::Secret;
 
 use super::image_repository::check_image_repository;
-use super::secret_object;
+use super::{secret_object, with_type};
 use crate::cli::CreateSecretOciArgs;
 use crate::render::create::{check_name, export_secret_document, invalid};
 use crate::secret::docker_config_json;
@@ -38,12 +38,8 @@ pub fn build(args: &CreateSecretOciArgs, namespace: &str) -> anyhow::Result<Secr
         docker_config_json(&args.url, &args.username, &args.password),
     )]);
     // Upstream does not put --label labels on image pull secrets.
-    Ok(secret_object(
-        name,
-        namespace,
-        BTreeMap::new(),
-        BTreeMap::new(),
-        data,
+    Ok(with_type(
+        secret_object(name, namespace, BTreeMap::new(), data),
         Some("kubernetes.io/dockerconfigjson"),
     ))
 }

@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 
 use k8s_openapi::api::core::v1::Secret;
 
-use super::secret_object;
+use super::{secret_object, with_type};
 use crate::cli::CreateSecretProxyArgs;
 use crate::render::create::{check_name, export_secret_document, invalid, parse_labels};
 
@@ -23,12 +23,8 @@ pub fn build(args: &CreateSecretProxyArgs, namespace: &str) -> anyhow::Result<Se
     if !args.password.is_empty() {
         data.insert("password".to_string(), args.password.clone());
     }
-    Ok(secret_object(
-        name,
-        namespace,
-        labels,
-        BTreeMap::new(),
-        data,
+    Ok(with_type(
+        secret_object(name, namespace, labels, data),
         Some("Opaque"),
     ))
 }

@@ -43,14 +43,9 @@ pub fn build(args: &CreateSecretReceiverArgs, namespace: &str) -> anyhow::Result
         data.insert("audience".to_string(), audience);
     }
     let annotations = BTreeMap::from([(WEBHOOK_ANNOTATION.to_string(), webhook)]);
-    Ok(secret_object(
-        name,
-        namespace,
-        labels,
-        annotations,
-        data,
-        None,
-    ))
+    let mut secret = secret_object(name, namespace, labels, data);
+    secret.metadata.annotations = (!annotations.is_empty()).then_some(annotations);
+    Ok(secret)
 }
 
 pub fn export(args: &CreateSecretReceiverArgs, namespace: &str) -> anyhow::Result<String> {

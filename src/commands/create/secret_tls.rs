@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use k8s_openapi::api::core::v1::Secret;
 
 use super::secret_helm::{read_tls_files, tls_pair};
-use super::secret_object;
+use super::{secret_object, with_type};
 use crate::cli::CreateSecretTlsArgs;
 use crate::render::create::{check_name, export_secret_document, invalid, parse_labels};
 
@@ -29,12 +29,8 @@ pub fn build(args: &CreateSecretTlsArgs, namespace: &str) -> anyhow::Result<Secr
     if let Some(ca) = files.ca {
         data.insert("ca.crt".to_string(), ca);
     }
-    Ok(secret_object(
-        name,
-        namespace,
-        labels,
-        BTreeMap::new(),
-        data,
+    Ok(with_type(
+        secret_object(name, namespace, labels, data),
         Some(secret_type),
     ))
 }

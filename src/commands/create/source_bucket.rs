@@ -60,7 +60,7 @@ pub async fn apply(ctx: &Ctx, args: &CreateSourceBucketArgs) -> anyhow::Result<(
         // Unlike the other sources' secrets, this one carries the labels.
         let labels = bucket.metadata.labels.clone().unwrap_or_default();
         let secret_name = format!("bucket-{name}");
-        let secret = secret_object(&secret_name, namespace, labels, BTreeMap::new(), data, None);
+        let secret = secret_object(&secret_name, namespace, labels, data);
         ctx.printer
             .action("applying secret with the bucket credentials");
         live::upsert_secret(&client, &secret).await?;

@@ -152,16 +152,7 @@ async fn credentials(
             data.insert("ca.crt".to_string(), ca);
         }
     }
-    Ok((!data.is_empty()).then(|| {
-        secret_object(
-            name,
-            namespace,
-            BTreeMap::new(),
-            BTreeMap::new(),
-            data,
-            None,
-        )
-    }))
+    Ok((!data.is_empty()).then(|| secret_object(name, namespace, BTreeMap::new(), data)))
 }
 
 /// Live mode: the credentials secret (unless `--secret-ref`), then the

@@ -7,7 +7,9 @@ use std::collections::BTreeMap;
 
 use k8s_openapi::api::core::v1::Secret;
 
-use super::{api_enum, go_duration, live, local_ref, object_meta, read_text, secret_object};
+use super::{
+    api_enum, go_duration, live, local_ref, object_meta, read_text, secret_object, with_type,
+};
 use crate::cli::CreateSourceHelmArgs;
 use crate::commands::Ctx;
 use crate::render::create::{
@@ -114,12 +116,8 @@ fn credentials(
     if let Some(ca) = ca {
         data.insert("ca.crt".to_string(), ca);
     }
-    Ok(Some(secret_object(
-        &format!("helm-{name}"),
-        namespace,
-        BTreeMap::new(),
-        BTreeMap::new(),
-        data,
+    Ok(Some(with_type(
+        secret_object(&format!("helm-{name}"), namespace, BTreeMap::new(), data),
         Some(secret_type),
     )))
 }
