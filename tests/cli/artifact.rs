@@ -67,6 +67,35 @@ fn sha256(data: &[u8]) -> String {
 }
 
 /// A plain HTTP GET to the registry; the body of a 200 answer.
+/// The media types every Flux artifact's manifest has: an OCI image
+/// manifest with Flux's config and a single Flux content layer.
+fn assert_flux_media_types(manifest: &serde_json::Value) {
+    assert_eq!(
+        manifest["mediaType"],
+        "application/vnd.oci.image.manifest.v1+json"
+    );
+    assert_eq!(
+        manifest["config"]["mediaType"],
+        "application/vnd.cncf.flux.config.v1+json"
+    );
+    assert_eq!(manifest["layers"].as_array().unwrap().len(), 1);
+    assert_eq!(
+        manifest["layers"][0]["mediaType"],
+        "application/vnd.cncf.flux.content.v1.tar+gzip"
+    );
+}
+
+/// `flux build artifact --path src --output out`: the tarball a push of
+/// the same tree uploads as its layer.
+fn build_artifact(home: &Path, src: &str, out: &Path) -> Run {
+    let out = out.to_str().unwrap();
+    run_in(
+        home,
+        &[],
+        &["build", "artifact", "--path", src, "--output", out],
+    )
+}
+
 fn get(host: &str, path: &str, basic: Option<(&str, &str)>) -> Vec<u8> {
     get_over(TcpStream::connect(host).unwrap(), host, path, basic)
 }
@@ -337,16 +366,7 @@ fn reproducible_pushes_have_one_digest_and_the_upstream_layout() {
         )
     );
     assert_eq!(m["schemaVersion"], 2);
-    assert_eq!(m["mediaType"], "application/vnd.oci.image.manifest.v1+json");
-    assert_eq!(
-        m["config"]["mediaType"],
-        "application/vnd.cncf.flux.config.v1+json"
-    );
-    assert_eq!(m["layers"].as_array().unwrap().len(), 1);
-    assert_eq!(
-        m["layers"][0]["mediaType"],
-        "application/vnd.cncf.flux.content.v1.tar+gzip"
-    );
+    assert_flux_media_types(&m);
     assert_eq!(
         m["annotations"],
         serde_json::json!({
@@ -363,18 +383,7 @@ fn reproducible_pushes_have_one_digest_and_the_upstream_layout() {
 
     // The layer is the tarball `flux build artifact` writes for the same tree.
     let tgz = home.path().join("out.tgz");
-    let build = run_in(
-        home.path(),
-        &[],
-        &[
-            "build",
-            "artifact",
-            "--path",
-            src_path,
-            "--output",
-            tgz.to_str().unwrap(),
-        ],
-    );
+    let build = build_artifact(home.path(), src_path, &tgz);
     assert_eq!(build.code, 0, "{}", build.stderr);
     assert_eq!(
         build.stderr,
@@ -849,18 +858,7 @@ fn tls_registry_with_a_test_ca_and_basic_auth() {
     let raw = get_tls(&registry.host, &ca, "/v2/secure/app/manifests/v1", creds);
     assert_eq!(sha256(&raw), digest);
     let manifest: serde_json::Value = serde_json::from_slice(&raw).unwrap();
-    assert_eq!(
-        manifest["mediaType"],
-        "application/vnd.oci.image.manifest.v1+json"
-    );
-    assert_eq!(
-        manifest["config"]["mediaType"],
-        "application/vnd.cncf.flux.config.v1+json"
-    );
-    assert_eq!(
-        manifest["layers"][0]["mediaType"],
-        "application/vnd.cncf.flux.content.v1.tar+gzip"
-    );
+    assert_flux_media_types(&manifest);
     assert_eq!(
         manifest["annotations"]["org.opencontainers.image.source"],
         "https://github.com/org/app"
@@ -871,18 +869,7 @@ fn tls_registry_with_a_test_ca_and_basic_auth() {
     );
     // The layer is what `flux build artifact` writes for the same tree.
     let built = home.path().join("built.tgz");
-    let build = run_in(
-        home.path(),
-        &[],
-        &[
-            "build",
-            "artifact",
-            "-p",
-            src_path,
-            "-o",
-            built.to_str().unwrap(),
-        ],
-    );
+    let build = build_artifact(home.path(), src_path, &built);
     assert_eq!(build.code, 0, "{}", build.stderr);
     let layer_digest = manifest["layers"][0]["digest"].as_str().unwrap();
     assert_eq!(sha256(&std::fs::read(&built).unwrap()), layer_digest);
