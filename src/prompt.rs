@@ -24,3 +24,24 @@ pub fn confirm_unless(question: &str, skip_flag: &str) -> anyhow::Result<bool> {
         .interact()
         .context("unable to read the answer")
 }
+
+/// Asks before taking over an installation another tool (Helm, an operator)
+/// manages; `--force` skips the question.
+pub fn confirm_foreign_install(
+    printer: &crate::output::Printer,
+    info: &crate::cluster::health::ClusterInfo,
+    cancelled: &str,
+) -> anyhow::Result<()> {
+    let Some(manager) = info.foreign_manager().filter(|_| info.installed) else {
+        return Ok(());
+    };
+    printer.warning(&format!(
+        "Flux {} has been installed on this cluster with {manager}!",
+        info.version
+    ));
+    let question = format!("Are you sure you want to override the {manager} installation");
+    if !confirm_unless(&question, "--force")? {
+        bail!("{cancelled}");
+    }
+    Ok(())
+}

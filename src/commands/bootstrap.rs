@@ -20,10 +20,10 @@ use crate::cli::{
 };
 use crate::cluster::health::{Deadline, cluster_info};
 use crate::commands::Ctx;
-use crate::commands::install::{InstallFlagError, confirm_foreign_install};
 use crate::error::ExitStatus;
+use crate::prompt::confirm_foreign_install;
 use crate::render::components::FLUX_VERSION;
-use crate::render::install::InstallOptions;
+use crate::render::install::{InstallFlagError, InstallOptions};
 use crate::render::sync::{SyncOptions, normalize_path};
 use crate::secret::{
     KeyPair, KeySpec, SCAN_TIMEOUT, SecretError, load_private_key, scan_known_hosts,

@@ -12,24 +12,10 @@ use crate::cluster::apply::{FIELD_MANAGER, apply_all};
 use crate::cluster::health::{self, Deadline, Rollout, cluster_info};
 use crate::commands::Ctx;
 use crate::error::ExitStatus;
+use crate::prompt::confirm_foreign_install;
 use crate::render::components::FLUX_VERSION;
-use crate::render::install::{InstallOptions, objects, render};
+use crate::render::install::{InstallFlagError, InstallOptions, objects, render};
 use crate::secret::docker_config_json;
-
-/// Bad `install` flags, reported before anything is rendered.
-#[derive(Debug, thiserror::Error, PartialEq)]
-pub enum InstallFlagError {
-    #[error("targeted version '{0}' must be prefixed with 'v'")]
-    VersionPrefix(String),
-    #[error(
-        "targeted version '{0}' is not available: this flux binary embeds Flux {FLUX_VERSION} only; omit --version or pass --version={FLUX_VERSION}"
-    )]
-    VersionUnavailable(String),
-    #[error("--registry-creds requires --image-pull-secret to be set")]
-    CredsWithoutSecret,
-    #[error("invalid --registry-creds format, expected 'user:password'")]
-    CredsFormat,
-}
 
 /// Turns the flags into install options, checking what upstream checks, in
 /// upstream's order (component names are checked by the renderer first).
@@ -111,27 +97,6 @@ pub async fn run(ctx: &Ctx, args: &InstallArgs) -> anyhow::Result<ExitStatus> {
         .out(&manifests)
         .context("unable to write the manifests to stdout")?;
     Ok(ExitStatus::Success)
-}
-
-/// Asks before taking over an installation another tool (Helm, an operator)
-/// manages; `--force` skips the question.
-pub fn confirm_foreign_install(
-    printer: &crate::output::Printer,
-    info: &health::ClusterInfo,
-    cancelled: &str,
-) -> anyhow::Result<()> {
-    let Some(manager) = info.foreign_manager().filter(|_| info.installed) else {
-        return Ok(());
-    };
-    printer.warning(&format!(
-        "Flux {} has been installed on this cluster with {manager}!",
-        info.version
-    ));
-    let question = format!("Are you sure you want to override the {manager} installation");
-    if !crate::prompt::confirm_unless(&question, "--force")? {
-        bail!("{cancelled}");
-    }
-    Ok(())
 }
 
 /// The live install: apply the install set server-side, add the pull

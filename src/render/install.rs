@@ -29,6 +29,21 @@ use super::yaml;
 use crate::log_level::LogLevel;
 use crate::validate::qualified_name_problem;
 
+/// Bad `install` flags, reported before anything is rendered.
+#[derive(Debug, thiserror::Error, PartialEq)]
+pub enum InstallFlagError {
+    #[error("targeted version '{0}' must be prefixed with 'v'")]
+    VersionPrefix(String),
+    #[error(
+        "targeted version '{0}' is not available: this flux binary embeds Flux {FLUX_VERSION} only; omit --version or pass --version={FLUX_VERSION}"
+    )]
+    VersionUnavailable(String),
+    #[error("--registry-creds requires --image-pull-secret to be set")]
+    CredsWithoutSecret,
+    #[error("invalid --registry-creds format, expected 'user:password'")]
+    CredsFormat,
+}
+
 /// Everything that shapes the install set. `Default` matches upstream's defaults.
 #[derive(Debug, Clone, PartialEq)]
 pub struct InstallOptions {
