@@ -845,12 +845,15 @@ async fn controllers_emit_events_and_log_lines() {
         .items[0]
         .clone();
     let name = pod.metadata.name.expect("name");
-    let logs = pods.logs(&name, &Default::default()).await.expect("logs");
-    let line: Value = logs
-        .lines()
-        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
-        .find(|l| l["controllerKind"] == "GitRepository")
-        .expect("a reconcile line");
+    // The controller writes its log line after the event, so wait for it too.
+    let line: Value = eventually(10, || async {
+        let logs = pods.logs(&name, &Default::default()).await.ok()?;
+        logs.lines()
+            .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+            .find(|l| l["controllerKind"] == "GitRepository")
+    })
+    .await
+    .expect("a reconcile line");
     for field in [
         "level",
         "ts",
