@@ -45,6 +45,21 @@ impl From<ExitStatus> for ExitCode {
     }
 }
 
+/// An error and its sources, `: `-separated: the outermost message alone
+/// says little ("client error (Connect)", octocrab's "Service error").
+pub fn error_chain(error: &dyn std::error::Error) -> String {
+    let mut message = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        let text = cause.to_string();
+        if !message.contains(&text) {
+            message = format!("{message}: {text}");
+        }
+        source = cause.source();
+    }
+    message
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,22 +1,22 @@
 //! The bootstrap work tree: a single-branch clone in a temporary directory
 //! (removed on drop), commits of everything that changed, and pushes that
 //! never force. libgit2 does the work, so no `git` binary is needed; SSH
-//! goes through [`super::git_ssh`].
+//! goes through [`super::git_ssh`], HTTP(S) through [`super::git_http`].
 
-use std::cell::{Cell, RefCell};
+use std::cell::RefCell;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::thread::LocalKey;
 use std::time::{Duration, Instant};
 
 use super::signing::{Signer, SigningError};
 
-use git2::{
-    Cred, CredentialType, FetchOptions, IndexAddOption, ProxyOptions, PushOptions, RemoteCallbacks,
-    Repository,
-};
+use git2::transport::{SmartSubtransport, Transport};
+use git2::{FetchOptions, IndexAddOption, PushOptions, RemoteCallbacks, Repository};
 use russh::keys::Algorithm;
 
+use super::git_http::{self, HttpSettings};
 use super::git_ssh::{self, SshSettings};
 
 /// How the CLI itself authenticates to the Git server.
@@ -64,6 +64,8 @@ pub enum GitError {
     Rejected(String),
     #[error("{0}")]
     Ssh(String),
+    #[error("{0}")]
+    Http(String),
     #[error(transparent)]
     Signing(#[from] SigningError),
     #[error(
@@ -85,10 +87,8 @@ impl From<git2::Error> for GitError {
 }
 
 impl GitError {
-    /// A libgit2 error that means the operation ran out of time: a socket
-    /// wait passed the limit [`off_runtime`] set, or the operation failed
-    /// because it was past its deadline (a callback or the SSH transport
-    /// gave up).
+    /// A libgit2 error that means the operation ran out of time: it failed
+    /// past its deadline (a callback or a transport gave up).
     fn timed_out(err: &git2::Error, limits: &Limits) -> bool {
         err.code() == git2::ErrorCode::Timeout || limits.expired()
     }
@@ -122,85 +122,45 @@ pub struct WorkTree {
     dir: tempfile::TempDir,
     _cleanup: crate::cleanup::Registered,
     branch: String,
-    auth: GitAuth,
-    ssh: Option<Arc<SshSettings>>,
+    transports: Transports,
 }
 
-/// The environment's proxy for `url`, by the same rules as every other
-/// connection (`crate::proxy`); libgit2 is never left to read it itself.
-fn proxy_options(url: &str) -> ProxyOptions<'static> {
-    let mut options = ProxyOptions::new();
-    if let Some(proxy) = url::Url::parse(url)
-        .ok()
-        .and_then(|u| crate::proxy::for_url(&u))
-    {
-        options.url(proxy.as_str());
-    }
-    options
-}
-
-fn callbacks(auth: &GitAuth) -> RemoteCallbacks<'_> {
+/// Progress callbacks that make libgit2 abandon the transfer at its next
+/// progress report once the caller has given up. Credentials are the
+/// transports' business (`git_ssh`, `git_http`), never libgit2's.
+fn callbacks<'a>() -> RemoteCallbacks<'a> {
     let mut callbacks = RemoteCallbacks::new();
-    // libgit2 asks again after a refused credential; answer once, then fail
-    // instead of looping. SSH authenticates in `git_ssh`, not here.
-    let asked = Cell::new(false);
-    callbacks.credentials(move |_url, _url_user, allowed| {
-        if asked.replace(true) {
-            return Err(git2::Error::from_str("authentication failed"));
-        }
-        match auth {
-            GitAuth::Basic { username, password }
-                if allowed.contains(CredentialType::USER_PASS_PLAINTEXT) =>
-            {
-                Cred::userpass_plaintext(username, password)
-            }
-            // The token went with the request as a header: a credential
-            // request means the server refused it.
-            GitAuth::Bearer { .. } => Err(bearer_refused()),
-            _ => Err(git2::Error::from_str(
-                "the server asked for credentials and none were given",
-            )),
-        }
-    });
-    // Returning false makes libgit2 abandon the transfer at its next
-    // progress report once the caller has given up.
     callbacks.transfer_progress(|_| !Limits::current().is_some_and(|l| l.expired()));
     callbacks.sideband_progress(|_| !Limits::current().is_some_and(|l| l.expired()));
     callbacks
 }
 
-/// Why a request with a bearer token failed authentication.
-fn bearer_refused() -> git2::Error {
-    git2::Error::new(
-        git2::ErrorCode::Auth,
-        git2::ErrorClass::Http,
-        "authentication failed: the server refused the bearer token; check the token given with --password or $GIT_PASSWORD",
-    )
+/// While alive, the Git operations of this thread use these settings.
+type ActiveTransports = (Scoped<Arc<SshSettings>>, Scoped<Arc<HttpSettings>>);
+
+/// The settings of the SSH and HTTP transports for one work tree, made once
+/// from its credentials.
+#[derive(Clone)]
+struct Transports {
+    ssh: Option<Arc<SshSettings>>,
+    http: Arc<HttpSettings>,
 }
 
-/// A transport error, in words when a bearer token was refused: libgit2
-/// reports a server that only offers `WWW-Authenticate: Bearer` as an
-/// unsupported scheme, which says nothing about the token.
-fn transport_error(auth: &GitAuth, err: git2::Error) -> GitError {
-    match auth {
-        GitAuth::Bearer { .. } if err.code() == git2::ErrorCode::Auth => {
-            GitError::Git(bearer_refused())
-        }
-        _ => GitError::Git(err),
+impl Transports {
+    fn new(auth: &GitAuth, ca_pem: Option<&str>) -> Result<Self, GitError> {
+        Ok(Self {
+            ssh: ssh_settings(auth)?,
+            http: Arc::new(HttpSettings::new(auth, ca_pem).map_err(GitError::Http)?),
+        })
     }
-}
 
-/// Extra HTTP headers of every request: the bearer token, if any. The token
-/// never goes into the remote URL, so no `.git/config` holds it.
-fn headers(auth: &GitAuth) -> Vec<String> {
-    match auth {
-        GitAuth::Bearer { token } => vec![format!("Authorization: Bearer {token}")],
-        _ => Vec::new(),
+    /// Makes them the settings of this thread's Git operations until the
+    /// guards drop.
+    fn activate(&self) -> Result<ActiveTransports, GitError> {
+        let ssh = git_ssh::activate(self.ssh.clone()).map_err(GitError::Ssh)?;
+        let http = git_http::activate(Arc::clone(&self.http)).map_err(GitError::Http)?;
+        Ok((ssh, http))
     }
-}
-
-fn header_refs(headers: &[String]) -> Vec<&str> {
-    headers.iter().map(String::as_str).collect()
 }
 
 /// The SSH settings of `auth`, read once per work tree.
@@ -244,6 +204,15 @@ impl Limits {
         LIMITS.with(|l| l.borrow().clone())
     }
 
+    /// This thread's limits, or `limit` from now when it has none (work not
+    /// started through [`off_runtime`]).
+    pub(super) fn current_or(limit: Duration) -> Limits {
+        Self::current().unwrap_or_else(|| Limits {
+            deadline: Instant::now() + limit,
+            abandoned: Arc::new(AtomicBool::new(false)),
+        })
+    }
+
     /// The deadline passed or nobody waits for the result any more.
     pub(super) fn expired(&self) -> bool {
         self.abandoned.load(Ordering::Relaxed) || Instant::now() >= self.deadline
@@ -264,30 +233,61 @@ impl Drop for AbandonOnDrop {
     }
 }
 
-/// The longest libgit2 may wait to connect to a server.
-const CONNECT_LIMIT: Duration = Duration::from_secs(30);
+/// A thread-local value set for the life of the guard; the previous value
+/// comes back when it drops. libgit2 creates transports and streams on the
+/// thread that started the operation, so they find its settings here.
+#[must_use]
+pub struct Scoped<T: 'static> {
+    key: &'static LocalKey<RefCell<Option<T>>>,
+    previous: Option<T>,
+}
 
-/// Bounds libgit2's own socket waits by the time left. The options are
-/// process-wide; the CLI runs one Git operation at a time, so setting them
-/// before each is enough.
-fn limit_socket_waits(remaining: Duration) {
-    let millis = |d: Duration| d.as_millis().clamp(1, i32::MAX as u128) as i32;
-    // SAFETY: libgit2 reads these options when it opens a socket; no other
-    // thread of this process runs a libgit2 operation at the same time.
-    unsafe {
-        let _ = git2::opts::set_server_connect_timeout_in_milliseconds(millis(
-            remaining.min(CONNECT_LIMIT),
-        ));
-        let _ = git2::opts::set_server_timeout_in_milliseconds(millis(remaining));
+impl<T> Scoped<T> {
+    pub(super) fn set(key: &'static LocalKey<RefCell<Option<T>>>, value: Option<T>) -> Self {
+        let previous = key.with_borrow_mut(|slot| std::mem::replace(slot, value));
+        Self { key, previous }
     }
+}
+
+impl<T> Drop for Scoped<T> {
+    fn drop(&mut self) {
+        let previous = self.previous.take();
+        self.key.with_borrow_mut(|slot| *slot = previous);
+    }
+}
+
+/// Registers `make`'s subtransport for URLs starting with each of
+/// `schemes`; call once per process (under a `OnceLock`), before any Git
+/// operation. `rpc`: a request per exchange (HTTP) rather than one
+/// connection for all (SSH).
+pub(super) fn register_transport<S: SmartSubtransport>(
+    schemes: &[&str],
+    rpc: bool,
+    make: fn() -> Result<S, git2::Error>,
+) -> Result<(), String> {
+    for scheme in schemes {
+        // SAFETY: the callers register under a `OnceLock` that every Git
+        // operation of the CLI passes (through `activate`) before libgit2
+        // creates a transport, so no operation runs while this changes.
+        unsafe {
+            git2::transport::register(scheme, move |remote| Transport::smart(remote, rpc, make()?))
+        }
+        .map_err(|e| {
+            format!(
+                "unable to register the Git transport for {scheme}://: {}",
+                e.message()
+            )
+        })?;
+    }
+    Ok(())
 }
 
 /// Runs libgit2 work (a clone, a push) on the blocking pool, so the async
 /// runtime keeps serving timers and signals while it waits on the network.
-/// The work ends by `deadline`: libgit2's socket waits are bounded by the
-/// time left, progress callbacks and the SSH transport give up once the
-/// caller stops waiting, and past the deadline the caller gets
-/// [`GitError::TimedOut`] without waiting for the thread. What the thread
+/// The work ends by `deadline`: the SSH and HTTP transports and the
+/// progress callbacks give up once it passes or the caller stops waiting,
+/// and past the deadline the caller gets [`GitError::TimedOut`] without
+/// waiting for the thread. What the thread
 /// still holds (a temporary clone) is removed when it finishes, or by
 /// [`crate::cleanup`] when the process ends first.
 pub async fn off_runtime<T: Send + 'static>(
@@ -306,10 +306,10 @@ pub async fn off_runtime<T: Send + 'static>(
         move || GitError::TimedOut { limit }
     };
     let task = tokio::task::spawn_blocking(move || {
-        limit_socket_waits(limits.remaining());
-        LIMITS.with(|l| *l.borrow_mut() = Some(limits.clone()));
-        let result = work();
-        LIMITS.with(|l| *l.borrow_mut() = None);
+        let result = {
+            let _limits = Scoped::set(&LIMITS, Some(limits.clone()));
+            work()
+        };
         match result {
             Err(GitError::Git(err)) if GitError::timed_out(&err, &limits) => {
                 Err(GitError::TimedOut { limit })
@@ -326,8 +326,14 @@ pub async fn off_runtime<T: Send + 'static>(
 
 impl WorkTree {
     /// Clones `branch` of `url`. An empty repository starts the branch; a
-    /// missing branch is created from the server's default branch.
-    pub fn clone(url: &str, branch: &str, auth: &GitAuth) -> Result<(Self, Cloned), GitError> {
+    /// missing branch is created from the server's default branch. `ca_pem`
+    /// (`--ca-file`) is trusted for HTTPS besides the system roots.
+    pub fn clone(
+        url: &str,
+        branch: &str,
+        auth: &GitAuth,
+        ca_pem: Option<&str>,
+    ) -> Result<(Self, Cloned), GitError> {
         // Private to the user: the clone may hold what the cluster's
         // secrets are made from.
         let dir = tempfile::Builder::new()
@@ -335,30 +341,24 @@ impl WorkTree {
             .permissions(std::os::unix::fs::PermissionsExt::from_mode(0o700))
             .tempdir()?;
         let cleanup = crate::cleanup::register(dir.path());
-        let ssh = ssh_settings(auth)?;
-        let _ssh = git_ssh::activate(ssh.clone()).map_err(GitError::Ssh)?;
+        let transports = Transports::new(auth, ca_pem)?;
+        let _active = transports.activate()?;
         let repo = Repository::init(dir.path())?;
         repo.remote("origin", url)?;
         let wanted = format!("refs/heads/{branch}");
         // Listing the remote's refs directly trips a git2 bug on empty
         // repositories, so fetch every branch head and look locally. The
-        // server's default branch comes from the refs the fetch listed (a
-        // separate connect could not carry the bearer header).
+        // server's default branch comes from the refs the fetch listed.
         let default = {
-            let headers = headers(auth);
             let mut options = FetchOptions::new();
-            options.remote_callbacks(callbacks(auth));
+            options.remote_callbacks(callbacks());
             options.download_tags(git2::AutotagOption::None);
-            options.custom_headers(&header_refs(&headers));
-            options.proxy_options(proxy_options(url));
             let mut remote = repo.find_remote("origin")?;
-            remote
-                .fetch(
-                    &["+refs/heads/*:refs/remotes/origin/*"],
-                    Some(&mut options),
-                    None,
-                )
-                .map_err(|e| transport_error(auth, e))?;
+            remote.fetch(
+                &["+refs/heads/*:refs/remotes/origin/*"],
+                Some(&mut options),
+                None,
+            )?;
             remote
                 .default_branch()
                 .ok()
@@ -403,8 +403,7 @@ impl WorkTree {
             dir,
             _cleanup: cleanup,
             branch: branch.to_string(),
-            auth: auth.clone(),
-            ssh,
+            transports,
         };
         Ok((tree, cloned))
     }
@@ -511,23 +510,19 @@ impl WorkTree {
         let refspec = format!("refs/heads/{0}:refs/heads/{0}", self.branch);
         let rejected = RefCell::new(None);
         {
-            let _ssh = git_ssh::activate(self.ssh.clone()).map_err(GitError::Ssh)?;
-            let mut cbs = callbacks(&self.auth);
+            let _active = self.transports.activate()?;
+            let mut cbs = callbacks();
             cbs.push_update_reference(|name, status| {
                 if let Some(status) = status {
                     *rejected.borrow_mut() = Some(format!("{name}: {status}"));
                 }
                 Ok(())
             });
-            let headers = headers(&self.auth);
             let mut options = PushOptions::new();
             options.remote_callbacks(cbs);
-            options.custom_headers(&header_refs(&headers));
-            let mut remote = self.repo.find_remote("origin")?;
-            options.proxy_options(proxy_options(remote.url().unwrap_or_default()));
-            remote
-                .push(&[refspec.as_str()], Some(&mut options))
-                .map_err(|e| transport_error(&self.auth, e))?;
+            self.repo
+                .find_remote("origin")?
+                .push(&[refspec.as_str()], Some(&mut options))?;
         }
         match rejected.into_inner() {
             Some(reason) => Err(GitError::Rejected(reason)),
@@ -564,13 +559,13 @@ mod tests {
     #[test]
     fn empty_repository_gets_the_branch_and_commits_only_changes() {
         let (_remote, url) = bare();
-        let (tree, cloned) = WorkTree::clone(&url, "main", &GitAuth::None).unwrap();
+        let (tree, cloned) = WorkTree::clone(&url, "main", &GitAuth::None, None).unwrap();
         assert_eq!(cloned, Cloned::Empty);
         tree.write("a/b.yaml", "x: 1\n").unwrap();
         let first = tree.commit("first", &author(), None).unwrap().unwrap();
         assert_eq!(tree.commit("again", &author(), None).unwrap(), None);
         tree.push().unwrap();
-        let (again, cloned) = WorkTree::clone(&url, "main", &GitAuth::None).unwrap();
+        let (again, cloned) = WorkTree::clone(&url, "main", &GitAuth::None, None).unwrap();
         assert_eq!(cloned, Cloned::Branch);
         assert_eq!(again.head().as_deref(), Some(first.as_str()));
         assert_eq!(again.read("a/b.yaml").as_deref(), Some("x: 1\n"));
@@ -580,7 +575,7 @@ mod tests {
     fn writes_never_follow_symbolic_links_out_of_the_clone() {
         let (_remote, url) = bare();
         let outside = tempfile::tempdir().unwrap();
-        let (tree, _) = WorkTree::clone(&url, "main", &GitAuth::None).unwrap();
+        let (tree, _) = WorkTree::clone(&url, "main", &GitAuth::None, None).unwrap();
         let root = tree.dir.path();
         std::fs::create_dir(root.join("clusters")).unwrap();
         std::os::unix::fs::symlink(outside.path(), root.join("clusters/abs")).unwrap();
@@ -620,7 +615,7 @@ mod tests {
         let public = key.public_key().clone();
         let signer = Signer::ssh(key).unwrap();
         let (_remote, url) = bare();
-        let (tree, _) = WorkTree::clone(&url, "main", &GitAuth::None).unwrap();
+        let (tree, _) = WorkTree::clone(&url, "main", &GitAuth::None, None).unwrap();
         for (round, file) in ["a", "b"].iter().enumerate() {
             tree.write(file, "1").unwrap();
             let sha = tree
@@ -647,11 +642,11 @@ mod tests {
     #[test]
     fn missing_branch_starts_from_the_default_branch() {
         let (_remote, url) = bare();
-        let (tree, _) = WorkTree::clone(&url, "main", &GitAuth::None).unwrap();
+        let (tree, _) = WorkTree::clone(&url, "main", &GitAuth::None, None).unwrap();
         tree.write("README", "hi\n").unwrap();
         let base = tree.commit("base", &author(), None).unwrap().unwrap();
         tree.push().unwrap();
-        let (other, cloned) = WorkTree::clone(&url, "staging", &GitAuth::None).unwrap();
+        let (other, cloned) = WorkTree::clone(&url, "staging", &GitAuth::None, None).unwrap();
         assert_eq!(cloned, Cloned::NewBranchFrom("main".into()));
         assert_eq!(other.head().as_deref(), Some(base.as_str()));
         assert_eq!(other.read("README").as_deref(), Some("hi\n"));
@@ -666,12 +661,12 @@ mod tests {
             .unwrap();
         let mut tips = Vec::new();
         for (branch, file) in [("aaa", "a"), ("trunk", "t")] {
-            let (tree, _) = WorkTree::clone(&url, branch, &GitAuth::None).unwrap();
+            let (tree, _) = WorkTree::clone(&url, branch, &GitAuth::None, None).unwrap();
             tree.write(file, "1\n").unwrap();
             tips.push(tree.commit(file, &author(), None).unwrap().unwrap());
             tree.push().unwrap();
         }
-        let (tree, cloned) = WorkTree::clone(&url, "main", &GitAuth::None).unwrap();
+        let (tree, cloned) = WorkTree::clone(&url, "main", &GitAuth::None, None).unwrap();
         assert_eq!(cloned, Cloned::NewBranchFrom("trunk".into()));
         assert_eq!(tree.head().as_ref(), Some(&tips[1]));
     }
@@ -696,13 +691,13 @@ mod tests {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let url = format!("http://{}/repo.git", listener.local_addr().unwrap());
         let (done_tx, done_rx) = std::sync::mpsc::channel();
-        // libgit2's own socket wait must end the clone, so the thread (and
-        // its temporary directory) does not outlive the command.
+        // The HTTP transport's own wait must end the clone, so the thread
+        // (and its temporary directory) does not outlive the command.
         let _ = off_runtime(
             tokio::time::Instant::now() + Duration::from_millis(500),
             Duration::from_millis(500),
             move || {
-                let result = WorkTree::clone(&url, "main", &GitAuth::None).map(|_| ());
+                let result = WorkTree::clone(&url, "main", &GitAuth::None, None).map(|_| ());
                 let _ = done_tx.send(result.is_err());
                 result
             },
@@ -717,7 +712,7 @@ mod tests {
     fn the_clone_is_private_to_the_user() {
         use std::os::unix::fs::PermissionsExt;
         let (_remote, url) = bare();
-        let (tree, _) = WorkTree::clone(&url, "main", &GitAuth::None).unwrap();
+        let (tree, _) = WorkTree::clone(&url, "main", &GitAuth::None, None).unwrap();
         let mode = std::fs::metadata(tree.path()).unwrap().permissions().mode();
         assert_eq!(mode & 0o777, 0o700, "{mode:o}");
     }
@@ -728,9 +723,8 @@ mod tests {
             token: "s3cr3t".into(),
         };
         assert_eq!(format!("{auth:?}"), "Bearer");
-        assert_eq!(headers(&auth), ["Authorization: Bearer s3cr3t"]);
         let (_remote, url) = bare();
-        let (tree, _) = WorkTree::clone(&url, "main", &auth).unwrap();
+        let (tree, _) = WorkTree::clone(&url, "main", &auth, None).unwrap();
         tree.write("a", "1").unwrap();
         tree.commit("a", &author(), None).unwrap();
         tree.push().unwrap();
@@ -741,12 +735,12 @@ mod tests {
     #[test]
     fn a_push_after_the_remote_moved_is_a_conflict() {
         let (_remote, url) = bare();
-        let (first, _) = WorkTree::clone(&url, "main", &GitAuth::None).unwrap();
+        let (first, _) = WorkTree::clone(&url, "main", &GitAuth::None, None).unwrap();
         first.write("a", "1").unwrap();
         first.commit("a", &author(), None).unwrap();
         first.push().unwrap();
-        let (one, _) = WorkTree::clone(&url, "main", &GitAuth::None).unwrap();
-        let (two, _) = WorkTree::clone(&url, "main", &GitAuth::None).unwrap();
+        let (one, _) = WorkTree::clone(&url, "main", &GitAuth::None, None).unwrap();
+        let (two, _) = WorkTree::clone(&url, "main", &GitAuth::None, None).unwrap();
         one.write("b", "1").unwrap();
         one.commit("b", &author(), None).unwrap();
         one.push().unwrap();

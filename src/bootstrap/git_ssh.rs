@@ -21,8 +21,10 @@ use std::io::{self, Read, Write};
 use std::sync::{Arc, Mutex, OnceLock, mpsc};
 use std::time::Duration;
 
-use git2::transport::{Service, SmartSubtransport, SmartSubtransportStream, Transport};
+use git2::transport::{Service, SmartSubtransport, SmartSubtransportStream};
 use russh::client::{Handle, Handler};
+
+use super::git::{Scoped, register_transport};
 use russh::keys::{
     Algorithm, HashAlg, PrivateKey, PrivateKeyWithHashAlg, PublicKey, PublicKeyOrCertificate,
 };
@@ -155,56 +157,29 @@ thread_local! {
     static ACTIVE: RefCell<Option<Arc<SshSettings>>> = const { RefCell::new(None) };
 }
 
-/// While alive, SSH transports created on this thread use its settings.
-pub struct Active {
-    previous: Option<Arc<SshSettings>>,
-}
-
-impl Drop for Active {
-    fn drop(&mut self) {
-        let previous = self.previous.take();
-        ACTIVE.with_borrow_mut(|active| *active = previous);
-    }
-}
-
 /// Makes `settings` the SSH settings of the Git operations this thread runs
 /// until the returned guard drops (none: SSH URLs fail with a clear error).
-/// Registers the transport with libgit2 first.
-pub fn activate(settings: Option<Arc<SshSettings>>) -> Result<Active, String> {
-    register()?;
-    let previous = ACTIVE.with_borrow_mut(|active| std::mem::replace(active, settings));
-    Ok(Active { previous })
-}
-
-/// Registers the transport for every SSH URL form, once per process.
-fn register() -> Result<(), String> {
+/// Registers the transport first.
+pub fn activate(settings: Option<Arc<SshSettings>>) -> Result<Scoped<Arc<SshSettings>>, String> {
     static REGISTERED: OnceLock<Result<(), String>> = OnceLock::new();
     REGISTERED
         .get_or_init(|| {
-            for scheme in ["ssh", "ssh+git", "git+ssh"] {
-                // SAFETY: registration runs once, under the OnceLock; every
-                // Git operation of the CLI calls `activate` (and so waits for
-                // this) before libgit2 creates a transport.
-                unsafe {
-                    git2::transport::register(scheme, |remote| {
-                        let settings = ACTIVE.with_borrow(Clone::clone);
-                        Transport::smart(remote, false, Subtransport { settings })
-                    })
-                }
-                .map_err(|e| {
-                    format!(
-                        "unable to register the SSH transport for {scheme}://: {}",
-                        e.message()
-                    )
-                })?;
-            }
-            Ok(())
+            register_transport(&["ssh", "ssh+git", "git+ssh"], false, Subtransport::new)
         })
-        .clone()
+        .clone()?;
+    Ok(Scoped::set(&ACTIVE, settings))
 }
 
 struct Subtransport {
     settings: Option<Arc<SshSettings>>,
+}
+
+impl Subtransport {
+    fn new() -> Result<Self, git2::Error> {
+        Ok(Self {
+            settings: ACTIVE.with_borrow(Clone::clone),
+        })
+    }
 }
 
 impl SmartSubtransport for Subtransport {

@@ -7,6 +7,7 @@
 //! run interrupted anywhere is finished by running it again.
 
 pub mod git;
+mod git_http;
 pub mod git_ssh;
 mod health;
 mod plan;
@@ -46,6 +47,9 @@ pub struct BootstrapOptions {
     /// The URL the CLI clones and pushes (may differ from the sync URL).
     pub repository_url: String,
     pub git_auth: GitAuth,
+    /// `--ca-file`: trusted for HTTPS to the Git server besides the system
+    /// roots.
+    pub git_ca: Option<String>,
     pub author: Author,
     /// Signs every commit when set (`--gpg-*` or `--ssh-signing-*`).
     pub signer: Option<Signer>,
@@ -309,13 +313,14 @@ impl Bootstrap<'_> {
             if attempt > 0 {
                 tokio::time::sleep(Duration::from_secs(2)).await;
             }
-            let (url, branch, auth) = (
+            let (url, branch, auth, ca) = (
                 options.repository_url.clone(),
                 options.sync.branch.clone(),
                 options.git_auth.clone(),
+                options.git_ca.clone(),
             );
             match self
-                .git(move || git::WorkTree::clone(&url, &branch, &auth))
+                .git(move || git::WorkTree::clone(&url, &branch, &auth, ca.as_deref()))
                 .await
             {
                 Ok((tree, cloned)) => {

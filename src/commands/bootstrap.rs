@@ -81,11 +81,6 @@ pub async fn run(ctx: &Ctx, command: &BootstrapCommand) -> anyhow::Result<ExitSt
         let host = url.host_str().unwrap_or_default();
         *known_hosts = scan_known_hosts(host, url.port().unwrap_or(22), SCAN_TIMEOUT).await?;
     }
-    if !common.ca_file.is_empty() {
-        // SAFETY: set once, before any Git operation of this process.
-        unsafe { git2::opts::set_ssl_cert_file(&common.ca_file) }
-            .with_context(|| format!("unable to use --ca-file {}", common.ca_file))?;
-    }
     let confirm = |question: &str| crate::prompt::confirm(question);
     let bootstrap = Bootstrap {
         options: &options,
@@ -344,10 +339,8 @@ async fn resolve_provider(
         confirm_existing_install(ctx, common).await?;
     }
     // Trusted for HTTPS to the provider API and the Git server.
-    let ca = match common.ca_file.as_str() {
-        "" => None,
-        path => Some(read_file(path, "CA file")?),
-    };
+    let ca = ca_bundle(common)?;
+    let git_ca = ca.clone();
     let client = match &host {
         Host::GitHub(flavor, hostname) => {
             printer.action(&format!("connecting to {hostname}"));
@@ -503,6 +496,7 @@ async fn resolve_provider(
             username: git_user,
             password: token,
         },
+        git_ca,
         author: Author {
             name: common.author_name.clone(),
             email: common.author_email.clone(),
@@ -612,6 +606,15 @@ fn resolve_signer(
     Ok(flags.load(command)?)
 }
 
+/// The PEM bundle of `--ca-file`, if given: trusted for HTTPS to the
+/// provider API and the Git server, and put in the sync Secret.
+fn ca_bundle(common: &BootstrapCommonArgs) -> anyhow::Result<Option<String>> {
+    match common.ca_file.as_str() {
+        "" => Ok(None),
+        path => read_file(path, "CA file").map(Some),
+    }
+}
+
 fn read_file(path: &str, what: &str) -> anyhow::Result<String> {
     crate::input::read_path_to_string(path).with_context(|| format!("unable to read {what} {path}"))
 }
@@ -688,10 +691,8 @@ fn resolve_git(
         recurse_submodules: common.recurse_submodules,
         sparse_checkout: common.sparse_checkout.clone(),
     };
-    let ca = match common.ca_file.as_str() {
-        "" => None,
-        path => Some(read_file(path, "CA file")?),
-    };
+    let ca = ca_bundle(common)?;
+    let git_ca = ca.clone();
     let bearer = args.with_bearer_token;
     let token_auth = common.token_auth || bearer;
     refuse_local_repository(&args.url)?;
@@ -857,6 +858,7 @@ fn resolve_git(
         sync,
         repository_url,
         git_auth,
+        git_ca,
         author: Author {
             name: common.author_name.clone(),
             email: common.author_email.clone(),

@@ -11,6 +11,7 @@ use oci_client::{Client, Reference, RegistryOperation};
 
 use super::creds::Login;
 use super::reference::ArtifactRef;
+use crate::error::error_chain;
 
 const USER_AGENT: &str = "flux/v2";
 
@@ -47,27 +48,12 @@ impl From<OciDistributionError> for RegistryError {
             _ => false,
         };
         // Registry bodies end with a newline; the message is one line.
-        let mut message = chain_text(&err).trim_end().to_string();
+        let mut message = error_chain(&err).trim_end().to_string();
         if let Some(hint) = certificate_hint(&message) {
             message.push_str(hint);
         }
         RegistryError { message, retryable }
     }
-}
-
-/// `err` and its causes, each cause once.
-fn chain_text(err: &dyn std::error::Error) -> String {
-    let mut text = err.to_string();
-    let mut source = err.source();
-    while let Some(cause) = source {
-        let cause_text = cause.to_string();
-        if !text.contains(&cause_text) {
-            text.push_str(": ");
-            text.push_str(&cause_text);
-        }
-        source = cause.source();
-    }
-    text
 }
 
 /// What to do about a certificate rustls refused (its words follow
@@ -206,7 +192,7 @@ impl Registry {
             // A refused certificate comes from an HTTPS server: falling
             // back to plain HTTP would hide why.
             Err(OciDistributionError::RequestError(err))
-                if !chain_text(&err).contains("invalid peer certificate") =>
+                if !error_chain(&err).contains("invalid peer certificate") =>
             {
                 err
             }

@@ -24,6 +24,8 @@ pub struct Bitbucket {
     /// The user the API and Git act as.
     user: String,
     token: String,
+    /// `--ca-file`, trusted for the initial push too.
+    ca_pem: Option<String>,
     /// The run's deadline and `--timeout`, bounding the initial push.
     deadline: (tokio::time::Instant, std::time::Duration),
 }
@@ -85,6 +87,7 @@ impl Bitbucket {
                 .to_string(),
             user: user.to_string(),
             token: token.to_string(),
+            ca_pem: ca_pem.map(str::to_string),
             deadline,
         })
     }
@@ -226,8 +229,9 @@ impl Bitbucket {
             password: self.token.clone(),
         };
         let url = clone_url.clone();
+        let ca = self.ca_pem.clone();
         let initial = move || -> Result<(), crate::bootstrap::GitError> {
-            let (tree, _) = WorkTree::clone(&url, "master", &auth)?;
+            let (tree, _) = WorkTree::clone(&url, "master", &auth, ca.as_deref())?;
             // Bitbucket's own initial commit, as its UI makes: never signed.
             tree.commit("Initial commit", &author, None)?;
             tree.push()

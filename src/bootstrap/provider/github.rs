@@ -13,11 +13,12 @@ use octocrab::service::middleware::extra_headers::ExtraHeadersLayer;
 use octocrab::{AuthState, Octocrab, OctocrabBuilder};
 use serde_json::{Value, json};
 
-use super::http::{error_chain, https_connector};
+use super::http::https_connector;
 use super::{
     Access, BoxFuture, GitProvider, JsonApi, ProviderError, RegisteredKey, Repository,
     RepositoryRef, TeamAccess,
 };
+use crate::error::error_chain;
 
 const TEAM_ACCEPT: &str = "application/vnd.github.v3.repository+json";
 

@@ -166,7 +166,7 @@ impl JsonApi {
                 .await
                 .map_err(|e| ProviderError::Unreachable {
                     url: url.clone(),
-                    message: error_chain(&e),
+                    message: crate::error::error_chain(&e),
                 })?;
         let status = response.status().as_u16();
         let bytes = response
@@ -181,21 +181,6 @@ impl JsonApi {
         let value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
         Ok((status, value))
     }
-}
-
-/// An error and its sources, `: `-separated: the outermost message alone
-/// says little ("client error (Connect)", octocrab's "Service error").
-pub fn error_chain(error: &dyn std::error::Error) -> String {
-    let mut message = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        let text = cause.to_string();
-        if !message.contains(&text) {
-            message = format!("{message}: {text}");
-        }
-        source = cause.source();
-    }
-    message
 }
 
 #[cfg(test)]
