@@ -223,9 +223,10 @@ fn without_userinfo(proxy: &url::Url) -> Result<http::Uri, BoxError> {
     Ok(format!("{}://{host}:{port}/", proxy.scheme()).parse()?)
 }
 
-/// `Proxy-Authorization` for a proxy URL with user info (percent-decoded,
-/// as Go does); marked sensitive so it never reaches debug output.
-fn basic_auth(proxy: &url::Url) -> Option<http::HeaderValue> {
+/// `Basic` authorization from a URL's user info (percent-decoded, as Go
+/// does): a proxy's `Proxy-Authorization`, or a Git remote's credentials.
+/// Marked sensitive so it never reaches debug output.
+pub(crate) fn basic_auth(proxy: &url::Url) -> Option<http::HeaderValue> {
     use base64::Engine;
     if proxy.username().is_empty() {
         return None;

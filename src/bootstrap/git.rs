@@ -256,6 +256,11 @@ impl<T> Drop for Scoped<T> {
     }
 }
 
+/// The error a subtransport reports to libgit2, which shows `message`.
+pub(super) fn transport_error(class: git2::ErrorClass, message: String) -> git2::Error {
+    git2::Error::new(git2::ErrorCode::GenericError, class, message)
+}
+
 /// Registers `make`'s subtransport for URLs starting with each of
 /// `schemes`; call once per process (under a `OnceLock`), before any Git
 /// operation. `rpc`: a request per exchange (HTTP) rather than one

@@ -191,43 +191,24 @@ impl SmartSubtransport for Subtransport {
 }
 
 fn git_error(message: String) -> git2::Error {
-    git2::Error::new(
-        git2::ErrorCode::GenericError,
-        git2::ErrorClass::Http,
-        message,
-    )
+    super::git::transport_error(git2::ErrorClass::Http, message)
 }
 
 /// A repository URL without its user info, and the credentials it held.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 struct Remote {
     /// `scheme://host[:port]/path`, no trailing `/`.
     url: String,
     origin: String,
     /// `Basic …` from `https://user:password@host/…`, used when the
     /// operation has no credentials of its own.
-    url_credentials: Option<String>,
+    url_credentials: Option<HeaderValue>,
 }
 
 impl Remote {
     fn parse(text: &str) -> Result<Self, String> {
         let mut url = url::Url::parse(text).map_err(|e| format!("invalid Git URL: {e}"))?;
-        let url_credentials = (!url.username().is_empty()).then(|| {
-            let decode = |s: &str| {
-                percent_encoding::percent_decode_str(s)
-                    .decode_utf8_lossy()
-                    .into_owned()
-            };
-            let pair = format!(
-                "{}:{}",
-                decode(url.username()),
-                decode(url.password().unwrap_or_default())
-            );
-            format!(
-                "Basic {}",
-                base64::engine::general_purpose::STANDARD.encode(pair)
-            )
-        });
+        let url_credentials = proxy::basic_auth(&url);
         // Cannot fail for http(s) URLs, which have a host.
         let _ = url.set_username("");
         let _ = url.set_password(None);
@@ -277,12 +258,9 @@ impl HttpStream {
             return None;
         }
         let settings = self.shared.settings.as_deref();
-        settings.and_then(|s| s.authorization.clone()).or_else(|| {
-            let value = self.remote.url_credentials.as_deref()?;
-            let mut header = HeaderValue::from_str(value).ok()?;
-            header.set_sensitive(true);
-            Some(header)
-        })
+        settings
+            .and_then(|s| s.authorization.clone())
+            .or_else(|| self.remote.url_credentials.clone())
     }
 
     fn send(&self, url: &str, body: Option<Vec<u8>>) -> io::Result<http::Response<Incoming>> {
@@ -588,7 +566,9 @@ mod tests {
         assert_eq!(remote.url, "https://git.example.com:8443/org/repo.git");
         assert_eq!(remote.origin, "https://git.example.com:8443");
         let expected = base64::engine::general_purpose::STANDARD.encode("flux:s@cret");
-        assert_eq!(remote.url_credentials, Some(format!("Basic {expected}")));
+        let credentials = remote.url_credentials.unwrap();
+        assert_eq!(credentials, format!("Basic {expected}").as_str());
+        assert!(credentials.is_sensitive());
         let anonymous = Remote::parse("http://127.0.0.1/repo.git").unwrap();
         assert_eq!(anonymous.url_credentials, None);
     }

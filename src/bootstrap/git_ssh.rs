@@ -209,11 +209,7 @@ impl SmartSubtransport for Subtransport {
 }
 
 fn git_error(message: String) -> git2::Error {
-    git2::Error::new(
-        git2::ErrorCode::GenericError,
-        git2::ErrorClass::Ssh,
-        message,
-    )
+    super::git::transport_error(git2::ErrorClass::Ssh, message)
 }
 
 /// Where an SSH Git URL points.

@@ -634,7 +634,7 @@ mod tests {
     use std::cell::RefCell;
 
     use super::*;
-    use crate::bootstrap::provider::{BoxFuture, RegisteredKey};
+    use crate::bootstrap::provider::RegisteredKey;
 
     fn team(permission: Option<&str>, access: Option<Access>, reconcile: bool) -> ProviderStep {
         ProviderStep::Team {
@@ -836,25 +836,26 @@ mod tests {
         }
     }
 
+    #[async_trait::async_trait(?Send)]
     impl GitProvider for Fake {
         fn name(&self) -> &'static str {
             "Fake"
         }
 
-        fn find_repository<'a>(
-            &'a self,
-            _repo: &'a RepositoryRef,
-        ) -> BoxFuture<'a, Result<Option<Repository>, ProviderError>> {
-            Box::pin(async move { Ok(self.exists.then(|| repository(false))) })
+        async fn find_repository(
+            &self,
+            _repo: &RepositoryRef,
+        ) -> Result<Option<Repository>, ProviderError> {
+            Ok(self.exists.then(|| repository(false)))
         }
 
-        fn create_repository<'a>(
-            &'a self,
-            _repo: &'a RepositoryRef,
-            visibility: &'a str,
-        ) -> BoxFuture<'a, Result<Repository, ProviderError>> {
+        async fn create_repository(
+            &self,
+            _repo: &RepositoryRef,
+            visibility: &str,
+        ) -> Result<Repository, ProviderError> {
             self.write(format!("create {visibility}"));
-            Box::pin(async move { Ok(repository(true)) })
+            Ok(repository(true))
         }
 
         fn planned_repository(
@@ -865,56 +866,54 @@ mod tests {
             (repository(true), visibility.to_string())
         }
 
-        fn team_access<'a>(
-            &'a self,
-            _repo: &'a RepositoryRef,
-            _team: &'a str,
-            _permission: &'a str,
-        ) -> BoxFuture<'a, Result<TeamAccess, ProviderError>> {
-            Box::pin(async move {
-                Ok(TeamAccess {
-                    access: self.access.clone(),
-                    team_id: Some(2),
-                })
+        async fn team_access(
+            &self,
+            _repo: &RepositoryRef,
+            _team: &str,
+            _permission: &str,
+        ) -> Result<TeamAccess, ProviderError> {
+            Ok(TeamAccess {
+                access: self.access.clone(),
+                team_id: Some(2),
             })
         }
 
-        fn grant_team<'a>(
-            &'a self,
-            _repo: &'a RepositoryRef,
-            team: &'a str,
-            permission: &'a str,
-            current: &'a TeamAccess,
-        ) -> BoxFuture<'a, Result<(), ProviderError>> {
+        async fn grant_team(
+            &self,
+            _repo: &RepositoryRef,
+            team: &str,
+            permission: &str,
+            current: &TeamAccess,
+        ) -> Result<(), ProviderError> {
             self.write(format!("grant {team} {permission} {:?}", current.team_id));
-            Box::pin(async move { Ok(()) })
+            Ok(())
         }
 
-        fn deploy_keys<'a>(
-            &'a self,
-            _repo: &'a RepositoryRef,
-        ) -> BoxFuture<'a, Result<Vec<RegisteredKey>, ProviderError>> {
-            Box::pin(async move { Ok(self.keys.clone()) })
+        async fn deploy_keys(
+            &self,
+            _repo: &RepositoryRef,
+        ) -> Result<Vec<RegisteredKey>, ProviderError> {
+            Ok(self.keys.clone())
         }
 
-        fn add_deploy_key<'a>(
-            &'a self,
-            _repo: &'a RepositoryRef,
-            title: &'a str,
-            _public_key: &'a str,
+        async fn add_deploy_key(
+            &self,
+            _repo: &RepositoryRef,
+            title: &str,
+            _public_key: &str,
             read_only: bool,
-        ) -> BoxFuture<'a, Result<(), ProviderError>> {
+        ) -> Result<(), ProviderError> {
             self.write(format!("add {title} {read_only}"));
-            Box::pin(async move { Ok(()) })
+            Ok(())
         }
 
-        fn remove_deploy_key<'a>(
-            &'a self,
-            _repo: &'a RepositoryRef,
+        async fn remove_deploy_key(
+            &self,
+            _repo: &RepositoryRef,
             id: u64,
-        ) -> BoxFuture<'a, Result<(), ProviderError>> {
+        ) -> Result<(), ProviderError> {
             self.write(format!("remove {id}"));
-            Box::pin(async move { Ok(()) })
+            Ok(())
         }
     }
 

@@ -6,8 +6,8 @@ use hyper::Method;
 use serde_json::{Value, json};
 
 use super::{
-    Access, BoxFuture, GitProvider, JsonApi, ProviderError, RegisteredKey, Repository,
-    RepositoryRef, TeamAccess, key_material,
+    Access, GitProvider, JsonApi, ProviderError, RegisteredKey, Repository, RepositoryRef,
+    TeamAccess, key_material,
 };
 use crate::bootstrap::git::{Author, GitAuth, WorkTree, off_runtime};
 
@@ -161,38 +161,6 @@ impl Bitbucket {
         format!("{}/{}/{}", self.host, repo.owner, repo.name)
     }
 
-    async fn find(&self, repo: &RepositoryRef) -> Result<Option<Repository>, ProviderError> {
-        let path = Self::repo_path(repo);
-        let found = async {
-            let (status, found) = self.call(Method::GET, &path, None, &[200, 404]).await?;
-            if status == 200 {
-                self.call(
-                    Method::GET,
-                    &format!("{path}/branches/default"),
-                    None,
-                    &[200, 204, 404],
-                )
-                .await?;
-            }
-            Ok((status, found))
-        };
-        let (status, found) = found
-            .await
-            .map_err(|error: ProviderError| error.getting(&self.reference(repo)))?;
-        if status == 404 {
-            return Ok(None);
-        }
-        repository_from_links(&found, &path, false).map(Some)
-    }
-
-    async fn create(&self, repo: &RepositoryRef) -> Result<Repository, ProviderError> {
-        let info = self
-            .create_info(repo)
-            .await
-            .map_err(|error| error.creating(&self.reference(repo)))?;
-        repository_from_links(&info, &Self::repo_path(repo), true)
-    }
-
     /// Creates the repository as Bitbucket's library does: an empty
     /// initial commit on `master`, then `main` from it as the default branch.
     async fn create_info(&self, repo: &RepositoryRef) -> Result<Value, ProviderError> {
@@ -261,7 +229,112 @@ impl Bitbucket {
         Ok(info)
     }
 
-    async fn group_access(
+    fn keys_path(repo: &RepositoryRef) -> String {
+        format!("keys/1.0/projects/{}/repos/{}/ssh", repo.owner, repo.name)
+    }
+}
+
+/// The HTTP clone link of a repository as the API returns it.
+fn http_clone_link(info: &Value) -> Option<&str> {
+    info["links"]["clone"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|l| l["name"] == "http")
+        .and_then(|l| l["href"].as_str())
+}
+
+/// The web (`self`) and HTTP clone links of a repository.
+fn repository_from_links(
+    info: &Value,
+    path: &str,
+    created: bool,
+) -> Result<Repository, ProviderError> {
+    match (
+        info["links"]["self"][0]["href"].as_str(),
+        http_clone_link(info),
+    ) {
+        (Some(html), Some(clone)) => Ok(Repository {
+            html_url: html.to_string(),
+            clone_url: clone.to_string(),
+            created,
+        }),
+        _ => Err(ProviderError::Decode {
+            path: path.to_string(),
+            message: "no self or http clone link".into(),
+        }),
+    }
+}
+
+#[async_trait::async_trait(?Send)]
+impl GitProvider for Bitbucket {
+    fn name(&self) -> &'static str {
+        NAME
+    }
+
+    async fn find_repository(
+        &self,
+        repo: &RepositoryRef,
+    ) -> Result<Option<Repository>, ProviderError> {
+        let path = Self::repo_path(repo);
+        let found = async {
+            let (status, found) = self.call(Method::GET, &path, None, &[200, 404]).await?;
+            if status == 200 {
+                self.call(
+                    Method::GET,
+                    &format!("{path}/branches/default"),
+                    None,
+                    &[200, 204, 404],
+                )
+                .await?;
+            }
+            Ok((status, found))
+        };
+        let (status, found) = found
+            .await
+            .map_err(|error: ProviderError| error.getting(&self.reference(repo)))?;
+        if status == 404 {
+            return Ok(None);
+        }
+        repository_from_links(&found, &path, false).map(Some)
+    }
+
+    async fn create_repository(
+        &self,
+        repo: &RepositoryRef,
+        // Bitbucket's library ignores the visibility (a known upstream
+        // defect): repositories are created with the project's default.
+        __visibility: &str,
+    ) -> Result<Repository, ProviderError> {
+        let info = self
+            .create_info(repo)
+            .await
+            .map_err(|error| error.creating(&self.reference(repo)))?;
+        repository_from_links(&info, &Self::repo_path(repo), true)
+    }
+
+    fn planned_repository(&self, repo: &RepositoryRef, _visibility: &str) -> (Repository, String) {
+        // Bitbucket Server's URLs: slugs are lower case, web pages live
+        // under /projects, clones under /scm.
+        let slug = repo.name.to_lowercase();
+        let planned = Repository {
+            html_url: format!(
+                "{}/projects/{}/repos/{slug}/browse",
+                self.web_base, repo.owner
+            ),
+            clone_url: format!(
+                "{}/scm/{}/{slug}.git",
+                self.web_base,
+                repo.owner.to_lowercase()
+            ),
+            created: true,
+        };
+        let how =
+            "the project's default visibility, an initial commit on master, default branch main";
+        (planned, how.to_string())
+    }
+
+    async fn team_access(
         &self,
         repo: &RepositoryRef,
         group: &str,
@@ -299,11 +372,12 @@ impl Bitbucket {
         })
     }
 
-    async fn grant_group(
+    async fn grant_team(
         &self,
         repo: &RepositoryRef,
         group: &str,
         permission: &str,
+        _current: &TeamAccess,
     ) -> Result<(), ProviderError> {
         self.call(
             Method::PUT,
@@ -320,11 +394,7 @@ impl Bitbucket {
         Ok(())
     }
 
-    fn keys_path(repo: &RepositoryRef) -> String {
-        format!("keys/1.0/projects/{}/repos/{}/ssh", repo.owner, repo.name)
-    }
-
-    async fn access_keys(&self, repo: &RepositoryRef) -> Result<Vec<RegisteredKey>, ProviderError> {
+    async fn deploy_keys(&self, repo: &RepositoryRef) -> Result<Vec<RegisteredKey>, ProviderError> {
         let (_, keys) = self
             .call(Method::GET, &Self::keys_path(repo), None, &[200])
             .await?;
@@ -347,7 +417,7 @@ impl Bitbucket {
             .collect())
     }
 
-    async fn add_access_key(
+    async fn add_deploy_key(
         &self,
         repo: &RepositoryRef,
         title: &str,
@@ -364,130 +434,10 @@ impl Bitbucket {
         Ok(())
     }
 
-    async fn remove_access_key(&self, repo: &RepositoryRef, id: u64) -> Result<(), ProviderError> {
+    async fn remove_deploy_key(&self, repo: &RepositoryRef, id: u64) -> Result<(), ProviderError> {
         let path = format!("{}/{id}", Self::keys_path(repo));
         self.call(Method::DELETE, &path, None, &[204]).await?;
         Ok(())
-    }
-}
-
-/// The HTTP clone link of a repository as the API returns it.
-fn http_clone_link(info: &Value) -> Option<&str> {
-    info["links"]["clone"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .find(|l| l["name"] == "http")
-        .and_then(|l| l["href"].as_str())
-}
-
-/// The web (`self`) and HTTP clone links of a repository.
-fn repository_from_links(
-    info: &Value,
-    path: &str,
-    created: bool,
-) -> Result<Repository, ProviderError> {
-    match (
-        info["links"]["self"][0]["href"].as_str(),
-        http_clone_link(info),
-    ) {
-        (Some(html), Some(clone)) => Ok(Repository {
-            html_url: html.to_string(),
-            clone_url: clone.to_string(),
-            created,
-        }),
-        _ => Err(ProviderError::Decode {
-            path: path.to_string(),
-            message: "no self or http clone link".into(),
-        }),
-    }
-}
-
-impl GitProvider for Bitbucket {
-    fn name(&self) -> &'static str {
-        NAME
-    }
-
-    fn find_repository<'a>(
-        &'a self,
-        repo: &'a RepositoryRef,
-    ) -> BoxFuture<'a, Result<Option<Repository>, ProviderError>> {
-        Box::pin(self.find(repo))
-    }
-
-    fn create_repository<'a>(
-        &'a self,
-        repo: &'a RepositoryRef,
-        // Bitbucket's library ignores the visibility (a known upstream
-        // defect): repositories are created with the project's default.
-        _visibility: &'a str,
-    ) -> BoxFuture<'a, Result<Repository, ProviderError>> {
-        Box::pin(self.create(repo))
-    }
-
-    fn planned_repository(&self, repo: &RepositoryRef, _visibility: &str) -> (Repository, String) {
-        // Bitbucket Server's URLs: slugs are lower case, web pages live
-        // under /projects, clones under /scm.
-        let slug = repo.name.to_lowercase();
-        let planned = Repository {
-            html_url: format!(
-                "{}/projects/{}/repos/{slug}/browse",
-                self.web_base, repo.owner
-            ),
-            clone_url: format!(
-                "{}/scm/{}/{slug}.git",
-                self.web_base,
-                repo.owner.to_lowercase()
-            ),
-            created: true,
-        };
-        let how =
-            "the project's default visibility, an initial commit on master, default branch main";
-        (planned, how.to_string())
-    }
-
-    fn team_access<'a>(
-        &'a self,
-        repo: &'a RepositoryRef,
-        team: &'a str,
-        permission: &'a str,
-    ) -> BoxFuture<'a, Result<TeamAccess, ProviderError>> {
-        Box::pin(self.group_access(repo, team, permission))
-    }
-
-    fn grant_team<'a>(
-        &'a self,
-        repo: &'a RepositoryRef,
-        team: &'a str,
-        permission: &'a str,
-        _current: &'a TeamAccess,
-    ) -> BoxFuture<'a, Result<(), ProviderError>> {
-        Box::pin(self.grant_group(repo, team, permission))
-    }
-
-    fn deploy_keys<'a>(
-        &'a self,
-        repo: &'a RepositoryRef,
-    ) -> BoxFuture<'a, Result<Vec<RegisteredKey>, ProviderError>> {
-        Box::pin(self.access_keys(repo))
-    }
-
-    fn add_deploy_key<'a>(
-        &'a self,
-        repo: &'a RepositoryRef,
-        title: &'a str,
-        public_key: &'a str,
-        read_only: bool,
-    ) -> BoxFuture<'a, Result<(), ProviderError>> {
-        Box::pin(self.add_access_key(repo, title, public_key, read_only))
-    }
-
-    fn remove_deploy_key<'a>(
-        &'a self,
-        repo: &'a RepositoryRef,
-        id: u64,
-    ) -> BoxFuture<'a, Result<(), ProviderError>> {
-        Box::pin(self.remove_access_key(repo, id))
     }
 }
 

@@ -15,8 +15,8 @@ use serde_json::{Value, json};
 
 use super::http::https_connector;
 use super::{
-    Access, BoxFuture, GitProvider, JsonApi, ProviderError, RegisteredKey, Repository,
-    RepositoryRef, TeamAccess,
+    Access, GitProvider, JsonApi, ProviderError, RegisteredKey, Repository, RepositoryRef,
+    TeamAccess,
 };
 use crate::error::error_chain;
 
@@ -210,7 +210,42 @@ impl GitHub {
         format!("repos/{}/{}", repo.owner, repo.name)
     }
 
-    async fn find(&self, repo: &RepositoryRef) -> Result<Option<Repository>, ProviderError> {
+    /// The web address of the host: github.com for api.github.com, the
+    /// hostname (with its scheme, https by default) otherwise.
+    fn web_base(&self) -> String {
+        let host = self.hostname.trim_end_matches('/');
+        if host.starts_with("http://") || host.starts_with("https://") {
+            host.to_string()
+        } else {
+            format!("https://{host}")
+        }
+    }
+
+    /// Gitea teams carry their own permission: only membership is set.
+    fn team_path(&self, repo: &RepositoryRef, team: &str) -> String {
+        match self.flavor {
+            Flavor::Gitea => format!("repos/{}/{}/teams/{team}", repo.owner, repo.name),
+            Flavor::GitHub => {
+                format!("orgs/{0}/teams/{team}/repos/{0}/{1}", repo.owner, repo.name)
+            }
+        }
+    }
+
+    fn keys_path(repo: &RepositoryRef) -> String {
+        format!("repos/{}/{}/keys", repo.owner, repo.name)
+    }
+}
+
+#[async_trait::async_trait(?Send)]
+impl GitProvider for GitHub {
+    fn name(&self) -> &'static str {
+        self.flavor.name()
+    }
+
+    async fn find_repository(
+        &self,
+        repo: &RepositoryRef,
+    ) -> Result<Option<Repository>, ProviderError> {
         let path = Self::repo_path(repo);
         let (status, found) = self
             .call(Method::GET, &path, None, None, &[200, 404])
@@ -222,11 +257,12 @@ impl GitHub {
         Repository::from_json(&found, &path, "html_url", "clone_url", false).map(Some)
     }
 
-    async fn create(
+    async fn create_repository(
         &self,
         repo: &RepositoryRef,
-        private: bool,
+        visibility: &str,
     ) -> Result<Repository, ProviderError> {
+        let private = visibility != "public";
         let create = async {
             let body = match self.flavor {
                 Flavor::GitHub => {
@@ -269,25 +305,27 @@ impl GitHub {
         Repository::from_json(&info, &Self::repo_path(repo), "html_url", "clone_url", true)
     }
 
-    /// The web address of the host: github.com for api.github.com, the
-    /// hostname (with its scheme, https by default) otherwise.
-    fn web_base(&self) -> String {
-        let host = self.hostname.trim_end_matches('/');
-        if host.starts_with("http://") || host.starts_with("https://") {
-            host.to_string()
+    fn planned_repository(&self, repo: &RepositoryRef, visibility: &str) -> (Repository, String) {
+        let html_url = format!("{}/{}/{}", self.web_base(), repo.owner, repo.name);
+        let visibility = if visibility == "public" {
+            "public"
         } else {
-            format!("https://{host}")
-        }
+            "private"
+        };
+        let how = match self.flavor {
+            Flavor::GitHub => visibility.to_string(),
+            Flavor::Gitea => format!("{visibility}, default branch main"),
+        };
+        let planned = Repository {
+            clone_url: format!("{html_url}.git"),
+            html_url,
+            created: true,
+        };
+        (planned, how)
     }
 
-    /// Gitea teams carry their own permission: only membership is set.
-    fn team_path(&self, repo: &RepositoryRef, team: &str) -> String {
-        match self.flavor {
-            Flavor::Gitea => format!("repos/{}/{}/teams/{team}", repo.owner, repo.name),
-            Flavor::GitHub => {
-                format!("orgs/{0}/teams/{team}/repos/{0}/{1}", repo.owner, repo.name)
-            }
-        }
+    fn grants_permission(&self) -> bool {
+        self.flavor == Flavor::GitHub
     }
 
     async fn team_access(
@@ -325,6 +363,7 @@ impl GitHub {
         repo: &RepositoryRef,
         team: &str,
         permission: &str,
+        _current: &TeamAccess,
     ) -> Result<(), ProviderError> {
         let body = match self.flavor {
             Flavor::Gitea => None,
@@ -339,10 +378,6 @@ impl GitHub {
         )
         .await?;
         Ok(())
-    }
-
-    fn keys_path(repo: &RepositoryRef) -> String {
-        format!("repos/{}/{}/keys", repo.owner, repo.name)
     }
 
     async fn deploy_keys(&self, repo: &RepositoryRef) -> Result<Vec<RegisteredKey>, ProviderError> {
@@ -395,94 +430,6 @@ impl GitHub {
         let path = format!("{}/{id}", Self::keys_path(repo));
         self.call(Method::DELETE, &path, None, None, &[204]).await?;
         Ok(())
-    }
-}
-
-impl GitProvider for GitHub {
-    fn name(&self) -> &'static str {
-        self.flavor.name()
-    }
-
-    fn find_repository<'a>(
-        &'a self,
-        repo: &'a RepositoryRef,
-    ) -> BoxFuture<'a, Result<Option<Repository>, ProviderError>> {
-        Box::pin(self.find(repo))
-    }
-
-    fn create_repository<'a>(
-        &'a self,
-        repo: &'a RepositoryRef,
-        visibility: &'a str,
-    ) -> BoxFuture<'a, Result<Repository, ProviderError>> {
-        Box::pin(self.create(repo, visibility != "public"))
-    }
-
-    fn planned_repository(&self, repo: &RepositoryRef, visibility: &str) -> (Repository, String) {
-        let html_url = format!("{}/{}/{}", self.web_base(), repo.owner, repo.name);
-        let visibility = if visibility == "public" {
-            "public"
-        } else {
-            "private"
-        };
-        let how = match self.flavor {
-            Flavor::GitHub => visibility.to_string(),
-            Flavor::Gitea => format!("{visibility}, default branch main"),
-        };
-        let planned = Repository {
-            clone_url: format!("{html_url}.git"),
-            html_url,
-            created: true,
-        };
-        (planned, how)
-    }
-
-    fn grants_permission(&self) -> bool {
-        self.flavor == Flavor::GitHub
-    }
-
-    fn team_access<'a>(
-        &'a self,
-        repo: &'a RepositoryRef,
-        team: &'a str,
-        permission: &'a str,
-    ) -> BoxFuture<'a, Result<TeamAccess, ProviderError>> {
-        Box::pin(self.team_access(repo, team, permission))
-    }
-
-    fn grant_team<'a>(
-        &'a self,
-        repo: &'a RepositoryRef,
-        team: &'a str,
-        permission: &'a str,
-        _current: &'a TeamAccess,
-    ) -> BoxFuture<'a, Result<(), ProviderError>> {
-        Box::pin(self.grant_team(repo, team, permission))
-    }
-
-    fn deploy_keys<'a>(
-        &'a self,
-        repo: &'a RepositoryRef,
-    ) -> BoxFuture<'a, Result<Vec<RegisteredKey>, ProviderError>> {
-        Box::pin(self.deploy_keys(repo))
-    }
-
-    fn add_deploy_key<'a>(
-        &'a self,
-        repo: &'a RepositoryRef,
-        title: &'a str,
-        public_key: &'a str,
-        read_only: bool,
-    ) -> BoxFuture<'a, Result<(), ProviderError>> {
-        Box::pin(self.add_deploy_key(repo, title, public_key, read_only))
-    }
-
-    fn remove_deploy_key<'a>(
-        &'a self,
-        repo: &'a RepositoryRef,
-        id: u64,
-    ) -> BoxFuture<'a, Result<(), ProviderError>> {
-        Box::pin(self.remove_deploy_key(repo, id))
     }
 }
 

@@ -15,8 +15,7 @@ use url::Url;
 
 use super::http::JsonApi;
 use super::{
-    Access, BoxFuture, GitProvider, ProviderError, RegisteredKey, Repository, RepositoryRef,
-    TeamAccess,
+    Access, GitProvider, ProviderError, RegisteredKey, Repository, RepositoryRef, TeamAccess,
 };
 
 pub const NAME: &str = "GitLab";
@@ -323,7 +322,90 @@ impl GitLab {
             .unwrap_or_default())
     }
 
-    async fn find(&self, repo: &RepositoryRef) -> Result<Option<Repository>, ProviderError> {
+    fn keys_path(repo: &RepositoryRef) -> String {
+        format!("projects/{}/deploy_keys", encode(&Self::project_path(repo)))
+    }
+
+    /// The crate has no project deploy token endpoints.
+    fn tokens_path(repo: &RepositoryRef) -> String {
+        format!(
+            "projects/{}/deploy_tokens",
+            encode(&Self::project_path(repo))
+        )
+    }
+
+    /// The active (neither expired nor revoked) deploy tokens named `name`;
+    /// GitLab lists them without their values.
+    pub async fn active_deploy_tokens(
+        &self,
+        repo: &RepositoryRef,
+        name: &str,
+    ) -> Result<Vec<u64>, ProviderError> {
+        let tokens = self.query(JsonCall::get(Self::tokens_path(repo))).await?;
+        Ok(tokens
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|token| {
+                !token["expired"].as_bool().unwrap_or(false)
+                    && !token["revoked"].as_bool().unwrap_or(false)
+                    && token["name"].as_str() == Some(name)
+            })
+            .map(|token| token["id"].as_u64().unwrap_or_default())
+            .collect())
+    }
+
+    /// Creates the read-only deploy token `name`, deleting an active one of
+    /// that name first: GitLab shows a token's value only when creating it,
+    /// so every run makes a new one.
+    pub async fn rotate_deploy_token(
+        &self,
+        repo: &RepositoryRef,
+        name: &str,
+    ) -> Result<DeployToken, ProviderError> {
+        let tokens_path = Self::tokens_path(repo);
+        for id in self.active_deploy_tokens(repo, name).await? {
+            self.run(JsonCall::delete(format!("{tokens_path}/{id}")))
+                .await?;
+        }
+        let body = json!({"name": name, "scopes": ["read_repository"]});
+        let created = self
+            .query(JsonCall::post(tokens_path.clone(), body))
+            .await?;
+        let field = |key: &str| {
+            created[key]
+                .as_str()
+                .map(String::from)
+                .ok_or_else(|| ProviderError::Decode {
+                    path: tokens_path.clone(),
+                    message: format!("no {key}"),
+                })
+        };
+        Ok(DeployToken {
+            username: field("username")?,
+            token: field("token")?,
+        })
+    }
+}
+
+/// A typed endpoint that could not be built (a missing field: a bug).
+fn built(path: &str, error: impl std::fmt::Display) -> ProviderError {
+    ProviderError::Decode {
+        path: path.to_string(),
+        message: error.to_string(),
+    }
+}
+
+#[async_trait::async_trait(?Send)]
+impl GitProvider for GitLab {
+    fn name(&self) -> &'static str {
+        NAME
+    }
+
+    async fn find_repository(
+        &self,
+        repo: &RepositoryRef,
+    ) -> Result<Option<Repository>, ProviderError> {
         let endpoint = Self::project(Self::lookup_path(repo))?;
         let path = endpoint.endpoint().into_owned();
         match self.query(endpoint).await {
@@ -335,7 +417,7 @@ impl GitLab {
         }
     }
 
-    async fn create(
+    async fn create_repository(
         &self,
         repo: &RepositoryRef,
         visibility: &str,
@@ -374,6 +456,16 @@ impl GitLab {
             .endpoint()
             .into_owned();
         Repository::from_json(&info, &path, "web_url", "http_url_to_repo", true)
+    }
+
+    fn planned_repository(&self, repo: &RepositoryRef, visibility: &str) -> (Repository, String) {
+        let html_url = format!("{}/{}/{}", self.base_url, repo.owner, repo.name);
+        let planned = Repository {
+            clone_url: format!("{html_url}.git"),
+            html_url,
+            created: true,
+        };
+        (planned, format!("{visibility}, default branch main"))
     }
 
     async fn team_access(
@@ -477,154 +569,6 @@ impl GitLab {
             .build()
             .map_err(|error| built("deploy_keys", error))?;
         self.run(endpoint).await
-    }
-
-    fn keys_path(repo: &RepositoryRef) -> String {
-        format!("projects/{}/deploy_keys", encode(&Self::project_path(repo)))
-    }
-
-    /// The crate has no project deploy token endpoints.
-    fn tokens_path(repo: &RepositoryRef) -> String {
-        format!(
-            "projects/{}/deploy_tokens",
-            encode(&Self::project_path(repo))
-        )
-    }
-
-    /// The active (neither expired nor revoked) deploy tokens named `name`;
-    /// GitLab lists them without their values.
-    pub async fn active_deploy_tokens(
-        &self,
-        repo: &RepositoryRef,
-        name: &str,
-    ) -> Result<Vec<u64>, ProviderError> {
-        let tokens = self.query(JsonCall::get(Self::tokens_path(repo))).await?;
-        Ok(tokens
-            .as_array()
-            .into_iter()
-            .flatten()
-            .filter(|token| {
-                !token["expired"].as_bool().unwrap_or(false)
-                    && !token["revoked"].as_bool().unwrap_or(false)
-                    && token["name"].as_str() == Some(name)
-            })
-            .map(|token| token["id"].as_u64().unwrap_or_default())
-            .collect())
-    }
-
-    /// Creates the read-only deploy token `name`, deleting an active one of
-    /// that name first: GitLab shows a token's value only when creating it,
-    /// so every run makes a new one.
-    pub async fn rotate_deploy_token(
-        &self,
-        repo: &RepositoryRef,
-        name: &str,
-    ) -> Result<DeployToken, ProviderError> {
-        let tokens_path = Self::tokens_path(repo);
-        for id in self.active_deploy_tokens(repo, name).await? {
-            self.run(JsonCall::delete(format!("{tokens_path}/{id}")))
-                .await?;
-        }
-        let body = json!({"name": name, "scopes": ["read_repository"]});
-        let created = self
-            .query(JsonCall::post(tokens_path.clone(), body))
-            .await?;
-        let field = |key: &str| {
-            created[key]
-                .as_str()
-                .map(String::from)
-                .ok_or_else(|| ProviderError::Decode {
-                    path: tokens_path.clone(),
-                    message: format!("no {key}"),
-                })
-        };
-        Ok(DeployToken {
-            username: field("username")?,
-            token: field("token")?,
-        })
-    }
-}
-
-/// A typed endpoint that could not be built (a missing field: a bug).
-fn built(path: &str, error: impl std::fmt::Display) -> ProviderError {
-    ProviderError::Decode {
-        path: path.to_string(),
-        message: error.to_string(),
-    }
-}
-
-impl GitProvider for GitLab {
-    fn name(&self) -> &'static str {
-        NAME
-    }
-
-    fn find_repository<'a>(
-        &'a self,
-        repo: &'a RepositoryRef,
-    ) -> BoxFuture<'a, Result<Option<Repository>, ProviderError>> {
-        Box::pin(self.find(repo))
-    }
-
-    fn create_repository<'a>(
-        &'a self,
-        repo: &'a RepositoryRef,
-        visibility: &'a str,
-    ) -> BoxFuture<'a, Result<Repository, ProviderError>> {
-        Box::pin(self.create(repo, visibility))
-    }
-
-    fn planned_repository(&self, repo: &RepositoryRef, visibility: &str) -> (Repository, String) {
-        let html_url = format!("{}/{}/{}", self.base_url, repo.owner, repo.name);
-        let planned = Repository {
-            clone_url: format!("{html_url}.git"),
-            html_url,
-            created: true,
-        };
-        (planned, format!("{visibility}, default branch main"))
-    }
-
-    fn team_access<'a>(
-        &'a self,
-        repo: &'a RepositoryRef,
-        team: &'a str,
-        permission: &'a str,
-    ) -> BoxFuture<'a, Result<TeamAccess, ProviderError>> {
-        Box::pin(self.team_access(repo, team, permission))
-    }
-
-    fn grant_team<'a>(
-        &'a self,
-        repo: &'a RepositoryRef,
-        team: &'a str,
-        permission: &'a str,
-        current: &'a TeamAccess,
-    ) -> BoxFuture<'a, Result<(), ProviderError>> {
-        Box::pin(self.grant_team(repo, team, permission, current))
-    }
-
-    fn deploy_keys<'a>(
-        &'a self,
-        repo: &'a RepositoryRef,
-    ) -> BoxFuture<'a, Result<Vec<RegisteredKey>, ProviderError>> {
-        Box::pin(self.deploy_keys(repo))
-    }
-
-    fn add_deploy_key<'a>(
-        &'a self,
-        repo: &'a RepositoryRef,
-        title: &'a str,
-        public_key: &'a str,
-        read_only: bool,
-    ) -> BoxFuture<'a, Result<(), ProviderError>> {
-        Box::pin(self.add_deploy_key(repo, title, public_key, read_only))
-    }
-
-    fn remove_deploy_key<'a>(
-        &'a self,
-        repo: &'a RepositoryRef,
-        id: u64,
-    ) -> BoxFuture<'a, Result<(), ProviderError>> {
-        Box::pin(self.remove_deploy_key(repo, id))
     }
 }
 

@@ -6,9 +6,6 @@ pub mod github;
 pub mod gitlab;
 pub(crate) mod http;
 
-use std::future::Future;
-use std::pin::Pin;
-
 pub use http::JsonApi;
 
 /// A provider API failure, worded for the user.
@@ -117,8 +114,6 @@ impl Repository {
     }
 }
 
-pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + 'a>>;
-
 /// A team's access to a repository, compared with the wanted permission.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Access {
@@ -182,23 +177,24 @@ pub fn key_material(public_key: &str) -> String {
 /// The calls bootstrap makes to a Git host. The look-ups only read (GET
 /// requests), so that a plan can be made from them; the `ensure_*` methods
 /// combine them with the writes.
+#[async_trait::async_trait(?Send)]
 pub trait GitProvider {
     /// The provider's name, for messages.
     fn name(&self) -> &'static str;
 
     /// The repository, or `None` when it does not exist.
-    fn find_repository<'a>(
-        &'a self,
-        repo: &'a RepositoryRef,
-    ) -> BoxFuture<'a, Result<Option<Repository>, ProviderError>>;
+    async fn find_repository(
+        &self,
+        repo: &RepositoryRef,
+    ) -> Result<Option<Repository>, ProviderError>;
 
     /// Creates the repository, empty, with default branch `main` and
     /// `visibility` private, internal or public.
-    fn create_repository<'a>(
-        &'a self,
-        repo: &'a RepositoryRef,
-        visibility: &'a str,
-    ) -> BoxFuture<'a, Result<Repository, ProviderError>>;
+    async fn create_repository(
+        &self,
+        repo: &RepositoryRef,
+        visibility: &str,
+    ) -> Result<Repository, ProviderError>;
 
     /// What [`Self::create_repository`] would make, without a request: the
     /// URLs the provider gives new repositories, and a few words on how it
@@ -212,85 +208,74 @@ pub trait GitProvider {
     }
 
     /// The access `team` has on an organisation repository.
-    fn team_access<'a>(
-        &'a self,
-        repo: &'a RepositoryRef,
-        team: &'a str,
-        permission: &'a str,
-    ) -> BoxFuture<'a, Result<TeamAccess, ProviderError>>;
+    async fn team_access(
+        &self,
+        repo: &RepositoryRef,
+        team: &str,
+        permission: &str,
+    ) -> Result<TeamAccess, ProviderError>;
 
     /// Grants `team` `permission`, replacing the `current` access.
-    fn grant_team<'a>(
-        &'a self,
-        repo: &'a RepositoryRef,
-        team: &'a str,
-        permission: &'a str,
-        current: &'a TeamAccess,
-    ) -> BoxFuture<'a, Result<(), ProviderError>>;
+    async fn grant_team(
+        &self,
+        repo: &RepositoryRef,
+        team: &str,
+        permission: &str,
+        current: &TeamAccess,
+    ) -> Result<(), ProviderError>;
 
     /// Every deploy key registered on the repository.
-    fn deploy_keys<'a>(
-        &'a self,
-        repo: &'a RepositoryRef,
-    ) -> BoxFuture<'a, Result<Vec<RegisteredKey>, ProviderError>>;
+    async fn deploy_keys(&self, repo: &RepositoryRef) -> Result<Vec<RegisteredKey>, ProviderError>;
 
     /// Registers `public_key` as the deploy key titled `title`.
-    fn add_deploy_key<'a>(
-        &'a self,
-        repo: &'a RepositoryRef,
-        title: &'a str,
-        public_key: &'a str,
+    async fn add_deploy_key(
+        &self,
+        repo: &RepositoryRef,
+        title: &str,
+        public_key: &str,
         read_only: bool,
-    ) -> BoxFuture<'a, Result<(), ProviderError>>;
+    ) -> Result<(), ProviderError>;
 
     /// Removes the deploy key `id`.
-    fn remove_deploy_key<'a>(
-        &'a self,
-        repo: &'a RepositoryRef,
-        id: u64,
-    ) -> BoxFuture<'a, Result<(), ProviderError>>;
+    async fn remove_deploy_key(&self, repo: &RepositoryRef, id: u64) -> Result<(), ProviderError>;
 
     /// Grants `team` `permission` on an organisation repository; `false`
     /// when it already had access and `reconcile` is off.
-    fn ensure_team<'a>(
-        &'a self,
-        repo: &'a RepositoryRef,
-        team: &'a str,
-        permission: &'a str,
+    async fn ensure_team(
+        &self,
+        repo: &RepositoryRef,
+        team: &str,
+        permission: &str,
         reconcile: bool,
-    ) -> BoxFuture<'a, Result<bool, ProviderError>> {
-        Box::pin(async move {
-            let current = self.team_access(repo, team, permission).await?;
-            if !current.needs_grant(reconcile) {
-                return Ok(false);
-            }
-            self.grant_team(repo, team, permission, &current).await?;
-            Ok(true)
-        })
+    ) -> Result<bool, ProviderError> {
+        let current = self.team_access(repo, team, permission).await?;
+        if !current.needs_grant(reconcile) {
+            return Ok(false);
+        }
+        self.grant_team(repo, team, permission, &current).await?;
+        Ok(true)
     }
 
     /// Makes `public_key` the deploy key titled `title`, replacing keys
     /// with the same title; `false` when it was already there.
-    fn ensure_deploy_key<'a>(
-        &'a self,
-        repo: &'a RepositoryRef,
-        title: &'a str,
-        public_key: &'a str,
+    async fn ensure_deploy_key(
+        &self,
+        repo: &RepositoryRef,
+        title: &str,
+        public_key: &str,
         read_only: bool,
-    ) -> BoxFuture<'a, Result<bool, ProviderError>> {
-        Box::pin(async move {
-            let keys = self.deploy_keys(repo).await?;
-            let titled: Vec<&RegisteredKey> = keys.iter().filter(|k| k.title == title).collect();
-            if titled.iter().any(|k| k.matches(public_key, read_only)) {
-                return Ok(false);
-            }
-            for key in titled {
-                self.remove_deploy_key(repo, key.id).await?;
-            }
-            self.add_deploy_key(repo, title, public_key, read_only)
-                .await?;
-            Ok(true)
-        })
+    ) -> Result<bool, ProviderError> {
+        let keys = self.deploy_keys(repo).await?;
+        let titled: Vec<&RegisteredKey> = keys.iter().filter(|k| k.title == title).collect();
+        if titled.iter().any(|k| k.matches(public_key, read_only)) {
+            return Ok(false);
+        }
+        for key in titled {
+            self.remove_deploy_key(repo, key.id).await?;
+        }
+        self.add_deploy_key(repo, title, public_key, read_only)
+            .await?;
+        Ok(true)
     }
 }
 
