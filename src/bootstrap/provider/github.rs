@@ -48,7 +48,10 @@ impl Flavor {
 
 /// How requests reach the API: octocrab for GitHub, the small JSON client
 /// for Gitea (whose `Authorization: token` scheme octocrab does not speak).
-/// Paths and bodies are built once, by [`GitHub`], for both.
+/// Paths and bodies are built once, by [`GitHub`], for both: octocrab's
+/// typed handlers speak only GitHub's dialect, so using them would mean a
+/// second copy of every call (and of its tests) for Gitea. octocrab still
+/// owns the GitHub side: base URI, headers, the request/response cycle.
 enum Transport {
     GitHub { client: Box<Octocrab>, base: String },
     Gitea(Box<JsonApi>),
