@@ -395,3 +395,58 @@ fn malformed_values_files_are_reported() {
         "reading values from /nonexistent/v.yaml failed: open /nonexistent/v.yaml: no such file or directory",
     );
 }
+
+/// Upstream's file flags are strings, so `--flag=` is the same as leaving
+/// the flag out.
+#[test]
+fn empty_path_flags_count_as_absent() {
+    fails_with(
+        &[
+            "create",
+            "secret",
+            "tls",
+            "certs",
+            "--tls-crt-file=",
+            "--tls-key-file=",
+            "--ca-crt-file=",
+            "--export",
+        ],
+        "no CA certificate or client certificate pair found",
+    );
+    fails_with(
+        &[
+            "create",
+            "secret",
+            "githubapp",
+            "app",
+            "--app-id=1",
+            "--app-installation-owner=org",
+            "--app-private-key=",
+            "--export",
+        ],
+        "githubAppPrivateKey is required",
+    );
+    fails_with(
+        &[
+            "create",
+            "secret",
+            "notation",
+            "cfg",
+            "--ca-cert-file=./ca.crt",
+            "--trust-policy-file=",
+            "--export",
+        ],
+        "--trust-policy-file is required",
+    );
+    for args in [
+        "create source git podinfo --url=ssh://git@github.com/x --branch=main --ca-file= --private-key-file= --export",
+        "create source helm podinfo --url=https://example.com --ca-file= --cert-file= --key-file= --export",
+        "create secret git auth --url=https://github.com/x --username=u --password=p --ca-crt-file= --export",
+        "create secret helm auth --username=u --password=p --ca-crt-file= --tls-crt-file= --tls-key-file= --export",
+    ] {
+        let argv: Vec<&str> = args.split_whitespace().collect();
+        let out = run(&argv);
+        assert_eq!(out.code, 0, "{args}: {}", out.stderr);
+        assert!(!out.stdout.contains("ca.crt"), "{args}: {}", out.stdout);
+    }
+}
