@@ -1,6 +1,9 @@
 //! `flux create …`: one args struct per kind. Flags, defaults and value
 //! checks follow upstream; the command bodies live in `commands::create`.
 
+use std::path::PathBuf;
+
+use clap::builder::{OsStringValueParser, TypedValueParser};
 use clap::{Args, Subcommand};
 
 use super::value::go_bool;
@@ -178,11 +181,11 @@ pub struct CreateSourceGitArgs {
     #[arg(long, value_parser = parse_git_provider)]
     pub provider: Option<String>,
     /// Path to TLS CA file used for validating self-signed certificates.
-    #[arg(long, default_value = "")]
-    pub ca_file: String,
+    #[arg(long, value_parser = file_path())]
+    pub ca_file: Option<PathBuf>,
     /// Path to a passwordless private key file used for authenticating to the Git SSH server.
-    #[arg(long, default_value = "")]
-    pub private_key_file: String,
+    #[arg(long, value_parser = file_path())]
+    pub private_key_file: Option<PathBuf>,
     /// When enabled, configures the GitRepository source to initialize and include Git submodules.
     #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false", value_parser = go_bool)]
     pub recurse_submodules: bool,
@@ -216,14 +219,14 @@ pub struct CreateSourceHelmArgs {
     #[arg(short = 'p', long, default_value = "")]
     pub password: String,
     /// TLS authentication cert file path.
-    #[arg(long, default_value = "")]
-    pub cert_file: String,
+    #[arg(long, value_parser = file_path())]
+    pub cert_file: Option<PathBuf>,
     /// TLS authentication key file path.
-    #[arg(long, default_value = "")]
-    pub key_file: String,
+    #[arg(long, value_parser = file_path())]
+    pub key_file: Option<PathBuf>,
     /// TLS authentication CA file path.
-    #[arg(long, default_value = "")]
-    pub ca_file: String,
+    #[arg(long, value_parser = file_path())]
+    pub ca_file: Option<PathBuf>,
     /// The name of an existing secret containing TLS or basic auth credentials.
     #[arg(long, default_value = "")]
     pub secret_ref: String,
@@ -726,11 +729,11 @@ pub struct CreateSecretGitArgs {
     #[arg(long, default_value = "")]
     pub bearer_token: String,
     /// Path to CA certificate file used for validating self-signed certificates.
-    #[arg(long, default_value = "")]
-    pub ca_crt_file: String,
+    #[arg(long, value_parser = file_path())]
+    pub ca_crt_file: Option<PathBuf>,
     /// Path to a private key file used for authenticating to the Git SSH server.
-    #[arg(long, default_value = "")]
-    pub private_key_file: String,
+    #[arg(long, value_parser = file_path())]
+    pub private_key_file: Option<PathBuf>,
     #[command(flatten)]
     pub ssh: SshKeyArgs,
 }
@@ -758,14 +761,14 @@ pub struct CreateSecretHelmArgs {
 #[derive(Debug, Clone, Args)]
 pub struct TlsFileArgs {
     /// TLS authentication cert file path.
-    #[arg(long, default_value = "")]
-    pub tls_crt_file: String,
+    #[arg(long, value_parser = file_path())]
+    pub tls_crt_file: Option<PathBuf>,
     /// TLS authentication key file path.
-    #[arg(long, default_value = "")]
-    pub tls_key_file: String,
+    #[arg(long, value_parser = file_path())]
+    pub tls_key_file: Option<PathBuf>,
     /// TLS authentication CA file path.
-    #[arg(long, default_value = "")]
-    pub ca_crt_file: String,
+    #[arg(long, value_parser = file_path())]
+    pub ca_crt_file: Option<PathBuf>,
 }
 
 /// Generate a Secret with TLS certificates.
@@ -819,8 +822,8 @@ pub struct CreateSecretGithubAppArgs {
     #[arg(long, default_value = "")]
     pub app_installation_id: String,
     /// Path to a PEM-encoded GitHub App private key.
-    #[arg(long, default_value = "")]
-    pub app_private_key: String,
+    #[arg(long, value_parser = file_path())]
+    pub app_private_key: Option<PathBuf>,
     /// GitHub App API base URL.
     #[arg(long, default_value = "")]
     pub app_base_url: String,
@@ -836,11 +839,11 @@ pub struct CreateSecretNotationArgs {
     pub common: CreateWithInterval,
 
     /// Path to a Notation trust policy JSON file.
-    #[arg(long, default_value = "")]
-    pub trust_policy_file: String,
+    #[arg(long, value_parser = file_path())]
+    pub trust_policy_file: Option<PathBuf>,
     /// Paths to TLS CA certificate files (.crt or .pem).
-    #[arg(long, value_delimiter = ',')]
-    pub ca_cert_file: Vec<String>,
+    #[arg(long, value_delimiter = ',', value_parser = file_path())]
+    pub ca_cert_file: Vec<PathBuf>,
 }
 
 /// Generate a Secret for proxy authentication.
@@ -910,6 +913,12 @@ pub struct CreateTenantArgs {
     /// Skip creation of the tenant namespaces.
     #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false", value_parser = go_bool)]
     pub skip_namespace: bool,
+}
+
+/// A file path flag. It takes `--flag=` as upstream's string flags do,
+/// which clap's own `PathBuf` parser refuses.
+fn file_path() -> impl TypedValueParser<Value = PathBuf> {
+    OsStringValueParser::new().map(PathBuf::from)
 }
 
 /// An enumerated flag value: `empty` when no value was given, otherwise the

@@ -2,11 +2,12 @@
 //! HTTP(S) basic auth / bearer token, with an optional CA.
 
 use std::collections::BTreeMap;
+use std::path::PathBuf;
 
 use k8s_openapi::api::core::v1::Secret;
 
 use super::source_git::git_url_scheme;
-use super::{read_text, secret_object};
+use super::{path_flag, read_flag_file, read_text, secret_object};
 use crate::cli::{CreateSecretGitArgs, SshKeyArgs};
 use crate::render::create::{
     check_name, export_secret_document, invalid, parse_labels, url_parse_error,
@@ -19,18 +20,18 @@ use crate::secret::{
 /// The key pair for an SSH Git secret: from `--private-key-file`
 /// (decrypted with `password` when given) or freshly generated.
 pub async fn ssh_key_pair(
-    private_key_file: &str,
+    private_key_file: &Option<PathBuf>,
     password: &str,
     ssh: &SshKeyArgs,
 ) -> anyhow::Result<KeyPair> {
-    if private_key_file.is_empty() {
+    let Some(private_key_file) = path_flag(private_key_file) else {
         return Ok(generate_keypair_off_runtime(KeySpec {
             algorithm: ssh.ssh_key_algorithm,
             rsa_bits: ssh.ssh_rsa_bits,
             curve: ssh.ssh_ecdsa_curve,
         })
         .await?);
-    }
+    };
     let pem = read_text(private_key_file)
         .map_err(|e| invalid(format!("failed to open private key file: {e}")))?;
     Ok(load_private_key(&pem, password)?)
@@ -86,9 +87,7 @@ pub async fn build(args: &CreateSecretGitArgs, namespace: &str) -> anyhow::Resul
             if token {
                 data.insert("bearerToken".to_string(), args.bearer_token.clone());
             }
-            if !args.ca_crt_file.is_empty() {
-                let ca = read_text(&args.ca_crt_file)
-                    .map_err(|e| invalid(format!("unable to read TLS CA file: {e}")))?;
+            if let Some(ca) = read_flag_file(&args.ca_crt_file, "unable to read TLS CA file")? {
                 data.insert("ca.crt".to_string(), ca);
             }
         }

@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 
 use k8s_openapi::api::core::v1::Secret;
 
-use super::{read_text, secret_object, with_type};
+use super::{read_flag_file, secret_object, with_type};
 use crate::cli::{CreateSecretHelmArgs, TlsFileArgs};
 use crate::render::create::{
     CreateError, check_name, export_secret_document, invalid, parse_labels,
@@ -19,18 +19,10 @@ pub struct TlsFiles {
 }
 
 pub fn read_tls_files(args: &TlsFileArgs) -> Result<TlsFiles, CreateError> {
-    let read = |path: &str, what: &str| -> Result<Option<String>, CreateError> {
-        if path.is_empty() {
-            return Ok(None);
-        }
-        read_text(path)
-            .map(Some)
-            .map_err(|e| invalid(format!("{what}: {e}")))
-    };
     Ok(TlsFiles {
-        ca: read(&args.ca_crt_file, "unable to read TLS CA file")?,
-        cert: read(&args.tls_crt_file, "failed to read cert file")?,
-        key: read(&args.tls_key_file, "failed to read key file")?,
+        ca: read_flag_file(&args.ca_crt_file, "unable to read TLS CA file")?,
+        cert: read_flag_file(&args.tls_crt_file, "failed to read cert file")?,
+        key: read_flag_file(&args.tls_key_file, "failed to read key file")?,
     })
 }
 

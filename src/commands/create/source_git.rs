@@ -10,7 +10,8 @@ use k8s_openapi::api::core::v1::Secret;
 
 use super::secret_git::{ssh_host_port, ssh_key_pair};
 use super::{
-    api_enum, go_duration, live, local_ref, non_empty, object_meta, read_text, secret_object,
+    api_enum, go_duration, live, local_ref, non_empty, object_meta, path_flag, read_flag_file,
+    secret_object,
 };
 use crate::cli::CreateSourceGitArgs;
 use crate::commands::Ctx;
@@ -80,7 +81,7 @@ pub fn build(args: &CreateSourceGitArgs, namespace: &str) -> Result<GitRepositor
     let reference = git_ref(args).ok_or_else(|| {
         invalid("a Git ref is required, use one of the following: --branch, --tag, --commit, --ref-name or --tag-semver")
     })?;
-    if !args.ca_file.is_empty() && scheme == "ssh" {
+    if path_flag(&args.ca_file).is_some() && scheme == "ssh" {
         return Err(invalid(
             "specifying a CA file is not supported for Git over SSH",
         ));
@@ -146,9 +147,9 @@ async fn credentials(
             data.insert("username".to_string(), args.username.clone());
             data.insert("password".to_string(), args.password.clone());
         }
-        if scheme == "https" && !args.ca_file.is_empty() {
-            let ca = read_text(&args.ca_file)
-                .map_err(|e| invalid(format!("unable to read TLS CA file: {e}")))?;
+        if scheme == "https"
+            && let Some(ca) = read_flag_file(&args.ca_file, "unable to read TLS CA file")?
+        {
             data.insert("ca.crt".to_string(), ca);
         }
     }
