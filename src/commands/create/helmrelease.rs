@@ -1,6 +1,6 @@
 //! `flux create helmrelease` (alias `hr`).
 
-use flux_api::common::{DependencyReference, KubeConfig, SecretKeyReference, ValuesReferenceKind};
+use flux_api::common::ValuesReferenceKind;
 use flux_api::helm::{
     HelmReleaseChart, HelmReleaseChartRef, HelmReleaseChartRefKind, HelmReleaseChartSourceRef,
     HelmReleaseChartSpec, HelmReleaseCrdsPolicy, HelmReleaseInstall, HelmReleaseUpgrade,
@@ -10,12 +10,15 @@ use flux_api::{HelmRelease, HelmReleaseSpec};
 use serde_json::{Map, Value};
 
 use super::source_chart::parse_chart_source;
-use super::{api_enum, flag_error, go_duration, live, non_empty, object_meta, read_file};
+use super::{
+    api_enum, depends_on, flag_error, go_duration, kube_config, live, non_empty, object_meta,
+    read_file,
+};
 use crate::cli::CreateHelmReleaseArgs;
 use crate::commands::Ctx;
 use crate::render::create::{
-    CreateError, check_name, export_document, invalid, parse_depends_on, parse_kind_name,
-    parse_kind_name_namespace, parse_labels,
+    CreateError, check_name, export_document, invalid, parse_kind_name, parse_kind_name_namespace,
+    parse_labels,
 };
 
 /// Merges `new` into `base`: nested mappings merge key by key, anything
@@ -193,18 +196,6 @@ pub fn build(
         crds: crds.map(|_| HelmReleaseCrdsPolicy::Create),
         ..HelmReleaseInstall::default()
     });
-    let depends_on: Vec<DependencyReference> = args
-        .depends_on
-        .iter()
-        .map(|d| {
-            let d = parse_depends_on(d);
-            DependencyReference {
-                name: d.name,
-                namespace: d.namespace,
-                ready_expr: None,
-            }
-        })
-        .collect();
     let spec = HelmReleaseSpec {
         interval: go_duration(args.common.interval),
         chart,
@@ -212,17 +203,14 @@ pub fn build(
         release_name: non_empty(&args.release_name),
         target_namespace: non_empty(&args.target_namespace),
         storage_namespace: non_empty(&storage_namespace),
-        depends_on: (!depends_on.is_empty()).then_some(depends_on),
+        depends_on: depends_on(&args.depends_on),
         service_account_name: non_empty(&args.service_account),
         install,
         upgrade: crds.map(|c| HelmReleaseUpgrade {
             crds: Some(c),
             ..HelmReleaseUpgrade::default()
         }),
-        kube_config: non_empty(&args.kubeconfig_secret_ref).map(|name| KubeConfig {
-            secret_ref: Some(SecretKeyReference { name, key: None }),
-            config_map_ref: None,
-        }),
+        kube_config: kube_config(&args.kubeconfig_secret_ref),
         values: (!values.is_empty()).then_some(Value::Object(values)),
         values_from: (!values_from.is_empty()).then_some(values_from),
         ..HelmReleaseSpec::default()

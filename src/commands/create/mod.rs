@@ -32,6 +32,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
+use flux_api::common::{DependencyReference, KubeConfig, SecretKeyReference};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use serde::de::DeserializeOwned;
 
@@ -40,7 +41,7 @@ use crate::cluster::ClientFactory;
 use crate::commands::Ctx;
 use crate::duration::GoDuration;
 use crate::error::ExitStatus;
-use crate::render::create::{CreateError, invalid};
+use crate::render::create::{CreateError, invalid, parse_depends_on};
 
 pub async fn run(ctx: &Ctx, args: &CreateArgs) -> anyhow::Result<ExitStatus> {
     if let CreateKind::Source(source) = args.kind.as_ref() {
@@ -191,6 +192,31 @@ pub fn non_empty(s: &str) -> Option<String> {
 /// A `LocalObjectReference` for a non-empty name.
 pub fn local_ref(name: &str) -> Option<flux_api::common::LocalObjectReference> {
     non_empty(name).map(|name| flux_api::common::LocalObjectReference { name })
+}
+
+/// The `--depends-on` items as references, `None` when there are none; an
+/// `@<expr>` suffix is not carried over.
+pub fn depends_on(items: &[String]) -> Option<Vec<DependencyReference>> {
+    let references: Vec<DependencyReference> = items
+        .iter()
+        .map(|item| {
+            let item = parse_depends_on(item);
+            DependencyReference {
+                name: item.name,
+                namespace: item.namespace,
+                ready_expr: None,
+            }
+        })
+        .collect();
+    (!references.is_empty()).then_some(references)
+}
+
+/// The `kubeConfig` of a non-empty `--kubeconfig-secret-ref`.
+pub fn kube_config(secret: &str) -> Option<KubeConfig> {
+    non_empty(secret).map(|name| KubeConfig {
+        secret_ref: Some(SecretKeyReference { name, key: None }),
+        config_map_ref: None,
+    })
 }
 
 /// Reads an API enum from its wire spelling. Upstream passes some values

@@ -19,7 +19,7 @@ use crate::secret::{
 
 /// The key pair for an SSH Git secret: from `--private-key-file`
 /// (decrypted with `password` when given) or freshly generated.
-pub async fn ssh_key_pair(
+async fn ssh_key_pair(
     private_key_file: &Option<PathBuf>,
     password: &str,
     ssh: &SshKeyArgs,
@@ -38,11 +38,33 @@ pub async fn ssh_key_pair(
 }
 
 /// Host and port of an SSH Git URL (port 22 when absent).
-pub fn ssh_host_port(raw: &str) -> anyhow::Result<(String, u16)> {
+fn ssh_host_port(raw: &str) -> anyhow::Result<(String, u16)> {
     let url = url::Url::parse(raw)
         .map_err(|e| invalid(format!("git URL parse failed: {}", url_parse_error(raw, e))))?;
     let host = url.host_str().unwrap_or_default().to_string();
     Ok((host, url.port().unwrap_or(22)))
+}
+
+/// The entries of an SSH Git credentials secret: the key pair, the
+/// server's known_hosts line and the key's passphrase when given.
+pub async fn ssh_secret_data(
+    url: &str,
+    private_key_file: &Option<PathBuf>,
+    password: &str,
+    ssh: &SshKeyArgs,
+) -> anyhow::Result<BTreeMap<String, String>> {
+    let pair = ssh_key_pair(private_key_file, password, ssh).await?;
+    let (host, port) = ssh_host_port(url)?;
+    let known_hosts = scan_known_hosts(&host, port, SCAN_TIMEOUT).await?;
+    let mut data = BTreeMap::from([
+        ("identity".to_string(), pair.private_key),
+        ("identity.pub".to_string(), pair.public_key),
+        ("known_hosts".to_string(), known_hosts),
+    ]);
+    if !password.is_empty() {
+        data.insert("password".to_string(), password.to_string());
+    }
+    Ok(data)
 }
 
 pub async fn build(args: &CreateSecretGitArgs, namespace: &str) -> anyhow::Result<Secret> {
@@ -56,15 +78,8 @@ pub async fn build(args: &CreateSecretGitArgs, namespace: &str) -> anyhow::Resul
     let mut data = BTreeMap::new();
     match scheme.as_str() {
         "ssh" => {
-            let pair = ssh_key_pair(&args.private_key_file, &args.password, &args.ssh).await?;
-            let (host, port) = ssh_host_port(&args.url)?;
-            let known_hosts = scan_known_hosts(&host, port, SCAN_TIMEOUT).await?;
-            data.insert("identity".to_string(), pair.private_key);
-            data.insert("identity.pub".to_string(), pair.public_key);
-            data.insert("known_hosts".to_string(), known_hosts);
-            if !args.password.is_empty() {
-                data.insert("password".to_string(), args.password.clone());
-            }
+            data = ssh_secret_data(&args.url, &args.private_key_file, &args.password, &args.ssh)
+                .await?;
         }
         "http" | "https" => {
             let basic = !args.username.is_empty() && !args.password.is_empty();

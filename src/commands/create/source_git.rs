@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use anyhow::bail;
 use k8s_openapi::api::core::v1::Secret;
 
-use super::secret_git::{ssh_host_port, ssh_key_pair};
+use super::secret_git::ssh_secret_data;
 use super::{
     api_enum, go_duration, live, local_ref, non_empty, object_meta, path_flag, read_flag_file,
     secret_object,
@@ -18,7 +18,6 @@ use crate::commands::Ctx;
 use crate::render::create::{
     CreateError, check_name, export_document, invalid, parse_labels, url_parse_error,
 };
-use crate::secret::{SCAN_TIMEOUT, scan_known_hosts};
 
 /// Scheme of a Git URL, as `url.Parse` would report it (empty for a
 /// scheme-less address such as `host/path`).
@@ -128,15 +127,8 @@ async fn credentials(
     let scheme = git_url_scheme(&args.url)?;
     let mut data = BTreeMap::new();
     if scheme == "ssh" {
-        let pair = ssh_key_pair(&args.private_key_file, &args.password, &args.ssh).await?;
-        let (host, port) = ssh_host_port(&args.url)?;
-        let known_hosts = scan_known_hosts(&host, port, SCAN_TIMEOUT).await?;
-        data.insert("identity".to_string(), pair.private_key);
-        data.insert("identity.pub".to_string(), pair.public_key);
-        data.insert("known_hosts".to_string(), known_hosts);
-        if !args.password.is_empty() {
-            data.insert("password".to_string(), args.password.clone());
-        }
+        data =
+            ssh_secret_data(&args.url, &args.private_key_file, &args.password, &args.ssh).await?;
     } else {
         if scheme == "http" {
             // Upstream warns for every http URL, with or without credentials.
