@@ -121,6 +121,17 @@ fn unknown_source_kinds_are_rejected() {
         "{}",
         out.stderr
     );
+    for (kind, what) in [("oci", "OCI"), ("bucket", "bucket")] {
+        let out = run(&["create", "source", kind, "x", "--provider=ibm", "--export"]);
+        assert_eq!(out.code, 1);
+        assert!(
+            out.stderr.contains(&format!(
+                "source {what} provider 'ibm' is not supported, must be one of: generic, aws, azure, gcp"
+            )),
+            "{}",
+            out.stderr
+        );
+    }
 }
 
 #[test]
@@ -152,6 +163,14 @@ fn conflicting_and_missing_flags() {
             "--export",
         ],
         "specifying a CA file is not supported for Git over SSH",
+    );
+    fails_with(
+        &["create", "secret", "helm", "auth", "-p", "pass", "--export"],
+        "username is required",
+    );
+    fails_with(
+        &["create", "secret", "helm", "auth", "-u", "user", "--export"],
+        "password is required",
     );
     fails_with(
         &[

@@ -130,10 +130,10 @@ pub fn build(
     } else {
         args.storage_namespace.clone()
     };
-    if args.chart.is_empty() && args.chart_ref.is_empty() {
+    if args.chart.chart.is_empty() && args.chart_ref.is_empty() {
         return Err(invalid("chart or chart-ref is required"));
     }
-    if !args.chart.is_empty() && !args.chart_ref.is_empty() {
+    if !args.chart.chart.is_empty() && !args.chart_ref.is_empty() {
         return Err(invalid(
             "cannot use --chart in combination with --chart-ref",
         ));
@@ -163,7 +163,7 @@ pub fn build(
         .iter()
         .map(|v| values_from(v))
         .collect::<Result<Vec<_>, _>>()?;
-    let chart = if args.chart.is_empty() {
+    let chart = if args.chart.chart.is_empty() {
         None
     } else {
         // A chart without --source cannot be expressed in the typed API
@@ -171,8 +171,8 @@ pub fn build(
         let (kind, source) = source.ok_or_else(|| invalid("chart source is required"))?;
         Some(HelmReleaseChart {
             spec: HelmReleaseChartSpec {
-                chart: args.chart.clone(),
-                version: non_empty(&args.chart_version),
+                chart: args.chart.chart.clone(),
+                version: non_empty(&args.chart.chart_version),
                 interval: (!args.chart_interval.as_std().is_zero())
                     .then(|| go_duration(args.chart_interval)),
                 reconcile_strategy: Some(api_enum("reconcile strategy", &args.reconcile_strategy)?),

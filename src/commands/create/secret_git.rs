@@ -8,7 +8,7 @@ use k8s_openapi::api::core::v1::Secret;
 
 use super::source_git::git_url_scheme;
 use super::{path_flag, read_flag_file, read_text, secret_object};
-use crate::cli::{CreateSecretGitArgs, SshKeyArgs};
+use crate::cli::{CreateSecretGitArgs, GitAuthArgs, SshKeyArgs};
 use crate::render::create::{
     check_name, export_secret_document, invalid, parse_labels, url_parse_error,
 };
@@ -46,13 +46,14 @@ fn ssh_host_port(raw: &str) -> anyhow::Result<(String, u16)> {
 }
 
 /// The entries of an SSH Git credentials secret: the key pair, the
-/// server's known_hosts line and the key's passphrase when given.
+/// server's known_hosts line and the key's passphrase (`-p`) when given.
 pub async fn ssh_secret_data(
     url: &str,
     private_key_file: &Option<PathBuf>,
-    password: &str,
+    auth: &GitAuthArgs,
     ssh: &SshKeyArgs,
 ) -> anyhow::Result<BTreeMap<String, String>> {
+    let password = &auth.password;
     let pair = ssh_key_pair(private_key_file, password, ssh).await?;
     let (host, port) = ssh_host_port(url)?;
     let known_hosts = scan_known_hosts(&host, port, SCAN_TIMEOUT).await?;
@@ -62,7 +63,7 @@ pub async fn ssh_secret_data(
         ("known_hosts".to_string(), known_hosts),
     ]);
     if !password.is_empty() {
-        data.insert("password".to_string(), password.to_string());
+        data.insert("password".to_string(), password.clone());
     }
     Ok(data)
 }
@@ -78,11 +79,11 @@ pub async fn build(args: &CreateSecretGitArgs, namespace: &str) -> anyhow::Resul
     let mut data = BTreeMap::new();
     match scheme.as_str() {
         "ssh" => {
-            data = ssh_secret_data(&args.url, &args.private_key_file, &args.password, &args.ssh)
-                .await?;
+            data =
+                ssh_secret_data(&args.url, &args.private_key_file, &args.auth, &args.ssh).await?;
         }
         "http" | "https" => {
-            let basic = !args.username.is_empty() && !args.password.is_empty();
+            let basic = !args.auth.username.is_empty() && !args.auth.password.is_empty();
             let token = !args.bearer_token.is_empty();
             if !basic && !token {
                 return Err(invalid(
@@ -96,8 +97,8 @@ pub async fn build(args: &CreateSecretGitArgs, namespace: &str) -> anyhow::Resul
                 );
             }
             if basic {
-                data.insert("username".to_string(), args.username.clone());
-                data.insert("password".to_string(), args.password.clone());
+                data.insert("username".to_string(), args.auth.username.clone());
+                data.insert("password".to_string(), args.auth.password.clone());
             }
             if token {
                 data.insert("bearerToken".to_string(), args.bearer_token.clone());

@@ -127,17 +127,16 @@ async fn credentials(
     let scheme = git_url_scheme(&args.url)?;
     let mut data = BTreeMap::new();
     if scheme == "ssh" {
-        data =
-            ssh_secret_data(&args.url, &args.private_key_file, &args.password, &args.ssh).await?;
+        data = ssh_secret_data(&args.url, &args.private_key_file, &args.auth, &args.ssh).await?;
     } else {
         if scheme == "http" {
             // Upstream warns for every http URL, with or without credentials.
             ctx.printer
                 .warning("insecure configuration: credentials configured for an HTTP URL");
         }
-        if !args.username.is_empty() && !args.password.is_empty() {
-            data.insert("username".to_string(), args.username.clone());
-            data.insert("password".to_string(), args.password.clone());
+        if !args.auth.username.is_empty() && !args.auth.password.is_empty() {
+            data.insert("username".to_string(), args.auth.username.clone());
+            data.insert("password".to_string(), args.auth.password.clone());
         }
         if scheme == "https"
             && let Some(ca) = read_flag_file(&args.ca_file, "unable to read TLS CA file")?

@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 
 use k8s_openapi::api::core::v1::Secret;
 
+use super::secret_helm::basic_auth;
 use super::{
     api_enum, go_duration, live, local_ref, object_meta, path_flag, read_flag_file, secret_object,
     with_type,
@@ -91,15 +92,9 @@ fn credentials(
         data.insert("tls.crt".to_string(), cert);
         data.insert("tls.key".to_string(), key);
         "kubernetes.io/tls"
-    } else if !args.username.is_empty() || !args.password.is_empty() {
-        if args.username.is_empty() {
-            return Err(invalid("username is required"));
-        }
-        if args.password.is_empty() {
-            return Err(invalid("password is required"));
-        }
-        data.insert("username".to_string(), args.username.clone());
-        data.insert("password".to_string(), args.password.clone());
+    } else if let Some((username, password)) = basic_auth(&args.auth)? {
+        data.insert("username".to_string(), username);
+        data.insert("password".to_string(), password);
         "kubernetes.io/basic-auth"
     } else if ca.is_some() {
         "Opaque"

@@ -53,12 +53,12 @@ pub fn build(args: &CreateSourceOciArgs, namespace: &str) -> Result<OCIRepositor
     let labels = parse_labels(&common.label)?;
     let verify = match &args.verify_provider {
         None => {
-            if !args.verify_secret_ref.is_empty() {
+            if !args.verify.verify_secret_ref.is_empty() {
                 return Err(invalid(
                     "a verification provider must be specified when a secret is specified",
                 ));
             }
-            if !args.verify_issuer.is_empty() || !args.verify_subject.is_empty() {
+            if !args.verify.verify_issuer.is_empty() || !args.verify.verify_subject.is_empty() {
                 return Err(invalid(
                     "a verification provider must be specified when OIDC issuer/subject is specified",
                 ));
@@ -67,13 +67,13 @@ pub fn build(args: &CreateSourceOciArgs, namespace: &str) -> Result<OCIRepositor
         }
         Some(provider) => Some(OCIRepositoryVerify {
             provider: api_enum("verify provider", provider)?,
-            secret_ref: local_ref(&args.verify_secret_ref),
-            match_oidc_identity: (!args.verify_issuer.is_empty()
-                || !args.verify_subject.is_empty())
+            secret_ref: local_ref(&args.verify.verify_secret_ref),
+            match_oidc_identity: (!args.verify.verify_issuer.is_empty()
+                || !args.verify.verify_subject.is_empty())
             .then(|| {
                 vec![MatchOIDCIdentity {
-                    issuer: args.verify_issuer.clone(),
-                    subject: args.verify_subject.clone(),
+                    issuer: args.verify.verify_issuer.clone(),
+                    subject: args.verify.verify_subject.clone(),
                 }]
             }),
             ..OCIRepositoryVerify::default()
