@@ -469,3 +469,42 @@ fn empty_path_flags_count_as_absent() {
         assert!(!out.stdout.contains("ca.crt"), "{args}: {}", out.stdout);
     }
 }
+
+/// OIDC flags need --verify-provider; upstream's chart command checks only
+/// the issuer, so a lone --verify-subject passes there (and is dropped).
+#[test]
+fn oidc_verification_flags_need_a_provider() {
+    const OIDC: &str =
+        "a verification provider must be specified when OIDC issuer/subject is specified";
+    let oci = [
+        "create",
+        "source",
+        "oci",
+        "podinfo",
+        "--url=oci://x/y",
+        "--tag=1",
+    ];
+    let chart = [
+        "create",
+        "source",
+        "chart",
+        "podinfo",
+        "--source=HelmRepository/x",
+        "--chart=x",
+    ];
+    fails_with(
+        &[&oci[..], &["--verify-subject=s", "--export"]].concat(),
+        OIDC,
+    );
+    // The chart command announces the generation before this check.
+    let out = run(&[&chart[..], &["--verify-issuer=i", "--export"]].concat());
+    assert_eq!(out.code, 1);
+    assert!(
+        out.stderr.ends_with(&format!("✗ {OIDC}\n")),
+        "{}",
+        out.stderr
+    );
+    let out = run(&[&chart[..], &["--verify-subject=s", "--export"]].concat());
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(!out.stdout.contains("verify"), "{}", out.stdout);
+}
