@@ -1,6 +1,9 @@
 //! `flux create …`: one args struct per kind. Flags, defaults and value
 //! checks follow upstream; the command bodies live in `commands::create`.
 
+use std::path::PathBuf;
+
+use clap::builder::{OsStringValueParser, TypedValueParser};
 use clap::{Args, Subcommand};
 
 use super::value::go_bool;
@@ -117,6 +120,53 @@ pub enum CreateSourceKind {
     Chart(CreateSourceChartArgs),
 }
 
+/// `-u`/`-p` of the Helm, OCI and proxy credentials.
+#[derive(Debug, Clone, Args)]
+pub struct BasicAuthArgs {
+    /// Basic authentication username.
+    #[arg(short = 'u', long, default_value = "")]
+    pub username: String,
+    /// Basic authentication password.
+    #[arg(short = 'p', long, default_value = "")]
+    pub password: String,
+}
+
+/// `-u`/`-p` of Git credentials, where the password also unlocks a key.
+#[derive(Debug, Clone, Args)]
+pub struct GitAuthArgs {
+    /// Basic authentication username.
+    #[arg(short = 'u', long, default_value = "")]
+    pub username: String,
+    /// Basic authentication password, or the passphrase of --private-key-file.
+    #[arg(short = 'p', long, default_value = "")]
+    pub password: String,
+}
+
+/// Signature verification flags shared by `create source oci` and `create source chart`.
+#[derive(Debug, Clone, Args)]
+pub struct VerifyArgs {
+    /// The name of a secret to use for signature verification.
+    #[arg(long, default_value = "")]
+    pub verify_secret_ref: String,
+    /// Regular expression to use for the OIDC subject during signature verification.
+    #[arg(long, default_value = "")]
+    pub verify_subject: String,
+    /// Regular expression to use for the OIDC issuer during signature verification.
+    #[arg(long, default_value = "")]
+    pub verify_issuer: String,
+}
+
+/// The chart flags shared by `create source chart` and `create helmrelease`.
+#[derive(Debug, Clone, Args)]
+pub struct ChartArgs {
+    /// Helm chart name or path.
+    #[arg(long, default_value = "")]
+    pub chart: String,
+    /// Helm chart version, accepts a semver range (ignored for charts from GitRepository sources).
+    #[arg(long, default_value = "")]
+    pub chart_version: String,
+}
+
 /// SSH key generation flags shared by `create source git` and `create secret git`.
 #[derive(Debug, Clone, Args)]
 pub struct SshKeyArgs {
@@ -160,12 +210,8 @@ pub struct CreateSourceGitArgs {
     /// Git commit.
     #[arg(long, default_value = "")]
     pub commit: String,
-    /// Basic authentication username.
-    #[arg(short = 'u', long, default_value = "")]
-    pub username: String,
-    /// Basic authentication password, or the passphrase of --private-key-file.
-    #[arg(short = 'p', long, default_value = "")]
-    pub password: String,
+    #[command(flatten)]
+    pub auth: GitAuthArgs,
     #[command(flatten)]
     pub ssh: SshKeyArgs,
     /// The name of an existing secret containing SSH or basic credentials.
@@ -178,11 +224,11 @@ pub struct CreateSourceGitArgs {
     #[arg(long, value_parser = parse_git_provider)]
     pub provider: Option<String>,
     /// Path to TLS CA file used for validating self-signed certificates.
-    #[arg(long, default_value = "")]
-    pub ca_file: String,
+    #[arg(long, value_parser = file_path())]
+    pub ca_file: Option<PathBuf>,
     /// Path to a passwordless private key file used for authenticating to the Git SSH server.
-    #[arg(long, default_value = "")]
-    pub private_key_file: String,
+    #[arg(long, value_parser = file_path())]
+    pub private_key_file: Option<PathBuf>,
     /// When enabled, configures the GitRepository source to initialize and include Git submodules.
     #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false", value_parser = go_bool)]
     pub recurse_submodules: bool,
@@ -209,21 +255,17 @@ pub struct CreateSourceHelmArgs {
     /// Helm repository address.
     #[arg(long, default_value = "")]
     pub url: String,
-    /// Basic authentication username.
-    #[arg(short = 'u', long, default_value = "")]
-    pub username: String,
-    /// Basic authentication password.
-    #[arg(short = 'p', long, default_value = "")]
-    pub password: String,
+    #[command(flatten)]
+    pub auth: BasicAuthArgs,
     /// TLS authentication cert file path.
-    #[arg(long, default_value = "")]
-    pub cert_file: String,
+    #[arg(long, value_parser = file_path())]
+    pub cert_file: Option<PathBuf>,
     /// TLS authentication key file path.
-    #[arg(long, default_value = "")]
-    pub key_file: String,
+    #[arg(long, value_parser = file_path())]
+    pub key_file: Option<PathBuf>,
     /// TLS authentication CA file path.
-    #[arg(long, default_value = "")]
-    pub ca_file: String,
+    #[arg(long, value_parser = file_path())]
+    pub ca_file: Option<PathBuf>,
     /// The name of an existing secret containing TLS or basic auth credentials.
     #[arg(long, default_value = "")]
     pub secret_ref: String,
@@ -257,7 +299,7 @@ pub struct CreateSourceOciArgs {
     #[arg(long, default_value = "")]
     pub digest: String,
     /// The OCI provider name (generic, aws, azure, gcp).
-    #[arg(long, default_value = "generic", value_parser = parse_oci_provider)]
+    #[arg(long, default_value = "generic", value_parser = |v: &str| parse_cloud_provider(v, "OCI"))]
     pub provider: String,
     /// The name of the Kubernetes image pull secret (type 'kubernetes.io/dockerconfigjson').
     #[arg(long, default_value = "")]
@@ -274,15 +316,8 @@ pub struct CreateSourceOciArgs {
     /// The OCI verify provider name (cosign).
     #[arg(long, value_parser = parse_oci_verify_provider)]
     pub verify_provider: Option<String>,
-    /// The name of a secret to use for signature verification.
-    #[arg(long, default_value = "")]
-    pub verify_secret_ref: String,
-    /// Regular expression to use for the OIDC subject during signature verification.
-    #[arg(long, default_value = "")]
-    pub verify_subject: String,
-    /// Regular expression to use for the OIDC issuer during signature verification.
-    #[arg(long, default_value = "")]
-    pub verify_issuer: String,
+    #[command(flatten)]
+    pub verify: VerifyArgs,
     /// Set paths to ignore resources (can specify multiple paths with commas: path1,path2).
     #[arg(long, value_delimiter = ',')]
     pub ignore_paths: Vec<String>,
@@ -310,7 +345,7 @@ pub struct CreateSourceBucketArgs {
     #[arg(long, default_value = "")]
     pub endpoint: String,
     /// The S3 compatible storage provider name (generic, aws, azure, gcp).
-    #[arg(long, default_value = "generic", value_parser = parse_bucket_provider)]
+    #[arg(long, default_value = "generic", value_parser = |v: &str| parse_cloud_provider(v, "bucket"))]
     pub provider: String,
     /// The bucket region.
     #[arg(long, default_value = "")]
@@ -347,27 +382,16 @@ pub struct CreateSourceChartArgs {
     /// Source that contains the chart in the format '<kind>/<name>', where kind must be one of: (HelmRepository, GitRepository, Bucket).
     #[arg(long)]
     pub source: Option<String>,
-    /// Helm chart name or path.
-    #[arg(long, default_value = "")]
-    pub chart: String,
-    /// Helm chart version, accepts a semver range (ignored for charts from GitRepository sources).
-    #[arg(long, default_value = "")]
-    pub chart_version: String,
+    #[command(flatten)]
+    pub chart: ChartArgs,
     /// The reconcile strategy to use: ChartVersion or Revision.
     #[arg(long, default_value = "ChartVersion")]
     pub reconcile_strategy: String,
     /// The verify provider name (cosign).
     #[arg(long, value_parser = parse_oci_verify_provider)]
     pub verify_provider: Option<String>,
-    /// The name of a secret to use for signature verification.
-    #[arg(long, default_value = "")]
-    pub verify_secret_ref: String,
-    /// Regular expression to use for the OIDC subject during signature verification.
-    #[arg(long, default_value = "")]
-    pub verify_subject: String,
-    /// Regular expression to use for the OIDC issuer during signature verification.
-    #[arg(long, default_value = "")]
-    pub verify_issuer: String,
+    #[command(flatten)]
+    pub verify: VerifyArgs,
 }
 
 /// Generate a Kustomization.
@@ -435,12 +459,8 @@ pub struct CreateHelmReleaseArgs {
     /// Source that contains the chart in the format '<kind>/<name>.<namespace>', where kind must be one of: (HelmRepository, GitRepository, Bucket).
     #[arg(long)]
     pub source: Option<String>,
-    /// Helm chart name or path.
-    #[arg(long, default_value = "")]
-    pub chart: String,
-    /// Helm chart version, accepts a semver range (ignored for charts from GitRepository sources).
-    #[arg(long, default_value = "")]
-    pub chart_version: String,
+    #[command(flatten)]
+    pub chart: ChartArgs,
     /// The name of the HelmChart or OCIRepository resource to use, in the format '<kind>/<name>.<namespace>'.
     #[arg(long, default_value = "")]
     pub chart_ref: String,
@@ -716,21 +736,17 @@ pub struct CreateSecretGitArgs {
     /// Git address, e.g. ssh://git@host/org/repository.
     #[arg(long, default_value = "")]
     pub url: String,
-    /// Basic authentication username.
-    #[arg(short = 'u', long, default_value = "")]
-    pub username: String,
-    /// Basic authentication password, or the passphrase of --private-key-file.
-    #[arg(short = 'p', long, default_value = "")]
-    pub password: String,
+    #[command(flatten)]
+    pub auth: GitAuthArgs,
     /// Bearer token used for authentication.
     #[arg(long, default_value = "")]
     pub bearer_token: String,
     /// Path to CA certificate file used for validating self-signed certificates.
-    #[arg(long, default_value = "")]
-    pub ca_crt_file: String,
+    #[arg(long, value_parser = file_path())]
+    pub ca_crt_file: Option<PathBuf>,
     /// Path to a private key file used for authenticating to the Git SSH server.
-    #[arg(long, default_value = "")]
-    pub private_key_file: String,
+    #[arg(long, value_parser = file_path())]
+    pub private_key_file: Option<PathBuf>,
     #[command(flatten)]
     pub ssh: SshKeyArgs,
 }
@@ -744,12 +760,8 @@ pub struct CreateSecretHelmArgs {
     #[command(flatten)]
     pub common: CreateWithInterval,
 
-    /// Basic authentication username.
-    #[arg(short = 'u', long, default_value = "")]
-    pub username: String,
-    /// Basic authentication password.
-    #[arg(short = 'p', long, default_value = "")]
-    pub password: String,
+    #[command(flatten)]
+    pub auth: BasicAuthArgs,
     #[command(flatten)]
     pub tls: TlsFileArgs,
 }
@@ -758,14 +770,14 @@ pub struct CreateSecretHelmArgs {
 #[derive(Debug, Clone, Args)]
 pub struct TlsFileArgs {
     /// TLS authentication cert file path.
-    #[arg(long, default_value = "")]
-    pub tls_crt_file: String,
+    #[arg(long, value_parser = file_path())]
+    pub tls_crt_file: Option<PathBuf>,
     /// TLS authentication key file path.
-    #[arg(long, default_value = "")]
-    pub tls_key_file: String,
+    #[arg(long, value_parser = file_path())]
+    pub tls_key_file: Option<PathBuf>,
     /// TLS authentication CA file path.
-    #[arg(long, default_value = "")]
-    pub ca_crt_file: String,
+    #[arg(long, value_parser = file_path())]
+    pub ca_crt_file: Option<PathBuf>,
 }
 
 /// Generate a Secret with TLS certificates.
@@ -792,12 +804,8 @@ pub struct CreateSecretOciArgs {
     /// Oci repository address e.g ghcr.io/stefanprodan/charts.
     #[arg(long, default_value = "")]
     pub url: String,
-    /// Basic authentication username.
-    #[arg(short = 'u', long, default_value = "")]
-    pub username: String,
-    /// Basic authentication password.
-    #[arg(short = 'p', long, default_value = "")]
-    pub password: String,
+    #[command(flatten)]
+    pub auth: BasicAuthArgs,
 }
 
 /// Generate a GitHub App Secret.
@@ -819,8 +827,8 @@ pub struct CreateSecretGithubAppArgs {
     #[arg(long, default_value = "")]
     pub app_installation_id: String,
     /// Path to a PEM-encoded GitHub App private key.
-    #[arg(long, default_value = "")]
-    pub app_private_key: String,
+    #[arg(long, value_parser = file_path())]
+    pub app_private_key: Option<PathBuf>,
     /// GitHub App API base URL.
     #[arg(long, default_value = "")]
     pub app_base_url: String,
@@ -836,11 +844,11 @@ pub struct CreateSecretNotationArgs {
     pub common: CreateWithInterval,
 
     /// Path to a Notation trust policy JSON file.
-    #[arg(long, default_value = "")]
-    pub trust_policy_file: String,
+    #[arg(long, value_parser = file_path())]
+    pub trust_policy_file: Option<PathBuf>,
     /// Paths to TLS CA certificate files (.crt or .pem).
-    #[arg(long, value_delimiter = ',')]
-    pub ca_cert_file: Vec<String>,
+    #[arg(long, value_delimiter = ',', value_parser = file_path())]
+    pub ca_cert_file: Vec<PathBuf>,
 }
 
 /// Generate a Secret for proxy authentication.
@@ -855,12 +863,8 @@ pub struct CreateSecretProxyArgs {
     /// Proxy address.
     #[arg(long, default_value = "")]
     pub address: String,
-    /// Basic authentication username.
-    #[arg(short = 'u', long, default_value = "")]
-    pub username: String,
-    /// Basic authentication password.
-    #[arg(short = 'p', long, default_value = "")]
-    pub password: String,
+    #[command(flatten)]
+    pub auth: BasicAuthArgs,
 }
 
 /// Generate a Secret for a notification Receiver.
@@ -912,6 +916,12 @@ pub struct CreateTenantArgs {
     pub skip_namespace: bool,
 }
 
+/// A file path flag. It takes `--flag=` as upstream's string flags do,
+/// which clap's own `PathBuf` parser refuses.
+fn file_path() -> impl TypedValueParser<Value = PathBuf> {
+    OsStringValueParser::new().map(PathBuf::from)
+}
+
 /// An enumerated flag value: `empty` when no value was given, otherwise the
 /// value if allowed, else the message `unsupported` words for it.
 fn one_of(
@@ -943,27 +953,17 @@ fn parse_git_provider(value: &str) -> Result<String, String> {
     )
 }
 
-fn parse_oci_provider(value: &str) -> Result<String, String> {
+/// `--provider` of an OCI repository or a bucket (`what`).
+fn parse_cloud_provider(value: &str, what: &str) -> Result<String, String> {
     one_of(
         value,
         &["generic", "aws", "azure", "gcp"],
-        "no source OCI provider given, please specify the OCI provider name, available options are: (generic, aws, azure, gcp)",
+        &format!(
+            "no source {what} provider given, please specify the {what} provider name, available options are: (generic, aws, azure, gcp)"
+        ),
         |v| {
             format!(
-                "source OCI provider '{v}' is not supported, must be one of: generic, aws, azure, gcp"
-            )
-        },
-    )
-}
-
-fn parse_bucket_provider(value: &str) -> Result<String, String> {
-    one_of(
-        value,
-        &["generic", "aws", "azure", "gcp"],
-        "no source bucket provider given, please specify the bucket provider name, available options are: (generic, aws, azure, gcp)",
-        |v| {
-            format!(
-                "source bucket provider '{v}' is not supported, must be one of: generic, aws, azure, gcp"
+                "source {what} provider '{v}' is not supported, must be one of: generic, aws, azure, gcp"
             )
         },
     )
@@ -1095,5 +1095,10 @@ mod tests {
                 .starts_with("no receiver type")
         );
         assert!(parse_crds_policy("CreateReplace").is_ok());
+        assert_eq!(
+            parse_cloud_provider("", "bucket").unwrap_err(),
+            "no source bucket provider given, please specify the bucket provider name, available options are: (generic, aws, azure, gcp)"
+        );
+        assert_eq!(parse_cloud_provider("gcp", "OCI"), Ok("gcp".to_string()));
     }
 }

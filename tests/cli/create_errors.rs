@@ -121,6 +121,17 @@ fn unknown_source_kinds_are_rejected() {
         "{}",
         out.stderr
     );
+    for (kind, what) in [("oci", "OCI"), ("bucket", "bucket")] {
+        let out = run(&["create", "source", kind, "x", "--provider=ibm", "--export"]);
+        assert_eq!(out.code, 1);
+        assert!(
+            out.stderr.contains(&format!(
+                "source {what} provider 'ibm' is not supported, must be one of: generic, aws, azure, gcp"
+            )),
+            "{}",
+            out.stderr
+        );
+    }
 }
 
 #[test]
@@ -152,6 +163,14 @@ fn conflicting_and_missing_flags() {
             "--export",
         ],
         "specifying a CA file is not supported for Git over SSH",
+    );
+    fails_with(
+        &["create", "secret", "helm", "auth", "-p", "pass", "--export"],
+        "username is required",
+    );
+    fails_with(
+        &["create", "secret", "helm", "auth", "-u", "user", "--export"],
+        "password is required",
     );
     fails_with(
         &[
@@ -394,4 +413,98 @@ fn malformed_values_files_are_reported() {
         ],
         "reading values from /nonexistent/v.yaml failed: open /nonexistent/v.yaml: no such file or directory",
     );
+}
+
+/// Upstream's file flags are strings, so `--flag=` is the same as leaving
+/// the flag out.
+#[test]
+fn empty_path_flags_count_as_absent() {
+    fails_with(
+        &[
+            "create",
+            "secret",
+            "tls",
+            "certs",
+            "--tls-crt-file=",
+            "--tls-key-file=",
+            "--ca-crt-file=",
+            "--export",
+        ],
+        "no CA certificate or client certificate pair found",
+    );
+    fails_with(
+        &[
+            "create",
+            "secret",
+            "githubapp",
+            "app",
+            "--app-id=1",
+            "--app-installation-owner=org",
+            "--app-private-key=",
+            "--export",
+        ],
+        "githubAppPrivateKey is required",
+    );
+    fails_with(
+        &[
+            "create",
+            "secret",
+            "notation",
+            "cfg",
+            "--ca-cert-file=./ca.crt",
+            "--trust-policy-file=",
+            "--export",
+        ],
+        "--trust-policy-file is required",
+    );
+    for args in [
+        "create source git podinfo --url=ssh://git@github.com/x --branch=main --ca-file= --private-key-file= --export",
+        "create source helm podinfo --url=https://example.com --ca-file= --cert-file= --key-file= --export",
+        "create secret git auth --url=https://github.com/x --username=u --password=p --ca-crt-file= --export",
+        "create secret helm auth --username=u --password=p --ca-crt-file= --tls-crt-file= --tls-key-file= --export",
+    ] {
+        let argv: Vec<&str> = args.split_whitespace().collect();
+        let out = run(&argv);
+        assert_eq!(out.code, 0, "{args}: {}", out.stderr);
+        assert!(!out.stdout.contains("ca.crt"), "{args}: {}", out.stdout);
+    }
+}
+
+/// OIDC flags need --verify-provider; upstream's chart command checks only
+/// the issuer, so a lone --verify-subject passes there (and is dropped).
+#[test]
+fn oidc_verification_flags_need_a_provider() {
+    const OIDC: &str =
+        "a verification provider must be specified when OIDC issuer/subject is specified";
+    let oci = [
+        "create",
+        "source",
+        "oci",
+        "podinfo",
+        "--url=oci://x/y",
+        "--tag=1",
+    ];
+    let chart = [
+        "create",
+        "source",
+        "chart",
+        "podinfo",
+        "--source=HelmRepository/x",
+        "--chart=x",
+    ];
+    fails_with(
+        &[&oci[..], &["--verify-subject=s", "--export"]].concat(),
+        OIDC,
+    );
+    // The chart command announces the generation before this check.
+    let out = run(&[&chart[..], &["--verify-issuer=i", "--export"]].concat());
+    assert_eq!(out.code, 1);
+    assert!(
+        out.stderr.ends_with(&format!("✗ {OIDC}\n")),
+        "{}",
+        out.stderr
+    );
+    let out = run(&[&chart[..], &["--verify-subject=s", "--export"]].concat());
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(!out.stdout.contains("verify"), "{}", out.stdout);
 }

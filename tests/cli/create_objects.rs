@@ -279,3 +279,18 @@ fn tenant_goldens_by_spec() {
         serde_json::from_value(docs[1].clone()).unwrap();
     assert_eq!(binding.subjects.unwrap().len(), 2);
 }
+
+#[test]
+fn kubeconfig_secret_ref_targets_a_remote_cluster() {
+    for args in [
+        "create ks podinfo --source=tkfg --kubeconfig-secret-ref=prod-kubeconfig --export",
+        "create hr podinfo --source=HelmRepository/podinfo --chart=podinfo --kubeconfig-secret-ref=prod-kubeconfig --export",
+    ] {
+        let out = export(args);
+        assert!(
+            out.contains("  kubeConfig:\n    secretRef:\n      name: prod-kubeconfig\n"),
+            "{args}: {out}"
+        );
+        assert!(!export(&args.replace("prod-kubeconfig", "")).contains("kubeConfig"));
+    }
+}

@@ -1,6 +1,6 @@
 //! `flux create helmrelease` (alias `hr`).
 
-use flux_api::common::{DependencyReference, KubeConfig, SecretKeyReference, ValuesReferenceKind};
+use flux_api::common::ValuesReferenceKind;
 use flux_api::helm::{
     HelmReleaseChart, HelmReleaseChartRef, HelmReleaseChartRefKind, HelmReleaseChartSourceRef,
     HelmReleaseChartSpec, HelmReleaseCrdsPolicy, HelmReleaseInstall, HelmReleaseUpgrade,
@@ -10,12 +10,15 @@ use flux_api::{HelmRelease, HelmReleaseSpec};
 use serde_json::{Map, Value};
 
 use super::source_chart::parse_chart_source;
-use super::{api_enum, flag_error, go_duration, live, non_empty, object_meta, read_file};
+use super::{
+    api_enum, depends_on, flag_error, go_duration, kube_config, live, non_empty, object_meta,
+    read_file,
+};
 use crate::cli::CreateHelmReleaseArgs;
 use crate::commands::Ctx;
 use crate::render::create::{
-    CreateError, check_name, export_document, invalid, parse_depends_on, parse_kind_name,
-    parse_kind_name_namespace, parse_labels,
+    CreateError, check_name, export_document, invalid, parse_kind_name, parse_kind_name_namespace,
+    parse_labels,
 };
 
 /// Merges `new` into `base`: nested mappings merge key by key, anything
@@ -127,10 +130,10 @@ pub fn build(
     } else {
         args.storage_namespace.clone()
     };
-    if args.chart.is_empty() && args.chart_ref.is_empty() {
+    if args.chart.chart.is_empty() && args.chart_ref.is_empty() {
         return Err(invalid("chart or chart-ref is required"));
     }
-    if !args.chart.is_empty() && !args.chart_ref.is_empty() {
+    if !args.chart.chart.is_empty() && !args.chart_ref.is_empty() {
         return Err(invalid(
             "cannot use --chart in combination with --chart-ref",
         ));
@@ -160,7 +163,7 @@ pub fn build(
         .iter()
         .map(|v| values_from(v))
         .collect::<Result<Vec<_>, _>>()?;
-    let chart = if args.chart.is_empty() {
+    let chart = if args.chart.chart.is_empty() {
         None
     } else {
         // A chart without --source cannot be expressed in the typed API
@@ -168,8 +171,8 @@ pub fn build(
         let (kind, source) = source.ok_or_else(|| invalid("chart source is required"))?;
         Some(HelmReleaseChart {
             spec: HelmReleaseChartSpec {
-                chart: args.chart.clone(),
-                version: non_empty(&args.chart_version),
+                chart: args.chart.chart.clone(),
+                version: non_empty(&args.chart.chart_version),
                 interval: (!args.chart_interval.as_std().is_zero())
                     .then(|| go_duration(args.chart_interval)),
                 reconcile_strategy: Some(api_enum("reconcile strategy", &args.reconcile_strategy)?),
@@ -193,18 +196,6 @@ pub fn build(
         crds: crds.map(|_| HelmReleaseCrdsPolicy::Create),
         ..HelmReleaseInstall::default()
     });
-    let depends_on: Vec<DependencyReference> = args
-        .depends_on
-        .iter()
-        .map(|d| {
-            let d = parse_depends_on(d);
-            DependencyReference {
-                name: d.name,
-                namespace: d.namespace,
-                ready_expr: None,
-            }
-        })
-        .collect();
     let spec = HelmReleaseSpec {
         interval: go_duration(args.common.interval),
         chart,
@@ -212,17 +203,14 @@ pub fn build(
         release_name: non_empty(&args.release_name),
         target_namespace: non_empty(&args.target_namespace),
         storage_namespace: non_empty(&storage_namespace),
-        depends_on: (!depends_on.is_empty()).then_some(depends_on),
+        depends_on: depends_on(&args.depends_on),
         service_account_name: non_empty(&args.service_account),
         install,
         upgrade: crds.map(|c| HelmReleaseUpgrade {
             crds: Some(c),
             ..HelmReleaseUpgrade::default()
         }),
-        kube_config: non_empty(&args.kubeconfig_secret_ref).map(|name| KubeConfig {
-            secret_ref: Some(SecretKeyReference { name, key: None }),
-            config_map_ref: None,
-        }),
+        kube_config: kube_config(&args.kubeconfig_secret_ref),
         values: (!values.is_empty()).then_some(Value::Object(values)),
         values_from: (!values_from.is_empty()).then_some(values_from),
         ..HelmReleaseSpec::default()

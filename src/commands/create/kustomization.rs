@@ -1,22 +1,21 @@
 //! `flux create kustomization` (alias `ks`).
 
-use flux_api::common::{
-    DependencyReference, KubeConfig, LocalObjectReference, NamespacedObjectKindReference,
-    SecretKeyReference,
-};
+use flux_api::common::NamespacedObjectKindReference;
 use flux_api::kustomize::{
     KustomizationDecryption, KustomizationDecryptionProvider, KustomizationSourceKind,
     KustomizationSourceRef,
 };
 use flux_api::{Kustomization, KustomizationSpec};
 
-use super::{flag_error, go_duration, live, local_ref, non_empty, object_meta};
+use super::{
+    depends_on, flag_error, go_duration, kube_config, live, local_ref, non_empty, object_meta,
+};
 use crate::cli::CreateKustomizationArgs;
 use crate::commands::Ctx;
 use crate::output::Printer;
 use crate::render::create::{
-    CreateError, KindName, check_name, export_document, invalid, parse_depends_on,
-    parse_health_check, parse_kind_name_namespace, parse_labels, safe_relative_path,
+    CreateError, KindName, check_name, export_document, invalid, parse_health_check,
+    parse_kind_name_namespace, parse_labels, safe_relative_path,
 };
 
 const SOURCE_KINDS: [(&str, KustomizationSourceKind); 3] = [
@@ -91,18 +90,6 @@ pub fn build(
     };
     let timeout =
         (args.wait || !health_checks.is_empty()).then(|| go_duration(args.health_check_timeout));
-    let depends_on: Vec<DependencyReference> = args
-        .depends_on
-        .iter()
-        .map(|d| {
-            let d = parse_depends_on(d);
-            DependencyReference {
-                name: d.name,
-                namespace: d.namespace,
-                ready_expr: None,
-            }
-        })
-        .collect();
     let decryption = args
         .decryption_provider
         .as_ref()
@@ -134,14 +121,11 @@ pub fn build(
         }),
         wait: args.wait.then_some(true),
         timeout,
-        depends_on: (!depends_on.is_empty()).then_some(depends_on),
+        depends_on: depends_on(&args.depends_on),
         service_account_name: non_empty(&args.service_account),
         decryption,
         target_namespace: non_empty(&args.target_namespace),
-        kube_config: non_empty(&args.kubeconfig_secret_ref).map(|name| KubeConfig {
-            secret_ref: Some(SecretKeyReference { name, key: None }),
-            config_map_ref: None::<LocalObjectReference>,
-        }),
+        kube_config: kube_config(&args.kubeconfig_secret_ref),
         retry_interval: (!args.retry_interval.as_std().is_zero())
             .then(|| go_duration(args.retry_interval)),
         ..KustomizationSpec::default()

@@ -29,8 +29,10 @@ pub mod source_oci;
 pub mod tenant;
 
 use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
 
 use anyhow::Context;
+use flux_api::common::{DependencyReference, KubeConfig, SecretKeyReference};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use serde::de::DeserializeOwned;
 
@@ -39,7 +41,7 @@ use crate::cluster::ClientFactory;
 use crate::commands::Ctx;
 use crate::duration::GoDuration;
 use crate::error::ExitStatus;
-use crate::render::create::{CreateError, invalid};
+use crate::render::create::{CreateError, invalid, parse_depends_on};
 
 pub async fn run(ctx: &Ctx, args: &CreateArgs) -> anyhow::Result<ExitStatus> {
     if let CreateKind::Source(source) = args.kind.as_ref() {
@@ -192,6 +194,31 @@ pub fn local_ref(name: &str) -> Option<flux_api::common::LocalObjectReference> {
     non_empty(name).map(|name| flux_api::common::LocalObjectReference { name })
 }
 
+/// The `--depends-on` items as references, `None` when there are none; an
+/// `@<expr>` suffix is not carried over.
+pub fn depends_on(items: &[String]) -> Option<Vec<DependencyReference>> {
+    let references: Vec<DependencyReference> = items
+        .iter()
+        .map(|item| {
+            let item = parse_depends_on(item);
+            DependencyReference {
+                name: item.name,
+                namespace: item.namespace,
+                ready_expr: None,
+            }
+        })
+        .collect();
+    (!references.is_empty()).then_some(references)
+}
+
+/// The `kubeConfig` of a non-empty `--kubeconfig-secret-ref`.
+pub fn kube_config(secret: &str) -> Option<KubeConfig> {
+    non_empty(secret).map(|name| KubeConfig {
+        secret_ref: Some(SecretKeyReference { name, key: None }),
+        config_map_ref: None,
+    })
+}
+
 /// Reads an API enum from its wire spelling. Upstream passes some values
 /// through unchecked and lets the API server refuse them; flux-rs checks
 /// them here so the exported YAML is always valid for the CRD.
@@ -210,8 +237,10 @@ pub fn flag_error(flag: &str, value: &str, reason: impl std::fmt::Display) -> Cr
 
 /// Reads a file named on the command line; the error reads like Go's
 /// (`open <path>: no such file or directory`).
-pub fn read_file(path: &str) -> Result<Vec<u8>, String> {
+pub fn read_file(path: impl AsRef<Path>) -> Result<Vec<u8>, String> {
+    let path = path.as_ref();
     crate::input::read_path(path).map_err(|e| {
+        let path = path.display();
         let reason = match e.kind() {
             std::io::ErrorKind::FileTooLarge => return format!("read {path}: {e}"),
             std::io::ErrorKind::NotFound => "no such file or directory".to_string(),
@@ -224,9 +253,23 @@ pub fn read_file(path: &str) -> Result<Vec<u8>, String> {
 }
 
 /// Reads a file as UTF-8 text (key and certificate files are PEM text).
-pub fn read_text(path: &str) -> Result<String, String> {
+pub fn read_text(path: &Path) -> Result<String, String> {
     let bytes = read_file(path)?;
-    String::from_utf8(bytes).map_err(|_| format!("read {path}: not valid UTF-8 text"))
+    String::from_utf8(bytes).map_err(|_| format!("read {}: not valid UTF-8 text", path.display()))
+}
+
+/// The path of a file flag; `--flag=` is absent, as upstream's empty string
+/// flag is.
+pub fn path_flag(path: &Option<PathBuf>) -> Option<&Path> {
+    path.as_deref().filter(|p| !p.as_os_str().is_empty())
+}
+
+/// The text of the file a flag names, if it names one; a read error is
+/// prefixed with `what`.
+pub fn read_flag_file(path: &Option<PathBuf>, what: &str) -> Result<Option<String>, CreateError> {
+    path_flag(path)
+        .map(|p| read_text(p).map_err(|e| invalid(format!("{what}: {e}"))))
+        .transpose()
 }
 
 /// A `v1` Secret carrying `stringData`, as every `create secret` builds it.

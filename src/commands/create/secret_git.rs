@@ -2,12 +2,13 @@
 //! HTTP(S) basic auth / bearer token, with an optional CA.
 
 use std::collections::BTreeMap;
+use std::path::PathBuf;
 
 use k8s_openapi::api::core::v1::Secret;
 
 use super::source_git::git_url_scheme;
-use super::{read_text, secret_object};
-use crate::cli::{CreateSecretGitArgs, SshKeyArgs};
+use super::{path_flag, read_flag_file, read_text, secret_object};
+use crate::cli::{CreateSecretGitArgs, GitAuthArgs, SshKeyArgs};
 use crate::render::create::{
     check_name, export_secret_document, invalid, parse_labels, url_parse_error,
 };
@@ -18,30 +19,53 @@ use crate::secret::{
 
 /// The key pair for an SSH Git secret: from `--private-key-file`
 /// (decrypted with `password` when given) or freshly generated.
-pub async fn ssh_key_pair(
-    private_key_file: &str,
+async fn ssh_key_pair(
+    private_key_file: &Option<PathBuf>,
     password: &str,
     ssh: &SshKeyArgs,
 ) -> anyhow::Result<KeyPair> {
-    if private_key_file.is_empty() {
+    let Some(private_key_file) = path_flag(private_key_file) else {
         return Ok(generate_keypair_off_runtime(KeySpec {
             algorithm: ssh.ssh_key_algorithm,
             rsa_bits: ssh.ssh_rsa_bits,
             curve: ssh.ssh_ecdsa_curve,
         })
         .await?);
-    }
+    };
     let pem = read_text(private_key_file)
         .map_err(|e| invalid(format!("failed to open private key file: {e}")))?;
     Ok(load_private_key(&pem, password)?)
 }
 
 /// Host and port of an SSH Git URL (port 22 when absent).
-pub fn ssh_host_port(raw: &str) -> anyhow::Result<(String, u16)> {
+fn ssh_host_port(raw: &str) -> anyhow::Result<(String, u16)> {
     let url = url::Url::parse(raw)
         .map_err(|e| invalid(format!("git URL parse failed: {}", url_parse_error(raw, e))))?;
     let host = url.host_str().unwrap_or_default().to_string();
     Ok((host, url.port().unwrap_or(22)))
+}
+
+/// The entries of an SSH Git credentials secret: the key pair, the
+/// server's known_hosts line and the key's passphrase (`-p`) when given.
+pub async fn ssh_secret_data(
+    url: &str,
+    private_key_file: &Option<PathBuf>,
+    auth: &GitAuthArgs,
+    ssh: &SshKeyArgs,
+) -> anyhow::Result<BTreeMap<String, String>> {
+    let password = &auth.password;
+    let pair = ssh_key_pair(private_key_file, password, ssh).await?;
+    let (host, port) = ssh_host_port(url)?;
+    let known_hosts = scan_known_hosts(&host, port, SCAN_TIMEOUT).await?;
+    let mut data = BTreeMap::from([
+        ("identity".to_string(), pair.private_key),
+        ("identity.pub".to_string(), pair.public_key),
+        ("known_hosts".to_string(), known_hosts),
+    ]);
+    if !password.is_empty() {
+        data.insert("password".to_string(), password.clone());
+    }
+    Ok(data)
 }
 
 pub async fn build(args: &CreateSecretGitArgs, namespace: &str) -> anyhow::Result<Secret> {
@@ -55,18 +79,11 @@ pub async fn build(args: &CreateSecretGitArgs, namespace: &str) -> anyhow::Resul
     let mut data = BTreeMap::new();
     match scheme.as_str() {
         "ssh" => {
-            let pair = ssh_key_pair(&args.private_key_file, &args.password, &args.ssh).await?;
-            let (host, port) = ssh_host_port(&args.url)?;
-            let known_hosts = scan_known_hosts(&host, port, SCAN_TIMEOUT).await?;
-            data.insert("identity".to_string(), pair.private_key);
-            data.insert("identity.pub".to_string(), pair.public_key);
-            data.insert("known_hosts".to_string(), known_hosts);
-            if !args.password.is_empty() {
-                data.insert("password".to_string(), args.password.clone());
-            }
+            data =
+                ssh_secret_data(&args.url, &args.private_key_file, &args.auth, &args.ssh).await?;
         }
         "http" | "https" => {
-            let basic = !args.username.is_empty() && !args.password.is_empty();
+            let basic = !args.auth.username.is_empty() && !args.auth.password.is_empty();
             let token = !args.bearer_token.is_empty();
             if !basic && !token {
                 return Err(invalid(
@@ -80,15 +97,13 @@ pub async fn build(args: &CreateSecretGitArgs, namespace: &str) -> anyhow::Resul
                 );
             }
             if basic {
-                data.insert("username".to_string(), args.username.clone());
-                data.insert("password".to_string(), args.password.clone());
+                data.insert("username".to_string(), args.auth.username.clone());
+                data.insert("password".to_string(), args.auth.password.clone());
             }
             if token {
                 data.insert("bearerToken".to_string(), args.bearer_token.clone());
             }
-            if !args.ca_crt_file.is_empty() {
-                let ca = read_text(&args.ca_crt_file)
-                    .map_err(|e| invalid(format!("unable to read TLS CA file: {e}")))?;
+            if let Some(ca) = read_flag_file(&args.ca_crt_file, "unable to read TLS CA file")? {
                 data.insert("ca.crt".to_string(), ca);
             }
         }

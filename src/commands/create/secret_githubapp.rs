@@ -4,18 +4,14 @@ use std::collections::BTreeMap;
 
 use k8s_openapi::api::core::v1::Secret;
 
-use super::{read_text, secret_object, with_type};
+use super::{read_flag_file, secret_object, with_type};
 use crate::cli::CreateSecretGithubAppArgs;
 use crate::render::create::{check_name, export_secret_document, invalid};
 
 pub fn build(args: &CreateSecretGithubAppArgs, namespace: &str) -> anyhow::Result<Secret> {
     let name = check_name(args.common.common.name.as_deref())?;
-    let private_key = if args.app_private_key.is_empty() {
-        String::new()
-    } else {
-        read_text(&args.app_private_key)
-            .map_err(|e| invalid(format!("unable to read private key file: {e}")))?
-    };
+    let private_key = read_flag_file(&args.app_private_key, "unable to read private key file")?
+        .unwrap_or_default();
     if args.app_id.is_empty() {
         return Err(invalid("githubAppID is required").into());
     }

@@ -4,8 +4,8 @@ use std::collections::BTreeMap;
 
 use k8s_openapi::api::core::v1::Secret;
 
-use super::{read_text, secret_object, with_type};
-use crate::cli::{CreateSecretHelmArgs, TlsFileArgs};
+use super::{read_flag_file, secret_object, with_type};
+use crate::cli::{BasicAuthArgs, CreateSecretHelmArgs, TlsFileArgs};
 use crate::render::create::{
     CreateError, check_name, export_secret_document, invalid, parse_labels,
 };
@@ -19,18 +19,10 @@ pub struct TlsFiles {
 }
 
 pub fn read_tls_files(args: &TlsFileArgs) -> Result<TlsFiles, CreateError> {
-    let read = |path: &str, what: &str| -> Result<Option<String>, CreateError> {
-        if path.is_empty() {
-            return Ok(None);
-        }
-        read_text(path)
-            .map(Some)
-            .map_err(|e| invalid(format!("{what}: {e}")))
-    };
     Ok(TlsFiles {
-        ca: read(&args.ca_crt_file, "unable to read TLS CA file")?,
-        cert: read(&args.tls_crt_file, "failed to read cert file")?,
-        key: read(&args.tls_key_file, "failed to read key file")?,
+        ca: read_flag_file(&args.ca_crt_file, "unable to read TLS CA file")?,
+        cert: read_flag_file(&args.tls_crt_file, "failed to read cert file")?,
+        key: read_flag_file(&args.tls_key_file, "failed to read key file")?,
     })
 }
 
@@ -47,6 +39,20 @@ pub fn tls_pair(files: &TlsFiles) -> anyhow::Result<Option<(String, String)>> {
     }
 }
 
+/// The `-u`/`-p` pair of Helm credentials: both once either is given.
+pub fn basic_auth(auth: &BasicAuthArgs) -> Result<Option<(String, String)>, CreateError> {
+    if auth.username.is_empty() && auth.password.is_empty() {
+        return Ok(None);
+    }
+    if auth.username.is_empty() {
+        return Err(invalid("username is required"));
+    }
+    if auth.password.is_empty() {
+        return Err(invalid("password is required"));
+    }
+    Ok(Some((auth.username.clone(), auth.password.clone())))
+}
+
 pub fn build(args: &CreateSecretHelmArgs, namespace: &str) -> anyhow::Result<Secret> {
     let common = &args.common.common;
     let name = check_name(common.name.as_deref())?;
@@ -57,15 +63,9 @@ pub fn build(args: &CreateSecretHelmArgs, namespace: &str) -> anyhow::Result<Sec
         data.insert("tls.crt".to_string(), cert);
         data.insert("tls.key".to_string(), key);
         Some("kubernetes.io/tls")
-    } else if !args.username.is_empty() || !args.password.is_empty() {
-        if args.username.is_empty() {
-            return Err(invalid("username is required").into());
-        }
-        if args.password.is_empty() {
-            return Err(invalid("password is required").into());
-        }
-        data.insert("username".to_string(), args.username.clone());
-        data.insert("password".to_string(), args.password.clone());
+    } else if let Some((username, password)) = basic_auth(&args.auth)? {
+        data.insert("username".to_string(), username);
+        data.insert("password".to_string(), password);
         Some("kubernetes.io/basic-auth")
     } else if files.ca.is_some() {
         Some("Opaque")

@@ -1,11 +1,10 @@
 //! `flux create secret notation`: a Notation trust policy and its CA certificates.
 
 use std::collections::BTreeMap;
-use std::path::Path;
 
 use k8s_openapi::api::core::v1::Secret;
 
-use super::{read_text, secret_object};
+use super::{path_flag, read_text, secret_object};
 use crate::cli::CreateSecretNotationArgs;
 use crate::render::create::{check_name, export_secret_document, invalid, parse_labels};
 use crate::secret::validate_trust_policy;
@@ -16,16 +15,16 @@ pub fn build(args: &CreateSecretNotationArgs, namespace: &str) -> anyhow::Result
     if args.ca_cert_file.is_empty() {
         return Err(invalid("--ca-cert-file is required").into());
     }
-    if args.trust_policy_file.is_empty() {
+    let Some(policy_path) = path_flag(&args.trust_policy_file) else {
         return Err(invalid("--trust-policy-file is required").into());
-    }
+    };
     let labels = parse_labels(&common.label)?;
-    let policy_path = &args.trust_policy_file;
     let policy = read_text(policy_path)
         .map_err(|e| invalid(format!("unable to read trust policy file: {e}")))?;
     let document: serde_json::Value = serde_json::from_str(&policy).map_err(|e| {
         invalid(format!(
-            "failed to unmarshal trust policy {policy_path}: {e}"
+            "failed to unmarshal trust policy {}: {e}",
+            policy_path.display()
         ))
     })?;
     validate_trust_policy(&document)?;
@@ -33,10 +32,10 @@ pub fn build(args: &CreateSecretNotationArgs, namespace: &str) -> anyhow::Result
     let mut problems = Vec::new();
     let mut data = BTreeMap::new();
     for path in &args.ca_cert_file {
-        let base = Path::new(path)
+        let base = path
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_else(|| path.clone());
+            .unwrap_or_else(|| path.display().to_string());
         if !(base.ends_with(".crt") || base.ends_with(".pem")) {
             problems.push(format!("{base} must end with either .crt or .pem"));
             continue;

@@ -26,16 +26,16 @@ pub fn build(args: &CreateSecretOciArgs, namespace: &str) -> anyhow::Result<Secr
     if args.url.is_empty() {
         return Err(invalid("--url is required").into());
     }
-    if args.username.is_empty() {
+    if args.auth.username.is_empty() {
         return Err(invalid("--username is required").into());
     }
-    if args.password.is_empty() {
+    if args.auth.password.is_empty() {
         return Err(invalid("--password is required").into());
     }
     check_reference(&args.url).map_err(|e| invalid(format!("error parsing url: '{e}'")))?;
     let data = BTreeMap::from([(
         ".dockerconfigjson".to_string(),
-        docker_config_json(&args.url, &args.username, &args.password),
+        docker_config_json(&args.url, &args.auth.username, &args.auth.password),
     )]);
     // Upstream does not put --label labels on image pull secrets.
     Ok(with_type(

@@ -17,11 +17,11 @@ pub fn build(args: &CreateSecretProxyArgs, namespace: &str) -> anyhow::Result<Se
     }
     url::Url::parse(&args.address).map_err(|e| invalid(format!("invalid proxy address: {e}")))?;
     let mut data = BTreeMap::from([("address".to_string(), args.address.clone())]);
-    if !args.username.is_empty() {
-        data.insert("username".to_string(), args.username.clone());
+    if !args.auth.username.is_empty() {
+        data.insert("username".to_string(), args.auth.username.clone());
     }
-    if !args.password.is_empty() {
-        data.insert("password".to_string(), args.password.clone());
+    if !args.auth.password.is_empty() {
+        data.insert("password".to_string(), args.auth.password.clone());
     }
     Ok(with_type(
         secret_object(name, namespace, labels, data),

@@ -1,10 +1,11 @@
 //! `flux create source chart`.
 
 use flux_api::common::HelmChartSourceKind;
-use flux_api::source::{HelmChartSourceRef, HelmChartVerify, MatchOIDCIdentity};
+use flux_api::source::{HelmChartSourceRef, HelmChartVerify};
 use flux_api::{HelmChart, HelmChartSpec};
 
-use super::{api_enum, flag_error, go_duration, live, local_ref, non_empty, object_meta};
+use super::source_oci::verification;
+use super::{api_enum, flag_error, go_duration, live, non_empty, object_meta};
 use crate::cli::CreateSourceChartArgs;
 use crate::commands::Ctx;
 use crate::output::Printer;
@@ -72,44 +73,24 @@ pub fn build(
     let common = &args.common.base.common;
     let name = check_name(common.name.as_deref())?;
     let (kind, source) = source.ok_or_else(|| invalid("chart source is required"))?;
-    if args.chart.is_empty() {
+    if args.chart.chart.is_empty() {
         return Err(invalid("chart name or path is required"));
     }
     announce();
     let labels = parse_labels(&common.label)?;
-    let verify = match &args.verify_provider {
-        None => {
-            if !args.verify_secret_ref.is_empty() {
-                return Err(invalid(
-                    "a verification provider must be specified when a secret is specified",
-                ));
-            }
-            // Upstream checks the OCI command's subject here, so a lone
-            // --verify-subject passes; only the issuer is checked.
-            if !args.verify_issuer.is_empty() {
-                return Err(invalid(
-                    "a verification provider must be specified when OIDC issuer/subject is specified",
-                ));
-            }
-            None
+    // Upstream checks the OCI command's subject here, so a lone
+    // --verify-subject passes; only the issuer is checked.
+    let verify = verification(args.verify_provider.as_ref(), &args.verify, false)?.map(|v| {
+        HelmChartVerify {
+            provider: v.provider,
+            secret_ref: v.secret_ref,
+            match_oidc_identity: v.match_oidc_identity,
         }
-        Some(provider) => Some(HelmChartVerify {
-            provider: api_enum("verify provider", provider)?,
-            secret_ref: local_ref(&args.verify_secret_ref),
-            match_oidc_identity: (!args.verify_issuer.is_empty()
-                || !args.verify_subject.is_empty())
-            .then(|| {
-                vec![MatchOIDCIdentity {
-                    issuer: args.verify_issuer.clone(),
-                    subject: args.verify_subject.clone(),
-                }]
-            }),
-        }),
-    };
+    });
     // HelmChart has no timeout field: --fetch-timeout is accepted and unused, as upstream.
     let spec = HelmChartSpec {
-        chart: args.chart.clone(),
-        version: non_empty(&args.chart_version),
+        chart: args.chart.chart.clone(),
+        version: non_empty(&args.chart.chart_version),
         interval: go_duration(args.common.base.interval),
         reconcile_strategy: if args.reconcile_strategy.is_empty() {
             None

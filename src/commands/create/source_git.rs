@@ -8,16 +8,16 @@ use std::collections::BTreeMap;
 use anyhow::bail;
 use k8s_openapi::api::core::v1::Secret;
 
-use super::secret_git::{ssh_host_port, ssh_key_pair};
+use super::secret_git::ssh_secret_data;
 use super::{
-    api_enum, go_duration, live, local_ref, non_empty, object_meta, read_text, secret_object,
+    api_enum, go_duration, live, local_ref, non_empty, object_meta, path_flag, read_flag_file,
+    secret_object,
 };
 use crate::cli::CreateSourceGitArgs;
 use crate::commands::Ctx;
 use crate::render::create::{
     CreateError, check_name, export_document, invalid, parse_labels, url_parse_error,
 };
-use crate::secret::{SCAN_TIMEOUT, scan_known_hosts};
 
 /// Scheme of a Git URL, as `url.Parse` would report it (empty for a
 /// scheme-less address such as `host/path`).
@@ -80,7 +80,7 @@ pub fn build(args: &CreateSourceGitArgs, namespace: &str) -> Result<GitRepositor
     let reference = git_ref(args).ok_or_else(|| {
         invalid("a Git ref is required, use one of the following: --branch, --tag, --commit, --ref-name or --tag-semver")
     })?;
-    if !args.ca_file.is_empty() && scheme == "ssh" {
+    if path_flag(&args.ca_file).is_some() && scheme == "ssh" {
         return Err(invalid(
             "specifying a CA file is not supported for Git over SSH",
         ));
@@ -127,28 +127,20 @@ async fn credentials(
     let scheme = git_url_scheme(&args.url)?;
     let mut data = BTreeMap::new();
     if scheme == "ssh" {
-        let pair = ssh_key_pair(&args.private_key_file, &args.password, &args.ssh).await?;
-        let (host, port) = ssh_host_port(&args.url)?;
-        let known_hosts = scan_known_hosts(&host, port, SCAN_TIMEOUT).await?;
-        data.insert("identity".to_string(), pair.private_key);
-        data.insert("identity.pub".to_string(), pair.public_key);
-        data.insert("known_hosts".to_string(), known_hosts);
-        if !args.password.is_empty() {
-            data.insert("password".to_string(), args.password.clone());
-        }
+        data = ssh_secret_data(&args.url, &args.private_key_file, &args.auth, &args.ssh).await?;
     } else {
         if scheme == "http" {
             // Upstream warns for every http URL, with or without credentials.
             ctx.printer
                 .warning("insecure configuration: credentials configured for an HTTP URL");
         }
-        if !args.username.is_empty() && !args.password.is_empty() {
-            data.insert("username".to_string(), args.username.clone());
-            data.insert("password".to_string(), args.password.clone());
+        if !args.auth.username.is_empty() && !args.auth.password.is_empty() {
+            data.insert("username".to_string(), args.auth.username.clone());
+            data.insert("password".to_string(), args.auth.password.clone());
         }
-        if scheme == "https" && !args.ca_file.is_empty() {
-            let ca = read_text(&args.ca_file)
-                .map_err(|e| invalid(format!("unable to read TLS CA file: {e}")))?;
+        if scheme == "https"
+            && let Some(ca) = read_flag_file(&args.ca_file, "unable to read TLS CA file")?
+        {
             data.insert("ca.crt".to_string(), ca);
         }
     }

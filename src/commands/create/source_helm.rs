@@ -7,8 +7,10 @@ use std::collections::BTreeMap;
 
 use k8s_openapi::api::core::v1::Secret;
 
+use super::secret_helm::basic_auth;
 use super::{
-    api_enum, go_duration, live, local_ref, object_meta, read_text, secret_object, with_type,
+    api_enum, go_duration, live, local_ref, object_meta, path_flag, read_flag_file, secret_object,
+    with_type,
 };
 use crate::cli::CreateSourceHelmArgs;
 use crate::commands::Ctx;
@@ -75,22 +77,14 @@ fn credentials(
     name: &str,
     namespace: &str,
 ) -> Result<Option<Secret>, CreateError> {
-    let read = |path: &str, what: &str| -> Result<Option<String>, CreateError> {
-        if path.is_empty() {
-            return Ok(None);
-        }
-        read_text(path)
-            .map(Some)
-            .map_err(|e| invalid(format!("{what}: {e}")))
-    };
-    let ca = read(&args.ca_file, "unable to read TLS CA file")?;
+    let ca = read_flag_file(&args.ca_file, "unable to read TLS CA file")?;
     // Upstream reads the pair only when both files are named.
-    let pair = if args.cert_file.is_empty() || args.key_file.is_empty() {
-        None
+    let pair = if path_flag(&args.cert_file).is_some() && path_flag(&args.key_file).is_some() {
+        let cert = read_flag_file(&args.cert_file, "failed to read cert file")?;
+        let key = read_flag_file(&args.key_file, "failed to read key file")?;
+        cert.zip(key)
     } else {
-        let cert = read(&args.cert_file, "failed to read cert file")?.unwrap_or_default();
-        let key = read(&args.key_file, "failed to read key file")?.unwrap_or_default();
-        Some((cert, key))
+        None
     };
     let mut data = BTreeMap::new();
     let secret_type = if let Some((cert, key)) = pair {
@@ -98,15 +92,9 @@ fn credentials(
         data.insert("tls.crt".to_string(), cert);
         data.insert("tls.key".to_string(), key);
         "kubernetes.io/tls"
-    } else if !args.username.is_empty() || !args.password.is_empty() {
-        if args.username.is_empty() {
-            return Err(invalid("username is required"));
-        }
-        if args.password.is_empty() {
-            return Err(invalid("password is required"));
-        }
-        data.insert("username".to_string(), args.username.clone());
-        data.insert("password".to_string(), args.password.clone());
+    } else if let Some((username, password)) = basic_auth(&args.auth)? {
+        data.insert("username".to_string(), username);
+        data.insert("password".to_string(), password);
         "kubernetes.io/basic-auth"
     } else if ca.is_some() {
         "Opaque"

@@ -7,7 +7,7 @@ use flux_api::source::{
 use flux_api::{OCIRepository, OCIRepositorySpec};
 
 use super::{api_enum, go_duration, live, local_ref, non_empty, object_meta};
-use crate::cli::CreateSourceOciArgs;
+use crate::cli::{CreateSourceOciArgs, VerifyArgs};
 use crate::commands::Ctx;
 use crate::render::create::{CreateError, check_name, export_document, invalid, parse_labels};
 
@@ -36,6 +36,41 @@ pub fn parse_layer_selector(value: &str) -> Result<OCIRepositoryLayerSelector, C
     })
 }
 
+/// The `verify` block of the `--verify-*` flags; `None` without a provider.
+/// `check_subject`: a lone `--verify-subject` needs a provider too (the
+/// chart command of upstream checks only the issuer).
+pub fn verification(
+    provider: Option<&String>,
+    flags: &VerifyArgs,
+    check_subject: bool,
+) -> Result<Option<OCIRepositoryVerify>, CreateError> {
+    let oidc = !flags.verify_issuer.is_empty() || !flags.verify_subject.is_empty();
+    let Some(provider) = provider else {
+        if !flags.verify_secret_ref.is_empty() {
+            return Err(invalid(
+                "a verification provider must be specified when a secret is specified",
+            ));
+        }
+        if !flags.verify_issuer.is_empty() || (check_subject && oidc) {
+            return Err(invalid(
+                "a verification provider must be specified when OIDC issuer/subject is specified",
+            ));
+        }
+        return Ok(None);
+    };
+    Ok(Some(OCIRepositoryVerify {
+        provider: api_enum("verify provider", provider)?,
+        secret_ref: local_ref(&flags.verify_secret_ref),
+        match_oidc_identity: oidc.then(|| {
+            vec![MatchOIDCIdentity {
+                issuer: flags.verify_issuer.clone(),
+                subject: flags.verify_subject.clone(),
+            }]
+        }),
+        ..OCIRepositoryVerify::default()
+    }))
+}
+
 pub fn build(args: &CreateSourceOciArgs, namespace: &str) -> Result<OCIRepository, CreateError> {
     let common = &args.common.base.common;
     let name = check_name(common.name.as_deref())?;
@@ -51,34 +86,7 @@ pub fn build(args: &CreateSourceOciArgs, namespace: &str) -> Result<OCIRepositor
         Some(parse_layer_selector(&args.layer_selector)?)
     };
     let labels = parse_labels(&common.label)?;
-    let verify = match &args.verify_provider {
-        None => {
-            if !args.verify_secret_ref.is_empty() {
-                return Err(invalid(
-                    "a verification provider must be specified when a secret is specified",
-                ));
-            }
-            if !args.verify_issuer.is_empty() || !args.verify_subject.is_empty() {
-                return Err(invalid(
-                    "a verification provider must be specified when OIDC issuer/subject is specified",
-                ));
-            }
-            None
-        }
-        Some(provider) => Some(OCIRepositoryVerify {
-            provider: api_enum("verify provider", provider)?,
-            secret_ref: local_ref(&args.verify_secret_ref),
-            match_oidc_identity: (!args.verify_issuer.is_empty()
-                || !args.verify_subject.is_empty())
-            .then(|| {
-                vec![MatchOIDCIdentity {
-                    issuer: args.verify_issuer.clone(),
-                    subject: args.verify_subject.clone(),
-                }]
-            }),
-            ..OCIRepositoryVerify::default()
-        }),
-    };
+    let verify = verification(args.verify_provider.as_ref(), &args.verify, true)?;
     let fetch_timeout = args.common.fetch_timeout;
     let spec = OCIRepositorySpec {
         url: args.url.clone(),
