@@ -13,6 +13,7 @@ use serde_json::Value;
 
 use crate::build::{self, BuildError, Options, dyff};
 use crate::cli::{DiffCommand, DiffKind, DiffKsArgs};
+use crate::cluster::apply::kind_rank;
 use crate::commands::Ctx;
 use crate::commands::build::{
     build_tree, check_kustomization_file, get_kustomization, options, read_kustomization_file,
@@ -599,40 +600,6 @@ fn dedupe_metrics(object: &mut Value) {
 fn remove_managed_fields(object: &mut Value) {
     if let Some(Value::Object(meta)) = object.get_mut("metadata") {
         meta.remove("managedFields");
-    }
-}
-
-/// Kind priority of stale objects, as kustomize-controller prunes.
-fn kind_rank(kind: &str) -> usize {
-    const FIRST: [&str; 23] = [
-        "CustomResourceDefinition",
-        "Namespace",
-        "ClusterRole",
-        "ClusterClass",
-        "RuntimeClass",
-        "PriorityClass",
-        "StorageClass",
-        "VolumeSnapshotClass",
-        "IngressClass",
-        "GatewayClass",
-        "ClusterRoleBinding",
-        "ResourceQuota",
-        "ServiceAccount",
-        "Role",
-        "RoleBinding",
-        "ConfigMap",
-        "Secret",
-        "Service",
-        "LimitRange",
-        "Deployment",
-        "StatefulSet",
-        "CronJob",
-        "PodDisruptionBudget",
-    ];
-    match kind {
-        "MutatingWebhookConfiguration" => 1000,
-        "ValidatingWebhookConfiguration" => 1001,
-        _ => FIRST.iter().position(|k| *k == kind).unwrap_or(500),
     }
 }
 
