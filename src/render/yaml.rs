@@ -890,15 +890,9 @@ fn go_format_g(f: f64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::test_support::shared_dir;
     use serde_json::json;
     use std::path::PathBuf;
-
-    fn shared_dir() -> PathBuf {
-        match std::env::var_os("FLUX_SHARED_DIR") {
-            Some(d) => PathBuf::from(d),
-            None => PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared"),
-        }
-    }
 
     fn scalar(s: &str) -> String {
         to_string(&json!({ "k": s }))
