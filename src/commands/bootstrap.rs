@@ -35,6 +35,10 @@ pub async fn run(ctx: &Ctx, command: &BootstrapCommand) -> anyhow::Result<ExitSt
     let host_key_algorithms =
         parse_host_key_algorithms(&common.ssh_hostkey_algos).map_err(anyhow::Error::msg)?;
     let mut provider_run = None;
+    let mut hosted = |(options, provider): (BootstrapOptions, ProviderRun)| {
+        provider_run = Some(provider);
+        options
+    };
     let mut options = match &command.provider {
         BootstrapProvider::Git(args) => {
             let options = resolve_git(ctx, common, args)?;
@@ -43,29 +47,15 @@ pub async fn run(ctx: &Ctx, command: &BootstrapCommand) -> anyhow::Result<ExitSt
         }
         BootstrapProvider::Github(args) => {
             let host = Host::GitHub(Flavor::GitHub, &args.hostname);
-            let resolve = resolve_provider(ctx, common, host, &args.repo);
-            let (options, provider) = within_deadline(ctx, &args.hostname, resolve).await?;
-            provider_run = Some(provider);
-            options
+            hosted(resolve_within_deadline(ctx, common, host, &args.repo).await?)
         }
         BootstrapProvider::Gitea(args) => {
             let host = Host::GitHub(Flavor::Gitea, &args.hostname);
-            let resolve = resolve_provider(ctx, common, host, &args.repo);
-            let (options, provider) = within_deadline(ctx, &args.hostname, resolve).await?;
-            provider_run = Some(provider);
-            options
+            hosted(resolve_within_deadline(ctx, common, host, &args.repo).await?)
         }
-        BootstrapProvider::Gitlab(args) => {
-            let resolve = resolve_gitlab(ctx, common, args);
-            let (options, provider) = within_deadline(ctx, &args.hostname, resolve).await?;
-            provider_run = Some(provider);
-            options
-        }
+        BootstrapProvider::Gitlab(args) => hosted(resolve_gitlab(ctx, common, args).await?),
         BootstrapProvider::BitbucketServer(args) => {
-            let resolve = resolve_bitbucket(ctx, common, args);
-            let (options, provider) = within_deadline(ctx, &args.hostname, resolve).await?;
-            provider_run = Some(provider);
-            options
+            hosted(resolve_bitbucket(ctx, common, args).await?)
         }
     };
     if let GitAuth::SshKey {
@@ -113,14 +103,16 @@ pub async fn run(ctx: &Ctx, command: &BootstrapCommand) -> anyhow::Result<ExitSt
     Ok(ExitStatus::Success)
 }
 
-/// Ends a provider step (its API calls, the initial push of a new
-/// repository) at the run's deadline, naming the host that kept it waiting.
-async fn within_deadline<T>(
+/// [`resolve_provider`], ended at the run's deadline (its API calls, the
+/// initial push of a new repository), naming the host that kept it waiting.
+async fn resolve_within_deadline(
     ctx: &Ctx,
-    hostname: &str,
-    step: impl std::future::Future<Output = anyhow::Result<T>>,
-) -> anyhow::Result<T> {
-    tokio::time::timeout_at(ctx.deadline, step)
+    common: &BootstrapCommonArgs,
+    host: Host<'_>,
+    args: &ProviderRepoArgs,
+) -> anyhow::Result<(BootstrapOptions, ProviderRun)> {
+    let hostname = host.hostname();
+    tokio::time::timeout_at(ctx.deadline, resolve_provider(ctx, common, host, args))
         .await
         .unwrap_or_else(|_| {
             bail!(
@@ -204,6 +196,16 @@ enum Host<'a> {
     },
 }
 
+impl<'a> Host<'a> {
+    fn hostname(&self) -> &'a str {
+        match self {
+            Host::GitHub(_, hostname)
+            | Host::GitLab { hostname, .. }
+            | Host::Bitbucket { hostname, .. } => hostname,
+        }
+    }
+}
+
 /// `bootstrap bitbucket-server`: its flags in the shape the other providers
 /// share, then the common path.
 async fn resolve_bitbucket(
@@ -234,7 +236,7 @@ async fn resolve_bitbucket(
         hostname: &args.hostname,
         user,
     };
-    resolve_provider(ctx, common, host, &repo).await
+    resolve_within_deadline(ctx, common, host, &repo).await
 }
 
 /// The checks and settings of `bootstrap gitlab`, then the common path.
@@ -264,7 +266,7 @@ async fn resolve_gitlab(
         visibility,
         deploy_token_auth: args.deploy_token_auth,
     };
-    resolve_provider(ctx, common, host, &args.repo).await
+    resolve_within_deadline(ctx, common, host, &args.repo).await
 }
 
 async fn resolve_provider(
@@ -503,10 +505,7 @@ async fn resolve_provider(
             username: git_user,
             password: token,
         },
-        author: Author {
-            name: common.author_name.clone(),
-            email: common.author_email.clone(),
-        },
+        author: author(common),
         signer,
         commit_message_appendix: common.commit_message_appendix.clone(),
         secret,
@@ -614,6 +613,13 @@ fn resolve_signer(
 
 fn read_file(path: &str, what: &str) -> anyhow::Result<String> {
     crate::input::read_path_to_string(path).with_context(|| format!("unable to read {what} {path}"))
+}
+
+fn author(common: &BootstrapCommonArgs) -> Author {
+    Author {
+        name: common.author_name.clone(),
+        email: common.author_email.clone(),
+    }
 }
 
 fn key_spec(common: &BootstrapCommonArgs) -> KeySpec {
@@ -857,10 +863,7 @@ fn resolve_git(
         sync,
         repository_url,
         git_auth,
-        author: Author {
-            name: common.author_name.clone(),
-            email: common.author_email.clone(),
-        },
+        author: author(common),
         signer,
         commit_message_appendix: common.commit_message_appendix.clone(),
         secret,
