@@ -22,8 +22,7 @@ use crate::cluster::health::{Deadline, cluster_info};
 use crate::commands::Ctx;
 use crate::error::ExitStatus;
 use crate::prompt::confirm_foreign_install;
-use crate::render::components::FLUX_VERSION;
-use crate::render::install::{InstallFlagError, InstallOptions};
+use crate::render::install::{InstallFlagError, InstallOptions, check_version};
 use crate::render::sync::{SyncOptions, normalize_path};
 use crate::secret::{
     KeyPair, KeySpec, SCAN_TIMEOUT, SecretError, load_private_key, scan_known_hosts,
@@ -565,14 +564,7 @@ fn resolve_install(
             bail!("component {required} is required");
         }
     }
-    if let Some(version) = &common.version {
-        if version != "latest" && !version.starts_with('v') {
-            return Err(InstallFlagError::VersionPrefix(version.clone()).into());
-        }
-        if version != FLUX_VERSION {
-            return Err(InstallFlagError::VersionUnavailable(version.clone()).into());
-        }
-    }
+    check_version(common.version.as_deref())?;
     let creds = match &common.registry_creds {
         None => None,
         Some(creds) => {
