@@ -27,6 +27,8 @@ pub mod proxy;
 pub mod render;
 pub mod secret;
 pub mod settings;
+#[cfg(test)]
+mod test_support;
 pub mod validate;
 
 use std::ffi::OsString;

@@ -79,33 +79,39 @@ pub enum ApplyError {
     },
 }
 
-/// Apply order of kinds; unknown kinds go after these, webhooks last.
-const KIND_ORDER: &[&str] = &[
-    "CustomResourceDefinition",
-    "Namespace",
-    "ClusterRole",
-    "ClusterRoleBinding",
-    "ResourceQuota",
-    "ServiceAccount",
-    "Role",
-    "RoleBinding",
-    "ConfigMap",
-    "Secret",
-    "Service",
-    "LimitRange",
-    "Deployment",
-    "StatefulSet",
-    "CronJob",
-    "PodDisruptionBudget",
-];
-
-fn rank(kind: &str) -> usize {
+/// Apply order of kinds: these first, unknown kinds after them, webhook
+/// configurations last. kustomize-controller prunes stale objects in this
+/// order too.
+pub fn kind_rank(kind: &str) -> usize {
+    const FIRST: [&str; 23] = [
+        "CustomResourceDefinition",
+        "Namespace",
+        "ClusterRole",
+        "ClusterClass",
+        "RuntimeClass",
+        "PriorityClass",
+        "StorageClass",
+        "VolumeSnapshotClass",
+        "IngressClass",
+        "GatewayClass",
+        "ClusterRoleBinding",
+        "ResourceQuota",
+        "ServiceAccount",
+        "Role",
+        "RoleBinding",
+        "ConfigMap",
+        "Secret",
+        "Service",
+        "LimitRange",
+        "Deployment",
+        "StatefulSet",
+        "CronJob",
+        "PodDisruptionBudget",
+    ];
     match kind {
-        "MutatingWebhookConfiguration" | "ValidatingWebhookConfiguration" => KIND_ORDER.len() + 1,
-        _ => KIND_ORDER
-            .iter()
-            .position(|k| *k == kind)
-            .unwrap_or(KIND_ORDER.len()),
+        "MutatingWebhookConfiguration" => 1000,
+        "ValidatingWebhookConfiguration" => 1001,
+        _ => FIRST.iter().position(|k| *k == kind).unwrap_or(500),
     }
 }
 
@@ -121,7 +127,7 @@ pub fn sort_for_apply(objects: &mut [Value]) {
     objects.sort_by(|a, b| {
         let key = |o: &Value| {
             (
-                rank(str_field(o, "/kind")),
+                kind_rank(str_field(o, "/kind")),
                 str_field(o, "/metadata/namespace").to_string(),
                 str_field(o, "/metadata/name").to_string(),
             )

@@ -5,7 +5,8 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, anyhow, bail};
-use oci_client::RegistryOperation;
+// Short, so that each connect call fits on one line.
+use oci_client::RegistryOperation as Op;
 
 use crate::cli::{
     BuildArtifactArgs, DiffArtifactArgs, ListArtifactsArgs, PullArtifactArgs, PushArtifactArgs,
@@ -244,14 +245,9 @@ pub async fn push(ctx: &Ctx, args: &PushArtifactArgs) -> anyhow::Result<ExitStat
     }
 
     let login = login(ctx, &args.login, &artifact).await?;
-    let registry = Registry::connect(
-        &artifact,
-        &login,
-        args.insecure_registry,
-        RegistryOperation::Push,
-    )
-    .await
-    .map_err(|e| anyhow!("error setting up transport: {e}"))?;
+    let registry = Registry::connect(&artifact, &login, args.insecure_registry, Op::Push)
+        .await
+        .map_err(|e| anyhow!("error setting up transport: {e}"))?;
     if args.output.is_empty() {
         ctx.printer
             .action(&format!("pushing artifact to {}", artifact.given));
@@ -366,13 +362,7 @@ pub async fn pull(ctx: &Ctx, args: &PullArtifactArgs) -> anyhow::Result<ExitStat
     let login = login(ctx, &args.login, &artifact).await?;
     ctx.printer
         .action(&format!("pulling artifact from {}", artifact.given));
-    let registry = Registry::connect(
-        &artifact,
-        &login,
-        args.insecure_registry,
-        RegistryOperation::Pull,
-    )
-    .await?;
+    let registry = Registry::connect(&artifact, &login, args.insecure_registry, Op::Pull).await?;
     let (raw, digest) = registry.pull_manifest(&artifact).await?;
     let manifest: PulledManifest =
         serde_json::from_slice(&raw).context("parsing artifact manifest failed")?;
@@ -423,7 +413,7 @@ pub async fn tag(ctx: &Ctx, args: &TagArtifactArgs) -> anyhow::Result<ExitStatus
     }
     let artifact = ArtifactRef::parse(url)?;
     let login = login(ctx, &args.login, &artifact).await?;
-    let registry = Registry::connect(&artifact, &login, false, RegistryOperation::Push)
+    let registry = Registry::connect(&artifact, &login, false, Op::Push)
         .await
         .map_err(|e| anyhow!("tagging artifact failed: {e}"))?;
     ctx.printer.action("tagging artifact");
@@ -497,14 +487,9 @@ pub async fn list(ctx: &Ctx, args: &ListArtifactsArgs) -> anyhow::Result<ExitSta
             artifact.repository_name()
         );
     }
-    let registry = Registry::connect(
-        &artifact,
-        &login,
-        args.insecure_registry,
-        RegistryOperation::Pull,
-    )
-    .await
-    .map_err(|e| anyhow!("listing tags failed: {e}"))?;
+    let registry = Registry::connect(&artifact, &login, args.insecure_registry, Op::Pull)
+        .await
+        .map_err(|e| anyhow!("listing tags failed: {e}"))?;
     let tags = registry
         .list_tags(&artifact)
         .await
@@ -544,13 +529,7 @@ pub async fn diff(ctx: &Ctx, args: &DiffArtifactArgs) -> anyhow::Result<ExitStat
         return Err(ArtifactError::MissingPath(args.path.clone()).into());
     }
     let login = login(ctx, &args.login, &artifact).await?;
-    let registry = Registry::connect(
-        &artifact,
-        &login,
-        args.insecure_registry,
-        RegistryOperation::Pull,
-    )
-    .await?;
+    let registry = Registry::connect(&artifact, &login, args.insecure_registry, Op::Pull).await?;
     let path = PathBuf::from(&args.path);
     let ignore = args.ignore_paths.clone();
     let (local_digest, local_size) =

@@ -22,8 +22,7 @@ use crate::cluster::health::{Deadline, cluster_info};
 use crate::commands::Ctx;
 use crate::error::ExitStatus;
 use crate::prompt::confirm_foreign_install;
-use crate::render::components::FLUX_VERSION;
-use crate::render::install::{InstallFlagError, InstallOptions};
+use crate::render::install::{InstallFlagError, InstallOptions, check_version};
 use crate::render::sync::{SyncOptions, normalize_path};
 use crate::secret::{
     KeyPair, KeySpec, SCAN_TIMEOUT, SecretError, load_private_key, scan_known_hosts,
@@ -35,6 +34,10 @@ pub async fn run(ctx: &Ctx, command: &BootstrapCommand) -> anyhow::Result<ExitSt
     let host_key_algorithms =
         parse_host_key_algorithms(&common.ssh_hostkey_algos).map_err(anyhow::Error::msg)?;
     let mut provider_run = None;
+    let mut hosted = |(options, provider): (BootstrapOptions, ProviderRun)| {
+        provider_run = Some(provider);
+        options
+    };
     let mut options = match &command.provider {
         BootstrapProvider::Git(args) => {
             let options = resolve_git(ctx, common, args)?;
@@ -43,29 +46,15 @@ pub async fn run(ctx: &Ctx, command: &BootstrapCommand) -> anyhow::Result<ExitSt
         }
         BootstrapProvider::Github(args) => {
             let host = Host::GitHub(Flavor::GitHub, &args.hostname);
-            let resolve = resolve_provider(ctx, common, host, &args.repo);
-            let (options, provider) = within_deadline(ctx, &args.hostname, resolve).await?;
-            provider_run = Some(provider);
-            options
+            hosted(resolve_within_deadline(ctx, common, host, &args.repo).await?)
         }
         BootstrapProvider::Gitea(args) => {
             let host = Host::GitHub(Flavor::Gitea, &args.hostname);
-            let resolve = resolve_provider(ctx, common, host, &args.repo);
-            let (options, provider) = within_deadline(ctx, &args.hostname, resolve).await?;
-            provider_run = Some(provider);
-            options
+            hosted(resolve_within_deadline(ctx, common, host, &args.repo).await?)
         }
-        BootstrapProvider::Gitlab(args) => {
-            let resolve = resolve_gitlab(ctx, common, args);
-            let (options, provider) = within_deadline(ctx, &args.hostname, resolve).await?;
-            provider_run = Some(provider);
-            options
-        }
+        BootstrapProvider::Gitlab(args) => hosted(resolve_gitlab(ctx, common, args).await?),
         BootstrapProvider::BitbucketServer(args) => {
-            let resolve = resolve_bitbucket(ctx, common, args);
-            let (options, provider) = within_deadline(ctx, &args.hostname, resolve).await?;
-            provider_run = Some(provider);
-            options
+            hosted(resolve_bitbucket(ctx, common, args).await?)
         }
     };
     if let GitAuth::SshKey {
@@ -108,14 +97,16 @@ pub async fn run(ctx: &Ctx, command: &BootstrapCommand) -> anyhow::Result<ExitSt
     Ok(ExitStatus::Success)
 }
 
-/// Ends a provider step (its API calls, the initial push of a new
-/// repository) at the run's deadline, naming the host that kept it waiting.
-async fn within_deadline<T>(
+/// [`resolve_provider`], ended at the run's deadline (its API calls, the
+/// initial push of a new repository), naming the host that kept it waiting.
+async fn resolve_within_deadline(
     ctx: &Ctx,
-    hostname: &str,
-    step: impl std::future::Future<Output = anyhow::Result<T>>,
-) -> anyhow::Result<T> {
-    tokio::time::timeout_at(ctx.deadline, step)
+    common: &BootstrapCommonArgs,
+    host: Host<'_>,
+    args: &ProviderRepoArgs,
+) -> anyhow::Result<(BootstrapOptions, ProviderRun)> {
+    let hostname = host.hostname();
+    tokio::time::timeout_at(ctx.deadline, resolve_provider(ctx, common, host, args))
         .await
         .unwrap_or_else(|_| {
             bail!(
@@ -199,6 +190,16 @@ enum Host<'a> {
     },
 }
 
+impl<'a> Host<'a> {
+    fn hostname(&self) -> &'a str {
+        match self {
+            Host::GitHub(_, hostname)
+            | Host::GitLab { hostname, .. }
+            | Host::Bitbucket { hostname, .. } => hostname,
+        }
+    }
+}
+
 /// `bootstrap bitbucket-server`: its flags in the shape the other providers
 /// share, then the common path.
 async fn resolve_bitbucket(
@@ -229,7 +230,7 @@ async fn resolve_bitbucket(
         hostname: &args.hostname,
         user,
     };
-    resolve_provider(ctx, common, host, &repo).await
+    resolve_within_deadline(ctx, common, host, &repo).await
 }
 
 /// The checks and settings of `bootstrap gitlab`, then the common path.
@@ -259,7 +260,7 @@ async fn resolve_gitlab(
         visibility,
         deploy_token_auth: args.deploy_token_auth,
     };
-    resolve_provider(ctx, common, host, &args.repo).await
+    resolve_within_deadline(ctx, common, host, &args.repo).await
 }
 
 async fn resolve_provider(
@@ -497,10 +498,7 @@ async fn resolve_provider(
             password: token,
         },
         git_ca,
-        author: Author {
-            name: common.author_name.clone(),
-            email: common.author_email.clone(),
-        },
+        author: author(common),
         signer,
         commit_message_appendix: common.commit_message_appendix.clone(),
         secret,
@@ -560,14 +558,7 @@ fn resolve_install(
             bail!("component {required} is required");
         }
     }
-    if let Some(version) = &common.version {
-        if version != "latest" && !version.starts_with('v') {
-            return Err(InstallFlagError::VersionPrefix(version.clone()).into());
-        }
-        if version != FLUX_VERSION {
-            return Err(InstallFlagError::VersionUnavailable(version.clone()).into());
-        }
-    }
+    check_version(common.version.as_deref())?;
     let creds = match &common.registry_creds {
         None => None,
         Some(creds) => {
@@ -617,6 +608,13 @@ fn ca_bundle(common: &BootstrapCommonArgs) -> anyhow::Result<Option<String>> {
 
 fn read_file(path: &str, what: &str) -> anyhow::Result<String> {
     crate::input::read_path_to_string(path).with_context(|| format!("unable to read {what} {path}"))
+}
+
+fn author(common: &BootstrapCommonArgs) -> Author {
+    Author {
+        name: common.author_name.clone(),
+        email: common.author_email.clone(),
+    }
 }
 
 fn key_spec(common: &BootstrapCommonArgs) -> KeySpec {
@@ -859,10 +857,7 @@ fn resolve_git(
         repository_url,
         git_auth,
         git_ca,
-        author: Author {
-            name: common.author_name.clone(),
-            email: common.author_email.clone(),
-        },
+        author: author(common),
         signer,
         commit_message_appendix: common.commit_message_appendix.clone(),
         secret,

@@ -13,6 +13,7 @@ use serde_json::Value;
 
 use crate::build::{self, BuildError, Options, dyff};
 use crate::cli::{DiffCommand, DiffKind, DiffKsArgs};
+use crate::cluster::apply::kind_rank;
 use crate::commands::Ctx;
 use crate::commands::build::{
     build_tree, check_kustomization_file, get_kustomization, options, read_kustomization_file,
@@ -270,10 +271,7 @@ impl Differ {
 
 /// `Kind/namespace/name`, or `Kind/name` without a namespace.
 fn object_id(object: &Value) -> String {
-    let kind = object
-        .get("kind")
-        .and_then(Value::as_str)
-        .unwrap_or_default();
+    let kind = object["kind"].as_str().unwrap_or_default();
     let (name, namespace) = build::name_and_namespace(object);
     if namespace.is_empty() {
         format!("{kind}/{name}")
@@ -304,14 +302,9 @@ fn group_of(api_version: &str) -> &str {
 /// creation timestamp, no status.
 fn normalize(object: &mut Value) {
     use base64::Engine;
-    let kind = object
-        .get("kind")
-        .and_then(Value::as_str)
-        .unwrap_or_default()
-        .to_string();
-    let api_version = object
-        .get("apiVersion")
-        .and_then(Value::as_str)
+    let kind = object["kind"].as_str().unwrap_or_default().to_string();
+    let api_version = object["apiVersion"]
+        .as_str()
         .unwrap_or_default()
         .to_string();
     let builtin =
@@ -414,19 +407,13 @@ fn rule_matches(target: Option<&Value>, object: &Value) -> bool {
     let Some(target) = target else {
         return true;
     };
-    let api_version = object
-        .get("apiVersion")
-        .and_then(Value::as_str)
-        .unwrap_or_default();
+    let api_version = object["apiVersion"].as_str().unwrap_or_default();
     let (group, version) = match api_version.rsplit_once('/') {
         Some((g, v)) => (g, v),
         None => ("", api_version),
     };
     let (name, namespace) = build::name_and_namespace(object);
-    let kind = object
-        .get("kind")
-        .and_then(Value::as_str)
-        .unwrap_or_default();
+    let kind = object["kind"].as_str().unwrap_or_default();
     let fields = [
         ("group", group),
         ("version", version),
@@ -520,28 +507,18 @@ fn strip_ignored(object: &mut Value, rules: &[Value], selected_by: &Value) {
 /// Masks Secret values in both objects: unchanged `***`, changed
 /// `*** (before)`/`*** (after)`.
 fn mask_secrets(live: &mut Value, merged: &mut Value) {
-    let live_data = live
-        .get("data")
-        .and_then(Value::as_object)
-        .cloned()
-        .unwrap_or_default();
-    let merged_data = merged
-        .get("data")
-        .and_then(Value::as_object)
-        .cloned()
-        .unwrap_or_default();
-    if let Some(Value::Object(data)) = live.get_mut("data") {
+    let live_data = live["data"].clone();
+    mask_against(live, &merged["data"], "*** (before)");
+    mask_against(merged, &live_data, "*** (after)");
+}
+
+/// Masks the data of `object`: `changed` where `other` holds another value
+/// for the key, `***` elsewhere.
+fn mask_against(object: &mut Value, other: &Value, changed: &str) {
+    if let Some(Value::Object(data)) = object.get_mut("data") {
         for (k, v) in data.iter_mut() {
-            *v = match merged_data.get(k) {
-                Some(other) if other != v => "*** (before)".into(),
-                _ => "***".into(),
-            };
-        }
-    }
-    if let Some(Value::Object(data)) = merged.get_mut("data") {
-        for (k, v) in data.iter_mut() {
-            *v = match live_data.get(k) {
-                Some(other) if other != v => "*** (after)".into(),
+            *v = match other.get(k) {
+                Some(o) if o != v => changed.into(),
                 _ => "***".into(),
             };
         }
@@ -602,40 +579,6 @@ fn remove_managed_fields(object: &mut Value) {
     }
 }
 
-/// Kind priority of stale objects, as kustomize-controller prunes.
-fn kind_rank(kind: &str) -> usize {
-    const FIRST: [&str; 23] = [
-        "CustomResourceDefinition",
-        "Namespace",
-        "ClusterRole",
-        "ClusterClass",
-        "RuntimeClass",
-        "PriorityClass",
-        "StorageClass",
-        "VolumeSnapshotClass",
-        "IngressClass",
-        "GatewayClass",
-        "ClusterRoleBinding",
-        "ResourceQuota",
-        "ServiceAccount",
-        "Role",
-        "RoleBinding",
-        "ConfigMap",
-        "Secret",
-        "Service",
-        "LimitRange",
-        "Deployment",
-        "StatefulSet",
-        "CronJob",
-        "PodDisruptionBudget",
-    ];
-    match kind {
-        "MutatingWebhookConfiguration" => 1000,
-        "ValidatingWebhookConfiguration" => 1001,
-        _ => FIRST.iter().position(|k| *k == kind).unwrap_or(500),
-    }
-}
-
 /// An inventory id: `namespace_name_group_kind`, `__` in the name for `:`.
 fn parse_inventory_id(id: &str) -> Option<(String, String, String, String)> {
     let (namespace, rest) = id.split_once('_')?;
@@ -659,14 +602,8 @@ enum Action {
 
 impl Differ {
     async fn resource(&mut self, object: &Value) -> Result<(ApiResource, bool), String> {
-        let api_version = object
-            .get("apiVersion")
-            .and_then(Value::as_str)
-            .unwrap_or_default();
-        let kind = object
-            .get("kind")
-            .and_then(Value::as_str)
-            .unwrap_or_default();
+        let api_version = object["apiVersion"].as_str().unwrap_or_default();
+        let kind = object["kind"].as_str().unwrap_or_default();
         let key = (api_version.to_string(), kind.to_string());
         if let Some(found) = self.resources.get(&key) {
             return Ok(found.clone());
@@ -712,10 +649,7 @@ impl Differ {
             .any(|o| has_meta(o, RECONCILE_KEY, "disabled") || has_meta(o, SSA_KEY, "ignore"))
             || (exists && has_meta(desired, SSA_KEY, "ifnotpresent"))
         {
-            let kind = desired
-                .get("kind")
-                .and_then(Value::as_str)
-                .unwrap_or_default();
+            let kind = desired["kind"].as_str().unwrap_or_default();
             let subject = if exists {
                 object_id(&live)
             } else {
@@ -790,14 +724,8 @@ impl Differ {
         for object in &mut objects {
             normalize(object);
             let (name, namespace) = build::name_and_namespace(object);
-            let api_version = object
-                .get("apiVersion")
-                .and_then(Value::as_str)
-                .unwrap_or_default();
-            let kind = object
-                .get("kind")
-                .and_then(Value::as_str)
-                .unwrap_or_default();
+            let api_version = object["apiVersion"].as_str().unwrap_or_default();
+            let kind = object["kind"].as_str().unwrap_or_default();
             inventory.insert((
                 namespace,
                 name,

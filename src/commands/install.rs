@@ -14,7 +14,7 @@ use crate::commands::Ctx;
 use crate::error::ExitStatus;
 use crate::prompt::confirm_foreign_install;
 use crate::render::components::FLUX_VERSION;
-use crate::render::install::{InstallFlagError, InstallOptions, objects, render};
+use crate::render::install::{InstallFlagError, InstallOptions, check_version, objects, render};
 use crate::secret::docker_config_json;
 
 /// Turns the flags into install options, checking what upstream checks, in
@@ -45,14 +45,7 @@ pub fn resolve(args: &InstallArgs, namespace: &str) -> anyhow::Result<InstallOpt
             return Err(InstallFlagError::CredsFormat.into());
         }
     }
-    if let Some(version) = &args.version {
-        if version != "latest" && !version.starts_with('v') {
-            return Err(InstallFlagError::VersionPrefix(version.clone()).into());
-        }
-        if version != FLUX_VERSION {
-            return Err(InstallFlagError::VersionUnavailable(version.clone()).into());
-        }
-    }
+    check_version(args.version.as_deref())?;
     Ok(options)
 }
 

@@ -136,14 +136,7 @@ fn format_header(raw: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::path::PathBuf;
-
-    fn shared_dir() -> PathBuf {
-        match std::env::var_os("FLUX_SHARED_DIR") {
-            Some(d) => PathBuf::from(d),
-            None => PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared"),
-        }
-    }
+    use crate::test_support::shared_dir;
 
     fn golden(name: &str) -> Option<String> {
         let path = shared_dir()

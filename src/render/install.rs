@@ -44,6 +44,20 @@ pub enum InstallFlagError {
     CredsFormat,
 }
 
+/// Checks `--version`: this binary renders only the Flux it embeds.
+pub fn check_version(version: Option<&str>) -> Result<(), InstallFlagError> {
+    let Some(version) = version else {
+        return Ok(());
+    };
+    if version != "latest" && !version.starts_with('v') {
+        return Err(InstallFlagError::VersionPrefix(version.to_string()));
+    }
+    if version != FLUX_VERSION {
+        return Err(InstallFlagError::VersionUnavailable(version.to_string()));
+    }
+    Ok(())
+}
+
 /// Everything that shapes the install set. `Default` matches upstream's defaults.
 #[derive(Debug, Clone, PartialEq)]
 pub struct InstallOptions {

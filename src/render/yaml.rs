@@ -275,20 +275,30 @@ impl Emitter {
         allow && !after_space && self.column > BEST_WIDTH && next != Some(' ')
     }
 
+    /// A space, or a line fold in its place.
+    fn write_space(&mut self, fold: bool) {
+        if fold {
+            self.write_indent();
+        } else {
+            self.put(' ');
+        }
+    }
+
+    fn close_quote(&mut self, quote: &str) {
+        self.write_indicator(quote, false, false, false);
+        self.whitespace = false;
+        self.indention = false;
+    }
+
     fn write_plain(&mut self, text: &str, allow_breaks: bool) {
         if !text.is_empty() && !self.whitespace {
             self.put(' ');
         }
         // Plain scalars never hold line breaks (the analysis forbids it).
-        let mut chars = text.chars().peekable();
         let mut spaces = false;
-        while let Some(c) = chars.next() {
+        for (c, next, _) in scalar_chars(text) {
             if c == ' ' {
-                if self.may_fold(allow_breaks, spaces, chars.peek().copied()) {
-                    self.write_indent();
-                } else {
-                    self.put(c);
-                }
+                self.write_space(self.may_fold(allow_breaks, spaces, next));
                 spaces = true;
             } else {
                 self.put(c);
@@ -304,19 +314,11 @@ impl Emitter {
 
     fn write_single_quoted(&mut self, text: &str, allow_breaks: bool) {
         self.write_indicator("'", true, false, false);
-        let mut chars = text.chars().peekable();
-        let mut first = true;
         let mut spaces = false;
         let mut breaks = false;
-        while let Some(c) = chars.next() {
-            let next = chars.peek().copied();
-            let inner = !std::mem::take(&mut first) && next.is_some();
+        for (c, next, inner) in scalar_chars(text) {
             if c == ' ' {
-                if inner && self.may_fold(allow_breaks, spaces, next) {
-                    self.write_indent();
-                } else {
-                    self.put(c);
-                }
+                self.write_space(inner && self.may_fold(allow_breaks, spaces, next));
                 spaces = true;
             } else if is_break(c) {
                 // A lone newline needs an extra break to survive folding.
@@ -339,31 +341,22 @@ impl Emitter {
                 breaks = false;
             }
         }
-        self.write_indicator("'", false, false, false);
-        self.whitespace = false;
-        self.indention = false;
+        self.close_quote("'");
     }
 
     fn write_double_quoted(&mut self, text: &str, allow_breaks: bool) {
         self.write_indicator("\"", true, false, false);
-        let mut chars = text.chars().peekable();
-        let mut first = true;
         let mut spaces = false;
-        while let Some(c) = chars.next() {
-            let next = chars.peek().copied();
-            let inner = !std::mem::take(&mut first) && next.is_some();
+        for (c, next, inner) in scalar_chars(text) {
             let escape =
                 !is_printable(c) || c == '\u{FEFF}' || is_break(c) || c == '"' || c == '\\';
             if !escape {
                 if c == ' ' {
-                    if inner && allow_breaks && !spaces && self.column > BEST_WIDTH {
-                        self.write_indent();
-                        // An escaped space keeps the next space from being folded away.
-                        if next == Some(' ') {
-                            self.put('\\');
-                        }
-                    } else {
-                        self.put(c);
+                    let fold = inner && allow_breaks && !spaces && self.column > BEST_WIDTH;
+                    self.write_space(fold);
+                    // An escaped space keeps the next space from being folded away.
+                    if fold && next == Some(' ') {
+                        self.put('\\');
                     }
                     spaces = true;
                 } else {
@@ -409,9 +402,7 @@ impl Emitter {
                 }
             }
         }
-        self.write_indicator("\"", false, false, false);
-        self.whitespace = false;
-        self.indention = false;
+        self.close_quote("\"");
     }
 
     fn write_literal(&mut self, text: &str) {
@@ -436,20 +427,20 @@ impl Emitter {
         self.put_break();
         self.indention = true;
         self.whitespace = true;
+        // Whether the character before is a line break (the header's is).
         let mut breaks = true;
         for c in text.chars() {
             if is_break(c) {
                 self.write_break(c);
                 self.indention = true;
-                breaks = true;
             } else {
                 if breaks {
                     self.write_indent();
                 }
                 self.put(c);
                 self.indention = false;
-                breaks = false;
             }
+            breaks = is_break(c);
         }
     }
 }
@@ -466,6 +457,20 @@ struct Analysis {
     plain_allowed: bool,
     single_quoted_allowed: bool,
     block_allowed: bool,
+}
+
+/// The characters of a scalar, each with the one after it and whether it
+/// is inner (neither first nor last): Go's emitter folds only inner spaces
+/// of quoted scalars.
+fn scalar_chars(text: &str) -> impl Iterator<Item = (char, Option<char>, bool)> + '_ {
+    let mut chars = text.chars().peekable();
+    let mut first = true;
+    std::iter::from_fn(move || {
+        let c = chars.next()?;
+        let next = chars.peek().copied();
+        let inner = !std::mem::take(&mut first) && next.is_some();
+        Some((c, next, inner))
+    })
 }
 
 fn is_break(c: char) -> bool {
@@ -890,15 +895,9 @@ fn go_format_g(f: f64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::test_support::shared_dir;
     use serde_json::json;
     use std::path::PathBuf;
-
-    fn shared_dir() -> PathBuf {
-        match std::env::var_os("FLUX_SHARED_DIR") {
-            Some(d) => PathBuf::from(d),
-            None => PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared"),
-        }
-    }
 
     fn scalar(s: &str) -> String {
         to_string(&json!({ "k": s }))
@@ -1025,22 +1024,30 @@ mod tests {
 
     #[test]
     fn double_quoted_escapes() {
-        assert_eq!(scalar("a\tb"), "k: \"a\\tb\"\n");
-        assert_eq!(scalar("\u{0}"), "k: \"\\0\"\n");
-        assert_eq!(scalar("a\rb"), "k: \"a\\rb\"\n");
-        assert_eq!(scalar("x\u{7F}"), "k: \"x\\x7F\"\n");
-        assert_eq!(scalar("x\u{1F600}"), "k: \"x\\U0001F600\"\n");
-        assert_eq!(scalar("x\u{FEFF}"), "k: \"x\\uFEFF\"\n");
-        assert_eq!(scalar("\"8\""), "k: '\"8\"'\n");
+        for (s, want) in [
+            ("a\tb", "k: \"a\\tb\"\n"),
+            ("\u{0}", "k: \"\\0\"\n"),
+            ("a\rb", "k: \"a\\rb\"\n"),
+            ("x\u{7F}", "k: \"x\\x7F\"\n"),
+            ("x\u{1F600}", "k: \"x\\U0001F600\"\n"),
+            ("x\u{FEFF}", "k: \"x\\uFEFF\"\n"),
+            ("\"8\"", "k: '\"8\"'\n"),
+        ] {
+            assert_eq!(scalar(s), want, "{s:?}");
+        }
     }
 
     #[test]
     fn literal_blocks() {
-        assert_eq!(scalar("a\nb"), "k: |-\n  a\n  b\n");
-        assert_eq!(scalar("a\nb\n"), "k: |\n  a\n  b\n");
-        assert_eq!(scalar("a\nb\n\n"), "k: |+\n  a\n  b\n\n");
-        assert_eq!(scalar("a\n\nb"), "k: |-\n  a\n\n  b\n");
-        assert_eq!(scalar("  a\nb"), "k: |2-\n    a\n  b\n");
+        for (s, want) in [
+            ("a\nb", "k: |-\n  a\n  b\n"),
+            ("a\nb\n", "k: |\n  a\n  b\n"),
+            ("a\nb\n\n", "k: |+\n  a\n  b\n\n"),
+            ("a\n\nb", "k: |-\n  a\n\n  b\n"),
+            ("  a\nb", "k: |2-\n    a\n  b\n"),
+        ] {
+            assert_eq!(scalar(s), want, "{s:?}");
+        }
         // Trailing spaces on a line cannot be carried by a block.
         assert_eq!(scalar("a \nb"), "k: \"a \\nb\"\n");
         assert_eq!(scalar("a\tb\nc"), "k: \"a\\tb\\nc\"\n");

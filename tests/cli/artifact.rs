@@ -30,6 +30,31 @@ fn run_in(home: &Path, env: &[(&str, &str)], args: &[&str]) -> Run {
     Run::from(output)
 }
 
+/// `flux push artifact URL --path PATH --source SOURCE --revision REVISION`
+/// and `extra` flags, as [`run_in`].
+fn push_artifact(
+    home: &Path,
+    env: &[(&str, &str)],
+    url: &str,
+    path: &str,
+    source: &str,
+    revision: &str,
+    extra: &[&str],
+) -> Run {
+    let args = [
+        "push",
+        "artifact",
+        url,
+        "--path",
+        path,
+        "--source",
+        source,
+        "--revision",
+        revision,
+    ];
+    run_in(home, env, &[&args[..], extra].concat())
+}
+
 fn registry() -> Option<Registry> {
     match Registry::start() {
         Ok(r) => Some(r),
@@ -198,20 +223,15 @@ fn push_then_pull_round_trips_the_files() {
     manifests(src.path());
     let url = registry.url("org/app:v1");
     let src_path = src.path().to_str().unwrap();
-    let push = run_in(
+    let source = "https://github.com/org/app";
+    let push = push_artifact(
         home.path(),
         &[],
-        &[
-            "push",
-            "artifact",
-            &url,
-            "--path",
-            src_path,
-            "--source",
-            "https://github.com/org/app",
-            "--revision",
-            "main@sha1:abc",
-        ],
+        &url,
+        src_path,
+        source,
+        "main@sha1:abc",
+        &[],
     );
     assert_eq!(push.code, 0, "{}", push.stderr);
     assert_eq!(push.stdout, "");
@@ -272,21 +292,8 @@ fn push_then_pull_round_trips_the_files() {
     // Layers are staged in TMPDIR; when it cannot hold them, both commands
     // say so and change nothing.
     let no_tmp = [("TMPDIR", "/nonexistent/flux-tmp")];
-    let push = run_in(
-        home.path(),
-        &no_tmp,
-        &[
-            "push",
-            "artifact",
-            &registry.url("org/app:v2"),
-            "--path",
-            src_path,
-            "--source",
-            "s",
-            "--revision",
-            "r",
-        ],
-    );
+    let v2 = registry.url("org/app:v2");
+    let push = push_artifact(home.path(), &no_tmp, &v2, src_path, "s", "r", &[]);
     assert_eq!(push.code, 1, "{}", push.stderr);
     let last = push.stderr.lines().last().unwrap();
     assert!(
@@ -325,26 +332,14 @@ fn reproducible_pushes_have_one_digest_and_the_upstream_layout() {
     let src_path = src.path().to_str().unwrap();
     let push = |tag: &str| {
         let url = registry.url(&format!("repro:{tag}"));
-        let run = run_in(
-            home.path(),
-            &[],
-            &[
-                "push",
-                "artifact",
-                &url,
-                "-f",
-                src_path,
-                "--source",
-                "src&<x>",
-                "--revision",
-                "v1",
-                "--reproducible",
-                "-a",
-                "org.example/team=platform",
-                "-o",
-                "json",
-            ],
-        );
+        let flags = [
+            "--reproducible",
+            "-a",
+            "org.example/team=platform",
+            "-o",
+            "json",
+        ];
+        let run = push_artifact(home.path(), &[], &url, src_path, "src&<x>", "v1", &flags);
         assert_eq!(run.code, 0, "{}", run.stderr);
         assert_eq!(run.stderr, "", "-o json prints nothing on stderr");
         run.stdout
@@ -411,25 +406,13 @@ fn reproducible_pushes_have_one_digest_and_the_upstream_layout() {
 
     // A custom annotation overrides the built-in ones; yaml output.
     let url = registry.url("repro:c");
-    let run = run_in(
-        home.path(),
-        &[],
-        &[
-            "push",
-            "artifact",
-            &url,
-            "-f",
-            src_path,
-            "--source",
-            "s",
-            "--revision",
-            "r",
-            "-a",
-            "org.opencontainers.image.revision=custom",
-            "-o",
-            "yaml",
-        ],
-    );
+    let flags = [
+        "-a",
+        "org.opencontainers.image.revision=custom",
+        "-o",
+        "yaml",
+    ];
+    let run = push_artifact(home.path(), &[], &url, src_path, "s", "r", &flags);
     assert_eq!(run.code, 0, "{}", run.stderr);
     let (raw, m) = manifest(&registry, "repro", "c");
     assert_eq!(
@@ -452,20 +435,15 @@ fn tag_then_list_shows_every_tag_filtered_and_sorted() {
     let home = tempfile::tempdir().unwrap();
     let src = tempfile::tempdir().unwrap();
     manifests(src.path());
-    let push = run_in(
+    let (url, src_path) = (registry.url("app:v1.0.0"), src.path().to_str().unwrap());
+    let push = push_artifact(
         home.path(),
         &[],
-        &[
-            "push",
-            "artifact",
-            &registry.url("app:v1.0.0"),
-            "-f",
-            src.path().to_str().unwrap(),
-            "--source",
-            "git@x",
-            "--revision",
-            "1.0@sha1:0a",
-        ],
+        &url,
+        src_path,
+        "git@x",
+        "1.0@sha1:0a",
+        &[],
     );
     assert_eq!(push.code, 0, "{}", push.stderr);
     let tag = run_in(
@@ -603,21 +581,7 @@ fn diff_artifact_reports_no_change_then_a_change() {
     .unwrap();
     let src_path = src.path().to_str().unwrap();
     let url = registry.url("podinfo:1.0");
-    let push = run_in(
-        home.path(),
-        &[],
-        &[
-            "push",
-            "artifact",
-            &url,
-            "--path",
-            src_path,
-            "--source",
-            "s",
-            "--revision",
-            "r",
-        ],
-    );
+    let push = push_artifact(home.path(), &[], &url, src_path, "s", "r", &[]);
     assert_eq!(push.code, 0, "{}", push.stderr);
     let same = run_in(
         home.path(),
@@ -660,19 +624,7 @@ fn basic_auth_registry_wrong_creds_right_creds_and_docker_config() {
     let src_path = src.path().to_str().unwrap();
     let url = registry.url("private:v1");
     let push = |home: &Path, env: &[(&str, &str)], extra: &[&str]| {
-        let mut args = vec![
-            "push",
-            "artifact",
-            url.as_str(),
-            "-f",
-            src_path,
-            "--source",
-            "s",
-            "--revision",
-            "r",
-        ];
-        args.extend_from_slice(extra);
-        run_in(home, env, &args)
+        push_artifact(home, env, &url, src_path, "s", "r", extra)
     };
 
     let wrong = push(home.path(), &[], &["--creds", "flux:wr0ng-pass"]);
@@ -812,24 +764,22 @@ fn tls_registry_with_a_test_ca_and_basic_auth() {
     manifests(src.path());
     let src_path = src.path().to_str().unwrap();
     let url = registry.url("secure/app:v1");
-    let push_args = [
-        "push",
-        "artifact",
-        url.as_str(),
-        "-f",
-        src_path,
-        "--source",
-        "https://github.com/org/app",
-        "--revision",
-        "v1@sha1:abc",
-        "--creds",
-        "flux:tls-pass",
-        "-o",
-        "json",
-    ];
+    let push = |env: &[(&str, &str)]| {
+        let extra = ["--creds", "flux:tls-pass", "-o", "json"];
+        let source = "https://github.com/org/app";
+        push_artifact(
+            home.path(),
+            env,
+            &url,
+            src_path,
+            source,
+            "v1@sha1:abc",
+            &extra,
+        )
+    };
 
     // The system store does not hold the test CA.
-    let untrusted = run_in(home.path(), &[], &push_args);
+    let untrusted = push(&[]);
     assert_eq!(untrusted.code, 1, "{}", untrusted.stderr);
     let last = untrusted.stderr.lines().last().unwrap();
     assert!(
@@ -850,7 +800,7 @@ fn tls_registry_with_a_test_ca_and_basic_auth() {
 
     // Trusted the way Go programs (and upstream flux) trust a CA.
     let trust = [("SSL_CERT_FILE", ca_file)];
-    let push = run_in(home.path(), &trust, &push_args);
+    let push = push(&trust);
     assert_eq!(push.code, 0, "{}", push.stderr);
     let pushed: serde_json::Value = serde_json::from_str(&push.stdout).unwrap();
     let digest = pushed["digest"].as_str().unwrap();
@@ -1306,21 +1256,15 @@ fn insecure_registry_flag_and_missing_artifacts() {
     let home = tempfile::tempdir().unwrap();
     let src = tempfile::tempdir().unwrap();
     manifests(src.path());
-    let push = run_in(
+    let (url, src_path) = (registry.url("ins:v1"), src.path().to_str().unwrap());
+    let push = push_artifact(
         home.path(),
         &[],
-        &[
-            "push",
-            "artifact",
-            &registry.url("ins:v1"),
-            "-f",
-            src.path().to_str().unwrap(),
-            "--source",
-            "s",
-            "--revision",
-            "r",
-            "--insecure-registry",
-        ],
+        &url,
+        src_path,
+        "s",
+        "r",
+        &["--insecure-registry"],
     );
     assert_eq!(push.code, 0, "{}", push.stderr);
     let out = tempfile::tempdir().unwrap();
@@ -1360,22 +1304,18 @@ fn pushed_artifacts_are_reconciled_by_the_simulated_controllers(backend: Backend
     )
     .unwrap();
     let push = |revision: &str| {
-        let push = run_in(
+        let (url, src_path) = (
+            registry.url("manifests/app:v2"),
+            src.path().to_str().unwrap(),
+        );
+        let push = push_artifact(
             home.path(),
             &[],
-            &[
-                "push",
-                "artifact",
-                &registry.url("manifests/app:v2"),
-                "-f",
-                src.path().to_str().unwrap(),
-                "--source",
-                "s",
-                "--revision",
-                revision,
-                "-o",
-                "json",
-            ],
+            &url,
+            src_path,
+            "s",
+            revision,
+            &["-o", "json"],
         );
         assert_eq!(push.code, 0, "{}", push.stderr);
         let pushed: serde_json::Value = serde_json::from_str(&push.stdout).unwrap();
@@ -1498,24 +1438,10 @@ fn reproducible_epoch_follows_the_local_time_zone_and_pull_needs_a_directory() {
     let home = tempfile::tempdir().unwrap();
     let src = tempfile::tempdir().unwrap();
     manifests(src.path());
-    let run = run_in(
-        home.path(),
-        &[("TZ", "Europe/Berlin")],
-        &[
-            "push",
-            "artifact",
-            &registry.url("tz:v1"),
-            "-f",
-            src.path().to_str().unwrap(),
-            "--source",
-            "s",
-            "--revision",
-            "r",
-            "--reproducible",
-            "-o",
-            "other",
-        ],
-    );
+    let (url, src_path) = (registry.url("tz:v1"), src.path().to_str().unwrap());
+    let env = [("TZ", "Europe/Berlin")];
+    let flags = ["--reproducible", "-o", "other"];
+    let run = push_artifact(home.path(), &env, &url, src_path, "s", "r", &flags);
     assert_eq!(run.code, 0, "{}", run.stderr);
     // An unknown -o drops the "pushing" line only.
     assert!(
@@ -1785,21 +1711,10 @@ fn push_retries_server_errors_and_debug_shows_them() {
     let home = tempfile::tempdir().unwrap();
     let src = tempfile::tempdir().unwrap();
     manifests(src.path());
+    let src_path = src.path().to_str().unwrap();
     let push = |proxy: &FlakyProxy, extra: &[&str]| {
         let url = format!("oci://{}/retry:v1", proxy.host);
-        let mut args = vec![
-            "push",
-            "artifact",
-            url.as_str(),
-            "-f",
-            src.path().to_str().unwrap(),
-            "--source",
-            "s",
-            "--revision",
-            "r",
-        ];
-        args.extend_from_slice(extra);
-        run_in(home.path(), &[], &args)
+        push_artifact(home.path(), &[], &url, src_path, "s", "r", extra)
     };
     let proxy = FlakyProxy::start(registry.host.clone(), "PUT /v2/retry/manifests/", 2);
     let run = push(&proxy, &["--debug"]);
@@ -1830,19 +1745,7 @@ fn push_retries_server_errors_and_debug_shows_them() {
     // artifact pulled back is whole.
     let layer_proxy = FlakyProxy::start(registry.host.clone(), "PATCH /v2/layer/blobs/uploads/", 1);
     let url = format!("oci://{}/layer:v1", layer_proxy.host);
-    let args = [
-        "push",
-        "artifact",
-        url.as_str(),
-        "-f",
-        src.path().to_str().unwrap(),
-        "--source",
-        "s",
-        "--revision",
-        "r",
-        "--debug",
-    ];
-    let run = run_in(home.path(), &[], &args);
+    let run = push_artifact(home.path(), &[], &url, src_path, "s", "r", &["--debug"]);
     assert_eq!(run.code, 0, "{}", run.stderr);
     let prefix = format!(
         "retrying Server error: url http://{}/v2/layer/blobs/uploads/",

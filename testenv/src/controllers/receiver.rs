@@ -21,6 +21,7 @@ use serde_json::{Value, json};
 use tokio::net::TcpListener;
 
 use super::{Ctx, log};
+use crate::server::next_connection;
 use crate::store::meta_str;
 
 const NOTIFICATION: &str = "notification.toolkit.fluxcd.io";
@@ -37,14 +38,7 @@ pub async fn serve(
     mut shutdown: tokio::sync::watch::Receiver<bool>,
 ) {
     started();
-    loop {
-        let (tcp, _) = tokio::select! {
-            r = listener.accept() => match r {
-                Ok(c) => c,
-                Err(_) => { tokio::time::sleep(Duration::from_millis(50)).await; continue; }
-            },
-            _ = shutdown.changed() => return,
-        };
+    while let Some(tcp) = next_connection(&listener, &mut shutdown).await {
         let ctx = ctx.clone();
         let mut shutdown = shutdown.clone();
         tokio::spawn(async move {
