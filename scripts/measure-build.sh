@@ -25,12 +25,14 @@ echo "cold build: cargo build --profile $profile --locked -p flux-rs --bin flux"
 CARGO_TARGET_DIR=$target /usr/bin/time -f '%e %M' -o "$target/time" \
   cargo build --profile "$profile" --locked -p flux-rs --bin flux >&2
 read -r seconds peak_kb <"$target/time"
+# Printed at once: the build is the long part, and nothing below may lose it.
+echo "cold build took $seconds s, peak rustc $((peak_kb / 1024)) MB" >&2
 
 bin=$target/$profile/flux
 size=$(stat -c %s "$bin")
 openssl=$(grep -c -a 'OpenSSL' "$bin" || true)
 startup=$(hyperfine --shell=none --warmup 10 --runs 100 --export-json "$target/hf.json" "$bin --version" >/dev/null &&
-  python3 -c 'import json,sys; r=json.load(open(sys.argv[1]))["results"][0]; print(f"{r["mean"]*1000:.1f} ± {r["stddev"]*1000:.1f} ms")' "$target/hf.json")
+  python3 -c 'import json,sys; r=json.load(open(sys.argv[1]))["results"][0]; print("%.1f ± %.1f ms" % (r["mean"]*1000, r["stddev"]*1000))' "$target/hf.json")
 duplicates=$(cargo tree --locked -p flux-rs -e normal -d --depth 0 2>/dev/null | grep -c '^[a-z]' || true)
 
 printf 'profile            %s\n' "$profile"

@@ -260,8 +260,7 @@ fn https_proxy_reaches_named_servers_unless_no_proxy_covers_them() {
 }
 
 /// Bootstrap's provider API client takes the same proxy as the Kubernetes
-/// client. (Its Git remote does too for https://; libgit2 connects to plain
-/// http:// remotes directly, so this loopback server cannot show it.)
+/// client.
 #[test]
 fn bootstrap_reaches_the_provider_api_through_the_proxy() {
     let cluster = Cluster::empty();
@@ -287,4 +286,42 @@ fn bootstrap_reaches_the_provider_api_through_the_proxy() {
     assert_ok(&run);
     let wanted = format!("api.flux-proxy.test:{}", api.port);
     assert!(proxy.targets().contains(&wanted), "{:?}", proxy.targets());
+}
+
+/// Bootstrap's own Git clone takes the environment's proxy by the same
+/// rules, for plain http:// remotes too (libgit2's built-in transport
+/// connected to those directly): the remote's name resolves nowhere, so the
+/// dry run's clone succeeds only through the proxy.
+#[test]
+fn bootstrap_clones_an_http_remote_through_the_proxy() {
+    let cluster = Cluster::empty();
+    let proxy = TestProxy::start(None);
+    let git = HttpGitServer::start("git", TOKEN, false);
+    git.create_repo("fleet.git");
+    let url = format!("http://git.flux-proxy.test:{}/fleet.git", git.port());
+    let run = run_with_env(
+        cluster.kubeconfig(),
+        &[
+            ("HTTP_PROXY", proxy.url().as_str()),
+            ("GIT_PASSWORD", TOKEN),
+        ],
+        &[
+            "bootstrap",
+            "git",
+            "--url",
+            &url,
+            "--username=git",
+            "--token-auth",
+            "--allow-insecure-http",
+            "--dry-run",
+        ],
+    );
+    assert_ok(&run);
+    let wanted = format!("git.flux-proxy.test:{}", git.port());
+    assert!(proxy.targets().contains(&wanted), "{:?}", proxy.targets());
+    assert!(
+        git.requests().iter().any(|r| r.status == 200),
+        "{:?}",
+        git.requests()
+    );
 }

@@ -16,6 +16,7 @@ use url::Url;
 use super::http::JsonApi;
 use super::{
     Access, GitProvider, ProviderError, RegisteredKey, Repository, RepositoryRef, TeamAccess,
+    string_field,
 };
 
 pub const NAME: &str = "GitLab";
@@ -372,18 +373,9 @@ impl GitLab {
         let created = self
             .query(JsonCall::post(tokens_path.clone(), body))
             .await?;
-        let field = |key: &str| {
-            created[key]
-                .as_str()
-                .map(String::from)
-                .ok_or_else(|| ProviderError::Decode {
-                    path: tokens_path.clone(),
-                    message: format!("no {key}"),
-                })
-        };
         Ok(DeployToken {
-            username: field("username")?,
-            token: field("token")?,
+            username: string_field(&created, "username", &tokens_path)?,
+            token: string_field(&created, "token", &tokens_path)?,
         })
     }
 }

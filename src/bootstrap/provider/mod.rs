@@ -97,21 +97,27 @@ impl Repository {
         clone: &str,
         created: bool,
     ) -> Result<Self, ProviderError> {
-        let field = |name: &str| {
-            info[name]
-                .as_str()
-                .map(String::from)
-                .ok_or_else(|| ProviderError::Decode {
-                    path: path.to_string(),
-                    message: format!("no {name}"),
-                })
-        };
         Ok(Self {
-            html_url: field(web)?,
-            clone_url: field(clone)?,
+            html_url: string_field(info, web, path)?,
+            clone_url: string_field(info, clone, path)?,
             created,
         })
     }
+}
+
+/// The string field `name` of an API answer from `path`.
+pub fn string_field(
+    answer: &serde_json::Value,
+    name: &str,
+    path: &str,
+) -> Result<String, ProviderError> {
+    answer[name]
+        .as_str()
+        .map(String::from)
+        .ok_or_else(|| ProviderError::Decode {
+            path: path.to_string(),
+            message: format!("no {name}"),
+        })
 }
 
 /// A team's access to a repository, compared with the wanted permission.
