@@ -442,22 +442,23 @@ mod tests {
 
     #[test]
     fn api_base_follows_the_hostname() {
-        assert_eq!(
-            api_base(Flavor::GitHub, "github.com"),
-            "https://api.github.com/"
-        );
-        assert_eq!(
-            api_base(Flavor::GitHub, "ghe.example.com"),
-            "https://ghe.example.com/api/v3/"
-        );
-        assert_eq!(
-            api_base(Flavor::GitHub, "http://127.0.0.1:8080"),
-            "http://127.0.0.1:8080/api/v3/"
-        );
-        assert_eq!(
-            api_base(Flavor::Gitea, "gitea.com"),
-            "https://gitea.com/api/v1/"
-        );
+        let cases = [
+            (Flavor::GitHub, "github.com", "https://api.github.com/"),
+            (
+                Flavor::GitHub,
+                "ghe.example.com",
+                "https://ghe.example.com/api/v3/",
+            ),
+            (
+                Flavor::GitHub,
+                "http://127.0.0.1:8080",
+                "http://127.0.0.1:8080/api/v3/",
+            ),
+            (Flavor::Gitea, "gitea.com", "https://gitea.com/api/v1/"),
+        ];
+        for (flavor, hostname, base) in cases {
+            assert_eq!(api_base(flavor, hostname), base, "{hostname}");
+        }
     }
 
     // octocrab's client needs a Tokio runtime when it is built.
