@@ -261,6 +261,11 @@ pub(super) fn transport_error(class: git2::ErrorClass, message: String) -> git2:
     git2::Error::new(git2::ErrorCode::GenericError, class, message)
 }
 
+/// What a subtransport's `action` gives libgit2: the stream it speaks the
+/// Git protocol over.
+pub(super) type ActionStream =
+    Result<Box<dyn git2::transport::SmartSubtransportStream>, git2::Error>;
+
 /// Registers `make`'s subtransport for URLs starting with each of
 /// `schemes`; call once per process (under a `OnceLock`), before any Git
 /// operation. `rpc`: a request per exchange (HTTP) rather than one

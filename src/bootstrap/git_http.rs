@@ -19,14 +19,14 @@ use std::time::Duration;
 
 use base64::Engine;
 use bytes::{Buf, Bytes};
-use git2::transport::{Service, SmartSubtransport, SmartSubtransportStream};
+use git2::transport::{Service, SmartSubtransport};
 use http::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, HeaderValue, LOCATION, USER_AGENT};
 use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
 
-use super::git::{GitAuth, Limits, Scoped};
+use super::git::{ActionStream, GitAuth, Limits, Scoped};
 use crate::bootstrap::provider::http::https_connector;
 use crate::error::error_chain;
 use crate::proxy;
@@ -162,11 +162,7 @@ impl Subtransport {
 }
 
 impl SmartSubtransport for Subtransport {
-    fn action(
-        &self,
-        url: &str,
-        action: Service,
-    ) -> Result<Box<dyn SmartSubtransportStream>, git2::Error> {
+    fn action(&self, url: &str, action: Service) -> ActionStream {
         let remote = Remote::parse(url).map_err(git_error)?;
         let (service, listing) = match action {
             Service::UploadPackLs => ("git-upload-pack", true),

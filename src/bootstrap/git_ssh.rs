@@ -21,10 +21,10 @@ use std::io::{self, Read, Write};
 use std::sync::{Arc, Mutex, OnceLock, mpsc};
 use std::time::Duration;
 
-use git2::transport::{Service, SmartSubtransport, SmartSubtransportStream};
+use git2::transport::{Service, SmartSubtransport};
 use russh::client::{Handle, Handler};
 
-use super::git::{Scoped, register_transport};
+use super::git::{ActionStream, Scoped, register_transport};
 use russh::keys::{
     Algorithm, HashAlg, PrivateKey, PrivateKeyWithHashAlg, PublicKey, PublicKeyOrCertificate,
 };
@@ -183,11 +183,7 @@ impl Subtransport {
 }
 
 impl SmartSubtransport for Subtransport {
-    fn action(
-        &self,
-        url: &str,
-        action: Service,
-    ) -> Result<Box<dyn SmartSubtransportStream>, git2::Error> {
+    fn action(&self, url: &str, action: Service) -> ActionStream {
         let settings = self.settings.clone().ok_or_else(|| {
             git_error(format!(
                 "no SSH private key is configured for {url}: pass --private-key-file"
