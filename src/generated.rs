@@ -25,7 +25,7 @@ pub fn files() -> Vec<(String, String)> {
     let mut root = crate::cli::command();
     // Building propagates global flags and bin names into the subcommands.
     root.build();
-    collect_pages(&root, &[], &mut files);
+    collect_pages(&root, &[], &[], &mut files);
     files
 }
 
@@ -34,16 +34,31 @@ fn visible_subcommands(cmd: &Command) -> impl Iterator<Item = &Command> {
         .filter(|c| !c.is_hide_set() && c.get_name() != "help")
 }
 
-fn collect_pages(cmd: &Command, parents: &[&str], files: &mut Vec<(String, String)>) {
+/// `inherited`: the ids of the global flags an ancestor defines; a
+/// command's own flags are listed as its flags even when they are global.
+fn collect_pages(
+    cmd: &Command,
+    parents: &[&str],
+    inherited: &[&str],
+    files: &mut Vec<(String, String)>,
+) {
     let mut path: Vec<&str> = parents.to_vec();
     path.push(cmd.get_name());
-    files.push((format!("docs/cmd/{}.md", path.join("_")), page(cmd, &path)));
+    files.push((
+        format!("docs/cmd/{}.md", path.join("_")),
+        page(cmd, &path, inherited),
+    ));
+    let globals: Vec<&str> = cmd
+        .get_arguments()
+        .filter(|a| a.is_global_set())
+        .map(|a| a.get_id().as_str())
+        .collect();
     for sub in visible_subcommands(cmd) {
-        collect_pages(sub, &path, files);
+        collect_pages(sub, &path, &globals, files);
     }
 }
 
-fn page(cmd: &Command, path: &[&str]) -> String {
+fn page(cmd: &Command, path: &[&str], inherited: &[&str]) -> String {
     let mut cmd = cmd.clone();
     let mut out = String::new();
     let title = path.join(" ");
@@ -72,7 +87,7 @@ fn page(cmd: &Command, path: &[&str]) -> String {
     let (global, local): (Vec<_>, Vec<_>) = cmd
         .get_arguments()
         .filter(|a| !a.is_positional() && !a.is_hide_set())
-        .partition(|a| a.is_global_set());
+        .partition(|a| inherited.contains(&a.get_id().as_str()));
     for (heading, args) in [("Flags", local), ("Global Flags", global)] {
         if args.is_empty() {
             continue;

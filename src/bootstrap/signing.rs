@@ -7,7 +7,7 @@
 //! passphrase or key id stops the run before anything is cloned, pushed or
 //! applied.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use pgp::composed::{
     ArmorOptions, DetachedSignature, PublicOrSecret, SignedSecretKey, SignedSecretSubKey,
@@ -20,14 +20,14 @@ use crate::secret::OpensshKeyError;
 /// Where the signing flags point, as given on the command line.
 #[derive(Clone, Default)]
 pub struct SigningFlags {
-    pub gpg_key_ring: String,
+    pub gpg_key_ring: Option<PathBuf>,
     pub gpg_passphrase: String,
     pub gpg_key_id: String,
-    pub ssh_signing_key_file: String,
+    pub ssh_signing_key_file: Option<PathBuf>,
     pub ssh_signing_password: String,
     pub ssh_signing_reuse_private_key: bool,
     /// `--private-key-file`, signed with in reuse mode.
-    pub private_key_file: String,
+    pub private_key_file: Option<PathBuf>,
     /// The passphrase of `--private-key-file`: `--password` of `bootstrap
     /// git`; `None` for the providers, which have no such flag.
     pub private_key_password: Option<String>,
@@ -295,13 +295,13 @@ impl SshSigner {
 
 impl SigningFlags {
     fn gpg(&self) -> bool {
-        !self.gpg_key_ring.is_empty()
+        self.gpg_key_ring.is_some()
             || !self.gpg_passphrase.is_empty()
             || !self.gpg_key_id.is_empty()
     }
 
     fn ssh(&self) -> bool {
-        !self.ssh_signing_key_file.is_empty()
+        self.ssh_signing_key_file.is_some()
             || !self.ssh_signing_password.is_empty()
             || self.ssh_signing_reuse_private_key
     }
@@ -320,17 +320,17 @@ impl SigningFlags {
             return Err(SigningError::BothFormats);
         }
         if self.ssh_signing_reuse_private_key {
-            if !self.ssh_signing_key_file.is_empty() {
+            if self.ssh_signing_key_file.is_some() {
                 return Err(SigningError::KeyFileAndReuse);
             }
-            if self.private_key_file.is_empty() {
+            if self.private_key_file.is_none() {
                 return Err(SigningError::ReuseWithoutPrivateKey);
             }
         }
-        if !self.ssh_signing_password.is_empty() && self.ssh_signing_key_file.is_empty() {
+        if !self.ssh_signing_password.is_empty() && self.ssh_signing_key_file.is_none() {
             return Err(SigningError::PasswordWithoutKeyFile);
         }
-        if self.gpg() && self.gpg_key_ring.is_empty() {
+        if self.gpg() && self.gpg_key_ring.is_none() {
             return Err(SigningError::GpgWithoutKeyRing);
         }
         if !self.gpg_key_id.is_empty() {
@@ -343,37 +343,45 @@ impl SigningFlags {
     /// `None` when no signing was asked for.
     pub fn load(&self, provider: &str) -> Result<Option<Signer>, SigningError> {
         self.validate(provider)?;
-        if !self.gpg_key_ring.is_empty() {
+        if let Some(ring) = &self.gpg_key_ring {
             let id = match self.gpg_key_id.as_str() {
                 "" => None,
                 id => Some(parse_key_id(id)?),
             };
-            let bytes = read(&self.gpg_key_ring, "--gpg-key-ring")?;
-            return load_gpg(&bytes, &self.gpg_key_ring, id, &self.gpg_passphrase)
-                .map(|s| Some(Signer::Gpg(Box::new(s))));
+            let bytes = read(ring, "--gpg-key-ring")?;
+            return load_gpg(
+                &bytes,
+                &ring.display().to_string(),
+                id,
+                &self.gpg_passphrase,
+            )
+            .map(|s| Some(Signer::Gpg(Box::new(s))));
         }
-        let (flag, path, password_flag, password) = if !self.ssh_signing_key_file.is_empty() {
-            (
+        let (flag, file, password_flag, password) = match (
+            &self.ssh_signing_key_file,
+            &self.private_key_file,
+            self.ssh_signing_reuse_private_key,
+        ) {
+            (Some(file), _, _) => (
                 "--ssh-signing-key-file",
-                &self.ssh_signing_key_file,
+                file,
                 "--ssh-signing-password",
                 self.ssh_signing_password.as_str(),
-            )
-        } else if self.ssh_signing_reuse_private_key {
-            (
+            ),
+            (None, Some(file), true) => (
                 "--private-key-file",
-                &self.private_key_file,
+                file,
                 "--password",
                 self.private_key_password.as_deref().unwrap_or_default(),
-            )
-        } else {
-            return Ok(None);
+            ),
+            _ => return Ok(None),
         };
-        let bytes = read(path, flag)?;
+        let bytes = read(file, flag)?;
+        let path = file.display().to_string();
         let text = String::from_utf8_lossy(&bytes);
         let key = load_ssh(&text, password).map_err(|e| match e {
             OpensshKeyError::NeedsPassphrase
-                if self.ssh_signing_key_file.is_empty() && self.private_key_password.is_none() =>
+                if self.ssh_signing_key_file.is_none() && self.private_key_password.is_none() =>
             {
                 SigningError::ReusedKeyEncrypted {
                     path: path.clone(),
@@ -424,10 +432,10 @@ fn rsa_private_key(pair: &ssh_key::private::RsaKeypair) -> Result<rsa::RsaPrivat
     Ok(key)
 }
 
-fn read(path: &str, flag: &'static str) -> Result<Vec<u8>, SigningError> {
-    crate::input::read_path(Path::new(path)).map_err(|error| SigningError::Read {
+fn read(path: &Path, flag: &'static str) -> Result<Vec<u8>, SigningError> {
+    crate::input::read_path(path).map_err(|error| SigningError::Read {
         flag,
-        path: path.to_string(),
+        path: path.display().to_string(),
         error,
     })
 }
@@ -655,8 +663,8 @@ mod tests {
     fn gpg_and_ssh_flags_are_mutually_exclusive() {
         let mixes = [
             SigningFlags {
-                gpg_key_ring: "ring".into(),
-                ssh_signing_key_file: "key".into(),
+                gpg_key_ring: Some("ring".into()),
+                ssh_signing_key_file: Some("key".into()),
                 ..flags()
             },
             SigningFlags {
@@ -667,7 +675,7 @@ mod tests {
             SigningFlags {
                 gpg_key_id: "0x5FD69205D186ACED".into(),
                 ssh_signing_reuse_private_key: true,
-                private_key_file: "id".into(),
+                private_key_file: Some("id".into()),
                 ..flags()
             },
         ];
@@ -682,9 +690,9 @@ mod tests {
     #[test]
     fn ssh_signing_rules() {
         let both = SigningFlags {
-            ssh_signing_key_file: "key".into(),
+            ssh_signing_key_file: Some("key".into()),
             ssh_signing_reuse_private_key: true,
-            private_key_file: "id".into(),
+            private_key_file: Some("id".into()),
             ..flags()
         };
         assert_eq!(
@@ -709,7 +717,7 @@ mod tests {
         );
         let reuse_ok = SigningFlags {
             ssh_signing_reuse_private_key: true,
-            private_key_file: "id".into(),
+            private_key_file: Some("id".into()),
             ..flags()
         };
         for provider in ["git", "gitlab", "bitbucket-server"] {
@@ -725,7 +733,7 @@ mod tests {
             );
         }
         let key = SigningFlags {
-            ssh_signing_key_file: "key".into(),
+            ssh_signing_key_file: Some("key".into()),
             ssh_signing_password: "p".into(),
             ..flags()
         };
@@ -744,7 +752,7 @@ mod tests {
             "--gpg-passphrase and --gpg-key-id require --gpg-key-ring"
         );
         let bad_id = SigningFlags {
-            gpg_key_ring: "ring".into(),
+            gpg_key_ring: Some("ring".into()),
             gpg_key_id: "1234".into(),
             ..flags()
         };
@@ -753,7 +761,7 @@ mod tests {
             SigningError::KeyId(_)
         ));
         let ok = SigningFlags {
-            gpg_key_ring: "ring".into(),
+            gpg_key_ring: Some("ring".into()),
             gpg_key_id: "0x5fd69205d186aced".into(),
             ..flags()
         };
@@ -768,7 +776,7 @@ mod tests {
     #[test]
     fn a_missing_key_file_names_the_flag() {
         let missing = SigningFlags {
-            ssh_signing_key_file: "/nonexistent/key".into(),
+            ssh_signing_key_file: Some("/nonexistent/key".into()),
             ..flags()
         };
         let err = missing.load("git").unwrap_err().to_string();
@@ -830,7 +838,7 @@ mod tests {
         let private = ssh.key.to_openssh(ssh_key::LineEnding::LF).unwrap();
         assert!(!debug.contains(private.as_str()));
         let flags = SigningFlags {
-            gpg_key_ring: "ring".into(),
+            gpg_key_ring: Some("ring".into()),
             gpg_passphrase: "hunter2".into(),
             ssh_signing_password: "hunter3".into(),
             private_key_password: Some("hunter4".into()),

@@ -1,6 +1,9 @@
+use std::path::{Path, PathBuf};
+
 use clap::{Args, Subcommand};
 
-use super::value::{LogLevel, go_bool};
+use super::install::InstallFlags;
+use super::value::{file_path, go_bool, path_flag};
 use crate::duration::GoDuration;
 use crate::secret::{EcdsaCurve, KeyAlgorithm};
 
@@ -36,34 +39,8 @@ pub enum BootstrapProvider {
 /// Flags shared by every `bootstrap` provider.
 #[derive(Debug, Clone, Args)]
 pub struct BootstrapCommonArgs {
-    /// Flux version to install; this binary embeds one distribution (see `flux version --client`).
-    #[arg(short = 'v', long = "version", global = true, value_name = "VERSION")]
-    pub version: Option<String>,
-
-    /// Controllers to install.
-    #[arg(
-        long,
-        global = true,
-        value_delimiter = ',',
-        default_value = "source-controller,kustomize-controller,helm-controller,notification-controller"
-    )]
-    pub components: Vec<String>,
-
-    /// Extra controllers to install: image-reflector-controller, image-automation-controller, source-watcher.
-    #[arg(long, global = true, value_delimiter = ',')]
-    pub components_extra: Vec<String>,
-
-    /// Container registry to pull the controller images from.
-    #[arg(long, global = true, default_value = "ghcr.io/fluxcd")]
-    pub registry: String,
-
-    /// Registry credentials as user:password, stored in the --image-pull-secret Secret.
-    #[arg(long, global = true, value_name = "USER:PASSWORD")]
-    pub registry_creds: Option<String>,
-
-    /// Name of the Secret the controllers use to pull their images.
-    #[arg(long, global = true, value_name = "NAME")]
-    pub image_pull_secret: Option<String>,
+    #[command(flatten)]
+    pub install: InstallFlags,
 
     /// Git branch to commit to and sync from; created when it does not exist.
     #[arg(long, global = true, default_value = "main")]
@@ -77,34 +54,9 @@ pub struct BootstrapCommonArgs {
     #[arg(long, global = true, value_delimiter = ',', value_name = "DIRS")]
     pub sparse_checkout: Vec<String>,
 
-    /// Make the controllers watch objects in every namespace (false: only their own namespace).
-    #[arg(long, global = true, num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "true", value_parser = go_bool)]
-    pub watch_all_namespaces: bool,
-
-    /// Restrict network access to the Flux namespace with NetworkPolicies.
-    #[arg(long, global = true, num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "true", value_parser = go_bool)]
-    pub network_policy: bool,
-
     /// Authenticate with a username and password (or token) over HTTPS instead of an SSH deploy key.
     #[arg(long, global = true, num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false", value_parser = go_bool)]
     pub token_auth: bool,
-
-    /// Log level of the controllers: debug, info or error.
-    #[arg(long, global = true, default_value = "info", value_name = "LEVEL")]
-    pub log_level: LogLevel,
-
-    /// Internal domain name of the cluster.
-    #[arg(
-        long,
-        global = true,
-        default_value = "cluster.local",
-        value_name = "DOMAIN"
-    )]
-    pub cluster_domain: String,
-
-    /// Taint keys the controllers tolerate (operator Exists).
-    #[arg(long, global = true, value_delimiter = ',', value_name = "KEYS")]
-    pub toleration_keys: Vec<String>,
 
     /// Name of the Secret the GitRepository authenticates with.
     #[arg(long, global = true, default_value = "flux-system")]
@@ -131,12 +83,12 @@ pub struct BootstrapCommonArgs {
     pub ssh_hostname: String,
 
     /// CA bundle for HTTPS to the Git server; stored as ca.crt in token modes.
-    #[arg(long, global = true, default_value = "", value_name = "PATH")]
-    pub ca_file: String,
+    #[arg(long, global = true, value_name = "PATH", value_parser = file_path())]
+    pub ca_file: Option<PathBuf>,
 
     /// Private key for the Git server (instead of generating a deploy key).
-    #[arg(long, global = true, default_value = "", value_name = "PATH")]
-    pub private_key_file: String,
+    #[arg(long, global = true, value_name = "PATH", value_parser = file_path())]
+    pub private_key_file: Option<PathBuf>,
 
     /// Commit author name.
     #[arg(long, global = true, default_value = "Flux")]
@@ -147,8 +99,8 @@ pub struct BootstrapCommonArgs {
     pub author_email: String,
 
     /// OpenPGP key ring (ASCII-armored or binary) holding the secret key that signs the commits.
-    #[arg(long, global = true, default_value = "", value_name = "PATH")]
-    pub gpg_key_ring: String,
+    #[arg(long, global = true, value_name = "PATH", value_parser = file_path())]
+    pub gpg_key_ring: Option<PathBuf>,
 
     /// Passphrase of the OpenPGP secret key.
     #[arg(long, global = true, default_value = "", value_name = "PASSPHRASE")]
@@ -159,8 +111,8 @@ pub struct BootstrapCommonArgs {
     pub gpg_key_id: String,
 
     /// SSH private key that signs the commits (SSHSIG, as git with gpg.format=ssh).
-    #[arg(long, global = true, default_value = "", value_name = "PATH")]
-    pub ssh_signing_key_file: String,
+    #[arg(long, global = true, value_name = "PATH", value_parser = file_path())]
+    pub ssh_signing_key_file: Option<PathBuf>,
 
     /// Passphrase of the SSH signing key.
     #[arg(
@@ -187,6 +139,18 @@ pub struct BootstrapCommonArgs {
     /// Print the plan (provider API calls, files to commit with diffs, objects to apply) and change nothing: the provider and the cluster are only read.
     #[arg(long, global = true, num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false", value_parser = go_bool)]
     pub dry_run: bool,
+}
+
+impl BootstrapCommonArgs {
+    /// `--ca-file`, if given.
+    pub fn ca_file(&self) -> Option<&Path> {
+        path_flag(&self.ca_file)
+    }
+
+    /// `--private-key-file`, if given.
+    pub fn private_key_file(&self) -> Option<&Path> {
+        path_flag(&self.private_key_file)
+    }
 }
 
 /// Bootstrap with a Git repository reached by URL: file:// or a local path,

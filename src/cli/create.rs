@@ -3,10 +3,9 @@
 
 use std::path::PathBuf;
 
-use clap::builder::{OsStringValueParser, TypedValueParser};
 use clap::{Args, Subcommand};
 
-use super::value::go_bool;
+use super::value::{file_path, go_bool};
 use crate::duration::GoDuration;
 
 /// Create or update Flux objects and secrets.
@@ -914,12 +913,6 @@ pub struct CreateTenantArgs {
     /// Skip creation of the tenant namespaces.
     #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false", value_parser = go_bool)]
     pub skip_namespace: bool,
-}
-
-/// A file path flag. It takes `--flag=` as upstream's string flags do,
-/// which clap's own `PathBuf` parser refuses.
-fn file_path() -> impl TypedValueParser<Value = PathBuf> {
-    OsStringValueParser::new().map(PathBuf::from)
 }
 
 /// An enumerated flag value: `empty` when no value was given, otherwise the

@@ -23,7 +23,7 @@ mod trace;
 mod tree;
 mod trigger;
 mod uninstall;
-mod value;
+pub mod value;
 pub mod verbs;
 mod version;
 
@@ -49,7 +49,7 @@ pub use debug::{DebugCommand, DebugHelmReleaseArgs, DebugKustomizationArgs};
 pub use envsubst::EnvsubstArgs;
 pub use errors::Refusal;
 pub use events::EventsArgs;
-pub use install::InstallArgs;
+pub use install::{InstallArgs, InstallFlags};
 pub use logs::LogsArgs;
 pub use migrate::MigrateArgs;
 pub use plugin::{

@@ -1,5 +1,9 @@
 //! Value parsers that reproduce the upstream CLI's flag syntax.
 
+use std::path::{Path, PathBuf};
+
+use clap::builder::{OsStringValueParser, TypedValueParser};
+
 pub use crate::log_level::LogLevel;
 
 /// Parses a boolean the way Go's `strconv.ParseBool` does, so `--flag=T`,
@@ -26,6 +30,18 @@ pub fn go_int(value: &str) -> Result<i64, String> {
         };
         format!("strconv.ParseInt: parsing \"{value}\": {reason}")
     })
+}
+
+/// A file path flag. It takes `--flag=` as upstream's string flags do,
+/// which clap's own `PathBuf` parser refuses.
+pub fn file_path() -> impl TypedValueParser<Value = PathBuf> {
+    OsStringValueParser::new().map(PathBuf::from)
+}
+
+/// The path a file flag names; `--flag=` is absent, as upstream's empty
+/// string flag is.
+pub fn path_flag(path: &Option<PathBuf>) -> Option<&Path> {
+    path.as_deref().filter(|p| !p.as_os_str().is_empty())
 }
 
 #[cfg(test)]

@@ -2,6 +2,7 @@
 //! [`BootstrapOptions`], then hand over to [`crate::bootstrap`].
 
 use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
 
@@ -14,15 +15,17 @@ use crate::bootstrap::{
     Author, Bootstrap, BootstrapOptions, DeployKey, GitAuth, ProviderPlan, ProviderStep,
     SecretPlan, Signer, SigningFlags,
 };
+use crate::cli::value::path_flag;
 use crate::cli::{
     BootstrapBitbucketArgs, BootstrapCommand, BootstrapCommonArgs, BootstrapGitArgs,
     BootstrapGitlabArgs, BootstrapProvider, ProviderRepoArgs,
 };
 use crate::cluster::health::{Deadline, cluster_info};
 use crate::commands::Ctx;
+use crate::commands::install_flags::{self, RegistryCreds};
 use crate::error::ExitStatus;
 use crate::prompt::confirm_foreign_install;
-use crate::render::install::{InstallFlagError, InstallOptions, check_version};
+use crate::render::install::InstallOptions;
 use crate::render::sync::{SyncOptions, normalize_path};
 use crate::secret::{
     KeyPair, KeySpec, SCAN_TIMEOUT, SecretError, load_private_key, scan_known_hosts,
@@ -294,7 +297,7 @@ async fn resolve_provider(
             }
         })?,
         Host::GitHub(..) => {
-            if !common.private_key_file.is_empty() {
+            if common.private_key_file().is_some() {
                 ctx.printer.warning(&format!(
                     "--private-key-file is ignored by 'bootstrap {command}': it generates the deploy key itself"
                 ));
@@ -535,44 +538,13 @@ async fn confirm_existing_install(ctx: &Ctx, common: &BootstrapCommonArgs) -> an
 fn resolve_install(
     common: &BootstrapCommonArgs,
     namespace: &str,
-) -> anyhow::Result<(InstallOptions, Option<(String, String)>)> {
-    let install = InstallOptions {
-        namespace: namespace.to_string(),
-        components: common
-            .components
-            .iter()
-            .chain(&common.components_extra)
-            .cloned()
-            .collect(),
-        registry: common.registry.clone(),
-        image_pull_secret: common.image_pull_secret.clone(),
-        watch_all_namespaces: common.watch_all_namespaces,
-        network_policy: common.network_policy,
-        log_level: common.log_level,
-        cluster_domain: common.cluster_domain.clone(),
-        toleration_keys: common.toleration_keys.clone(),
-    };
-    install.validate()?;
+) -> anyhow::Result<(InstallOptions, Option<RegistryCreds>)> {
+    let (install, creds) = install_flags::resolve(&common.install, namespace)?;
     for required in ["source-controller", "kustomize-controller"] {
         if !install.components.iter().any(|c| c == required) {
             bail!("component {required} is required");
         }
     }
-    check_version(common.version.as_deref())?;
-    let creds = match &common.registry_creds {
-        None => None,
-        Some(creds) => {
-            if common.image_pull_secret.is_none() {
-                return Err(InstallFlagError::CredsWithoutSecret.into());
-            }
-            match creds.split_once(':') {
-                Some((user, password)) if !password.contains(':') => {
-                    Some((user.to_string(), password.to_string()))
-                }
-                _ => return Err(InstallFlagError::CredsFormat.into()),
-            }
-        }
-    };
     Ok((install, creds))
 }
 
@@ -585,13 +557,13 @@ fn resolve_signer(
     password: Option<&str>,
 ) -> anyhow::Result<Option<Signer>> {
     let flags = SigningFlags {
-        gpg_key_ring: common.gpg_key_ring.clone(),
+        gpg_key_ring: path_flag(&common.gpg_key_ring).map(PathBuf::from),
         gpg_passphrase: common.gpg_passphrase.clone(),
         gpg_key_id: common.gpg_key_id.clone(),
-        ssh_signing_key_file: common.ssh_signing_key_file.clone(),
+        ssh_signing_key_file: path_flag(&common.ssh_signing_key_file).map(PathBuf::from),
         ssh_signing_password: common.ssh_signing_password.clone(),
         ssh_signing_reuse_private_key: common.ssh_signing_reuse_private_key,
-        private_key_file: common.private_key_file.clone(),
+        private_key_file: common.private_key_file().map(PathBuf::from),
         private_key_password: password.map(String::from),
     };
     Ok(flags.load(command)?)
@@ -600,14 +572,15 @@ fn resolve_signer(
 /// The PEM bundle of `--ca-file`, if given: trusted for HTTPS to the
 /// provider API and the Git server, and put in the sync Secret.
 fn ca_bundle(common: &BootstrapCommonArgs) -> anyhow::Result<Option<String>> {
-    match common.ca_file.as_str() {
-        "" => Ok(None),
-        path => read_file(path, "CA file").map(Some),
-    }
+    common
+        .ca_file()
+        .map(|path| read_file(path, "CA file"))
+        .transpose()
 }
 
-fn read_file(path: &str, what: &str) -> anyhow::Result<String> {
-    crate::input::read_path_to_string(path).with_context(|| format!("unable to read {what} {path}"))
+fn read_file(path: &Path, what: &str) -> anyhow::Result<String> {
+    crate::input::read_path_to_string(path)
+        .with_context(|| format!("unable to read {what} {}", path.display()))
 }
 
 fn author(common: &BootstrapCommonArgs) -> Author {
@@ -626,18 +599,13 @@ fn key_spec(common: &BootstrapCommonArgs) -> KeySpec {
 }
 
 fn private_key(common: &BootstrapCommonArgs, password: &str) -> anyhow::Result<Option<KeyPair>> {
-    if common.private_key_file.is_empty() {
+    let Some(path) = common.private_key_file() else {
         return Ok(None);
-    }
-    let pem = read_file(&common.private_key_file, "private key file")?;
-    Ok(Some(load_private_key(&pem, password).with_context(
-        || {
-            format!(
-                "unable to load private key file {}",
-                common.private_key_file
-            )
-        },
-    )?))
+    };
+    let pem = read_file(path, "private key file")?;
+    let key = load_private_key(&pem, password)
+        .with_context(|| format!("unable to load private key file {}", path.display()))?;
+    Ok(Some(key))
 }
 
 /// Reads a secret from the terminal with echo off; fails without a terminal
@@ -707,7 +675,7 @@ fn resolve_git(
         if bearer {
             check_bearer_only(args, &url)?;
         }
-        check_codecommit(&url, token_auth, &common.private_key_file)?;
+        check_codecommit(&url, token_auth, common.private_key_file().is_some())?;
         // Credentials in an http(s) URL are used through libgit2's
         // credential callback: never printed, never in the clone's
         // `.git/config`, never in the cluster's GitRepository.
@@ -841,10 +809,10 @@ fn resolve_git(
                 spec: key_spec(common),
                 host: ssh_host,
                 port: ssh_port,
-                password: if common.private_key_file.is_empty() {
-                    String::new()
-                } else {
+                password: if common.private_key_file().is_some() {
                     password
+                } else {
+                    String::new()
                 },
             };
             (url.to_string(), auth, secret)
@@ -947,11 +915,7 @@ fn split_credentials(mut url: url::Url) -> (url::Url, Option<(String, String)>) 
 /// must be given. Over HTTPS upstream asks AWS for temporary Git
 /// credentials; this CLI has no AWS client, so it needs the IAM user's
 /// HTTPS Git credentials with --token-auth instead.
-fn check_codecommit(
-    url: &url::Url,
-    token_auth: bool,
-    private_key_file: &str,
-) -> anyhow::Result<()> {
+fn check_codecommit(url: &url::Url, token_auth: bool, has_private_key: bool) -> anyhow::Result<()> {
     let host = url.host_str().unwrap_or_default();
     if !(host.contains("git-codecommit") && host.contains("amazonaws.com")) {
         return Ok(());
@@ -964,7 +928,7 @@ fn check_codecommit(
             ),
             _ => {}
         }
-        if private_key_file.is_empty() {
+        if !has_private_key {
             bail!(
                 "AWS CodeCommit over SSH needs --private-key-file: the key whose SSH key ID is the URL's user"
             );
@@ -1010,27 +974,27 @@ mod tests {
         let url = |u: &str| url::Url::parse(u).unwrap();
         let ssh = "ssh://git-codecommit.eu-west-1.amazonaws.com/v1/repos/fleet";
         assert!(
-            check_codecommit(&url(ssh), false, "id_rsa")
+            check_codecommit(&url(ssh), false, true)
                 .unwrap_err()
                 .to_string()
                 .ends_with("ssh username should be specified in the url")
         );
         let git_user = "ssh://git@git-codecommit.eu-west-1.amazonaws.com/v1/repos/fleet";
         assert!(
-            check_codecommit(&url(git_user), false, "id_rsa")
+            check_codecommit(&url(git_user), false, true)
                 .unwrap_err()
                 .to_string()
                 .ends_with("should be the SSH key ID for the provided private key")
         );
         let key_id =
             "ssh://APKAEIBAERJR2EXAMPLE@git-codecommit.eu-west-1.amazonaws.com/v1/repos/fleet";
-        assert!(check_codecommit(&url(key_id), false, "").is_err());
-        assert!(check_codecommit(&url(key_id), false, "id_rsa").is_ok());
+        assert!(check_codecommit(&url(key_id), false, false).is_err());
+        assert!(check_codecommit(&url(key_id), false, true).is_ok());
         let https = "https://git-codecommit.eu-west-1.amazonaws.com/v1/repos/fleet";
-        assert!(check_codecommit(&url(https), false, "").is_err());
-        assert!(check_codecommit(&url(https), true, "").is_ok());
+        assert!(check_codecommit(&url(https), false, false).is_err());
+        assert!(check_codecommit(&url(https), true, false).is_ok());
         let other = "ssh://git@example.com/fleet.git";
-        assert!(check_codecommit(&url(other), false, "").is_ok());
+        assert!(check_codecommit(&url(other), false, false).is_ok());
     }
 
     #[test]

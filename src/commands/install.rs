@@ -11,43 +11,12 @@ use crate::cli::InstallArgs;
 use crate::cluster::apply::{FIELD_MANAGER, apply_all};
 use crate::cluster::health::{self, Deadline, Rollout, cluster_info};
 use crate::commands::Ctx;
+use crate::commands::install_flags::{self, RegistryCreds};
 use crate::error::ExitStatus;
 use crate::prompt::confirm_foreign_install;
 use crate::render::components::FLUX_VERSION;
-use crate::render::install::{InstallFlagError, InstallOptions, check_version, objects, render};
+use crate::render::install::{InstallOptions, objects, render};
 use crate::secret::docker_config_json;
-
-/// Turns the flags into install options, checking what upstream checks, in
-/// upstream's order (component names are checked by the renderer first).
-pub fn resolve(args: &InstallArgs, namespace: &str) -> anyhow::Result<InstallOptions> {
-    let options = InstallOptions {
-        namespace: namespace.to_string(),
-        components: args
-            .components
-            .iter()
-            .chain(&args.components_extra)
-            .cloned()
-            .collect(),
-        registry: args.registry.clone(),
-        image_pull_secret: args.image_pull_secret.clone(),
-        watch_all_namespaces: args.watch_all_namespaces,
-        network_policy: args.network_policy,
-        log_level: args.log_level,
-        cluster_domain: args.cluster_domain.clone(),
-        toleration_keys: args.toleration_keys.clone(),
-    };
-    options.validate()?;
-    if let Some(creds) = &args.registry_creds {
-        if args.image_pull_secret.is_none() {
-            return Err(InstallFlagError::CredsWithoutSecret.into());
-        }
-        if creds.split(':').count() != 2 {
-            return Err(InstallFlagError::CredsFormat.into());
-        }
-    }
-    check_version(args.version.as_deref())?;
-    Ok(options)
-}
 
 /// The manifests to install and their objects: the embedded set rendered
 /// for `options`, or with `--manifests=DIR` that directory's kustomize
@@ -81,9 +50,9 @@ fn manifests(
 }
 
 pub async fn run(ctx: &Ctx, args: &InstallArgs) -> anyhow::Result<ExitStatus> {
-    let options = resolve(args, &ctx.global.namespace)?;
+    let (options, creds) = install_flags::resolve(&args.install, &ctx.global.namespace)?;
     if !args.export {
-        return install(ctx, args, &options).await;
+        return install(ctx, args, &options, creds).await;
     }
     let (manifests, _) = manifests(args, &options)?;
     ctx.printer
@@ -98,6 +67,7 @@ async fn install(
     ctx: &Ctx,
     args: &InstallArgs,
     options: &InstallOptions,
+    creds: Option<RegistryCreds>,
 ) -> anyhow::Result<ExitStatus> {
     let printer = &ctx.printer;
     let namespace = &options.namespace;
@@ -139,7 +109,7 @@ async fn install(
     // Upstream prints the change set on stderr: stdout stays for data.
     let change_set: String = applied.iter().map(|a| format!("{a}\n")).collect();
     printer.report(&change_set);
-    if let (Some(name), Some(creds)) = (&options.image_pull_secret, &args.registry_creds) {
+    if let (Some(name), Some(creds)) = (&options.image_pull_secret, &creds) {
         printer.action(&format!("generating image pull secret {name}"));
         apply_pull_secret(
             &client,
@@ -185,9 +155,8 @@ async fn apply_pull_secret(
     name: &str,
     namespace: &str,
     registry: &str,
-    creds: &str,
+    (username, password): &RegistryCreds,
 ) -> anyhow::Result<()> {
-    let (username, password) = creds.split_once(':').ok_or(InstallFlagError::CredsFormat)?;
     let secret = Secret {
         metadata: ObjectMeta {
             name: Some(name.into()),
@@ -213,68 +182,4 @@ async fn apply_pull_secret(
             anyhow!("install failed: unable to apply the image pull secret {name}: {e}")
         })?;
     Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::cli::Command;
-
-    fn resolve_flags(flags: &[&str]) -> anyhow::Result<InstallOptions> {
-        let argv = ["flux", "install", "--export"]
-            .into_iter()
-            .chain(flags.iter().copied());
-        let Some(Command::Install(args)) = crate::cli::parse(argv).unwrap().command else {
-            panic!("not an install command")
-        };
-        resolve(&args, "flux-system")
-    }
-
-    #[test]
-    fn components_and_extras_are_concatenated_in_flag_order() {
-        let options = resolve_flags(&[
-            "--components=source-controller,kustomize-controller",
-            "--components-extra",
-            "source-watcher",
-        ])
-        .unwrap();
-        assert_eq!(
-            options.components,
-            [
-                "source-controller",
-                "kustomize-controller",
-                "source-watcher"
-            ]
-        );
-    }
-
-    #[test]
-    fn version_must_be_the_embedded_one() {
-        assert!(resolve_flags(&["--version", FLUX_VERSION]).is_ok());
-        let err = resolve_flags(&["--version", "2.9.4"]).unwrap_err();
-        assert_eq!(
-            err.to_string(),
-            "targeted version '2.9.4' must be prefixed with 'v'"
-        );
-        let err = resolve_flags(&["--version", "v2.8.0"]).unwrap_err();
-        assert!(err.to_string().contains("embeds Flux v2.9.4 only"), "{err}");
-        assert!(resolve_flags(&["--version", "latest"]).is_err());
-    }
-
-    #[test]
-    fn registry_creds_need_a_pull_secret_and_one_colon() {
-        assert_eq!(
-            resolve_flags(&["--registry-creds", "u:p"])
-                .unwrap_err()
-                .to_string(),
-            "--registry-creds requires --image-pull-secret to be set"
-        );
-        assert_eq!(
-            resolve_flags(&["--registry-creds", "u:p:x", "--image-pull-secret", "s"])
-                .unwrap_err()
-                .to_string(),
-            "invalid --registry-creds format, expected 'user:password'"
-        );
-        assert!(resolve_flags(&["--registry-creds", "u:p", "--image-pull-secret", "s"]).is_ok());
-    }
 }

@@ -15,6 +15,7 @@ pub mod events;
 pub mod export;
 pub mod get;
 pub mod install;
+pub mod install_flags;
 pub mod logs;
 pub mod migrate;
 pub mod plugin;

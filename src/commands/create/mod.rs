@@ -36,6 +36,7 @@ use flux_api::common::{DependencyReference, KubeConfig, SecretKeyReference};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use serde::de::DeserializeOwned;
 
+pub use crate::cli::value::path_flag;
 use crate::cli::{CreateArgs, CreateImageKind, CreateKind, CreateSecretKind, CreateSourceKind};
 use crate::cluster::ClientFactory;
 use crate::commands::Ctx;
@@ -256,12 +257,6 @@ pub fn read_file(path: impl AsRef<Path>) -> Result<Vec<u8>, String> {
 pub fn read_text(path: &Path) -> Result<String, String> {
     let bytes = read_file(path)?;
     String::from_utf8(bytes).map_err(|_| format!("read {}: not valid UTF-8 text", path.display()))
-}
-
-/// The path of a file flag; `--flag=` is absent, as upstream's empty string
-/// flag is.
-pub fn path_flag(path: &Option<PathBuf>) -> Option<&Path> {
-    path.as_deref().filter(|p| !p.as_os_str().is_empty())
 }
 
 /// The text of the file a flag names, if it names one; a read error is
