@@ -1,12 +1,9 @@
 //! SSH key pairs: generation (PKCS#8 PEM private key, authorized_keys public
 //! key) and loading of a user's private key file.
 
-use base64::Engine;
-use base64::engine::general_purpose::STANDARD;
 use p256::elliptic_curve::sec1::ToEncodedPoint;
 use pkcs8::{DecodePrivateKey, EncodePrivateKey, LineEnding};
 use rand::rngs::OsRng;
-use rsa::traits::PublicKeyParts;
 
 use super::{EcdsaCurve, KeyAlgorithm, KeySpec, SecretError};
 
@@ -53,7 +50,7 @@ pub fn generate_keypair(spec: KeySpec) -> Result<KeyPair, SecretError> {
     let private_key = key.to_pkcs8_pem()?;
     Ok(KeyPair {
         private_key,
-        public_key: key.authorized_key(),
+        public_key: key.authorized_key()?,
     })
 }
 
@@ -64,7 +61,7 @@ pub fn load_private_key(pem: &str, password: &str) -> Result<KeyPair, SecretErro
     let public_key = if pem.contains("-----BEGIN OPENSSH PRIVATE KEY-----") {
         openssh_public_key(pem, password)?
     } else {
-        AnyKey::from_pem(pem)?.authorized_key()
+        AnyKey::from_pem(pem)?.authorized_key()?
     };
     Ok(KeyPair {
         private_key: pem.to_string(),
@@ -136,26 +133,7 @@ pub fn decode_openssh_private_key(
 /// An unencrypted PEM private key (PKCS#8, PKCS#1 or SEC1) as an SSH key,
 /// e.g. to sign commits with it.
 pub fn ssh_private_key_from_pem(pem: &str) -> Result<ssh_key::PrivateKey, SecretError> {
-    use ssh_key::private::{EcdsaKeypair, Ed25519Keypair, KeypairData, RsaKeypair};
-    let data = match AnyKey::from_pem(pem)? {
-        AnyKey::Rsa(k) => KeypairData::from(
-            RsaKeypair::try_from(k).map_err(|e| SecretError::Key(format!("ssh: {e}")))?,
-        ),
-        AnyKey::P256(k) => KeypairData::from(EcdsaKeypair::NistP256 {
-            public: k.public_key().to_encoded_point(false),
-            private: k.into(),
-        }),
-        AnyKey::P384(k) => KeypairData::from(EcdsaKeypair::NistP384 {
-            public: k.public_key().to_encoded_point(false),
-            private: k.into(),
-        }),
-        AnyKey::P521(k) => KeypairData::from(EcdsaKeypair::NistP521 {
-            public: k.public_key().to_encoded_point(false),
-            private: k.into(),
-        }),
-        AnyKey::Ed25519(k) => KeypairData::from(Ed25519Keypair::from(k)),
-    };
-    ssh_key::PrivateKey::new(data, "").map_err(|e| SecretError::Key(format!("ssh: {e}")))
+    AnyKey::from_pem(pem)?.into_ssh()
 }
 
 /// The key kinds the CLI generates or accepts in PEM form.
@@ -220,77 +198,46 @@ impl AnyKey {
             .map_err(|e| SecretError::Key(format!("failed to encode private key: {e}")))
     }
 
-    /// `<type> <base64 wire encoding>\n`, as `ssh.MarshalAuthorizedKey` writes it.
-    fn authorized_key(&self) -> String {
-        let (kind, blob) = match self {
-            Self::Rsa(k) => {
-                let mut blob = Vec::new();
-                put_string(&mut blob, b"ssh-rsa");
-                put_mpint(&mut blob, &k.e().to_bytes_be());
-                put_mpint(&mut blob, &k.n().to_bytes_be());
-                ("ssh-rsa", blob)
-            }
-            Self::P256(k) => ecdsa_blob(
-                "nistp256",
-                k.public_key().to_encoded_point(false).as_bytes(),
+    /// The same key as an SSH key.
+    fn into_ssh(self) -> Result<ssh_key::PrivateKey, SecretError> {
+        use ssh_key::private::{EcdsaKeypair, Ed25519Keypair, KeypairData, RsaKeypair};
+        let data = match self {
+            Self::Rsa(k) => KeypairData::from(
+                RsaKeypair::try_from(k).map_err(|e| SecretError::Key(format!("ssh: {e}")))?,
             ),
-            Self::P384(k) => ecdsa_blob(
-                "nistp384",
-                k.public_key().to_encoded_point(false).as_bytes(),
-            ),
-            Self::P521(k) => ecdsa_blob(
-                "nistp521",
-                k.public_key().to_encoded_point(false).as_bytes(),
-            ),
-            Self::Ed25519(k) => {
-                let mut blob = Vec::new();
-                put_string(&mut blob, b"ssh-ed25519");
-                put_string(&mut blob, k.verifying_key().as_bytes());
-                ("ssh-ed25519", blob)
-            }
+            Self::P256(k) => KeypairData::from(EcdsaKeypair::NistP256 {
+                public: k.public_key().to_encoded_point(false),
+                private: k.into(),
+            }),
+            Self::P384(k) => KeypairData::from(EcdsaKeypair::NistP384 {
+                public: k.public_key().to_encoded_point(false),
+                private: k.into(),
+            }),
+            Self::P521(k) => KeypairData::from(EcdsaKeypair::NistP521 {
+                public: k.public_key().to_encoded_point(false),
+                private: k.into(),
+            }),
+            Self::Ed25519(k) => KeypairData::from(Ed25519Keypair::from(k)),
         };
-        format!("{kind} {}\n", STANDARD.encode(blob))
+        ssh_key::PrivateKey::new(data, "").map_err(|e| SecretError::Key(format!("ssh: {e}")))
     }
-}
 
-fn ecdsa_blob(curve: &'static str, point: &[u8]) -> (&'static str, Vec<u8>) {
-    let kind = match curve {
-        "nistp256" => "ecdsa-sha2-nistp256",
-        "nistp384" => "ecdsa-sha2-nistp384",
-        _ => "ecdsa-sha2-nistp521",
-    };
-    let mut blob = Vec::new();
-    put_string(&mut blob, kind.as_bytes());
-    put_string(&mut blob, curve.as_bytes());
-    put_string(&mut blob, point);
-    (kind, blob)
-}
-
-/// SSH wire `string`: u32 length then bytes.
-fn put_string(out: &mut Vec<u8>, bytes: &[u8]) {
-    out.extend_from_slice(&(bytes.len() as u32).to_be_bytes());
-    out.extend_from_slice(bytes);
-}
-
-/// SSH wire `mpint` of a non-negative big-endian number: no leading zero
-/// bytes, plus one zero byte when the top bit is set.
-fn put_mpint(out: &mut Vec<u8>, be: &[u8]) {
-    let trimmed: &[u8] = {
-        let start = be.iter().position(|b| *b != 0).unwrap_or(be.len());
-        &be[start..]
-    };
-    if trimmed.first().is_some_and(|b| b & 0x80 != 0) {
-        let mut padded = Vec::with_capacity(trimmed.len() + 1);
-        padded.push(0);
-        padded.extend_from_slice(trimmed);
-        put_string(out, &padded);
-    } else {
-        put_string(out, trimmed);
+    /// `<type> <base64 wire encoding>\n`, as `ssh.MarshalAuthorizedKey` writes it.
+    fn authorized_key(self) -> Result<String, SecretError> {
+        let line = self
+            .into_ssh()?
+            .public_key()
+            .to_openssh()
+            .map_err(|e| SecretError::Key(format!("failed to encode public key: {e}")))?;
+        Ok(format!("{line}\n"))
     }
 }
 
 #[cfg(test)]
 mod tests {
+    use base64::Engine;
+    use base64::engine::general_purpose::STANDARD;
+
     use super::*;
 
     fn spec(algorithm: KeyAlgorithm, curve: EcdsaCurve) -> KeySpec {
@@ -346,7 +293,10 @@ mod tests {
             .unwrap();
         let file = openssh_p384_file(&key);
         let pair = load_private_key(&file, "").unwrap();
-        assert_eq!(pair.public_key, AnyKey::P384(key.clone()).authorized_key());
+        assert_eq!(
+            pair.public_key,
+            AnyKey::P384(key.clone()).authorized_key().unwrap()
+        );
         assert_eq!(pair.private_key, file, "the file is stored verbatim");
         let decoded = decode_openssh_private_key(&file, "").unwrap();
         let ssh_key::private::KeypairData::Ecdsa(ssh_key::private::EcdsaKeypair::NistP384 {
@@ -402,13 +352,33 @@ mod tests {
         );
     }
 
-    #[test]
-    fn mpint_adds_a_zero_byte_for_high_bit() {
-        let mut out = Vec::new();
-        put_mpint(&mut out, &[0x00, 0x80, 0x01]);
-        assert_eq!(out, [0, 0, 0, 3, 0, 0x80, 0x01]);
-        let mut out = Vec::new();
-        put_mpint(&mut out, &[0x01, 0x00, 0x01]);
-        assert_eq!(out, [0, 0, 0, 3, 1, 0, 1]);
+    /// The wire form of a P-384 public key, as ssh-keygen writes it.
+    fn ecdsa_blob(curve: &'static str, point: &[u8]) -> (&'static str, Vec<u8>) {
+        let kind = "ecdsa-sha2-nistp384";
+        let mut blob = Vec::new();
+        put_string(&mut blob, kind.as_bytes());
+        put_string(&mut blob, curve.as_bytes());
+        put_string(&mut blob, point);
+        (kind, blob)
+    }
+
+    /// SSH wire `string`: u32 length then bytes.
+    fn put_string(out: &mut Vec<u8>, bytes: &[u8]) {
+        out.extend_from_slice(&(bytes.len() as u32).to_be_bytes());
+        out.extend_from_slice(bytes);
+    }
+
+    /// SSH wire `mpint` of a non-negative big-endian number: no leading
+    /// zero bytes, plus one zero byte when the top bit is set.
+    fn put_mpint(out: &mut Vec<u8>, be: &[u8]) {
+        let start = be.iter().position(|b| *b != 0).unwrap_or(be.len());
+        let trimmed = &be[start..];
+        if trimmed.first().is_some_and(|b| b & 0x80 != 0) {
+            out.extend_from_slice(&(trimmed.len() as u32 + 1).to_be_bytes());
+            out.push(0);
+            out.extend_from_slice(trimmed);
+        } else {
+            put_string(out, trimmed);
+        }
     }
 }
