@@ -25,6 +25,7 @@ use git2::transport::{Service, SmartSubtransport};
 use russh::client::{Handle, Handler};
 
 use super::git::{ActionStream, Scoped, register_transport};
+use russh::keys::ssh_key::known_hosts::KnownHosts;
 use russh::keys::{
     Algorithm, HashAlg, PrivateKey, PrivateKeyWithHashAlg, PublicKey, PublicKeyOrCertificate,
 };
@@ -139,17 +140,14 @@ fn decode_private_key(text: &str, passphrase: Option<&str>) -> Result<PrivateKey
     }
 }
 
-/// The public keys of known_hosts lines (`hosts type base64 [comment]`);
-/// comments, markers and unreadable lines are skipped.
+/// The host keys of known_hosts lines (`hosts type base64 [comment]`).
+/// Unreadable lines are skipped, and so are marked ones: a
+/// `@cert-authority` key is not a host key, a `@revoked` one is refused.
 fn parse_known_hosts(text: &str) -> Vec<PublicKey> {
-    text.lines()
-        .map(str::trim)
-        .filter(|l| !l.is_empty() && !l.starts_with('#') && !l.starts_with('@'))
-        .filter_map(|line| {
-            let mut fields = line.split_whitespace().skip(1);
-            let (kind, data) = (fields.next()?, fields.next()?);
-            PublicKey::from_openssh(&format!("{kind} {data}")).ok()
-        })
+    KnownHosts::new(text)
+        .filter_map(Result::ok)
+        .filter(|entry| entry.marker().is_none())
+        .map(|entry| entry.public_key().clone())
         .collect()
 }
 
@@ -853,10 +851,16 @@ mod tests {
         let key = ssh_key::PrivateKey::random(&mut rand::rngs::OsRng, ssh_key::Algorithm::Ed25519)
             .unwrap();
         let line = key.public_key().to_openssh().unwrap();
-        let text = format!("# comment\n\n[127.0.0.1]:2222 {line}\n@revoked host bogus\nbroken\n");
+        let other =
+            ssh_key::PrivateKey::random(&mut rand::rngs::OsRng, ssh_key::Algorithm::Ed25519)
+                .unwrap();
+        let marked = other.public_key().to_openssh().unwrap();
+        let text = format!(
+            "# comment\n\n[127.0.0.1]:2222 {line}\n@revoked host {marked}\n@cert-authority * {marked}\nbroken\n"
+        );
         let keys = parse_known_hosts(&text);
         assert_eq!(keys.len(), 1);
-        assert_eq!(keys[0].algorithm().as_str(), "ssh-ed25519");
+        assert_eq!(&keys[0].to_openssh().unwrap(), &line);
     }
 
     #[test]
