@@ -78,15 +78,15 @@ pub async fn run(ctx: &Ctx, command: &BootstrapCommand) -> anyhow::Result<ExitSt
         confirm: &confirm,
         deploy_key: provider_run.as_ref().map(|p| p.deploy_key()),
     };
+    let provider_plan = provider_run.as_ref().map(|p| &p.plan);
     if common.dry_run {
-        let provider_plan = provider_run.as_ref().and_then(|p| p.plan.as_ref());
         let plan = bootstrap.plan(provider_plan).await?;
         ctx.printer
-            .out(&plan)
+            .out(&plan.to_string())
             .context("unable to write the plan to stdout")?;
         return Ok(ExitStatus::Success);
     }
-    tokio::time::timeout_at(ctx.deadline, bootstrap.run())
+    tokio::time::timeout_at(ctx.deadline, bootstrap.run(provider_plan))
         .await
         .map_err(|_| {
             anyhow::anyhow!(
@@ -123,8 +123,8 @@ struct ProviderRun {
     html_url: String,
     title: String,
     read_only: bool,
-    /// With `--dry-run`: what the provider part would do.
-    plan: Option<ProviderPlan>,
+    /// The provider part of the plan.
+    plan: ProviderPlan,
 }
 
 impl ProviderRun {
@@ -384,12 +384,12 @@ async fn resolve_provider(
     let (provider_plan, planned) =
         ProviderPlan::lookup(provider, &repository, visibility, &teams, args.reconcile).await?;
     let (found, mut plan) = if common.dry_run {
-        (planned, Some(provider_plan))
+        (planned, provider_plan)
     } else {
         let found = provider_plan
             .apply(provider, &repository, visibility, planned, printer)
             .await?;
-        (found, None)
+        (found, provider_plan)
     };
     // The user Git authenticates as, and the token-auth Secret's username.
     let (git_user, secret_user) = match &host {
@@ -416,7 +416,7 @@ async fn resolve_provider(
         ) => Some(gitlab),
         _ => None,
     };
-    let (sync_url, secret) = if let (Some(gitlab), Some(plan)) = (deploy_token, &mut plan) {
+    let (sync_url, secret) = if let (Some(gitlab), true) = (deploy_token, common.dry_run) {
         let active = if plan.repository_exists {
             gitlab
                 .active_deploy_tokens(&repository, &title)
