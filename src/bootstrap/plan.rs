@@ -47,8 +47,9 @@ pub enum ProviderStep {
         permission: Option<String>,
         error: String,
     },
-    /// A GitLab deploy token named `name`, replacing `active` ones.
-    DeployToken { name: String, active: usize },
+    /// A GitLab deploy token named `name`, replacing the active ones of
+    /// that name (their ids).
+    DeployToken { name: String, replaces: Vec<u64> },
     /// The deploy key titled `title`.
     DeployKey {
         title: String,
@@ -157,7 +158,7 @@ impl fmt::Display for ProviderStep {
                     "would try to add team \"{team}\", which could not be looked up: {error}"
                 ),
             },
-            Self::DeployToken { name, active: 0 } => {
+            Self::DeployToken { name, replaces } if replaces.is_empty() => {
                 write!(f, "would create deploy token \"{name}\" (read_repository)")
             }
             Self::DeployToken { name, .. } => write!(
@@ -920,7 +921,7 @@ mod tests {
             (
                 ProviderStep::DeployToken {
                     name: "t".into(),
-                    active: 0,
+                    replaces: vec![],
                 },
                 "would create deploy token \"t\" (read_repository)",
                 true,
@@ -928,7 +929,7 @@ mod tests {
             (
                 ProviderStep::DeployToken {
                     name: "t".into(),
-                    active: 1,
+                    replaces: vec![4],
                 },
                 "would replace deploy token \"t\" (read_repository): GitLab shows a token only when creating it",
                 true,

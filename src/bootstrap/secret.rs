@@ -142,7 +142,8 @@ pub async fn reconcile(
             printer.success(&format!("public key: {}", pair.public_key.trim()));
             match registration {
                 Some((deploy, key_step)) => {
-                    if deploy.apply(key_step, &pair.public_key).await? {
+                    let wrote = deploy.apply(key_step, &pair.public_key).await?;
+                    if wrote {
                         printer.success(&format!(
                             "configured deploy key \"{}\" for \"{}\"",
                             deploy.title, deploy.html_url
