@@ -4,7 +4,9 @@
 //! The run follows upstream's steps (components, source secret, sync
 //! configuration, health) and is idempotent: every step compares with what
 //! is already there, so a re-run commits nothing and generates no key, and a
-//! run interrupted anywhere is finished by running it again.
+//! run interrupted anywhere is finished by running it again. What each step
+//! does is decided first, from read-only look-ups, as the plan `--dry-run`
+//! prints (`plan.rs`); the run then applies that plan.
 
 pub mod git;
 mod git_http;
@@ -33,8 +35,7 @@ use crate::secret::SecretError;
 
 pub use git::{Author, GitAuth, GitError};
 pub use plan::{
-    BootstrapPlan, ClusterPlan, ClusterSteps, KeyStep, PlannedCommit, PlannedFile, ProviderPlan,
-    ProviderStep, RepositoryPlan, SourceSecretStep,
+    BootstrapPlan, KeyStep, PlannedCommit, ProviderPlan, ProviderStep, SourceSecretStep,
 };
 pub use secret::SecretPlan;
 pub use signing::{Signer, SigningError, SigningFlags};
