@@ -4,7 +4,9 @@
 //! The run follows upstream's steps (components, source secret, sync
 //! configuration, health) and is idempotent: every step compares with what
 //! is already there, so a re-run commits nothing and generates no key, and a
-//! run interrupted anywhere is finished by running it again.
+//! run interrupted anywhere is finished by running it again. What each step
+//! does is decided first, from read-only look-ups, as the plan `--dry-run`
+//! prints (`plan.rs`); the run then applies that plan.
 
 pub mod git;
 mod git_http;
@@ -19,21 +21,22 @@ use std::collections::BTreeSet;
 use std::time::Duration;
 
 use kube::api::{Api, DynamicObject, Patch, PatchParams};
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use crate::cluster::apply::{ApplyError, apply_all};
 use crate::cluster::request;
 use crate::cluster::{ClientError, ClientFactory};
 use crate::kinds;
 use crate::output::Printer;
-use crate::render::components::FLUX_VERSION;
-use crate::render::install::{self, InstallError, InstallOptions};
+use crate::render::install::{InstallError, InstallOptions};
 use crate::render::sync::{self, GENERATED_HEADER, SyncOptions};
 use crate::render::yaml;
 use crate::secret::SecretError;
 
 pub use git::{Author, GitAuth, GitError};
-pub use plan::{KeyStep, ProviderPlan, ProviderStep};
+pub use plan::{
+    BootstrapPlan, KeyStep, PlannedCommit, ProviderPlan, ProviderStep, SourceSecretStep,
+};
 pub use secret::SecretPlan;
 pub use signing::{Signer, SigningError, SigningFlags};
 
@@ -166,12 +169,15 @@ pub struct Bootstrap<'a> {
 }
 
 impl Bootstrap<'_> {
-    /// With `--verbose`, the generated manifests go to stdout as they are
-    /// made, as `flux install --verbose` prints its own.
-    fn print_verbose(&self, manifests: &str) -> Result<(), BootstrapError> {
-        if self.options.verbose {
+    /// With `--verbose`, the generated manifests of a commit go to stdout
+    /// as they are made, as `flux install --verbose` prints its own.
+    fn print_verbose(&self, commit: &PlannedCommit) -> Result<(), BootstrapError> {
+        if !self.options.verbose {
+            return Ok(());
+        }
+        for file in commit.files.iter().filter(|f| !f.create_only) {
             self.printer
-                .out(manifests)
+                .out(&file.content)
                 .map_err(BootstrapError::Output)?;
         }
         Ok(())
@@ -184,92 +190,66 @@ impl Bootstrap<'_> {
         }
     }
 
-    /// The whole run: repository, components, secret, sync, health.
-    pub async fn run(&self) -> Result<(), BootstrapError> {
-        let options = self.options;
-        let ns = &options.sync.namespace;
-        let paths = Paths::new(&options.sync);
-        let components = install::render(&options.install)?;
-
+    /// The whole run: the plan, then its steps in upstream's order:
+    /// components, source secret (and deploy key), sync configuration,
+    /// health. `provider` is the provider part of the plan, whose
+    /// repository and team steps are carried out already.
+    pub async fn run(&self, provider: Option<&ProviderPlan>) -> Result<(), BootstrapError> {
+        // A run needs the cluster: without it, stop before cloning.
         let client = self.kube.client().await?;
-        let existing = existing_sync(&client, ns).await?;
-        check_path(existing.as_ref(), &options.sync.target_path)?;
+        let plan = self.plan(provider).await?;
+        self.apply(&client, plan).await
+    }
 
-        let mut tree = self.clone_repository().await?;
-        check_foreign_files(&tree, &paths)?;
+    /// Applies exactly `plan`: its commits, its cluster objects and its
+    /// deploy key, then requests a reconciliation and waits for health.
+    async fn apply(
+        &self,
+        client: &kube::Client,
+        plan: BootstrapPlan,
+    ) -> Result<(), BootstrapError> {
+        let ns = &self.options.sync.namespace;
+        let key_step = plan.deploy_key().cloned();
+        let registration = self.deploy_key.as_ref().zip(key_step.as_ref());
+        let cluster = plan.cluster.steps?;
+        let [components, sync_commit] = plan.repository.commits;
+        let mut tree = match plan.repository.tree {
+            Some(tree) => tree,
+            // The repository was created after the plan was made.
+            None => self.clone_repository().await?,
+        };
 
         self.printer.action("generating component manifests");
         self.printer.success("generated component manifests");
         self.print_verbose(&components)?;
-        let write_components = |tree: &git::WorkTree| tree.write(&paths.components, &components);
-        tree = self
-            .commit_and_push(
-                tree,
-                "component manifests",
-                &self.message(&format!("Add Flux {FLUX_VERSION} component manifests")),
-                &write_components,
-            )
-            .await?;
+        tree = self.commit_and_push(tree, &components).await?;
 
-        let applied_before = existing
-            .as_ref()
-            .and_then(|k| k["status"]["lastAppliedRevision"].as_str())
-            .is_some_and(|r| !r.is_empty());
-        if !applied_before {
+        if let Some(objects) = &cluster.install {
             self.printer
                 .action(&format!("installing components in \"{ns}\" namespace"));
-            apply_all(&client, &install::objects(&options.install)?, ns).await?;
+            apply_all(client, objects, ns).await?;
             self.printer.success("installed components");
         }
-        if let (Some(name), Some((user, password))) =
-            (&options.install.image_pull_secret, &options.registry_creds)
-        {
-            let data = crate::secret::docker_config_json(&options.install.registry, user, password);
-            let object = json!({
-                "apiVersion": "v1",
-                "kind": "Secret",
-                "metadata": {"name": name, "namespace": ns},
-                "type": "kubernetes.io/dockerconfigjson",
-                "stringData": {".dockerconfigjson": data},
-            });
-            apply_all(&client, &[object], ns).await?;
+        if let Some((name, object)) = &cluster.image_pull_secret {
+            apply_all(client, std::slice::from_ref(object), ns).await?;
             self.printer
                 .success(&format!("reconciled image pull secret {name}"));
         }
         self.printer.success("reconciled components");
 
-        secret::reconcile(self, &client).await?;
+        secret::reconcile(self, client, &cluster.source_secret, registration).await?;
 
         self.printer.action("generating sync manifests");
-        let sync_text = sync::render(&options.sync);
-        let write_sync = |tree: &git::WorkTree| -> Result<(), GitError> {
-            tree.write(&paths.sync, &sync_text)?;
-            if tree.read(&paths.kustomization).is_none() {
-                tree.write(&paths.kustomization, &kustomization_for(tree, &paths.dir))?;
-            }
-            Ok(())
-        };
-        write_sync(&tree).map_err(|error| BootstrapError::Commit {
-            what: "sync manifests",
-            error,
-        })?;
         self.printer.success("generated sync manifests");
-        self.print_verbose(&sync_text)?;
-        tree = self
-            .commit_and_push(
-                tree,
-                "sync manifests",
-                &self.message("Add Flux sync manifests"),
-                &write_sync,
-            )
-            .await?;
+        self.print_verbose(&sync_commit)?;
+        tree = self.commit_and_push(tree, &sync_commit).await?;
 
         self.printer.action("applying sync manifests");
-        let objects = directory_objects(&tree, &paths)?;
-        apply_all(&client, &objects, ns).await?;
+        let objects = directory_objects(&tree, &Paths::new(&self.options.sync))?;
+        apply_all(client, &objects, ns).await?;
         let patch = request::request_patch(&request::request_token(), false, false);
         for kind in ["GitRepository", "Kustomization"] {
-            flux_api(&client, kind, ns)
+            flux_api(client, kind, ns)
                 .patch(ns, &PatchParams::default(), &Patch::Merge(&patch))
                 .await
                 .map_err(BootstrapError::api(format!(
@@ -279,10 +259,12 @@ impl Bootstrap<'_> {
         self.printer.success("reconciled sync configuration");
 
         let head = tree.head().unwrap_or_default();
-        let revision = format!("{}@sha1:{head}", options.sync.branch);
-        health::report(self, &client, &revision).await
+        let revision = format!("{}@sha1:{head}", self.options.sync.branch);
+        health::report(self, client, &revision).await
     }
 
+    /// Clones with upstream's lines, and refuses a repository whose files
+    /// bootstrap would overwrite without having made them.
     async fn clone_repository(&self) -> Result<git::WorkTree, BootstrapError> {
         let options = self.options;
         let branch = &options.sync.branch;
@@ -292,6 +274,7 @@ impl Bootstrap<'_> {
         ));
         let tree = self.clone_quietly().await?;
         self.printer.success("cloned repository");
+        check_foreign_files(&tree, &Paths::new(&options.sync))?;
         Ok(tree)
     }
 
@@ -344,20 +327,23 @@ impl Bootstrap<'_> {
         ))
     }
 
-    /// Writes, commits and pushes; a push refused because the branch moved
-    /// is retried on a fresh clone.
+    /// Writes the planned files, commits and pushes; a push refused because
+    /// the branch moved is retried on a fresh clone, with the same files.
     async fn commit_and_push(
         &self,
         mut tree: git::WorkTree,
-        what: &'static str,
-        message: &str,
-        write: &dyn Fn(&git::WorkTree) -> Result<(), GitError>,
+        planned: &PlannedCommit,
     ) -> Result<git::WorkTree, BootstrapError> {
         let branch = &self.options.sync.branch;
+        let what = planned.what;
         for attempt in 1..=PUSH_ATTEMPTS {
-            let commit = write(&tree)
+            let commit = write_files(&tree, planned)
                 .and_then(|()| {
-                    tree.commit(message, &self.options.author, self.options.signer.as_ref())
+                    tree.commit(
+                        &planned.message,
+                        &self.options.author,
+                        self.options.signer.as_ref(),
+                    )
                 })
                 .map_err(|error| BootstrapError::Commit { what, error })?;
             let Some(sha) = commit else {
@@ -453,31 +439,43 @@ fn check_foreign_files(tree: &git::WorkTree, paths: &Paths) -> Result<(), Bootst
     Ok(())
 }
 
+/// Writes a planned commit's files into the clone.
+fn write_files(tree: &git::WorkTree, commit: &PlannedCommit) -> Result<(), GitError> {
+    for file in &commit.files {
+        if !(file.create_only && tree.read(&file.path).is_some()) {
+            tree.write(&file.path, &file.content)?;
+        }
+    }
+    Ok(())
+}
+
 /// The `kustomization.yaml` upstream generates: every file of the directory
-/// that holds Kubernetes objects, and every sub-directory with its own
-/// kustomization, in lexical order.
-fn kustomization_for(tree: &git::WorkTree, dir: &str) -> String {
-    let root = tree.path().join(dir);
-    let mut resources = BTreeSet::new();
-    if let Ok(entries) = std::fs::read_dir(&root) {
-        for entry in entries.flatten() {
-            let name = entry.file_name().to_string_lossy().into_owned();
-            let path = entry.path();
-            if path.is_dir() {
-                if ["kustomization.yaml", "kustomization.yml", "Kustomization"]
-                    .iter()
-                    .any(|k| path.join(k).is_file())
-                {
-                    resources.insert(name);
-                }
-            } else if (name.ends_with(".yaml") || name.ends_with(".yml"))
-                && std::fs::read_to_string(&path)
-                    .ok()
-                    .and_then(|t| yaml::from_str_multi::<Value>(&t).ok())
-                    .is_some_and(|docs| docs.iter().any(|d| d.get("kind").is_some()))
+/// that holds Kubernetes objects, every sub-directory with its own
+/// kustomization, and the `planned` files (paths) bootstrap adds, in
+/// lexical order. `tree` is `None` for a repository not created yet.
+fn kustomization_for(tree: Option<&git::WorkTree>, dir: &str, planned: &[&String]) -> String {
+    let mut resources: BTreeSet<String> = planned
+        .iter()
+        .map(|path| path.rsplit('/').next().unwrap_or(path).to_string())
+        .collect();
+    let entries = tree.and_then(|tree| std::fs::read_dir(tree.path().join(dir)).ok());
+    for entry in entries.into_iter().flatten().flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let path = entry.path();
+        if path.is_dir() {
+            if ["kustomization.yaml", "kustomization.yml", "Kustomization"]
+                .iter()
+                .any(|k| path.join(k).is_file())
             {
                 resources.insert(name);
             }
+        } else if (name.ends_with(".yaml") || name.ends_with(".yml"))
+            && std::fs::read_to_string(&path)
+                .ok()
+                .and_then(|t| yaml::from_str_multi::<Value>(&t).ok())
+                .is_some_and(|docs| docs.iter().any(|d| d.get("kind").is_some()))
+        {
+            resources.insert(name);
         }
     }
     let resources: Vec<String> = resources.into_iter().collect();
@@ -519,6 +517,7 @@ fn large_yaml(text: &str) -> Result<Vec<Value>, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     #[test]
     fn path_guard_compares_normalised_paths() {

@@ -1,21 +1,24 @@
-//! `--dry-run`: what a bootstrap run would do, computed from a read-only
-//! clone and read-only cluster requests. Nothing is committed, pushed or
-//! applied.
+//! The bootstrap plan: what a run does, computed from read-only provider
+//! look-ups, a clone and read-only cluster requests. `--dry-run` prints it;
+//! a run applies it (`Bootstrap::run`).
 
 use std::fmt::{self, Write};
 
 use k8s_openapi::api::core::v1::Secret;
 use kube::api::Api;
-use serde_json::Value;
+use serde_json::{Value, json};
 
 use super::provider::{Access, GitProvider, ProviderError, Repository, RepositoryRef, TeamAccess};
 use super::{
-    Bootstrap, BootstrapError, Paths, SecretPlan, check_foreign_files, check_path, existing_sync,
-    git,
+    Bootstrap, BootstrapError, DeployKey, Paths, SecretPlan, check_path, existing_sync, git,
+    kustomization_for,
 };
+use crate::cluster::ClientError;
 use crate::output::Printer;
+use crate::render::components::FLUX_VERSION;
 use crate::render::install;
 use crate::render::sync;
+use crate::secret::KeyPair;
 
 /// One provider API call a bootstrap run would make, or skip because
 /// there is nothing to change.
@@ -44,8 +47,9 @@ pub enum ProviderStep {
         permission: Option<String>,
         error: String,
     },
-    /// A GitLab deploy token named `name`, replacing `active` ones.
-    DeployToken { name: String, active: usize },
+    /// A GitLab deploy token named `name`, replacing the active ones of
+    /// that name (their ids).
+    DeployToken { name: String, replaces: Vec<u64> },
     /// The deploy key titled `title`.
     DeployKey {
         title: String,
@@ -57,9 +61,9 @@ pub enum ProviderStep {
 /// What happens to the deploy key.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum KeyStep {
-    /// A new key is generated and registered, replacing `replaces` keys
-    /// with the same title.
-    New { replaces: usize },
+    /// A new key is generated and registered, replacing the keys with the
+    /// same title (their ids).
+    New { replaces: Vec<u64> },
     /// The given key is registered already.
     Registered,
     /// The source secret is kept, so no key is generated or registered;
@@ -67,7 +71,7 @@ pub enum KeyStep {
     SecretKept { registered: bool },
     /// The cluster was not reachable: a key is generated only if the
     /// source secret does not exist.
-    Unknown { replaces: usize },
+    Unknown { replaces: Vec<u64> },
 }
 
 impl ProviderStep {
@@ -154,7 +158,7 @@ impl fmt::Display for ProviderStep {
                     "would try to add team \"{team}\", which could not be looked up: {error}"
                 ),
             },
-            Self::DeployToken { name, active: 0 } => {
+            Self::DeployToken { name, replaces } if replaces.is_empty() => {
                 write!(f, "would create deploy token \"{name}\" (read_repository)")
             }
             Self::DeployToken { name, .. } => write!(
@@ -175,7 +179,7 @@ impl fmt::Display for ProviderStep {
                     KeyStep::New { replaces } => write!(
                         f,
                         "would generate a new SSH key and register it as deploy key \"{title}\" ({access}){}",
-                        replacing(*replaces)
+                        replacing(replaces.len())
                     ),
                     KeyStep::Registered => {
                         write!(f, "deploy key \"{title}\" already registered ({access})")
@@ -191,7 +195,7 @@ impl fmt::Display for ProviderStep {
                     KeyStep::Unknown { replaces } => write!(
                         f,
                         "would generate a new SSH key and register it as deploy key \"{title}\" ({access}){} if the source secret does not exist",
-                        replacing(*replaces)
+                        replacing(replaces.len())
                     ),
                 }
             }
@@ -354,265 +358,458 @@ impl ProviderPlan {
 }
 
 /// Writes the provider section: a header, the steps and a summary line.
-fn write_provider(out: &mut String, name: &str, steps: &[ProviderStep]) {
-    let _ = writeln!(out, "Git provider {name}:");
+fn write_provider(out: &mut impl Write, name: &str, steps: &[ProviderStep]) -> fmt::Result {
+    writeln!(out, "Git provider {name}:")?;
     for step in steps {
-        let _ = writeln!(out, "  {step}");
+        writeln!(out, "  {step}")?;
     }
-    let _ = match steps.iter().filter(|s| s.changes()).count() {
+    match steps.iter().filter(|s| s.changes()).count() {
         0 => writeln!(out, "  nothing to change"),
         count => writeln!(out, "  would make {count} change(s) through the {name} API"),
-    };
+    }
 }
 
-/// What the cluster holds, read once for the plan.
-enum ClusterState {
-    Unreachable(String),
-    Reachable {
-        existing: Option<Value>,
-        secret: Option<Box<Secret>>,
-    },
+/// Everything a bootstrap run does to the provider, the repository and the
+/// cluster, found with read-only look-ups: `--dry-run` prints it, a run
+/// carries out exactly this.
+pub struct BootstrapPlan {
+    /// The provider's steps, ending with the deploy key's; `None` for plain
+    /// Git.
+    pub provider: Option<ProviderPlan>,
+    pub repository: RepositoryPlan,
+    pub cluster: ClusterPlan,
 }
 
-impl Bootstrap<'_> {
-    /// The plan as text for stdout: the provider API calls, the files to
-    /// commit (with diffs), then the cluster objects.
-    pub async fn plan(&self, provider: Option<&ProviderPlan>) -> Result<String, BootstrapError> {
-        let options = self.options;
-        let paths = Paths::new(&options.sync);
-        let components = install::render(&options.install)?;
-        let tree = match provider {
-            Some(plan) if !plan.repository_exists => None,
-            _ => {
-                let tree = self.clone_repository().await?;
-                check_foreign_files(&tree, &paths)?;
-                Some(tree)
-            }
-        };
-        let cluster = self.cluster_state().await?;
+/// The commits a run makes, against the clone the plan was made from.
+pub struct RepositoryPlan {
+    pub url: String,
+    pub branch: String,
+    /// `None` when the repository does not exist yet.
+    pub tree: Option<git::WorkTree>,
+    /// The component manifests' commit, then the sync manifests'.
+    pub commits: [PlannedCommit; 2],
+    /// How the commits are signed, when they are.
+    pub signing: Option<String>,
+}
 
-        let mut out = String::new();
-        match provider {
-            None => {
-                let _ = writeln!(out, "Git provider: no API calls (plain Git)");
-            }
-            Some(plan) => {
-                let mut steps = plan.steps.clone();
-                if let Some(step) = self.deploy_key_step(plan, &cluster).await? {
-                    steps.push(step);
-                }
-                write_provider(&mut out, plan.name, &steps);
-            }
+/// One commit and push.
+pub struct PlannedCommit {
+    /// What the commit holds, for upstream's lines ("component manifests").
+    pub what: &'static str,
+    pub message: String,
+    pub files: Vec<PlannedFile>,
+}
+
+/// A file as a run writes it.
+pub struct PlannedFile {
+    /// Relative to the repository root.
+    pub path: String,
+    pub content: String,
+    /// What the clone holds there.
+    pub found: Option<String>,
+    /// Written only where no file is: the kustomization is the user's to
+    /// edit once it exists.
+    pub create_only: bool,
+}
+
+impl PlannedFile {
+    fn changes(&self) -> bool {
+        self.found.as_deref() != Some(self.content.as_str())
+    }
+}
+
+/// What a run applies to the cluster.
+pub struct ClusterPlan {
+    pub namespace: String,
+    pub secret_name: String,
+    /// The steps, or why the cluster could not be read (a dry run goes on
+    /// without it; a run cannot).
+    pub steps: Result<ClusterSteps, ClientError>,
+}
+
+pub struct ClusterSteps {
+    /// The component objects to install; `None` when the Kustomization of
+    /// an earlier bootstrap applies them.
+    pub install: Option<Vec<Value>>,
+    /// The image pull secret's name and object, with `--registry-creds`.
+    pub image_pull_secret: Option<(String, Value)>,
+    pub source_secret: SourceSecretStep,
+    pub sync_objects: Vec<Value>,
+}
+
+/// What happens to the source Secret `<namespace>/<secret name>`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SourceSecretStep {
+    /// It exists, and the command line names no credentials of its own.
+    Kept,
+    /// It holds the given credentials already.
+    UpToDate,
+    /// It is created, holding what the words tell.
+    Create(&'static str),
+    /// It is rewritten with what the words tell.
+    Update(&'static str),
+}
+
+impl SourceSecretStep {
+    /// Decides from the Secret found (if any), the credentials of the
+    /// command line and the ones a provider makes anew on every run.
+    fn new(
+        secret: &SecretPlan,
+        existing: Option<&Secret>,
+        new_credentials: Option<&'static str>,
+    ) -> Self {
+        match (existing, new_credentials) {
+            (Some(_), Some(what)) => Self::Update(what),
+            (None, Some(what)) => Self::Create(what),
+            (None, None) => Self::Create(secret.describe()),
+            (Some(_), None) if !secret.explicit() => Self::Kept,
+            (Some(existing), None) if secret.stored_in(existing) => Self::UpToDate,
+            (Some(_), None) => Self::Update("the given credentials"),
         }
-        self.plan_files(&mut out, tree.as_ref(), &paths, components);
-        self.plan_cluster(&mut out, &cluster, provider)?;
-        Ok(out)
     }
 
-    async fn cluster_state(&self) -> Result<ClusterState, BootstrapError> {
-        let options = self.options;
-        let ns = &options.sync.namespace;
-        let client = match self.kube.client().await {
-            Ok(client) => client,
-            Err(err) => return Ok(ClusterState::Unreachable(err.to_string())),
-        };
-        let existing = existing_sync(&client, ns).await?;
-        check_path(existing.as_ref(), &options.sync.target_path)?;
-        let name = &options.sync.secret_name;
-        let secret = Api::<Secret>::namespaced(client.clone(), ns)
-            .get_opt(name)
-            .await
-            .map_err(BootstrapError::api(format!("get Secret {ns}/{name}")))?
-            .map(Box::new);
-        Ok(ClusterState::Reachable { existing, secret })
+    /// Whether the Secret is written (and a new SSH key made for it).
+    pub fn writes(&self) -> bool {
+        matches!(self, Self::Create(_) | Self::Update(_))
+    }
+}
+
+impl BootstrapPlan {
+    /// The deploy key step of the provider part, when there is one.
+    pub fn deploy_key(&self) -> Option<&KeyStep> {
+        self.provider
+            .iter()
+            .flat_map(|p| &p.steps)
+            .find_map(|step| match step {
+                ProviderStep::DeployKey { key, .. } => Some(key),
+                _ => None,
+            })
     }
 
-    /// The deploy key a run would register: only when the source secret is
-    /// created with a new SSH key, as `secret::reconcile` does.
-    async fn deploy_key_step(
-        &self,
-        plan: &ProviderPlan,
-        cluster: &ClusterState,
-    ) -> Result<Option<ProviderStep>, BootstrapError> {
-        let (Some(deploy), SecretPlan::Ssh { key, .. }) = (&self.deploy_key, &self.options.secret)
-        else {
-            return Ok(None);
-        };
-        let registered: Vec<_> = if plan.repository_exists {
-            deploy
-                .provider
-                .deploy_keys(&deploy.repository)
-                .await?
-                .into_iter()
-                .filter(|k| k.title == deploy.title)
-                .collect()
-        } else {
-            Vec::new()
-        };
-        let secret_plan = &self.options.secret;
-        let step = match cluster {
-            ClusterState::Unreachable(_) => KeyStep::Unknown {
-                replaces: registered.len(),
-            },
-            ClusterState::Reachable {
-                secret: Some(secret),
-                ..
-            } if !secret_plan.explicit() || secret_plan.stored_in(secret) => KeyStep::SecretKept {
-                registered: !registered.is_empty(),
-            },
-            _ => match key {
-                Some(pair)
-                    if registered
-                        .iter()
-                        .any(|k| k.matches(&pair.public_key, deploy.read_only)) =>
-                {
-                    KeyStep::Registered
-                }
-                _ => KeyStep::New {
-                    replaces: registered.len(),
-                },
-            },
-        };
-        Ok(Some(ProviderStep::DeployKey {
-            title: deploy.title.clone(),
-            read_only: deploy.read_only,
-            key: step,
-        }))
-    }
-
-    /// The files a run would commit, against the clone (`None`: the
-    /// repository does not exist yet).
-    fn plan_files(
-        &self,
-        out: &mut String,
-        tree: Option<&git::WorkTree>,
-        paths: &Paths,
-        components: String,
-    ) {
-        let options = self.options;
-        let branch = &options.sync.branch;
-        let read = |path: &str| tree.and_then(|t| t.read(path));
-        let _ = writeln!(
-            out,
+    fn write_files(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let repository = &self.repository;
+        let branch = &repository.branch;
+        writeln!(
+            f,
             "Git repository {} (branch {branch}{}):",
-            options.repository_url,
-            if tree.is_some() {
+            repository.url,
+            if repository.tree.is_some() {
                 ""
             } else {
                 ", new repository"
             }
-        );
-        let sync_text = sync::render(&options.sync);
-        let mut files = vec![
-            (paths.components.clone(), components),
-            (paths.sync.clone(), sync_text),
-        ];
-        if read(&paths.kustomization).is_none() {
-            files.push((
-                paths.kustomization.clone(),
-                sync::render_kustomization(&[
-                    "gotk-components.yaml".to_string(),
-                    "gotk-sync.yaml".to_string(),
-                ]),
-            ));
-        }
+        )?;
+        let files = repository.commits.iter().flat_map(|c| &c.files);
         let mut changes = 0;
-        for (path, new) in &files {
-            match read(path) {
-                None => {
-                    changes += 1;
-                    let _ = writeln!(out, "  create {path} ({} lines)", new.lines().count());
-                }
-                Some(old) if old == *new => {
-                    let _ = writeln!(out, "  unchanged {path}");
-                }
+        for file in files {
+            let path = &file.path;
+            match &file.found {
+                _ if !file.changes() => writeln!(f, "  unchanged {path}")?,
+                None => writeln!(
+                    f,
+                    "  create {path} ({} lines)",
+                    file.content.lines().count()
+                )?,
                 Some(old) => {
-                    changes += 1;
-                    let _ = writeln!(out, "  update {path}:");
-                    let diff = similar::TextDiff::from_lines(&old, new);
+                    writeln!(f, "  update {path}:")?;
+                    let diff = similar::TextDiff::from_lines(old, &file.content);
                     let unified = diff
                         .unified_diff()
                         .context_radius(3)
                         .header(&format!("a/{path}"), &format!("b/{path}"))
                         .to_string();
                     for line in unified.lines() {
-                        let _ = writeln!(out, "    {line}");
+                        writeln!(f, "    {line}")?;
                     }
                 }
             }
+            changes += usize::from(file.changes());
         }
-        let _ = writeln!(
-            out,
-            "  {}",
-            if changes == 0 {
-                "nothing to commit".to_string()
-            } else {
-                format!("would commit and push {changes} file(s) to {branch}")
-            }
-        );
-        if let (Some(signer), true) = (&self.options.signer, changes > 0) {
-            let _ = writeln!(out, "  commits signed with {}", signer.describe());
+        match changes {
+            0 => writeln!(f, "  nothing to commit")?,
+            _ => writeln!(f, "  would commit and push {changes} file(s) to {branch}")?,
+        }
+        match (&repository.signing, changes > 0) {
+            (Some(signing), true) => writeln!(f, "  commits signed with {signing}"),
+            _ => Ok(()),
         }
     }
 
-    /// The objects a run would install and apply.
-    fn plan_cluster(
+    fn write_cluster(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let ns = &self.cluster.namespace;
+        writeln!(f, "Cluster (namespace {ns}):")?;
+        let steps = match &self.cluster.steps {
+            Ok(steps) => steps,
+            Err(err) => return writeln!(f, "  not reachable: {err}"),
+        };
+        match &steps.install {
+            None => writeln!(
+                f,
+                "  components: already installed by Kustomization {ns}/{ns}; updated through the sync apply"
+            )?,
+            Some(objects) => {
+                writeln!(f, "  would install {} objects:", objects.len())?;
+                for object in objects {
+                    writeln!(f, "    {}", object_label(object))?;
+                }
+            }
+        }
+        let secret = format!("{ns}/{}", self.cluster.secret_name);
+        match steps.source_secret {
+            SourceSecretStep::Kept => writeln!(f, "  source secret {secret} exists and is kept")?,
+            SourceSecretStep::UpToDate => {
+                writeln!(f, "  source secret {secret} exists and is up to date")?
+            }
+            SourceSecretStep::Create(what) => {
+                writeln!(f, "  would create source secret {secret} ({what})")?
+            }
+            SourceSecretStep::Update(what) => {
+                writeln!(f, "  would update source secret {secret} with {what}")?
+            }
+        }
+        writeln!(f, "  would apply the sync manifests:")?;
+        for object in &steps.sync_objects {
+            writeln!(f, "    {}", object_label(object))?;
+        }
+        Ok(())
+    }
+}
+
+/// The plan as the dry run prints it: the provider API calls, the files to
+/// commit (with diffs), then the cluster objects.
+impl fmt::Display for BootstrapPlan {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.provider {
+            None => writeln!(f, "Git provider: no API calls (plain Git)")?,
+            Some(plan) => write_provider(f, plan.name, &plan.steps)?,
+        }
+        self.write_files(f)?;
+        self.write_cluster(f)
+    }
+}
+
+impl DeployKey<'_> {
+    /// The deploy key step, from the keys registered with this title:
+    /// `secret` is the source secret's step (`None` when the cluster could
+    /// not be read), `given` the key of `--private-key-file`.
+    pub async fn lookup(
         &self,
-        out: &mut String,
-        cluster: &ClusterState,
+        repository_exists: bool,
+        secret: Option<&SourceSecretStep>,
+        given: Option<&KeyPair>,
+    ) -> Result<ProviderStep, ProviderError> {
+        let registered: Vec<_> = if repository_exists {
+            self.provider
+                .deploy_keys(&self.repository)
+                .await?
+                .into_iter()
+                .filter(|k| k.title == self.title)
+                .collect()
+        } else {
+            Vec::new()
+        };
+        let ids = || registered.iter().map(|k| k.id).collect();
+        let key = match (secret, given) {
+            (None, _) => KeyStep::Unknown { replaces: ids() },
+            (Some(secret), _) if !secret.writes() => KeyStep::SecretKept {
+                registered: !registered.is_empty(),
+            },
+            (Some(_), Some(pair))
+                if registered
+                    .iter()
+                    .any(|k| k.matches(&pair.public_key, self.read_only)) =>
+            {
+                KeyStep::Registered
+            }
+            (Some(_), _) => KeyStep::New { replaces: ids() },
+        };
+        Ok(ProviderStep::DeployKey {
+            title: self.title.clone(),
+            read_only: self.read_only,
+            key,
+        })
+    }
+
+    /// Carries out `step` for `public_key`, the key the source secret now
+    /// holds: a new key replaces the planned ones. Returns whether it wrote.
+    pub async fn apply(&self, step: &KeyStep, public_key: &str) -> Result<bool, ProviderError> {
+        let KeyStep::New { replaces } = step else {
+            // Registered already, or no new key: the plan has no write.
+            return Ok(false);
+        };
+        for id in replaces {
+            self.provider
+                .remove_deploy_key(&self.repository, *id)
+                .await?;
+        }
+        self.provider
+            .add_deploy_key(&self.repository, &self.title, public_key, self.read_only)
+            .await?;
+        Ok(true)
+    }
+}
+
+/// What the cluster holds, read once for the plan.
+struct ClusterState {
+    existing: Option<Value>,
+    secret: Option<Secret>,
+}
+
+impl Bootstrap<'_> {
+    /// The plan, from read-only look-ups: the provider's deploy keys, a
+    /// clone (unless `provider` says the repository does not exist yet)
+    /// and the cluster's sync Kustomization and source Secret.
+    pub async fn plan(
+        &self,
         provider: Option<&ProviderPlan>,
-    ) -> Result<(), BootstrapError> {
+    ) -> Result<BootstrapPlan, BootstrapError> {
+        let options = self.options;
+        let paths = Paths::new(&options.sync);
+        let components = install::render(&options.install)?;
+        let cluster = match self.kube.client().await {
+            Ok(client) => Ok(self.cluster_state(&client).await?),
+            Err(err) => Err(err),
+        };
+        let tree = match provider {
+            Some(plan) if !plan.repository_exists => None,
+            _ => Some(self.clone_repository().await?),
+        };
+        let new_credentials = provider.and_then(|p| p.new_credentials);
+        let cluster_steps = match cluster {
+            Ok(state) => Ok(self.cluster_steps(&state, new_credentials)?),
+            Err(err) => Err(err),
+        };
+        let provider = match provider {
+            None => None,
+            Some(plan) => {
+                let mut plan = plan.clone();
+                // A deploy key is registered only for a new SSH key.
+                if let (Some(deploy), SecretPlan::Ssh { key, .. }) =
+                    (&self.deploy_key, &options.secret)
+                {
+                    let secret = cluster_steps.as_ref().ok().map(|s| &s.source_secret);
+                    let step = deploy
+                        .lookup(plan.repository_exists, secret, key.as_ref())
+                        .await?;
+                    plan.steps.push(step);
+                }
+                Some(plan)
+            }
+        };
+        Ok(BootstrapPlan {
+            provider,
+            repository: self.repository_plan(tree, &paths, components),
+            cluster: ClusterPlan {
+                namespace: options.sync.namespace.clone(),
+                secret_name: options.sync.secret_name.clone(),
+                steps: cluster_steps,
+            },
+        })
+    }
+
+    async fn cluster_state(&self, client: &kube::Client) -> Result<ClusterState, BootstrapError> {
         let options = self.options;
         let ns = &options.sync.namespace;
-        let _ = writeln!(out, "Cluster (namespace {ns}):");
-        let (existing, secret) = match cluster {
-            ClusterState::Unreachable(err) => {
-                let _ = writeln!(out, "  not reachable: {err}");
-                return Ok(());
-            }
-            ClusterState::Reachable { existing, secret } => (existing, secret),
+        let existing = existing_sync(client, ns).await?;
+        check_path(existing.as_ref(), &options.sync.target_path)?;
+        let name = &options.sync.secret_name;
+        let secret = Api::<Secret>::namespaced(client.clone(), ns)
+            .get_opt(name)
+            .await
+            .map_err(BootstrapError::api(format!("get Secret {ns}/{name}")))?;
+        Ok(ClusterState { existing, secret })
+    }
+
+    /// The two commits, against the clone (`None`: the repository does not
+    /// exist yet). The kustomization is planned only where none exists.
+    fn repository_plan(
+        &self,
+        tree: Option<git::WorkTree>,
+        paths: &Paths,
+        components: String,
+    ) -> RepositoryPlan {
+        let options = self.options;
+        let read = |path: &str| tree.as_ref().and_then(|t| t.read(path));
+        let file = |path: &String, content: String, create_only: bool| PlannedFile {
+            path: path.clone(),
+            found: read(path),
+            content,
+            create_only,
         };
-        let applied = existing
+        let mut sync_files = vec![file(&paths.sync, sync::render(&options.sync), false)];
+        if read(&paths.kustomization).is_none() {
+            let planned = [&paths.components, &paths.sync];
+            let content = kustomization_for(tree.as_ref(), &paths.dir, &planned);
+            sync_files.push(file(&paths.kustomization, content, true));
+        }
+        let commits = [
+            PlannedCommit {
+                what: "component manifests",
+                message: self.message(&format!("Add Flux {FLUX_VERSION} component manifests")),
+                files: vec![file(&paths.components, components, false)],
+            },
+            PlannedCommit {
+                what: "sync manifests",
+                message: self.message("Add Flux sync manifests"),
+                files: sync_files,
+            },
+        ];
+        RepositoryPlan {
+            url: options.repository_url.clone(),
+            branch: options.sync.branch.clone(),
+            tree,
+            commits,
+            signing: options.signer.as_ref().map(|s| s.describe()),
+        }
+    }
+
+    /// The objects a run installs and applies.
+    fn cluster_steps(
+        &self,
+        state: &ClusterState,
+        new_credentials: Option<&'static str>,
+    ) -> Result<ClusterSteps, BootstrapError> {
+        let options = self.options;
+        let applied = state
+            .existing
             .as_ref()
             .and_then(|k| k["status"]["lastAppliedRevision"].as_str())
             .is_some_and(|r| !r.is_empty());
-        let objects = install::objects(&options.install)?;
-        if applied {
-            let _ = writeln!(
-                out,
-                "  components: already installed by Kustomization {ns}/{ns}; updated through the sync apply"
-            );
+        let install = if applied {
+            None
         } else {
-            let _ = writeln!(out, "  would install {} objects:", objects.len());
-            for object in &objects {
-                let _ = writeln!(out, "    {}", object_label(object));
-            }
-        }
-        let name = &options.sync.secret_name;
-        let renewed = provider.and_then(|p| p.new_credentials);
-        let line = match (secret, renewed, options.secret.explicit()) {
-            (Some(_), Some(what), _) => {
-                format!("would update source secret {ns}/{name} with {what}")
-            }
-            (None, Some(what), _) => format!("would create source secret {ns}/{name} ({what})"),
-            (Some(s), None, true) if options.secret.stored_in(s) => {
-                format!("source secret {ns}/{name} exists and is up to date")
-            }
-            (Some(_), None, true) => {
-                format!("would update source secret {ns}/{name} with the given credentials")
-            }
-            (Some(_), None, false) => format!("source secret {ns}/{name} exists and is kept"),
-            (None, None, _) => format!(
-                "would create source secret {ns}/{name} ({})",
-                options.secret.describe()
-            ),
+            Some(install::objects(&options.install)?)
         };
-        let _ = writeln!(out, "  {line}");
-        let _ = writeln!(out, "  would apply the sync manifests:");
-        for object in sync::objects(&options.sync) {
-            let _ = writeln!(out, "    {}", object_label(&object));
-        }
-        Ok(())
+        Ok(ClusterSteps {
+            install,
+            image_pull_secret: self.image_pull_secret(),
+            source_secret: SourceSecretStep::new(
+                &options.secret,
+                state.secret.as_ref(),
+                new_credentials,
+            ),
+            sync_objects: sync::objects(&options.sync),
+        })
+    }
+
+    /// With `--image-pull-secret` and `--registry-creds`: the Secret the
+    /// controllers pull their images with.
+    fn image_pull_secret(&self) -> Option<(String, Value)> {
+        let options = self.options;
+        let (Some(name), Some((user, password))) =
+            (&options.install.image_pull_secret, &options.registry_creds)
+        else {
+            return None;
+        };
+        let data = crate::secret::docker_config_json(&options.install.registry, user, password);
+        let object = json!({
+            "apiVersion": "v1",
+            "kind": "Secret",
+            "metadata": {"name": name, "namespace": options.sync.namespace},
+            "type": "kubernetes.io/dockerconfigjson",
+            "stringData": {".dockerconfigjson": data},
+        });
+        Some((name.clone(), object))
     }
 }
 
@@ -724,7 +921,7 @@ mod tests {
             (
                 ProviderStep::DeployToken {
                     name: "t".into(),
-                    active: 0,
+                    replaces: vec![],
                 },
                 "would create deploy token \"t\" (read_repository)",
                 true,
@@ -732,18 +929,18 @@ mod tests {
             (
                 ProviderStep::DeployToken {
                     name: "t".into(),
-                    active: 1,
+                    replaces: vec![4],
                 },
                 "would replace deploy token \"t\" (read_repository): GitLab shows a token only when creating it",
                 true,
             ),
             (
-                key(true, KeyStep::New { replaces: 0 }),
+                key(true, KeyStep::New { replaces: vec![] }),
                 "would generate a new SSH key and register it as deploy key \"flux-system-main-flux-system\" (read-only)",
                 true,
             ),
             (
-                key(false, KeyStep::New { replaces: 1 }),
+                key(false, KeyStep::New { replaces: vec![7] }),
                 "would generate a new SSH key and register it as deploy key \"flux-system-main-flux-system\" (read-write), replacing the key registered with that title",
                 true,
             ),
@@ -763,7 +960,12 @@ mod tests {
                 false,
             ),
             (
-                key(true, KeyStep::Unknown { replaces: 2 }),
+                key(
+                    true,
+                    KeyStep::Unknown {
+                        replaces: vec![7, 8],
+                    },
+                ),
                 "would generate a new SSH key and register it as deploy key \"flux-system-main-flux-system\" (read-only), replacing the keys registered with that title if the source secret does not exist",
                 true,
             ),
@@ -787,7 +989,8 @@ mod tests {
                 },
                 team(Some("maintain"), None, false),
             ],
-        );
+        )
+        .unwrap();
         assert_eq!(
             out,
             "Git provider GitHub:\n  would create repository acme/fleet (private)\n  would grant \"maintain\" to team \"devs\"\n  would make 2 change(s) through the GitHub API\n"
@@ -797,7 +1000,8 @@ mod tests {
             &mut out,
             "GitLab",
             &[team(Some("maintain"), Some(Access::Wanted), false)],
-        );
+        )
+        .unwrap();
         assert_eq!(
             out,
             "Git provider GitLab:\n  team \"devs\" already has \"maintain\"\n  nothing to change\n"
@@ -1015,7 +1219,7 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn ensure_methods_write_only_what_the_look_ups_call_for() {
+    async fn ensure_team_writes_only_what_the_look_up_calls_for() {
         let fake = Fake::new(true, Access::Wanted);
         assert!(
             !fake
@@ -1025,21 +1229,7 @@ mod tests {
         );
         assert!(fake.writes.borrow().is_empty());
 
-        let mut fake = Fake::new(false, Access::Other("pull".into()));
-        fake.keys = vec![
-            RegisteredKey {
-                id: 7,
-                title: "flux".into(),
-                key: "ssh-ed25519 OLD flux".into(),
-                read_only: true,
-            },
-            RegisteredKey {
-                id: 8,
-                title: "other".into(),
-                key: "ssh-ed25519 NEW".into(),
-                read_only: true,
-            },
-        ];
+        let fake = Fake::new(false, Access::Other("pull".into()));
         assert!(
             !fake
                 .ensure_team(&acme(), "devs", "push", false)
@@ -1051,20 +1241,88 @@ mod tests {
                 .await
                 .unwrap()
         );
-        assert!(
-            fake.ensure_deploy_key(&acme(), "flux", "ssh-ed25519 NEW me@host", true)
-                .await
-                .unwrap()
-        );
-        assert!(
-            !fake
-                .ensure_deploy_key(&acme(), "flux", "ssh-ed25519 OLD", true)
-                .await
-                .unwrap()
-        );
-        assert_eq!(
-            *fake.writes.borrow(),
-            ["grant devs push Some(2)", "remove 7", "add flux true"]
-        );
+        assert_eq!(*fake.writes.borrow(), ["grant devs push Some(2)"]);
+    }
+
+    fn registered(id: u64, title: &str, key: &str) -> RegisteredKey {
+        RegisteredKey {
+            id,
+            title: title.into(),
+            key: key.into(),
+            read_only: true,
+        }
+    }
+
+    /// The deploy key step is looked up with reads only; applying it makes
+    /// exactly the writes it names: the planned keys removed, the new key
+    /// added, and nothing when the plan has no new key.
+    #[tokio::test]
+    async fn the_deploy_key_step_applies_the_writes_it_planned_and_no_others() {
+        let mut fake = Fake::new(true, Access::Wanted);
+        fake.keys = vec![
+            registered(7, "flux", "ssh-ed25519 OLD flux"),
+            registered(8, "other", "ssh-ed25519 NEW"),
+            registered(9, "flux", "ssh-ed25519 OLDER"),
+        ];
+        let deploy = DeployKey {
+            provider: &fake,
+            repository: acme(),
+            html_url: "https://git.example/acme/fleet".into(),
+            title: "flux".into(),
+            read_only: true,
+        };
+        let create = SourceSecretStep::Create("a new SSH key and the host's known_hosts");
+        let given = KeyPair {
+            private_key: "PRIVATE".into(),
+            public_key: "ssh-ed25519 OLD me@host".into(),
+        };
+        let cases = [
+            // A new key replaces the keys with its title.
+            (
+                true,
+                Some(&create),
+                None,
+                KeyStep::New {
+                    replaces: vec![7, 9],
+                },
+                vec!["remove 7", "remove 9", "add flux true"],
+            ),
+            // A new repository has no keys to look up or replace.
+            (
+                false,
+                Some(&create),
+                None,
+                KeyStep::New { replaces: vec![] },
+                vec!["add flux true"],
+            ),
+            // The given key is registered already.
+            (
+                true,
+                Some(&create),
+                Some(&given),
+                KeyStep::Registered,
+                vec![],
+            ),
+            // The source secret is kept: no new key.
+            (
+                true,
+                Some(&SourceSecretStep::Kept),
+                None,
+                KeyStep::SecretKept { registered: true },
+                vec![],
+            ),
+        ];
+        for (exists, secret, given, planned, writes) in cases {
+            fake.writes.borrow_mut().clear();
+            let step = deploy.lookup(exists, secret, given).await.unwrap();
+            assert!(fake.writes.borrow().is_empty(), "the look-up wrote");
+            let ProviderStep::DeployKey { key, .. } = &step else {
+                panic!("not a deploy key step: {step:?}");
+            };
+            assert_eq!(*key, planned);
+            let wrote = deploy.apply(key, "ssh-ed25519 NEW me@host").await.unwrap();
+            assert_eq!(*fake.writes.borrow(), writes);
+            assert_eq!(wrote, step.changes(), "{step}");
+        }
     }
 }

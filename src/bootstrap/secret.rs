@@ -7,10 +7,9 @@ use std::collections::BTreeMap;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use k8s_openapi::api::core::v1::Secret;
-use kube::api::Api;
 use serde_json::json;
 
-use super::{Bootstrap, BootstrapError};
+use super::{Bootstrap, BootstrapError, DeployKey, KeyStep, SourceSecretStep};
 use crate::cluster::apply::apply_all;
 use crate::secret::{
     KeyPair, KeySpec, SCAN_TIMEOUT, generate_keypair_off_runtime, scan_known_hosts,
@@ -105,10 +104,15 @@ impl SecretPlan {
     }
 }
 
-/// Creates the source Secret when it is missing (or the given credentials
-/// changed), printing upstream's lines. A new SSH key is registered as the
-/// provider's deploy key, or (plain Git) shown for the user to add.
-pub async fn reconcile(run: &Bootstrap<'_>, client: &kube::Client) -> Result<(), BootstrapError> {
+/// Carries out the plan's source secret `step`, printing upstream's lines:
+/// a new SSH key is registered as the provider's deploy key as the plan's
+/// key step says (`registration`), or (plain Git) shown for the user to add.
+pub async fn reconcile(
+    run: &Bootstrap<'_>,
+    client: &kube::Client,
+    step: &SourceSecretStep,
+    registration: Option<(&DeployKey<'_>, &KeyStep)>,
+) -> Result<(), BootstrapError> {
     let options = run.options;
     let ns = &options.sync.namespace;
     let name = &options.sync.secret_name;
@@ -116,14 +120,7 @@ pub async fn reconcile(run: &Bootstrap<'_>, client: &kube::Client) -> Result<(),
     printer.action(&format!(
         "determining if source secret \"{ns}/{name}\" exists"
     ));
-    let secrets: Api<Secret> = Api::namespaced(client.clone(), ns);
-    let existing = secrets
-        .get_opt(name)
-        .await
-        .map_err(BootstrapError::api(format!("get Secret {ns}/{name}")))?;
-    if let Some(existing) = &existing
-        && (!options.secret.explicit() || options.secret.stored_in(existing))
-    {
+    if !step.writes() {
         printer.success("source secret up to date");
         return Ok(());
     }
@@ -143,18 +140,10 @@ pub async fn reconcile(run: &Bootstrap<'_>, client: &kube::Client) -> Result<(),
             };
             let known_hosts = scan_known_hosts(host, *port, SCAN_TIMEOUT).await?;
             printer.success(&format!("public key: {}", pair.public_key.trim()));
-            match &run.deploy_key {
-                Some(deploy) => {
-                    let changed = deploy
-                        .provider
-                        .ensure_deploy_key(
-                            &deploy.repository,
-                            &deploy.title,
-                            &pair.public_key,
-                            deploy.read_only,
-                        )
-                        .await?;
-                    if changed {
+            match registration {
+                Some((deploy, key_step)) => {
+                    let wrote = deploy.apply(key_step, &pair.public_key).await?;
+                    if wrote {
                         printer.success(&format!(
                             "configured deploy key \"{}\" for \"{}\"",
                             deploy.title, deploy.html_url

@@ -10,7 +10,9 @@ use crate::bootstrap::git_ssh::parse_host_key_algorithms;
 use crate::bootstrap::provider::bitbucket::{self, Bitbucket};
 use crate::bootstrap::provider::github::{Flavor, GitHub};
 use crate::bootstrap::provider::gitlab::{self, GitLab};
-use crate::bootstrap::provider::{GitProvider, RepositoryRef, deploy_key_title, split_team};
+use crate::bootstrap::provider::{
+    GitProvider, Repository, RepositoryRef, deploy_key_title, split_team,
+};
 use crate::bootstrap::{
     Author, Bootstrap, BootstrapOptions, DeployKey, GitAuth, ProviderPlan, ProviderStep,
     SecretPlan, Signer, SigningFlags,
@@ -24,6 +26,7 @@ use crate::cluster::health::{Deadline, cluster_info};
 use crate::commands::Ctx;
 use crate::commands::install_flags::{self, RegistryCreds};
 use crate::error::ExitStatus;
+use crate::output::Printer;
 use crate::prompt::confirm_foreign_install;
 use crate::render::install::InstallOptions;
 use crate::render::sync::{SyncOptions, normalize_path};
@@ -60,6 +63,13 @@ pub async fn run(ctx: &Ctx, command: &BootstrapCommand) -> anyhow::Result<ExitSt
             hosted(resolve_bitbucket(ctx, common, args).await?)
         }
     };
+    // The provider's writes come first, as upstream's order has them; the
+    // rest of the plan is made against the repository they leave.
+    if let (Some(provider), false) = (&mut provider_run, common.dry_run) {
+        let hostname = provider.hostname.clone();
+        within_provider_deadline(ctx, &hostname, provider.apply(&ctx.printer, &mut options))
+            .await?;
+    }
     if let GitAuth::SshKey {
         known_hosts,
         host_key_algorithms: algorithms,
@@ -81,15 +91,15 @@ pub async fn run(ctx: &Ctx, command: &BootstrapCommand) -> anyhow::Result<ExitSt
         confirm: &confirm,
         deploy_key: provider_run.as_ref().map(|p| p.deploy_key()),
     };
+    let provider_plan = provider_run.as_ref().map(|p| &p.plan);
     if common.dry_run {
-        let provider_plan = provider_run.as_ref().and_then(|p| p.plan.as_ref());
         let plan = bootstrap.plan(provider_plan).await?;
         ctx.printer
-            .out(&plan)
+            .out(&plan.to_string())
             .context("unable to write the plan to stdout")?;
         return Ok(ExitStatus::Success);
     }
-    tokio::time::timeout_at(ctx.deadline, bootstrap.run())
+    tokio::time::timeout_at(ctx.deadline, bootstrap.run(provider_plan))
         .await
         .map_err(|_| {
             anyhow::anyhow!(
@@ -100,8 +110,8 @@ pub async fn run(ctx: &Ctx, command: &BootstrapCommand) -> anyhow::Result<ExitSt
     Ok(ExitStatus::Success)
 }
 
-/// [`resolve_provider`], ended at the run's deadline (its API calls, the
-/// initial push of a new repository), naming the host that kept it waiting.
+/// [`resolve_provider`], ended at the run's deadline, naming the host that
+/// kept it waiting.
 async fn resolve_within_deadline(
     ctx: &Ctx,
     common: &BootstrapCommonArgs,
@@ -109,7 +119,17 @@ async fn resolve_within_deadline(
     args: &ProviderRepoArgs,
 ) -> anyhow::Result<(BootstrapOptions, ProviderRun)> {
     let hostname = host.hostname();
-    tokio::time::timeout_at(ctx.deadline, resolve_provider(ctx, common, host, args))
+    within_provider_deadline(ctx, hostname, resolve_provider(ctx, common, host, args)).await
+}
+
+/// Provider API work (look-ups, or the plan's writes), ended at the run's
+/// deadline with a message naming the host.
+async fn within_provider_deadline<T>(
+    ctx: &Ctx,
+    hostname: &str,
+    work: impl Future<Output = anyhow::Result<T>>,
+) -> anyhow::Result<T> {
+    tokio::time::timeout_at(ctx.deadline, work)
         .await
         .unwrap_or_else(|_| {
             bail!(
@@ -119,26 +139,80 @@ async fn resolve_within_deadline(
         })
 }
 
-/// A provider repository resolved for the run.
+/// A provider repository resolved for the run, and the provider part of
+/// its plan.
 struct ProviderRun {
-    provider: Box<dyn GitProvider>,
+    client: Client,
+    hostname: String,
     repository: RepositoryRef,
-    html_url: String,
+    visibility: String,
+    /// Whether the cluster syncs over HTTPS from the clone URL (not SSH).
+    https_sync: bool,
+    /// The repository found, or the one the plan creates (once applied:
+    /// the one created).
+    planned: Repository,
     title: String,
     read_only: bool,
-    /// With `--dry-run`: what the provider part would do.
-    plan: Option<ProviderPlan>,
+    plan: ProviderPlan,
 }
 
 impl ProviderRun {
     fn deploy_key(&self) -> DeployKey<'_> {
         DeployKey {
-            provider: self.provider.as_ref(),
+            provider: self.client.provider(),
             repository: self.repository.clone(),
-            html_url: self.html_url.clone(),
+            html_url: self.planned.html_url.clone(),
             title: self.title.clone(),
             read_only: self.read_only,
         }
+    }
+
+    /// Carries out the plan's repository, team and deploy token steps, as
+    /// upstream does before cloning; `options` then name the repository
+    /// made and hold the deploy token created.
+    async fn apply(
+        &mut self,
+        printer: &Printer,
+        options: &mut BootstrapOptions,
+    ) -> anyhow::Result<()> {
+        let provider = self.client.provider();
+        let found = self
+            .plan
+            .apply(
+                provider,
+                &self.repository,
+                &self.visibility,
+                self.planned.clone(),
+                printer,
+            )
+            .await?;
+        options.repository_url = found.clone_url.clone();
+        if self.https_sync {
+            options.sync.url = found.clone_url.clone();
+        }
+        self.planned = found;
+        let token_step = self.plan.steps.iter().find_map(|step| match step {
+            ProviderStep::DeployToken { name, replaces } => Some((name, replaces)),
+            _ => None,
+        });
+        if let (Client::GitLab(gitlab), Some((name, replaces))) = (&self.client, token_step) {
+            printer.action("checking to reconcile deploy token for source secret");
+            let created = gitlab
+                .replace_deploy_token(&self.repository, name, replaces)
+                .await?;
+            printer.success(&format!(
+                "configured deploy token \"{name}\" for \"{}\"",
+                self.planned.html_url
+            ));
+            if let SecretPlan::Basic {
+                username, password, ..
+            } = &mut options.secret
+            {
+                *username = created.username;
+                *password = created.token;
+            }
+        }
+        Ok(())
     }
 }
 
@@ -166,14 +240,6 @@ impl Client {
             Self::GitHub(client) => client,
             Self::GitLab(client) => client,
             Self::Bitbucket(client) => client,
-        }
-    }
-
-    fn boxed(self) -> Box<dyn GitProvider> {
-        match self {
-            Self::GitHub(client) => Box::new(client),
-            Self::GitLab(client) => Box::new(client),
-            Self::Bitbucket(client) => Box::new(client),
         }
     }
 }
@@ -383,17 +449,10 @@ async fn resolve_provider(
             .collect()
     };
     // Read-only look-ups make the plan; a dry run prints it, a run carries
-    // out exactly its changes.
+    // out exactly its changes (`ProviderRun::apply`).
     let (provider_plan, planned) =
         ProviderPlan::lookup(provider, &repository, visibility, &teams, args.reconcile).await?;
-    let (found, mut plan) = if common.dry_run {
-        (planned, Some(provider_plan))
-    } else {
-        let found = provider_plan
-            .apply(provider, &repository, visibility, planned, printer)
-            .await?;
-        (found, None)
-    };
+    let mut plan = provider_plan;
     // The user Git authenticates as, and the token-auth Secret's username.
     let (git_user, secret_user) = match &host {
         Host::Bitbucket { user, .. } => (user.to_string(), user.to_string()),
@@ -419,48 +478,32 @@ async fn resolve_provider(
         ) => Some(gitlab),
         _ => None,
     };
-    let (sync_url, secret) = if let (Some(gitlab), Some(plan)) = (deploy_token, &mut plan) {
-        let active = if plan.repository_exists {
-            gitlab
-                .active_deploy_tokens(&repository, &title)
-                .await?
-                .len()
+    let (sync_url, secret) = if let Some(gitlab) = deploy_token {
+        let replaces = if plan.repository_exists {
+            gitlab.active_deploy_tokens(&repository, &title).await?
         } else {
-            0
+            Vec::new()
         };
         plan.steps.push(ProviderStep::DeployToken {
             name: title.clone(),
-            active,
+            replaces,
         });
         plan.new_credentials = Some("a new deploy token");
-        // The token exists only once created: the Secret's contents are
-        // not known before the run.
+        // The token exists only once created: applying the plan fills in
+        // the Secret's contents.
         let secret = SecretPlan::Basic {
             username: String::new(),
             password: String::new(),
             ca,
         };
-        (found.clone_url.clone(), secret)
-    } else if let Some(gitlab) = deploy_token {
-        printer.action("checking to reconcile deploy token for source secret");
-        let created = gitlab.rotate_deploy_token(&repository, &title).await?;
-        printer.success(&format!(
-            "configured deploy token \"{title}\" for \"{}\"",
-            found.html_url
-        ));
-        let secret = SecretPlan::Basic {
-            username: created.username,
-            password: created.token,
-            ca,
-        };
-        (found.clone_url.clone(), secret)
+        (planned.clone_url.clone(), secret)
     } else if common.token_auth {
         let secret = SecretPlan::Basic {
             username: secret_user,
             password: token.clone(),
             ca,
         };
-        (found.clone_url.clone(), secret)
+        (planned.clone_url.clone(), secret)
     } else {
         let ssh_host = if common.ssh_hostname.is_empty() {
             host_name.clone()
@@ -495,7 +538,7 @@ async fn resolve_provider(
         install,
         registry_creds,
         sync,
-        repository_url: found.clone_url.clone(),
+        repository_url: planned.clone_url.clone(),
         git_auth: GitAuth::Basic {
             username: git_user,
             password: token,
@@ -511,9 +554,12 @@ async fn resolve_provider(
         verbose: ctx.global.verbose,
     };
     let run = ProviderRun {
-        provider: client.boxed(),
+        client,
+        hostname: hostname.to_string(),
         repository,
-        html_url: found.html_url,
+        visibility: visibility.to_string(),
+        https_sync: !matches!(options.secret, SecretPlan::Ssh { .. }),
+        planned,
         title,
         read_only: !args.read_write_key,
         plan,

@@ -692,6 +692,80 @@ fn bootstrap_git_dry_run_prints_the_plan_and_changes_nothing(backend: Backend) {
     assert_eq!(head(dir.path(), "main"), tip);
 }
 
+/// The files that differ between commits `from` (`None`: an empty tree)
+/// and `to` of a bare repository, sorted.
+fn changed_files(dir: &Path, from: Option<&str>, to: &str) -> Vec<String> {
+    let repo = Repository::open_bare(dir).unwrap();
+    let tree = |sha: &str| {
+        let oid = git2::Oid::from_str(sha).unwrap();
+        repo.find_commit(oid).unwrap().tree().unwrap()
+    };
+    let old = from.map(tree);
+    let diff = repo
+        .diff_tree_to_tree(old.as_ref(), Some(&tree(to)), None)
+        .unwrap();
+    let mut files: Vec<String> = diff
+        .deltas()
+        .filter_map(|delta| delta.new_file().path())
+        .map(|path| path.to_string_lossy().into_owned())
+        .collect();
+    files.sort();
+    files
+}
+
+/// Without a provider: the files a run pushes are the ones its dry run
+/// listed, on a first run and on a re-run after the sync manifests were
+/// edited by hand (which the run restores), and the first run's cluster
+/// holds every object its plan named.
+fn bootstrap_git_does_exactly_what_its_dry_run_printed(backend: Backend) {
+    use crate::bootstrap_github::{assert_planned_objects_exist, planned_file_changes};
+    let cluster = Cluster::empty_on(backend);
+    let (dir, url) = bare_repo();
+    let sync_path = "flux-system/gotk-sync.yaml";
+    let mut tip = head(dir.path(), "main");
+    // Whether the sync manifests are edited first, and the files planned.
+    // (A re-run with another sync flag would leave the simulated
+    // Kustomization racing its GitRepository's new generation.)
+    for (edit_by_hand, planned_files) in [
+        (
+            false,
+            &[
+                "flux-system/gotk-components.yaml",
+                sync_path,
+                "flux-system/kustomization.yaml",
+            ][..],
+        ),
+        (true, &[sync_path][..]),
+    ] {
+        if edit_by_hand {
+            let edited = file_at(dir.path(), "main", sync_path).unwrap() + "# edited by hand\n";
+            tip = Some(push_files(
+                dir.path(),
+                "main",
+                &[(sync_path, &edited)],
+                "Edit the sync manifests",
+            ));
+        }
+        let plan = cluster.flux(&git_args(&url, &["--dry-run"]));
+        assert_ok(&plan);
+        let planned = planned_file_changes(&plan.stdout);
+        assert_eq!(planned, planned_files, "{}", plan.stdout);
+        assert_eq!(head(dir.path(), "main"), tip, "the dry run pushed");
+
+        assert_ok(&cluster.flux(&git_args(&url, &[])));
+        let pushed = head(dir.path(), "main").expect("the run pushed");
+        assert_eq!(
+            changed_files(dir.path(), tip.as_deref(), &pushed),
+            planned,
+            "the pushed files are not the plan's"
+        );
+        if !edit_by_hand {
+            assert_planned_objects_exist(&cluster, &plan.stdout);
+        }
+        tip = Some(pushed);
+    }
+}
+
 #[test]
 fn bootstrap_git_checks_aws_codecommit_urls_before_any_request() {
     // No cluster and no network: the URL alone is refused.
@@ -719,4 +793,5 @@ on_both_backends!(
     bootstrap_git_asks_before_taking_over_another_tools_installation,
     bootstrap_git_reports_an_unreachable_host_without_leaking_the_password,
     bootstrap_git_dry_run_prints_the_plan_and_changes_nothing,
+    bootstrap_git_does_exactly_what_its_dry_run_printed,
 );

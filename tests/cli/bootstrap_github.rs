@@ -12,7 +12,9 @@ use serde_json::{Value, json};
 
 use crate::common::cluster::{Backend, Cluster, on_both_backends};
 use crate::common::git_servers::HttpGitServer;
-use crate::common::{Run, assert_provider_plan, dry_run, plan_section};
+use crate::common::{
+    Run, assert_provider_plan, dry_run, plan_section, planned_changes, replacing_writes,
+};
 
 pub(crate) const TOKEN: &str = "ghp_fake_token_for_tests";
 
@@ -774,14 +776,23 @@ fn files_at_tip(dir: &std::path::Path, branch: &str) -> Vec<String> {
     files
 }
 
-/// The write request a planned provider step makes on the fake GitHub.
-fn planned_write(step: &str) -> String {
+/// The write requests a planned provider step makes on the fake GitHub;
+/// `keys` are the ids of the deploy keys registered when the plan was made.
+fn planned_writes(step: &str, keys: &[u64]) -> Vec<String> {
     if step.starts_with("would create repository acme/") {
-        return "POST orgs/acme/repos".to_string();
+        return vec!["POST orgs/acme/repos".to_string()];
     }
     if let Some(rest) = step.strip_prefix("would grant \"") {
         let team = rest.split('"').nth(2).unwrap();
-        return format!("PUT orgs/acme/teams/{team}/repos/acme/fleet");
+        return vec![format!("PUT orgs/acme/teams/{team}/repos/acme/fleet")];
+    }
+    if step.starts_with("would generate a new SSH key and register it as deploy key ") {
+        let replaced = if step.contains(", replacing the key") {
+            keys
+        } else {
+            &[]
+        };
+        return replacing_writes("repos/acme/fleet/keys", replaced);
     }
     panic!("no known request for the step {step:?}");
 }
@@ -807,35 +818,26 @@ fn bootstrap_github_does_exactly_what_its_dry_run_printed(backend: Backend) {
     ];
     let plan = flux(&cluster, Some(TOKEN), &dry_run(&args));
     assert_eq!(plan.code, 0, "{}", plan.stderr);
-    let provider = plan_section(&plan.stdout, "Git provider GitHub:");
-    let steps: Vec<&str> = provider
-        .iter()
-        .filter_map(|line| line.strip_prefix("  "))
-        .filter(|step| step.starts_with("would ") && !step.starts_with("would make "))
-        .collect();
-    assert_eq!(steps.len(), 3, "{provider:?}");
-    let files_section = plan_section(
-        &plan.stdout,
-        &format!("Git repository {hostname}/acme/fleet.git (branch main, new repository):"),
+    let steps = planned_changes(&plan.stdout, "GitHub");
+    assert_eq!(steps.len(), 3, "{}", plan.stdout);
+    assert!(
+        plan.stdout.contains(&format!(
+            "Git repository {hostname}/acme/fleet.git (branch main, new repository):"
+        )),
+        "{}",
+        plan.stdout
     );
-    let mut planned_files: Vec<String> = files_section
-        .iter()
-        .filter_map(|line| line.strip_prefix("  create "))
-        .map(|rest| rest.split(" (").next().unwrap().to_string())
-        .collect();
-    planned_files.sort();
-    let objects: Vec<&str> = plan_section(&plan.stdout, "Cluster (namespace flux-system):")
-        .iter()
-        .filter_map(|line| line.strip_prefix("    "))
-        .collect();
-    assert!(objects.len() > 20, "{objects:?}");
+    let planned_files = planned_file_changes(&plan.stdout);
     let calls_before = api.calls().len();
     assert!(git.pushes().is_empty());
 
     let run = flux(&cluster, Some(TOKEN), &args);
     assert_eq!(run.code, 0, "{}", run.stderr);
     let performed = writes(&api.calls()[calls_before..]);
-    let expected: Vec<String> = steps.iter().map(|step| planned_write(step)).collect();
+    let expected: Vec<String> = steps
+        .iter()
+        .flat_map(|step| planned_writes(step, &[]))
+        .collect();
     assert_eq!(
         performed, expected,
         "the run's provider writes are not the plan's"
@@ -845,13 +847,38 @@ fn bootstrap_github_does_exactly_what_its_dry_run_printed(backend: Backend) {
         planned_files,
         "the pushed files are not the plan's"
     );
-    let labels: Vec<String> = objects
+    assert_planned_objects_exist(&cluster, &plan.stdout);
+}
+
+/// The files a plan's repository section creates or updates, sorted.
+pub(crate) fn planned_file_changes(plan: &str) -> Vec<String> {
+    let mut files: Vec<String> = plan
+        .lines()
+        .filter_map(|line| {
+            let created = line
+                .strip_prefix("  create ")
+                .map(|rest| rest.split(" (").next());
+            let updated = line
+                .strip_prefix("  update ")
+                .map(|rest| rest.strip_suffix(':'));
+            created.or(updated).flatten().map(String::from)
+        })
+        .collect();
+    files.sort();
+    files
+}
+
+/// Every object the plan's cluster section names is in the cluster.
+pub(crate) fn assert_planned_objects_exist(cluster: &Cluster, plan: &str) {
+    let labels: Vec<String> = plan_section(plan, "Cluster (namespace flux-system):")
         .iter()
+        .filter_map(|line| line.strip_prefix("    "))
         .map(|label| {
             let parts: Vec<&str> = label.split('/').collect();
             format!("{}/{}", parts[0], parts[parts.len() - 1])
         })
         .collect();
+    assert!(labels.len() > 20, "{labels:?}");
     let found = std::process::Command::new("kubectl")
         .arg("--kubeconfig")
         .arg(cluster.kubeconfig())
@@ -870,8 +897,79 @@ fn bootstrap_github_does_exactly_what_its_dry_run_printed(backend: Backend) {
     );
 }
 
+/// With an SSH source secret, the deploy key step too: a first run
+/// registers the new key its plan named; once the source secret is gone, a
+/// run replaces the key registered with that title, as its plan said.
+fn bootstrap_github_registers_exactly_the_deploy_key_its_dry_run_printed(backend: Backend) {
+    // Only its host key is used: the sync URL's SSH host is scanned.
+    let ssh = match crate::common::git_servers::SshGitServer::start() {
+        Ok(ssh) => ssh,
+        Err(reason) => {
+            crate::common::skip(&reason);
+            return;
+        }
+    };
+    let cluster = Cluster::empty_on(backend);
+    let git = Arc::new(HttpGitServer::start("acme", TOKEN, true));
+    let api = FakeGitHub::start(git);
+    let hostname = api.hostname();
+    let ssh_host = format!("127.0.0.1:{}", ssh.port);
+    let args = [
+        "bootstrap",
+        "github",
+        "--owner=acme",
+        "--repository=fleet",
+        "--team=devs",
+        "--hostname",
+        hostname.as_str(),
+        "--ssh-hostname",
+        ssh_host.as_str(),
+    ];
+    for planned_count in [3, 1] {
+        let plan = flux(&cluster, Some(TOKEN), &dry_run(&args));
+        assert_eq!(plan.code, 0, "{}", plan.stderr);
+        let steps = planned_changes(&plan.stdout, "GitHub");
+        assert_eq!(steps.len(), planned_count, "{}", plan.stdout);
+        let keys: Vec<u64> = api
+            .state
+            .lock()
+            .unwrap()
+            .keys
+            .iter()
+            .map(|k| k["id"].as_u64().unwrap())
+            .collect();
+        let expected: Vec<String> = steps
+            .iter()
+            .flat_map(|step| planned_writes(step, &keys))
+            .collect();
+        let calls_before = api.calls().len();
+
+        let stderr = until_health_wait(&cluster, &args, "GITHUB_TOKEN", TOKEN);
+        assert_eq!(
+            writes(&api.calls()[calls_before..]),
+            expected,
+            "the run's provider writes are not the plan's\n{stderr}"
+        );
+        let secret = cluster.with_client(async |client| {
+            let api: kube::Api<k8s_openapi::api::core::v1::Secret> =
+                kube::Api::namespaced(client, "flux-system");
+            let secret = api.get("flux-system").await.unwrap();
+            // The next round starts without it: a new key replaces this one.
+            api.delete("flux-system", &Default::default())
+                .await
+                .unwrap();
+            secret
+        });
+        let public = String::from_utf8(secret.data.unwrap()["identity.pub"].0.clone()).unwrap();
+        let registered = api.state.lock().unwrap().keys.clone();
+        assert_eq!(registered.len(), 1, "{registered:?}");
+        assert_eq!(registered[0]["key"], public.trim());
+    }
+}
+
 on_both_backends!(
     bootstrap_github_does_exactly_what_its_dry_run_printed,
+    bootstrap_github_registers_exactly_the_deploy_key_its_dry_run_printed,
     bootstrap_github_creates_the_repository_grants_the_team_and_syncs_then_rerun_writes_nothing,
     bootstrap_github_signs_its_commits_with_an_ssh_signing_key,
     bootstrap_github_without_a_token_fails_when_it_cannot_prompt,

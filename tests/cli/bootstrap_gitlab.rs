@@ -13,7 +13,9 @@ use crate::bootstrap_http::{decoded, get, head};
 use crate::common::cluster::{Backend, Cluster, on_both_backends};
 use crate::common::fake_api::{Call, FakeApi};
 use crate::common::git_servers::HttpGitServer;
-use crate::common::{Run, assert_provider_plan, dry_run, plan_section};
+use crate::common::{
+    Run, assert_provider_plan, dry_run, plan_section, planned_changes, replacing_writes,
+};
 
 const TOKEN: &str = "glpat-fake-token-for-tests";
 
@@ -431,6 +433,86 @@ fn bootstrap_gitlab_deploy_token_auth_creates_a_token_and_rotates_it_on_every_ru
     assert_eq!(api.state.lock().unwrap().deploy_tokens[0]["id"], second_id);
 }
 
+/// The write requests a planned provider step makes on the fake GitLab;
+/// `tokens` are the ids of the deploy tokens there when the plan was made.
+fn planned_writes(step: &str, tokens: &[u64]) -> Vec<String> {
+    let tokens_path = "projects/acme%2Ffleet/deploy_tokens";
+    if step.starts_with("would create repository acme/") {
+        return vec!["POST projects".to_string()];
+    }
+    if step.starts_with("would create deploy token ") {
+        return replacing_writes(tokens_path, &[]);
+    }
+    if step.starts_with("would replace deploy token ") {
+        return replacing_writes(tokens_path, tokens);
+    }
+    panic!("no known request for the step {step:?}");
+}
+
+/// `--deploy-token-auth`: on a first run and a re-run, the provider writes
+/// are the ones the dry run planned, and the source secret holds the token
+/// the run created, as the plan said.
+fn bootstrap_gitlab_deploy_token_run_does_exactly_what_its_dry_run_printed(backend: Backend) {
+    let cluster = Cluster::empty_on(backend);
+    let git = Arc::new(HttpGitServer::start("acme", TOKEN, true));
+    let api = FakeGitLab::start(git.clone());
+    let hostname = api.api.hostname();
+    let args = [
+        "bootstrap",
+        "gitlab",
+        "--owner=acme",
+        "--repository=fleet",
+        "--deploy-token-auth",
+        "--hostname",
+        hostname.as_str(),
+    ];
+    for (planned_count, secret_line) in [
+        (
+            2,
+            "  would create source secret flux-system/flux-system (a new deploy token)\n",
+        ),
+        (
+            1,
+            "  would update source secret flux-system/flux-system with a new deploy token\n",
+        ),
+    ] {
+        let plan = flux(&cluster, Some(TOKEN), &dry_run(&args));
+        assert_eq!(plan.code, 0, "{}", plan.stderr);
+        assert!(plan.stdout.contains(secret_line), "{}", plan.stdout);
+        let steps = planned_changes(&plan.stdout, "GitLab");
+        assert_eq!(steps.len(), planned_count, "{}", plan.stdout);
+        let tokens: Vec<u64> = api
+            .state
+            .lock()
+            .unwrap()
+            .deploy_tokens
+            .iter()
+            .map(|t| t["id"].as_u64().unwrap())
+            .collect();
+        let expected: Vec<String> = steps
+            .iter()
+            .flat_map(|step| planned_writes(step, &tokens))
+            .collect();
+        let writes_before = api.api.writes().len();
+
+        let run = flux(&cluster, Some(TOKEN), &args);
+        assert_eq!(run.code, 0, "{}", run.stderr);
+        assert_eq!(
+            api.api.writes()[writes_before..],
+            expected,
+            "the run's provider writes are not the plan's"
+        );
+        let created = api.state.lock().unwrap().deploy_tokens.clone();
+        assert_eq!(created.len(), 1, "{created:?}");
+        let secret = get(&cluster, "v1", "Secret", "secrets", "flux-system").unwrap();
+        let id = created[0]["id"].as_u64().unwrap();
+        assert_eq!(
+            decoded(&secret, "password"),
+            format!("deploy-token-secret-{id}")
+        );
+    }
+}
+
 fn bootstrap_gitlab_without_a_token_fails_when_it_cannot_prompt(backend: Backend) {
     let cluster = Cluster::empty_on(backend);
     let git = Arc::new(HttpGitServer::start("acme", TOKEN, true));
@@ -797,6 +879,7 @@ on_both_backends!(
     bootstrap_gitlab_rejects_an_invalid_project_name_before_any_request,
     bootstrap_gitlab_registers_the_new_ssh_key_as_a_deploy_key_in_a_personal_project,
     bootstrap_gitlab_dry_run_only_reads_then_finds_nothing_to_change_after_a_bootstrap,
+    bootstrap_gitlab_deploy_token_run_does_exactly_what_its_dry_run_printed,
     bootstrap_gitlab_registers_the_key_of_private_key_file_and_stores_the_file_verbatim,
     bootstrap_gitlab_refuses_an_encrypted_private_key_file_before_any_request,
 );

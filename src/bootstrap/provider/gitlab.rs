@@ -356,16 +356,18 @@ impl GitLab {
             .collect())
     }
 
-    /// Creates the read-only deploy token `name`, deleting an active one of
-    /// that name first: GitLab shows a token's value only when creating it,
-    /// so every run makes a new one.
-    pub async fn rotate_deploy_token(
+    /// Creates the read-only deploy token `name`, deleting the tokens
+    /// `replaces` (the active ones of that name a look-up found) first:
+    /// GitLab shows a token's value only when creating it, so every run
+    /// makes a new one.
+    pub async fn replace_deploy_token(
         &self,
         repo: &RepositoryRef,
         name: &str,
+        replaces: &[u64],
     ) -> Result<DeployToken, ProviderError> {
         let tokens_path = Self::tokens_path(repo);
-        for id in self.active_deploy_tokens(repo, name).await? {
+        for id in replaces {
             self.run(JsonCall::delete(format!("{tokens_path}/{id}")))
                 .await?;
         }

@@ -181,8 +181,8 @@ pub fn key_material(public_key: &str) -> String {
 }
 
 /// The calls bootstrap makes to a Git host. The look-ups only read (GET
-/// requests), so that a plan can be made from them; the `ensure_*` methods
-/// combine them with the writes.
+/// requests), so that a plan can be made from them; `ensure_team` combines
+/// a look-up with its write.
 #[async_trait::async_trait(?Send)]
 pub trait GitProvider {
     /// The provider's name, for messages.
@@ -259,28 +259,6 @@ pub trait GitProvider {
             return Ok(false);
         }
         self.grant_team(repo, team, permission, &current).await?;
-        Ok(true)
-    }
-
-    /// Makes `public_key` the deploy key titled `title`, replacing keys
-    /// with the same title; `false` when it was already there.
-    async fn ensure_deploy_key(
-        &self,
-        repo: &RepositoryRef,
-        title: &str,
-        public_key: &str,
-        read_only: bool,
-    ) -> Result<bool, ProviderError> {
-        let keys = self.deploy_keys(repo).await?;
-        let titled: Vec<&RegisteredKey> = keys.iter().filter(|k| k.title == title).collect();
-        if titled.iter().any(|k| k.matches(public_key, read_only)) {
-            return Ok(false);
-        }
-        for key in titled {
-            self.remove_deploy_key(repo, key.id).await?;
-        }
-        self.add_deploy_key(repo, title, public_key, read_only)
-            .await?;
         Ok(true)
     }
 }

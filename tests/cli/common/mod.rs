@@ -90,6 +90,26 @@ pub fn plan_section<'a>(stdout: &'a str, header: &str) -> Vec<&'a str> {
         .collect()
 }
 
+/// The steps of the plan's section for `provider` ("GitHub") that change
+/// something.
+pub fn planned_changes(stdout: &str, provider: &str) -> Vec<String> {
+    plan_section(stdout, &format!("Git provider {provider}:"))
+        .iter()
+        .filter_map(|line| line.strip_prefix("  "))
+        .filter(|step| step.starts_with("would ") && !step.starts_with("would make "))
+        .map(String::from)
+        .collect()
+}
+
+/// The writes that replace the items `ids` of the collection `path` (deploy
+/// keys, deploy tokens) with a new one: each deleted, then one created.
+pub fn replacing_writes(path: &str, ids: &[u64]) -> Vec<String> {
+    ids.iter()
+        .map(|id| format!("DELETE {path}/{id}"))
+        .chain(std::iter::once(format!("POST {path}")))
+        .collect()
+}
+
 /// A successful `--dry-run` whose provider section is exactly `provider`
 /// (its first line the section header), with the token nowhere in the output.
 pub fn assert_provider_plan(plan: &Run, token: &str, provider: &[&str]) {
