@@ -8,7 +8,10 @@ use k8s_openapi::api::core::v1::Secret;
 use kube::api::Api;
 use serde_json::{Value, json};
 
-use super::provider::{Access, GitProvider, ProviderError, Repository, RepositoryRef, TeamAccess};
+use super::provider::{
+    Access, GitProvider, NewDeployKey, ProviderError, Repository, RepositoryRef, TeamAccess,
+    TeamGrant,
+};
 use super::{
     Bootstrap, BootstrapError, DeployKey, Paths, SecretPlan, check_path, existing_sync, git,
     kustomization_for,
@@ -249,7 +252,10 @@ impl ProviderPlan {
         for (team, permission) in teams {
             let shown = provider.grants_permission().then(|| permission.to_string());
             let found = if repository_exists {
-                match provider.team_access(repo, team, permission).await {
+                match provider
+                    .team_access(repo, TeamGrant { team, permission })
+                    .await
+                {
                     Ok(found) => Some(found),
                     Err(error) => {
                         steps.push(ProviderStep::TeamUnknown {
@@ -324,20 +330,25 @@ impl ProviderPlan {
                     reconcile,
                     ..
                 } => {
+                    let asked = TeamGrant {
+                        team,
+                        permission: grant,
+                    };
                     let granted = match found {
                         Some(_) if !step.changes() => Ok(false),
-                        Some(found) => provider
-                            .grant_team(repo, team, grant, found)
-                            .await
-                            .map(|()| true),
+                        Some(found) => provider.grant_team(repo, asked, found).await.map(|()| true),
                         // The repository is new: the team's id is looked up now.
-                        None => provider.ensure_team(repo, team, grant, *reconcile).await,
+                        None => provider.ensure_team(repo, asked, *reconcile).await,
                     };
                     (team, grant, granted)
                 }
                 // The plan said a run would try: it tries, looking the team up again.
                 ProviderStep::TeamUnknown { team, grant, .. } => {
-                    let granted = provider.ensure_team(repo, team, grant, true).await;
+                    let asked = TeamGrant {
+                        team,
+                        permission: grant,
+                    };
+                    let granted = provider.ensure_team(repo, asked, true).await;
                     (team, grant, granted)
                 }
                 _ => continue,
@@ -643,7 +654,14 @@ impl DeployKey<'_> {
                 .await?;
         }
         self.provider
-            .add_deploy_key(&self.repository, &self.title, public_key, self.read_only)
+            .add_deploy_key(
+                &self.repository,
+                NewDeployKey {
+                    title: &self.title,
+                    public_key,
+                    read_only: self.read_only,
+                },
+            )
             .await?;
         Ok(true)
     }
@@ -1073,8 +1091,7 @@ mod tests {
         async fn team_access(
             &self,
             _repo: &RepositoryRef,
-            _team: &str,
-            _permission: &str,
+            _grant: TeamGrant<'_>,
         ) -> Result<TeamAccess, ProviderError> {
             Ok(TeamAccess {
                 access: self.access.clone(),
@@ -1085,10 +1102,10 @@ mod tests {
         async fn grant_team(
             &self,
             _repo: &RepositoryRef,
-            team: &str,
-            permission: &str,
+            grant: TeamGrant<'_>,
             current: &TeamAccess,
         ) -> Result<(), ProviderError> {
+            let TeamGrant { team, permission } = grant;
             self.write(format!("grant {team} {permission} {:?}", current.team_id));
             Ok(())
         }
@@ -1103,11 +1120,9 @@ mod tests {
         async fn add_deploy_key(
             &self,
             _repo: &RepositoryRef,
-            title: &str,
-            _public_key: &str,
-            read_only: bool,
+            key: NewDeployKey<'_>,
         ) -> Result<(), ProviderError> {
-            self.write(format!("add {title} {read_only}"));
+            self.write(format!("add {} {}", key.title, key.read_only));
             Ok(())
         }
 
@@ -1120,6 +1135,11 @@ mod tests {
             Ok(())
         }
     }
+
+    const DEVS_PUSH: TeamGrant<'static> = TeamGrant {
+        team: "devs",
+        permission: "push",
+    };
 
     fn acme() -> RepositoryRef {
         RepositoryRef {
@@ -1221,26 +1241,12 @@ mod tests {
     #[tokio::test]
     async fn ensure_team_writes_only_what_the_look_up_calls_for() {
         let fake = Fake::new(true, Access::Wanted);
-        assert!(
-            !fake
-                .ensure_team(&acme(), "devs", "push", true)
-                .await
-                .unwrap()
-        );
+        assert!(!fake.ensure_team(&acme(), DEVS_PUSH, true).await.unwrap());
         assert!(fake.writes.borrow().is_empty());
 
         let fake = Fake::new(false, Access::Other("pull".into()));
-        assert!(
-            !fake
-                .ensure_team(&acme(), "devs", "push", false)
-                .await
-                .unwrap()
-        );
-        assert!(
-            fake.ensure_team(&acme(), "devs", "push", true)
-                .await
-                .unwrap()
-        );
+        assert!(!fake.ensure_team(&acme(), DEVS_PUSH, false).await.unwrap());
+        assert!(fake.ensure_team(&acme(), DEVS_PUSH, true).await.unwrap());
         assert_eq!(*fake.writes.borrow(), ["grant devs push Some(2)"]);
     }
 

@@ -6,8 +6,8 @@ use hyper::Method;
 use serde_json::{Value, json};
 
 use super::{
-    Access, GitProvider, JsonApi, ProviderError, RegisteredKey, Repository, RepositoryRef,
-    TeamAccess, key_material,
+    Access, GitProvider, JsonApi, NewDeployKey, ProviderError, RegisteredKey, Repository,
+    RepositoryRef, TeamAccess, TeamGrant, key_material,
 };
 use crate::bootstrap::git::{Author, GitAuth, WorkTree, off_runtime};
 
@@ -337,10 +337,9 @@ impl GitProvider for Bitbucket {
     async fn team_access(
         &self,
         repo: &RepositoryRef,
-        group: &str,
-        permission: &str,
+        grant: TeamGrant<'_>,
     ) -> Result<TeamAccess, ProviderError> {
-        let path = Self::repo_path(repo);
+        let (group, path) = (grant.team, Self::repo_path(repo));
         let mut current: Option<String> = None;
         for level in [
             format!("{path}/permissions/groups?filter={}", query(group)),
@@ -363,7 +362,9 @@ impl GitProvider for Bitbucket {
         }
         let access = match current {
             None => Access::Missing,
-            Some(current) if rank(&current) == rank(repo_permission(permission)) => Access::Wanted,
+            Some(current) if rank(&current) == rank(repo_permission(grant.permission)) => {
+                Access::Wanted
+            }
             Some(current) => Access::Other(current),
         };
         Ok(TeamAccess {
@@ -375,8 +376,7 @@ impl GitProvider for Bitbucket {
     async fn grant_team(
         &self,
         repo: &RepositoryRef,
-        group: &str,
-        permission: &str,
+        grant: TeamGrant<'_>,
         _current: &TeamAccess,
     ) -> Result<(), ProviderError> {
         self.call(
@@ -384,8 +384,8 @@ impl GitProvider for Bitbucket {
             &format!(
                 "{}/permissions/groups?name={}&permission={}",
                 Self::repo_path(repo),
-                query(group),
-                repo_permission(permission)
+                query(grant.team),
+                repo_permission(grant.permission)
             ),
             None,
             &[204],
@@ -420,14 +420,12 @@ impl GitProvider for Bitbucket {
     async fn add_deploy_key(
         &self,
         repo: &RepositoryRef,
-        title: &str,
-        public_key: &str,
-        read_only: bool,
+        key: NewDeployKey<'_>,
     ) -> Result<(), ProviderError> {
         // The key's comment is replaced by the title.
         let body = json!({
-            "key": {"text": format!("{} {title}", key_material(public_key))},
-            "permission": if read_only { "REPO_READ" } else { "REPO_WRITE" },
+            "key": {"text": format!("{} {}", key_material(key.public_key), key.title)},
+            "permission": if key.read_only { "REPO_READ" } else { "REPO_WRITE" },
         });
         self.call(Method::POST, &Self::keys_path(repo), Some(&body), &[201])
             .await?;

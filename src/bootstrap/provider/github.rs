@@ -15,8 +15,8 @@ use serde_json::{Value, json};
 
 use super::http::https_connector;
 use super::{
-    Access, GitProvider, JsonApi, ProviderError, RegisteredKey, Repository, RepositoryRef,
-    TeamAccess,
+    Access, GitProvider, JsonApi, NewDeployKey, ProviderError, RegisteredKey, Repository,
+    RepositoryRef, TeamAccess, TeamGrant,
 };
 use crate::error::error_chain;
 
@@ -334,14 +334,13 @@ impl GitProvider for GitHub {
     async fn team_access(
         &self,
         repo: &RepositoryRef,
-        team: &str,
-        permission: &str,
+        grant: TeamGrant<'_>,
     ) -> Result<TeamAccess, ProviderError> {
         let accept = (self.flavor == Flavor::GitHub).then_some(TEAM_ACCEPT);
         let (status, found) = self
             .call(
                 Method::GET,
-                &self.team_path(repo, team),
+                &self.team_path(repo, grant.team),
                 accept,
                 None,
                 &[200, 404],
@@ -351,7 +350,7 @@ impl GitProvider for GitHub {
             (404, _) => Access::Missing,
             (_, Flavor::Gitea) => Access::Wanted,
             (_, Flavor::GitHub) => match found["role_name"].as_str().unwrap_or_default() {
-                current if current == permission => Access::Wanted,
+                current if current == grant.permission => Access::Wanted,
                 current => Access::Other(current.to_string()),
             },
         };
@@ -364,17 +363,16 @@ impl GitProvider for GitHub {
     async fn grant_team(
         &self,
         repo: &RepositoryRef,
-        team: &str,
-        permission: &str,
+        grant: TeamGrant<'_>,
         _current: &TeamAccess,
     ) -> Result<(), ProviderError> {
         let body = match self.flavor {
             Flavor::Gitea => None,
-            Flavor::GitHub => Some(json!({"permission": permission})),
+            Flavor::GitHub => Some(json!({"permission": grant.permission})),
         };
         self.call(
             Method::PUT,
-            &self.team_path(repo, team),
+            &self.team_path(repo, grant.team),
             None,
             body.as_ref(),
             &[204],
@@ -413,11 +411,10 @@ impl GitProvider for GitHub {
     async fn add_deploy_key(
         &self,
         repo: &RepositoryRef,
-        title: &str,
-        public_key: &str,
-        read_only: bool,
+        key: NewDeployKey<'_>,
     ) -> Result<(), ProviderError> {
-        let body = json!({"title": title, "key": public_key.trim(), "read_only": read_only});
+        let body =
+            json!({"title": key.title, "key": key.public_key.trim(), "read_only": key.read_only});
         self.call(
             Method::POST,
             &Self::keys_path(repo),

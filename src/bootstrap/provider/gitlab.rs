@@ -15,8 +15,8 @@ use url::Url;
 
 use super::http::JsonApi;
 use super::{
-    Access, GitProvider, ProviderError, RegisteredKey, Repository, RepositoryRef, TeamAccess,
-    string_field,
+    Access, GitProvider, NewDeployKey, ProviderError, RegisteredKey, Repository, RepositoryRef,
+    TeamAccess, TeamGrant, string_field,
 };
 
 pub const NAME: &str = "GitLab";
@@ -465,10 +465,9 @@ impl GitProvider for GitLab {
     async fn team_access(
         &self,
         repo: &RepositoryRef,
-        team: &str,
-        permission: &str,
+        grant: TeamGrant<'_>,
     ) -> Result<TeamAccess, ProviderError> {
-        let group_id = self.group_id(team).await?;
+        let group_id = self.group_id(grant.team).await?;
         let project = self.query(Self::project(Self::lookup_path(repo))?).await?;
         let shared = project["shared_with_groups"]
             .as_array()
@@ -477,7 +476,7 @@ impl GitProvider for GitLab {
             .find(|g| g["group_id"].as_u64() == Some(group_id));
         let access = match shared.map(|g| g["group_access_level"].as_u64().unwrap_or_default()) {
             None => Access::Missing,
-            Some(level) if level == access_level(permission) => Access::Wanted,
+            Some(level) if level == access_level(grant.permission) => Access::Wanted,
             Some(level) => Access::Other(permission_name(level)),
         };
         Ok(TeamAccess {
@@ -489,13 +488,12 @@ impl GitProvider for GitLab {
     async fn grant_team(
         &self,
         repo: &RepositoryRef,
-        team: &str,
-        permission: &str,
+        grant: TeamGrant<'_>,
         current: &TeamAccess,
     ) -> Result<(), ProviderError> {
         let group_id = match current.team_id {
             Some(id) => id,
-            None => self.group_id(team).await?,
+            None => self.group_id(grant.team).await?,
         };
         let unshare = || {
             UnshareProject::builder()
@@ -508,7 +506,7 @@ impl GitProvider for GitLab {
         let share = || {
             JsonCall::post(
                 format!("projects/{}/share", encode(&Self::project_path(repo))),
-                json!({"group_id": group_id, "group_access": access_level(permission)}),
+                json!({"group_id": group_id, "group_access": access_level(grant.permission)}),
             )
         };
         if matches!(current.access, Access::Other(_)) {
@@ -547,12 +545,11 @@ impl GitProvider for GitLab {
     async fn add_deploy_key(
         &self,
         repo: &RepositoryRef,
-        title: &str,
-        public_key: &str,
-        read_only: bool,
+        key: NewDeployKey<'_>,
     ) -> Result<(), ProviderError> {
         // The crate's CreateDeployKey sends a form: the documented JSON body.
-        let body = json!({"title": title, "key": public_key.trim(), "can_push": !read_only});
+        let body =
+            json!({"title": key.title, "key": key.public_key.trim(), "can_push": !key.read_only});
         self.run(JsonCall::post(Self::keys_path(repo), body)).await
     }
 

@@ -180,6 +180,22 @@ pub fn key_material(public_key: &str) -> String {
         .join(" ")
 }
 
+/// Access of `team` asked for: `permission`, in the provider's words.
+#[derive(Debug, Clone, Copy)]
+pub struct TeamGrant<'a> {
+    pub team: &'a str,
+    pub permission: &'a str,
+}
+
+/// A deploy key to register.
+#[derive(Debug, Clone, Copy)]
+pub struct NewDeployKey<'a> {
+    pub title: &'a str,
+    /// `<type> <base64> [comment]`.
+    pub public_key: &'a str,
+    pub read_only: bool,
+}
+
 /// The calls bootstrap makes to a Git host. The look-ups only read (GET
 /// requests), so that a plan can be made from them; `ensure_team` combines
 /// a look-up with its write.
@@ -213,52 +229,47 @@ pub trait GitProvider {
         true
     }
 
-    /// The access `team` has on an organisation repository.
+    /// The access the grant's team has on an organisation repository.
     async fn team_access(
         &self,
         repo: &RepositoryRef,
-        team: &str,
-        permission: &str,
+        grant: TeamGrant<'_>,
     ) -> Result<TeamAccess, ProviderError>;
 
-    /// Grants `team` `permission`, replacing the `current` access.
+    /// Grants the team its permission, replacing the `current` access.
     async fn grant_team(
         &self,
         repo: &RepositoryRef,
-        team: &str,
-        permission: &str,
+        grant: TeamGrant<'_>,
         current: &TeamAccess,
     ) -> Result<(), ProviderError>;
 
     /// Every deploy key registered on the repository.
     async fn deploy_keys(&self, repo: &RepositoryRef) -> Result<Vec<RegisteredKey>, ProviderError>;
 
-    /// Registers `public_key` as the deploy key titled `title`.
+    /// Registers the deploy key.
     async fn add_deploy_key(
         &self,
         repo: &RepositoryRef,
-        title: &str,
-        public_key: &str,
-        read_only: bool,
+        key: NewDeployKey<'_>,
     ) -> Result<(), ProviderError>;
 
     /// Removes the deploy key `id`.
     async fn remove_deploy_key(&self, repo: &RepositoryRef, id: u64) -> Result<(), ProviderError>;
 
-    /// Grants `team` `permission` on an organisation repository; `false`
-    /// when it already had access and `reconcile` is off.
+    /// Grants the team its permission on an organisation repository;
+    /// `false` when it already had access and `reconcile` is off.
     async fn ensure_team(
         &self,
         repo: &RepositoryRef,
-        team: &str,
-        permission: &str,
+        grant: TeamGrant<'_>,
         reconcile: bool,
     ) -> Result<bool, ProviderError> {
-        let current = self.team_access(repo, team, permission).await?;
+        let current = self.team_access(repo, grant).await?;
         if !current.needs_grant(reconcile) {
             return Ok(false);
         }
-        self.grant_team(repo, team, permission, &current).await?;
+        self.grant_team(repo, grant, &current).await?;
         Ok(true)
     }
 }
