@@ -5,8 +5,10 @@
 # `flux --version` start-up time, and the duplicate crate versions in its
 # dependency tree.
 #
-#   bash scripts/measure-build.sh              # release profile
-#   PROFILE=dist bash scripts/measure-build.sh # fat LTO, one codegen unit
+#   bash scripts/measure-build.sh                     # release profile
+#   PROFILE=dev bash scripts/measure-build.sh         # another profile
+#   KEEP=/tmp/flux bash scripts/measure-build.sh      # also keep the binary
+#   CARGO_PROFILE_RELEASE_LTO=thin bash scripts/...   # profile settings, as cargo reads them
 #
 # Needs: GNU time (/usr/bin/time), hyperfine, ldd. Run it on an idle
 # machine: the build time is the number that matters, and other builds
@@ -29,6 +31,7 @@ read -r seconds peak_kb <"$target/time"
 echo "cold build took $seconds s, peak rustc $((peak_kb / 1024)) MB" >&2
 
 bin=$target/$profile/flux
+[ -z "${KEEP:-}" ] || cp "$bin" "$KEEP"
 size=$(stat -c %s "$bin")
 openssl=$(grep -c -a 'OpenSSL' "$bin" || true)
 startup=$(hyperfine --shell=none --warmup 10 --runs 100 --export-json "$target/hf.json" "$bin --version" >/dev/null &&
