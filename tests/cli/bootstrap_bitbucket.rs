@@ -426,12 +426,8 @@ fn bootstrap_bitbucket_registers_the_new_ssh_key_as_an_access_key_of_a_personal_
     backend: Backend,
 ) {
     // Only its host key is used: the sync URL's SSH host is scanned.
-    let ssh = match crate::common::git_servers::SshGitServer::start() {
-        Ok(ssh) => ssh,
-        Err(reason) => {
-            crate::common::skip(&reason);
-            return;
-        }
+    let Some(ssh) = crate::common::git_servers::SshGitServer::start_or_skip() else {
+        return;
     };
     let cluster = Cluster::empty_on(backend);
     let git = Arc::new(HttpGitServer::start("me", TOKEN, true));

@@ -441,12 +441,8 @@ pub(crate) fn until_health_wait(
 
 fn bootstrap_github_registers_the_new_ssh_key_as_a_read_only_deploy_key(backend: Backend) {
     // Only its host key is used: the sync URL's SSH host is scanned.
-    let ssh = match crate::common::git_servers::SshGitServer::start() {
-        Ok(ssh) => ssh,
-        Err(reason) => {
-            crate::common::skip(&reason);
-            return;
-        }
+    let Some(ssh) = crate::common::git_servers::SshGitServer::start_or_skip() else {
+        return;
     };
     let cluster = Cluster::empty_on(backend);
     let git = Arc::new(HttpGitServer::start("acme", TOKEN, true));
@@ -902,12 +898,8 @@ pub(crate) fn assert_planned_objects_exist(cluster: &Cluster, plan: &str) {
 /// run replaces the key registered with that title, as its plan said.
 fn bootstrap_github_registers_exactly_the_deploy_key_its_dry_run_printed(backend: Backend) {
     // Only its host key is used: the sync URL's SSH host is scanned.
-    let ssh = match crate::common::git_servers::SshGitServer::start() {
-        Ok(ssh) => ssh,
-        Err(reason) => {
-            crate::common::skip(&reason);
-            return;
-        }
+    let Some(ssh) = crate::common::git_servers::SshGitServer::start_or_skip() else {
+        return;
     };
     let cluster = Cluster::empty_on(backend);
     let git = Arc::new(HttpGitServer::start("acme", TOKEN, true));

@@ -622,12 +622,8 @@ fn bootstrap_gitlab_registers_the_new_ssh_key_as_a_deploy_key_in_a_personal_proj
     backend: Backend,
 ) {
     // Only its host key is used: the sync URL's SSH host is scanned.
-    let ssh = match crate::common::git_servers::SshGitServer::start() {
-        Ok(ssh) => ssh,
-        Err(reason) => {
-            crate::common::skip(&reason);
-            return;
-        }
+    let Some(ssh) = crate::common::git_servers::SshGitServer::start_or_skip() else {
+        return;
     };
     let cluster = Cluster::empty_on(backend);
     let git = Arc::new(HttpGitServer::start("me", TOKEN, true));
@@ -785,12 +781,8 @@ fn bootstrap_gitlab_dry_run_only_reads_then_finds_nothing_to_change_after_a_boot
 fn bootstrap_gitlab_registers_the_key_of_private_key_file_and_stores_the_file_verbatim(
     backend: Backend,
 ) {
-    let ssh = match crate::common::git_servers::SshGitServer::start() {
-        Ok(ssh) => ssh,
-        Err(reason) => {
-            crate::common::skip(&reason);
-            return;
-        }
+    let Some(ssh) = crate::common::git_servers::SshGitServer::start_or_skip() else {
+        return;
     };
     let (key_path, public_key) = ssh.client_key();
     let cluster = Cluster::empty_on(backend);

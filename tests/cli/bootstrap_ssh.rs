@@ -11,12 +11,8 @@ use crate::common::cluster::{Backend, Cluster, on_both_backends};
 use crate::common::git_servers::SshGitServer;
 
 fn bootstrap_git_over_ssh_reaches_healthy_components_and_a_rerun_commits_nothing(backend: Backend) {
-    let server = match SshGitServer::start() {
-        Ok(server) => server,
-        Err(reason) => {
-            crate::common::skip(&reason);
-            return;
-        }
+    let Some(server) = SshGitServer::start_or_skip() else {
+        return;
     };
     let (key_path, public_key) = server.client_key();
     assert_eq!(

@@ -782,12 +782,8 @@ fn bad_input_is_rejected_before_contacting_the_cluster() {
 /// the server's host key is collected, and the confirmation is refused
 /// without a terminal unless `--silent` is given.
 fn ssh_sources_show_the_deploy_key_and_need_confirmation(backend: Backend) {
-    let server = match SshGitServer::start() {
-        Ok(server) => server,
-        Err(reason) => {
-            crate::common::skip(&reason);
-            return;
-        }
+    let Some(server) = SshGitServer::start_or_skip() else {
+        return;
     };
     let (_, url) = server.create_repo("podinfo");
     let cluster = cluster(backend);

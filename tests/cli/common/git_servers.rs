@@ -25,6 +25,14 @@ impl SshGitServer {
         Self::start_with_host_key("ed25519", None)
     }
 
+    /// [`Self::start`], or `None` after reporting the skip (a failure
+    /// under CI).
+    pub fn start_or_skip() -> Option<Self> {
+        Self::start()
+            .map_err(|reason| crate::common::skip(&reason))
+            .ok()
+    }
+
     /// Starts sshd with one host key of `key_type` (as `ssh-keygen -t`) and,
     /// when given, `HostKeyAlgorithms` limited to `algorithms`.
     pub fn start_with_host_key(key_type: &str, algorithms: Option<&str>) -> Result<Self, String> {
