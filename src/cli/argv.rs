@@ -11,9 +11,14 @@ use std::ffi::OsString;
 /// that command path has.
 ///
 /// A flag's value is skipped when the flag takes one (looked up on the
-/// current command first, then on its descendants); the first word that is
-/// not a subcommand of the current command ends the path, as does `--`.
-pub fn command_path_first(root: &clap::Command, args: Vec<OsString>) -> (Vec<OsString>, usize) {
+/// current command, whose ancestors' global flags are propagated to it,
+/// then on its descendants); the first word that is not a subcommand of the
+/// current command ends the path, as does `--`.
+///
+/// The commands on the path are built in `root` on the way down (clap
+/// defines a command's flags when it builds it), and a subtree only when a
+/// flag has to be looked up there: the parse that follows reuses them.
+pub fn command_path_first(root: &mut clap::Command, args: Vec<OsString>) -> (Vec<OsString>, usize) {
     let mut args = args.into_iter();
     let Some(program) = args.next() else {
         return (Vec::new(), 0);
@@ -22,6 +27,7 @@ pub fn command_path_first(root: &clap::Command, args: Vec<OsString>) -> (Vec<OsS
     let mut path = vec![program];
     let mut others = Vec::with_capacity(rest.len());
     let mut command = root;
+    build_one(command);
     let mut index = 0;
     while index < rest.len() {
         let word = &rest[index];
@@ -45,9 +51,12 @@ pub fn command_path_first(root: &clap::Command, args: Vec<OsString>) -> (Vec<OsS
                 index += 1;
                 others.extend(rest.get(index).cloned());
             }
-        } else if let Some(sub) = subcommand(command, text) {
+        } else if let Some(name) = subcommand_name(command, text) {
             path.push(word.clone());
-            command = sub;
+            command = command
+                .find_subcommand_mut(name)
+                .expect("the subcommand was just found");
+            build_one(command);
         } else {
             others.extend_from_slice(&rest[index..]);
             break;
@@ -59,19 +68,32 @@ pub fn command_path_first(root: &clap::Command, args: Vec<OsString>) -> (Vec<OsS
     (path, words)
 }
 
-fn subcommand<'a>(command: &'a clap::Command, word: &str) -> Option<&'a clap::Command> {
+/// Builds `command` alone (its parent already is): defines its flags and
+/// gives it its ancestors' global ones. Rendering the usage line is clap's
+/// public way to build one command without its subtree.
+pub(super) fn build_one(command: &mut clap::Command) {
+    let _ = command.render_usage();
+}
+
+pub(super) fn subcommand_name(command: &clap::Command, word: &str) -> Option<String> {
     command
         .get_subcommands()
         .find(|sub| sub.get_name() == word || sub.get_all_aliases().any(|alias| alias == word))
+        .map(|sub| sub.get_name().to_string())
 }
 
 /// The flag's definition on `command`, else on the nearest descendant that
 /// has one (breadth first, so a group's own flags win over a leaf's).
 fn find_arg<'a>(
-    command: &'a clap::Command,
+    command: &'a mut clap::Command,
     matches: &dyn Fn(&clap::Arg) -> bool,
 ) -> Option<&'a clap::Arg> {
-    let mut level = vec![command];
+    if !command.get_arguments().any(matches) {
+        // Only here is the subtree needed (`flux bootstrap --owner=x
+        // github`); the command itself is built, so this builds top-down.
+        command.build();
+    }
+    let mut level = vec![&*command];
     while !level.is_empty() {
         if let Some(arg) = level
             .iter()
@@ -95,7 +117,7 @@ fn takes_separate_value(arg: &clap::Arg) -> bool {
             .is_none_or(|range| range.min_values() > 0)
 }
 
-fn long_takes_value(command: &clap::Command, name: &str) -> bool {
+fn long_takes_value(command: &mut clap::Command, name: &str) -> bool {
     find_arg(command, &|a| {
         a.get_long() == Some(name)
             || a.get_all_aliases()
@@ -106,7 +128,7 @@ fn long_takes_value(command: &clap::Command, name: &str) -> bool {
 
 /// `-abc`: each letter is a flag until one takes a value, which is the rest
 /// of the word or, when nothing follows, the next word.
-fn short_cluster_needs_next(command: &clap::Command, shorts: &str) -> bool {
+fn short_cluster_needs_next(command: &mut clap::Command, shorts: &str) -> bool {
     let mut letters = shorts.chars();
     while let Some(letter) = letters.next() {
         if letter == '=' {
@@ -130,7 +152,9 @@ mod tests {
             .chain(line.split_whitespace())
             .map(OsString::from)
             .collect();
-        let (out, _) = command_path_first(&crate::cli::command(), args);
+        // As a parse does it: nothing built beforehand.
+        let mut root = <crate::cli::Cli as clap::CommandFactory>::command();
+        let (out, _) = command_path_first(&mut root, args);
         out[1..]
             .iter()
             .map(|a| a.to_str().unwrap())
@@ -160,6 +184,12 @@ mod tests {
         assert_eq!(moved("-n apps get ks"), "get ks -n apps");
         assert_eq!(moved("-napps get ks"), "get ks -napps");
         assert_eq!(moved("--namespace get get ks"), "get ks --namespace get");
+        // An ancestor's global flag after a group's name takes its value too.
+        assert_eq!(moved("get -n apps ks x"), "get ks -n apps x");
+        assert_eq!(
+            moved("create source --label a=b git x"),
+            "create source git --label a=b x"
+        );
         // Go-style booleans never read the next word.
         assert_eq!(moved("get --watch ks"), "get ks --watch");
         // The root's -v prints the version; bootstrap's -v takes one.

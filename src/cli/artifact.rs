@@ -75,7 +75,7 @@ pub struct RegistryLoginArgs {
     pub provider: String,
 }
 
-/// `flux push <kind>`.
+// `flux push <kind>`.
 #[derive(Debug, Clone, Args)]
 pub struct PushCommand {
     #[command(subcommand)]
@@ -143,7 +143,7 @@ pub struct PushArtifactArgs {
     pub resolve_symlinks: bool,
 }
 
-/// `flux pull <kind>`.
+// `flux pull <kind>`.
 #[derive(Debug, Clone, Args)]
 pub struct PullCommand {
     #[command(subcommand)]
@@ -179,7 +179,7 @@ pub struct PullArtifactArgs {
     pub insecure_registry: bool,
 }
 
-/// `flux tag <kind>`.
+// `flux tag <kind>`.
 #[derive(Debug, Clone, Args)]
 pub struct TagCommand {
     #[command(subcommand)]
@@ -210,7 +210,7 @@ pub struct TagArtifactArgs {
     pub login: RegistryLoginArgs,
 }
 
-/// `flux list <kind>`.
+// `flux list <kind>`.
 #[derive(Debug, Clone, Args)]
 pub struct ListCommand {
     #[command(subcommand)]

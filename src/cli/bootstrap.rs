@@ -7,12 +7,12 @@ use super::value::{file_path, go_bool, path_flag};
 use crate::duration::GoDuration;
 use crate::secret::{EcdsaCurve, KeyAlgorithm};
 
-/// Deploy Flux on a cluster the GitOps way: commit the Flux manifests to a
-/// Git repository, install them, and make the cluster follow the repository.
-///
-/// Running it again is safe: nothing is committed when the manifests are up
-/// to date, an existing source secret is kept, and an interrupted run is
-/// finished.
+// Deploy Flux on a cluster the GitOps way: commit the Flux manifests to a
+// Git repository, install them, and make the cluster follow the repository.
+//
+// Running it again is safe: nothing is committed when the manifests are up
+// to date, an existing source secret is kept, and an interrupted run is
+// finished.
 #[derive(Debug, Args)]
 pub struct BootstrapCommand {
     #[command(flatten)]
@@ -36,7 +36,7 @@ pub enum BootstrapProvider {
     BitbucketServer(BootstrapBitbucketArgs),
 }
 
-/// Flags shared by every `bootstrap` provider.
+// Flags shared by every `bootstrap` provider.
 #[derive(Debug, Clone, Args)]
 pub struct BootstrapCommonArgs {
     #[command(flatten)]

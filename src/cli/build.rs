@@ -40,7 +40,7 @@ const DIFF_KS_EXAMPLES: &str = "Examples:
   flux diff kustomization flux-system --path ./clusters/prod --recursive \\
     --local-sources GitRepository/flux-system/flux-system=./";
 
-/// `flux build <kind>`.
+// `flux build <kind>`.
 #[derive(Debug, Clone, Args)]
 pub struct BuildCommand {
     #[command(subcommand)]
@@ -117,7 +117,7 @@ pub struct BuildKsArgs {
     pub recursive: bool,
 }
 
-/// `flux diff <kind>`.
+// `flux diff <kind>`.
 #[derive(Debug, Clone, Args)]
 pub struct DiffCommand {
     #[command(subcommand)]

@@ -3,7 +3,7 @@ use clap::Args;
 use super::value::go_bool;
 use crate::duration::GoDuration;
 
-/// Flags of `flux check`.
+// Flags of `flux check`.
 #[derive(Debug, Clone, Args)]
 #[command(
     after_help = "Examples:\n  # Run pre-installation checks\n  flux check --pre\n\n  # Run installation checks\n  flux check"

@@ -8,7 +8,7 @@ use clap::{Args, Subcommand};
 use super::value::{file_path, go_bool};
 use crate::duration::GoDuration;
 
-/// Create or update Flux objects and secrets.
+// Create or update Flux objects and secrets.
 #[derive(Debug, Clone, Args)]
 pub struct CreateArgs {
     /// Export in YAML format to stdout instead of applying to the cluster.

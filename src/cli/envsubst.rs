@@ -2,7 +2,7 @@ use clap::Args;
 
 use super::value::go_bool;
 
-/// Flags of `flux envsubst`.
+// Flags of `flux envsubst`.
 #[derive(Debug, Clone, Args)]
 #[command(
     after_help = "Examples:\n  # Substitute the variables of a manifest from the environment\n  export REPO_NAME=podinfo\n  cat gitrepository.yaml | flux envsubst\n\n  # Fail when a variable without a default value is not set\n  cat gitrepository.yaml | flux envsubst --strict"

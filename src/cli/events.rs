@@ -2,7 +2,7 @@ use clap::Args;
 
 use super::value::go_bool;
 
-/// Flags of `flux events`.
+// Flags of `flux events`.
 #[derive(Debug, Clone, Args)]
 #[command(
     after_help = "Examples:\n  # Display events for Flux objects in the default namespace\n  flux events -n default\n\n  # Display events for Flux objects in all namespaces\n  flux events -A\n\n  # Display events for a Kustomization named podinfo\n  flux events --for Kustomization/podinfo\n\n  # Display events for all Kustomizations in the default namespace\n  flux events --for Kustomization -n default\n\n  # Display warning events for an alert\n  flux events --for Alert/podinfo --types warning"

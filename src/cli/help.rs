@@ -8,24 +8,26 @@ use std::fmt::Write;
 
 use clap::{Arg, ArgAction, Command};
 
-/// The help page of the command at `path` under the built `root`.
+/// The help page of the command at `path` under `root`, building only the
+/// commands on that path.
 pub fn page(root: &mut Command, path: &[String]) -> String {
-    root.build();
     // `flux help get` shows the page of `flux get`, as cobra does.
     let path = match path.split_first() {
         Some((first, rest)) if first == "help" => rest,
         _ => path,
     };
-    let mut command: &Command = root;
     let mut line = vec![root.get_name().to_string()];
+    let mut command = root;
+    super::argv::build_one(command);
     for word in path {
-        match command.find_subcommand(word) {
-            Some(sub) => {
-                command = sub;
-                line.push(sub.get_name().to_string());
-            }
-            None => break,
-        }
+        let Some(name) = super::argv::subcommand_name(command, word) else {
+            break;
+        };
+        command = command
+            .find_subcommand_mut(&name)
+            .expect("the subcommand was just found");
+        super::argv::build_one(command);
+        line.push(name);
     }
     render(command, &line.join(" "))
 }
@@ -92,9 +94,11 @@ fn render(command: &Command, line: &str) -> String {
         .get_arguments()
         .filter(|a| !a.is_positional() && !a.is_hide_set())
         .partition(|a| a.get_help_heading() == Some("Global Flags"));
-    for (heading, args) in [("Flags", own), ("Global Flags", global)] {
+    for (heading, mut args) in [("Flags", own), ("Global Flags", global)] {
+        // pflag lists flags by name, whatever order they were defined in.
+        args.sort_by_key(|a| a.get_long());
         if !args.is_empty() {
-            let _ = writeln!(out, "{heading}:\n{}", flag_lines(&args));
+            let _ = writeln!(out, "{heading}:\n{}", flag_lines(command, &args));
         }
     }
     if !subcommands.is_empty() {
@@ -144,7 +148,7 @@ fn type_word(arg: &Arg) -> &str {
     }
 }
 
-fn flag_lines(args: &[&Arg]) -> String {
+fn flag_lines(command: &Command, args: &[&Arg]) -> String {
     let rows: Vec<(String, String)> = args
         .iter()
         .map(|arg| {
@@ -162,7 +166,12 @@ fn flag_lines(args: &[&Arg]) -> String {
                 name.push(' ');
                 name.push_str(type_word(arg));
             }
-            (name, usage(arg, takes_value))
+            let usage = if matches!(arg.get_action(), ArgAction::Help) {
+                help_flag_text(command)
+            } else {
+                usage(arg, takes_value)
+            };
+            (name, usage)
         })
         .collect();
     let width = rows
@@ -176,6 +185,11 @@ fn flag_lines(args: &[&Arg]) -> String {
             format!("{name}{}   {usage}\n", " ".repeat(pad))
         })
         .collect()
+}
+
+/// What cobra says of a command's help flag.
+pub(super) fn help_flag_text(command: &Command) -> String {
+    format!("help for {}", command.get_name())
 }
 
 /// The flag's help text with its default as pflag shows it: quoted for
@@ -209,8 +223,8 @@ mod tests {
     use super::*;
 
     fn help(line: &str) -> String {
-        let path: Vec<String> = line.split_whitespace().map(str::to_string).collect();
-        page(&mut crate::cli::command(), &path)
+        let words: Vec<&str> = line.split_whitespace().collect();
+        crate::cli::help_of(&words)
     }
 
     #[test]
@@ -225,6 +239,28 @@ mod tests {
         let flags = page.find("\nFlags:\n").unwrap();
         let global = page.find("\nGlobal Flags:\n").unwrap();
         assert!(flags < global, "{page}");
+    }
+
+    #[test]
+    fn flags_are_listed_by_name_with_cobras_help_flag() {
+        for line in ["get ks", "create secret git", "bootstrap github"] {
+            let page = help(line);
+            let name = line.rsplit(' ').next().unwrap();
+            let name = if name == "ks" { "kustomizations" } else { name };
+            assert!(page.contains("  -h, --help   "), "{page}");
+            assert!(page.contains(&format!("help for {name}\n")), "{page}");
+            for section in ["\nFlags:\n", "\nGlobal Flags:\n"] {
+                let start = page.find(section).expect(&page) + section.len();
+                let longs: Vec<&str> = page[start..]
+                    .lines()
+                    .take_while(|l| !l.is_empty())
+                    .filter_map(|l| l.split("--").nth(1)?.split(' ').next())
+                    .collect();
+                let mut sorted = longs.clone();
+                sorted.sort();
+                assert!(longs.len() > 1 && longs == sorted, "{line}: {longs:?}");
+            }
+        }
     }
 
     #[test]

@@ -2,7 +2,7 @@ use clap::Args;
 
 use super::value::{LogLevel, go_bool};
 
-/// Flags of `flux install`.
+// Flags of `flux install`.
 #[derive(Debug, Clone, Args)]
 #[command(
     after_help = "Examples:\n  # Install the default components into flux-system\n  flux install\n\n  # Print the default install set\n  flux install --export > flux-system.yaml\n\n  # Add the image automation controllers and use a private registry\n  flux install --export --components-extra=image-reflector-controller,image-automation-controller \\\n    --registry=registry.example.com/fluxcd --image-pull-secret=regcred"
@@ -25,8 +25,8 @@ pub struct InstallArgs {
     pub manifests: Option<String>,
 }
 
-/// The install set's flags, shared by `flux install` and `flux bootstrap`
-/// (global there, so they may follow the provider subcommand).
+// The install set's flags, shared by `flux install` and `flux bootstrap`
+// (global there, so they may follow the provider subcommand).
 #[derive(Debug, Clone, Args)]
 pub struct InstallFlags {
     /// Flux version to install; this binary embeds one distribution (see `flux version --client`).

@@ -3,7 +3,7 @@ use clap::Args;
 use super::value::{LogLevel, go_bool};
 use crate::duration::GoDuration;
 
-/// Flags of `flux logs`.
+// Flags of `flux logs`.
 #[derive(Debug, Clone, Args)]
 #[command(
     after_help = "Examples:\n  # Print the reconciliation logs of all Flux custom resources in your cluster\n  flux logs --all-namespaces\n\n  # Print all logs of all Flux custom resources newer than 2 minutes\n  flux logs --all-namespaces --since=2m\n\n  # Stream logs for a particular log level\n  flux logs --follow --level=error --all-namespaces\n\n  # Filter logs by kind, name and namespace\n  flux logs --kind=Kustomization --name=podinfo --namespace=default\n\n  # Print logs when Flux is installed in a different namespace than flux-system\n  flux logs --flux-namespace=my-namespace"

@@ -2,7 +2,7 @@ use clap::Args;
 
 use super::value::go_bool;
 
-/// Flags of `flux migrate`.
+// Flags of `flux migrate`.
 #[derive(Debug, Clone, Args)]
 #[command(
     after_help = "Examples:\n  # Re-store every Flux object of the cluster in the storage version of its CRD\n  flux migrate\n\n  # Show which manifests of a repository checkout use outdated Flux API versions\n  flux migrate -f ./clusters --dry-run\n\n  # Rewrite them for Flux 2.6, without asking\n  flux migrate -f ./clusters --version=2.6 --yes\n\n  # Consider .yaml.tpl files too\n  flux migrate -f ./clusters -e .yaml,.yml,.yaml.tpl"

@@ -209,6 +209,11 @@ pub struct GlobalArgs {
 }
 
 #[derive(Debug, Subcommand)]
+// Each command's flags are defined when a parse reaches it: defining all of
+// them up front was most of what `flux --version` spent. The types below
+// carry no doc comment, which would replace the description given here
+// when the command is defined (`defining_a_command_keeps_its_description`).
+#[command(defer = true)]
 pub enum Command {
     /// Get Flux objects and their status.
     Get(GetCommand),
@@ -373,9 +378,24 @@ pub enum Command {
     Plugin(PluginCommand),
 }
 
-/// The full clap command, for help, completions and generated docs.
+/// The whole command tree, built: every subcommand defined and the global
+/// flags propagated, with cobra's `help for <name>` on each help flag. For
+/// completion, the generated docs and tests; a parse defines only the
+/// commands on its path (see [`argv`]), which keeps start-up fast.
 pub fn command() -> clap::Command {
-    flags_heading(Cli::command())
+    let mut root = Cli::command();
+    root.build();
+    cobra_help_flags(root)
+}
+
+fn cobra_help_flags(command: clap::Command) -> clap::Command {
+    let command = if command.get_arguments().any(|a| a.get_id() == "help") {
+        let text = help::help_flag_text(&command);
+        command.mut_arg("help", |a| a.help(text).long_help(None))
+    } else {
+        command
+    };
+    command.mut_subcommands(cobra_help_flags)
 }
 
 /// The id of the hidden argument that holds a plugin command's words; help
@@ -438,8 +458,8 @@ pub fn plugin_call(
     if plugins.is_empty() {
         return None;
     }
-    let root = command_with_plugins(plugins);
-    let (moved, words) = argv::command_path_first(&root, args.to_vec());
+    let mut root = add_plugins(Cli::command(), plugins);
+    let (moved, words) = argv::command_path_first(&mut root, args.to_vec());
     let word = moved.get(1).filter(|_| words >= 1)?.to_str()?;
     // The word may also be a built-in's name or alias, which wins.
     let command = root.find_subcommand(word)?;
@@ -449,35 +469,6 @@ pub fn plugin_call(
         .then(|| (command.get_name().to_string(), moved[2..].to_vec()))
 }
 
-/// Upstream's help lists a command's own flags under "Flags" and the
-/// inherited ones under "Global Flags" (set on [`GlobalArgs`]); clap's
-/// default heading is "Options".
-fn flags_heading(mut command: clap::Command) -> clap::Command {
-    let own: Vec<clap::Id> = command
-        .get_arguments()
-        .filter(|a| !a.is_positional() && a.get_help_heading().is_none())
-        .map(|a| a.get_id().clone())
-        .collect();
-    for id in own {
-        command = command.mut_arg(id, |a| a.help_heading("Flags"));
-    }
-    let help = clap::Arg::new("help")
-        .short('h')
-        .long("help")
-        .action(ArgAction::Help)
-        .help(format!("help for {}", command.get_name()))
-        .help_heading("Flags");
-    command = command.disable_help_flag(true).arg(help);
-    let names: Vec<String> = command
-        .get_subcommands()
-        .map(|c| c.get_name().to_string())
-        .collect();
-    for name in names {
-        command = command.mut_subcommand(name, flags_heading);
-    }
-    command
-}
-
 /// Parses a command line as upstream's parser would: flags may come before
 /// the subcommand words they belong to (see [`argv`]).
 pub fn parse<I, T>(args: I) -> Result<Cli, clap::Error>
@@ -485,8 +476,9 @@ where
     I: IntoIterator<Item = T>,
     T: Into<std::ffi::OsString>,
 {
-    let mut command = command();
-    let (args, _) = argv::command_path_first(&command, args.into_iter().map(Into::into).collect());
+    let mut command = Cli::command();
+    let (args, _) =
+        argv::command_path_first(&mut command, args.into_iter().map(Into::into).collect());
     let matches = command.try_get_matches_from_mut(args)?;
     <Cli as clap::FromArgMatches>::from_arg_matches(&matches).map_err(|e| e.format(&mut command))
 }
@@ -508,17 +500,16 @@ where
     I: IntoIterator<Item = T>,
     T: Into<std::ffi::OsString>,
 {
-    let mut command = command_with_plugins(plugins);
+    let mut command = add_plugins(Cli::command(), plugins);
     let (args, words) =
-        argv::command_path_first(&command, args.into_iter().map(Into::into).collect());
+        argv::command_path_first(&mut command, args.into_iter().map(Into::into).collect());
     let mut path: Vec<String> = args[1..=words]
         .iter()
         .map(|w| w.to_string_lossy().into_owned())
         .collect();
-    // `flux help <command…>`: clap's help subcommand only exists once the
-    // command is built, so its words are taken here (the page skips
-    // `help`).
-    if words == 0 && args.get(1).is_some_and(|w| w == "help") {
+    // `flux help <command…>`: clap's help subcommand takes the words as
+    // its values, so they are taken here (the page skips `help`).
+    if words <= 1 && args.get(1).is_some_and(|w| w == "help") {
         path = args[1..]
             .iter()
             .map(|w| w.to_string_lossy().into_owned())
@@ -540,7 +531,7 @@ pub fn help_of(path: &[&str]) -> String {
 /// [`help_of`] with the discovered plugins listed.
 pub fn help_with_plugins(path: &[&str], plugins: &[String]) -> String {
     let path: Vec<String> = path.iter().map(|w| w.to_string()).collect();
-    help::page(&mut command_with_plugins(plugins), &path)
+    help::page(&mut add_plugins(Cli::command(), plugins), &path)
 }
 
 #[cfg(test)]
@@ -620,6 +611,33 @@ mod tests {
             let shown = format!("{cli:?}");
             assert!(shown.contains(expected), "{line}: {shown}");
         }
+    }
+
+    /// A deferred command's flags are defined after its description, so a
+    /// doc comment on its flags' type would replace what help says of it.
+    #[test]
+    fn defining_a_command_keeps_its_description() {
+        let described = |c: &clap::Command| {
+            (
+                c.get_name().to_string(),
+                c.get_about().map(ToString::to_string),
+                c.get_long_about().map(ToString::to_string),
+            )
+        };
+        let before: Vec<_> = Cli::command().get_subcommands().map(described).collect();
+        let after: Vec<_> = command()
+            .get_subcommands()
+            .filter(|c| c.get_name() != "help")
+            .map(described)
+            .collect();
+        let changed: Vec<_> = before
+            .iter()
+            .zip(&after)
+            .filter(|(b, a)| b != a)
+            .map(|(b, a)| format!("{b:?}\n  became {a:?}"))
+            .collect();
+        assert_eq!(before.len(), after.len());
+        assert!(changed.is_empty(), "{}", changed.join("\n"));
     }
 
     /// Every help page starts with what the command is for: no Rust type's

@@ -2,7 +2,7 @@ use clap::Args;
 
 use super::value::go_bool;
 
-/// Flags of `flux stats`.
+// Flags of `flux stats`.
 #[derive(Debug, Clone, Args)]
 #[command(
     after_help = "Examples:\n  # Counts of the Flux objects in the flux-system namespace\n  flux stats\n\n  # Counts for the apps namespace only\n  flux stats -n apps\n\n  # Counts across the whole cluster\n  flux stats --all-namespaces"

@@ -2,7 +2,7 @@ use clap::Args;
 
 use super::value::go_bool;
 
-/// Flags of `flux uninstall`.
+// Flags of `flux uninstall`.
 #[derive(Debug, Clone, Args)]
 #[command(
     after_help = "Examples:\n  # Uninstall Flux components, its custom resources and namespace\n  flux uninstall --namespace=flux-system\n\n  # Uninstall Flux but keep the namespace\n  flux uninstall --namespace=infra --keep-namespace=true"

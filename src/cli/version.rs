@@ -2,7 +2,7 @@ use clap::Args;
 
 use super::value::go_bool;
 
-/// Print the version of the CLI and, unless --client, of the Flux components in the cluster.
+// Print the version of the CLI and, unless --client, of the Flux components in the cluster.
 #[derive(Debug, Clone, Args)]
 pub struct VersionArgs {
     /// Print only the CLI's version; do not contact the cluster.
