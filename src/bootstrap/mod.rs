@@ -245,8 +245,7 @@ impl Bootstrap<'_> {
         tree = self.commit_and_push(tree, &sync_commit).await?;
 
         self.printer.action("applying sync manifests");
-        let objects = directory_objects(&tree, &Paths::new(&self.options.sync))?;
-        apply_all(client, &objects, ns).await?;
+        apply_all(client, &cluster.sync_apply.objects, ns).await?;
         let patch = request::request_patch(&request::request_token(), false, false);
         for kind in ["GitRepository", "Kustomization"] {
             flux_api(client, kind, ns)
@@ -480,38 +479,6 @@ fn kustomization_for(tree: Option<&git::WorkTree>, dir: &str, planned: &[&String
     }
     let resources: Vec<String> = resources.into_iter().collect();
     sync::render_kustomization(&resources)
-}
-
-/// The objects of the `<ns>` directory: the files its kustomization.yaml
-/// lists. Patches in it are the controller's business, not the CLI's.
-fn directory_objects(tree: &git::WorkTree, paths: &Paths) -> Result<Vec<Value>, BootstrapError> {
-    let manifest_error = |path: &str, message: String| BootstrapError::Manifest {
-        path: path.to_string(),
-        message,
-    };
-    let text = tree.read(&paths.kustomization).unwrap_or_default();
-    let kustomization: Value =
-        yaml::from_str(&text).map_err(|e| manifest_error(&paths.kustomization, e.to_string()))?;
-    let mut objects = Vec::new();
-    for resource in kustomization["resources"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter_map(Value::as_str)
-    {
-        let path = format!("{}/{resource}", paths.dir);
-        let Some(text) = tree.read(&path) else {
-            continue;
-        };
-        let docs: Vec<Value> = large_yaml(&text).map_err(|e| manifest_error(&path, e))?;
-        objects.extend(docs.into_iter().filter(|d| d.get("kind").is_some()));
-    }
-    Ok(objects)
-}
-
-/// Parses a multi-document YAML of any size (the install set is large).
-fn large_yaml(text: &str) -> Result<Vec<Value>, String> {
-    yaml::from_str_multi(text).map_err(|e| e.to_string())
 }
 
 #[cfg(test)]

@@ -429,6 +429,51 @@ impl PlannedFile {
     }
 }
 
+impl RepositoryPlan {
+    /// The file at `path` once the planned commits are made.
+    fn content_after(&self, path: &str) -> Option<String> {
+        let planned = self
+            .commits
+            .iter()
+            .flat_map(|c| &c.files)
+            .find(|f| f.path == path);
+        match planned {
+            Some(file) if file.create_only && file.found.is_some() => file.found.clone(),
+            Some(file) => Some(file.content.clone()),
+            None => self.tree.as_ref().and_then(|t| t.read(path)),
+        }
+    }
+
+    /// The objects of the files the directory's kustomization.yaml lists,
+    /// once the planned commits are made. Patches in it are the
+    /// controller's business, not the CLI's.
+    fn directory_objects(&self, paths: &Paths) -> Result<Vec<Value>, BootstrapError> {
+        let manifest_error = |path: &str, message: String| BootstrapError::Manifest {
+            path: path.to_string(),
+            message,
+        };
+        let text = self.content_after(&paths.kustomization).unwrap_or_default();
+        let kustomization: Value = crate::render::yaml::from_str(&text)
+            .map_err(|e| manifest_error(&paths.kustomization, e.to_string()))?;
+        let mut objects = Vec::new();
+        for resource in kustomization["resources"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(Value::as_str)
+        {
+            let path = format!("{}/{resource}", paths.dir);
+            let Some(text) = self.content_after(&path) else {
+                continue;
+            };
+            let docs: Vec<Value> = crate::render::yaml::from_str_multi(&text)
+                .map_err(|e| manifest_error(&path, e.to_string()))?;
+            objects.extend(docs.into_iter().filter(|d| d.get("kind").is_some()));
+        }
+        Ok(objects)
+    }
+}
+
 /// What a run applies to the cluster.
 pub struct ClusterPlan {
     pub namespace: String,
@@ -445,7 +490,17 @@ pub struct ClusterSteps {
     /// The image pull secret's name and object, with `--registry-creds`.
     pub image_pull_secret: Option<(String, Value)>,
     pub source_secret: SourceSecretStep,
-    pub sync_objects: Vec<Value>,
+    pub sync_apply: SyncApply,
+}
+
+/// The objects the run applies once the sync manifests are pushed: every
+/// file the directory's kustomization.yaml lists, as the planned commits
+/// leave them (the components, the sync manifests, and whatever the user
+/// added there).
+pub struct SyncApply {
+    /// The kustomization.yaml, relative to the repository root.
+    pub kustomization: String,
+    pub objects: Vec<Value>,
 }
 
 /// What happens to the source Secret `<namespace>/<secret name>`.
@@ -565,6 +620,9 @@ impl BootstrapPlan {
                 }
             }
         }
+        if let Some((name, _)) = &steps.image_pull_secret {
+            writeln!(f, "  would apply image pull secret {ns}/{name}")?;
+        }
         let secret = format!("{ns}/{}", self.cluster.secret_name);
         match steps.source_secret {
             SourceSecretStep::Kept => writeln!(f, "  source secret {secret} exists and is kept")?,
@@ -578,11 +636,30 @@ impl BootstrapPlan {
                 writeln!(f, "  would update source secret {secret} with {what}")?
             }
         }
-        writeln!(f, "  would apply the sync manifests:")?;
-        for object in &steps.sync_objects {
-            writeln!(f, "    {}", object_label(object))?;
+        let apply = &steps.sync_apply;
+        let installed: Vec<String> = steps.install.iter().flatten().map(object_label).collect();
+        let (listed, others): (Vec<String>, Vec<String>) = apply
+            .objects
+            .iter()
+            .map(object_label)
+            .partition(|label| installed.contains(label));
+        write!(
+            f,
+            "  would apply the {} objects listed by {}:",
+            apply.objects.len(),
+            apply.kustomization
+        )?;
+        match listed.len() {
+            0 => writeln!(f)?,
+            n => writeln!(f, " the {n} components above, and")?,
         }
-        Ok(())
+        for label in others {
+            writeln!(f, "    {label}")?;
+        }
+        writeln!(
+            f,
+            "  would wait for GitRepository {ns}/{ns} and Kustomization {ns}/{ns} to reconcile the pushed commit, then for the controllers to roll out"
+        )
     }
 }
 
@@ -693,8 +770,13 @@ impl Bootstrap<'_> {
             _ => Some(self.clone_repository().await?),
         };
         let new_credentials = provider.and_then(|p| p.new_credentials);
+        let repository = self.repository_plan(tree, &paths, components);
+        let sync_apply = SyncApply {
+            kustomization: paths.kustomization.clone(),
+            objects: repository.directory_objects(&paths)?,
+        };
         let cluster_steps = match cluster {
-            Ok(state) => Ok(self.cluster_steps(&state, new_credentials)?),
+            Ok(state) => Ok(self.cluster_steps(&state, new_credentials, sync_apply)?),
             Err(err) => Err(err),
         };
         let provider = match provider {
@@ -716,7 +798,7 @@ impl Bootstrap<'_> {
         };
         Ok(BootstrapPlan {
             provider,
-            repository: self.repository_plan(tree, &paths, components),
+            repository,
             cluster: ClusterPlan {
                 namespace: options.sync.namespace.clone(),
                 secret_name: options.sync.secret_name.clone(),
@@ -786,6 +868,7 @@ impl Bootstrap<'_> {
         &self,
         state: &ClusterState,
         new_credentials: Option<&'static str>,
+        sync_apply: SyncApply,
     ) -> Result<ClusterSteps, BootstrapError> {
         let options = self.options;
         let applied = state
@@ -806,7 +889,7 @@ impl Bootstrap<'_> {
                 state.secret.as_ref(),
                 new_credentials,
             ),
-            sync_objects: sync::objects(&options.sync),
+            sync_apply,
         })
     }
 

@@ -81,7 +81,7 @@ pub fn kustomization_path(target_path: &str) -> String {
 }
 
 /// The GitRepository and Kustomization that make the cluster follow the repository.
-pub fn objects(options: &SyncOptions) -> Vec<Value> {
+fn objects(options: &SyncOptions) -> Vec<Value> {
     let ns = &options.namespace;
     let mut spec = Map::new();
     spec.insert("interval".into(), json!(options.interval.to_string()));

@@ -722,6 +722,7 @@ fn bootstrap_git_does_exactly_what_its_dry_run_printed(backend: Backend) {
     let cluster = Cluster::empty_on(backend);
     let (dir, url) = bare_repo();
     let sync_path = "flux-system/gotk-sync.yaml";
+    let kustomization_path = "flux-system/kustomization.yaml";
     let mut tip = head(dir.path(), "main");
     // Whether the sync manifests are edited first, and the files planned.
     // (A re-run with another sync flag would leave the simulated
@@ -732,24 +733,39 @@ fn bootstrap_git_does_exactly_what_its_dry_run_printed(backend: Backend) {
             &[
                 "flux-system/gotk-components.yaml",
                 sync_path,
-                "flux-system/kustomization.yaml",
+                kustomization_path,
             ][..],
         ),
         (true, &[sync_path][..]),
     ] {
         if edit_by_hand {
+            // Also a file of the user's own in the directory: the sync
+            // apply takes what kustomization.yaml lists, and so does the plan.
             let edited = file_at(dir.path(), "main", sync_path).unwrap() + "# edited by hand\n";
+            let listed = file_at(dir.path(), "main", kustomization_path)
+                .unwrap()
+                .replace("- gotk-sync.yaml", "- gotk-sync.yaml\n- extra.yaml");
             tip = Some(push_files(
                 dir.path(),
                 "main",
-                &[(sync_path, &edited)],
-                "Edit the sync manifests",
+                &[
+                    (sync_path, &edited),
+                    (kustomization_path, &listed),
+                    ("flux-system/extra.yaml", EXTRA_CONFIGMAP),
+                ],
+                "Edit the sync manifests, add a file",
             ));
         }
         let plan = cluster.flux(&git_args(&url, &["--dry-run"]));
         assert_ok(&plan);
         let planned = planned_file_changes(&plan.stdout);
         assert_eq!(planned, planned_files, "{}", plan.stdout);
+        assert_eq!(
+            plan.stdout.contains("\n    ConfigMap/flux-system/extra\n"),
+            edit_by_hand,
+            "{}",
+            plan.stdout
+        );
         assert_eq!(head(dir.path(), "main"), tip, "the dry run pushed");
 
         assert_ok(&cluster.flux(&git_args(&url, &[])));
@@ -759,12 +775,12 @@ fn bootstrap_git_does_exactly_what_its_dry_run_printed(backend: Backend) {
             planned,
             "the pushed files are not the plan's"
         );
-        if !edit_by_hand {
-            assert_planned_objects_exist(&cluster, &plan.stdout);
-        }
+        assert_planned_objects_exist(&cluster, &plan.stdout);
         tip = Some(pushed);
     }
 }
+
+const EXTRA_CONFIGMAP: &str = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: extra\n  namespace: flux-system\ndata:\n  from: the user\n";
 
 #[test]
 fn bootstrap_git_checks_aws_codecommit_urls_before_any_request() {
