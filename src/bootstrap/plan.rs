@@ -21,6 +21,7 @@ use crate::output::Printer;
 use crate::render::components::FLUX_VERSION;
 use crate::render::install;
 use crate::render::sync;
+use crate::render::yaml;
 use crate::secret::KeyPair;
 
 /// One provider API call a bootstrap run would make, or skip because
@@ -453,7 +454,7 @@ impl RepositoryPlan {
             message,
         };
         let text = self.content_after(&paths.kustomization).unwrap_or_default();
-        let kustomization: Value = crate::render::yaml::from_str(&text)
+        let kustomization: Value = yaml::from_str(&text)
             .map_err(|e| manifest_error(&paths.kustomization, e.to_string()))?;
         let mut objects = Vec::new();
         for resource in kustomization["resources"]
@@ -466,8 +467,8 @@ impl RepositoryPlan {
             let Some(text) = self.content_after(&path) else {
                 continue;
             };
-            let docs: Vec<Value> = crate::render::yaml::from_str_multi(&text)
-                .map_err(|e| manifest_error(&path, e.to_string()))?;
+            let docs: Vec<Value> =
+                yaml::from_str_multi(&text).map_err(|e| manifest_error(&path, e.to_string()))?;
             objects.extend(docs.into_iter().filter(|d| d.get("kind").is_some()));
         }
         Ok(objects)

@@ -53,10 +53,7 @@ pub fn command_path_first(root: &mut clap::Command, args: Vec<OsString>) -> (Vec
             }
         } else if let Some(name) = subcommand_name(command, text) {
             path.push(word.clone());
-            command = command
-                .find_subcommand_mut(name)
-                .expect("the subcommand was just found");
-            build_one(command);
+            command = enter(command, &name);
         } else {
             others.extend_from_slice(&rest[index..]);
             break;
@@ -73,6 +70,15 @@ pub fn command_path_first(root: &mut clap::Command, args: Vec<OsString>) -> (Vec
 /// public way to build one command without its subtree.
 pub(super) fn build_one(command: &mut clap::Command) {
     let _ = command.render_usage();
+}
+
+/// The subcommand `name` (as [`subcommand_name`] found it), built.
+pub(super) fn enter<'a>(command: &'a mut clap::Command, name: &str) -> &'a mut clap::Command {
+    let sub = command
+        .find_subcommand_mut(name)
+        .expect("the subcommand was just found");
+    build_one(sub);
+    sub
 }
 
 pub(super) fn subcommand_name(command: &clap::Command, word: &str) -> Option<String> {

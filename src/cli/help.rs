@@ -23,10 +23,7 @@ pub fn page(root: &mut Command, path: &[String]) -> String {
         let Some(name) = super::argv::subcommand_name(command, word) else {
             break;
         };
-        command = command
-            .find_subcommand_mut(&name)
-            .expect("the subcommand was just found");
-        super::argv::build_one(command);
+        command = super::argv::enter(command, &name);
         line.push(name);
     }
     render(command, &line.join(" "))
@@ -220,8 +217,6 @@ fn usage(arg: &Arg, takes_value: bool) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
-
     fn help(line: &str) -> String {
         let words: Vec<&str> = line.split_whitespace().collect();
         crate::cli::help_of(&words)
@@ -265,8 +260,8 @@ mod tests {
 
     #[test]
     fn plugins_are_listed_in_their_own_group() {
-        let mut root = crate::cli::command_with_plugins(&["hello".into(), "get".into()]);
-        let page = page(&mut root, &[]);
+        let plugins = ["hello".to_string(), "get".to_string()];
+        let page = crate::cli::help_with_plugins(&[], &plugins);
         let plugins = page.find("\nPlugin Commands:\n  hello ").expect(&page);
         let additional = page.find("\nAdditional Commands:\n").expect(&page);
         assert!(plugins < additional, "{page}");
@@ -275,8 +270,7 @@ mod tests {
         // A plugin cannot take over a built-in command.
         assert_eq!(page.matches("\n  get ").count(), 1, "{page}");
 
-        let mut root = crate::cli::command_with_plugins(&["hello".into()]);
-        let page = super::page(&mut root, &["hello".to_string()]);
+        let page = crate::cli::help_with_plugins(&["hello"], &["hello".to_string()]);
         assert!(
             page.starts_with("This command runs the hello plugin.\nUse 'flux hello --help' for full plugin help.\n\nUsage:\n  flux hello [flags]\n"),
             "{page}"

@@ -402,13 +402,8 @@ fn cobra_help_flags(command: clap::Command) -> clap::Command {
 /// rendering knows plugin commands by it.
 pub const PLUGIN_ARGS: &str = "plugin-args";
 
-/// [`command`] with a root command for each discovered plugin (in the
-/// order given). Their words are never parsed: they go to the plugin.
-pub fn command_with_plugins(plugins: &[String]) -> clap::Command {
-    add_plugins(command(), plugins)
-}
-
-/// `root` with the plugin commands added (see [`command_with_plugins`]).
+/// `root` with a root command for each discovered plugin (in the order
+/// given). Their words are never parsed: they go to the plugin.
 pub fn add_plugins(mut root: clap::Command, plugins: &[String]) -> clap::Command {
     for name in plugins {
         // A root command's alias wins over a plugin of that name, as it
