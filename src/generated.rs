@@ -74,12 +74,12 @@ fn page(cmd: &Command, path: &[&str], inherited: &[&str]) -> String {
     if !positionals.is_empty() {
         let _ = writeln!(out, "## Arguments\n");
         for arg in positionals {
-            let _ = writeln!(
-                out,
-                "- `{}`: {}",
-                arg.get_id().as_str().to_uppercase(),
-                help_of(arg)
-            );
+            // The name the usage line shows, not the field the value lands in.
+            let name = match arg.get_value_names() {
+                Some([name, ..]) => name.to_string(),
+                _ => arg.get_id().as_str().to_uppercase(),
+            };
+            let _ = writeln!(out, "- `{name}`: {}", help_of(arg));
         }
         out.push('\n');
     }
@@ -88,10 +88,12 @@ fn page(cmd: &Command, path: &[&str], inherited: &[&str]) -> String {
         .get_arguments()
         .filter(|a| !a.is_positional() && !a.is_hide_set())
         .partition(|a| inherited.contains(&a.get_id().as_str()));
-    for (heading, args) in [("Flags", local), ("Global Flags", global)] {
+    for (heading, mut args) in [("Flags", local), ("Global Flags", global)] {
         if args.is_empty() {
             continue;
         }
+        // By name, as the help pages and pflag list them.
+        args.sort_by_key(|a| a.get_long());
         let _ = writeln!(out, "## {heading}\n");
         for arg in args {
             let _ = writeln!(out, "- {}: {}", flag_names(arg), help_of(arg));
@@ -182,5 +184,27 @@ mod tests {
             .1;
         assert!(install.contains("`--components-extra`"));
         assert!(install.contains("## Global Flags"));
+    }
+
+    #[test]
+    fn pages_list_flags_by_name_and_arguments_as_the_usage_names_them() {
+        let files = files();
+        let page = &files
+            .iter()
+            .find(|(p, _)| p == "docs/cmd/flux_get_kustomizations.md")
+            .unwrap()
+            .1;
+        assert!(page.contains("[NAME]..."), "{page}");
+        assert!(page.contains("- `NAME`: "), "{page}");
+        for section in page.split("## ").filter(|s| s.contains("Flags\n")) {
+            let longs: Vec<&str> = section
+                .lines()
+                .filter_map(|line| line.split("`--").nth(1))
+                .map(|rest| rest.split('`').next().unwrap())
+                .collect();
+            let mut sorted = longs.clone();
+            sorted.sort();
+            assert!(longs.len() > 1 && longs == sorted, "{longs:?}");
+        }
     }
 }
