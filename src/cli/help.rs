@@ -19,17 +19,25 @@ pub fn page(root: &mut Command, path: &[String]) -> String {
     let mut line = vec![root.get_name().to_string()];
     let mut command = root;
     super::argv::build_one(command);
+    // The persistent flags of the commands above: cobra lists them apart.
+    let mut inherited: Vec<String> = Vec::new();
     for word in path {
         let Some(name) = super::argv::subcommand_name(command, word) else {
             break;
         };
+        inherited.extend(
+            command
+                .get_arguments()
+                .filter(|a| a.is_global_set())
+                .map(|a| a.get_id().to_string()),
+        );
         command = super::argv::enter(command, &name);
         line.push(name);
     }
-    render(command, &line.join(" "))
+    render(command, &line.join(" "), &inherited)
 }
 
-fn render(command: &Command, line: &str) -> String {
+fn render(command: &Command, line: &str, inherited: &[String]) -> String {
     let mut out = String::new();
     if let Some(about) = command.get_long_about().or(command.get_about()) {
         let _ = writeln!(out, "{}\n", about.to_string().trim_end());
@@ -90,7 +98,7 @@ fn render(command: &Command, line: &str) -> String {
     let (global, own): (Vec<&Arg>, Vec<&Arg>) = command
         .get_arguments()
         .filter(|a| !a.is_positional() && !a.is_hide_set())
-        .partition(|a| a.get_help_heading() == Some("Global Flags"));
+        .partition(|a| inherited.iter().any(|id| a.get_id() == id.as_str()));
     for (heading, mut args) in [("Flags", own), ("Global Flags", global)] {
         // pflag lists flags by name, whatever order they were defined in.
         args.sort_by_key(|a| a.get_long());
@@ -244,18 +252,62 @@ mod tests {
             let name = if name == "ks" { "kustomizations" } else { name };
             assert!(page.contains("  -h, --help   "), "{page}");
             assert!(page.contains(&format!("help for {name}\n")), "{page}");
-            for section in ["\nFlags:\n", "\nGlobal Flags:\n"] {
-                let start = page.find(section).expect(&page) + section.len();
-                let longs: Vec<&str> = page[start..]
-                    .lines()
-                    .take_while(|l| !l.is_empty())
-                    .filter_map(|l| l.split("--").nth(1)?.split(' ').next())
-                    .collect();
+            for heading in ["\nFlags:\n", "\nGlobal Flags:\n"] {
+                let longs = section(&page, heading);
                 let mut sorted = longs.clone();
                 sorted.sort();
                 assert!(longs.len() > 1 && longs == sorted, "{line}: {longs:?}");
             }
         }
+    }
+
+    /// The flags of one section of a help page, by long name.
+    fn section<'a>(page: &'a str, heading: &str) -> Vec<&'a str> {
+        let Some(start) = page.find(heading) else {
+            return Vec::new();
+        };
+        page[start + heading.len()..]
+            .lines()
+            .take_while(|l| !l.is_empty())
+            .filter_map(|l| l.split("--").nth(1)?.split(' ').next())
+            .collect()
+    }
+
+    #[test]
+    fn flags_of_the_commands_above_are_listed_as_global_flags() {
+        // Cobra: a command's own flags, persistent or not, are "Flags"; the
+        // ones it inherits from the commands above are "Global Flags".
+        let root = help("");
+        assert!(
+            section(&root, "\nFlags:\n").contains(&"kubeconfig"),
+            "{root}"
+        );
+        assert!(!root.contains("Global Flags:"), "{root}");
+
+        let get = help("get");
+        assert!(
+            section(&get, "\nFlags:\n").contains(&"all-namespaces"),
+            "{get}"
+        );
+        assert!(
+            section(&get, "\nGlobal Flags:\n").contains(&"kubeconfig"),
+            "{get}"
+        );
+
+        let ks = help("get ks");
+        assert_eq!(section(&ks, "\nFlags:\n"), ["help", "show-source"], "{ks}");
+        let global = section(&ks, "\nGlobal Flags:\n");
+        assert!(
+            global.contains(&"all-namespaces") && global.contains(&"kubeconfig"),
+            "{ks}"
+        );
+
+        let git = help("create source git");
+        assert!(!section(&git, "\nFlags:\n").contains(&"export"), "{git}");
+        assert!(
+            section(&git, "\nGlobal Flags:\n").contains(&"export"),
+            "{git}"
+        );
     }
 
     #[test]

@@ -115,9 +115,9 @@ pub struct Cli {
     pub command: Option<Command>,
 }
 
-/// Flags accepted by every command, listed apart in help as upstream does.
+/// Flags accepted by every command; help pages below the root list them
+/// under "Global Flags", as cobra lists inherited flags.
 #[derive(Debug, Clone, Args)]
-#[command(next_help_heading = "Global Flags")]
 pub struct GlobalArgs {
     /// The namespace scope for this operation [default: flux-system, or $FLUX_SYSTEM_NAMESPACE].
     #[arg(short = 'n', long, global = true, value_name = "NAMESPACE")]
