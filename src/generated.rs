@@ -59,26 +59,20 @@ fn collect_pages(
 }
 
 fn page(cmd: &Command, path: &[&str], inherited: &[&str]) -> String {
-    let mut cmd = cmd.clone();
     let mut out = String::new();
     let title = path.join(" ");
     let _ = writeln!(out, "# {title}\n");
     if let Some(about) = cmd.get_long_about().or(cmd.get_about()) {
         let _ = writeln!(out, "{about}\n");
     }
-    let usage = cmd.render_usage().to_string();
-    let usage = usage.trim_start_matches("Usage: ");
+    let usage = crate::cli::usage_lines(cmd, &title).join("\n");
     let _ = writeln!(out, "## Usage\n\n```\n{usage}\n```\n");
 
     let positionals: Vec<_> = cmd.get_positionals().filter(|a| !a.is_hide_set()).collect();
     if !positionals.is_empty() {
         let _ = writeln!(out, "## Arguments\n");
         for arg in positionals {
-            // The name the usage line shows, not the field the value lands in.
-            let name = match arg.get_value_names() {
-                Some([name, ..]) => name.to_string(),
-                _ => arg.get_id().as_str().to_uppercase(),
-            };
+            let name = crate::cli::argument_name(arg);
             let _ = writeln!(out, "- `{name}`: {}", help_of(arg));
         }
         out.push('\n');
@@ -101,7 +95,7 @@ fn page(cmd: &Command, path: &[&str], inherited: &[&str]) -> String {
         out.push('\n');
     }
 
-    let subs: Vec<_> = visible_subcommands(&cmd).collect();
+    let subs: Vec<_> = visible_subcommands(cmd).collect();
     if !subs.is_empty() {
         let _ = writeln!(out, "## Commands\n");
         for sub in subs {
@@ -194,8 +188,11 @@ mod tests {
             .find(|(p, _)| p == "docs/cmd/flux_get_kustomizations.md")
             .unwrap()
             .1;
-        assert!(page.contains("[NAME]..."), "{page}");
-        assert!(page.contains("- `NAME`: "), "{page}");
+        assert!(
+            page.contains("```\nflux get kustomizations [name] [flags]\n```"),
+            "{page}"
+        );
+        assert!(page.contains("- `name`: "), "{page}");
         for section in page.split("## ").filter(|s| s.contains("Flags\n")) {
             let longs: Vec<&str> = section
                 .lines()

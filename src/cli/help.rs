@@ -47,16 +47,8 @@ fn render(command: &Command, line: &str, inherited: &[String]) -> String {
         .filter(|c| !c.is_hide_set() && c.get_name() != "help")
         .collect();
     let _ = writeln!(out, "Usage:");
-    if command.get_positionals().next().is_some() || subcommands.is_empty() {
-        let positionals: String = command
-            .get_positionals()
-            .filter(|a| !a.is_hide_set())
-            .map(|a| format!(" [{}]", a.get_id().as_str().trim_end_matches('s')))
-            .collect();
-        let _ = writeln!(out, "  {line}{positionals} [flags]");
-    }
-    if !subcommands.is_empty() {
-        let _ = writeln!(out, "  {line} [command]");
+    for usage in usage_lines(command, line) {
+        let _ = writeln!(out, "  {usage}");
     }
     out.push('\n');
     let aliases: Vec<&str> = command.get_visible_aliases().collect();
@@ -113,6 +105,33 @@ fn render(command: &Command, line: &str, inherited: &[String]) -> String {
         );
     }
     out
+}
+
+/// Cobra's usage lines for `command`, reached as `line` (`flux get
+/// kustomizations`): how to run it, when it takes arguments or has no
+/// subcommands, and `<line> [command]` when it has subcommands.
+pub fn usage_lines(command: &Command, line: &str) -> Vec<String> {
+    let has_subcommands = command
+        .get_subcommands()
+        .any(|c| !c.is_hide_set() && c.get_name() != "help");
+    let mut lines = Vec::new();
+    if command.get_positionals().next().is_some() || !has_subcommands {
+        let positionals: String = command
+            .get_positionals()
+            .filter(|a| !a.is_hide_set())
+            .map(|a| format!(" [{}]", argument_name(a)))
+            .collect();
+        lines.push(format!("{line}{positionals} [flags]"));
+    }
+    if has_subcommands {
+        lines.push(format!("{line} [command]"));
+    }
+    lines
+}
+
+/// How usage lines name a positional argument: `names` is `[name]`.
+pub fn argument_name(arg: &Arg) -> &str {
+    arg.get_id().as_str().trim_end_matches('s')
 }
 
 /// Plugin commands carry the hidden argument that takes their words.
