@@ -129,9 +129,13 @@ pub fn usage_lines(command: &Command, line: &str) -> Vec<String> {
     lines
 }
 
-/// How usage lines name a positional argument: `names` is `[name]`.
-pub fn argument_name(arg: &Arg) -> &str {
-    arg.get_id().as_str().trim_end_matches('s')
+/// How usage lines name a positional argument: its value name in lower
+/// case (`[name]`, `[query]`), else the field it lands in.
+pub fn argument_name(arg: &Arg) -> String {
+    match arg.get_value_names() {
+        Some([name, ..]) => name.to_lowercase(),
+        _ => arg.get_id().to_string(),
+    }
 }
 
 /// Plugin commands carry the hidden argument that takes their words.
@@ -326,6 +330,20 @@ mod tests {
         assert!(
             section(&git, "\nGlobal Flags:\n").contains(&"export"),
             "{git}"
+        );
+    }
+
+    #[test]
+    fn arguments_are_named_as_one_value() {
+        let page = help("plugin search");
+        assert!(
+            page.contains("\n  flux plugin search [query] [flags]\n"),
+            "{page}"
+        );
+        let page = help("reconcile ks");
+        assert!(
+            page.contains("\n  flux reconcile kustomization [name] [flags]\n"),
+            "{page}"
         );
     }
 
