@@ -8,7 +8,9 @@ use std::fmt::Write as _;
 
 use clap::Command;
 
-use crate::cli::Shell;
+use crate::cli::{
+    Shell, argument_name, flag_sections, global_flag_ids, usage_lines, visible_subcommands,
+};
 use crate::commands::completion::script;
 
 /// Every generated file as (path relative to the repository root, content).
@@ -29,11 +31,6 @@ pub fn files() -> Vec<(String, String)> {
     files
 }
 
-fn visible_subcommands(cmd: &Command) -> impl Iterator<Item = &Command> {
-    cmd.get_subcommands()
-        .filter(|c| !c.is_hide_set() && c.get_name() != "help")
-}
-
 /// `inherited`: the ids of the global flags an ancestor defines; a
 /// command's own flags are listed as its flags even when they are global.
 fn collect_pages(
@@ -48,11 +45,7 @@ fn collect_pages(
         format!("docs/cmd/{}.md", path.join("_")),
         page(cmd, &path, inherited),
     ));
-    let globals: Vec<&str> = cmd
-        .get_arguments()
-        .filter(|a| a.is_global_set())
-        .map(|a| a.get_id().as_str())
-        .collect();
+    let globals: Vec<&str> = global_flag_ids(cmd).collect();
     for sub in visible_subcommands(cmd) {
         collect_pages(sub, &path, &globals, files);
     }
@@ -65,29 +58,23 @@ fn page(cmd: &Command, path: &[&str], inherited: &[&str]) -> String {
     if let Some(about) = cmd.get_long_about().or(cmd.get_about()) {
         let _ = writeln!(out, "{about}\n");
     }
-    let usage = crate::cli::usage_lines(cmd, &title).join("\n");
+    let usage = usage_lines(cmd, &title).join("\n");
     let _ = writeln!(out, "## Usage\n\n```\n{usage}\n```\n");
 
     let positionals: Vec<_> = cmd.get_positionals().filter(|a| !a.is_hide_set()).collect();
     if !positionals.is_empty() {
         let _ = writeln!(out, "## Arguments\n");
         for arg in positionals {
-            let name = crate::cli::argument_name(arg);
+            let name = argument_name(arg);
             let _ = writeln!(out, "- `{name}`: {}", help_of(arg));
         }
         out.push('\n');
     }
 
-    let (global, local): (Vec<_>, Vec<_>) = cmd
-        .get_arguments()
-        .filter(|a| !a.is_positional() && !a.is_hide_set())
-        .partition(|a| inherited.contains(&a.get_id().as_str()));
-    for (heading, mut args) in [("Flags", local), ("Global Flags", global)] {
+    for (heading, args) in flag_sections(cmd, inherited) {
         if args.is_empty() {
             continue;
         }
-        // By name, as the help pages and pflag list them.
-        args.sort_by_key(|a| a.get_long());
         let _ = writeln!(out, "## {heading}\n");
         for arg in args {
             let _ = writeln!(out, "- {}: {}", flag_names(arg), help_of(arg));

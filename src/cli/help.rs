@@ -25,12 +25,7 @@ pub fn page(root: &mut Command, path: &[String]) -> String {
         let Some(name) = super::argv::subcommand_name(command, word) else {
             break;
         };
-        inherited.extend(
-            command
-                .get_arguments()
-                .filter(|a| a.is_global_set())
-                .map(|a| a.get_id().to_string()),
-        );
+        inherited.extend(global_flag_ids(command).map(str::to_string));
         command = super::argv::enter(command, &name);
         line.push(name);
     }
@@ -42,10 +37,7 @@ fn render(command: &Command, line: &str, inherited: &[String]) -> String {
     if let Some(about) = command.get_long_about().or(command.get_about()) {
         let _ = writeln!(out, "{}\n", about.to_string().trim_end());
     }
-    let subcommands: Vec<&Command> = command
-        .get_subcommands()
-        .filter(|c| !c.is_hide_set() && c.get_name() != "help")
-        .collect();
+    let subcommands: Vec<&Command> = visible_subcommands(command).collect();
     let _ = writeln!(out, "Usage:");
     for usage in usage_lines(command, line) {
         let _ = writeln!(out, "  {usage}");
@@ -87,13 +79,7 @@ fn render(command: &Command, line: &str, inherited: &[String]) -> String {
             out.push('\n');
         }
     }
-    let (global, own): (Vec<&Arg>, Vec<&Arg>) = command
-        .get_arguments()
-        .filter(|a| !a.is_positional() && !a.is_hide_set())
-        .partition(|a| inherited.iter().any(|id| a.get_id() == id.as_str()));
-    for (heading, mut args) in [("Flags", own), ("Global Flags", global)] {
-        // pflag lists flags by name, whatever order they were defined in.
-        args.sort_by_key(|a| a.get_long());
+    for (heading, args) in flag_sections(command, inherited) {
         if !args.is_empty() {
             let _ = writeln!(out, "{heading}:\n{}", flag_lines(command, &args));
         }
@@ -111,9 +97,7 @@ fn render(command: &Command, line: &str, inherited: &[String]) -> String {
 /// kustomizations`): how to run it, when it takes arguments or has no
 /// subcommands, and `<line> [command]` when it has subcommands.
 pub fn usage_lines(command: &Command, line: &str) -> Vec<String> {
-    let has_subcommands = command
-        .get_subcommands()
-        .any(|c| !c.is_hide_set() && c.get_name() != "help");
+    let has_subcommands = visible_subcommands(command).next().is_some();
     let mut lines = Vec::new();
     if command.get_positionals().next().is_some() || !has_subcommands {
         let positionals: String = command
@@ -127,6 +111,38 @@ pub fn usage_lines(command: &Command, line: &str) -> Vec<String> {
         lines.push(format!("{line} [command]"));
     }
     lines
+}
+
+/// The subcommands a page lists: not hidden, and not clap's own `help`.
+pub fn visible_subcommands(command: &Command) -> impl Iterator<Item = &Command> {
+    command
+        .get_subcommands()
+        .filter(|c| !c.is_hide_set() && c.get_name() != "help")
+}
+
+/// The ids of the flags `command` passes down to its subcommands.
+pub fn global_flag_ids(command: &Command) -> impl Iterator<Item = &str> {
+    command
+        .get_arguments()
+        .filter(|a| a.is_global_set())
+        .map(|a| a.get_id().as_str())
+}
+
+/// A command's visible flags in cobra's two sections: its own ("Flags"),
+/// persistent or not, and the ones it inherits from the commands above
+/// ("Global Flags"; `inherited` holds their ids). Each is sorted by name,
+/// as pflag lists flags whatever order they were defined in.
+pub fn flag_sections<'a>(
+    command: &'a Command,
+    inherited: &[impl AsRef<str>],
+) -> [(&'static str, Vec<&'a Arg>); 2] {
+    let (mut global, mut own): (Vec<&Arg>, Vec<&Arg>) = command
+        .get_arguments()
+        .filter(|a| !a.is_positional() && !a.is_hide_set())
+        .partition(|a| inherited.iter().any(|id| a.get_id() == id.as_ref()));
+    own.sort_by_key(|a| a.get_long());
+    global.sort_by_key(|a| a.get_long());
+    [("Flags", own), ("Global Flags", global)]
 }
 
 /// How usage lines name a positional argument: its value name in lower

@@ -49,7 +49,7 @@ pub use debug::{DebugCommand, DebugHelmReleaseArgs, DebugKustomizationArgs};
 pub use envsubst::EnvsubstArgs;
 pub use errors::Refusal;
 pub use events::EventsArgs;
-pub use help::{argument_name, usage_lines};
+pub use help::{argument_name, flag_sections, global_flag_ids, usage_lines, visible_subcommands};
 pub use install::{InstallArgs, InstallFlags};
 pub use logs::LogsArgs;
 pub use migrate::MigrateArgs;
